@@ -1,0 +1,96 @@
+"""Extract schema v1: the contract between an EPJ export and the Klynge agent.
+
+The schema is deliberately small. It names only the fields the indicator
+catalogue needs (GDPR Art. 5(1)(c), data minimisation), and it has no CPR
+number: `patient_id` is a practice-local pseudonym.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+SCHEMA_VERSION = 1
+
+
+class ColumnKind(Enum):
+    TEXT = "text"
+    DATE = "date"
+    DECIMAL = "decimal"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: ColumnKind
+    required: bool  # a value must be present (not an empty cell)
+    allowed: frozenset[str] | None = None  # closed vocabulary, if any
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # file stem: patients -> patients.csv / patients.parquet
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+SEXES = frozenset({"F", "M"})
+CONDITION_SYSTEMS = frozenset({"ICPC2", "ICD10"})
+LAB_SYSTEMS = frozenset({"NPU", "DNK", "LOCAL"})
+
+T, D, N = ColumnKind.TEXT, ColumnKind.DATE, ColumnKind.DECIMAL
+
+PATIENTS = Table(
+    "patients",
+    (
+        Column("patient_id", T, True),
+        Column("birth_date", D, True),
+        Column("sex", T, True, SEXES),
+        Column("list_start", D, True),
+        Column("list_end", D, False),
+        Column("death_date", D, False),
+    ),
+)
+CONDITIONS = Table(
+    "conditions",
+    (
+        Column("patient_id", T, True),
+        Column("system", T, True, CONDITION_SYSTEMS),
+        Column("code", T, True),
+        Column("start_date", D, True),
+        Column("end_date", D, False),
+    ),
+)
+PRESCRIPTIONS = Table(
+    "prescriptions",
+    (
+        Column("patient_id", T, True),
+        Column("date", D, True),
+        Column("atc", T, True),
+        Column("ddd", N, False),
+    ),
+)
+LAB_RESULTS = Table(
+    "lab_results",
+    (
+        Column("patient_id", T, True),
+        Column("date", D, True),
+        Column("system", T, True, LAB_SYSTEMS),
+        Column("code", T, True),
+        Column("value", N, False),
+        Column("unit", T, False),
+    ),
+)
+ENCOUNTERS = Table(
+    "encounters",
+    (
+        Column("patient_id", T, True),
+        Column("date", D, True),
+        Column("service_code", T, True),
+    ),
+)
+
+TABLES: tuple[Table, ...] = (PATIENTS, CONDITIONS, PRESCRIPTIONS, LAB_RESULTS, ENCOUNTERS)

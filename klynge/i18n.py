@@ -1,0 +1,43 @@
+"""Danish and English text for practice-facing output.
+
+Danish is the default because the people reading it are Danish GPs; English is
+one `--lang en` away. Messages live in one table so a translator can review
+them side by side, and a missing translation is a test failure, not a blank.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+Lang = Literal["da", "en"]
+LANGS: tuple[Lang, ...] = ("da", "en")
+DEFAULT_LANG: Lang = "da"
+
+_MESSAGES: dict[str, dict[Lang, str]] = {}
+
+
+def register(messages: dict[str, dict[Lang, str]]) -> None:
+    """Add a module's messages; every key must have every language."""
+    for key, texts in messages.items():
+        missing = [lang for lang in LANGS if lang not in texts]
+        if missing:
+            raise ValueError(f"message {key!r} lacks {missing}")
+        if key in _MESSAGES and _MESSAGES[key] != texts:
+            raise ValueError(f"message {key!r} registered twice with different text")
+        _MESSAGES[key] = texts
+
+
+def current_lang() -> Lang:
+    lang = os.environ.get("KLYNGE_LANG", DEFAULT_LANG)
+    return lang if lang in LANGS else DEFAULT_LANG  # type: ignore[return-value]
+
+
+def t(key: str, lang: Lang | None = None, **values: object) -> str:
+    """The message `key` in `lang`, formatted with `values`."""
+    texts = _MESSAGES[key]
+    return texts[lang or current_lang()].format(**values)
+
+
+def all_keys() -> list[str]:
+    return sorted(_MESSAGES)
