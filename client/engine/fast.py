@@ -1,0 +1,298 @@
+"""The fast indicator engine: numpy over whole columns, one pass per criterion.
+
+Preparation (`PreparedExtract`) happens once per extract and is independent
+of the reference date: dates become integer days, codes become factorised
+integers, and event tables are sorted by (patient, date, value) so "latest
+value" is simply the last selected row per patient. Evaluation at a date R
+then works on row subsets chosen by code list first (small) and by window
+second. Results are memoised per criterion node, so a population shared by
+several indicators (e.g. the DM-01 denominator) is computed once.
+
+Semantics are those of `indicator_defs.model`; `client.engine.reference` is
+the slow twin this must always agree with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from client.engine.result import IndicatorCount, PracticeResult, StratumCount
+from client.extract.tables import Extract
+from indicator_defs import model as m
+from indicator_defs.codelists import Codelist
+
+_OPEN = np.iinfo(np.int64).max  # an empty end date: never reached
+_EPOCH = date(1970, 1, 1)
+
+
+def _days(series: pd.Series, missing: int = _OPEN) -> np.ndarray:
+    values = series.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    out = values.astype(np.int64)
+    out[np.isnat(values)] = missing
+    return out
+
+
+def _day(d: date) -> int:
+    return (d - _EPOCH).days
+
+
+@dataclass
+class EventTable:
+    """One event table, sorted by (patient, date, value), with factorised codes."""
+
+    pidx: np.ndarray  # int64 index into the patient arrays
+    date: np.ndarray  # int64 days since 1970-01-01
+    key: np.ndarray  # int64 index into `keys`
+    keys: list[tuple[str | None, str]]  # (row system or None, code)
+    value: np.ndarray | None = None  # float64 (labs: value; prescriptions: ddd)
+    end: np.ndarray | None = None  # conditions: end date, _OPEN when empty
+    _rows: dict[tuple[Codelist, ...], np.ndarray] = field(default_factory=dict)
+
+    def rows_matching(self, codelists: tuple[Codelist, ...]) -> np.ndarray:
+        """Row positions (ascending) whose code is in any of the lists; cached."""
+        rows = self._rows.get(codelists)
+        if rows is None:
+            hit = np.fromiter(
+                (any(cl.matches(code, system) for cl in codelists) for system, code in self.keys),
+                dtype=bool,
+                count=len(self.keys),
+            )
+            rows = np.flatnonzero(hit[self.key]) if len(self.key) else np.empty(0, np.int64)
+            self._rows[codelists] = rows
+        return rows
+
+
+def _event_table(
+    frame: pd.DataFrame,
+    patient_index: pd.Index,
+    code: str,
+    system: str | None = None,
+    value: str | None = None,
+    date_col: str = "date",
+    end: str | None = None,
+) -> EventTable:
+    pidx = patient_index.get_indexer(frame["patient_id"]).astype(np.int64)
+    dates = _days(frame[date_col])
+    values = frame[value].to_numpy(dtype=np.float64) if value else None
+    if system:
+        key_codes, uniques = pd.MultiIndex.from_arrays([frame[system], frame[code]]).factorize()
+        keys = [(s, c) for s, c in uniques]
+    else:
+        key_codes, uniques = pd.factorize(frame[code])
+        keys = [(None, c) for c in uniques]
+    sort_keys = [dates, pidx] if values is None else [values, dates, pidx]
+    order = np.lexsort(sort_keys)
+    return EventTable(
+        pidx=pidx[order],
+        date=dates[order],
+        key=np.asarray(key_codes, dtype=np.int64)[order],
+        keys=keys,
+        value=values[order] if values is not None else None,
+        end=_days(frame[end])[order] if end else None,
+    )
+
+
+@dataclass
+class PreparedExtract:
+    n: int
+    birth_year: np.ndarray
+    birth_mmdd: np.ndarray
+    female: np.ndarray
+    list_start: np.ndarray
+    list_end: np.ndarray
+    death: np.ndarray
+    conditions: EventTable
+    prescriptions: EventTable
+    labs: EventTable
+    encounters: EventTable
+
+    @classmethod
+    def from_extract(cls, extract: Extract) -> PreparedExtract:
+        pats = extract.patients
+        index = pd.Index(pats["patient_id"])
+        birth = pd.to_datetime(pats["birth_date"])
+        return cls(
+            n=len(pats),
+            birth_year=birth.dt.year.to_numpy(np.int64),
+            birth_mmdd=(birth.dt.month * 100 + birth.dt.day).to_numpy(np.int64),
+            female=(pats["sex"] == "F").to_numpy(bool),
+            list_start=_days(pats["list_start"]),
+            list_end=_days(pats["list_end"]),
+            death=_days(pats["death_date"]),
+            conditions=_event_table(
+                extract.conditions,
+                index,
+                "code",
+                system="system",
+                date_col="start_date",
+                end="end_date",
+            ),
+            prescriptions=_event_table(extract.prescriptions, index, "atc", value="ddd"),
+            labs=_event_table(extract.lab_results, index, "code", system="system", value="value"),
+            encounters=_event_table(extract.encounters, index, "service_code"),
+        )
+
+
+class _Evaluation:
+    """All criteria at one reference date, memoised per node."""
+
+    def __init__(self, px: PreparedExtract, ref: date) -> None:
+        self.px = px
+        self.r = _day(ref)
+        mmdd = ref.month * 100 + ref.day
+        self.age = ref.year - px.birth_year - (mmdd < px.birth_mmdd)
+        self.listed = (px.list_start <= self.r) & (px.list_end > self.r) & (px.death > self.r)
+        self._memo: dict[object, np.ndarray] = {}
+
+    def _in_window(self, table: EventTable, rows: np.ndarray, window: m.Window) -> np.ndarray:
+        d = table.date[rows]
+        keep = d <= self.r
+        if window.days is not None:
+            keep &= d > self.r - window.days
+        return rows[keep]
+
+    def _per_patient_count(self, table: EventTable, rows: np.ndarray) -> np.ndarray:
+        return np.bincount(table.pidx[rows], minlength=self.px.n)
+
+    def count_events(self, e: m.EventCount) -> np.ndarray:
+        t = self.px.prescriptions
+        return self._per_patient_count(
+            t, self._in_window(t, t.rows_matching(e.codelists), e.window)
+        )
+
+    def holds(self, c: m.Criterion) -> np.ndarray:
+        cached = self._memo.get(c)
+        if cached is None:
+            cached = self._compute(c)
+            self._memo[c] = cached
+        return cached
+
+    def _compute(self, c: m.Criterion) -> np.ndarray:
+        px, n = self.px, self.px.n
+        if isinstance(c, m.Listed):
+            return self.listed
+        if isinstance(c, m.Age):
+            ok = np.ones(n, bool)
+            if c.min is not None:
+                ok &= self.age >= c.min
+            if c.max is not None:
+                ok &= self.age <= c.max
+            return ok
+        if isinstance(c, m.Sex):
+            return px.female if c.value == "F" else ~px.female
+        if isinstance(c, m.HasCondition):
+            t = px.conditions
+            rows = t.rows_matching(c.codelists)
+            start = t.date[rows]
+            if c.status is m.ConditionStatus.ACTIVE:
+                rows = rows[(start <= self.r) & (t.end[rows] > self.r)]
+            elif c.status is m.ConditionStatus.EVER:
+                rows = rows[start <= self.r]
+            else:
+                rows = self._in_window(t, rows, c.started_within)
+            return self._per_patient_count(t, rows) > 0
+        if isinstance(c, m.HasPrescription):
+            t = px.prescriptions
+            rows = self._in_window(t, t.rows_matching(c.codelists), c.window)
+            ok = self._per_patient_count(t, rows) >= c.min_count
+            if c.min_ddd is not None:
+                ddd = np.nan_to_num(t.value[rows], nan=0.0)
+                ok &= np.bincount(t.pidx[rows], weights=ddd, minlength=n) >= c.min_ddd
+            return ok
+        if isinstance(c, m.HasLab):
+            t = px.labs
+            rows = self._in_window(t, t.rows_matching(c.codelists), c.window)
+            ok = self._per_patient_count(t, rows) >= c.min_count
+            if c.latest is not None:
+                rows = rows[~np.isnan(t.value[rows])]
+                p = t.pidx[rows]
+                last = np.ones(len(rows), bool)
+                last[:-1] = p[1:] != p[:-1]
+                latest = np.full(n, np.nan)
+                latest[p[last]] = t.value[rows[last]]
+                with np.errstate(invalid="ignore"):
+                    ok &= _COMPARE[c.latest.comparator](latest, c.latest.threshold)
+            return ok
+        if isinstance(c, m.HasEncounter):
+            t = px.encounters
+            rows = self._in_window(t, t.rows_matching(c.codelists), c.window)
+            return self._per_patient_count(t, rows) >= c.min_count
+        if isinstance(c, m.AllOf):
+            ok = np.ones(n, bool)
+            for part in c.parts:
+                ok = ok & self.holds(part)
+            return ok
+        if isinstance(c, m.AnyOf):
+            ok = np.zeros(n, bool)
+            for part in c.parts:
+                ok = ok | self.holds(part)
+            return ok
+        if isinstance(c, m.Not):
+            return ~self.holds(c.part)
+        if isinstance(c, m.Score):
+            points = np.zeros(n, np.int64)
+            for item in c.items:
+                points += item.points * self.holds(item.when)
+            return points >= c.min
+        raise TypeError(f"unknown criterion {c!r}")
+
+    def contributions(self, ind: m.Indicator) -> tuple[np.ndarray, np.ndarray]:
+        pop = self.holds(ind.population)
+        if ind.unit is m.Unit.PATIENTS:
+            return (pop & self.holds(ind.numerator)).astype(np.int64), pop.astype(np.int64)
+        cap = ind.cap_per_patient
+        num = np.minimum(self.count_events(ind.numerator_events), cap) * pop
+        if ind.denominator_events is None:
+            return num, pop.astype(np.int64)
+        den = np.minimum(self.count_events(ind.denominator_events), cap) * pop
+        return np.minimum(num, den), den
+
+    def stratum(self, ind: m.Indicator) -> np.ndarray:
+        bounds = np.asarray(ind.age_bands.bounds)
+        band = np.clip(np.searchsorted(bounds, self.age, side="right") - 1, 0, None)
+        return np.where(self.px.female, 0, 1) * len(bounds) + band
+
+
+_COMPARE: dict[m.Comparator, Callable[[np.ndarray, float], np.ndarray]] = {
+    m.Comparator.LT: np.less,
+    m.Comparator.LE: np.less_equal,
+    m.Comparator.GE: np.greater_equal,
+    m.Comparator.GT: np.greater,
+}
+
+
+def evaluate_prepared(
+    px: PreparedExtract,
+    catalogue: m.Catalogue,
+    reference_date: date,
+    progress: Callable[[str], None] | None = None,
+) -> PracticeResult:
+    ev = _Evaluation(px, reference_date)
+    results = []
+    for ind in catalogue.indicators.values():
+        num, den = ev.contributions(ind)
+        stratum = ev.stratum(ind)
+        k = len(ind.strata)
+        num_s = np.bincount(stratum, weights=num, minlength=k).astype(np.int64)
+        den_s = np.bincount(stratum, weights=den, minlength=k).astype(np.int64)
+        results.append(
+            IndicatorCount(
+                ind.id,
+                tuple(
+                    StratumCount(label, int(num_s[i]), int(den_s[i]))
+                    for i, label in enumerate(ind.strata)
+                ),
+            )
+        )
+        if progress:
+            progress(ind.id)
+    return PracticeResult(reference_date, int(ev.listed.sum()), tuple(results))
+
+
+def evaluate_fast(extract: Extract, catalogue: m.Catalogue, reference_date: date) -> PracticeResult:
+    return evaluate_prepared(PreparedExtract.from_extract(extract), catalogue, reference_date)

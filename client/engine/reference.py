@@ -1,0 +1,210 @@
+"""The reference evaluator: patient by patient, in plain Python.
+
+It is deliberately slow and literal: each rule in `indicator_defs.model`'s
+docstring is written once, as close to its wording as Python allows. The fast
+engine must agree with it on every extract (tests/test_engine_agreement.py).
+Do not optimise this file; clarity is its whole job.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import pandas as pd
+
+from client.engine.result import IndicatorCount, PracticeResult, StratumCount
+from client.extract.tables import Extract
+from indicator_defs import model as m
+from indicator_defs.codelists import Codelist
+
+
+def _d(value: object) -> date | None:
+    if value is None or pd.isna(value):
+        return None
+    return pd.Timestamp(value).date()
+
+
+def _f(value: object) -> float | None:
+    if value is None or pd.isna(value):
+        return None
+    return float(value)
+
+
+@dataclass
+class Patient:
+    birth_date: date
+    sex: str
+    list_start: date
+    list_end: date | None
+    death_date: date | None
+    conditions: list[tuple[str, str, date, date | None]] = field(default_factory=list)
+    prescriptions: list[tuple[date, str, float | None]] = field(default_factory=list)
+    labs: list[tuple[date, str, str, float | None]] = field(default_factory=list)
+    encounters: list[tuple[date, str]] = field(default_factory=list)
+
+
+def build_patients(extract: Extract) -> dict[str, Patient]:
+    patients: dict[str, Patient] = {}
+    for row in extract.patients.itertuples(index=False):
+        patients[row.patient_id] = Patient(
+            _d(row.birth_date), row.sex, _d(row.list_start), _d(row.list_end), _d(row.death_date)
+        )
+    for row in extract.conditions.itertuples(index=False):
+        patients[row.patient_id].conditions.append(
+            (row.system, row.code, _d(row.start_date), _d(row.end_date))
+        )
+    for row in extract.prescriptions.itertuples(index=False):
+        patients[row.patient_id].prescriptions.append((_d(row.date), row.atc, _f(row.ddd)))
+    for row in extract.lab_results.itertuples(index=False):
+        patients[row.patient_id].labs.append((_d(row.date), row.system, row.code, _f(row.value)))
+    for row in extract.encounters.itertuples(index=False):
+        patients[row.patient_id].encounters.append((_d(row.date), row.service_code))
+    return patients
+
+
+def age_on(birth: date, ref: date) -> int:
+    """Completed years: one less if this year's birthday is still to come."""
+    before_birthday = (ref.month, ref.day) < (birth.month, birth.day)
+    return ref.year - birth.year - (1 if before_birthday else 0)
+
+
+def is_listed(p: Patient, ref: date) -> bool:
+    return (
+        p.list_start <= ref
+        and (p.list_end is None or p.list_end > ref)
+        and (p.death_date is None or p.death_date > ref)
+    )
+
+
+def in_window(d: date, window: m.Window, ref: date) -> bool:
+    if d > ref:
+        return False
+    if window.days is None:
+        return True
+    return ref - timedelta(days=window.days) < d
+
+
+def any_matches(codelists: tuple[Codelist, ...], code: str, system: str | None = None) -> bool:
+    return any(cl.matches(code, system) for cl in codelists)
+
+
+class ReferenceEvaluator:
+    def __init__(self, patient: Patient, ref: date) -> None:
+        self.p = patient
+        self.ref = ref
+
+    def holds(self, c: m.Criterion) -> bool:
+        p, ref = self.p, self.ref
+        if isinstance(c, m.Listed):
+            return is_listed(p, ref)
+        if isinstance(c, m.Age):
+            age = age_on(p.birth_date, ref)
+            return (c.min is None or age >= c.min) and (c.max is None or age <= c.max)
+        if isinstance(c, m.Sex):
+            return p.sex == c.value
+        if isinstance(c, m.HasCondition):
+            for system, code, start, end in p.conditions:
+                if not any_matches(c.codelists, code, system):
+                    continue
+                if (
+                    c.status is m.ConditionStatus.ACTIVE
+                    and start <= ref
+                    and (end is None or end > ref)
+                ):
+                    return True
+                if c.status is m.ConditionStatus.EVER and start <= ref:
+                    return True
+                if c.started_within is not None and in_window(start, c.started_within, ref):
+                    return True
+            return False
+        if isinstance(c, m.HasPrescription):
+            found = [
+                ddd
+                for d, atc, ddd in p.prescriptions
+                if in_window(d, c.window, ref) and any_matches(c.codelists, atc)
+            ]
+            if len(found) < c.min_count:
+                return False
+            if c.min_ddd is not None:
+                total = sum(x for x in found if x is not None)
+                return total >= c.min_ddd
+            return True
+        if isinstance(c, m.HasLab):
+            found = [
+                (d, value)
+                for d, system, code, value in p.labs
+                if in_window(d, c.window, ref) and any_matches(c.codelists, code, system)
+            ]
+            if len(found) < c.min_count:
+                return False
+            if c.latest is None:
+                return True
+            valued = [(d, v) for d, v in found if v is not None and not math.isnan(v)]
+            if not valued:
+                return False
+            latest_date = max(d for d, _ in valued)
+            latest_value = max(v for d, v in valued if d == latest_date)
+            return c.latest.comparator.holds(latest_value, c.latest.threshold)
+        if isinstance(c, m.HasEncounter):
+            n = sum(
+                1
+                for d, code in p.encounters
+                if in_window(d, c.window, ref) and any_matches(c.codelists, code)
+            )
+            return n >= c.min_count
+        if isinstance(c, m.AllOf):
+            return all(self.holds(part) for part in c.parts)
+        if isinstance(c, m.AnyOf):
+            return any(self.holds(part) for part in c.parts)
+        if isinstance(c, m.Not):
+            return not self.holds(c.part)
+        if isinstance(c, m.Score):
+            points = sum(item.points for item in c.items if self.holds(item.when))
+            return points >= c.min
+        raise TypeError(f"unknown criterion {c!r}")
+
+    def count_events(self, e: m.EventCount) -> int:
+        return sum(
+            1
+            for d, atc, _ in self.p.prescriptions
+            if in_window(d, e.window, self.ref) and any_matches(e.codelists, atc)
+        )
+
+    def contribution(self, ind: m.Indicator) -> tuple[int, int]:
+        """(numerator, denominator) this patient adds to the indicator."""
+        if not self.holds(ind.population):
+            return (0, 0)
+        if ind.unit is m.Unit.PATIENTS:
+            return (1 if self.holds(ind.numerator) else 0, 1)
+        cap = ind.cap_per_patient
+        numerator = min(self.count_events(ind.numerator_events), cap)
+        if ind.denominator_events is None:
+            return (numerator, 1)
+        denominator = min(self.count_events(ind.denominator_events), cap)
+        return (min(numerator, denominator), denominator)
+
+
+def evaluate_reference(
+    extract: Extract, catalogue: m.Catalogue, reference_date: date
+) -> PracticeResult:
+    patients = build_patients(extract)
+    results = []
+    for ind in catalogue.indicators.values():
+        num = [0] * len(ind.strata)
+        den = [0] * len(ind.strata)
+        for p in patients.values():
+            n, d = ReferenceEvaluator(p, reference_date).contribution(ind)
+            if d:
+                s = ind.stratum_index(p.sex, age_on(p.birth_date, reference_date))
+                num[s] += n
+                den[s] += d
+        results.append(
+            IndicatorCount(
+                ind.id,
+                tuple(StratumCount(label, num[i], den[i]) for i, label in enumerate(ind.strata)),
+            )
+        )
+    list_size = sum(1 for p in patients.values() if is_listed(p, reference_date))
+    return PracticeResult(reference_date, list_size, tuple(results))

@@ -1,0 +1,41 @@
+"""Build in-memory extracts for tests without going through files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+from client.extract.schema import TABLES, ColumnKind
+from client.extract.tables import Extract
+
+
+def frame(table_name: str, rows: Iterable[Sequence[object]]) -> pd.DataFrame:
+    """A DataFrame with the schema's columns and dtypes, from positional rows."""
+    table = next(t for t in TABLES if t.name == table_name)
+    df = pd.DataFrame(list(rows), columns=list(table.column_names), dtype=object)
+    for col in table.columns:
+        if col.kind is ColumnKind.DATE:
+            df[col.name] = pd.to_datetime(df[col.name], format="%Y-%m-%d")
+        elif col.kind is ColumnKind.DECIMAL:
+            df[col.name] = pd.to_numeric(df[col.name]).astype("float64")
+        else:
+            df[col.name] = df[col.name].astype(str)
+    return df
+
+
+def make_extract(
+    patients: Iterable[Sequence[object]],
+    conditions: Iterable[Sequence[object]] = (),
+    prescriptions: Iterable[Sequence[object]] = (),
+    lab_results: Iterable[Sequence[object]] = (),
+    encounters: Iterable[Sequence[object]] = (),
+) -> Extract:
+    """Rows are tuples in schema column order; dates as 'YYYY-MM-DD' or None."""
+    return Extract(
+        patients=frame("patients", patients),
+        conditions=frame("conditions", conditions),
+        prescriptions=frame("prescriptions", prescriptions),
+        lab_results=frame("lab_results", lab_results),
+        encounters=frame("encounters", encounters),
+    )
