@@ -10,13 +10,26 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 
 import typer
+from typer.core import TyperGroup
 
 from klynge.errors import KlyngeError
 
+
+class _KlyngeGroup(TyperGroup):
+    """Turns any KlyngeError raised below into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: typer.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KlyngeError as exc:
+            typer.echo(f"klynge: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
 root = typer.Typer(
+    cls=_KlyngeGroup,
     name="klynge",
     help="Klynge: federated quality indicators for Danish general practice.",
     no_args_is_help=True,
@@ -69,11 +82,7 @@ _load_commands()
 
 
 def main() -> None:
-    try:
-        root(standalone_mode=True)
-    except KlyngeError as exc:
-        print(f"klynge: {exc}", file=sys.stderr)
-        sys.exit(exc.exit_code)
+    root()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,190 @@
+"""`klynge compute`: a practice's own indicators, computed locally.
+
+Nothing here touches the network. Progress and warnings go to stderr, so
+`--json` leaves exactly one JSON object on stdout for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from client.engine.fast import PreparedExtract, evaluate_prepared
+from client.engine.result import PracticeResult
+from client.extract.loader import load_extract
+from client.extract.tables import Extract
+from indicator_defs import Catalogue, load_catalogue
+from klynge.dates import parse_iso_date
+from klynge.i18n import current_lang, register, t
+
+register(
+    {
+        "compute.loading": {"da": "Indlæser {table}", "en": "Loading {table}"},
+        "compute.loaded": {
+            "da": "Indlæst {table} ({rows} rækker)",
+            "en": "Loaded {table} ({rows} rows)",
+        },
+        "compute.preparing": {"da": "Forbereder data", "en": "Preparing data"},
+        "compute.evaluating": {"da": "Beregner indikatorer", "en": "Computing indicators"},
+        "compute.title": {
+            "da": "Indikatorer pr. {date} — {list_size} patienter på listen",
+            "en": "Indicators as of {date} — {list_size} patients listed",
+        },
+        "compute.col.id": {"da": "Id", "en": "Id"},
+        "compute.col.title": {"da": "Indikator", "en": "Indicator"},
+        "compute.col.num": {"da": "Tæller", "en": "Numerator"},
+        "compute.col.den": {"da": "Nævner", "en": "Denominator"},
+        "compute.col.rate": {"da": "Resultat", "en": "Result"},
+        "compute.col.target": {"da": "Mål", "en": "Target"},
+        "compute.warnings": {
+            "da": "{n} advarsler i udtrækket; første: {first}",
+            "en": "{n} warnings in the extract; first: {first}",
+        },
+        "compute.unknown_ids": {
+            "da": "ukendte indikatorer: {ids}",
+            "en": "unknown indicators: {ids}",
+        },
+        "compute.local_only": {
+            "da": "Beregnet lokalt. Intet er sendt fra praksis.",
+            "en": "Computed locally. Nothing has left the practice.",
+        },
+    }
+)
+
+
+def format_rate(value: float | None, scale: int) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1f}%" if scale == 100 else f"{value:.1f}/{scale}"
+
+
+def result_to_json(result: PracticeResult, catalogue: Catalogue, extract: Extract) -> dict:
+    indicators = []
+    for ic in result.indicators:
+        ind = catalogue.indicators[ic.indicator_id]
+        indicators.append(
+            {
+                "id": ic.indicator_id,
+                "title": ind.title,
+                "unit": ind.unit.value,
+                "scale": ind.scale,
+                "numerator": ic.numerator,
+                "denominator": ic.denominator,
+                "rate": ind.rate(ic.numerator, ic.denominator),
+                "content_hash": ind.content_hash,
+                "strata": [
+                    {"stratum": s.stratum, "numerator": s.numerator, "denominator": s.denominator}
+                    for s in ic.strata
+                ],
+            }
+        )
+    return {
+        "reference_date": result.reference_date.isoformat(),
+        "list_size": result.list_size,
+        "catalogue_hash": catalogue.content_hash,
+        "warnings": [str(w) for w in extract.warnings],
+        "skipped_rows": dict(extract.skipped_rows),
+        "indicators": indicators,
+    }
+
+
+def compute_with_progress(
+    extract_dir: Path, as_of: str, catalogue: Catalogue, strict: bool, show: bool
+) -> tuple[Extract, PracticeResult]:
+    ref = parse_iso_date(as_of, "--as-of")
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not show,
+        transient=True,
+    ) as progress:
+        load_task = progress.add_task(t("compute.loading", table="…"), total=5)
+
+        def on_table(table: str, rows: int) -> None:
+            progress.update(
+                load_task, advance=1, description=t("compute.loaded", table=table, rows=rows)
+            )
+
+        extract = load_extract(extract_dir, strict=strict, progress=on_table)
+        prep_task = progress.add_task(t("compute.preparing"), total=1)
+        prepared = PreparedExtract.from_extract(extract)
+        progress.update(prep_task, advance=1)
+        eval_task = progress.add_task(t("compute.evaluating"), total=len(catalogue.indicators))
+        result = evaluate_prepared(
+            prepared, catalogue, ref, progress=lambda _id: progress.update(eval_task, advance=1)
+        )
+    return extract, result
+
+
+def compute(
+    extract_dir: Path = typer.Argument(..., help="Directory with the extract (CSV or Parquet)."),
+    as_of: str = typer.Option(..., "--as-of", help="Reference date, YYYY-MM-DD."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object to stdout."),
+    indicator: list[str] = typer.Option(None, "--indicator", "-i", help="Only these ids."),
+    strict: bool = typer.Option(False, "--strict", help="Treat extract warnings as errors."),
+) -> None:
+    """Compute this practice's indicators from its own extract, locally."""
+    catalogue = load_catalogue()
+    if indicator:
+        wanted = [i.upper() for i in indicator]
+        unknown = sorted(set(wanted) - set(catalogue.indicators))
+        if unknown:
+            raise typer.BadParameter(
+                t("compute.unknown_ids", ids=", ".join(unknown)), param_hint="--indicator"
+            )
+        catalogue = catalogue.select(wanted)
+    extract, result = compute_with_progress(
+        extract_dir, as_of, catalogue, strict, show=sys.stderr.isatty()
+    )
+    err = Console(stderr=True)
+    if extract.warnings:
+        err.print(
+            t("compute.warnings", n=len(extract.warnings), first=extract.warnings[0]),
+            highlight=False,
+        )
+    if as_json:
+        sys.stdout.write(
+            json.dumps(result_to_json(result, catalogue, extract), ensure_ascii=False) + "\n"
+        )
+        return
+    lang = current_lang()
+    table = Table(
+        title=t("compute.title", date=result.reference_date.isoformat(), list_size=result.list_size)
+    )
+    for key, justify in (
+        ("id", "left"),
+        ("title", "left"),
+        ("num", "right"),
+        ("den", "right"),
+        ("rate", "right"),
+        ("target", "right"),
+    ):
+        table.add_column(t(f"compute.col.{key}"), justify=justify)  # type: ignore[arg-type]
+    for ic in result.indicators:
+        ind = catalogue.indicators[ic.indicator_id]
+        target = "" if ind.target is None else format_rate(ind.target * ind.scale, ind.scale)
+        table.add_row(
+            ind.id,
+            ind.title[lang],
+            str(ic.numerator),
+            str(ic.denominator),
+            format_rate(ind.rate(ic.numerator, ic.denominator), ind.scale),
+            target,
+        )
+    console = Console()
+    console.print(table)
+    console.print(t("compute.local_only"))
+
+
+def register(root: typer.Typer) -> None:
+    root.command("compute")(compute)
