@@ -1,0 +1,99 @@
+"""Time the synthetic practice generator and the extract writer.
+
+Prints one JSON object: generation time for one practice (median of
+--repeat runs), rows produced, and write times for CSV and Parquet. The
+baseline, measured in the same run on the same frames, is pandas'
+`DataFrame.to_csv` for CSV and `DataFrame.to_parquet` for Parquet (no
+canonical decimals, no atomic rename), so the ratio shows what the writer's
+guarantees cost.
+
+    python benchmarks/synth.py [--patients 20000] [--years 10] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from client.extract.schema import TABLES
+from client.extract.writer import write_extract
+from client.synth.practice import synthesize_practice
+from client.synth.quality import QualityProfile
+
+REF = date(2026, 9, 30)
+
+
+def median_time(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--patients", type=int, default=20_000)
+    ap.add_argument("--years", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+
+    def generate() -> object:
+        rng = np.random.default_rng(args.seed)
+        return synthesize_practice(args.patients, REF, args.years, QualityProfile.typical(), rng)
+
+    generate_s, extract = median_time(generate, args.repeat)
+    rows = {t.name: len(getattr(extract, t.name)) for t in TABLES}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        csv_s, _ = median_time(lambda: write_extract(extract, root / "csv", "csv"), args.repeat)
+        pq_s, _ = median_time(lambda: write_extract(extract, root / "pq", "parquet"), args.repeat)
+
+        def pandas_csv() -> None:
+            for t in TABLES:
+                getattr(extract, t.name).to_csv(root / f"{t.name}.pd.csv", index=False)
+
+        def pandas_parquet() -> None:
+            for t in TABLES:
+                getattr(extract, t.name).to_parquet(root / f"{t.name}.pd.parquet", index=False)
+
+        base_csv_s, _ = median_time(pandas_csv, args.repeat)
+        base_pq_s, _ = median_time(pandas_parquet, args.repeat)
+        csv_bytes = sum(f.stat().st_size for f in (root / "csv").iterdir())
+        pq_bytes = sum(f.stat().st_size for f in (root / "pq").iterdir())
+
+    total_rows = sum(rows.values())
+    print(
+        json.dumps(
+            {
+                "patients_listed": args.patients,
+                "years": args.years,
+                "rows": rows,
+                "generate_s": round(generate_s, 3),
+                "generate_rows_per_s": round(total_rows / generate_s),
+                "write_csv_s": round(csv_s, 3),
+                "write_parquet_s": round(pq_s, 3),
+                "baseline_pandas_to_csv_s": round(base_csv_s, 3),
+                "baseline_pandas_to_parquet_s": round(base_pq_s, 3),
+                "csv_speedup_over_pandas": round(base_csv_s / csv_s, 2),
+                "parquet_ratio_over_pandas": round(base_pq_s / pq_s, 2),
+                "csv_mb": round(csv_bytes / 1e6, 1),
+                "parquet_mb": round(pq_bytes / 1e6, 1),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
