@@ -2,7 +2,7 @@
 
 Preparation (`PreparedExtract`) happens once per extract and is independent
 of the reference date: dates become integer days, codes become factorised
-integers, and event tables are sorted by (patient, date, value) so "latest
+integers, and the lab table is sorted by (patient, date, value) so "latest
 value" is simply the last selected row per patient. Evaluation at a date R
 then works on row subsets chosen by code list first (small) and by window
 second. Results are memoised per criterion node, so a population shared by
@@ -20,6 +20,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from client.engine.result import IndicatorCount, PracticeResult, StratumCount
 from client.extract.tables import Extract
@@ -43,7 +45,8 @@ def _day(d: date) -> int:
 
 @dataclass
 class EventTable:
-    """One event table, sorted by (patient, date, value), with factorised codes."""
+    """One event table with factorised codes; the lab table is also sorted by
+    (patient, date, value) so the latest value is the last selected row."""
 
     pidx: np.ndarray  # int64 index into the patient arrays
     date: np.ndarray  # int64 days since 1970-01-01
@@ -67,34 +70,49 @@ class EventTable:
         return rows
 
 
+def _positions(ids: pd.Series, patient_ids: pa.Array) -> np.ndarray:
+    """Row -> patient position, hashed in Arrow (the loader guarantees every id is known)."""
+    found = pc.index_in(pa.array(ids, type=pa.large_string()), value_set=patient_ids)
+    return found.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _keys(frame: pd.DataFrame, code: str, system: str | None) -> tuple[np.ndarray, list]:
+    """Factorise (system, code) pairs into small integers plus the distinct pairs."""
+    code_idx, codes = pd.factorize(frame[code])
+    if system is None:
+        return code_idx.astype(np.int64), [(None, c) for c in codes]
+    sys_idx, systems = pd.factorize(frame[system])
+    combined = sys_idx.astype(np.int64) * len(codes) + code_idx
+    distinct, key = np.unique(combined, return_inverse=True)
+    return key.astype(np.int64), [
+        (systems[k // len(codes)], codes[k % len(codes)]) for k in distinct
+    ]
+
+
 def _event_table(
     frame: pd.DataFrame,
-    patient_index: pd.Index,
+    patient_ids: pa.Array,
     code: str,
     system: str | None = None,
     value: str | None = None,
     date_col: str = "date",
     end: str | None = None,
+    sort: bool = False,
 ) -> EventTable:
-    pidx = patient_index.get_indexer(frame["patient_id"]).astype(np.int64)
+    """Build one table; `sort` orders rows by (patient, date, value) for "latest" lookups."""
+    pidx = _positions(frame["patient_id"], patient_ids)
     dates = _days(frame[date_col])
     values = frame[value].to_numpy(dtype=np.float64) if value else None
-    if system:
-        key_codes, uniques = pd.MultiIndex.from_arrays([frame[system], frame[code]]).factorize()
-        keys = [(s, c) for s, c in uniques]
-    else:
-        key_codes, uniques = pd.factorize(frame[code])
-        keys = [(None, c) for c in uniques]
-    sort_keys = [dates, pidx] if values is None else [values, dates, pidx]
-    order = np.lexsort(sort_keys)
-    return EventTable(
-        pidx=pidx[order],
-        date=dates[order],
-        key=np.asarray(key_codes, dtype=np.int64)[order],
-        keys=keys,
-        value=values[order] if values is not None else None,
-        end=_days(frame[end])[order] if end else None,
-    )
+    key, keys = _keys(frame, code, system)
+    ends = _days(frame[end]) if end else None
+    if sort:
+        order = (
+            np.lexsort([values, dates, pidx]) if values is not None else np.lexsort([dates, pidx])
+        )
+        pidx, dates, key = pidx[order], dates[order], key[order]
+        values = values[order] if values is not None else None
+        ends = ends[order] if ends is not None else None
+    return EventTable(pidx=pidx, date=dates, key=key, keys=keys, value=values, end=ends)
 
 
 @dataclass
@@ -114,7 +132,7 @@ class PreparedExtract:
     @classmethod
     def from_extract(cls, extract: Extract) -> PreparedExtract:
         pats = extract.patients
-        index = pd.Index(pats["patient_id"])
+        index = pa.array(pats["patient_id"], type=pa.large_string())
         birth = pd.to_datetime(pats["birth_date"])
         return cls(
             n=len(pats),
@@ -133,7 +151,9 @@ class PreparedExtract:
                 end="end_date",
             ),
             prescriptions=_event_table(extract.prescriptions, index, "atc", value="ddd"),
-            labs=_event_table(extract.lab_results, index, "code", system="system", value="value"),
+            labs=_event_table(
+                extract.lab_results, index, "code", system="system", value="value", sort=True
+            ),
             encounters=_event_table(extract.encounters, index, "service_code"),
         )
 
