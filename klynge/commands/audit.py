@@ -1,0 +1,153 @@
+"""`klynge audit MANIFEST [...]` (the reviewer's report) and `klynge audit verify-log FILE`.
+
+`audit` is a group with two subcommands, `report` and `verify-log`; a first
+argument that is not a subcommand name is taken as the manifest of `report`,
+so the short form `klynge audit MANIFEST --format html` works too.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from klynge.errors import KlyngeError
+from klynge.i18n import current_lang, register, t
+from privacy.atomic import atomic_write
+from privacy.audit import build_report, ledger_status, log_status, signature_status
+from privacy.catalogue import installed_catalogue
+from privacy.manifest import load_manifest
+from privacy.report_model import render_html, render_json, render_markdown
+from privacy.signing import key_id, load_public_key
+from privacy.transparency import LogHead, verify_log
+from privacy.trust import load_trust_store
+
+
+class _ReportByDefault(TyperGroup):
+    """Route `klynge audit MANIFEST ...` to `klynge audit report MANIFEST ...`."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.list_commands(ctx) and args[0] not in ("--help", "-h"):
+            args = ["report", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_ReportByDefault,
+    help="Reviewer's audit report (klynge audit MANIFEST) and log verification.",
+    no_args_is_help=True,
+)
+
+register(
+    {
+        "auditcmd.written": {
+            "da": "Skrev rapporten til {path}",
+            "en": "Wrote the report to {path}",
+        },
+        "auditcmd.log_ok": {
+            "da": (
+                "Loggen er intakt: {path}, {n} poster ({signed} underskrevne), hoved {count}:{head}"
+            ),
+            "en": "Log intact: {path}, {n} entries ({signed} signed), head {count}:{head}",
+        },
+        "auditcmd.head_pair": {
+            "da": "--expect-head og --expect-count skal angives sammen",
+            "en": "--expect-head and --expect-count must be given together",
+        },
+        "auditcmd.bad_format": {
+            "da": "skal være md, html eller json",
+            "en": "must be md, html or json",
+        },
+    }
+)
+
+_RENDERERS = {"md": render_markdown, "html": render_html, "json": render_json}
+
+
+@app.command("report")
+def report(
+    manifest_path: Path = typer.Argument(..., metavar="MANIFEST"),
+    ledger: Path | None = typer.Option(None, "--ledger", help="A practice's ledger directory."),
+    log: Path | None = typer.Option(None, "--log", help="A transparency log to verify."),
+    fmt: str = typer.Option("md", "--format", help="md, html or json."),
+    out: Path | None = typer.Option(None, "--out", help="Write here (default: print)."),
+    lang: str | None = typer.Option(
+        None, "--lang", help="da or en (default: klynge --lang, else da)."
+    ),
+    key: Path | None = typer.Option(
+        None, "--key", help="Authority public key to check the signature."
+    ),
+    trust_dir: Path | None = typer.Option(
+        None, "--trust-dir", help="Check the signature against this trust store's authorities."
+    ),
+) -> None:
+    """Render the reviewer's report for MANIFEST: all 9 checklist points and the Art. 30 annex."""
+    if fmt not in _RENDERERS:
+        raise typer.BadParameter(t("auditcmd.bad_format"), param_hint="--format")
+    if lang is not None and lang not in ("da", "en"):
+        raise typer.BadParameter("must be 'da' or 'en'", param_hint="--lang")
+    language = lang or current_lang()
+    signed = load_manifest(manifest_path)
+    keys = None
+    if trust_dir is not None:
+        keys = load_trust_store(trust_dir).keys()
+    if key is not None:
+        public = load_public_key(key)
+        keys = {**(keys or {}), key_id(public): public}
+    installed, installed_error = None, None
+    try:
+        installed = installed_catalogue()
+    except KlyngeError as exc:  # the report must still render if the catalogue is broken
+        installed_error = str(exc)
+    delta = signed.manifest.budget.delta_per_year
+    document = build_report(
+        signed,
+        lang=language,  # type: ignore[arg-type]
+        signature=signature_status(signed, keys),
+        installed=installed,
+        installed_error=installed_error,
+        ledger=ledger_status(ledger, delta) if ledger is not None else None,
+        log=log_status(log) if log is not None else None,
+    )
+    text = _RENDERERS[fmt](document)
+    if out is None:
+        sys.stdout.write(text)
+        return
+    atomic_write(out, text.encode("utf-8"))
+    typer.echo(t("auditcmd.written", path=out, lang=language))
+
+
+@app.command("verify-log")
+def verify_log_cmd(
+    log_path: Path = typer.Argument(..., metavar="FILE"),
+    expect_head: str | None = typer.Option(
+        None, "--expect-head", help="Hash of the last entry of a previously published head."
+    ),
+    expect_count: int | None = typer.Option(
+        None, "--expect-count", help="Entry count of that published head."
+    ),
+    signer_keys: list[Path] = typer.Option(
+        [], "--signer-key", help="Only accept signatures by these public keys (repeatable)."
+    ),
+) -> None:
+    """Verify a log's hash chain and signatures: detects edits, deletions and reordering."""
+    if (expect_head is None) != (expect_count is None):
+        raise typer.BadParameter(t("auditcmd.head_pair"), param_hint="--expect-head")
+    head = LogHead(expect_count, expect_head) if expect_head and expect_count is not None else None
+    trusted = None
+    if signer_keys:
+        trusted = {key_id(k): k for k in (load_public_key(p) for p in signer_keys)}
+    result = verify_log(log_path, expected_head=head, trusted_signers=trusted)
+    typer.echo(
+        t(
+            "auditcmd.log_ok",
+            path=log_path,
+            n=result.entries,
+            signed=result.signed_entries,
+            count=result.head.count,
+            head=result.head.head_hash,
+        )
+    )

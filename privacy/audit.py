@@ -1,0 +1,643 @@
+"""The reviewer's audit report: the 9 checklist points, computed from the manifest itself.
+
+Every figure comes from `plan.privacy_plan(manifest)`, i.e. from the same
+Release object the agent uses to draw noise and charge its ledger, so the
+report cannot claim a guarantee the code does not give. Free text (legal
+basis, roles, patient information) comes from the signed manifest, in the
+reader's language where the manifest provides both.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+import privacy.audit_text  # noqa: F401  (registers the report's messages)
+from klynge.i18n import Lang, t
+from privacy.catalogue import InstalledCatalogue, definition_mismatches
+from privacy.errors import LedgerCorrupt, LedgerError, LogError, ManifestRefused, SignatureError
+from privacy.ledger import Ledger, YearUsage
+from privacy.manifest import Manifest, SignedManifest
+from privacy.plan import PrivacyPlan, privacy_plan
+from privacy.rdp import to_approx_dp
+from privacy.release import SkellamRelease
+from privacy.report_model import Bullets, Para, Report, Section, Table
+from privacy.transparency import KINDS, LogVerification, verify_log
+from privacy.trust import check_signature
+
+# A typical Danish GP cluster: about 29 GPs at about 1.8 GPs per practice.
+TYPICAL_CLUSTER_PRACTICES = 16
+
+
+@dataclass(frozen=True)
+class SignatureStatus:
+    state: str  # none | unchecked | ok | bad
+    key_id: str | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class LedgerStatus:
+    path: str
+    practice_id: str | None
+    usage: tuple[YearUsage, ...]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class LogStatus:
+    path: str
+    verification: LogVerification | None
+    error: str | None = None
+
+
+def signature_status(
+    signed: SignedManifest, keys: Mapping[str, Ed25519PublicKey] | None
+) -> SignatureStatus:
+    sig = signed.signature
+    if sig is None:
+        return SignatureStatus("none", None)
+    if keys is None:
+        return SignatureStatus("unchecked", sig.key_id)
+    try:
+        check_signature(signed, keys)
+    except (ManifestRefused, SignatureError) as exc:
+        return SignatureStatus("bad", sig.key_id, str(exc))
+    return SignatureStatus("ok", sig.key_id)
+
+
+def ledger_status(directory: Path | str, delta: float) -> LedgerStatus:
+    try:
+        ledger = Ledger.open(directory)
+        return LedgerStatus(str(directory), ledger.practice_id, tuple(ledger.usage(delta)))
+    except (LedgerCorrupt, LedgerError) as exc:
+        return LedgerStatus(str(directory), None, (), str(exc))
+
+
+def log_status(path: Path | str) -> LogStatus:
+    try:
+        return LogStatus(str(path), verify_log(path))
+    except LogError as exc:
+        return LogStatus(str(path), None, str(exc))
+
+
+def _eps(value: float) -> str:
+    return f"{value:.3f}"
+
+
+def _join(items: tuple[str, ...] | list[str], lang: Lang) -> str:
+    return ", ".join(items) if items else t("audit.none", lang=lang)
+
+
+class _Builder:
+    def __init__(self, signed: SignedManifest, lang: Lang):
+        self.signed = signed
+        self.m: Manifest = signed.manifest
+        self.lang = lang
+        self.plan: PrivacyPlan = privacy_plan(self.m)
+
+    def tr(self, key: str, **values: Any) -> str:
+        return t(key, lang=self.lang, **values)
+
+    def kv(self, rows: list[tuple[str, str]]) -> Table:
+        return Table((self.tr("audit.field"), self.tr("audit.value")), tuple(rows))
+
+    # -- sections -------------------------------------------------------------
+
+    def overview(
+        self,
+        sig: SignatureStatus,
+        installed: InstalledCatalogue | None,
+        installed_error: str | None,
+    ) -> tuple[Section, dict[str, Any]]:
+        m = self.m.meta
+        sig_text = {
+            "none": lambda: self.tr("audit.sig.none"),
+            "unchecked": lambda: self.tr("audit.sig.unchecked", key_id=sig.key_id),
+            "ok": lambda: self.tr("audit.sig.ok", key_id=sig.key_id),
+            "bad": lambda: self.tr("audit.sig.bad", detail=sig.detail),
+        }[sig.state]()
+        if installed is not None:
+            problems = definition_mismatches(self.m, installed)
+            defs = (
+                self.tr("audit.defs.bad", detail="; ".join(problems))
+                if problems
+                else self.tr("audit.defs.ok")
+            )
+            defs_state = {"state": "mismatch" if problems else "ok", "problems": problems}
+        else:
+            defs = self.tr("audit.defs.unknown", detail=installed_error or "")
+            defs_state = {"state": "unchecked", "problems": []}
+        rows = [
+            (self.tr("audit.manifest_title"), m.title.get(self.lang)),
+            (self.tr("audit.manifest_id"), f"{m.id} v{m.version}"),
+            (self.tr("audit.manifest_hash"), self.m.hash()),
+            (self.tr("audit.authority"), m.authority),
+            (self.tr("audit.issued"), m.issued.isoformat()),
+            (
+                self.tr("audit.validity"),
+                f"{m.valid_from.isoformat()} – {m.valid_until.isoformat()}",
+            ),
+            (self.tr("audit.code_version"), m.code_version),
+            (self.tr("audit.signature"), sig_text),
+            (self.tr("audit.definitions"), defs),
+        ]
+        blocks = (
+            self.kv(rows),
+            Para(f"{self.tr('audit.rationale')}: {m.rationale.get(self.lang)}"),
+        )
+        return Section("overview", self.tr("audit.sec.overview"), blocks), defs_state
+
+    def legal(self) -> Section:
+        legal = self.m.legal
+        rows = [
+            (self.tr("audit.basis"), legal.basis.get(self.lang)),
+            (self.tr("audit.gdpr"), _join(legal.gdpr_articles, self.lang)),
+            (self.tr("audit.purpose"), legal.purpose.get(self.lang)),
+            (self.tr("audit.controller"), f"{legal.controller} ({legal.controller_contact})"),
+            (self.tr("audit.joint"), _join(legal.joint_controllers, self.lang)),
+            (self.tr("audit.processors"), _join(legal.processors, self.lang)),
+            (self.tr("audit.dpia"), legal.dpia_reference),
+        ]
+        note = (
+            self.tr("audit.gp_personal_data_local")
+            if self.m.is_local
+            else self.tr("audit.gp_personal_data", n_min=self.m.secagg.min_survivors)
+        )
+        return Section("legal", self.tr("audit.sec.legal"), (self.kv(rows), Para(note)))
+
+    def indicators(self, installed: InstalledCatalogue | None) -> Section:
+        rows = []
+        for entry in self.m.indicators:
+            title = ""
+            if installed is not None and entry.id in installed.indicators:
+                title = installed.indicators[entry.id].title.get(self.lang, "")
+            rows.append(
+                (
+                    entry.id,
+                    title,
+                    self.tr(f"audit.unit.{entry.unit}"),
+                    f"({entry.max_numerator}, {entry.max_denominator})",
+                    str(entry.noise_weight),
+                    str(len(entry.strata)),
+                    entry.content_hash,
+                )
+            )
+        table = Table(
+            (
+                self.tr("audit.col.id"),
+                self.tr("audit.col.title"),
+                self.tr("audit.col.unit"),
+                self.tr("audit.col.max"),
+                self.tr("audit.col.weight"),
+                self.tr("audit.col.strata"),
+                self.tr("audit.col.hash"),
+            ),
+            tuple(rows),
+        )
+        codelists = Table(
+            (
+                self.tr("audit.col.codelist"),
+                self.tr("audit.col.version"),
+                self.tr("audit.col.hash"),
+            ),
+            tuple((c.name, c.version, c.content_hash) for c in self.m.codelists),
+        )
+        schedule = self.tr(
+            "audit.schedule",
+            frequency=self.m.schedule.frequency,
+            dates=", ".join(d.isoformat() for d in self.m.schedule.reference_dates),
+        )
+        blocks = (
+            Para(self.tr("audit.indicators_intro", count=len(self.m.indicators))),
+            table,
+            codelists,
+            Para(schedule),
+        )
+        return Section("indicators", self.tr("audit.sec.indicators"), blocks)
+
+    def minimisation(self) -> Section:
+        mini = self.m.minimisation
+        blocks = (
+            Para(f"{self.tr('audit.fields_read')}:"),
+            Bullets(mini.fields_read),
+            Para(f"{self.tr('audit.age_bands')}: {mini.age_bands.get(self.lang)}"),
+            Para(self.tr("audit.lookback", days=mini.max_lookback_days)),
+            Para(f"{self.tr('audit.pseudonyms')}: {mini.pseudonyms.get(self.lang)}"),
+            Para(self.tr("audit.vector", length=self.m.vector_length)),
+        )
+        return Section("minimisation", self.tr("audit.sec.minimisation"), blocks)
+
+    def recipients(self) -> Section:
+        rows = tuple(
+            (
+                self.tr(f"audit.level.{r.name}"),
+                _join([self.tr(f"audit.level.{lvl}") for lvl in r.receives], self.lang),
+                r.description.get(self.lang),
+            )
+            for r in self.m.recipients
+        )
+        table = Table(
+            (
+                self.tr("audit.col.recipient"),
+                self.tr("audit.col.levels"),
+                self.tr("audit.col.sees"),
+            ),
+            rows,
+        )
+        blocks: tuple[Any, ...] = (table, Para(self.tr("audit.levels_explained")))
+        if not self.m.is_local:
+            blocks = (*blocks, Para(self.tr("audit.coordinator_sees")))
+        return Section("recipients", self.tr("audit.sec.recipients"), blocks)
+
+    def disclosure(self) -> tuple[Section, dict[str, Any]]:
+        d, s = self.m.disclosure, self.m.secagg
+        rules = [self.tr("audit.rule.min_cell", n=d.min_cell)]
+        if d.suppress_small_complement:
+            rules.append(self.tr("audit.rule.complement", n=d.min_cell))
+        rules += [
+            self.tr("audit.rule.complementary"),
+            self.tr("audit.rule.rate", n=d.min_denominator_for_rate),
+            self.tr("audit.rule.practices", n=d.min_practices, survivors=s.min_survivors),
+            self.tr("audit.rule.rounding", n=d.rounding_base)
+            if d.rounding_base > 1
+            else self.tr("audit.rule.no_rounding"),
+            self.tr("audit.rule.recorded"),
+        ]
+        differencing = Bullets(
+            (
+                self.tr("audit.diff.levels"),
+                self.tr("audit.diff.strata"),
+                self.tr("audit.diff.periods"),
+                self.tr("audit.diff.membership"),
+            )
+        )
+        plan = self.plan
+        release = plan.release
+        sens = release.sensitivity
+        budget = self.m.budget
+        rows = [
+            (self.tr("audit.dp.mechanism"), self.tr(f"audit.mech.{release.name}")),
+            (
+                self.tr("audit.dp.sensitivity"),
+                f"Δ₁ = {sens.l1}, Δ₂ = √{sens.l2_squared} ≈ {sens.l2:.2f}",
+            ),
+        ]
+        if isinstance(release, SkellamRelease):
+            rows.append((self.tr("audit.dp.mu"), f"{release.mu:g}"))
+            rows.append((self.tr("audit.dp.lambda", n=release.n_min), f"{release.lam:.2f}"))
+        else:
+            rows.append((self.tr("audit.dp.scale"), f"{release.scale:.4g}"))
+        rows.append(
+            (
+                self.tr("audit.dp.per_release"),
+                f"ε = {_eps(plan.per_release.epsilon)}, δ = {plan.per_release.delta:g}",
+            )
+        )
+        for year in plan.years:
+            rows.append(
+                (
+                    self.tr("audit.dp.per_year", year=year.year, n=year.releases),
+                    f"ε = {_eps(year.epsilon)}, δ = {year.delta:g}",
+                )
+            )
+        rows.append(
+            (
+                self.tr("audit.dp.budget"),
+                f"ε = {budget.epsilon_per_year:g}, δ = {budget.delta_per_year:g}",
+            )
+        )
+        feasible = plan.worst_year.epsilon <= budget.epsilon_per_year
+        dp_blocks: list[Any] = [
+            Para(self.tr("audit.dp.unit")),
+            self.kv(rows),
+            Para(self.tr("audit.dp.headroom", n=plan.releases_within_budget)),
+        ]
+        if not feasible:
+            dp_blocks.append(Para(self.tr("audit.dp.infeasible")))
+        dp_blocks.append(self.noise_table())
+        dp_blocks.append(Para(self.tr("audit.dp.accounting")))
+        blocks = (
+            Bullets(tuple(rules)),
+            Para(f"{self.tr('audit.differencing')}:"),
+            differencing,
+            Para(f"{self.tr('audit.dp')}:"),
+            *dp_blocks,
+        )
+        data = {
+            "mechanism": release.name,
+            "parameters": release.parameters(),
+            "sensitivity": sens.as_dict(),
+            "per_release": {"epsilon": plan.per_release.epsilon, "delta": plan.per_release.delta},
+            "per_year": [
+                {"year": y.year, "releases": y.releases, "epsilon": y.epsilon, "delta": y.delta}
+                for y in plan.years
+            ],
+            "budget": {
+                "epsilon_per_year": budget.epsilon_per_year,
+                "delta_per_year": budget.delta_per_year,
+                "releases_within_budget": plan.releases_within_budget,
+                "schedule_fits": feasible,
+            },
+            "disclosure": {
+                "min_cell": d.min_cell,
+                "suppress_small_complement": d.suppress_small_complement,
+                "min_denominator_for_rate": d.min_denominator_for_rate,
+                "min_practices": d.min_practices,
+                "rounding_base": d.rounding_base,
+            },
+        }
+        return Section("disclosure", self.tr("audit.sec.disclosure"), blocks), data
+
+    def noise_table(self) -> Any:
+        release = self.plan.release
+        if not isinstance(release, SkellamRelease):
+            sd = math.sqrt(release.noise_variance())
+            return Para(self.tr("audit.noise.local", sd=f"{sd:.1f}"))
+        n = TYPICAL_CLUSTER_PRACTICES
+        floor = max(self.m.secagg.min_survivors, math.floor(n * (1 - self.m.dp.design_dropout)))
+        typical = release.with_min_survivors(floor)
+        weights = sorted({b.noise_weight for b in release.sensitivity.blocks})
+        rows = []
+        for w in weights:
+            names = [
+                b.block.split(":", 1)[-1] for b in release.sensitivity.blocks if b.noise_weight == w
+            ]
+            minimum = math.sqrt(release.mu * w)
+            actual = math.sqrt(2 * typical.lam * w * n)
+            rows.append(
+                (
+                    f"{self.tr('audit.noise.weight', w=w)}: {', '.join(names)}",
+                    f"{minimum:.1f}",
+                    f"{actual:.1f}",
+                )
+            )
+        return Table(
+            (
+                self.tr("audit.noise.header_block"),
+                self.tr("audit.noise.header_sd"),
+                self.tr("audit.noise.header_typical", n=n),
+            ),
+            tuple(rows),
+        )
+
+    def secagg(self) -> Section:
+        s = self.m.secagg
+        blocks: list[Any] = [
+            Para(self.tr("audit.secagg.params", k=s.neighbours, t=s.threshold, n=s.min_survivors))
+        ]
+        if self.m.is_local:
+            blocks.append(Para(self.tr("audit.secagg.local")))
+        else:
+            blocks.append(Para(self.tr("audit.secagg.who")))
+        assumptions = [
+            self.tr("audit.assume.threshold", t=s.threshold, k=s.neighbours),
+            self.tr("audit.assume.survivors", t=s.threshold, n=s.min_survivors),
+            self.tr("audit.assume.registry"),
+        ]
+        release = self.plan.release
+        if isinstance(release, SkellamRelease):
+            n = release.n_min
+            eps = []
+            for c in (1, 2):
+                if c < n:
+                    weaker = SkellamRelease(
+                        release.mu * (n - c) / n, n, release.sensitivity, release.delta
+                    )
+                    eps.append(_eps(weaker.cost().epsilon))
+                else:
+                    eps.append("∞")
+            assumptions.append(self.tr("audit.assume.collusion", n=n, eps1=eps[0], eps2=eps[1]))
+        assumptions.append(self.tr("audit.assume.honest"))
+        blocks += [Para(f"{self.tr('audit.assumptions')}:"), Bullets(tuple(assumptions))]
+        return Section("secagg", self.tr("audit.sec.secagg"), tuple(blocks))
+
+    def audit_log(self, log: LogStatus | None) -> tuple[Section, dict[str, Any] | None]:
+        kinds = Bullets(tuple(self.tr(f"audit.log.kind.{k}") for k in KINDS))
+        blocks: list[Any] = [
+            Para(self.tr("audit.log.what")),
+            kinds,
+            Para(self.tr("audit.log.detects")),
+        ]
+        data = None
+        if log is None:
+            blocks.append(Para(self.tr("audit.log.none")))
+        elif log.verification is not None:
+            v = log.verification
+            blocks.append(
+                Para(
+                    self.tr(
+                        "audit.log.ok",
+                        path=log.path,
+                        n=v.entries,
+                        signed=v.signed_entries,
+                        head=v.head.head_hash,
+                    )
+                )
+            )
+            data = {
+                "path": log.path,
+                "verifies": True,
+                "entries": v.entries,
+                "signed_entries": v.signed_entries,
+                "head": v.head.head_hash,
+            }
+        else:
+            blocks.append(Para(self.tr("audit.log.bad", detail=log.error)))
+            data = {"path": log.path, "verifies": False, "error": log.error}
+        return Section("audit_log", self.tr("audit.sec.log"), tuple(blocks)), data
+
+    def security(self) -> Section:
+        legal = self.m.legal
+        items = (
+            self.tr("audit.security.tls"),
+            self.tr("audit.security.auth"),
+            self.tr("audit.security.keys"),
+            self.tr("audit.security.noise"),
+            legal.security.get(self.lang),
+            f"{self.tr('audit.security.deletion')}: {legal.retention.get(self.lang)}",
+        )
+        return Section("security", self.tr("audit.sec.security"), (Bullets(items),))
+
+    def transparency(self) -> Section:
+        legal = self.m.legal
+        rows = [
+            (self.tr("audit.patient_info"), legal.patient_information.get(self.lang)),
+            (self.tr("audit.practice_permission"), legal.practice_permission.get(self.lang)),
+            (self.tr("audit.opt_out"), legal.opt_out.get(self.lang)),
+        ]
+        return Section(
+            "transparency",
+            self.tr("audit.sec.transparency"),
+            (self.kv(rows), Para(self.tr("audit.scope_creep"))),
+        )
+
+    def budget(self, ledger: LedgerStatus) -> tuple[Section, dict[str, Any]]:
+        delta = self.m.budget.delta_per_year
+        if ledger.error is not None:
+            text = self.tr("audit.budget.bad", detail=ledger.error)
+            return Section("budget", self.tr("audit.sec.budget"), (Para(text),)), {
+                "path": ledger.path,
+                "error": ledger.error,
+            }
+        blocks: list[Any] = [
+            Para(
+                self.tr(
+                    "audit.budget.practice",
+                    practice=ledger.practice_id,
+                    path=ledger.path,
+                    delta=delta,
+                )
+            )
+        ]
+        if not ledger.usage:
+            blocks.append(Para(self.tr("audit.budget.empty")))
+        else:
+            rows = tuple(
+                (
+                    str(u.year),
+                    str(u.releases),
+                    str(u.sent),
+                    _eps(u.epsilon),
+                    _eps(max(self.m.budget.epsilon_per_year - u.epsilon, 0.0)),
+                )
+                for u in ledger.usage
+            )
+            blocks.append(
+                Table(
+                    (
+                        self.tr("audit.budget.col.year"),
+                        self.tr("audit.budget.col.releases"),
+                        self.tr("audit.budget.col.sent"),
+                        self.tr("audit.budget.col.spent"),
+                        self.tr("audit.budget.col.left"),
+                    ),
+                    rows,
+                )
+            )
+        data = {
+            "path": ledger.path,
+            "practice_id": ledger.practice_id,
+            "years": [
+                {"year": u.year, "releases": u.releases, "sent": u.sent, "epsilon": u.epsilon}
+                for u in ledger.usage
+            ],
+        }
+        return Section("budget", self.tr("audit.sec.budget"), tuple(blocks)), data
+
+    def art30(self) -> Section:
+        legal = self.m.legal
+        plan = self.plan
+        recipients = "; ".join(
+            f"{self.tr(f'audit.level.{r.name}')}: {r.description.get(self.lang).rstrip('.')}"
+            for r in self.m.recipients
+        )
+        worst = plan.worst_year
+        measures = self.tr(
+            "audit.art30.g_text",
+            n=self.m.secagg.min_survivors,
+            mechanism=self.tr(f"audit.mech.{plan.release.name}"),
+            eps=_eps(plan.per_release.epsilon),
+            eps_year=_eps(worst.epsilon),
+            delta=worst.delta,
+            security=legal.security.get(self.lang),
+        )
+        joint = "; ".join(
+            [
+                f"{self.tr('audit.joint')}: {_join(legal.joint_controllers, self.lang)}",
+                f"{self.tr('audit.processors')}: {_join(legal.processors, self.lang)}",
+            ]
+        )
+        rows = [
+            (self.tr("audit.art30.a"), f"{legal.controller}, {legal.controller_contact}"),
+            (self.tr("audit.art30.joint"), joint),
+            (self.tr("audit.art30.b"), legal.purpose.get(self.lang)),
+            (
+                self.tr("audit.art30.basis"),
+                f"{legal.basis.get(self.lang)} ({_join(legal.gdpr_articles, self.lang)})",
+            ),
+            (self.tr("audit.art30.c"), legal.data_subjects.get(self.lang)),
+            (self.tr("audit.art30.c2"), legal.data_categories.get(self.lang)),
+            (self.tr("audit.art30.d"), recipients),
+            (self.tr("audit.art30.e"), legal.third_country_transfers.get(self.lang)),
+            (self.tr("audit.art30.f"), legal.retention.get(self.lang)),
+            (self.tr("audit.art30.g"), measures),
+            (self.tr("audit.art30.dpia"), legal.dpia_reference),
+        ]
+        return Section("art30", self.tr("audit.sec.art30"), (self.kv(rows),))
+
+
+def build_report(
+    signed: SignedManifest,
+    *,
+    lang: Lang,
+    signature: SignatureStatus | None = None,
+    installed: InstalledCatalogue | None = None,
+    installed_error: str | None = None,
+    ledger: LedgerStatus | None = None,
+    log: LogStatus | None = None,
+) -> Report:
+    """The full report. Ledger and log sections appear when they are given."""
+    b = _Builder(signed, lang)
+    signature = signature or signature_status(signed, None)
+    overview, defs = b.overview(signature, installed, installed_error)
+    disclosure, dp_data = b.disclosure()
+    log_section, log_data = b.audit_log(log)
+    sections = [
+        overview,
+        b.legal(),
+        b.indicators(installed),
+        b.minimisation(),
+        b.recipients(),
+        disclosure,
+        b.secagg(),
+        log_section,
+        b.security(),
+        b.transparency(),
+    ]
+    ledger_data = None
+    if ledger is not None:
+        budget_section, ledger_data = b.budget(ledger)
+        sections.append(budget_section)
+    sections.append(b.art30())
+    m = signed.manifest
+    data = {
+        "manifest": {
+            "id": m.meta.id,
+            "version": m.meta.version,
+            "hash": m.hash(),
+            "valid_from": m.meta.valid_from.isoformat(),
+            "valid_until": m.meta.valid_until.isoformat(),
+            "path": signed.path,
+        },
+        "signature": {
+            "state": signature.state,
+            "key_id": signature.key_id,
+            "detail": signature.detail,
+        },
+        "definitions": defs,
+        **dp_data,
+        "secagg": {
+            "neighbours": m.secagg.neighbours,
+            "threshold": m.secagg.threshold,
+            "min_survivors": m.secagg.min_survivors,
+            "design_dropout": m.dp.design_dropout,
+        },
+        "recipients": {r.name: list(r.receives) for r in m.recipients},
+        "ledger": ledger_data,
+        "log": log_data,
+    }
+    per_year = to_approx_dp(b.plan.per_release.curve, m.budget.delta_per_year)
+    data["per_release"]["epsilon_at_yearly_delta"] = per_year.epsilon
+    return Report(
+        lang=lang,
+        title=t("audit.title", lang=lang, id=m.meta.id, version=m.meta.version),
+        intro=(t("audit.intro", lang=lang),),
+        sections=tuple(sections),
+        data=data,
+    )

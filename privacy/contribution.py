@@ -1,0 +1,51 @@
+"""The agent's privacy steps for one round: bound its own vector, then add its noise.
+
+The pipeline is verify manifest → compute → **bound → noise** → mask →
+charge ledger → send; this module is the bold part, kept pure (randomness is
+passed in) so it can be tested step by step. The Release it returns is the
+one the ledger must be charged with, so the cost charged is computed from
+the very parameters that drew the noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from privacy.bounding import BoundingReport, bound_vector
+from privacy.layout import VectorLayout
+from privacy.manifest import Manifest
+from privacy.plan import manifest_release
+from privacy.randomness import RandomSource, system_source
+from privacy.release import Release, SkellamRelease
+
+
+@dataclass(frozen=True)
+class PreparedContribution:
+    values: np.ndarray  # int64: bounded values plus this practice's noise, ready to mask
+    release: Release  # charge the ledger with exactly this
+    bounding: BoundingReport  # what clipping changed (kept locally, never sent)
+
+
+def prepare_contribution(
+    manifest: Manifest,
+    vector: np.ndarray,
+    *,
+    round_min_survivors: int,
+    source: RandomSource | None = None,
+) -> PreparedContribution:
+    """Bound `vector` (`PracticeResult.to_vector(manifest.indicator_ids)`) and add noise.
+
+    `round_min_survivors` is the survivor floor the round announced; it must not
+    be below the manifest's, and the agent must refuse to unmask below it.
+    """
+    layout = VectorLayout.from_manifest(manifest)
+    bounded, report = bound_vector(vector, layout, manifest.bounding.max_list_size)
+    release = manifest_release(manifest)
+    if isinstance(release, SkellamRelease):
+        release = release.with_min_survivors(round_min_survivors)
+        noisy = bounded + release.noise_share(source or system_source())
+    else:
+        noisy = release.apply(bounded)
+    return PreparedContribution(noisy.astype(np.int64), release, report)

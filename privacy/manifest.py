@@ -1,0 +1,787 @@
+"""The protocol manifest: the signed, complete statement of what a round may compute and release.
+
+An agent runs nothing that a trusted, approved manifest does not name. The
+manifest fixes the indicator definitions (by content hash), the schedule, who
+receives which level, the DP mechanism and its parameters, the yearly budget,
+disclosure control and the SecAgg parameters. Its identity is the hash of its
+canonical form (`canonical.py`), so reformatting a file never changes it and
+any change of meaning always does.
+
+Loading is strict: every key is validated and unknown keys are errors, since a
+misspelt `min_cel = 3` that was silently ignored would weaken protection.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from privacy.canonical import canonical_hash, domain_message
+from privacy.errors import ManifestError
+from privacy.release import LOCAL_MECHANISMS, MECHANISMS
+
+FORMAT = "klynge-manifest/1"
+HASH_DOMAIN = "klynge-manifest/1"
+
+LEVELS: tuple[str, ...] = ("practice", "cluster", "region", "nation")
+RECIPIENTS: tuple[str, ...] = ("practice", "cluster", "region", "nation")
+UNITS: tuple[str, ...] = ("patients", "events")
+FREQUENCIES: dict[str, int] = {"monthly": 12, "quarterly": 4, "half-yearly": 2, "yearly": 1}
+BUDGET_PERIODS: tuple[str, ...] = ("calendar_year",)
+MAX_DELTA = 1e-4
+MIN_CELL_FLOOR = 3  # Statistics Denmark's rule: at least 3 observations per cell
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Text:
+    """Free text for reviewers in Danish and English; a plain TOML string sets both."""
+
+    da: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.da
+
+    def to_value(self) -> str | dict[str, str]:
+        return self.da if self.da == self.en else {"da": self.da, "en": self.en}
+
+    def canonical(self) -> dict[str, str]:
+        return {"da": self.da, "en": self.en}
+
+
+@dataclass(frozen=True)
+class Meta:
+    id: str
+    version: int
+    title: Text
+    authority: str
+    issued: date
+    valid_from: date
+    valid_until: date
+    code_version: str
+    rationale: Text
+
+
+@dataclass(frozen=True)
+class Legal:
+    basis: Text
+    gdpr_articles: tuple[str, ...]
+    purpose: Text
+    controller: str
+    controller_contact: str
+    joint_controllers: tuple[str, ...]
+    processors: tuple[str, ...]
+    dpia_reference: str
+    data_subjects: Text
+    data_categories: Text
+    practice_permission: Text
+    patient_information: Text
+    opt_out: Text
+    retention: Text
+    security: Text
+    third_country_transfers: Text
+
+
+@dataclass(frozen=True)
+class Minimisation:
+    fields_read: tuple[str, ...]
+    age_bands: Text
+    max_lookback_days: int
+    pseudonyms: Text
+
+
+@dataclass(frozen=True)
+class Schedule:
+    frequency: str
+    reference_dates: tuple[date, ...]
+
+    def dates_in_year(self, year: int) -> tuple[date, ...]:
+        return tuple(d for d in self.reference_dates if d.year == year)
+
+    def years(self) -> tuple[int, ...]:
+        return tuple(sorted({d.year for d in self.reference_dates}))
+
+
+@dataclass(frozen=True)
+class IndicatorEntry:
+    id: str
+    content_hash: str
+    unit: str
+    max_numerator: int
+    max_denominator: int
+    noise_weight: int  # Skellam variance on this indicator's coordinates is noise_weight × μ
+    strata: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CodelistEntry:
+    name: str
+    version: str
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    receives: tuple[str, ...]
+    description: Text
+
+
+@dataclass(frozen=True)
+class DpParams:
+    """Exactly one of `epsilon_per_release` (a target), `mu` (Skellam) or `scale` (local) is set."""
+
+    delta: float
+    design_dropout: float
+    epsilon_per_release: float | None
+    mu: float | None
+    scale: float | None
+
+
+@dataclass(frozen=True)
+class Budget:
+    epsilon_per_year: float
+    delta_per_year: float
+    period: str
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    min_cell: int
+    min_denominator_for_rate: int
+    min_practices: int
+    rounding_base: int
+    suppress_small_complement: bool
+
+
+@dataclass(frozen=True)
+class Bounding:
+    max_list_size: int
+
+
+@dataclass(frozen=True)
+class SecAgg:
+    neighbours: int
+    threshold: int
+    min_survivors: int
+
+
+@dataclass(frozen=True)
+class Manifest:
+    meta: Meta
+    legal: Legal
+    minimisation: Minimisation
+    schedule: Schedule
+    indicators: tuple[IndicatorEntry, ...]
+    codelists: tuple[CodelistEntry, ...]
+    recipients: tuple[Recipient, ...]
+    mechanism: str
+    dp: DpParams
+    budget: Budget
+    disclosure: Disclosure
+    bounding: Bounding
+    secagg: SecAgg
+
+    @property
+    def indicator_ids(self) -> tuple[str, ...]:
+        return tuple(i.id for i in self.indicators)
+
+    @property
+    def vector_length(self) -> int:
+        """Coordinates of the released vector: (num, den) per indicator and stratum, list size."""
+        return sum(2 * len(i.strata) for i in self.indicators) + 1
+
+    @property
+    def is_local(self) -> bool:
+        return self.mechanism in LOCAL_MECHANISMS
+
+    def recipient(self, name: str) -> Recipient | None:
+        return next((r for r in self.recipients if r.name == name), None)
+
+    def canonical_document(self) -> dict[str, Any]:
+        return to_document(self, canonical=True)
+
+    def hash(self) -> str:
+        """The manifest's identity: SHA-256 over its domain-tagged canonical form."""
+        return canonical_hash(HASH_DOMAIN, self.canonical_document())
+
+    def signing_message(self) -> bytes:
+        return domain_message(HASH_DOMAIN, self.canonical_document())
+
+
+@dataclass(frozen=True)
+class Signature:
+    algorithm: str
+    key_id: str
+    manifest_hash: str
+    value: str
+
+
+@dataclass(frozen=True)
+class SignedManifest:
+    """A manifest as read from a file, with its embedded signature if any."""
+
+    manifest: Manifest
+    signature: Signature | None
+    path: str | None = None
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+_MISSING = object()
+
+
+class _Table:
+    """A TOML table being validated; remembers which keys were read so leftovers are errors."""
+
+    def __init__(self, data: Mapping[str, Any], prefix: str, path: str | None):
+        self.data = data
+        self.prefix = prefix
+        self.path = path
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def error(self, name: str | None, message: str) -> ManifestError:
+        return ManifestError(message, path=self.path, key=self.key(name) if name else self.prefix)
+
+    def raw(self, name: str, *, required: bool = True) -> Any:
+        self.used.add(name)
+        if name not in self.data:
+            if required:
+                raise self.error(name, "required key is missing")
+            return _MISSING
+        return self.data[name]
+
+    def string(self, name: str, *, pattern: re.Pattern[str] | None = None) -> str:
+        value = self.raw(name)
+        if not isinstance(value, str):
+            raise self.error(name, f"must be a string, got {_type(value)}")
+        if not value.strip():
+            raise self.error(name, "must not be empty")
+        if pattern is not None and not pattern.match(value):
+            raise self.error(name, f"{value!r} does not match {pattern.pattern}")
+        return value
+
+    def choice(self, name: str, options: tuple[str, ...] | list[str]) -> str:
+        value = self.string(name)
+        if value not in options:
+            raise self.error(name, f"{value!r} is not one of {', '.join(options)}")
+        return value
+
+    def text(self, name: str) -> Text:
+        value = self.raw(name)
+        if isinstance(value, str):
+            if not value.strip():
+                raise self.error(name, "must not be empty")
+            return Text(value, value)
+        if isinstance(value, Mapping):
+            sub = _Table(value, self.key(name), self.path)
+            da, en = sub.string("da"), sub.string("en")
+            sub.done()
+            return Text(da, en)
+        raise self.error(
+            name, f"must be a string or a table with 'da' and 'en', got {_type(value)}"
+        )
+
+    def integer(self, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+        value = self.raw(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(name, f"must be an integer, got {_type(value)}")
+        if minimum is not None and value < minimum:
+            raise self.error(name, f"must be ≥ {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise self.error(name, f"must be ≤ {maximum}, got {value}")
+        return value
+
+    def number(self, name: str, *, required: bool = True) -> float | None:
+        value = self.raw(name, required=required)
+        if value is _MISSING:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(name, f"must be a number, got {_type(value)}")
+        result = float(value)
+        if result != result or result in (float("inf"), float("-inf")):
+            raise self.error(name, "must be a finite number")
+        return result
+
+    def positive(self, name: str, *, required: bool = True) -> float | None:
+        value = self.number(name, required=required)
+        if value is not None and not value > 0:
+            raise self.error(name, f"must be positive, got {value:g}")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self.raw(name)
+        if not isinstance(value, bool):
+            raise self.error(name, f"must be true or false, got {_type(value)}")
+        return value
+
+    def day(self, name: str) -> date:
+        value = self.raw(name)
+        return self._as_date(name, value)
+
+    def _as_date(self, name: str, value: Any) -> date:
+        if isinstance(value, datetime) or not isinstance(value, date):
+            raise self.error(name, f"must be a date like 2025-03-31, got {_type(value)}")
+        return value
+
+    def strings(self, name: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+        value = self.raw(name)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.error(name, "must be a list of non-empty strings")
+        if not value and not allow_empty:
+            raise self.error(name, "must not be empty")
+        if len(set(value)) != len(value):
+            raise self.error(name, "lists a value twice")
+        return tuple(value)
+
+    def dates(self, name: str) -> tuple[date, ...]:
+        value = self.raw(name)
+        if not isinstance(value, list) or not value:
+            raise self.error(name, "must be a non-empty list of dates")
+        return tuple(self._as_date(name, v) for v in value)
+
+    def table(self, name: str) -> _Table:
+        value = self.raw(name)
+        if not isinstance(value, Mapping):
+            raise self.error(name, f"must be a table, got {_type(value)}")
+        return _Table(value, self.key(name), self.path)
+
+    def tables(self, name: str) -> list[_Table]:
+        value = self.raw(name)
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            raise self.error(name, "must be an array of tables ([[...]])")
+        return [_Table(v, f"{self.key(name)}[{i}]", self.path) for i, v in enumerate(value)]
+
+    def done(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise self.error(unknown[0], "unknown key (misspelt?)")
+
+
+def _type(value: Any) -> str:
+    if value is _MISSING:
+        return "nothing"
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _meta(t: _Table) -> Meta:
+    meta = Meta(
+        id=t.string("id", pattern=_ID),
+        version=t.integer("version", minimum=1),
+        title=t.text("title"),
+        authority=t.string("authority"),
+        issued=t.day("issued"),
+        valid_from=t.day("valid_from"),
+        valid_until=t.day("valid_until"),
+        code_version=t.string("code_version"),
+        rationale=t.text("rationale"),
+    )
+    t.done()
+    if meta.valid_until < meta.valid_from:
+        raise t.error("valid_until", "is before valid_from")
+    if meta.issued > meta.valid_until:
+        raise t.error("issued", "is after valid_until")
+    return meta
+
+
+def _legal(t: _Table) -> Legal:
+    legal = Legal(
+        basis=t.text("basis"),
+        gdpr_articles=t.strings("gdpr_articles"),
+        purpose=t.text("purpose"),
+        controller=t.string("controller"),
+        controller_contact=t.string("controller_contact"),
+        joint_controllers=t.strings("joint_controllers", allow_empty=True),
+        processors=t.strings("processors", allow_empty=True),
+        dpia_reference=t.string("dpia_reference"),
+        data_subjects=t.text("data_subjects"),
+        data_categories=t.text("data_categories"),
+        practice_permission=t.text("practice_permission"),
+        patient_information=t.text("patient_information"),
+        opt_out=t.text("opt_out"),
+        retention=t.text("retention"),
+        security=t.text("security"),
+        third_country_transfers=t.text("third_country_transfers"),
+    )
+    t.done()
+    return legal
+
+
+def _minimisation(t: _Table) -> Minimisation:
+    m = Minimisation(
+        fields_read=t.strings("fields_read"),
+        age_bands=t.text("age_bands"),
+        # Sundhedsloven § 42 d: data for quality work must be less than 5 years old.
+        max_lookback_days=t.integer("max_lookback_days", minimum=1, maximum=5 * 365),
+        pseudonyms=t.text("pseudonyms"),
+    )
+    t.done()
+    return m
+
+
+def _schedule(t: _Table, meta: Meta) -> Schedule:
+    frequency = t.choice("frequency", list(FREQUENCIES))
+    dates = t.dates("reference_dates")
+    t.done()
+    if list(dates) != sorted(set(dates)):
+        raise t.error("reference_dates", "must be strictly increasing (no repeats)")
+    outside = [d for d in dates if not meta.valid_from <= d <= meta.valid_until]
+    if outside:
+        raise t.error(
+            "reference_dates",
+            f"{outside[0].isoformat()} lies outside the validity period "
+            f"{meta.valid_from.isoformat()}..{meta.valid_until.isoformat()}",
+        )
+    per_year = FREQUENCIES[frequency]
+    for year in sorted({d.year for d in dates}):
+        count = sum(1 for d in dates if d.year == year)
+        if count > per_year:
+            raise t.error(
+                "reference_dates", f"{count} dates in {year} exceed the {frequency} frequency"
+            )
+    return Schedule(frequency, dates)
+
+
+def _indicator(t: _Table) -> IndicatorEntry:
+    entry = IndicatorEntry(
+        id=t.string("id", pattern=_ID),
+        content_hash=t.string("content_hash", pattern=_HEX64),
+        unit=t.choice("unit", UNITS),
+        max_numerator=t.integer("max_numerator", minimum=0),
+        max_denominator=t.integer("max_denominator", minimum=1),
+        noise_weight=t.integer("noise_weight", minimum=1),
+        strata=t.strings("strata"),
+    )
+    t.done()
+    if entry.unit == "patients" and (entry.max_numerator, entry.max_denominator) != (1, 1):
+        raise t.error(
+            "max_numerator", "a patient-level indicator counts each patient once: use 1 and 1"
+        )
+    return entry
+
+
+def _codelist(t: _Table) -> CodelistEntry:
+    entry = CodelistEntry(
+        name=t.string("name"),
+        version=t.string("version"),
+        content_hash=t.string("content_hash", pattern=_HEX64),
+    )
+    t.done()
+    return entry
+
+
+def _recipients(t: _Table, mechanism: str) -> tuple[Recipient, ...]:
+    out = []
+    for name in t.data:
+        if name not in RECIPIENTS:
+            raise t.error(name, f"unknown recipient; use {', '.join(RECIPIENTS)}")
+    for name in RECIPIENTS:
+        if name not in t.data:
+            continue
+        sub = t.table(name)
+        receives = sub.strings("receives", allow_empty=True)
+        for level in receives:
+            if level not in LEVELS:
+                raise sub.error("receives", f"unknown level {level!r}; use {', '.join(LEVELS)}")
+        if "practice" in receives and mechanism not in LOCAL_MECHANISMS:
+            raise sub.error(
+                "receives",
+                "practice-level values are never released under distributed DP; "
+                "only the sum over at least the minimum number of practices leaves",
+            )
+        out.append(Recipient(name, receives, sub.text("description")))
+        sub.done()
+    if not out:
+        raise t.error(None, "at least one recipient is required")
+    return tuple(out)
+
+
+def _dp(t: _Table, mechanism: str) -> DpParams:
+    params = DpParams(
+        delta=t.positive("delta") or 0.0,
+        design_dropout=t.number("design_dropout") or 0.0,
+        epsilon_per_release=t.positive("epsilon_per_release", required=False),
+        mu=t.positive("mu", required=False),
+        scale=t.positive("scale", required=False),
+    )
+    t.done()
+    if params.delta > MAX_DELTA:
+        raise t.error("delta", f"must be ≤ {MAX_DELTA:g}; larger δ lets rare records leak")
+    if not 0 <= params.design_dropout < 1:
+        raise t.error("design_dropout", "must be in [0, 1)")
+    given = [k for k in ("epsilon_per_release", "mu", "scale") if getattr(params, k) is not None]
+    if len(given) != 1:
+        raise t.error(
+            None, "set exactly one of epsilon_per_release, mu (Skellam) or scale (local DP)"
+        )
+    if params.mu is not None and mechanism in LOCAL_MECHANISMS:
+        raise t.error("mu", "mu is the Skellam variance; local mechanisms take scale")
+    if params.scale is not None and mechanism not in LOCAL_MECHANISMS:
+        raise t.error("scale", "scale is for local mechanisms; distributed Skellam takes mu")
+    return params
+
+
+def _budget(t: _Table) -> Budget:
+    budget = Budget(
+        epsilon_per_year=t.positive("epsilon_per_year") or 0.0,
+        delta_per_year=t.positive("delta_per_year") or 0.0,
+        period=t.choice("period", BUDGET_PERIODS),
+    )
+    t.done()
+    if budget.delta_per_year > MAX_DELTA:
+        raise t.error("delta_per_year", f"must be ≤ {MAX_DELTA:g}")
+    return budget
+
+
+def _disclosure(t: _Table) -> Disclosure:
+    d = Disclosure(
+        min_cell=t.integer("min_cell", minimum=MIN_CELL_FLOOR),
+        min_denominator_for_rate=t.integer("min_denominator_for_rate", minimum=1),
+        min_practices=t.integer("min_practices", minimum=3),
+        rounding_base=t.integer("rounding_base", minimum=1),
+        suppress_small_complement=t.boolean("suppress_small_complement"),
+    )
+    t.done()
+    if d.min_denominator_for_rate < d.min_cell:
+        raise t.error("min_denominator_for_rate", "must be at least min_cell")
+    return d
+
+
+def _secagg(t: _Table, disclosure: Disclosure) -> SecAgg:
+    s = SecAgg(
+        neighbours=t.integer("neighbours", minimum=2),
+        threshold=t.integer("threshold", minimum=2),
+        min_survivors=t.integer("min_survivors", minimum=2),
+    )
+    t.done()
+    if not s.neighbours / 2 < s.threshold <= s.neighbours:
+        raise t.error(
+            "threshold",
+            f"must exceed half the neighbours and not exceed them ({s.neighbours}); "
+            "otherwise a server could collect both kinds of share for one practice",
+        )
+    if s.min_survivors < disclosure.min_practices:
+        raise t.error(
+            "min_survivors",
+            f"must be at least disclosure.min_practices ({disclosure.min_practices}), "
+            "which it enforces cryptographically",
+        )
+    return s
+
+
+def manifest_from_document(
+    document: Mapping[str, Any], path: Path | str | None = None
+) -> SignedManifest:
+    """Validate a parsed TOML document into a manifest and its optional signature."""
+    where = str(path) if path else None
+    root = _Table(document, "", where)
+    fmt = root.string("format")
+    if fmt != FORMAT:
+        raise root.error("format", f"unsupported format {fmt!r}; this version reads {FORMAT!r}")
+    meta = _meta(root.table("manifest"))
+    legal = _legal(root.table("legal"))
+    minimisation = _minimisation(root.table("data_minimisation"))
+    schedule = _schedule(root.table("schedule"), meta)
+    mech = root.table("mechanism")
+    mechanism = mech.choice("kind", MECHANISMS)
+    mech.done()
+    indicators = tuple(_indicator(t) for t in root.tables("indicators"))
+    if not indicators:
+        raise root.error("indicators", "at least one indicator is required")
+    ids = [i.id for i in indicators]
+    if len(set(ids)) != len(ids):
+        raise root.error("indicators", f"indicator {_first_duplicate(ids)} is listed twice")
+    codelists = tuple(_codelist(t) for t in root.tables("codelists"))
+    names = [c.name for c in codelists]
+    if len(set(names)) != len(names):
+        raise root.error("codelists", f"code list {_first_duplicate(names)} is listed twice")
+    recipients = _recipients(root.table("recipients"), mechanism)
+    dp = _dp(root.table("dp"), mechanism)
+    budget = _budget(root.table("budget"))
+    disclosure = _disclosure(root.table("disclosure"))
+    bounding_table = root.table("bounding")
+    bounding = Bounding(max_list_size=bounding_table.integer("max_list_size", minimum=1))
+    bounding_table.done()
+    secagg = _secagg(root.table("secagg"), disclosure)
+    signature = _signature(root)
+    root.done()
+    manifest = Manifest(
+        meta=meta,
+        legal=legal,
+        minimisation=minimisation,
+        schedule=schedule,
+        indicators=indicators,
+        codelists=codelists,
+        recipients=recipients,
+        mechanism=mechanism,
+        dp=dp,
+        budget=budget,
+        disclosure=disclosure,
+        bounding=bounding,
+        secagg=secagg,
+    )
+    return SignedManifest(manifest, signature, where)
+
+
+def _signature(root: _Table) -> Signature | None:
+    if "signature" not in root.data:
+        root.used.add("signature")
+        return None
+    t = root.table("signature")
+    sig = Signature(
+        algorithm=t.choice("algorithm", ("ed25519",)),
+        key_id=t.string("key_id", pattern=re.compile(r"^[0-9a-f]{16}$")),
+        manifest_hash=t.string("manifest_hash", pattern=_HEX64),
+        value=t.string("value"),
+    )
+    t.done()
+    return sig
+
+
+def _first_duplicate(values: list[str]) -> str:
+    seen: set[str] = set()
+    for v in values:
+        if v in seen:
+            return v
+        seen.add(v)
+    return ""
+
+
+def parse_manifest(text: str, path: Path | str | None = None) -> SignedManifest:
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"not valid TOML ({exc})", path=path) from None
+    return manifest_from_document(document, path)
+
+
+def load_manifest(path: Path | str) -> SignedManifest:
+    """Read and validate a manifest file (schema only; see plan.validate_plan for budgets)."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ManifestError("manifest file not found", path=path) from None
+    except IsADirectoryError:
+        raise ManifestError("is a directory, not a manifest file", path=path) from None
+    except OSError as exc:
+        raise ManifestError(f"cannot read ({exc.strerror})", path=path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"not UTF-8 text (byte {exc.start})", path=path) from None
+    return parse_manifest(text, path)
+
+
+# ---------------------------------------------------------------------------
+# Writing
+
+
+def to_document(manifest: Manifest, *, canonical: bool = False) -> dict[str, Any]:
+    """The manifest as a TOML-shaped dict; `canonical` spells texts as {da, en} tables."""
+
+    def text(value: Text) -> Any:
+        return value.canonical() if canonical else value.to_value()
+
+    m, legal, mini = manifest.meta, manifest.legal, manifest.minimisation
+    dp: dict[str, Any] = {"delta": manifest.dp.delta, "design_dropout": manifest.dp.design_dropout}
+    for key in ("epsilon_per_release", "mu", "scale"):
+        value = getattr(manifest.dp, key)
+        if value is not None:
+            dp[key] = value
+    return {
+        "format": FORMAT,
+        "manifest": {
+            "id": m.id,
+            "version": m.version,
+            "title": text(m.title),
+            "authority": m.authority,
+            "issued": m.issued,
+            "valid_from": m.valid_from,
+            "valid_until": m.valid_until,
+            "code_version": m.code_version,
+            "rationale": text(m.rationale),
+        },
+        "legal": {
+            "basis": text(legal.basis),
+            "gdpr_articles": list(legal.gdpr_articles),
+            "purpose": text(legal.purpose),
+            "controller": legal.controller,
+            "controller_contact": legal.controller_contact,
+            "joint_controllers": list(legal.joint_controllers),
+            "processors": list(legal.processors),
+            "dpia_reference": legal.dpia_reference,
+            "data_subjects": text(legal.data_subjects),
+            "data_categories": text(legal.data_categories),
+            "practice_permission": text(legal.practice_permission),
+            "patient_information": text(legal.patient_information),
+            "opt_out": text(legal.opt_out),
+            "retention": text(legal.retention),
+            "security": text(legal.security),
+            "third_country_transfers": text(legal.third_country_transfers),
+        },
+        "data_minimisation": {
+            "fields_read": list(mini.fields_read),
+            "age_bands": text(mini.age_bands),
+            "max_lookback_days": mini.max_lookback_days,
+            "pseudonyms": text(mini.pseudonyms),
+        },
+        "schedule": {
+            "frequency": manifest.schedule.frequency,
+            "reference_dates": list(manifest.schedule.reference_dates),
+        },
+        "mechanism": {"kind": manifest.mechanism},
+        "dp": dp,
+        "budget": {
+            "epsilon_per_year": manifest.budget.epsilon_per_year,
+            "delta_per_year": manifest.budget.delta_per_year,
+            "period": manifest.budget.period,
+        },
+        "disclosure": {
+            "min_cell": manifest.disclosure.min_cell,
+            "min_denominator_for_rate": manifest.disclosure.min_denominator_for_rate,
+            "min_practices": manifest.disclosure.min_practices,
+            "rounding_base": manifest.disclosure.rounding_base,
+            "suppress_small_complement": manifest.disclosure.suppress_small_complement,
+        },
+        "bounding": {"max_list_size": manifest.bounding.max_list_size},
+        "secagg": {
+            "neighbours": manifest.secagg.neighbours,
+            "threshold": manifest.secagg.threshold,
+            "min_survivors": manifest.secagg.min_survivors,
+        },
+        "recipients": {
+            r.name: {"receives": list(r.receives), "description": text(r.description)}
+            for r in manifest.recipients
+        },
+        "indicators": [
+            {
+                "id": i.id,
+                "content_hash": i.content_hash,
+                "unit": i.unit,
+                "max_numerator": i.max_numerator,
+                "max_denominator": i.max_denominator,
+                "noise_weight": i.noise_weight,
+                "strata": list(i.strata),
+            }
+            for i in manifest.indicators
+        ],
+        "codelists": [
+            {"name": c.name, "version": c.version, "content_hash": c.content_hash}
+            for c in manifest.codelists
+        ],
+    }

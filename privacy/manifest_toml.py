@@ -1,0 +1,182 @@
+"""Writing manifests as commented TOML, and embedding or replacing the signature.
+
+`render_manifest` produces the layout `klynge manifest init` writes and the
+shipped default uses, with a comment per section for the reviewer. Signing
+does not re-render: it strips any previous `[signature]` table from the
+author's text and appends the new one, so an author's comments survive. The
+signature table is always last and never part of the hash.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from typing import Any
+
+import tomli_w
+
+from privacy.errors import ManifestError
+from privacy.manifest import Manifest, Signature, Text, to_document
+
+_SIGNATURE_HEADER = re.compile(r"^\[signature\][ \t]*(#.*)?$", re.MULTILINE)
+_SIGNATURE_COMMENT = "# Signature by the manifest authority (`klynge manifest sign`); not hashed.\n"
+
+_SECTION_COMMENTS: dict[str, str] = {
+    "manifest": "Identity and validity. An agent refuses rounds outside valid_from..valid_until.",
+    "legal": "Legal basis and roles (checklist 1, 8, 9); the audit report and the GDPR Art. 30\n"
+    "# annex are generated from this table.",
+    "data_minimisation": "What the agent reads from the EPJ extract (checklist 3). Look-back is "
+    "capped at\n# 5 years by Sundhedsloven § 42 d.",
+    "schedule": "Reference dates. The agent refuses a round for any other date.",
+    "mechanism": "distributed_skellam: Skellam noise shares summed under SecAgg+ (default).\n"
+    "# local_discrete_laplace / local_discrete_gaussian: each practice releases its own\n"
+    "# noisy vector (OpenDP).",
+    "dp": "DP per release. delta is δ; set exactly one of epsilon_per_release (μ or scale is\n"
+    "# then calibrated to meet it), mu (total Skellam variance of the released sum) or\n"
+    "# scale (local DP). design_dropout raises a round's survivor floor to\n"
+    "# (1 − design_dropout) × participants, which lowers each practice's noise share.",
+    "budget": "Yearly (ε, δ) budget per practice, enforced by the agent's ledger. RDP curves of\n"
+    "# all releases whose reference date falls in the calendar year are added, then\n"
+    "# converted to (ε, δ) at delta_per_year.",
+    "disclosure": "Disclosure control applied to every release (counts < min_cell suppressed,\n"
+    "# with complementary suppression; rates need a denominator ≥ min_denominator_for_rate;\n"
+    "# rounding_base 1 means no rounding).",
+    "bounding": "Public bound used when the agent clips its own vector.",
+    "secagg": "SecAgg+: each practice shares secrets with `neighbours` others; `threshold` shares\n"
+    "# reconstruct; a round aborts below `min_survivors`, which also guarantees the\n"
+    "# minimum number of contributing practices.",
+    "recipients": "Who receives which level. Practice-level values never leave under\n"
+    "# distributed DP.",
+    "indicators": "The locked indicator set: content hashes of the definitions (with their code\n"
+    "# lists) and each patient's maximum contribution, from which sensitivity is computed.",
+    "codelists": "Code-list versions and content hashes used by the indicators.",
+}
+
+
+def _value(key: str, value: Any) -> str:
+    """`key = value` formatted by tomli_w, so quoting and escaping follow TOML exactly."""
+    return tomli_w.dumps({key: value}, multiline_strings=True)
+
+
+def _text_value(key: str, value: Text) -> tuple[str, str | None]:
+    """A plain line when both languages agree, else a sub-table rendered after the plain keys."""
+    plain = value.to_value()
+    if isinstance(plain, str):
+        return _value(key, plain), None
+    return "", _value("da", value.da) + _value("en", value.en)
+
+
+def _section(name: str, table: dict[str, Any], texts: dict[str, Text]) -> str:
+    lines = [
+        f"\n# {_SECTION_COMMENTS[name]}\n" if name in _SECTION_COMMENTS else "\n",
+        f"[{name}]\n",
+    ]
+    subtables: list[str] = []
+    for key, value in table.items():
+        if key in texts:
+            line, sub = _text_value(key, texts[key])
+            if sub is None:
+                lines.append(line)
+            else:
+                subtables.append(f"\n[{name}.{key}]\n{sub}")
+        else:
+            lines.append(_value(key, value))
+    return "".join(lines) + "".join(subtables)
+
+
+def render_manifest(manifest: Manifest) -> str:
+    """The manifest as commented TOML, without a signature."""
+    doc = to_document(manifest)
+    m, legal, mini = manifest.meta, manifest.legal, manifest.minimisation
+    texts = {
+        "manifest": {"title": m.title, "rationale": m.rationale},
+        "legal": {
+            k: getattr(legal, k)
+            for k in (
+                "basis",
+                "purpose",
+                "data_subjects",
+                "data_categories",
+                "practice_permission",
+                "patient_information",
+                "opt_out",
+                "retention",
+                "security",
+                "third_country_transfers",
+            )
+        },
+        "data_minimisation": {"age_bands": mini.age_bands, "pseudonyms": mini.pseudonyms},
+    }
+    out = [
+        "# Klynge protocol manifest. The agent runs only what a signed, locally approved\n"
+        "# manifest allows. Its hash covers the meaning, not the formatting: comments,\n"
+        "# whitespace and key order do not change it.\n",
+        _value("format", doc["format"]),
+    ]
+    for name in (
+        "manifest",
+        "legal",
+        "data_minimisation",
+        "schedule",
+        "mechanism",
+        "dp",
+        "budget",
+        "disclosure",
+        "bounding",
+        "secagg",
+    ):
+        out.append(_section(name, doc[name], texts.get(name, {})))
+    out.append(f"\n# {_SECTION_COMMENTS['recipients']}\n")
+    for r in manifest.recipients:
+        out.append(f"[recipients.{r.name}]\n")
+        out.append(_value("receives", list(r.receives)))
+        line, sub = _text_value("description", r.description)
+        out.append(line if sub is None else "")
+        if sub is not None:
+            out.append(f"\n[recipients.{r.name}.description]\n{sub}")
+        out.append("\n")
+    out.append(f"# {_SECTION_COMMENTS['indicators']}\n")
+    for entry in doc["indicators"]:
+        out.append("[[indicators]]\n" + tomli_w.dumps(entry) + "\n")
+    if doc["codelists"]:
+        out.append(f"# {_SECTION_COMMENTS['codelists']}\n")
+        for entry in doc["codelists"]:
+            out.append("[[codelists]]\n" + tomli_w.dumps(entry) + "\n")
+    return "".join(out).rstrip("\n") + "\n"
+
+
+def signature_block(signature: Signature) -> str:
+    return (
+        _SIGNATURE_COMMENT
+        + "[signature]\n"
+        + _value("algorithm", signature.algorithm)
+        + _value("key_id", signature.key_id)
+        + _value("manifest_hash", signature.manifest_hash)
+        + _value("value", signature.value)
+    )
+
+
+def strip_signature(text: str, path: str | None = None) -> str:
+    """The text without its trailing `[signature]` table (and that table's comment line)."""
+    match = _SIGNATURE_HEADER.search(text)
+    if match is None:
+        return text
+    before = text[: match.start()]
+    if before.endswith(_SIGNATURE_COMMENT):
+        before = before[: -len(_SIGNATURE_COMMENT)]
+    try:
+        full = tomllib.loads(text)
+        rest = tomllib.loads(before)
+    except tomllib.TOMLDecodeError as exc:
+        raise ManifestError(f"not valid TOML ({exc})", path=path) from None
+    full.pop("signature", None)
+    if full != rest:
+        raise ManifestError(
+            "the [signature] table must be the last table", path=path, key="signature"
+        )
+    return before
+
+
+def with_signature(text: str, signature: Signature, path: str | None = None) -> str:
+    body = strip_signature(text, path).rstrip("\n")
+    return body + "\n\n" + signature_block(signature)

@@ -1,0 +1,107 @@
+"""Coordinator-side plausibility checks on an unmasked noisy sum.
+
+The coordinator cannot see any practice's values, so it cannot clip them;
+it can only notice a sum that no honest set of clipped vectors plus noise
+could produce (a buggy agent, a wrong layout, a masking error). A value is
+flagged when it lies more than `sigmas` noise standard deviations outside its
+feasible range; at 6σ an honest round is flagged with probability below
+about 1e-9 per coordinate, so a flag means garbage, not bad luck.
+
+Feasible ranges for a sum over `contributors` practices, with L the summed
+list size (bounded by contributors × max_list_size and by the noisy list
+size + 6σ):
+- list size in [0, contributors × max_list_size];
+- each denominator in [0, max_den × L], and per indicator the sum over strata
+  too (each patient is in one stratum);
+- each numerator in [0, ratio × its denominator].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from privacy.errors import BoundingError
+from privacy.layout import VectorLayout
+
+
+@dataclass(frozen=True)
+class Flag:
+    index: int  # -1 for a check over a whole indicator
+    indicator_id: str
+    stratum: str
+    field: str
+    value: float
+    low: float
+    high: float
+    reason: str
+
+
+def check_plausibility(
+    noisy_sum: np.ndarray,
+    layout: VectorLayout,
+    *,
+    contributors: int,
+    noise_sd: np.ndarray | float,
+    max_list_size: int,
+    sigmas: float = 6.0,
+) -> tuple[Flag, ...]:
+    """Every coordinate or indicator total that falls outside its feasible range by > sigmas·σ."""
+    values = layout.check(noisy_sum, "noisy sum").astype(np.float64)
+    sd = np.broadcast_to(np.asarray(noise_sd, dtype=np.float64), values.shape)
+    if np.any(sd < 0) or not np.all(np.isfinite(sd)):
+        raise BoundingError("noise standard deviations must be finite and ≥ 0")
+    if contributors < 1:
+        raise BoundingError(f"contributors must be ≥ 1, got {contributors}")
+    flags: list[Flag] = []
+
+    def flag(index: int, low: float, high: float, reason: str, value: float, slack: float) -> None:
+        if value < low - sigmas * slack or value > high + sigmas * slack:
+            ind, stratum, field = layout.label(index) if index >= 0 else ("", "", "")
+            flags.append(Flag(index, ind, stratum, field, value, low, high, reason))
+
+    li = layout.list_size_index
+    list_max = float(contributors * max_list_size)
+    flag(li, 0.0, list_max, "list_size_out_of_range", values[li], sd[li])
+    list_hi = min(list_max, max(values[li], 0.0) + sigmas * sd[li])
+    for ind in layout.indicators:
+        den_cap = ind.max_denominator * list_hi
+        den_idx = [ind.denominator_index(s) for s in range(len(ind.strata))]
+        for s in range(len(ind.strata)):
+            n, d = ind.numerator_index(s), ind.denominator_index(s)
+            flag(d, 0.0, den_cap, "denominator_out_of_range", values[d], sd[d])
+            flag(n, 0.0, np.inf, "numerator_negative", values[n], sd[n])
+            # num − ratio·den ≤ 0 for true counts; its noise sd combines both coordinates.
+            excess = values[n] - ind.ratio_bound * values[d]
+            slack = float(np.hypot(sd[n], ind.ratio_bound * sd[d]))
+            if excess > sigmas * slack:
+                label = layout.label(n)
+                flags.append(
+                    Flag(
+                        n,
+                        label[0],
+                        label[1],
+                        label[2],
+                        values[n],
+                        0.0,
+                        ind.ratio_bound * values[d],
+                        "numerator_exceeds_denominator",
+                    )
+                )
+        total = float(values[den_idx].sum())
+        total_sd = float(np.sqrt(np.sum(sd[den_idx] ** 2)))
+        if total > den_cap + sigmas * total_sd:
+            flags.append(
+                Flag(
+                    -1,
+                    ind.indicator_id,
+                    "",
+                    "denominator",
+                    total,
+                    0.0,
+                    den_cap,
+                    "strata_exceed_list_size",
+                )
+            )
+    return tuple(flags)

@@ -1,0 +1,209 @@
+"""Receipts: what left the practice, to whom, under which manifest, at what privacy cost.
+
+A receipt is written when the ledger is charged, before anything is sent.
+It names the bytes that are sent by their SHA-256 and length (the masked
+vector, which looks uniformly random, never the practice's values), so it
+can be published in the transparency log. The agent signs it with its
+Ed25519 identity key; anyone can then check that the log holds exactly the
+receipts the practices signed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from klynge.i18n import Lang, register, t
+from privacy.atomic import atomic_write
+from privacy.canonical import canonical_hash, domain_message
+from privacy.signing import key_id, public_key_from_text, public_key_to_text, sign, verify
+
+RECEIPT_DOMAIN = "klynge-receipt/1"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class ReceiptFormatError(ValueError):
+    """A stored receipt document lacks a field or has a wrong type (callers wrap it)."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    practice_id: str
+    round_id: str
+    recipient: str
+    manifest_id: str
+    manifest_version: int
+    manifest_hash: str
+    reference_date: date
+    budget_year: int
+    mechanism: str
+    parameters: Mapping[str, Any] = field(hash=False)
+    payload_sha256: str
+    payload_bytes: int
+    coordinates: int
+    epsilon: float
+    delta: float
+    year_epsilon_spent: float
+    year_epsilon_budget: float
+    year_delta: float
+    charged_at: str
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "practice_id": self.practice_id,
+            "round_id": self.round_id,
+            "recipient": self.recipient,
+            "manifest_id": self.manifest_id,
+            "manifest_version": self.manifest_version,
+            "manifest_hash": self.manifest_hash,
+            "reference_date": self.reference_date.isoformat(),
+            "budget_year": self.budget_year,
+            "mechanism": self.mechanism,
+            "parameters": dict(self.parameters),
+            "payload_sha256": self.payload_sha256,
+            "payload_bytes": self.payload_bytes,
+            "coordinates": self.coordinates,
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "year_epsilon_spent": self.year_epsilon_spent,
+            "year_epsilon_budget": self.year_epsilon_budget,
+            "year_delta": self.year_delta,
+            "charged_at": self.charged_at,
+        }
+
+    @property
+    def receipt_id(self) -> str:
+        return canonical_hash(RECEIPT_DOMAIN, self.document())
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> Receipt:
+        if not isinstance(doc, Mapping):
+            raise ReceiptFormatError("a receipt must be an object")
+        expected = {
+            "practice_id": str,
+            "round_id": str,
+            "recipient": str,
+            "manifest_id": str,
+            "manifest_version": int,
+            "manifest_hash": str,
+            "reference_date": str,
+            "budget_year": int,
+            "mechanism": str,
+            "parameters": dict,
+            "payload_sha256": str,
+            "payload_bytes": int,
+            "coordinates": int,
+            "epsilon": float,
+            "delta": float,
+            "year_epsilon_spent": float,
+            "year_epsilon_budget": float,
+            "year_delta": float,
+            "charged_at": str,
+        }
+        missing = [k for k in expected if k not in doc]
+        if missing:
+            raise ReceiptFormatError(f"receipt lacks {missing[0]}")
+        extra = sorted(set(doc) - set(expected))
+        if extra:
+            raise ReceiptFormatError(f"receipt has unknown field {extra[0]}")
+        values: dict[str, Any] = {}
+        for key, kind in expected.items():
+            value = doc[key]
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise ReceiptFormatError(f"receipt field {key} must be {kind.__name__}")
+            values[key] = value
+        try:
+            values["reference_date"] = date.fromisoformat(values["reference_date"])
+        except ValueError:
+            raise ReceiptFormatError("receipt field reference_date is not a date") from None
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class SignedReceipt:
+    receipt: Receipt
+    key_id: str
+    public_key: str  # base64 raw Ed25519
+    signature: str
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "receipt": self.receipt.document(),
+            "signer": {"key_id": self.key_id, "public_key": self.public_key},
+            "signature": self.signature,
+        }
+
+
+def sign_receipt(receipt: Receipt, key: Ed25519PrivateKey) -> SignedReceipt:
+    public = key.public_key()
+    message = domain_message(RECEIPT_DOMAIN, receipt.document())
+    return SignedReceipt(receipt, key_id(public), public_key_to_text(public), sign(key, message))
+
+
+def verify_receipt(signed: SignedReceipt, where: str = "receipt") -> None:
+    """Raise SignatureError/BadSignature unless the embedded key signed this receipt."""
+    public = public_key_from_text(signed.public_key, f"{where}: signer.public_key")
+    message = domain_message(RECEIPT_DOMAIN, signed.receipt.document())
+    verify(public, message, signed.signature, f"{where}: signature")
+
+
+def write_receipt(directory: Path | str, receipt: Receipt | SignedReceipt) -> Path:
+    """Store one receipt as pretty JSON (atomically) for the practice's own records."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    inner = receipt.receipt if isinstance(receipt, SignedReceipt) else receipt
+    name = _SAFE_NAME.sub("_", f"receipt-{inner.reference_date.isoformat()}-{inner.round_id}")
+    path = directory / f"{name}.json"
+    text = json.dumps(receipt.document(), indent=2, sort_keys=True, ensure_ascii=False)
+    atomic_write(path, (text + "\n").encode("utf-8"))
+    return path
+
+
+register(
+    {
+        "receipt.summary": {
+            "da": (
+                "Sendt til {recipient} i runde {round_id} (referencedato {reference_date}) under "
+                "manifest {manifest_id} v{version}: {coordinates} maskerede værdier, {size} byte, "
+                "SHA-256 {sha}…. Privatlivsomkostning ε = {epsilon:.3f} (δ = {delta:g}); brugt i "
+                "{year}: ε = {spent:.3f} af {budget:g}."
+            ),
+            "en": (
+                "Sent to {recipient} in round {round_id} (reference date {reference_date}) under "
+                "manifest {manifest_id} v{version}: {coordinates} masked values, {size} bytes, "
+                "SHA-256 {sha}…. Privacy cost ε = {epsilon:.3f} (δ = {delta:g}); spent in "
+                "{year}: ε = {spent:.3f} of {budget:g}."
+            ),
+        }
+    }
+)
+
+
+def describe(receipt: Receipt, lang: Lang | None = None) -> str:
+    """One sentence for the practice: what left, to whom, and what it cost."""
+    return t(
+        "receipt.summary",
+        lang=lang,
+        recipient=receipt.recipient,
+        round_id=receipt.round_id,
+        reference_date=receipt.reference_date.isoformat(),
+        manifest_id=receipt.manifest_id,
+        version=receipt.manifest_version,
+        coordinates=receipt.coordinates,
+        size=receipt.payload_bytes,
+        sha=receipt.payload_sha256[:16],
+        epsilon=receipt.epsilon,
+        delta=receipt.delta,
+        year=receipt.budget_year,
+        spent=receipt.year_epsilon_spent,
+        budget=receipt.year_epsilon_budget,
+    )

@@ -1,0 +1,223 @@
+"""Release mechanisms that carry their parameters and their computed privacy cost.
+
+As in OpenDP, a mechanism's cost is not a comment: `cost()` is computed from
+the same fields that drive the noise (`noise_share` / `apply`). The ledger
+charges `curve()`, and the audit report prints `cost()` from the very same
+object, so the report, the ledger and the noise cannot disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from privacy import localdp
+from privacy.errors import MechanismError
+from privacy.randomness import RandomSource
+from privacy.rdp import PureDpTerm, RdpCurve, SkellamTerm, ZcdpTerm, calibrate, to_approx_dp
+from privacy.sensitivity import Sensitivity
+from privacy.skellam import share_lambda, skellam_share
+
+DISTRIBUTED_SKELLAM = "distributed_skellam"
+LOCAL_LAPLACE = "local_discrete_laplace"
+LOCAL_GAUSSIAN = "local_discrete_gaussian"
+MECHANISMS: tuple[str, ...] = (DISTRIBUTED_SKELLAM, LOCAL_LAPLACE, LOCAL_GAUSSIAN)
+LOCAL_MECHANISMS: tuple[str, ...] = (LOCAL_LAPLACE, LOCAL_GAUSSIAN)
+
+
+@dataclass(frozen=True)
+class PrivacyCost:
+    """(ε, δ) of one release, and the RDP curve it adds to the yearly composition."""
+
+    epsilon: float
+    delta: float
+    curve: RdpCurve
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"epsilon": self.epsilon, "delta": self.delta, "rdp_terms": self.curve.specs()}
+
+
+def _check_delta(delta: float) -> None:
+    if not 0 < delta < 1:
+        raise MechanismError(f"δ must be in (0, 1), got {delta}")
+
+
+@dataclass(frozen=True)
+class SkellamRelease:
+    """Distributed Skellam noise: the sum of ≥ n_min shares has variance ≥ weight·μ per coordinate.
+
+    Each sensitivity block gets its own Skellam term (independent noise on
+    disjoint coordinates composes by adding RDP curves), with variance
+    μ × the block's noise weight. The guarantee needs at least `n_min` honest
+    survivors in the unmasked sum; the SecAgg round must abort below that.
+    """
+
+    mu: float
+    n_min: int
+    sensitivity: Sensitivity
+    delta: float
+    name: ClassVar[str] = DISTRIBUTED_SKELLAM
+
+    def __post_init__(self) -> None:
+        share_lambda(self.mu, self.n_min)  # validates μ and n_min
+        _check_delta(self.delta)
+
+    @property
+    def lam(self) -> float:
+        """Per-practice Poisson rate on a coordinate of noise weight 1."""
+        return share_lambda(self.mu, self.n_min)
+
+    @property
+    def dimension(self) -> int:
+        return self.sensitivity.dimension
+
+    def coordinate_weights(self) -> np.ndarray:
+        return np.repeat(
+            np.array([b.noise_weight for b in self.sensitivity.blocks], dtype=np.int64),
+            [b.coordinates for b in self.sensitivity.blocks],
+        )
+
+    def curve(self) -> RdpCurve:
+        return RdpCurve(
+            tuple(
+                SkellamTerm(self.mu * b.noise_weight, b.l1, b.l2_squared)
+                for b in self.sensitivity.blocks
+            )
+        )
+
+    def cost(self) -> PrivacyCost:
+        curve = self.curve()
+        return PrivacyCost(to_approx_dp(curve, self.delta).epsilon, self.delta, curve)
+
+    def with_min_survivors(self, n_min: int) -> SkellamRelease:
+        """The same guarantee for a round that aborts below `n_min` survivors.
+
+        Raising the round's survivor floor (from the design dropout) lowers each
+        practice's share without weakening the sum's variance μ; lowering it below
+        the manifest's floor would, so that is refused.
+        """
+        if n_min < self.n_min:
+            raise MechanismError(
+                f"round minimum of {n_min} survivors is below the manifest's {self.n_min}"
+            )
+        return SkellamRelease(self.mu, n_min, self.sensitivity, self.delta)
+
+    def noise_share(self, source: RandomSource) -> np.ndarray:
+        """This practice's share: Sk(λ·w, λ·w) on each coordinate of weight w, as int64."""
+        weights = self.coordinate_weights()
+        out = np.zeros(weights.size, dtype=np.int64)
+        for weight in np.unique(weights):
+            where = np.flatnonzero(weights == weight)
+            lam = share_lambda(self.mu * float(weight), self.n_min)
+            out[where] = skellam_share(source, lam, where.size)
+        return out
+
+    def sum_variance(self, survivors: int) -> np.ndarray:
+        """Per-coordinate noise variance of the unmasked sum of `survivors` shares."""
+        return 2 * self.lam * survivors * self.coordinate_weights().astype(np.float64)
+
+    def parameters(self) -> dict[str, Any]:
+        return {"mu": self.mu, "n_min": self.n_min, "lambda": self.lam}
+
+
+@dataclass(frozen=True)
+class LocalLaplaceRelease:
+    """Each practice releases its vector with OpenDP discrete Laplace noise: ε = Δ₁ / scale."""
+
+    scale: float
+    dimension: int
+    sensitivity: Sensitivity
+    delta: float
+    name: ClassVar[str] = LOCAL_LAPLACE
+    measurement: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_delta(self.delta)
+        object.__setattr__(
+            self, "measurement", localdp.discrete_laplace(self.dimension, self.scale)
+        )
+
+    def curve(self) -> RdpCurve:
+        eps = localdp.laplace_epsilon(self.measurement, self.sensitivity.l1)
+        return RdpCurve((PureDpTerm(eps),))
+
+    def cost(self) -> PrivacyCost:
+        curve = self.curve()
+        return PrivacyCost(to_approx_dp(curve, self.delta).epsilon, self.delta, curve)
+
+    def apply(self, vector: np.ndarray) -> np.ndarray:
+        return localdp.apply(self.measurement, vector, self.dimension)
+
+    def noise_variance(self) -> float:
+        q = math.exp(-1 / self.scale)
+        return 2 * q / (1 - q) ** 2
+
+    def parameters(self) -> dict[str, Any]:
+        return {"scale": self.scale, "dimension": self.dimension}
+
+
+@dataclass(frozen=True)
+class LocalGaussianRelease:
+    """Each practice releases its vector with OpenDP discrete Gaussian noise: ρ = Δ₂² / (2σ²)."""
+
+    scale: float
+    dimension: int
+    sensitivity: Sensitivity
+    delta: float
+    name: ClassVar[str] = LOCAL_GAUSSIAN
+    measurement: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_delta(self.delta)
+        object.__setattr__(
+            self, "measurement", localdp.discrete_gaussian(self.dimension, self.scale)
+        )
+
+    def curve(self) -> RdpCurve:
+        rho = localdp.gaussian_rho(self.measurement, self.sensitivity.l2)
+        return RdpCurve((ZcdpTerm(rho),))
+
+    def cost(self) -> PrivacyCost:
+        curve = self.curve()
+        return PrivacyCost(to_approx_dp(curve, self.delta).epsilon, self.delta, curve)
+
+    def apply(self, vector: np.ndarray) -> np.ndarray:
+        return localdp.apply(self.measurement, vector, self.dimension)
+
+    def noise_variance(self) -> float:
+        return self.scale**2  # the discrete Gaussian's variance is at most σ²
+
+    def parameters(self) -> dict[str, Any]:
+        return {"scale": self.scale, "dimension": self.dimension}
+
+
+Release = SkellamRelease | LocalLaplaceRelease | LocalGaussianRelease
+
+_MAX_NOISE = 1e12
+
+
+def calibrate_skellam_mu(sensitivity: Sensitivity, epsilon: float, delta: float) -> float:
+    """Smallest integer μ whose Skellam release costs at most ε at δ."""
+
+    def curve(mu: float) -> RdpCurve:
+        return SkellamRelease(mu, 1, sensitivity, delta).curve()
+
+    return calibrate(curve, epsilon, delta, low=1.0, high=_MAX_NOISE, integer=True)
+
+
+def calibrate_local_scale(
+    mechanism: str, dimension: int, sensitivity: Sensitivity, epsilon: float, delta: float
+) -> float:
+    """Smallest OpenDP scale (to 1e-9 relative) whose local release costs at most ε at δ."""
+
+    def curve(scale: float) -> RdpCurve:
+        if mechanism == LOCAL_LAPLACE:
+            return LocalLaplaceRelease(scale, dimension, sensitivity, delta).curve()
+        if mechanism == LOCAL_GAUSSIAN:
+            return LocalGaussianRelease(scale, dimension, sensitivity, delta).curve()
+        raise MechanismError(f"{mechanism!r} is not a local mechanism")
+
+    return calibrate(curve, epsilon, delta, low=1e-3, high=_MAX_NOISE)

@@ -1,0 +1,135 @@
+"""How much one patient can move a released vector.
+
+The privacy unit is one patient: adding or removing a patient's records
+changes each block of the vector by at most its stated contribution. A patient
+falls in exactly one stratum per indicator, so an indicator block contributes
+at most (max numerator, max denominator) in a single stratum however many
+strata it has:
+
+    Δ₁ = Σ_blocks l1        Δ₂² = Σ_blocks l2²
+
+For m patient-level indicators plus the list-size coordinate this gives
+Δ₁ = 2m + 1 and Δ₂² = 2m + 1. Event-level indicators count events, so they
+need a per-patient cap; the cap then enters both norms. Further blocks (for
+example a practice-rate histogram) are added as extra contributions, so the
+accounting never has to be edited when the vector grows.
+
+Each block also states how many coordinates it spans and its noise weight:
+the Skellam variance on its coordinates is weight × μ. Capped event counts
+move by up to cap per patient, so giving them weight cap² protects them as
+strongly as a patient-level count without drowning every other block in the
+noise their sensitivity would otherwise demand.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from privacy.errors import MechanismError
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One block's worst-case change when one patient is added or removed."""
+
+    block: str
+    l1: int
+    l2_squared: int
+    coordinates: int
+    noise_weight: int = 1
+
+    def __post_init__(self) -> None:
+        if self.l1 < 0 or self.l2_squared < 0:
+            raise MechanismError(f"sensitivity of block {self.block!r} must be non-negative")
+        if self.coordinates < 1:
+            raise MechanismError(f"block {self.block!r} must span at least one coordinate")
+        if self.noise_weight < 1:
+            raise MechanismError(f"block {self.block!r}: noise weight must be ≥ 1")
+        # For integer vectors ||v||₂² ≤ ||v||₁² and ||v||₂² ≥ ||v||₁ (each entry ≥ 1 in size).
+        if self.l2_squared > self.l1 * self.l1:
+            raise MechanismError(
+                f"block {self.block!r}: l2² = {self.l2_squared} exceeds l1² = {self.l1**2}"
+            )
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    l1: int
+    l2_squared: int
+    blocks: tuple[Contribution, ...]
+
+    @property
+    def l2(self) -> float:
+        return math.sqrt(self.l2_squared)
+
+    @property
+    def dimension(self) -> int:
+        return sum(b.coordinates for b in self.blocks)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "l1": self.l1,
+            "l2_squared": self.l2_squared,
+            "blocks": [
+                {
+                    "block": b.block,
+                    "l1": b.l1,
+                    "l2_squared": b.l2_squared,
+                    "coordinates": b.coordinates,
+                    "noise_weight": b.noise_weight,
+                }
+                for b in self.blocks
+            ],
+        }
+
+
+def indicator_contribution(
+    indicator_id: str,
+    max_numerator: int,
+    max_denominator: int,
+    strata: int,
+    noise_weight: int = 1,
+) -> Contribution:
+    """One indicator: a patient adds ≤ max_num to one numerator and ≤ max_den to one denominator.
+
+    The block spans (numerator, denominator) for each of its `strata`.
+    """
+    if max_numerator < 0 or max_denominator < 1:
+        raise MechanismError(
+            f"indicator {indicator_id}: max contribution ({max_numerator}, {max_denominator}) "
+            "must have numerator ≥ 0 and denominator ≥ 1"
+        )
+    return Contribution(
+        block=f"indicator:{indicator_id}",
+        l1=max_numerator + max_denominator,
+        l2_squared=max_numerator**2 + max_denominator**2,
+        coordinates=2 * strata,
+        noise_weight=noise_weight,
+    )
+
+
+def default_noise_weight(max_numerator: int, max_denominator: int) -> int:
+    """cap²: one patient's capped events then cost what one patient-level count costs."""
+    cap = max(max_numerator, max_denominator, 1)
+    return cap * cap
+
+
+LIST_SIZE = Contribution(block="list_size", l1=1, l2_squared=1, coordinates=1)
+
+
+def vector_sensitivity(contributions: Iterable[Contribution]) -> Sensitivity:
+    """Add block contributions; blocks must have distinct names."""
+    blocks = tuple(contributions)
+    names = [b.block for b in blocks]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise MechanismError(f"sensitivity blocks listed twice: {', '.join(duplicates)}")
+    if not blocks:
+        raise MechanismError("a released vector needs at least one block")
+    return Sensitivity(
+        l1=sum(b.l1 for b in blocks),
+        l2_squared=sum(b.l2_squared for b in blocks),
+        blocks=blocks,
+    )

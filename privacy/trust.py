@@ -1,0 +1,307 @@
+"""The agent's local trust decisions: which authority keys it trusts, which manifests it approved.
+
+A signature alone is not enough: the region's authority could sign a manifest
+the practice never agreed to. The agent therefore runs a round only if the
+manifest (1) is signed, (2) by a key in its local trust store, (3) verifies,
+(4) is inside its validity period, (5) has a hash the practice approved
+locally, and (6) pins exactly the indicator definitions installed here. Each
+failure is a typed refusal so the agent can log why it said no.
+
+Layout of a trust directory: `authorities.toml` ([[authority]] name, key_id,
+public_key as base64 raw Ed25519) and `approved.toml` ([[approved]]
+manifest_hash, manifest_id, version, approved_by, approved_on, note).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import tomli_w
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from privacy.atomic import atomic_write
+from privacy.catalogue import InstalledCatalogue, definition_mismatches
+from privacy.errors import (
+    BadSignature,
+    ManifestRefused,
+    RefusalReason,
+    SignatureError,
+    TrustStoreError,
+)
+from privacy.manifest import Manifest, SignedManifest
+from privacy.plan import PrivacyPlan, validate_plan
+from privacy.signing import key_id, public_key_from_text, public_key_to_text, verify
+
+AUTHORITIES_FILE = "authorities.toml"
+APPROVED_FILE = "approved.toml"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Authority:
+    name: str
+    key: Ed25519PublicKey
+    key_id: str
+
+
+@dataclass(frozen=True)
+class Approval:
+    manifest_hash: str
+    manifest_id: str
+    version: int
+    approved_by: str
+    approved_on: date
+    note: str
+
+
+@dataclass(frozen=True)
+class TrustStore:
+    authorities: tuple[Authority, ...] = ()
+    approvals: tuple[Approval, ...] = ()
+
+    def keys(self) -> dict[str, Ed25519PublicKey]:
+        return {a.key_id: a.key for a in self.authorities}
+
+    def authority(self, kid: str) -> Authority | None:
+        return next((a for a in self.authorities if a.key_id == kid), None)
+
+    def approval(self, manifest_hash: str) -> Approval | None:
+        return next((a for a in self.approvals if a.manifest_hash == manifest_hash), None)
+
+
+def _read_toml(path: Path) -> dict:
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TrustStoreError(f"{path}: not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise TrustStoreError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _entries(path: Path, doc: dict, name: str, fields: tuple[str, ...]) -> list[dict]:
+    unknown = set(doc) - {name}
+    if unknown:
+        raise TrustStoreError(f"{path}: unknown key {sorted(unknown)[0]!r}")
+    entries = doc.get(name, [])
+    if not isinstance(entries, list):
+        raise TrustStoreError(f"{path}: {name} must be an array of tables")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise TrustStoreError(f"{path}: {name}[{i}] must be a table")
+        missing = [f for f in fields if f not in entry]
+        if missing:
+            raise TrustStoreError(f"{path}: {name}[{i}].{missing[0]} is missing")
+        extra = set(entry) - set(fields)
+        if extra:
+            raise TrustStoreError(f"{path}: {name}[{i}].{sorted(extra)[0]} is an unknown key")
+    return entries
+
+
+def load_trust_store(directory: Path | str) -> TrustStore:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise TrustStoreError(f"{directory}: trust store directory not found")
+    auth_path = directory / AUTHORITIES_FILE
+    authorities = []
+    for i, entry in enumerate(
+        _entries(auth_path, _read_toml(auth_path), "authority", ("name", "key_id", "public_key"))
+    ):
+        where = f"{auth_path}: authority[{i}].public_key"
+        try:
+            key = public_key_from_text(entry["public_key"], where)
+        except SignatureError as exc:
+            raise TrustStoreError(str(exc)) from None
+        if key_id(key) != entry["key_id"]:
+            raise TrustStoreError(
+                f"{auth_path}: authority[{i}].key_id {entry['key_id']!r} does not match its key "
+                f"({key_id(key)})"
+            )
+        authorities.append(Authority(str(entry["name"]), key, key_id(key)))
+    appr_path = directory / APPROVED_FILE
+    approvals = []
+    fields = ("manifest_hash", "manifest_id", "version", "approved_by", "approved_on", "note")
+    for i, entry in enumerate(_entries(appr_path, _read_toml(appr_path), "approved", fields)):
+        if not isinstance(entry["manifest_hash"], str) or not _HEX64.match(entry["manifest_hash"]):
+            raise TrustStoreError(f"{appr_path}: approved[{i}].manifest_hash is not a SHA-256 hex")
+        if not isinstance(entry["approved_on"], date):
+            raise TrustStoreError(f"{appr_path}: approved[{i}].approved_on must be a date")
+        if isinstance(entry["version"], bool) or not isinstance(entry["version"], int):
+            raise TrustStoreError(f"{appr_path}: approved[{i}].version must be an integer")
+        approvals.append(
+            Approval(
+                entry["manifest_hash"],
+                str(entry["manifest_id"]),
+                entry["version"],
+                str(entry["approved_by"]),
+                entry["approved_on"],
+                str(entry["note"]),
+            )
+        )
+    return TrustStore(tuple(authorities), tuple(approvals))
+
+
+def _write(directory: Path, store: TrustStore) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    authorities = {
+        "authority": [
+            {"name": a.name, "key_id": a.key_id, "public_key": public_key_to_text(a.key)}
+            for a in store.authorities
+        ]
+    }
+    approvals = {
+        "approved": [
+            {
+                "manifest_hash": a.manifest_hash,
+                "manifest_id": a.manifest_id,
+                "version": a.version,
+                "approved_by": a.approved_by,
+                "approved_on": a.approved_on,
+                "note": a.note,
+            }
+            for a in store.approvals
+        ]
+    }
+    atomic_write(directory / AUTHORITIES_FILE, tomli_w.dumps(authorities).encode("utf-8"))
+    atomic_write(directory / APPROVED_FILE, tomli_w.dumps(approvals).encode("utf-8"))
+
+
+def _load_or_empty(directory: Path) -> TrustStore:
+    return load_trust_store(directory) if directory.is_dir() else TrustStore()
+
+
+def add_authority(directory: Path | str, name: str, key: Ed25519PublicKey) -> Authority:
+    """Trust `key` as a manifest authority (idempotent for the same key)."""
+    directory = Path(directory)
+    store = _load_or_empty(directory)
+    kid = key_id(key)
+    existing = store.authority(kid)
+    if existing is not None:
+        return existing
+    authority = Authority(name, key, kid)
+    _write(directory, TrustStore((*store.authorities, authority), store.approvals))
+    return authority
+
+
+def approve_manifest(
+    directory: Path | str, signed: SignedManifest, approved_by: str, today: date, note: str = ""
+) -> Approval:
+    """Record the practice's approval of this exact manifest (by hash); it must verify first."""
+    directory = Path(directory)
+    store = _load_or_empty(directory)
+    check_signature(signed, store.keys())
+    manifest = signed.manifest
+    digest = manifest.hash()
+    existing = store.approval(digest)
+    if existing is not None:
+        return existing
+    approval = Approval(digest, manifest.meta.id, manifest.meta.version, approved_by, today, note)
+    _write(directory, TrustStore(store.authorities, (*store.approvals, approval)))
+    return approval
+
+
+def withdraw_approval(directory: Path | str, manifest_hash: str) -> Approval:
+    """The practice's opt-out: forget its approval, so the agent joins no further rounds."""
+    directory = Path(directory)
+    store = load_trust_store(directory)
+    approval = store.approval(manifest_hash)
+    if approval is None:
+        raise TrustStoreError(f"{directory}: manifest {manifest_hash[:16]}… is not approved here")
+    remaining = tuple(a for a in store.approvals if a.manifest_hash != manifest_hash)
+    _write(directory, TrustStore(store.authorities, remaining))
+    return approval
+
+
+def check_signature(signed: SignedManifest, keys: Mapping[str, Ed25519PublicKey]) -> str:
+    """The key id that validly signed this manifest, or a typed refusal."""
+    where = signed.path or "manifest"
+    sig = signed.signature
+    if sig is None:
+        raise ManifestRefused(RefusalReason.UNSIGNED, f"{where} has no [signature] table")
+    key = keys.get(sig.key_id)
+    if key is None:
+        raise ManifestRefused(
+            RefusalReason.UNKNOWN_AUTHORITY,
+            f"{where} is signed by key {sig.key_id}, which is not a trusted authority",
+        )
+    manifest = signed.manifest
+    actual = manifest.hash()
+    try:
+        verify(key, manifest.signing_message(), sig.value, f"{where}: signature.value")
+    except BadSignature:
+        raise ManifestRefused(
+            RefusalReason.TAMPERED,
+            f"{where}: signature does not verify; the manifest was changed after signing "
+            f"(its hash is now {actual[:16]}…, the signature names {sig.manifest_hash[:16]}…)",
+        ) from None
+    if sig.manifest_hash != actual:
+        raise ManifestRefused(
+            RefusalReason.TAMPERED,
+            f"{where}: signature.manifest_hash was edited ({sig.manifest_hash[:16]}…, "
+            f"content hash {actual[:16]}…)",
+        )
+    return sig.key_id
+
+
+@dataclass(frozen=True)
+class AcceptedManifest:
+    """A manifest the agent may run rounds under, with everything it was checked against."""
+
+    manifest: Manifest
+    manifest_hash: str
+    authority: Authority
+    approval: Approval
+    plan: PrivacyPlan
+
+
+def check_manifest(
+    signed: SignedManifest,
+    store: TrustStore,
+    installed: InstalledCatalogue,
+    today: date,
+) -> AcceptedManifest:
+    """Every rule an agent applies before it joins a round under this manifest."""
+    kid = check_signature(signed, store.keys())
+    manifest = signed.manifest
+    where = signed.path or f"manifest {manifest.meta.id} v{manifest.meta.version}"
+    if today < manifest.meta.valid_from:
+        raise ManifestRefused(
+            RefusalReason.NOT_YET_VALID,
+            f"{where} is valid from {manifest.meta.valid_from.isoformat()}, today is {today}",
+        )
+    if today > manifest.meta.valid_until:
+        raise ManifestRefused(
+            RefusalReason.EXPIRED,
+            f"{where} expired on {manifest.meta.valid_until.isoformat()}, today is {today}",
+        )
+    digest = manifest.hash()
+    approval = store.approval(digest)
+    if approval is None:
+        raise ManifestRefused(
+            RefusalReason.UNAPPROVED,
+            f"{where} (hash {digest[:16]}…) has not been approved by this practice",
+        )
+    problems = definition_mismatches(manifest, installed)
+    if problems:
+        raise ManifestRefused(RefusalReason.DEFINITION_MISMATCH, f"{where}: " + "; ".join(problems))
+    authority = store.authority(kid)
+    assert authority is not None
+    return AcceptedManifest(
+        manifest, digest, authority, approval, validate_plan(manifest, signed.path)
+    )
+
+
+def check_reference_date(accepted: AcceptedManifest, reference_date: date) -> None:
+    """Refuse a round whose reference date the signed schedule does not list."""
+    if reference_date not in accepted.manifest.schedule.reference_dates:
+        raise ManifestRefused(
+            RefusalReason.OFF_SCHEDULE,
+            f"reference date {reference_date.isoformat()} is not in the schedule of manifest "
+            f"{accepted.manifest.meta.id} v{accepted.manifest.meta.version}",
+        )

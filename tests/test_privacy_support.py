@@ -1,0 +1,120 @@
+"""Shared builders for the privacy tests (no tests here).
+
+Small manifests are derived from the shipped default so every field is
+realistic, with a handful of synthetic indicators so tests do not depend on
+the catalogue's exact contents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+from privacy.catalogue import InstalledCatalogue, InstalledCodelist, InstalledIndicator
+from privacy.defaults import default_manifest_path
+from privacy.manifest import (
+    Budget,
+    CodelistEntry,
+    DpParams,
+    IndicatorEntry,
+    Manifest,
+    Schedule,
+    load_manifest,
+)
+
+STRATA = ("F:18-64", "F:65+", "M:18-64", "M:65+")
+
+
+def fake_hash(seed: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def indicator(
+    ind_id: str, unit: str = "patients", cap: int = 1, den_events: bool = False
+) -> IndicatorEntry:
+    max_num, max_den = (1, 1) if unit == "patients" else (cap, cap if den_events else 1)
+    return IndicatorEntry(
+        id=ind_id,
+        content_hash=fake_hash(ind_id),
+        unit=unit,
+        max_numerator=max_num,
+        max_denominator=max_den,
+        noise_weight=1 if unit == "patients" else cap * cap,
+        strata=STRATA,
+    )
+
+
+def default_manifest() -> Manifest:
+    return load_manifest(default_manifest_path()).manifest
+
+
+def make_manifest(
+    *,
+    indicators: tuple[IndicatorEntry, ...] | None = None,
+    epsilon: float | None = 1.0,
+    mu: float | None = None,
+    delta: float = 1e-6,
+    budget_epsilon: float = 3.0,
+    mechanism: str = "distributed_skellam",
+    scale: float | None = None,
+    version: int = 1,
+    reference_dates: tuple[date, ...] | None = None,
+) -> Manifest:
+    base = default_manifest()
+    indicators = indicators or (
+        indicator("DM-01"),
+        indicator("DM-02"),
+        indicator("AB-01", unit="events", cap=4),
+    )
+    codelists = (CodelistEntry("t2d", "2026.1", fake_hash("t2d")),)
+    dates = reference_dates or (
+        date(2026, 3, 31),
+        date(2026, 6, 30),
+        date(2026, 9, 30),
+        date(2026, 12, 31),
+    )
+    return replace(
+        base,
+        meta=replace(base.meta, id="test-manifest", version=version),
+        indicators=indicators,
+        codelists=codelists,
+        mechanism=mechanism,
+        schedule=Schedule("quarterly", dates),
+        dp=DpParams(
+            delta=delta,
+            design_dropout=0.2,
+            epsilon_per_release=None if (mu or scale) else epsilon,
+            mu=mu,
+            scale=scale,
+        ),
+        budget=Budget(budget_epsilon, 1e-6, "calendar_year"),
+    )
+
+
+def installed_for(manifest: Manifest) -> InstalledCatalogue:
+    """An installed catalogue that matches the manifest exactly."""
+    indicators = {
+        e.id: InstalledIndicator(
+            e.id,
+            e.content_hash,
+            e.unit,
+            e.max_numerator,
+            e.max_denominator,
+            e.strata,
+            {"da": e.id, "en": e.id},
+            (),
+        )
+        for e in manifest.indicators
+    }
+    codelists = {
+        c.name: InstalledCodelist(c.name, c.version, c.content_hash) for c in manifest.codelists
+    }
+    return InstalledCatalogue(indicators, codelists)
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
