@@ -9,12 +9,12 @@ traceback.
 from __future__ import annotations
 
 import importlib
-import os
 
 import typer
 from typer.core import TyperGroup
 
 from klynge.errors import KlyngeError
+from klynge.i18n import set_lang
 
 
 class _KlyngeGroup(TyperGroup):
@@ -58,10 +58,9 @@ def _main(
         None, "--lang", help="Language of messages and reports: da or en (default da)."
     ),
 ) -> None:
-    if lang:
-        if lang not in ("da", "en"):
-            raise typer.BadParameter("must be 'da' or 'en'", param_hint="--lang")
-        os.environ["KLYNGE_LANG"] = lang
+    if lang and lang not in ("da", "en"):
+        raise typer.BadParameter("must be 'da' or 'en'", param_hint="--lang")
+    set_lang(lang or None)  # reset per invocation, so one command's --lang never leaks
 
 
 def _load_commands() -> None:

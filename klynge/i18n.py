@@ -28,7 +28,18 @@ def register(messages: dict[str, dict[Lang, str]]) -> None:
         _MESSAGES[key] = texts
 
 
+_override: Lang | None = None
+
+
+def set_lang(lang: Lang | None) -> None:
+    """The language chosen on the command line for this invocation (None: use the env)."""
+    global _override
+    _override = lang
+
+
 def current_lang() -> Lang:
+    if _override is not None:
+        return _override
     lang = os.environ.get("KLYNGE_LANG", DEFAULT_LANG)
     return lang if lang in LANGS else DEFAULT_LANG  # type: ignore[return-value]
 
