@@ -1,0 +1,637 @@
+"""The practice agent's end of the federation: it dials out, the coordinator pushes.
+
+Practices sit behind firewalls on the health network and can only open
+outgoing connections, so the agent keeps one long-lived gRPC stream to the
+coordinator and reconnects, with exponential backoff and jitter, whenever it
+breaks. Jitter matters: after a coordinator restart a hundred agents must not
+reconnect in the same millisecond.
+
+Delivery: every envelope the agent sends stays in an outbox until the
+coordinator acknowledges it (or refuses it by key), and the outbox is resent on
+each new session. The coordinator drops duplicates by idempotency key, so the
+handler there sees each message once even across reconnects. Envelopes from
+the coordinator are deduplicated here the same way.
+
+The handler's callbacks run on the stream's reader thread, one at a time.
+Clock, sleep and randomness are injectable so backoff can be tested without
+waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+
+import grpc
+from google.protobuf.message import DecodeError
+
+from klynge.errors import KlyngeError
+from klynge.i18n import register, t
+from protocols.envelope import (
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    PROTOCOL_VERSION,
+    DedupWindow,
+    Envelope,
+    EnvelopeError,
+    EnvelopeKey,
+    ErrorCode,
+    FetchNotFound,
+    FetchResult,
+    FrameRejected,
+    error_frame_fields,
+    log_event,
+)
+from protocols.generated import klynge_pb2 as pb
+from protocols.tls import LoadedTls, TlsFiles, channel_credentials, load_tls, practice_of_loaded
+
+_SERVICE = pb.DESCRIPTOR.services_by_name["Coordinator"].full_name
+_SESSION_METHOD = f"/{_SERVICE}/Session"
+_FETCH_METHOD = f"/{_SERVICE}/Fetch"
+
+_log = logging.getLogger("klynge.transport.agent")
+
+register(
+    {
+        "agent.closed": {
+            "en": "the connection to the coordinator has been closed; nothing more can be sent",
+            "da": "forbindelsen til koordinatoren er lukket; der kan ikke sendes mere",
+        },
+        "agent.outbox_full": {
+            "en": "{n} messages await acknowledgement from the coordinator; "
+            "it is unreachable or stuck",
+            "da": "{n} beskeder venter på kvittering fra koordinatoren; "
+            "den kan ikke nås eller svarer ikke",
+        },
+        "agent.fetch_failed": {
+            "en": "fetching results from the coordinator failed: {status}: {details}",
+            "da": "hentning af resultater fra koordinatoren mislykkedes: {status}: {details}",
+        },
+    }
+)
+
+
+def _agent_version() -> str:
+    try:
+        return f"klynge/{metadata.version('klynge')}"
+    except metadata.PackageNotFoundError:
+        return "klynge/unknown"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter: attempt n waits in [(1-jitter)·b, b], b = min(max, i·mⁿ)."""
+
+    initial: float = 0.5
+    maximum: float = 30.0
+    multiplier: float = 2.0
+    jitter: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not (
+            0 < self.initial <= self.maximum and self.multiplier >= 1 and 0 <= self.jitter <= 1
+        ):
+            raise ValueError(
+                "backoff needs 0 < initial <= maximum, multiplier >= 1, 0 <= jitter <= 1"
+            )
+
+    def delay(self, attempt: int, rand: random.Random) -> float:
+        base = min(self.maximum, self.initial * self.multiplier ** min(attempt, 64))
+        return base * (1.0 - self.jitter * rand.random())
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Where to dial and how patient to be."""
+
+    target: str
+    tls: TlsFiles
+    backoff: Backoff = field(default_factory=Backoff)
+    # Name to check the coordinator's certificate against, if not the host in `target`.
+    server_name: str | None = None
+    handshake_timeout: float = 10.0  # connect + Hello -> Welcome
+    fetch_timeout: float = 30.0
+    heartbeat_interval: float | None = None  # None: what the coordinator's Welcome says
+    keepalive_time_ms: int = 30_000
+    keepalive_timeout_ms: int = 10_000
+    max_message_bytes: int = 8 * 1024 * 1024
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    max_pending: int = 1024
+    agent_version: str = field(default_factory=_agent_version)
+
+
+class AgentHandler:
+    """What the agent daemon plugs in; callbacks run on the stream's reader thread.
+
+    `on_frame` may raise `FrameRejected` (or any KlyngeError) to tell the
+    coordinator it refuses that envelope; the session goes on.
+    """
+
+    def on_connect(self, session: AgentSession) -> None:
+        """A session was welcomed; unacknowledged envelopes have been resent."""
+
+    def on_frame(self, session: AgentSession, envelope: Envelope) -> None:
+        """A new (not duplicate) envelope from the coordinator."""
+
+    def on_error(
+        self, session: AgentSession, code: ErrorCode, reason: str, key: EnvelopeKey | None
+    ) -> None:
+        """The coordinator refused something; `key` names the envelope when it was one."""
+
+    def on_disconnect(self, session: AgentSession, reason: str) -> None:
+        """The session ended; the transport reconnects unless it was closed."""
+
+
+class TransportClosedError(KlyngeError):
+    """The agent transport was closed; nothing more can be sent."""
+
+    def __init__(self) -> None:
+        super().__init__(t("agent.closed"))
+
+
+class OutboxFullError(KlyngeError):
+    """Too many envelopes wait for acknowledgement; the coordinator is unreachable or stuck."""
+
+    def __init__(self, pending: int) -> None:
+        self.pending = pending
+        super().__init__(t("agent.outbox_full", n=pending))
+
+
+class FetchError(KlyngeError):
+    """Fetching released results failed for a reason other than 'nothing released'."""
+
+    def __init__(self, status: str, details: str) -> None:
+        self.status = status
+        self.details = details
+        super().__init__(t("agent.fetch_failed", status=status, details=details))
+
+
+@dataclass
+class AgentSession:
+    """One welcomed stream; `send` goes through the transport's outbox."""
+
+    session_id: str
+    practice_id: str
+    heartbeat_interval: float
+    _transport: AgentTransport = field(repr=False)
+
+    def send(self, envelope: Envelope) -> None:
+        self._transport.send(envelope)
+
+
+@dataclass(frozen=True)
+class TransportStatus:
+    """A snapshot for `klynge agent status` and health checks."""
+
+    practice_id: str
+    connected: bool
+    session_id: str | None
+    connected_for_s: float | None
+    reconnects: int
+    pending: int
+    last_error: str | None
+
+
+_END = object()
+
+
+class AgentTransport:
+    """A self-healing mTLS stream from one practice to the coordinator."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        handler: AgentHandler,
+        *,
+        sleep: Callable[[float], object] | None = None,
+        rand: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self._config = config
+        self._handler = handler
+        self._tls: LoadedTls = load_tls(config.tls)
+        self.practice_id = practice_of_loaded(self._tls)
+        self._credentials = channel_credentials(self._tls)
+        self._closing = threading.Event()
+        self._sleep = sleep or self._closing.wait
+        self._rand = rand or random.SystemRandom()
+        self._clock = clock
+        self._log = logger or _log
+        self._lock = threading.Lock()
+        self._pending: OrderedDict[EnvelopeKey, bytes] = OrderedDict()
+        self._live: queue.Queue[object] | None = None  # set once welcomed: frames may flow
+        self._requests_queue: queue.Queue[object] | None = None  # the current connection's
+        self._call: grpc.Future | None = None
+        self._session: AgentSession | None = None
+        self._connected = threading.Event()
+        self._dedup = DedupWindow(10_000)
+        self._thread: threading.Thread | None = None
+        self._fetch_channel: grpc.Channel | None = None
+        self._connected_at: float | None = None
+        self.reconnects = 0
+        self.last_error: str | None = None
+
+    # lifecycle ---------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("transport already started")
+        self._thread = threading.Thread(
+            target=self._run, name=f"klynge-agent-{self.practice_id}", daemon=True
+        )
+        self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Half-close the stream so the coordinator sees a clean goodbye, then stop."""
+        self._closing.set()
+        with self._lock:
+            requests, call, welcomed = self._requests_queue, self._call, self._session is not None
+        if requests is not None:
+            requests.put(_END)
+        if call is not None and not welcomed:
+            call.cancel()  # still handshaking: nothing to say goodbye to
+        if self._thread is not None:
+            self._thread.join(timeout / 2)
+            if self._thread.is_alive() and call is not None:
+                call.cancel()
+            self._thread.join(timeout / 2)
+        if self._fetch_channel is not None:
+            self._fetch_channel.close()
+            self._fetch_channel = None
+
+    def __enter__(self) -> AgentTransport:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        return self._connected.wait(timeout)
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def status(self) -> TransportStatus:
+        with self._lock:
+            session, since, pending = self._session, self._connected_at, len(self._pending)
+        return TransportStatus(
+            practice_id=self.practice_id,
+            connected=session is not None,
+            session_id=session.session_id if session else None,
+            connected_for_s=None if since is None else self._clock() - since,
+            reconnects=self.reconnects,
+            pending=pending,
+            last_error=self.last_error,
+        )
+
+    # sending -----------------------------------------------------------------
+
+    def send(self, envelope: Envelope) -> None:
+        """Queue an envelope; it is delivered once connected and resent until acknowledged."""
+        if self._closing.is_set():
+            raise TransportClosedError()
+        envelope.validate(self._config.max_payload_bytes)
+        if envelope.sender != self.practice_id:
+            raise EnvelopeError(
+                "sender", f"{envelope.sender!r} is not this agent's practice {self.practice_id!r}"
+            )
+        data = pb.AgentFrame(envelope=envelope.to_proto()).SerializeToString()
+        with self._lock:
+            if envelope.key not in self._pending and len(self._pending) >= self._config.max_pending:
+                raise OutboxFullError(len(self._pending))
+            self._pending[envelope.key] = data
+            if self._live is not None:
+                self._live.put(data)
+
+    def _send_error(self, code: ErrorCode, reason: str, key: EnvelopeKey | None) -> None:
+        frame = pb.AgentFrame(error=pb.Error(**error_frame_fields(code, reason, key)))
+        with self._lock:
+            if self._live is not None:
+                self._live.put(frame.SerializeToString())
+
+    # the connection loop -----------------------------------------------------------
+
+    def _channel_options(self) -> list[tuple[str, object]]:
+        cfg = self._config
+        options: list[tuple[str, object]] = [
+            ("grpc.max_receive_message_length", cfg.max_message_bytes),
+            ("grpc.max_send_message_length", cfg.max_message_bytes),
+            ("grpc.keepalive_time_ms", cfg.keepalive_time_ms),
+            ("grpc.keepalive_timeout_ms", cfg.keepalive_timeout_ms),
+            ("grpc.keepalive_permit_without_calls", 1),
+            ("grpc.http2.max_pings_without_data", 0),
+            # Reconnect pacing is ours (with jitter); keep gRPC's own retries out of it.
+            ("grpc.enable_retries", 0),
+            ("grpc.initial_reconnect_backoff_ms", 100),
+        ]
+        if cfg.server_name:
+            options.append(("grpc.ssl_target_name_override", cfg.server_name))
+        return options
+
+    def _run(self) -> None:
+        attempt = 0
+        while not self._closing.is_set():
+            welcomed = self._run_session()
+            if self._closing.is_set():
+                break
+            if welcomed:
+                attempt = 0
+            delay = self._config.backoff.delay(attempt, self._rand)
+            attempt += 1
+            self.reconnects += 1
+            log_event(
+                self._log,
+                "reconnect_scheduled",
+                practice_id=self.practice_id,
+                attempt=attempt,
+                delay_s=round(delay, 3),
+                last_error=self.last_error,
+            )
+            self._sleep(delay)
+
+    def _requests(self, live: queue.Queue[object], hello: bytes) -> Iterator[bytes]:
+        yield hello
+        nonce = 0
+        while True:
+            interval = self._session.heartbeat_interval if self._session else 5.0
+            try:
+                item = live.get(timeout=max(interval, 0.05))
+            except queue.Empty:
+                nonce += 1
+                yield pb.AgentFrame(heartbeat=pb.Heartbeat(nonce=nonce)).SerializeToString()
+                continue
+            if item is _END:
+                return
+            assert isinstance(item, bytes)
+            yield item
+
+    def _run_session(self) -> bool:
+        """One connection from dial to end; True if it got as far as Welcome."""
+        cfg = self._config
+        channel = grpc.secure_channel(cfg.target, self._credentials, self._channel_options())
+        live: queue.Queue[object] = queue.Queue()
+        hello = pb.AgentFrame(
+            hello=pb.Hello(
+                protocol_version=PROTOCOL_VERSION,
+                practice_id=self.practice_id,
+                agent_version=cfg.agent_version,
+            )
+        ).SerializeToString()
+        session: AgentSession | None = None
+        reason = "coordinator ended the stream"
+        timer: threading.Timer | None = None
+        try:
+            stream = channel.stream_stream(_SESSION_METHOD)
+            call = stream(self._requests(live, hello))
+            with self._lock:
+                self._call = call
+                self._requests_queue = live
+                if self._closing.is_set():
+                    call.cancel()
+            timer = threading.Timer(cfg.handshake_timeout, self._handshake_expired, (call,))
+            timer.daemon = True
+            timer.start()
+            for raw in call:
+                try:
+                    frame = pb.CoordinatorFrame.FromString(raw)
+                except DecodeError:
+                    log_event(
+                        self._log,
+                        "frame_refused",
+                        level=logging.WARNING,
+                        reason="bytes are not a CoordinatorFrame",
+                    )
+                    self._send_error(ErrorCode.MALFORMED_FRAME, "bytes are not a frame", None)
+                    continue
+                kind = frame.WhichOneof("body")
+                if session is None:
+                    if kind != "welcome":
+                        if kind == "error":
+                            self._on_error(None, frame.error)
+                            continue
+                        reason = f"coordinator sent {kind} before welcome"
+                        break
+                    timer.cancel()
+                    session = self._welcome(frame.welcome, live)
+                    if session is None:
+                        reason = "coordinator speaks another protocol version"
+                        break
+                    continue
+                if kind == "envelope":
+                    self._on_envelope(session, frame.envelope)
+                elif kind == "ack":
+                    self._on_ack(frame.ack)
+                elif kind == "error":
+                    self._on_error(session, frame.error)
+                elif kind == "heartbeat":
+                    pass
+                else:
+                    self._send_error(ErrorCode.UNKNOWN_FRAME_TYPE, "frame of unknown type", None)
+        except grpc.RpcError as exc:
+            status = exc.code() if hasattr(exc, "code") else None
+            details = exc.details() if hasattr(exc, "details") else ""
+            name = status.name if status else "UNKNOWN"
+            reason = f"{name}: {details}"
+            level = logging.INFO if self._closing.is_set() else logging.WARNING
+            log_event(
+                self._log,
+                "session_failed",
+                level=level,
+                practice_id=self.practice_id,
+                status=name,
+                details=details,
+            )
+        finally:
+            if timer is not None:
+                timer.cancel()
+            with self._lock:
+                self._live = None
+                self._call = None
+                self._requests_queue = None
+                self._session = None
+                self._connected_at = None
+            live.put(_END)
+            self._connected.clear()
+            channel.close()
+            if not self._closing.is_set():
+                self.last_error = reason
+            if session is not None:
+                log_event(
+                    self._log,
+                    "session_closed",
+                    practice_id=self.practice_id,
+                    session_id=session.session_id,
+                    reason=reason,
+                )
+                self._callback("on_disconnect", session, reason)
+        return session is not None
+
+    def _handshake_expired(self, call: grpc.Future) -> None:
+        if not self._connected.is_set():
+            log_event(
+                self._log, "handshake_timeout", level=logging.WARNING, practice_id=self.practice_id
+            )
+            call.cancel()
+
+    def _welcome(self, welcome: pb.Welcome, live: queue.Queue[object]) -> AgentSession | None:
+        if welcome.protocol_version != PROTOCOL_VERSION:
+            log_event(
+                self._log,
+                "refused",
+                level=logging.ERROR,
+                practice_id=self.practice_id,
+                reason="unsupported coordinator protocol version",
+                version=welcome.protocol_version,
+            )
+            return None
+        interval = self._config.heartbeat_interval
+        if interval is None:
+            interval = welcome.heartbeat_interval_ms / 1000 or 15.0
+        session = AgentSession(welcome.session_id[:64], self.practice_id, interval, self)
+        with self._lock:
+            self._session = session
+            self._connected_at = self._clock()
+            self._live = live
+            for data in self._pending.values():
+                live.put(data)
+            resent = len(self._pending)
+        self._connected.set()
+        log_event(
+            self._log,
+            "session_open",
+            practice_id=self.practice_id,
+            session_id=session.session_id,
+            resent=resent,
+        )
+        self._callback("on_connect", session)
+        return session
+
+    def _on_envelope(self, session: AgentSession, message: pb.Envelope) -> None:
+        key = EnvelopeKey(message.round_id, message.stage, message.sender, message.seq)
+        try:
+            envelope = Envelope.from_proto(message, self._config.max_payload_bytes)
+        except EnvelopeError as exc:
+            log_event(
+                self._log,
+                "envelope_refused",
+                level=logging.WARNING,
+                code=exc.code,
+                field=exc.field,
+                reason=exc.reason,
+            )
+            self._send_error(exc.code, str(exc), key)
+            return
+        if not self._dedup.first_time(key):
+            log_event(
+                self._log, "duplicate_dropped", round_id=key.round_id, stage=key.stage, seq=key.seq
+            )
+            return
+        try:
+            self._handler.on_frame(session, envelope)
+        except FrameRejected as exc:
+            self._reject(key, exc.code, exc.reason)
+        except KlyngeError as exc:
+            self._reject(key, ErrorCode.REJECTED, str(exc))
+        except Exception as exc:
+            log_event(
+                self._log,
+                "handler_failed",
+                level=logging.ERROR,
+                callback="on_frame",
+                error=type(exc).__name__,
+            )
+            self._reject(key, ErrorCode.INTERNAL, "agent failed on this frame")
+
+    def _reject(self, key: EnvelopeKey, code: ErrorCode, reason: str) -> None:
+        log_event(
+            self._log,
+            "frame_rejected",
+            level=logging.WARNING,
+            round_id=key.round_id,
+            stage=key.stage,
+            seq=key.seq,
+            code=code,
+            reason=reason,
+        )
+        self._send_error(code, reason, key)
+
+    def _on_ack(self, ack: pb.Ack) -> None:
+        key = EnvelopeKey(ack.round_id, ack.stage, ack.sender, ack.seq)
+        with self._lock:
+            self._pending.pop(key, None)
+
+    def _on_error(self, session: AgentSession | None, error: pb.Error) -> None:
+        try:
+            code = ErrorCode(error.code)
+        except ValueError:
+            code = ErrorCode.ERROR_CODE_UNSPECIFIED
+        key = None
+        if error.round_id:
+            key = EnvelopeKey(error.round_id, error.stage, error.sender, error.seq)
+            with self._lock:
+                self._pending.pop(key, None)  # refused by key: resending cannot help
+        log_event(
+            self._log,
+            "coordinator_error",
+            level=logging.WARNING,
+            practice_id=self.practice_id,
+            code=code,
+            reason=error.reason,
+            round_id=error.round_id or None,
+            stage=error.stage or None,
+        )
+        if session is not None:
+            self._callback("on_error", session, code, error.reason[:500], key)
+
+    def _callback(self, name: str, *args: object) -> None:
+        try:
+            getattr(self._handler, name)(*args)
+        except Exception as exc:
+            log_event(
+                self._log,
+                "handler_failed",
+                level=logging.ERROR,
+                callback=name,
+                error=type(exc).__name__,
+            )
+
+    # fetching releases ---------------------------------------------------------
+
+    def fetch(self, scope: str, round_id: str = "", timeout: float | None = None) -> FetchResult:
+        """Released results for this practice's `scope` (e.g. "cluster"), with a deadline."""
+        if self._closing.is_set():
+            raise TransportClosedError()
+        with self._lock:
+            if self._fetch_channel is None:
+                self._fetch_channel = grpc.secure_channel(
+                    self._config.target, self._credentials, self._channel_options()
+                )
+            channel = self._fetch_channel
+        request = pb.FetchRequest(protocol_version=PROTOCOL_VERSION, scope=scope, round_id=round_id)
+        call = channel.unary_unary(
+            _FETCH_METHOD,
+            request_serializer=pb.FetchRequest.SerializeToString,
+            response_deserializer=pb.FetchResponse.FromString,
+        )
+        try:
+            response = call(request, timeout=timeout or self._config.fetch_timeout)
+        except grpc.RpcError as exc:
+            status = exc.code()
+            if status == grpc.StatusCode.NOT_FOUND:
+                raise FetchNotFound(exc.details() or "nothing released") from exc
+            raise FetchError(status.name if status else "UNKNOWN", exc.details() or "") from exc
+        return FetchResult(response.round_id, response.media_type, bytes(response.body))

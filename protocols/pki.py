@@ -1,0 +1,531 @@
+"""A demo certificate authority for the federation's mutual TLS.
+
+Why a CA of our own: practices can only dial out, and the coordinator must know
+*which* practice is calling from the TLS handshake alone, not from anything the
+client says. So each practice gets a client certificate that carries its
+practice id twice: as subject CN (for humans) and as the URI SAN
+`urn:klynge:practice:<id>` (the one the coordinator trusts). In production the
+region's CA or OCES3 organisation certificates take the place of this CA; only
+`practice_id_of` would need to learn their naming.
+
+Keys are ECDSA P-256: gRPC's TLS stack supports it everywhere, Ed25519 it does
+not reliably. Private keys are created with mode 0600 at `open` time (never
+chmod-after, which leaves a window where the key is world-readable) and no
+file is ever overwritten: a new file is written under a temporary name and
+hard-linked into place, which fails if the target exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import re
+import secrets
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from klynge.errors import KlyngeError
+from klynge.i18n import register, t
+
+register(
+    {
+        "pki.missing": {
+            "en": "{path}: {what} not found",
+            "da": "{path}: {what} findes ikke",
+        },
+        "pki.corrupt": {
+            "en": "{path}: not a valid {what}: {reason}",
+            "da": "{path}: ikke et gyldigt {what}: {reason}",
+        },
+        "pki.exists": {
+            "en": "{path}: already exists; refusing to overwrite it",
+            "da": "{path}: findes allerede; overskrives ikke",
+        },
+        "pki.practice_id": {
+            "en": "practice id {practice_id!r}: {reason}",
+            "da": "praksis-id {practice_id!r}: {reason}",
+        },
+        "pki.mismatch": {
+            "en": "{path}: {reason}",
+            "da": "{path}: {reason}",
+        },
+    }
+)
+
+PRACTICE_URI_PREFIX = "urn:klynge:practice:"
+_PRACTICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# The envelope sender of frames from the coordinator; no practice may take it.
+_RESERVED_IDS = frozenset({"coordinator"})
+# Clocks of practice machines drift; a certificate valid "from now" would be
+# refused by a peer a minute behind.
+_CLOCK_SKEW = timedelta(minutes=5)
+CA_DAYS = 5 * 365
+LEAF_DAYS = 397  # the CA/Browser Forum ceiling for leaf certificates
+DEFAULT_SERVER_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+class PkiError(KlyngeError):
+    """A certificate or key file that is missing, corrupt, mismatched or in the way."""
+
+    def __init__(self, key: str, **fields: object) -> None:
+        self.fields = fields
+        super().__init__(t(key, **fields))
+
+
+def validate_practice_id(practice_id: str) -> str:
+    """The id itself if it is safe in a file name, a URI and a log line."""
+    if not _PRACTICE_ID.fullmatch(practice_id):
+        raise PkiError(
+            "pki.practice_id",
+            practice_id=practice_id,
+            reason="use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
+    if practice_id.lower() in _RESERVED_IDS:
+        raise PkiError(
+            "pki.practice_id", practice_id=practice_id, reason="is reserved for the coordinator"
+        )
+    return practice_id
+
+
+@dataclass(frozen=True)
+class PkiLayout:
+    """Where the files of one PKI directory live."""
+
+    root: Path
+
+    @property
+    def ca_cert(self) -> Path:
+        return self.root / "ca.pem"
+
+    @property
+    def ca_key(self) -> Path:
+        return self.root / "ca.key"
+
+    @property
+    def server_cert(self) -> Path:
+        return self.root / "server.pem"
+
+    @property
+    def server_key(self) -> Path:
+        return self.root / "server.key"
+
+    @property
+    def practices_dir(self) -> Path:
+        return self.root / "practices"
+
+    def practice_cert(self, practice_id: str) -> Path:
+        return self.practices_dir / f"{validate_practice_id(practice_id)}.pem"
+
+    def practice_key(self, practice_id: str) -> Path:
+        return self.practices_dir / f"{validate_practice_id(practice_id)}.key"
+
+
+# -- building certificates (pure: keys and the clock come in) -----------------
+
+
+def new_private_key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _serial() -> int:
+    # RFC 5280: positive, at most 20 octets; 159 random bits keeps it positive.
+    return secrets.randbits(159) | 1
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Klynge demo"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def build_ca_certificate(
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    now: datetime,
+    days: int = CA_DAYS,
+    common_name: str = "Klynge demo CA",
+) -> x509.Certificate:
+    public = key.public_key()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(_name(common_name))
+        .public_key(public)
+        .serial_number(_serial())
+        .not_valid_before(now - _CLOCK_SKEW)
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _leaf(
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    common_name: str,
+    sans: Sequence[x509.GeneralName],
+    usage: x509.ObjectIdentifier,
+    now: datetime,
+    days: int,
+) -> x509.Certificate:
+    public = key.public_key()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(ca_cert.subject)
+        .public_key(public)
+        .serial_number(_serial())
+        .not_valid_before(now - _CLOCK_SKEW)
+        .not_valid_after(min(now + timedelta(days=days), ca_cert.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+
+
+def _host_name(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
+def build_server_certificate(
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    key: ec.EllipticCurvePrivateKey,
+    *,
+    hosts: Sequence[str] = DEFAULT_SERVER_HOSTS,
+    now: datetime,
+    days: int = LEAF_DAYS,
+) -> x509.Certificate:
+    """The coordinator's certificate; agents verify `hosts` against the address they dial."""
+    if not hosts:
+        raise PkiError("pki.mismatch", path="server certificate", reason="needs at least one host")
+    return _leaf(
+        ca_key,
+        ca_cert,
+        key,
+        common_name=hosts[0],
+        sans=[_host_name(h) for h in hosts],
+        usage=ExtendedKeyUsageOID.SERVER_AUTH,
+        now=now,
+        days=days,
+    )
+
+
+def build_practice_certificate(
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    key: ec.EllipticCurvePrivateKey,
+    practice_id: str,
+    *,
+    now: datetime,
+    days: int = LEAF_DAYS,
+) -> x509.Certificate:
+    """A client certificate whose URI SAN names the practice; usable only as a TLS client."""
+    validate_practice_id(practice_id)
+    return _leaf(
+        ca_key,
+        ca_cert,
+        key,
+        common_name=practice_id,
+        sans=[x509.UniformResourceIdentifier(PRACTICE_URI_PREFIX + practice_id)],
+        usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+        now=now,
+        days=days,
+    )
+
+
+# -- reading certificates ----------------------------------------------------
+
+
+def practice_id_of(cert: x509.Certificate) -> str:
+    """The practice id from the certificate's single `urn:klynge:practice:` URI SAN.
+
+    Only the SAN counts: the CN is for humans, and a certificate with zero or
+    several practice URIs identifies nobody.
+    """
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound as exc:
+        raise ValueError("certificate has no subjectAltName") from exc
+    ids = [
+        uri[len(PRACTICE_URI_PREFIX) :]
+        for uri in san.get_values_for_type(x509.UniformResourceIdentifier)
+        if uri.startswith(PRACTICE_URI_PREFIX)
+    ]
+    if len(ids) != 1:
+        raise ValueError(f"certificate names {len(ids)} practices, expected exactly 1")
+    if not _PRACTICE_ID.fullmatch(ids[0]):
+        raise ValueError(f"certificate practice id {ids[0]!r} is malformed")
+    return ids[0]
+
+
+def has_client_auth(cert: x509.Certificate) -> bool:
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return ExtendedKeyUsageOID.CLIENT_AUTH in eku
+
+
+def fingerprint(cert: x509.Certificate) -> str:
+    """SHA-256 over the DER certificate, lower-case hex: what a registry pins."""
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def is_issued_by(cert: x509.Certificate, ca_cert: x509.Certificate) -> bool:
+    """True if `ca_cert`'s key signed `cert` (validity dates are the TLS layer's job)."""
+    if cert.issuer != ca_cert.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(ca_cert)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+# -- files -------------------------------------------------------------------
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Create `path` with `mode` and `data`, atomically, failing if it exists."""
+    if path.exists():
+        raise PkiError("pki.exists", path=path)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)  # fails if path appeared meanwhile: never overwrite
+        except FileExistsError as exc:
+            raise PkiError("pki.exists", path=path) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+    """PKCS#8 PEM, unencrypted (the demo has no passphrase store), mode 0600."""
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    _write_new(path, pem, 0o600)
+
+
+def write_certificate(path: Path, cert: x509.Certificate) -> None:
+    _write_new(path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise PkiError("pki.missing", path=path, what=what) from exc
+    except OSError as exc:
+        raise PkiError("pki.corrupt", path=path, what=what, reason=exc.strerror) from exc
+
+
+def load_certificate(path: Path) -> x509.Certificate:
+    data = _read(path, "certificate")
+    try:
+        return x509.load_pem_x509_certificate(data)
+    except ValueError as exc:
+        raise PkiError("pki.corrupt", path=path, what="PEM certificate", reason=exc) from exc
+
+
+def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
+    data = _read(path, "private key")
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise PkiError("pki.corrupt", path=path, what="PEM private key", reason=exc) from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise PkiError("pki.corrupt", path=path, what="PEM private key", reason="not an ECDSA key")
+    return key
+
+
+def check_key_matches(cert_path: Path, cert: x509.Certificate, key: ec.PrivateKeyTypes) -> None:
+    cert_public = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    key_public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    if cert_public != key_public:
+        raise PkiError(
+            "pki.mismatch", path=cert_path, reason="the private key does not belong to it"
+        )
+
+
+# -- the two operations behind `klynge pki init|issue` -----------------------
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """What was written (or found and kept) for one subject."""
+
+    subject: str
+    cert_path: Path
+    key_path: Path
+    fingerprint: str
+    created: bool
+
+
+def init_pki(
+    layout: PkiLayout,
+    *,
+    now: datetime,
+    hosts: Sequence[str] = DEFAULT_SERVER_HOSTS,
+    ca_days: int = CA_DAYS,
+    server_days: int = LEAF_DAYS,
+) -> tuple[IssuedCertificate, IssuedCertificate]:
+    """Create the CA and the coordinator's certificate; refuse if any of them exists."""
+    targets = (layout.ca_cert, layout.ca_key, layout.server_cert, layout.server_key)
+    for path in targets:
+        if path.exists():
+            raise PkiError("pki.exists", path=path)
+    ca_key = new_private_key()
+    ca_cert = build_ca_certificate(ca_key, now=now, days=ca_days)
+    server_key = new_private_key()
+    server_cert = build_server_certificate(
+        ca_key, ca_cert, server_key, hosts=hosts, now=now, days=server_days
+    )
+    # Keys first: a crash in between leaves a key without a certificate, which
+    # the next `init` reports, never a certificate whose key is lost.
+    write_private_key(layout.ca_key, ca_key)
+    write_certificate(layout.ca_cert, ca_cert)
+    write_private_key(layout.server_key, server_key)
+    write_certificate(layout.server_cert, server_cert)
+    return (
+        IssuedCertificate("ca", layout.ca_cert, layout.ca_key, fingerprint(ca_cert), True),
+        IssuedCertificate(
+            "server", layout.server_cert, layout.server_key, fingerprint(server_cert), True
+        ),
+    )
+
+
+def load_ca(layout: PkiLayout) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    ca_cert = load_certificate(layout.ca_cert)
+    ca_key = load_private_key(layout.ca_key)
+    check_key_matches(layout.ca_cert, ca_cert, ca_key)
+    return ca_key, ca_cert
+
+
+def _existing_practice(
+    layout: PkiLayout, practice_id: str, ca_cert: x509.Certificate
+) -> IssuedCertificate:
+    cert_path, key_path = layout.practice_cert(practice_id), layout.practice_key(practice_id)
+    cert = load_certificate(cert_path)
+    check_key_matches(cert_path, cert, load_private_key(key_path))
+    if not is_issued_by(cert, ca_cert):
+        raise PkiError("pki.mismatch", path=cert_path, reason="not issued by this CA")
+    try:
+        named = practice_id_of(cert)
+    except ValueError as exc:
+        raise PkiError("pki.mismatch", path=cert_path, reason=str(exc)) from exc
+    if named != practice_id:
+        raise PkiError("pki.mismatch", path=cert_path, reason=f"names practice {named!r}")
+    return IssuedCertificate(practice_id, cert_path, key_path, fingerprint(cert), False)
+
+
+def issue_practices(
+    layout: PkiLayout,
+    practice_ids: Iterable[str],
+    *,
+    now: datetime,
+    days: int = LEAF_DAYS,
+    keep_existing: bool = False,
+) -> list[IssuedCertificate]:
+    """One client certificate per practice.
+
+    An existing certificate is an error unless `keep_existing`, in which case
+    it is checked (same CA, same practice, key matches) and kept, so a demo can
+    rerun `issue` idempotently without ever replacing a key.
+    """
+    ids = [validate_practice_id(p) for p in practice_ids]
+    duplicates = sorted(p for p, n in Counter(ids).items() if n > 1)
+    if duplicates:
+        raise PkiError("pki.practice_id", practice_id=duplicates[0], reason="given twice")
+    ca_key, ca_cert = load_ca(layout)
+    results: list[IssuedCertificate] = []
+    for practice_id in ids:
+        cert_path, key_path = layout.practice_cert(practice_id), layout.practice_key(practice_id)
+        if cert_path.exists() or key_path.exists():
+            if not keep_existing:
+                raise PkiError("pki.exists", path=cert_path if cert_path.exists() else key_path)
+            results.append(_existing_practice(layout, practice_id, ca_cert))
+            continue
+        key = new_private_key()
+        cert = build_practice_certificate(ca_key, ca_cert, key, practice_id, now=now, days=days)
+        write_private_key(key_path, key)
+        write_certificate(cert_path, cert)
+        results.append(IssuedCertificate(practice_id, cert_path, key_path, fingerprint(cert), True))
+    return results
+
+
+def practice_ids_from_federation(path: Path) -> list[str]:
+    """Practice ids of a federation TOML, read by the same loader the synthetic region uses.
+
+    One loader means the PKI and the federation can never disagree on who the
+    practices are; its errors already name the file, table and key.
+    """
+    from client.federation import load_federation  # the PKI CLI is the only caller
+
+    return [practice.id for practice in load_federation(path).practices]
