@@ -24,16 +24,18 @@ from indicator_defs import load_catalogue
 from klynge.commands.local import format_rate
 from klynge.i18n import current_lang, register, t
 
-register({
-    "demo.synth": {"da": "Syntetiserer {n} praksisser", "en": "Synthesising {n} practices"},
-    "demo.compute": {"da": "Beregner indikatorer lokalt", "en": "Computing indicators locally"},
-    "demo.title": {
-        "da": "Klyngesummer pr. {date} (lokal forhåndsvisning, uden støj)",
-        "en": "Cluster sums as of {date} (local preview, no noise)",
-    },
-    "demo.col.indicator": {"da": "Indikator", "en": "Indicator"},
-    "demo.written": {"da": "Resultater: {path}", "en": "Results: {path}"},
-})
+register(
+    {
+        "demo.synth": {"da": "Syntetiserer {n} praksisser", "en": "Synthesising {n} practices"},
+        "demo.compute": {"da": "Beregner indikatorer lokalt", "en": "Computing indicators locally"},
+        "demo.title": {
+            "da": "Klyngesummer pr. {date} (lokal forhåndsvisning, uden støj)",
+            "en": "Cluster sums as of {date} (local preview, no noise)",
+        },
+        "demo.col.indicator": {"da": "Indikator", "en": "Indicator"},
+        "demo.written": {"da": "Resultater: {path}", "en": "Results: {path}"},
+    }
+)
 
 
 def demo(
@@ -41,18 +43,29 @@ def demo(
     practices: int = typer.Option(15, "--practices", min=1),
     clusters: int = typer.Option(3, "--clusters", min=1),
     seed: int = typer.Option(1, "--seed"),
-    patients: int = typer.Option(None, "--patients", help="List size per practice (default: realistic)."),
+    patients: int = typer.Option(
+        None, "--patients", help="List size per practice (default: realistic)."
+    ),
 ) -> None:
     """Run the demo: synthetic practices, indicators per practice, cluster sums."""
     lang = current_lang()
     if out.exists() and (out / ".klynge-synth").exists():
         shutil.rmtree(out)  # a previous demo's synthetic output; safe to regenerate
     console = Console(stderr=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(t("demo.synth", n=practices), total=practices)
         fed = synthesize_federation(
-            out / "federation", practices, clusters, seed, patients_override=patients,
+            out / "federation",
+            practices,
+            clusters,
+            seed,
+            patients_override=patients,
             on_practice=lambda _r: progress.advance(task),
         )
     catalogue = load_catalogue()
