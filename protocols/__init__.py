@@ -1,0 +1,1 @@
+"""Secure aggregation core: hardened SecAgg+ as pure state machines (see docs/secagg.md)."""

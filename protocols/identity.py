@@ -1,0 +1,124 @@
+"""Long-term Ed25519 identities and domain-separated signatures.
+
+Each practice holds one Ed25519 identity key; the registry authority holds
+another. Every signature in Klynge is made over `domain || 0x00 || message`,
+where the domain names what is being signed (a key advertisement, a survivor
+set, a registry, a manifest). A signature made for one purpose therefore never
+verifies for another, even over identical bytes.
+
+Key files are PKCS#8 PEM (private, written with mode 0600) and raw 32-byte
+public keys written as 64 hex characters, so a public key can be pasted into a
+registry or a config file and compared by eye.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from protocols.errors import IdentityKeyError
+from protocols.randomness import RandomBytes, system_random_bytes
+from protocols.texts import reason
+
+PUBLIC_KEY_BYTES = 32
+SIGNATURE_BYTES = 64
+
+
+def _framed(domain: bytes, message: bytes) -> bytes:
+    if b"\x00" in domain:
+        raise ValueError("a signature domain must not contain NUL")
+    return domain + b"\x00" + message
+
+
+@dataclass(frozen=True, eq=False)
+class IdentityKey:
+    """A private Ed25519 signing key (a practice's identity or the authority's)."""
+
+    _key: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls, random_bytes: RandomBytes = system_random_bytes) -> IdentityKey:
+        return cls(Ed25519PrivateKey.from_private_bytes(random_bytes(32)))
+
+    @property
+    def public_key(self) -> bytes:
+        return self._key.public_key().public_bytes_raw()
+
+    def sign(self, domain: bytes, message: bytes) -> bytes:
+        return self._key.sign(_framed(domain, message))
+
+    def save(self, path: Path) -> None:
+        """Write the key as unencrypted PKCS#8 PEM, readable by the owner only."""
+        pem = self._key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+
+    @classmethod
+    def load(cls, path: Path) -> IdentityKey:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise IdentityKeyError(str(path), reason("unreadable", detail=exc.strerror)) from None
+        try:
+            key = serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError) as exc:
+            raise IdentityKeyError(str(path), reason("not_pem_key", detail=exc)) from None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise IdentityKeyError(str(path), reason("not_ed25519_private"))
+        return cls(key)
+
+
+def verify_signature(public_key: bytes, domain: bytes, message: bytes, signature: bytes) -> bool:
+    """True when `signature` is `public_key`'s signature of `message` under `domain`."""
+    if len(public_key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, _framed(domain, message))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def public_key_to_hex(public_key: bytes) -> str:
+    return public_key.hex()
+
+
+def public_key_from_hex(text: str, *, source: str) -> bytes:
+    """A raw Ed25519 public key from 64 hex characters; `source` names where it came from."""
+    text = text.strip()
+    if len(text) != 2 * PUBLIC_KEY_BYTES:
+        raise IdentityKeyError(source, reason("hex_length", expected=64, got=len(text)))
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise IdentityKeyError(source, reason("not_hex")) from None
+    try:
+        Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        raise IdentityKeyError(source, reason("not_ed25519_public")) from None
+    return raw
+
+
+def write_public_key(public_key: bytes, path: Path) -> None:
+    Path(path).write_text(public_key_to_hex(public_key) + "\n", encoding="ascii")
+
+
+def read_public_key(path: Path) -> bytes:
+    try:
+        text = Path(path).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IdentityKeyError(str(path), reason("unreadable", detail=exc)) from None
+    return public_key_from_hex(text, source=str(path))
