@@ -1,0 +1,97 @@
+"""`klynge server run|trigger|status`: the regional coordinator."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from klynge.dates import parse_iso_date
+from klynge.i18n import register, t
+from protocols.envelope import JsonLineFormatter
+from server.config import load_server_settings
+from server.coordinator import CoordinatorService, write_trigger
+from server.store import Store
+
+app = typer.Typer(help="Run the regional coordinator.", no_args_is_help=True)
+
+register(
+    {
+        "server.started": {
+            "da": "Koordinator lytter på port {port}; stop med Ctrl-C",
+            "en": "Coordinator listening on port {port}; stop with Ctrl-C",
+        },
+        "server.queued": {"da": "Runde bestilt: {path}", "en": "Round requested: {path}"},
+        "server.rounds": {"da": "Runder", "en": "Rounds"},
+        "server.col.round": {"da": "Runde", "en": "Round"},
+        "server.col.cluster": {"da": "Klynge", "en": "Cluster"},
+        "server.col.date": {"da": "Referencedato", "en": "Reference date"},
+        "server.col.state": {"da": "Status", "en": "State"},
+        "server.col.reason": {"da": "Årsag", "en": "Reason"},
+        "server.releases": {"da": "{n} udgivelser i lageret", "en": "{n} releases in the store"},
+    }
+)
+
+
+def _logging(log_file: Path | None) -> None:
+    handler: logging.Handler = (
+        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
+    )
+    handler.setFormatter(JsonLineFormatter())
+    root = logging.getLogger("klynge")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    root.propagate = False
+
+
+@app.command("run")
+def run(config: Path = typer.Option(..., "--config", help="server.toml")) -> None:
+    """Run the coordinator until stopped (or until its scheduled rounds end)."""
+    settings = load_server_settings(config)
+    _logging(settings.log)
+    service = CoordinatorService(settings)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: service.stop())
+    port = service.start()
+    Console(stderr=True).print(t("server.started", port=port))
+    service.run()
+
+
+@app.command("trigger")
+def trigger(
+    config: Path = typer.Option(..., "--config", help="server.toml"),
+    cluster: str = typer.Option(..., "--cluster"),
+    as_of: str = typer.Option(..., "--as-of", help="Reference date, YYYY-MM-DD."),
+) -> None:
+    """Ask a running coordinator for a round (picked up within a second)."""
+    settings = load_server_settings(config)
+    path = write_trigger(settings.trigger_dir, cluster, parse_iso_date(as_of, "--as-of"))
+    Console().print(t("server.queued", path=path))
+
+
+@app.command("status")
+def status(config: Path = typer.Option(..., "--config", help="server.toml")) -> None:
+    """Show the rounds and releases in the coordinator's store."""
+    settings = load_server_settings(config)
+    store = Store.open(settings.store)
+    try:
+        table = Table(title=t("server.rounds"))
+        for key in ("round", "cluster", "date", "state", "reason"):
+            table.add_column(t(f"server.col.{key}"))
+        for r in store.rounds():
+            table.add_row(
+                r.id[:16],
+                r.cluster,
+                r.reference_date.isoformat(),
+                r.state.value,
+                r.abort_reason or "",
+            )
+        console = Console()
+        console.print(table)
+        console.print(t("server.releases", n=len(store.releases())))
+    finally:
+        store.close()

@@ -1,0 +1,475 @@
+"""The coordinator service: cluster rounds over the agents' gRPC sessions.
+
+It is the untrusted party of the threat model: it relays SecAgg+ messages,
+unmasks only the sum of a cluster's survivors, applies disclosure control,
+and stores what it releases. Everything that protects a practice is checked
+by that practice's agent; what this service adds is liveness (deadlines,
+dropouts, restarts) and bookkeeping (store, transparency log, logs).
+
+Threads: transport callbacks arrive on the transport's dispatcher thread;
+`run()` ticks deadlines, schedules and triggers on the caller's thread. One
+lock serialises both, so the round state machines need no locks of their
+own. Logs carry ids, counts and reasons, never values, vectors or keys.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from client.federation import Federation, load_federation
+from privacy.layout import VectorLayout
+from privacy.manifest import Manifest, load_manifest
+from privacy.plan import round_min_survivors
+from privacy.transparency import TransparencyLog
+from protocols.coordinator import SecAggCoordinator
+from protocols.envelope import Envelope, FetchNotFound, FetchQuery, FetchResult, log_event
+from protocols.errors import ParameterError, SecAggError
+from protocols.identity import read_public_key
+from protocols.messages import Participant
+from protocols.params import RoundParams, default_params
+from protocols.pki import PkiLayout
+from protocols.registry import PracticeRegistry, load_registry
+from protocols.tls import PeerIdentity, TlsFiles
+from protocols.wire import (
+    FETCH_CLUSTER,
+    FETCH_REGION,
+    RELEASE_MEDIA_TYPE,
+    Refusal,
+    RoundOutcome,
+    WireError,
+    from_envelope,
+    to_envelope,
+)
+from server.cluster_round import ClusterRound, Outbound
+from server.config import ServerSettings
+from server.documents import release_document
+from server.releasing import NoisySum, build_release, cluster_sum, regional_sum, round_mechanism
+from server.store import Level, Practice, RoundState, Store
+from server.transport import (
+    AgentSession,
+    CoordinatorConfig,
+    CoordinatorHandler,
+    CoordinatorTransport,
+    allow_list,
+)
+
+_log = logging.getLogger("klynge.coordinator")
+
+
+@dataclass
+class _Pending:
+    cluster: str
+    reference_date: date
+    since: float  # when it became pending (for ready_after_s)
+
+
+class CoordinatorService(CoordinatorHandler):
+    def __init__(
+        self,
+        settings: ServerSettings,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._log = logger or _log
+        self.federation: Federation = load_federation(settings.federation)
+        self.registry: PracticeRegistry = load_registry(
+            settings.registry, read_public_key(settings.registry_authority)
+        )
+        self.manifest: Manifest = load_manifest(settings.manifest).manifest
+        self.manifest_hash = self.manifest.hash()
+        self.layout = VectorLayout.from_manifest(self.manifest)
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        settings.trigger_dir.mkdir(parents=True, exist_ok=True)
+        self.log_file = TransparencyLog(settings.state_dir / "transparency.log")
+        self.store = Store.open(settings.store)
+        for round_id in self.store.abort_unfinished("coordinator restarted"):
+            log_event(self._log, "round_aborted", round_id=round_id, reason="coordinator restarted")
+        self._practice = {p.id: p for p in self.federation.practices}
+        for p in self.federation.practices:
+            if self.registry.identity_key(p.id) is not None and self.store.practice(p.id) is None:
+                self.store.register_practice(Practice(p.id, p.cluster, p.region))
+        self._lock = threading.RLock()
+        self._rounds: dict[str, ClusterRound] = {}
+        self._active: dict[str, str] = {}  # cluster -> running round id
+        self._pending: list[_Pending] = []
+        self._sums: dict[tuple[str, date], dict[str, NoisySum | None]] = {}
+        self._min_survivors: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._started = clock()
+        for ref in settings.rounds.schedule:
+            for cluster in self.federation.clusters:
+                if not self._done(cluster.id, ref):
+                    self._pending.append(_Pending(cluster.id, ref, self._started))
+        self.transport = CoordinatorTransport(
+            TlsFiles.for_server(PkiLayout(settings.pki_dir)),
+            self,
+            allow_list(
+                [p.id for p in self.federation.practices if self.registry.identity_key(p.id)]
+            ),
+            config=CoordinatorConfig(address=f"{settings.host}:{settings.port}"),
+            fetch=self._fetch,
+        )
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> int:
+        port = self.transport.start()
+        if self.settings.port_file is not None:
+            tmp = self.settings.port_file.with_suffix(".tmp")
+            tmp.write_text(f"{port}\n")
+            tmp.replace(self.settings.port_file)
+        log_event(self._log, "coordinator_started", port=port, manifest=self.manifest_hash[:16])
+        return port
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self, poll_s: float = 0.05) -> None:
+        """Tick until stopped (or, with exit_when_done, until every scheduled round ended)."""
+        try:
+            while not self._stop.is_set():
+                with self._lock:
+                    self._take_triggers()
+                    self._start_ready_rounds()
+                    for rnd in list(self._rounds.values()):
+                        self._send(rnd.tick(self._clock()))
+                        self._complete_if_finished(rnd)
+                    idle = not self._pending and not self._active
+                if idle and self.settings.rounds.exit_when_done:
+                    break
+                self._stop.wait(poll_s)
+        finally:
+            self.shutdown()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            for round_id in list(self._active.values()):
+                rnd = self._rounds[round_id]
+                rnd.abort_reason = rnd.abort_reason or "coordinator stopped"
+                self._complete_if_finished(rnd)
+        self.transport.stop(grace=2.0)
+        self.store.close()
+        log_event(self._log, "coordinator_stopped")
+
+    # --- scheduling ------------------------------------------------------------------
+
+    def _done(self, cluster: str, ref: date) -> bool:
+        return any(
+            r.reference_date == ref
+            and r.manifest_hash == self.manifest_hash
+            and r.state is RoundState.RELEASED
+            for r in self.store.rounds(cluster=cluster)
+        )
+
+    def request_round(self, cluster: str, ref: date) -> None:
+        with self._lock:
+            if cluster not in {c.id for c in self.federation.clusters}:
+                log_event(self._log, "trigger_refused", cluster=cluster, reason="unknown cluster")
+                return
+            self._pending.append(_Pending(cluster, ref, self._clock()))
+            log_event(self._log, "round_requested", cluster=cluster, reference_date=ref.isoformat())
+
+    def _take_triggers(self) -> None:
+        """Manual triggers arrive as small JSON files (`klynge server trigger`)."""
+        for path in sorted(self.settings.trigger_dir.glob("*.json")):
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                self.request_round(str(data["cluster"]), date.fromisoformat(data["reference_date"]))
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log_event(self._log, "trigger_refused", file=path.name, reason=str(exc)[:200])
+            path.unlink(missing_ok=True)
+
+    def _members(self, cluster: str) -> list[str]:
+        return [
+            p.id for p in self.federation.practices_in(cluster) if self.registry.identity_key(p.id)
+        ]
+
+    def _start_ready_rounds(self) -> None:
+        now = self._clock()
+        connected = set(self.transport.connected())
+        for item in list(self._pending):
+            if item.cluster in self._active:
+                continue
+            members = self._members(item.cluster)
+            online = [m for m in members if m in connected]
+            waited = now - item.since >= self.settings.rounds.ready_after_s
+            everyone = len(online) == len(members) and self.settings.rounds.start_when != "manual"
+            if not (everyone or waited):
+                continue
+            self._pending.remove(item)
+            self._open_round(item.cluster, item.reference_date, sorted(online))
+
+    def _round_params(self, n: int) -> RoundParams:
+        base = default_params(n)
+        minimum = max(base.min_survivors, round_min_survivors(self.manifest, n))
+        return RoundParams(base.k, base.threshold, minimum)
+
+    def _open_round(self, cluster: str, ref: date, online: list[str]) -> None:
+        region = self.federation.cluster(cluster).region
+        try:
+            params = self._round_params(len(online))
+            if params.min_survivors > len(online):
+                raise ParameterError("participants", f"{len(online)} cannot meet the minimum")
+        except SecAggError as exc:
+            # Too few practices online: record an aborted round, so the gap is visible.
+            round_id = f"none-{cluster}-{ref.isoformat()}-{int(time.time())}"
+            self.store.create_round(
+                round_id,
+                cluster=cluster,
+                region=region,
+                reference_date=ref,
+                manifest_hash=self.manifest_hash,
+            )
+            reason = f"too few practices connected ({len(online)}): {exc}"
+            self.store.set_round_state(round_id, RoundState.ABORTED, abort_reason=reason)
+            self.log_file.append("round_aborted", {"round_id": round_id, "reason": reason})
+            log_event(self._log, "round_not_started", cluster=cluster, reason=reason[:200])
+            self._record_sum(region, cluster, ref, None)
+            return
+        participants = [Participant(p, self.registry.identity_key(p)) for p in online]
+        coordinator = SecAggCoordinator.new_round(
+            cluster_id=cluster,
+            reference_date=ref,
+            manifest_hash=bytes.fromhex(self.manifest_hash),
+            participants=participants,
+            vector_length=self.layout.length,
+            params=params,
+        )
+        rnd = ClusterRound(coordinator, self.settings.rounds.stage_timeout_s, self._clock())
+        self.store.create_round(
+            rnd.round_id,
+            cluster=cluster,
+            region=region,
+            reference_date=ref,
+            manifest_hash=self.manifest_hash,
+        )
+        self.store.set_round_state(rnd.round_id, RoundState.RUNNING)
+        self._rounds[rnd.round_id] = rnd
+        self._active[cluster] = rnd.round_id
+        self._min_survivors[rnd.round_id] = params.min_survivors
+        self.log_file.append(
+            "round_opened",
+            {
+                "round_id": rnd.round_id,
+                "cluster": cluster,
+                "reference_date": ref.isoformat(),
+                "manifest_hash": self.manifest_hash,
+                "participants": online,
+                "k": params.k,
+                "t": params.threshold,
+                "minimum": params.min_survivors,
+            },
+        )
+        log_event(
+            self._log,
+            "round_opened",
+            round_id=rnd.round_id,
+            cluster=cluster,
+            reference_date=ref.isoformat(),
+            participants=len(online),
+            k=params.k,
+            t=params.threshold,
+            minimum=params.min_survivors,
+        )
+        self._send(rnd.start())
+
+    # --- messages ------------------------------------------------------------------
+
+    def _send(self, outbound: list[Outbound]) -> None:
+        for item in outbound:
+            session = self.transport.session(item.practice_id)
+            if session is not None and session.is_open:
+                session.send(to_envelope(item.message))
+
+    def on_connect(self, session: AgentSession) -> None:
+        log_event(self._log, "agent_connected", practice=session.practice_id)
+
+    def on_disconnect(self, session: AgentSession, reason: str) -> None:
+        with self._lock:
+            current = self.transport.session(session.practice_id)
+            if current is not None and current is not session and current.is_open:
+                return  # superseded by a reconnect, not a dropout
+            log_event(self._log, "agent_disconnected", practice=session.practice_id)
+            for rnd in list(self._rounds.values()):
+                self._send(rnd.disconnected(session.practice_id, self._clock()))
+                self._complete_if_finished(rnd)
+
+    def on_frame(self, session: AgentSession, envelope: Envelope) -> None:
+        practice = session.practice_id
+        with self._lock:
+            rnd = self._rounds.get(envelope.round_id)
+            if rnd is None or rnd.finished:
+                log_event(
+                    self._log,
+                    "frame_ignored",
+                    practice=practice,
+                    round_id=envelope.round_id,
+                    reason="no such open round",
+                )
+                return
+            try:
+                message = from_envelope(envelope)
+                if isinstance(message, RoundOutcome):
+                    raise WireError("agents cannot send round outcomes")
+                if isinstance(message, Refusal):
+                    log_event(
+                        self._log,
+                        "agent_refused",
+                        practice=practice,
+                        round_id=rnd.round_id,
+                        reason=message.reason,
+                        detail=message.detail[:200],
+                    )
+                    self._send(rnd.refuse(practice, message.reason, self._clock()))
+                else:
+                    self._send(rnd.receive(practice, message, self._clock()))
+            except (SecAggError, WireError) as exc:
+                log_event(
+                    self._log,
+                    "message_refused",
+                    practice=practice,
+                    round_id=rnd.round_id,
+                    stage=envelope.stage,
+                    reason=str(exc)[:200],
+                )
+                raise
+            finally:
+                self._complete_if_finished(rnd)
+
+    # --- releases ---------------------------------------------------------------------
+
+    def _complete_if_finished(self, rnd: ClusterRound) -> None:
+        if not rnd.finished or self._active.get(rnd.cluster_id) != rnd.round_id:
+            return
+        del self._active[rnd.cluster_id]
+        ref = date.fromisoformat(rnd.announcement.reference_date)
+        region = self.federation.cluster(rnd.cluster_id).region
+        noisy = None
+        reason = rnd.abort_reason
+        if rnd.result is not None:
+            noisy = cluster_sum(
+                self.manifest,
+                cluster=rnd.cluster_id,
+                round_id=rnd.round_id,
+                reference_date=ref,
+                vector=rnd.result.vector,
+                contributors=rnd.result.count,
+                min_survivors=self._min_survivors[rnd.round_id],
+            )
+            reason = self._publish(noisy, self._min_survivors[rnd.round_id])
+        if reason is not None:
+            self.store.set_round_state(rnd.round_id, RoundState.ABORTED, abort_reason=reason[:500])
+            self.log_file.append(
+                "round_aborted", {"round_id": rnd.round_id, "reason": reason[:500]}
+            )
+            log_event(
+                self._log,
+                "round_aborted",
+                round_id=rnd.round_id,
+                reason=reason[:200],
+                refused=len(rnd.progress.refused),
+                dropped=len(rnd.progress.dropped),
+            )
+            noisy = None
+        outcome = RoundOutcome(
+            rnd.round_id,
+            rnd.cluster_id,
+            rnd.announcement.reference_date,
+            "aborted" if reason else "released",
+            reason or "",
+            0 if noisy is None else noisy.contributors,
+        )
+        for practice in rnd.practice_ids():
+            session = self.transport.session(practice)
+            if session is not None and session.is_open:
+                session.send(outcome.to_envelope("coordinator"))
+        self._rounds.pop(rnd.round_id, None)
+        self._record_sum(region, rnd.cluster_id, ref, noisy)
+
+    def _publish(self, noisy: NoisySum, min_survivors: int) -> str | None:
+        """Store one aggregate's release; the reason it was withheld, or None."""
+        mechanism = round_mechanism(self.manifest, min_survivors)
+        outcome = build_release(self.manifest, self.layout, noisy, mechanism)
+        if outcome.release is None:
+            return outcome.withheld_reason
+        release_id = self.store.record_release(outcome.release)
+        self.log_file.append(
+            "release",
+            {
+                "release_id": release_id,
+                "aggregate": noisy.unit,
+                "level": noisy.level.value,
+                "reference_date": noisy.reference_date.isoformat(),
+                "round_ids": list(noisy.round_ids),
+                "contributors": noisy.contributors,
+                "manifest_hash": self.manifest_hash,
+                "suppressed_cells": len(outcome.release.suppressed),
+                "recipients": [
+                    r.name for r in self.manifest.recipients if noisy.level.value in r.receives
+                ],
+            },
+        )
+        log_event(
+            self._log,
+            "released",
+            level=noisy.level.value,
+            unit=noisy.unit,
+            release_id=release_id,
+            contributors=noisy.contributors,
+            suppressed=len(outcome.release.suppressed),
+        )
+        return None
+
+    def _record_sum(self, region: str, cluster: str, ref: date, noisy: NoisySum | None) -> None:
+        """Once every cluster of a region has finished this period, release the region."""
+        sums = self._sums.setdefault((region, ref), {})
+        sums[cluster] = noisy
+        clusters = [c.id for c in self.federation.clusters_in(region)]
+        if set(sums) != set(clusters):
+            return
+        released = [s for s in sums.values() if s is not None]
+        del self._sums[region, ref]
+        if not released:
+            return
+        min_survivors = min(self._min_survivors.get(s.round_ids[0], 5) for s in released)
+        reason = self._publish(regional_sum(region, released), min_survivors)
+        if reason is not None:
+            log_event(self._log, "region_withheld", region=region, reason=reason[:200])
+
+    # --- fetch -------------------------------------------------------------------------
+
+    def _fetch(self, peer: PeerIdentity, query: FetchQuery) -> FetchResult:
+        practice = self._practice.get(peer.practice_id)
+        if practice is None:
+            raise FetchNotFound("unknown practice")
+        if query.scope == FETCH_CLUSTER:
+            stored = self.store.latest_release(Level.CLUSTER, practice.cluster)
+        elif query.scope == FETCH_REGION:
+            stored = self.store.latest_release(Level.REGION, practice.region)
+        else:
+            raise FetchNotFound(f"unknown scope {query.scope!r}")
+        if stored is None:
+            raise FetchNotFound(f"nothing released for {query.scope}")
+        body = json.dumps(release_document(stored), ensure_ascii=False).encode()
+        return FetchResult(",".join(stored.release.round_ids), RELEASE_MEDIA_TYPE, body)
+
+
+def write_trigger(trigger_dir: Path, cluster: str, ref: date) -> Path:
+    """Queue a manual round for a running coordinator (atomic: write, then rename)."""
+    trigger_dir.mkdir(parents=True, exist_ok=True)
+    name = f"{time.time_ns()}-{cluster}.json"
+    tmp = trigger_dir / f".{name}.tmp"
+    tmp.write_text(json.dumps({"cluster": cluster, "reference_date": ref.isoformat()}))
+    final = trigger_dir / name
+    tmp.replace(final)
+    return final
