@@ -5,6 +5,10 @@ Release object the agent uses to draw noise and charge its ledger, so the
 report cannot claim a guarantee the code does not give. Free text (legal
 basis, roles, patient information) comes from the signed manifest, in the
 reader's language where the manifest provides both.
+
+A verification manifest (mechanism none) gets a warning before everything
+else, ε = ∞ wherever a cost is shown, and none of the claims that only noise
+can make (differencing guards, noise SD, collusion bounds).
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from privacy.ledger import Ledger, YearUsage
 from privacy.manifest import Manifest, SignedManifest
 from privacy.plan import PrivacyPlan, privacy_plan
 from privacy.rdp import to_approx_dp
-from privacy.release import SkellamRelease
+from privacy.receipts import format_epsilon
+from privacy.release import NoNoiseRelease, SkellamRelease
 from privacy.report_model import Bullets, Para, Report, Section, Table
 from privacy.transparency import KINDS, LogVerification, verify_log
 from privacy.trust import check_signature
@@ -87,7 +92,18 @@ def log_status(path: Path | str) -> LogStatus:
 
 
 def _eps(value: float) -> str:
-    return f"{value:.3f}"
+    return format_epsilon(value)
+
+
+def _json_safe(value: Any) -> Any:
+    """Report figures as strict JSON: an infinite ε becomes the string "inf", as in receipts."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "inf" if value > 0 else ("-inf" if value < 0 else "nan")
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def _join(items: tuple[str, ...] | list[str], lang: Lang) -> str:
@@ -100,6 +116,7 @@ class _Builder:
         self.m: Manifest = signed.manifest
         self.lang = lang
         self.plan: PrivacyPlan = privacy_plan(self.m)
+        self.no_dp = not self.m.has_dp
 
     def tr(self, key: str, **values: Any) -> str:
         return t(key, lang=self.lang, **values)
@@ -164,11 +181,12 @@ class _Builder:
             (self.tr("audit.processors"), _join(legal.processors, self.lang)),
             (self.tr("audit.dpia"), legal.dpia_reference),
         ]
-        note = (
-            self.tr("audit.gp_personal_data_local")
-            if self.m.is_local
-            else self.tr("audit.gp_personal_data", n_min=self.m.secagg.min_survivors)
-        )
+        if self.m.is_local:
+            note = self.tr("audit.gp_personal_data_local")
+        elif self.no_dp:
+            note = self.tr("audit.gp_personal_data_none", n_min=self.m.secagg.min_survivors)
+        else:
+            note = self.tr("audit.gp_personal_data", n_min=self.m.secagg.min_survivors)
         return Section("legal", self.tr("audit.sec.legal"), (self.kv(rows), Para(note)))
 
     def indicators(self, installed: InstalledCatalogue | None) -> Section:
@@ -250,7 +268,8 @@ class _Builder:
             ),
             rows,
         )
-        blocks: tuple[Any, ...] = (table, Para(self.tr("audit.levels_explained")))
+        levels = "audit.levels_explained_none" if self.no_dp else "audit.levels_explained"
+        blocks: tuple[Any, ...] = (table, Para(self.tr(levels)))
         if not self.m.is_local:
             blocks = (*blocks, Para(self.tr("audit.coordinator_sees")))
         return Section("recipients", self.tr("audit.sec.recipients"), blocks)
@@ -270,7 +289,9 @@ class _Builder:
             self.tr("audit.rule.recorded"),
         ]
         differencing = Bullets(
-            (
+            (self.tr("audit.diff.none"),)
+            if self.no_dp
+            else (
                 self.tr("audit.diff.levels"),
                 self.tr("audit.diff.strata"),
                 self.tr("audit.diff.periods"),
@@ -291,37 +312,42 @@ class _Builder:
         if isinstance(release, SkellamRelease):
             rows.append((self.tr("audit.dp.mu"), f"{release.mu:g}"))
             rows.append((self.tr("audit.dp.lambda", n=release.n_min), f"{release.lam:.2f}"))
-        else:
+        elif not isinstance(release, NoNoiseRelease):
             rows.append((self.tr("audit.dp.scale"), f"{release.scale:.4g}"))
         rows.append(
             (
                 self.tr("audit.dp.per_release"),
-                f"ε = {_eps(plan.per_release.epsilon)}, δ = {plan.per_release.delta:g}",
+                self.cost_text(plan.per_release.epsilon, plan.per_release.delta),
             )
         )
         for year in plan.years:
             rows.append(
                 (
                     self.tr("audit.dp.per_year", year=year.year, n=year.releases),
-                    f"ε = {_eps(year.epsilon)}, δ = {year.delta:g}",
+                    self.cost_text(year.epsilon, year.delta),
                 )
             )
         rows.append(
             (
                 self.tr("audit.dp.budget"),
-                f"ε = {budget.epsilon_per_year:g}, δ = {budget.delta_per_year:g}",
+                self.tr("audit.dp.unlimited")
+                if budget.unlimited
+                else f"ε = {budget.epsilon_per_year:g}, δ = {budget.delta_per_year:g}",
             )
         )
         feasible = plan.worst_year.epsilon <= budget.epsilon_per_year
         dp_blocks: list[Any] = [
-            Para(self.tr("audit.dp.unit")),
+            Para(self.tr("audit.dp.unit_none" if self.no_dp else "audit.dp.unit")),
             self.kv(rows),
-            Para(self.tr("audit.dp.headroom", n=plan.releases_within_budget)),
         ]
+        if not budget.unlimited:
+            dp_blocks.append(Para(self.tr("audit.dp.headroom", n=plan.releases_within_budget)))
         if not feasible:
             dp_blocks.append(Para(self.tr("audit.dp.infeasible")))
         dp_blocks.append(self.noise_table())
-        dp_blocks.append(Para(self.tr("audit.dp.accounting")))
+        dp_blocks.append(
+            Para(self.tr("audit.dp.ledger_none" if self.no_dp else "audit.dp.accounting"))
+        )
         blocks = (
             Bullets(tuple(rules)),
             Para(f"{self.tr('audit.differencing')}:"),
@@ -341,7 +367,7 @@ class _Builder:
             "budget": {
                 "epsilon_per_year": budget.epsilon_per_year,
                 "delta_per_year": budget.delta_per_year,
-                "releases_within_budget": plan.releases_within_budget,
+                "releases_within_budget": None if budget.unlimited else plan.releases_within_budget,
                 "schedule_fits": feasible,
             },
             "disclosure": {
@@ -354,12 +380,21 @@ class _Builder:
         }
         return Section("disclosure", self.tr("audit.sec.disclosure"), blocks), data
 
+    def cost_text(self, epsilon: float, delta: float) -> str:
+        """ε and δ; without DP only ε = ∞, since no δ makes a guarantee out of it."""
+        return (
+            f"ε = {_eps(epsilon)}" if math.isinf(epsilon) else f"ε = {_eps(epsilon)}, δ = {delta:g}"
+        )
+
     def noise_table(self) -> Any:
         release = self.plan.release
+        if isinstance(release, NoNoiseRelease):
+            return Para(self.tr("audit.noise.none"))
         if not isinstance(release, SkellamRelease):
             sd = math.sqrt(release.noise_variance())
             return Para(self.tr("audit.noise.local", sd=f"{sd:.1f}"))
         n = TYPICAL_CLUSTER_PRACTICES
+        assert self.m.dp is not None  # a Skellam manifest always has DP parameters
         floor = max(self.m.secagg.min_survivors, math.floor(n * (1 - self.m.dp.design_dropout)))
         typical = release.with_min_survivors(floor)
         weights = sorted({b.noise_weight for b in release.sensitivity.blocks})
@@ -394,7 +429,9 @@ class _Builder:
         if self.m.is_local:
             blocks.append(Para(self.tr("audit.secagg.local")))
         else:
-            blocks.append(Para(self.tr("audit.secagg.who")))
+            blocks.append(
+                Para(self.tr("audit.secagg.who_none" if self.no_dp else "audit.secagg.who"))
+            )
         assumptions = [
             self.tr("audit.assume.threshold", t=s.threshold, k=s.neighbours),
             self.tr("audit.assume.survivors", t=s.threshold, n=s.min_survivors),
@@ -458,7 +495,7 @@ class _Builder:
             self.tr("audit.security.tls"),
             self.tr("audit.security.auth"),
             self.tr("audit.security.keys"),
-            self.tr("audit.security.noise"),
+            *(() if self.no_dp else (self.tr("audit.security.noise"),)),
             legal.security.get(self.lang),
             f"{self.tr('audit.security.deletion')}: {legal.retention.get(self.lang)}",
         )
@@ -504,7 +541,9 @@ class _Builder:
                     str(u.releases),
                     str(u.sent),
                     _eps(u.epsilon),
-                    _eps(max(self.m.budget.epsilon_per_year - u.epsilon, 0.0)),
+                    "–"  # an unlimited budget (kind none) has no remainder to show
+                    if self.m.budget.unlimited
+                    else _eps(max(self.m.budget.epsilon_per_year - u.epsilon, 0.0)),
                 )
                 for u in ledger.usage
             )
@@ -539,7 +578,7 @@ class _Builder:
         )
         worst = plan.worst_year
         measures = self.tr(
-            "audit.art30.g_text",
+            "audit.art30.g_text_none" if self.no_dp else "audit.art30.g_text",
             n=self.m.secagg.min_survivors,
             mechanism=self.tr(f"audit.mech.{plan.release.name}"),
             eps=_eps(plan.per_release.epsilon),
@@ -626,7 +665,7 @@ def build_report(
             "neighbours": m.secagg.neighbours,
             "threshold": m.secagg.threshold,
             "min_survivors": m.secagg.min_survivors,
-            "design_dropout": m.dp.design_dropout,
+            "design_dropout": m.dp.design_dropout if m.dp is not None else None,
         },
         "recipients": {r.name: list(r.receives) for r in m.recipients},
         "ledger": ledger_data,
@@ -634,10 +673,17 @@ def build_report(
     }
     per_year = to_approx_dp(b.plan.per_release.curve, m.budget.delta_per_year)
     data["per_release"]["epsilon_at_yearly_delta"] = per_year.epsilon
+    data["differential_privacy"] = m.has_dp
+    title = t("audit.title", lang=lang, id=m.meta.id, version=m.meta.version)
+    warnings: tuple[str, ...] = ()
+    if not m.has_dp:
+        title = f"{title}: {t('audit.no_dp.title', lang=lang)}"
+        warnings = (t("audit.no_dp.warning", lang=lang),)
     return Report(
         lang=lang,
-        title=t("audit.title", lang=lang, id=m.meta.id, version=m.meta.version),
+        title=title,
         intro=(t("audit.intro", lang=lang),),
         sections=tuple(sections),
-        data=data,
+        data=_json_safe(data),
+        warnings=warnings,
     )

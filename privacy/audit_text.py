@@ -611,4 +611,114 @@ MESSAGES: dict[str, dict[str, str]] = {
     "audit.art30.dpia": {"da": "Konsekvensanalyse", "en": "DPIA"},
 }
 
+# Variants for a verification manifest (mechanism none), where no claim about noise holds.
+NO_DP_MESSAGES: dict[str, dict[str, str]] = {
+    "audit.no_dp.warning": {
+        "da": (
+            "ADVARSEL: INGEN differential privacy. Dette manifest (mekanisme 'none') udgiver "
+            "præcise summer uden støj (ε = ∞) og må kun bruges til verifikation med syntetiske "
+            "data. Godkend det aldrig for en agent, der læser rigtige patientdata."
+        ),
+        "en": (
+            "WARNING: NO differential privacy. This manifest (mechanism 'none') releases exact "
+            "sums without noise (ε = ∞) and is for verification with synthetic data only. Never "
+            "approve it for an agent that reads real patient data."
+        ),
+    },
+    "audit.no_dp.title": {
+        "da": "UDEN DIFFERENTIAL PRIVACY (kun verifikation)",
+        "en": "WITHOUT DIFFERENTIAL PRIVACY (verification only)",
+    },
+    "audit.mech.none": {
+        "da": "Ingen: præcise summer uden støj, INGEN differential privacy (kun verifikation)",
+        "en": "None: exact sums without noise, NO differential privacy (verification only)",
+    },
+    "audit.gp_personal_data_none": {
+        "da": (
+            "Resultater på praksisniveau er også personoplysninger om lægen. En praksis' egne "
+            "tal forlader heller ikke her praksis; kun præcise summer over mindst {n_min} praksis "
+            "udgives, uden DP-beskyttelse."
+        ),
+        "en": (
+            "Practice-level results are also personal data about the GP. Here too a practice's "
+            "own figures never leave it; only exact sums over at least {n_min} practices are "
+            "released, without DP protection."
+        ),
+    },
+    "audit.levels_explained_none": {
+        "da": (
+            "Klynge: PRÆCISE summer (uden støj) over klyngens overlevende praksis pr. indikator og "
+            "stratum efter diskretionskontrol. Region og nation: summer af de samme klyngesummer "
+            "fra samme runde. Praksis: egen værdi beregnes lokalt og forlader ikke praksis."
+        ),
+        "en": (
+            "Cluster: EXACT sums (no noise) over the cluster's surviving practices per indicator "
+            "and stratum, after disclosure control. Region and nation: sums of the same cluster "
+            "sums from the same round. Practice: its own value is computed locally and never "
+            "leaves."
+        ),
+    },
+    "audit.diff.none": {
+        "da": (
+            "Intet: uden støj kan præcise summer trækkes fra hinanden på tværs af niveauer, "
+            "strata, perioder og skiftende deltagere; kun diskretionskontrollen står tilbage. "
+            "Derfor kun syntetiske data."
+        ),
+        "en": (
+            "None: without noise, exact sums can be differenced across levels, strata, periods "
+            "and changing membership; only disclosure control remains. Hence synthetic data "
+            "only."
+        ),
+    },
+    "audit.dp.unit_none": {
+        "da": "Ingen beskyttelsesenhed: udgivelserne giver ingen DP-garanti (ε = ∞).",
+        "en": "No unit of protection: the releases carry no DP guarantee (ε = ∞).",
+    },
+    "audit.dp.unlimited": {
+        "da": "ε = ∞ (ubegrænset, som mekanisme 'none' kræver)",
+        "en": "ε = ∞ (unlimited, as mechanism 'none' requires)",
+    },
+    "audit.dp.ledger_none": {
+        "da": (
+            "Praksis' regnskab registrerer hver udgivelse med ε = ∞; derefter afvises enhver "
+            "udgivelse under et DP-manifest med referencedato i samme kalenderår, fordi der ikke "
+            "er nogen DP-garanti tilbage at beskytte."
+        ),
+        "en": (
+            "The practice's ledger records each release at ε = ∞; after that, every release under "
+            "a DP manifest with a reference date in the same calendar year is refused, since no DP "
+            "guarantee is left to protect."
+        ),
+    },
+    "audit.noise.none": {
+        "da": "Ingen støj: støj-SD er 0, og de udgivne summer er præcise.",
+        "en": "No noise: the noise SD is 0 and the released sums are exact.",
+    },
+    "audit.secagg.who_none": {
+        "da": (
+            "Ingen kan se en enkelt praksis' bidrag: koordinatoren lærer kun summen over de "
+            "overlevende. Summen er præcis; der er ingen DP-garanti."
+        ),
+        "en": (
+            "Nobody can see an individual practice's contribution: the coordinator learns only "
+            "the sum over the survivors. That sum is exact; there is no DP guarantee."
+        ),
+    },
+    "audit.art30.g_text_none": {
+        "da": (
+            "VERIFIKATION UDEN DIFFERENTIAL PRIVACY, kun syntetiske data: data forbliver i "
+            "praksis; præcise summer over mindst {n} praksis forlader den via sikker aggregering "
+            "(ε = ∞); diskretionskontrol; underskrevet og lokalt godkendt manifest; hash-kædet "
+            "log. {security}"
+        ),
+        "en": (
+            "VERIFICATION WITHOUT DIFFERENTIAL PRIVACY, synthetic data only: data stay in the "
+            "practice; exact sums over at least {n} practices leave it through secure "
+            "aggregation (ε = ∞); disclosure control; signed and locally approved manifest; "
+            "hash-chained log. {security}"
+        ),
+    },
+}
+
 register(MESSAGES)  # type: ignore[arg-type]
+register(NO_DP_MESSAGES)  # type: ignore[arg-type]

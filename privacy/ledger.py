@@ -13,6 +13,11 @@ Guarantees:
   calendar year are added, with the new one, and converted to (ε, δ) at the
   manifest's yearly δ. Over budget: refused, and nothing is written, so a
   smaller later release can still fit.
+- **No DP, no guarantee left.** A release without noise (kind none, for
+  verification only) costs ε = ∞ and is accepted only under a manifest whose
+  budget is unlimited. Its year's spend is then ∞, so every later release
+  under a DP manifest dated in that year is refused: the practice has no DP
+  guarantee left to protect there. Other years are unaffected.
 - **Append-only and tamper-evident.** Entries are JSON lines, each committing
   to the previous entry's hash. Every update rewrites the file atomically
   (write, fsync, rename, fsync directory) and keeps all earlier entries.
@@ -27,6 +32,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -48,7 +54,7 @@ from privacy.errors import (
 from privacy.manifest import Manifest
 from privacy.rdp import RdpCurve, compose, term_from_spec, to_approx_dp
 from privacy.receipts import Receipt, ReceiptFormatError
-from privacy.release import Release
+from privacy.release import PrivacyCost, Release
 
 LEDGER_FILE = "ledger.jsonl"
 LOCK_FILE = "ledger.lock"
@@ -207,39 +213,12 @@ class Ledger:
         year = request.reference_date.year
         with _locked(self.directory):
             self._reload()
-            for existing in self.charges():
-                r = existing.receipt
-                same_slot = (
-                    r.manifest_hash == manifest_hash and r.reference_date == request.reference_date
-                )
-                if r.round_id == request.round_id or same_slot:
-                    if (
-                        r.round_id == request.round_id
-                        and same_slot
-                        and r.payload_sha256 == payload_sha
-                    ):
-                        return r  # an idempotent retry of the same send
-                    raise AlreadyContributed(
-                        f"{self.path}: this practice already released in round {r.round_id} for "
-                        f"manifest {r.manifest_id} v{r.manifest_version}, reference date "
-                        f"{r.reference_date.isoformat()}; a second release would spend budget twice"
-                    )
-            budget = manifest.budget
-            before = [c.curve for c in self.charges(year)]
-            spent_before = (
-                to_approx_dp(compose(before), budget.delta_per_year).epsilon if before else 0.0
+            existing, after = self._screen(
+                request.round_id, manifest, request.reference_date, cost, payload_sha
             )
-            after = to_approx_dp(compose([*before, cost.curve]), budget.delta_per_year).epsilon
-            if after > budget.epsilon_per_year:
-                raise BudgetExceeded(
-                    f"{self.path}: release refused: {year} has spent ε = {spent_before:.3f}; this "
-                    f"release (ε = {cost.epsilon:.3f} alone) would bring it to {after:.3f}, over "
-                    f"the yearly budget {budget.epsilon_per_year:g} "
-                    f"at δ = {budget.delta_per_year:g}",
-                    spent=spent_before,
-                    requested=cost.epsilon,
-                    budget=budget.epsilon_per_year,
-                )
+            if existing is not None:
+                return existing  # an idempotent retry of the same send
+            budget = manifest.budget
             receipt = Receipt(
                 practice_id=self.practice_id,
                 round_id=request.round_id,
@@ -266,6 +245,82 @@ class Ledger:
             )
             return receipt
 
+    def check(
+        self,
+        round_id: str,
+        manifest: Manifest,
+        reference_date: date,
+        release: Release,
+        payload: bytes | None = None,
+    ) -> Receipt | None:
+        """Dry run of `charge`: raise the refusal `charge` would raise; write nothing.
+
+        Returns the existing receipt when `charge` would be an idempotent retry
+        (possible only with `payload`), None when it would charge anew. The agent
+        asks before it advertises keys, so a round it would have to refuse later
+        costs the other practices nothing. `charge` screens again under the lock,
+        so a race between the two can only refuse, never overspend.
+        """
+        payload_sha = None if payload is None else hashlib.sha256(payload).hexdigest()
+        with _locked(self.directory):
+            self._reload()
+            existing, _ = self._screen(
+                round_id, manifest, reference_date, release.cost(), payload_sha
+            )
+            return existing
+
+    def _screen(
+        self,
+        round_id: str,
+        manifest: Manifest,
+        reference_date: date,
+        cost: PrivacyCost,
+        payload_sha: str | None,
+    ) -> tuple[Receipt | None, float]:
+        """(receipt of an identical earlier send, or None; the year's ε after this release).
+
+        Raises the refusal. The one decision `charge` and `check` share, so they
+        cannot disagree. Call with the lock held and the entries reloaded.
+        """
+        manifest_hash = manifest.hash()
+        for existing in self.charges():
+            r = existing.receipt
+            same_slot = r.manifest_hash == manifest_hash and r.reference_date == reference_date
+            if r.round_id == round_id or same_slot:
+                if r.round_id == round_id and same_slot and r.payload_sha256 == payload_sha:
+                    return r, r.year_epsilon_spent
+                raise AlreadyContributed(
+                    f"{self.path}: this practice already released in round {r.round_id} for "
+                    f"manifest {r.manifest_id} v{r.manifest_version}, reference date "
+                    f"{r.reference_date.isoformat()}; a second release would spend budget twice"
+                )
+        budget = manifest.budget
+        year = reference_date.year
+        before = [c.curve for c in self.charges(year)]
+        spent_before = (
+            to_approx_dp(compose(before), budget.delta_per_year).epsilon if before else 0.0
+        )
+        after = to_approx_dp(compose([*before, cost.curve]), budget.delta_per_year).epsilon
+        refusal = _no_dp_refusal(year, spent_before, cost.epsilon, budget.epsilon_per_year)
+        if refusal is not None:
+            raise BudgetExceeded(
+                f"{self.path}: release refused: {refusal}",
+                spent=spent_before,
+                requested=cost.epsilon,
+                budget=budget.epsilon_per_year,
+            )
+        if after > budget.epsilon_per_year:
+            raise BudgetExceeded(
+                f"{self.path}: release refused: {year} has spent ε = {spent_before:.3f}; this "
+                f"release (ε = {cost.epsilon:.3f} alone) would bring it to {after:.3f}, over "
+                f"the yearly budget {budget.epsilon_per_year:g} "
+                f"at δ = {budget.delta_per_year:g}",
+                spent=spent_before,
+                requested=cost.epsilon,
+                budget=budget.epsilon_per_year,
+            )
+        return None, after
+
     def mark_sent(self, round_id: str) -> None:
         """Record that the charged vector for `round_id` was handed to the transport."""
         with _locked(self.directory):
@@ -288,6 +343,23 @@ class Ledger:
         entry["hash"] = _entry_hash(entry)
         atomic_write(self.path, _serialise([*self._entries, entry]), mode=0o600, hook=self._hook)
         self._entries.append(entry)
+
+
+def _no_dp_refusal(year: int, spent: float, requested: float, budget: float) -> str | None:
+    """Why a release is refused by the no-DP rule (ε = ∞ on either side), or None."""
+    if math.isinf(budget):
+        return None  # a verification manifest (kind none): its budget is declared unlimited
+    if math.isinf(requested):
+        return (
+            "it carries no differential-privacy guarantee (ε = ∞), which only a verification "
+            'manifest (kind = "none", unlimited budget) may release'
+        )
+    if math.isinf(spent):
+        return (
+            f"{year} already has a release without differential privacy (ε = ∞), so no DP "
+            f"guarantee is left for that year; DP releases dated {year} are refused"
+        )
+    return None
 
 
 def _serialise(entries: list[dict[str, Any]]) -> bytes:

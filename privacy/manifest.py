@@ -9,10 +9,17 @@ any change of meaning always does.
 
 Loading is strict: every key is validated and unknown keys are errors, since a
 misspelt `min_cel = 3` that was silently ignored would weaken protection.
+
+Kind `none` (no noise, no DP guarantee) exists only to check the federation's
+arithmetic on synthetic data. It cannot be chosen by accident: it needs
+`[mechanism] purpose = "verification"`, no `[dp]` table and a yearly budget
+declared unlimited (`epsilon_per_year = inf`); an unlimited budget is refused
+for every other kind.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -23,7 +30,7 @@ from typing import Any
 
 from privacy.canonical import canonical_hash, domain_message
 from privacy.errors import ManifestError
-from privacy.release import LOCAL_MECHANISMS, MECHANISMS
+from privacy.release import LOCAL_MECHANISMS, MECHANISMS, NO_NOISE
 
 FORMAT = "klynge-manifest/1"
 HASH_DOMAIN = "klynge-manifest/1"
@@ -35,6 +42,8 @@ FREQUENCIES: dict[str, int] = {"monthly": 12, "quarterly": 4, "half-yearly": 2, 
 BUDGET_PERIODS: tuple[str, ...] = ("calendar_year",)
 MAX_DELTA = 1e-4
 MIN_CELL_FLOOR = 3  # Statistics Denmark's rule: at least 3 observations per cell
+VERIFICATION_PURPOSE = "verification"  # the marker kind = "none" requires in [mechanism]
+UNLIMITED = "inf"  # canonical spelling of an unlimited ε (canonical JSON has no infinities)
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -148,9 +157,13 @@ class DpParams:
 
 @dataclass(frozen=True)
 class Budget:
-    epsilon_per_year: float
+    epsilon_per_year: float  # math.inf only in a verification manifest of kind none
     delta_per_year: float
     period: str
+
+    @property
+    def unlimited(self) -> bool:
+        return self.epsilon_per_year == math.inf
 
 
 @dataclass(frozen=True)
@@ -176,6 +189,8 @@ class SecAgg:
 
 @dataclass(frozen=True)
 class Manifest:
+    """A validated manifest. `dp` is None exactly when `mechanism` is "none" (no noise)."""
+
     meta: Meta
     legal: Legal
     minimisation: Minimisation
@@ -184,11 +199,24 @@ class Manifest:
     codelists: tuple[CodelistEntry, ...]
     recipients: tuple[Recipient, ...]
     mechanism: str
-    dp: DpParams
+    dp: DpParams | None
     budget: Budget
     disclosure: Disclosure
     bounding: Bounding
     secagg: SecAgg
+
+    def __post_init__(self) -> None:
+        # The parser reports these with file and key; this also stops code that
+        # builds a Manifest directly from pairing "no noise" with a DP budget.
+        problem = no_dp_problem(self.mechanism, self.dp, self.budget)
+        if problem is not None:
+            key, message = problem
+            raise ManifestError(message, key=key)
+
+    @property
+    def has_dp(self) -> bool:
+        """False for a verification manifest (kind none): its releases are exact."""
+        return self.mechanism != NO_NOISE
 
     @property
     def indicator_ids(self) -> tuple[str, ...]:
@@ -536,9 +564,60 @@ def _dp(t: _Table, mechanism: str) -> DpParams:
     return params
 
 
+_NO_DP_TABLE = 'kind = "none" adds no noise, so it takes no [dp] table; remove it'
+
+
+def no_dp_problem(mechanism: str, dp: DpParams | None, budget: Budget) -> tuple[str, str] | None:
+    """(key, message) if the mechanism, its DP parameters and the budget do not fit together.
+
+    No noise means no guarantee, so it must be declared as such (unlimited
+    budget, no DP parameters); and an unlimited budget would let a DP manifest
+    spend without bound, so only kind none may have one.
+    """
+    if mechanism == NO_NOISE:
+        if dp is not None:
+            return "dp", _NO_DP_TABLE
+        if not budget.unlimited:
+            return (
+                "budget.epsilon_per_year",
+                'kind = "none" gives no differential-privacy guarantee, so the yearly budget '
+                "must be declared unlimited: epsilon_per_year = inf",
+            )
+        return None
+    if dp is None:
+        return "dp", f"required key is missing (kind {mechanism!r} needs DP parameters)"
+    if budget.unlimited:
+        return (
+            "budget.epsilon_per_year",
+            'an unlimited budget (inf) is allowed only with kind = "none" (verification '
+            "without DP); a DP manifest needs a finite yearly ε",
+        )
+    return None
+
+
+def _mechanism(t: _Table) -> str:
+    kind = t.choice("kind", MECHANISMS)
+    if kind == NO_NOISE:
+        if "purpose" not in t.data:
+            raise t.error(
+                "purpose",
+                'kind = "none" releases exact sums without differential privacy; it is only for '
+                f'verification with synthetic data and needs purpose = "{VERIFICATION_PURPOSE}"',
+            )
+        purpose = t.string("purpose")
+        if purpose != VERIFICATION_PURPOSE:
+            raise t.error("purpose", f'must be "{VERIFICATION_PURPOSE}", got {purpose!r}')
+    elif "purpose" in t.data:
+        raise t.error("purpose", 'only kind = "none" takes a purpose (it must be "verification")')
+    t.done()
+    return kind
+
+
 def _budget(t: _Table) -> Budget:
+    raw = t.raw("epsilon_per_year")
+    unlimited = isinstance(raw, float) and raw == math.inf
     budget = Budget(
-        epsilon_per_year=t.positive("epsilon_per_year") or 0.0,
+        epsilon_per_year=math.inf if unlimited else (t.positive("epsilon_per_year") or 0.0),
         delta_per_year=t.positive("delta_per_year") or 0.0,
         period=t.choice("period", BUDGET_PERIODS),
     )
@@ -597,9 +676,7 @@ def manifest_from_document(
     legal = _legal(root.table("legal"))
     minimisation = _minimisation(root.table("data_minimisation"))
     schedule = _schedule(root.table("schedule"), meta)
-    mech = root.table("mechanism")
-    mechanism = mech.choice("kind", MECHANISMS)
-    mech.done()
+    mechanism = _mechanism(root.table("mechanism"))
     indicators = tuple(_indicator(t) for t in root.tables("indicators"))
     if not indicators:
         raise root.error("indicators", "at least one indicator is required")
@@ -611,8 +688,15 @@ def manifest_from_document(
     if len(set(names)) != len(names):
         raise root.error("codelists", f"code list {_first_duplicate(names)} is listed twice")
     recipients = _recipients(root.table("recipients"), mechanism)
-    dp = _dp(root.table("dp"), mechanism)
+    dp: DpParams | None = None
+    if mechanism != NO_NOISE:
+        dp = _dp(root.table("dp"), mechanism)
+    elif "dp" in root.data:
+        raise root.error("dp", _NO_DP_TABLE)
     budget = _budget(root.table("budget"))
+    problem = no_dp_problem(mechanism, dp, budget)
+    if problem is not None:
+        raise ManifestError(problem[1], path=where, key=problem[0])
     disclosure = _disclosure(root.table("disclosure"))
     bounding_table = root.table("bounding")
     bounding = Bounding(max_list_size=bounding_table.integer("max_list_size", minimum=1))
@@ -692,18 +776,31 @@ def load_manifest(path: Path | str) -> SignedManifest:
 
 
 def to_document(manifest: Manifest, *, canonical: bool = False) -> dict[str, Any]:
-    """The manifest as a TOML-shaped dict; `canonical` spells texts as {da, en} tables."""
+    """The manifest as a TOML-shaped dict.
+
+    `canonical` spells texts as {da, en} tables and an unlimited ε as the string
+    "inf" (canonical JSON has no infinities; a string can never equal a finite
+    budget, so the hash still tells every manifest apart).
+    """
 
     def text(value: Text) -> Any:
         return value.canonical() if canonical else value.to_value()
 
     m, legal, mini = manifest.meta, manifest.legal, manifest.minimisation
-    dp: dict[str, Any] = {"delta": manifest.dp.delta, "design_dropout": manifest.dp.design_dropout}
-    for key in ("epsilon_per_release", "mu", "scale"):
-        value = getattr(manifest.dp, key)
-        if value is not None:
-            dp[key] = value
-    return {
+    mechanism: dict[str, Any] = {"kind": manifest.mechanism}
+    if manifest.mechanism == NO_NOISE:
+        mechanism["purpose"] = VERIFICATION_PURPOSE
+    dp: dict[str, Any] | None = None
+    if manifest.dp is not None:
+        dp = {"delta": manifest.dp.delta, "design_dropout": manifest.dp.design_dropout}
+        for key in ("epsilon_per_release", "mu", "scale"):
+            value = getattr(manifest.dp, key)
+            if value is not None:
+                dp[key] = value
+    epsilon_per_year: float | str = manifest.budget.epsilon_per_year
+    if canonical and manifest.budget.unlimited:
+        epsilon_per_year = UNLIMITED
+    document = {
         "format": FORMAT,
         "manifest": {
             "id": m.id,
@@ -744,10 +841,10 @@ def to_document(manifest: Manifest, *, canonical: bool = False) -> dict[str, Any
             "frequency": manifest.schedule.frequency,
             "reference_dates": list(manifest.schedule.reference_dates),
         },
-        "mechanism": {"kind": manifest.mechanism},
+        "mechanism": mechanism,
         "dp": dp,
         "budget": {
-            "epsilon_per_year": manifest.budget.epsilon_per_year,
+            "epsilon_per_year": epsilon_per_year,
             "delta_per_year": manifest.budget.delta_per_year,
             "period": manifest.budget.period,
         },
@@ -785,3 +882,6 @@ def to_document(manifest: Manifest, *, canonical: bool = False) -> dict[str, Any
             for c in manifest.codelists
         ],
     }
+    if dp is None:
+        del document["dp"]
+    return document

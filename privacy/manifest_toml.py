@@ -17,6 +17,7 @@ import tomli_w
 
 from privacy.errors import ManifestError
 from privacy.manifest import Manifest, Signature, Text, to_document
+from privacy.release import NO_NOISE
 
 _SIGNATURE_HEADER = re.compile(r"^\[signature\][ \t]*(#.*)?$", re.MULTILINE)
 _SIGNATURE_COMMENT = "# Signature by the manifest authority (`klynge manifest sign`); not hashed.\n"
@@ -53,6 +54,25 @@ _SECTION_COMMENTS: dict[str, str] = {
 }
 
 
+# A verification manifest (kind none) says what it is wherever a reader might start.
+_NO_DP_HEADER = (
+    "# !!! NO DIFFERENTIAL PRIVACY: FOR VERIFICATION WITH SYNTHETIC DATA ONLY !!!\n"
+    "# !!! INGEN DIFFERENTIAL PRIVACY: KUN TIL VERIFIKATION MED SYNTETISKE DATA !!!\n"
+    '# Mechanism kind "none" releases exact cluster sums, so they can be compared with\n'
+    "# each practice's own `klynge compute` result. It protects no patient: never approve\n"
+    "# it for an agent that reads real patient data.\n\n"
+)
+_NO_DP_COMMENTS: dict[str, str] = {
+    "mechanism": "none: NO noise and NO differential privacy (ε = ∞). Only for checking the\n"
+    '# federation\'s arithmetic on synthetic data; purpose = "verification" is required so\n'
+    "# this kind cannot be chosen by accident. There is no [dp] table.",
+    "budget": "Yearly budget: declared unlimited (epsilon_per_year = inf), as kind none\n"
+    "# requires; any other kind with an unlimited budget is refused. A practice's ledger\n"
+    "# records these releases at ε = ∞, and refuses every later DP release dated in the\n"
+    "# same calendar year (no DP guarantee is left there).",
+}
+
+
 def _value(key: str, value: Any) -> str:
     """`key = value` formatted by tomli_w, so quoting and escaping follow TOML exactly."""
     return tomli_w.dumps({key: value}, multiline_strings=True)
@@ -66,9 +86,11 @@ def _text_value(key: str, value: Text) -> tuple[str, str | None]:
     return "", _value("da", value.da) + _value("en", value.en)
 
 
-def _section(name: str, table: dict[str, Any], texts: dict[str, Text]) -> str:
+def _section(
+    name: str, table: dict[str, Any], texts: dict[str, Text], comments: dict[str, str]
+) -> str:
     lines = [
-        f"\n# {_SECTION_COMMENTS[name]}\n" if name in _SECTION_COMMENTS else "\n",
+        f"\n# {comments[name]}\n" if name in comments else "\n",
         f"[{name}]\n",
     ]
     subtables: list[str] = []
@@ -107,7 +129,10 @@ def render_manifest(manifest: Manifest) -> str:
         },
         "data_minimisation": {"age_bands": mini.age_bands, "pseudonyms": mini.pseudonyms},
     }
+    no_dp = manifest.mechanism == NO_NOISE
+    comments = {**_SECTION_COMMENTS, **_NO_DP_COMMENTS} if no_dp else _SECTION_COMMENTS
     out = [
+        _NO_DP_HEADER if no_dp else "",
         "# Klynge protocol manifest. The agent runs only what a signed, locally approved\n"
         "# manifest allows. Its hash covers the meaning, not the formatting: comments,\n"
         "# whitespace and key order do not change it.\n",
@@ -125,7 +150,8 @@ def render_manifest(manifest: Manifest) -> str:
         "bounding",
         "secagg",
     ):
-        out.append(_section(name, doc[name], texts.get(name, {})))
+        if name in doc:  # a verification manifest has no [dp] table
+            out.append(_section(name, doc[name], texts.get(name, {}), comments))
     out.append(f"\n# {_SECTION_COMMENTS['recipients']}\n")
     for r in manifest.recipients:
         out.append(f"[recipients.{r.name}]\n")

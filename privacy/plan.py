@@ -19,8 +19,10 @@ from privacy.manifest import Manifest
 from privacy.rdp import to_approx_dp
 from privacy.release import (
     DISTRIBUTED_SKELLAM,
+    NO_NOISE,
     LocalGaussianRelease,
     LocalLaplaceRelease,
+    NoNoiseRelease,
     PrivacyCost,
     Release,
     SkellamRelease,
@@ -66,6 +68,8 @@ def manifest_release(manifest: Manifest, extra: Iterable[Contribution] = ()) -> 
     """The release mechanism, with μ or scale calibrated if the manifest gives a target ε."""
     sensitivity = manifest_sensitivity(manifest, extra)
     dp = manifest.dp
+    if manifest.mechanism == NO_NOISE or dp is None:
+        return NoNoiseRelease(sensitivity)
     try:
         if manifest.mechanism == DISTRIBUTED_SKELLAM:
             mu = dp.mu
@@ -94,7 +98,11 @@ def round_min_survivors(manifest: Manifest, participants: int) -> int:
 
     Each practice's share is λ = μ / (2·floor), so a higher floor means less
     noise per practice for the same guarantee; the round must abort below it.
+    Without noise (kind none) there is no share to shrink, so the floor is the
+    manifest's minimum and a round tolerates as many dropouts as it allows.
     """
+    if manifest.dp is None:
+        return manifest.secagg.min_survivors
     designed = math.floor(participants * (1 - manifest.dp.design_dropout))
     return max(manifest.secagg.min_survivors, designed)
 
@@ -123,7 +131,12 @@ _MAX_COUNTED_RELEASES = 1000
 
 
 def releases_within_budget(release: Release, epsilon: float, delta: float) -> int:
-    """Largest k such that k compositions of `release` cost at most ε at δ (capped at 1000)."""
+    """Largest k such that k compositions of `release` cost at most ε at δ (capped at 1000).
+
+    An unlimited budget (verification without DP) admits any number: the cap.
+    """
+    if math.isinf(epsilon):
+        return _MAX_COUNTED_RELEASES
     curve = release.curve()
 
     def fits(k: int) -> bool:

@@ -13,6 +13,8 @@ Sources:
 - Gaussian / zCDP: ρ-zCDP is (α, ρα)-RDP for every α > 1 (Bun, Steinke 2016).
 - Pure ε-DP implies (α, min(ε, αε²/2))-RDP (Bun, Steinke 2016, Prop. 3.3).
 - RDP → (ε, δ): Canonne, Kamath, Steinke 2020, Prop. 12 (also Asoodeh et al.).
+- No noise: an exact release of a patient-dependent value satisfies no finite
+  (α, ε)-RDP, so its curve is ε(α) = ∞ and everything composed with it is ∞.
 """
 
 from __future__ import annotations
@@ -99,6 +101,17 @@ class PureDpTerm:
         return {"term": "pure", "epsilon": self.eps}
 
 
+@dataclass(frozen=True)
+class UnboundedTerm:
+    """A release without noise (verification only): no finite RDP bound holds at any α."""
+
+    def epsilon(self, alpha: Alpha) -> Alpha:
+        return np.full_like(np.asarray(alpha, dtype=np.float64), math.inf)
+
+    def spec(self) -> dict[str, Any]:
+        return {"term": "unbounded"}
+
+
 def term_from_spec(spec: Mapping[str, Any]) -> RdpTerm:
     """Rebuild a term from its stored spec (as kept in ledger entries)."""
     kind = spec.get("term")
@@ -109,6 +122,10 @@ def term_from_spec(spec: Mapping[str, Any]) -> RdpTerm:
             return ZcdpTerm(float(spec["rho"]))
         if kind == "pure":
             return PureDpTerm(float(spec["epsilon"]))
+        if kind == "unbounded":
+            if set(spec) != {"term"}:
+                raise MechanismError(f"RDP term {dict(spec)!r} has unexpected fields")
+            return UnboundedTerm()
     except (KeyError, TypeError, ValueError) as exc:
         raise MechanismError(f"RDP term {dict(spec)!r} is incomplete: {exc}") from None
     raise MechanismError(f"unknown RDP term kind {kind!r}")
@@ -134,6 +151,11 @@ class RdpCurve:
 
     def specs(self) -> list[dict[str, Any]]:
         return [t.spec() for t in self.terms]
+
+    @property
+    def unbounded(self) -> bool:
+        """True if any composed release had no noise: the composition then guarantees nothing."""
+        return any(isinstance(t, UnboundedTerm) for t in self.terms)
 
 
 def compose(curves: Iterable[RdpCurve]) -> RdpCurve:
@@ -170,6 +192,8 @@ def to_approx_dp(curve: RdpCurve, delta: float) -> ApproxDp:
         raise MechanismError(f"δ must be in (0, 1), got {delta}")
     if not curve.terms:
         return ApproxDp(0.0, delta, math.inf)
+    if curve.unbounded:
+        return ApproxDp(math.inf, delta, math.inf)
     log_inv = math.log(1 / delta)
     values = _approx_eps_at(curve, ALPHA_GRID, log_inv)
     best = int(np.argmin(values))

@@ -6,11 +6,16 @@ vector, which looks uniformly random, never the practice's values), so it
 can be published in the transparency log. The agent signs it with its
 Ed25519 identity key; anyone can then check that the log holds exactly the
 receipts the practices signed.
+
+A release without noise (kind none, verification only) costs ε = ∞. JSON and
+the canonical encoding have no infinities, so an infinite ε is stored as the
+string "inf" and read back as `math.inf`; nothing else is accepted there.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +31,8 @@ from privacy.canonical import canonical_hash, domain_message
 from privacy.signing import key_id, public_key_from_text, public_key_to_text, sign, verify
 
 RECEIPT_DOMAIN = "klynge-receipt/1"
+INFINITE_EPSILON = "inf"
+_EPSILON_FIELDS = ("epsilon", "year_epsilon_spent", "year_epsilon_budget")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -70,10 +77,10 @@ class Receipt:
             "payload_sha256": self.payload_sha256,
             "payload_bytes": self.payload_bytes,
             "coordinates": self.coordinates,
-            "epsilon": self.epsilon,
+            "epsilon": _encode_epsilon(self.epsilon),
             "delta": self.delta,
-            "year_epsilon_spent": self.year_epsilon_spent,
-            "year_epsilon_budget": self.year_epsilon_budget,
+            "year_epsilon_spent": _encode_epsilon(self.year_epsilon_spent),
+            "year_epsilon_budget": _encode_epsilon(self.year_epsilon_budget),
             "year_delta": self.year_delta,
             "charged_at": self.charged_at,
         }
@@ -116,6 +123,8 @@ class Receipt:
         values: dict[str, Any] = {}
         for key, kind in expected.items():
             value = doc[key]
+            if key in _EPSILON_FIELDS and value == INFINITE_EPSILON:
+                value = math.inf
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if isinstance(value, bool) or not isinstance(value, kind):
@@ -126,6 +135,14 @@ class Receipt:
         except ValueError:
             raise ReceiptFormatError("receipt field reference_date is not a date") from None
         return cls(**values)
+
+
+def _encode_epsilon(value: float) -> float | str:
+    if value == math.inf:
+        return INFINITE_EPSILON
+    if not math.isfinite(value):
+        raise ValueError(f"ε must be finite or +∞, got {value!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -174,23 +191,33 @@ register(
             "da": (
                 "Sendt til {recipient} i runde {round_id} (referencedato {reference_date}) under "
                 "manifest {manifest_id} v{version}: {coordinates} maskerede værdier, {size} byte, "
-                "SHA-256 {sha}…. Privatlivsomkostning ε = {epsilon:.3f} (δ = {delta:g}); brugt i "
-                "{year}: ε = {spent:.3f} af {budget:g}."
+                "SHA-256 {sha}…. Privatlivsomkostning ε = {epsilon} (δ = {delta:g}); brugt i "
+                "{year}: ε = {spent} af {budget}."
             ),
             "en": (
                 "Sent to {recipient} in round {round_id} (reference date {reference_date}) under "
                 "manifest {manifest_id} v{version}: {coordinates} masked values, {size} bytes, "
-                "SHA-256 {sha}…. Privacy cost ε = {epsilon:.3f} (δ = {delta:g}); spent in "
-                "{year}: ε = {spent:.3f} of {budget:g}."
+                "SHA-256 {sha}…. Privacy cost ε = {epsilon} (δ = {delta:g}); spent in "
+                "{year}: ε = {spent} of {budget}."
             ),
-        }
+        },
+        "receipt.no_dp": {
+            "da": (
+                "ADVARSEL: sendt UDEN differential privacy (ε = ∞); kun til verifikation med "
+                "syntetiske data."
+            ),
+            "en": (
+                "WARNING: sent WITHOUT differential privacy (ε = ∞); for verification with "
+                "synthetic data only."
+            ),
+        },
     }
 )
 
 
 def describe(receipt: Receipt, lang: Lang | None = None) -> str:
     """One sentence for the practice: what left, to whom, and what it cost."""
-    return t(
+    text = t(
         "receipt.summary",
         lang=lang,
         recipient=receipt.recipient,
@@ -201,9 +228,19 @@ def describe(receipt: Receipt, lang: Lang | None = None) -> str:
         coordinates=receipt.coordinates,
         size=receipt.payload_bytes,
         sha=receipt.payload_sha256[:16],
-        epsilon=receipt.epsilon,
+        epsilon=format_epsilon(receipt.epsilon),
         delta=receipt.delta,
         year=receipt.budget_year,
-        spent=receipt.year_epsilon_spent,
-        budget=receipt.year_epsilon_budget,
+        spent=format_epsilon(receipt.year_epsilon_spent),
+        budget="∞"
+        if math.isinf(receipt.year_epsilon_budget)
+        else f"{receipt.year_epsilon_budget:g}",
     )
+    if math.isinf(receipt.epsilon):
+        text += " " + t("receipt.no_dp", lang=lang)
+    return text
+
+
+def format_epsilon(value: float) -> str:
+    """ε for people: three decimals, or ∞ for a release without DP."""
+    return "∞" if math.isinf(value) else f"{value:.3f}"

@@ -17,15 +17,25 @@ import numpy as np
 from privacy import localdp
 from privacy.errors import MechanismError
 from privacy.randomness import RandomSource
-from privacy.rdp import PureDpTerm, RdpCurve, SkellamTerm, ZcdpTerm, calibrate, to_approx_dp
+from privacy.rdp import (
+    PureDpTerm,
+    RdpCurve,
+    SkellamTerm,
+    UnboundedTerm,
+    ZcdpTerm,
+    calibrate,
+    to_approx_dp,
+)
 from privacy.sensitivity import Sensitivity
 from privacy.skellam import share_lambda, skellam_share
 
 DISTRIBUTED_SKELLAM = "distributed_skellam"
 LOCAL_LAPLACE = "local_discrete_laplace"
 LOCAL_GAUSSIAN = "local_discrete_gaussian"
-MECHANISMS: tuple[str, ...] = (DISTRIBUTED_SKELLAM, LOCAL_LAPLACE, LOCAL_GAUSSIAN)
+NO_NOISE = "none"  # verification on synthetic data only: no DP guarantee at all
+MECHANISMS: tuple[str, ...] = (DISTRIBUTED_SKELLAM, LOCAL_LAPLACE, LOCAL_GAUSSIAN, NO_NOISE)
 LOCAL_MECHANISMS: tuple[str, ...] = (LOCAL_LAPLACE, LOCAL_GAUSSIAN)
+DP_MECHANISMS: tuple[str, ...] = (DISTRIBUTED_SKELLAM, LOCAL_LAPLACE, LOCAL_GAUSSIAN)
 
 
 @dataclass(frozen=True)
@@ -194,7 +204,56 @@ class LocalGaussianRelease:
         return {"scale": self.scale, "dimension": self.dimension}
 
 
-Release = SkellamRelease | LocalLaplaceRelease | LocalGaussianRelease
+@dataclass(frozen=True)
+class NoNoiseRelease:
+    """The exact vector, with no noise: for verifying the federation on synthetic data only.
+
+    Its cost is ε = ∞ (no differential-privacy guarantee whatsoever), stated by
+    its RDP curve, so the ledger, the receipts and the audit report say so as
+    they do for every other mechanism. δ is 1: (∞, 1) is the vacuous statement
+    every mechanism satisfies. Only a manifest of kind `none`, marked
+    `purpose = "verification"` and with an unlimited yearly budget, yields one.
+    """
+
+    sensitivity: Sensitivity
+    name: ClassVar[str] = NO_NOISE
+
+    @property
+    def dimension(self) -> int:
+        return self.sensitivity.dimension
+
+    def curve(self) -> RdpCurve:
+        return RdpCurve((UnboundedTerm(),))
+
+    def cost(self) -> PrivacyCost:
+        return PrivacyCost(math.inf, 1.0, self.curve())
+
+    def with_min_survivors(self, n_min: int) -> NoNoiseRelease:
+        """No noise share depends on the survivor floor, so any floor gives the same release."""
+        if n_min < 1:
+            raise MechanismError(f"a round needs at least one survivor, got {n_min}")
+        return self
+
+    def noise_share(self, source: RandomSource) -> np.ndarray:
+        """This practice's share of the noise: zero on every coordinate (`source` is unused)."""
+        return np.zeros(self.dimension, dtype=np.int64)
+
+    def apply(self, vector: np.ndarray) -> np.ndarray:
+        return np.asarray(vector, dtype=np.int64).copy()
+
+    def noise_variance(self) -> float:
+        return 0.0
+
+    def sum_variance(self, survivors: int) -> np.ndarray:
+        """The released sum is exact: zero variance on every coordinate."""
+        return np.zeros(self.dimension, dtype=np.float64)
+
+    def parameters(self) -> dict[str, Any]:
+        # JSON-safe (receipts and the ledger refuse non-finite numbers): ε = ∞ spelt "inf".
+        return {"noise": "none", "differential_privacy": False, "epsilon": "inf"}
+
+
+Release = SkellamRelease | LocalLaplaceRelease | LocalGaussianRelease | NoNoiseRelease
 
 _MAX_NOISE = 1e12
 

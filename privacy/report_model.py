@@ -45,6 +45,7 @@ class Report:
     intro: tuple[str, ...]
     sections: tuple[Section, ...]
     data: dict[str, Any] = field(default_factory=dict)  # machine-readable figures
+    warnings: tuple[str, ...] = ()  # shown before everything else, e.g. "no DP"
 
 
 def _md_cell(text: str) -> str:
@@ -53,6 +54,7 @@ def _md_cell(text: str) -> str:
 
 def render_markdown(report: Report) -> str:
     out = [f"# {report.title}", ""]
+    out.extend(line for warning in report.warnings for line in (f"> **⚠ {warning}**", ""))
     out.extend(line for para in report.intro for line in (para, ""))
     for section in report.sections:
         out.extend([f"## {section.title}", ""])
@@ -79,6 +81,8 @@ table{border-collapse:collapse;margin:.5rem 0 1rem;font-size:.9rem;width:100%}
 th,td{border:1px solid #c8c8c8;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#eef3f7}
 code{font-family:ui-monospace,monospace;font-size:.85em;word-break:break-all}
+.warning{border:3px solid #a50f15;background:#fde0dd;color:#67000d;padding:.6rem .8rem;
+font-weight:bold}
 @media print{body{max-width:none}h2{page-break-after:avoid}}
 """
 
@@ -98,6 +102,7 @@ def render_html(report: Report) -> str:
         "<body>",
         f"<h1>{e(report.title)}</h1>",
     ]
+    out.extend(f'<p class="warning" role="alert">⚠ {e(w)}</p>' for w in report.warnings)
     out.extend(f"<p>{e(p)}</p>" for p in report.intro)
     for section in report.sections:
         out.append(f'<section id="{e(section.key)}">')
@@ -131,6 +136,7 @@ def render_json(report: Report) -> str:
     doc = {
         "lang": report.lang,
         "title": report.title,
+        "warnings": list(report.warnings),
         "intro": list(report.intro),
         "figures": report.data,
         "sections": [

@@ -179,4 +179,4 @@ def build_release(
 
 
 def _finite(value: float) -> float | str:
-    return value if np.isfinite(value) else "infinity"
+    return value if np.isfinite(value) else "inf"

@@ -4,11 +4,16 @@ The authority generates a key, initialises a manifest from the default and the
 installed catalogue, and signs it. A practice adds the authority's public key
 to its trust store and approves a manifest by hash; `verify --trust-dir` then
 runs exactly the checks the agent runs before a round.
+
+`init --no-dp` writes a verification manifest (mechanism none: exact sums, no
+differential privacy) for checking the federation on synthetic data; every
+command that touches such a manifest prints a warning saying so.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -16,21 +21,20 @@ from pathlib import Path
 import typer
 
 from klynge.i18n import register, t
+from privacy import authoring
 from privacy.atomic import atomic_write
-from privacy.catalogue import installed_catalogue, pin_catalogue
-from privacy.defaults import default_manifest_path
+from privacy.catalogue import installed_catalogue
 from privacy.errors import ManifestError
-from privacy.manifest import Schedule, Signature, load_manifest, parse_manifest
+from privacy.manifest import Manifest, Schedule, load_manifest, parse_manifest
 from privacy.manifest_diff import diff_manifests, format_change
-from privacy.manifest_toml import render_manifest, with_signature
+from privacy.manifest_toml import with_signature
 from privacy.plan import privacy_plan, validate_plan
+from privacy.receipts import format_epsilon
 from privacy.signing import (
-    SIGNATURE_ALGORITHM,
     generate_private_key,
     key_id,
     load_private_key,
     load_public_key,
-    sign,
     write_private_key,
     write_public_key,
 )
@@ -67,12 +71,12 @@ register(
             "da": (
                 "Agenten ville acceptere {path}: underskrevet af {authority} ({kid}), godkendt af "
                 "{approver} {approved_on}, gyldig til {until}, definitioner som installeret; "
-                "ε pr. udgivelse {eps:.3f}, pr. år højst {eps_year:.3f} (budget {budget:g})"
+                "ε pr. udgivelse {eps}, pr. år højst {eps_year} (budget {budget})"
             ),
             "en": (
                 "The agent would accept {path}: signed by {authority} ({kid}), approved by "
                 "{approver} on {approved_on}, valid until {until}, definitions as installed; "
-                "ε per release {eps:.3f}, per year at most {eps_year:.3f} (budget {budget:g})"
+                "ε per release {eps}, per year at most {eps_year} (budget {budget})"
             ),
         },
         "manifest.no_diff": {"da": "Ingen forskel i indhold.", "en": "No difference in content."},
@@ -106,12 +110,32 @@ register(
             "da": "angiv --key OFFENTLIG_NØGLE eller --trust-dir MAPPE",
             "en": "give --key PUBLIC_KEY or --trust-dir DIR",
         },
+        "manifest.no_dp": {
+            "da": (
+                "ADVARSEL: {path} har INGEN differential privacy (mekanisme none, ε = ∞): kun til "
+                "verifikation med syntetiske data; godkend det aldrig til rigtige patientdata"
+            ),
+            "en": (
+                "WARNING: {path} has NO differential privacy (mechanism none, ε = ∞): for "
+                "verification with synthetic data only; never approve it for real patient data"
+            ),
+        },
         "manifest.exists": {
             "da": "findes allerede; brug --force for at overskrive",
             "en": "already exists; use --force to overwrite",
         },
     }
 )
+
+
+def _warn_if_no_dp(manifest: Manifest, path: Path | str) -> None:
+    if not manifest.has_dp:
+        typer.echo(t("manifest.no_dp", path=path), err=True)
+
+
+def _json_epsilon(value: float) -> float | str:
+    """Strict JSON has no infinity: ε = ∞ (no DP) is spelt "inf", as in receipts."""
+    return "inf" if math.isinf(value) else value
 
 
 def _today(on: datetime | None) -> date:
@@ -156,10 +180,15 @@ def init(
         [], "--year", help="Replace the schedule by quarter ends of this year (repeatable)."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    no_dp: bool = typer.Option(
+        False,
+        "--no-dp",
+        help="Verification manifest: mechanism none, exact sums, NO differential privacy "
+        "(ε = ∞). For checking with synthetic data only.",
+    ),
 ) -> None:
     """Write an unsigned manifest pinned to the installed indicator definitions."""
-    source = template or default_manifest_path()
-    manifest = pin_catalogue(load_manifest(source).manifest, installed_catalogue())
+    manifest = authoring.default_manifest(no_dp, template=template)
     meta = manifest.meta
     meta = replace(
         meta,
@@ -177,10 +206,8 @@ def init(
         )
         schedule = Schedule("quarterly", dates)
     manifest = replace(manifest, meta=meta, schedule=schedule)
-    # Re-parse the rendered text so every validation rule applies to the result.
-    text = render_manifest(manifest)
-    checked = parse_manifest(text, out or "manifest").manifest
-    validate_plan(checked, str(out or "manifest"))
+    text, checked = authoring.checked_text(manifest, str(out or "manifest"))
+    _warn_if_no_dp(checked, out or "manifest")
     if out is None:
         typer.echo(text, nl=False)
         return
@@ -199,15 +226,8 @@ def sign_manifest(
     """Embed the authority's Ed25519 signature over the manifest's canonical form."""
     text = _read_text(manifest_path)
     signed = parse_manifest(text, manifest_path)
-    validate_plan(signed.manifest, str(manifest_path))
-    private = load_private_key(key)
-    manifest = signed.manifest
-    signature = Signature(
-        SIGNATURE_ALGORITHM,
-        key_id(private.public_key()),
-        manifest.hash(),
-        sign(private, manifest.signing_message()),
-    )
+    signature = authoring.sign_manifest(signed.manifest, load_private_key(key), str(manifest_path))
+    _warn_if_no_dp(signed.manifest, manifest_path)
     target = out or manifest_path
     atomic_write(target, with_signature(text, signature, str(manifest_path)).encode("utf-8"))
     typer.echo(
@@ -233,6 +253,7 @@ def verify(
             signed, load_trust_store(trust_dir), installed_catalogue(), _today(on)
         )
         plan = accepted.plan
+        _warn_if_no_dp(accepted.manifest, manifest_path)
         typer.echo(
             t(
                 "manifest.accepted",
@@ -242,9 +263,9 @@ def verify(
                 approver=accepted.approval.approved_by,
                 approved_on=accepted.approval.approved_on.isoformat(),
                 until=accepted.manifest.meta.valid_until.isoformat(),
-                eps=plan.per_release.epsilon,
-                eps_year=plan.worst_year.epsilon,
-                budget=accepted.manifest.budget.epsilon_per_year,
+                eps=format_epsilon(plan.per_release.epsilon),
+                eps_year=format_epsilon(plan.worst_year.epsilon),
+                budget=format_epsilon(accepted.manifest.budget.epsilon_per_year),
             )
         )
         return
@@ -253,6 +274,7 @@ def verify(
     public = load_public_key(key)
     kid = check_signature(signed, {key_id(public): public})
     validate_plan(signed.manifest, str(manifest_path))
+    _warn_if_no_dp(signed.manifest, manifest_path)
     typer.echo(t("manifest.sig_ok", path=manifest_path, kid=kid, hash=signed.manifest.hash()))
 
 
@@ -275,16 +297,16 @@ def diff(
             ],
             "privacy": {
                 "old": {
-                    "per_release": old_plan.per_release.epsilon,
-                    "per_year": old_plan.worst_year.epsilon,
+                    "per_release": _json_epsilon(old_plan.per_release.epsilon),
+                    "per_year": _json_epsilon(old_plan.worst_year.epsilon),
                 },
                 "new": {
-                    "per_release": new_plan.per_release.epsilon,
-                    "per_year": new_plan.worst_year.epsilon,
+                    "per_release": _json_epsilon(new_plan.per_release.epsilon),
+                    "per_year": _json_epsilon(new_plan.worst_year.epsilon),
                 },
             },
         }
-        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+        typer.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str, allow_nan=False))
         return
     if not changes:
         typer.echo(t("manifest.no_diff"))
@@ -343,6 +365,7 @@ def approve(
     signed = load_manifest(manifest_path)
     validate_plan(signed.manifest, str(manifest_path))
     approval = approve_manifest(trust_dir, signed, by, _today(on), note)
+    _warn_if_no_dp(signed.manifest, manifest_path)
     typer.echo(
         t(
             "manifest.approved",
