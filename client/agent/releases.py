@@ -1,0 +1,60 @@
+"""Released cluster and regional results, downloaded for the practice's local report.
+
+Only aggregates the coordinator released come here (the coordinator scopes a
+`Fetch` to the caller's own cluster and region by its certificate). They are
+stored byte for byte as served, one JSON file per level, named by the round
+this practice took part in (`cluster-<round>.json`, `region-<round>.json`), so
+the local report shows exactly what was published.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from client.agent.errors import AgentError
+from privacy.atomic import atomic_write
+from protocols import wire
+from protocols.envelope import FetchResult
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+LEVELS = (wire.FETCH_CLUSTER, wire.FETCH_REGION)
+
+
+class ReleaseFormatError(AgentError):
+    """The coordinator served something that is not a release document."""
+
+
+@dataclass(frozen=True)
+class StoredRelease:
+    level: str
+    round_id: str
+    path: Path
+
+
+def release_path(directory: Path, level: str, round_id: str) -> Path:
+    return directory / f"{_SAFE.sub('_', level)}-{_SAFE.sub('_', round_id)[:128]}.json"
+
+
+def store_release(
+    directory: Path, level: str, requested_round: str, result: FetchResult
+) -> StoredRelease:
+    """Check the media type and that the body is a JSON object, then keep it atomically."""
+    if result.media_type != wire.RELEASE_MEDIA_TYPE:
+        raise ReleaseFormatError(
+            f"{level} release: media type {result.media_type[:80]!r}, "
+            f"expected {wire.RELEASE_MEDIA_TYPE!r}"
+        )
+    try:
+        document = json.loads(result.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ReleaseFormatError(f"{level} release: body is not JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise ReleaseFormatError(f"{level} release: body is not a JSON object")
+    directory.mkdir(parents=True, exist_ok=True)
+    # Named by this practice's round: a regional release lists several cluster rounds.
+    path = release_path(directory, level, requested_round)
+    atomic_write(path, result.body)
+    return StoredRelease(level, result.round_id or requested_round, path)

@@ -1,0 +1,264 @@
+"""`klynge agent run|status|init|registry`: the practice agent daemon and its set-up.
+
+`run` takes part in rounds for one or several practices in one process (the
+demo runs a few per process) until SIGINT/SIGTERM, or with `--once` until
+every agent has seen one round outcome. Logs are JSON lines on stderr.
+`status` reads what the daemon last wrote and recomputes the budget from the
+ledger, so it is right even when no daemon runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import typer
+
+from client.agent.config import AgentSettings, load_settings
+from client.agent.daemon import DROP_STAGES, run_agents, start_agents
+from client.agent.provision import (
+    provision_agent,
+    provisioned_from_config,
+    write_practice_registry,
+)
+from client.agent.status import budget_rows, last_receipt, read_status, render_status
+from klynge.dates import parse_iso_date
+from klynge.i18n import register, t
+from privacy.ledger import Ledger
+from privacy.manifest import load_manifest
+from privacy.signing import load_private_key, load_public_key
+from protocols.envelope import JsonLineFormatter
+from protocols.errors import IdentityKeyError
+from protocols.identity import IdentityKey, public_key_from_hex, public_key_to_hex, read_public_key
+
+app = typer.Typer(
+    help="The practice agent: take part in rounds, show its status, set it up.",
+    no_args_is_help=True,
+)
+
+register(
+    {
+        "agent.cli.started": {
+            "da": "{n} agent(er) kører: {ids}. Stop med Ctrl-C.",
+            "en": "{n} agent(s) running: {ids}. Stop with Ctrl-C.",
+        },
+        "agent.cli.stopped": {"da": "Agenterne er stoppet.", "en": "The agents have stopped."},
+        "agent.cli.drop_format": {
+            "da": "skal være PRAKSIS:FASE med FASE blandt {stages}",
+            "en": "must be PRACTICE:STAGE with STAGE one of {stages}",
+        },
+        "agent.cli.timeout_needs_once": {
+            "da": "--timeout gælder kun sammen med --once",
+            "en": "--timeout only applies with --once",
+        },
+        "agent.cli.initialised": {
+            "da": "Agent for {practice} oprettet i {dir}; identitetsnøgle {key_file} (0600). "
+            "Offentlig nøgle til praksisregistret: {public}",
+            "en": "Agent for {practice} set up in {dir}; identity key {key_file} (0600). "
+            "Public key for the practice registry: {public}",
+        },
+        "agent.cli.registry": {
+            "da": "Praksisregister med {n} praksisser skrevet til {path} (signatur {sig})",
+            "en": "Practice registry of {n} practices written to {path} (signature {sig})",
+        },
+        "agent.cli.coordinator": {
+            "da": "angiv enten --coordinator VÆRT:PORT eller --port-file FIL",
+            "en": "give either --coordinator HOST:PORT or --port-file FILE",
+        },
+    }
+)
+
+
+@contextmanager
+def _json_logs_to_stderr(level: str) -> Iterator[None]:
+    """JSON lines on stderr for the `klynge` loggers while the agents run; restored after."""
+    logger = logging.getLogger("klynge")
+    saved = (logger.level, logger.propagate)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLineFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(getattr(logging, level.upper(), logging.INFO))
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+def _parse_drops(values: list[str]) -> dict[str, str]:
+    drops = {}
+    for value in values:
+        practice, _, stage = value.partition(":")
+        if not practice or stage.upper() not in DROP_STAGES:
+            raise typer.BadParameter(
+                t("agent.cli.drop_format", stages=", ".join(DROP_STAGES)), param_hint="--drop-after"
+            )
+        drops[practice] = stage.upper()
+    return drops
+
+
+@app.command("run")
+def run(
+    configs: list[Path] = typer.Option(
+        ..., "--config", help="agent.toml of a practice (repeat to run several in one process)."
+    ),
+    once: bool = typer.Option(
+        False, "--once", help="Exit after one round outcome per agent (and its downloads)."
+    ),
+    timeout: float | None = typer.Option(
+        None, "--timeout", min=0.1, help="With --once: give up (exit non-zero) after this many s."
+    ),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    drop_after: list[str] = typer.Option(
+        [], "--drop-after", hidden=True, help="PRACTICE:STAGE: vanish after that stage (demo)."
+    ),
+) -> None:
+    """Take part in rounds until stopped (SIGINT/SIGTERM) or, with --once, one round each."""
+    if timeout is not None and not once:
+        raise typer.BadParameter(t("agent.cli.timeout_needs_once"), param_hint="--timeout")
+    drops = _parse_drops(drop_after)
+    settings = [load_settings(path) for path in configs]
+    stop = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda _signum, _frame: stop.set())
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        with _json_logs_to_stderr(log_level):
+            daemons = start_agents(settings, drops=drops)
+            ids = ", ".join(d.practice_id for d in daemons)
+            typer.echo(t("agent.cli.started", n=len(daemons), ids=ids), err=True)
+            run_agents(daemons, stop, once=once, timeout=timeout)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    typer.echo(t("agent.cli.stopped"), err=True)
+
+
+def _status_document(settings: AgentSettings, ledger: Ledger) -> dict:
+    """status.json with budget and last receipt recomputed from the ledger."""
+    document = read_status(settings.status_path)
+    manifest = load_manifest(settings.manifests[0]).manifest
+    today = datetime.now(UTC).date()
+    return {
+        "practice_id": settings.practice_id,
+        "cluster_id": settings.cluster_id,
+        "status": document,
+        "budget": budget_rows(ledger, manifest.budget, today),
+        "last_receipt": last_receipt(ledger),
+    }
+
+
+@app.command("status")
+def status(
+    config: Path = typer.Option(..., "--config", help="The practice's agent.toml."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Connection, last round, budget left and last receipt of a practice's agent."""
+    settings = load_settings(config)
+    ledger = Ledger.open(settings.ledger_dir)  # verified: a corrupt ledger is one error line
+    combined = _status_document(settings, ledger)
+    if as_json:
+        typer.echo(json.dumps(combined, indent=2, ensure_ascii=False, sort_keys=True))
+        return
+    charges = ledger.charges()
+    for line in render_status(
+        combined["status"],
+        practice_id=settings.practice_id,
+        cluster_id=settings.cluster_id,
+        status_path=settings.status_path,
+        budget=combined["budget"],
+        receipt=charges[-1].receipt if charges else None,
+    ):
+        typer.echo(line)
+
+
+def _authority_key(value: str) -> bytes:
+    """A registry authority public key: 64 hex characters, or a file holding them."""
+    try:
+        if Path(value).is_file():
+            return read_public_key(Path(value))
+        return public_key_from_hex(value, source="--registry-authority-key")
+    except IdentityKeyError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--registry-authority-key") from None
+
+
+@app.command("init")
+def init(
+    directory: Path = typer.Argument(..., metavar="DIR", help="Agent directory to create."),
+    practice: str = typer.Option(..., "--practice", help="Practice id (as in its certificate)."),
+    cluster: str = typer.Option(..., "--cluster", help="Cluster id."),
+    extract: Path = typer.Option(..., "--extract", help="The practice's extract directory."),
+    pki: Path = typer.Option(..., "--pki", help="PKI directory (`klynge pki`)."),
+    manifests: list[Path] = typer.Option(..., "--manifest", help="Signed manifest to approve."),
+    manifest_authority: Path = typer.Option(
+        ..., "--manifest-authority", help="The manifest authority's public key (PEM)."
+    ),
+    registry: Path = typer.Option(..., "--registry", help="Where the signed registry will be."),
+    registry_authority_key: str = typer.Option(
+        ..., "--registry-authority-key", help="Registry authority public key: hex, or a file."
+    ),
+    approved_by: str = typer.Option(..., "--approved-by", help="Who in the practice approves."),
+    coordinator: str | None = typer.Option(None, "--coordinator", help="HOST:PORT to dial."),
+    port_file: Path | None = typer.Option(
+        None, "--port-file", help="File the coordinator writes its port to."
+    ),
+    server_name: str | None = typer.Option(None, "--server-name"),
+    on: str | None = typer.Option(None, "--date", help="Approval date (default today)."),
+) -> None:
+    """Create an agent directory: identity key, trust store with approvals, ledger, agent.toml."""
+    if (coordinator is None) == (port_file is None):
+        raise typer.BadParameter(t("agent.cli.coordinator"), param_hint="--coordinator")
+    today = parse_iso_date(on, "--date") if on else datetime.now(UTC).date()
+    provisioned = provision_agent(
+        directory,
+        practice_id=practice,
+        cluster_id=cluster,
+        extract_dir=extract,
+        pki_dir=pki,
+        manifests=manifests,
+        manifest_authority=load_public_key(manifest_authority),
+        registry_path=registry,
+        registry_authority_key=_authority_key(registry_authority_key),
+        approved_by=approved_by,
+        today=today,
+        coordinator_address=coordinator,
+        coordinator_port_file=port_file,
+        server_name=server_name,
+    )
+    typer.echo(
+        t(
+            "agent.cli.initialised",
+            practice=provisioned.practice_id,
+            dir=provisioned.directory,
+            key_file=provisioned.directory / "identity.key",
+            public=public_key_to_hex(provisioned.identity_public_key),
+        )
+    )
+
+
+@app.command("registry")
+def registry(
+    out: Path = typer.Option(..., "--out", help="Registry file to write (.sig beside it)."),
+    authority: Path = typer.Option(
+        ..., "--authority", help="Registry authority's private key (PKCS#8 PEM, 0600)."
+    ),
+    configs: list[Path] = typer.Option(..., "--config", help="agent.toml of each practice."),
+    issuer: str = typer.Option("Klynge demo registry authority", "--issuer"),
+    on: str | None = typer.Option(None, "--date", help="Issue date (default today)."),
+) -> None:
+    """Sign the practice registry from the agents' identity keys."""
+    issued: date = parse_iso_date(on, "--date") if on else datetime.now(UTC).date()
+    agents = [provisioned_from_config(path) for path in configs]
+    key = IdentityKey(load_private_key(authority))
+    path, sig = write_practice_registry(out, agents, key, issuer=issuer, issued=issued)
+    typer.echo(t("agent.cli.registry", n=len(agents), path=path, sig=sig))
