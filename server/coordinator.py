@@ -33,7 +33,7 @@ from protocols.envelope import Envelope, FetchNotFound, FetchQuery, FetchResult,
 from protocols.errors import ParameterError, SecAggError
 from protocols.identity import read_public_key
 from protocols.messages import Participant
-from protocols.params import RoundParams, default_params
+from protocols.params import PRIVACY_FLOOR, RoundParams, default_params
 from protocols.pki import PkiLayout
 from protocols.registry import PracticeRegistry, load_registry
 from protocols.tls import PeerIdentity, TlsFiles
@@ -195,6 +195,10 @@ class CoordinatorService(CoordinatorHandler):
         ]
 
     def _start_ready_rounds(self) -> None:
+        """Start a pending round when its whole cluster is online, or, after `ready_after_s`,
+        when enough of it is online to meet the round's minimum. A cluster too small to
+        ever meet the privacy floor is recorded as aborted at once; one that merely has
+        too few practices online yet keeps waiting."""
         now = self._clock()
         connected = set(self.transport.connected())
         for item in list(self._pending):
@@ -202,12 +206,22 @@ class CoordinatorService(CoordinatorHandler):
                 continue
             members = self._members(item.cluster)
             online = [m for m in members if m in connected]
-            waited = now - item.since >= self.settings.rounds.ready_after_s
+            if len(members) < PRIVACY_FLOOR:
+                self._pending.remove(item)
+                self._open_round(item.cluster, item.reference_date, sorted(online))
+                continue
             everyone = len(online) == len(members) and self.settings.rounds.start_when != "manual"
-            if not (everyone or waited):
+            waited = now - item.since >= self.settings.rounds.ready_after_s
+            if not (everyone or (waited and self._can_run(len(online)))):
                 continue
             self._pending.remove(item)
             self._open_round(item.cluster, item.reference_date, sorted(online))
+
+    def _can_run(self, n: int) -> bool:
+        try:
+            return self._round_params(n).min_survivors <= n
+        except SecAggError:
+            return False
 
     def _round_params(self, n: int) -> RoundParams:
         base = default_params(n)
@@ -422,7 +436,7 @@ class CoordinatorService(CoordinatorHandler):
         log_event(
             self._log,
             "released",
-            level=noisy.level.value,
+            aggregate_level=noisy.level.value,
             unit=noisy.unit,
             release_id=release_id,
             contributors=noisy.contributors,

@@ -18,7 +18,7 @@ import numpy as np
 
 from client.extract.schema import TABLES
 from client.extract.writer import Format, write_extract
-from client.federation import Federation, Practice, SyntheticInfo, write_federation
+from client.federation import REGIONS, Federation, Practice, SyntheticInfo, write_federation
 from client.synth.layout import plan_federation
 from client.synth.output import FEDERATION_FILE, PRACTICES_DIR, claim_output_dir
 from client.synth.practice import synthesize_practice
@@ -53,6 +53,7 @@ def synthesize_federation(
     fmt: Format = "csv",
     patients_override: int | None = None,
     on_practice: Callable[[PracticeReport], None] | None = None,
+    region: str | None = None,
 ) -> Federation:
     """Write DIR/federation.toml and DIR/practices/<id>/ extracts; return the federation.
 
@@ -72,7 +73,11 @@ def synthesize_federation(
     claim_output_dir(out_dir)
 
     layout_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
-    clusters, plans = plan_federation(layout_rng, n_practices, n_clusters, patients_override)
+    if region is not None and region not in REGIONS:
+        raise ValueError(f"unknown region {region!r}; choose one of {', '.join(REGIONS)}")
+    clusters, plans = plan_federation(
+        layout_rng, n_practices, n_clusters, patients_override, region=region
+    )
     practices: list[Practice] = []
     for i, plan in enumerate(plans):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, i)))

@@ -63,11 +63,16 @@ def plan_federation(
     n_practices: int,
     n_clusters: int,
     patients_override: int | None = None,
+    region: str | None = None,
 ) -> tuple[tuple[Cluster, ...], tuple[PracticePlan, ...]]:
-    """Clusters (as balanced as possible) and practices with GP counts and list sizes."""
+    """Clusters (as balanced as possible) and practices with GP counts and list sizes.
+
+    With `region`, every cluster lies in that region (a regional demo);
+    otherwise clusters are spread over the regions in proportion to size.
+    """
     if n_clusters < 1 or n_practices < n_clusters:
         raise ValueError("need at least one cluster and at least one practice per cluster")
-    regions = allocate_regions(n_clusters)
+    regions = [region] * n_clusters if region else allocate_regions(n_clusters)
     per_region: dict[str, int] = {}
     clusters = []
     for i, region in enumerate(regions):

@@ -1,100 +1,206 @@
-"""`klynge demo`: the project's main job on built-in defaults.
-
-Synthesises a federation of practices and computes every practice's
-indicators locally. (The federated round over gRPC replaces the local
-cluster sums once the coordinator and agents exist.)
-"""
+"""`klynge demo`: the project's main job on built-in defaults (see `klynge.demo`)."""
 
 from __future__ import annotations
 
 import json
 import shutil
-from datetime import date
+import sqlite3
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from client.engine.fast import evaluate_fast
-from client.extract.loader import load_extract
-from client.synth.federation import DEFAULT_AS_OF, synthesize_federation
 from indicator_defs import load_catalogue
-from klynge.commands.local import format_rate
+from klynge.demo import DemoError, DemoOptions, prepare, run
 from klynge.i18n import current_lang, register, t
+from server.report_html import render_report
+from server.results import results_document
+from server.store import Store
 
 register(
     {
-        "demo.synth": {"da": "Syntetiserer {n} praksisser", "en": "Synthesising {n} practices"},
-        "demo.compute": {"da": "Beregner indikatorer lokalt", "en": "Computing indicators locally"},
+        "demo.step.synth": {"da": "Syntetiserer praksisser", "en": "Synthesising practices"},
+        "demo.step.pki": {"da": "Opretter demo-PKI (mTLS)", "en": "Creating the demo PKI (mTLS)"},
+        "demo.step.authority": {
+            "da": "Underskriver manifest og register",
+            "en": "Signing the manifest and registry",
+        },
+        "demo.step.agents": {"da": "Klargør praksisagenter", "en": "Provisioning practice agents"},
+        "demo.step.rounds": {
+            "da": "Runder kører over gRPC/mTLS: {states}",
+            "en": "Rounds over gRPC/mTLS: {states}",
+        },
+        "demo.waiting": {"da": "venter", "en": "waiting"},
         "demo.title": {
-            "da": "Klyngesummer pr. {date} (lokal forhåndsvisning, uden støj)",
-            "en": "Cluster sums as of {date} (local preview, no noise)",
+            "da": "Udgivne rater pr. {date} ({mode})",
+            "en": "Released rates as of {date} ({mode})",
+        },
+        "demo.mode.dp": {"da": "med differentielt privatliv", "en": "with differential privacy"},
+        "demo.mode.nodp": {
+            "da": "UDEN differentielt privatliv: kun til kontrol",
+            "en": "WITHOUT differential privacy: for checking only",
         },
         "demo.col.indicator": {"da": "Indikator", "en": "Indicator"},
-        "demo.written": {"da": "Resultater: {path}", "en": "Results: {path}"},
+        "demo.suppressed": {"da": "skjult", "en": "suppressed"},
+        "demo.none": {"da": "ingen udgivelse", "en": "no release"},
+        "demo.written": {
+            "da": "Skrevet: {results} og {report} ({seconds:.1f} s for runderne)",
+            "en": "Written: {results} and {report} ({seconds:.1f} s for the rounds)",
+        },
+        "demo.dropouts": {
+            "da": "Frafald undervejs: {drops}",
+            "en": "Dropped out mid-round: {drops}",
+        },
+        "demo.aborted": {
+            "da": "Afbrudt: {cluster}: {reason}",
+            "en": "Aborted: {cluster}: {reason}",
+        },
+        "demo.prepared": {
+            "da": "Klar i {out}. Start koordinator og agenter med:",
+            "en": "Prepared in {out}. Start the coordinator and agents with:",
+        },
+        "demo.refuse_out": {
+            "da": "{out} findes og er ikke et tidligere demo-output; vælg en anden --out",
+            "en": "{out} exists and is not an earlier demo output; choose another --out",
+        },
     }
 )
+
+_MARKER = ".klynge-demo"
+
+
+def _round_states(store_path: Path) -> str:
+    if not store_path.exists():
+        return t("demo.waiting")
+    try:
+        con = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=0.2)
+        rows = con.execute("SELECT cluster, state FROM rounds ORDER BY cluster").fetchall()
+        con.close()
+    except sqlite3.Error:
+        return t("demo.waiting")
+    return ", ".join(f"{c} {s}" for c, s in rows) or t("demo.waiting")
+
+
+def _cell(doc: dict | None, indicator_id: str, scale: int) -> str:
+    if doc is None:
+        return t("demo.none")
+    ind = next((i for i in doc["indicators"] if i["id"] == indicator_id), None)
+    if ind is None or ind.get("rate") is None:
+        return t("demo.suppressed")
+    return f"{ind['rate'] * scale:.1f}{'%' if scale == 100 else f'/{scale}'}"
 
 
 def demo(
     out: Path = typer.Option(Path("klynge-demo"), "--out", help="Output directory."),
-    practices: int = typer.Option(15, "--practices", min=1),
+    practices: int = typer.Option(18, "--practices", min=5),
     clusters: int = typer.Option(3, "--clusters", min=1),
     seed: int = typer.Option(1, "--seed"),
-    patients: int = typer.Option(
-        None, "--patients", help="List size per practice (default: realistic)."
+    no_dp: bool = typer.Option(False, "--no-dp", help="Exact sums, no noise (for checking)."),
+    dropout: float = typer.Option(
+        0.0, "--dropout", min=0.0, max=0.9, help="Share of practices that vanish mid-round."
+    ),
+    patients: int = typer.Option(None, "--patients", help="List size per practice."),
+    stage_timeout: float = typer.Option(10.0, "--stage-timeout", help="Seconds per stage."),
+    prepare_only: bool = typer.Option(
+        False, "--prepare-only", help="Write the deployment (keys, configs) and stop."
+    ),
+    for_containers: str = typer.Option(
+        None,
+        "--for-containers",
+        metavar="HOST",
+        help="With --prepare-only: agents dial HOST:50051 (see docker/compose.yaml).",
     ),
 ) -> None:
-    """Run the demo: synthetic practices, indicators per practice, cluster sums."""
+    """Run a demo federation: a real coordinator and agents over gRPC with mutual TLS."""
     lang = current_lang()
-    if out.exists() and (out / ".klynge-synth").exists():
-        shutil.rmtree(out)  # a previous demo's synthetic output; safe to regenerate
-    console = Console(stderr=True)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
+    if out.exists() and any(out.iterdir()):
+        if not (out / _MARKER).exists():
+            raise DemoError(t("demo.refuse_out", out=out))
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / _MARKER).write_text("klynge demo output; safe to delete\n")
+    options = DemoOptions(
+        out=out,
+        practices=practices,
+        clusters=clusters,
+        seed=seed,
+        no_dp=no_dp,
+        dropout=dropout,
+        patients=patients,
+        stage_timeout_s=stage_timeout,
+        container_host=for_containers,
     )
+    if for_containers and not prepare_only:
+        raise typer.BadParameter("needs --prepare-only", param_hint="--for-containers")
+    console = Console(stderr=True)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(t("demo.synth", n=practices), total=practices)
-        fed = synthesize_federation(
-            out / "federation",
-            practices,
-            clusters,
-            seed,
-            patients_override=patients,
-            on_practice=lambda _r: progress.advance(task),
+        task = progress.add_task(t("demo.step.synth"))
+        layout = prepare(
+            options, step=lambda s: progress.update(task, description=t(f"demo.step.{s}"))
         )
+        if prepare_only:
+            progress.stop()
+            _print_commands(layout)
+            return
+
+        def tick() -> None:
+            states = _round_states(layout.store)
+            progress.update(task, description=t("demo.step.rounds", states=states))
+
+        outcome = run(layout, options, on_tick=tick)
+
+    store = Store.open(layout.store)
+    try:
+        results = results_document(store, options.reference_date)
+    finally:
+        store.close()
+    results["dp"] = not no_dp
+    results["dropouts"] = outcome.dropouts
+    results_path = out / "results.json"
+    results_path.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     catalogue = load_catalogue()
-    ref: date = DEFAULT_AS_OF
-    sums: dict[str, dict[str, list[int]]] = {}
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(t("demo.compute"), total=len(fed.practices))
-        for practice in fed.practices:
-            result = evaluate_fast(load_extract(fed.extract_dir(practice)), catalogue, ref)
-            cluster = sums.setdefault(practice.cluster, {})
-            for ic in result.indicators:
-                acc = cluster.setdefault(ic.indicator_id, [0, 0])
-                acc[0] += ic.numerator
-                acc[1] += ic.denominator
-            progress.advance(task)
-    cluster_ids = sorted(sums)
-    table = Table(title=t("demo.title", date=ref.isoformat()))
+    report_path = out / "report.html"
+    report_path.write_text(render_report(results, catalogue, lang), encoding="utf-8")
+
+    mode = t("demo.mode.nodp" if no_dp else "demo.mode.dp")
+    table = Table(title=t("demo.title", date=options.reference_date.isoformat(), mode=mode))
     table.add_column(t("demo.col.indicator"))
-    for cid in cluster_ids:
-        table.add_column(cid, justify="right")
+    units = [
+        (c, results["clusters"].get(c)) for c in sorted(x.id for x in layout.federation.clusters)
+    ]
+    units += sorted(results["regions"].items())
+    for unit, _ in units:
+        table.add_column(unit, justify="right")
     for ind in catalogue.indicators.values():
         table.add_row(
-            f"{ind.id} {ind.title[lang]}",
-            *(format_rate(ind.rate(*sums[c][ind.id]), ind.scale) for c in cluster_ids),
+            f"{ind.id} {ind.title[lang]}", *(_cell(doc, ind.id, ind.scale) for _, doc in units)
         )
-    Console().print(table)
-    results = out / "results.json"
-    results.write_text(json.dumps({"reference_date": ref.isoformat(), "clusters": sums}, indent=2))
-    Console().print(t("demo.written", path=results))
+    stdout = Console()
+    stdout.print(table)
+    if outcome.dropouts:
+        drops = ", ".join(f"{p} ({s})" for p, s in sorted(outcome.dropouts.items()))
+        stdout.print(t("demo.dropouts", drops=drops))
+    for r in results["aborted_rounds"]:
+        stdout.print(t("demo.aborted", cluster=r["cluster"], reason=r["reason"]))
+    stdout.print(
+        t("demo.written", results=results_path, report=report_path, seconds=outcome.seconds)
+    )
+
+
+def _print_commands(layout) -> None:
+    """How to run the prepared deployment by hand (or in containers)."""
+    console = Console()
+    console.print(t("demo.prepared", out=layout.out))
+    console.print(f"  klynge server run --config {layout.server_config}")
+    for cluster in layout.federation.clusters:
+        configs = " ".join(
+            f"--config {layout.agent_configs[p.id]}"
+            for p in layout.federation.practices_in(cluster.id)
+        )
+        console.print(f"  klynge agent run {configs}")
 
 
 def register(root: typer.Typer) -> None:

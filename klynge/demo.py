@@ -1,0 +1,344 @@
+"""The demo federation: every real part, on loopback, on built-in defaults.
+
+`prepare` builds a deployable directory: synthetic practices, a demo PKI,
+the region's two authority keys (manifest and practice registry), a signed
+manifest, one provisioned agent per practice and the coordinator's
+server.toml. `run` starts a real coordinator process and a few agent
+processes (one per cluster; each hosts its cluster's practices, each with its
+own certificate and gRPC session), waits for the rounds, stops every process
+it started, and reads what the coordinator's store released.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import tomli_w
+
+from client.agent.provision import provision_practice, write_practice_registry
+from client.federation import Federation
+from client.synth.federation import DEFAULT_AS_OF, synthesize_federation
+from klynge.errors import KlyngeError
+from klynge.i18n import current_lang
+from privacy.authoring import default_manifest, write_signed
+from privacy.manifest import Manifest
+from privacy.signing import generate_private_key, write_private_key
+from protocols.identity import IdentityKey
+from protocols.pki import DEFAULT_SERVER_HOSTS, PkiLayout, init_pki, issue_practices
+
+CONTAINER_PORT = 50051
+AGENT_STAGES = ("ADVERTISE_KEYS", "SHARE_KEYS", "MASKED_INPUT", "CONSISTENCY")
+
+
+class DemoError(KlyngeError):
+    pass
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    out: Path
+    practices: int = 18
+    clusters: int = 3
+    seed: int = 1
+    no_dp: bool = False
+    dropout: float = 0.0
+    patients: int | None = None
+    stage_timeout_s: float = 10.0
+    timeout_s: float = 300.0
+    reference_date: date = DEFAULT_AS_OF
+    region: str = "Midtjylland"  # one region of several clusters: the regional benchmark
+    dropout_stage: str | None = None  # None: each dropout picks SHARE_KEYS or MASKED_INPUT
+    container_host: str | None = None  # e.g. "coordinator": lay out for containers, port 50051
+
+
+@dataclass(frozen=True)
+class DemoLayout:
+    out: Path
+    federation: Federation
+    manifest: Path
+    server_config: Path
+    store: Path
+    agent_configs: dict[str, Path]  # practice -> agent.toml
+    logs: Path
+
+    @property
+    def coordinator_dir(self) -> Path:
+        return self.out / "coordinator"
+
+
+Step = Callable[[str], None]
+
+
+def _demo_manifest(no_dp: bool, today: date, reference_date: date) -> Manifest:
+    """The default manifest, valid around today so the demo never expires with the calendar."""
+    manifest = default_manifest(no_dp=no_dp)
+    schedule = manifest.schedule
+    if reference_date not in schedule.reference_dates:
+        schedule = dataclasses.replace(
+            schedule, reference_dates=tuple(sorted({*schedule.reference_dates, reference_date}))
+        )
+    meta = dataclasses.replace(
+        manifest.meta,
+        issued=today,
+        valid_from=min(today, *schedule.reference_dates) - timedelta(days=1),
+        valid_until=max(today, *schedule.reference_dates) + timedelta(days=730),
+    )
+    return dataclasses.replace(manifest, meta=meta, schedule=schedule)
+
+
+def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
+    out = options.out.resolve()
+    today = date.today()
+    step("synth")
+    fed = synthesize_federation(
+        out / "federation",
+        options.practices,
+        options.clusters,
+        options.seed,
+        as_of=options.reference_date,
+        patients_override=options.patients,
+        region=options.region,
+    )
+    step("pki")
+    pki = PkiLayout(out / "pki")
+    now = datetime.now(UTC)
+    hosts = (*DEFAULT_SERVER_HOSTS, options.container_host) if options.container_host else None
+    init_pki(pki, now=now, **({"hosts": hosts} if hosts else {}))
+    issue_practices(pki, [p.id for p in fed.practices], now=now)
+    step("authority")
+    authority_dir = out / "authority"
+    authority_dir.mkdir(parents=True, exist_ok=True)
+    manifest_key = generate_private_key()
+    write_private_key(authority_dir / "manifest-authority.key", manifest_key)
+    registry_key = IdentityKey.generate()
+    registry_key.save(authority_dir / "registry-authority.key")
+    (authority_dir / "registry-authority.pub").write_text(registry_key.public_key.hex() + "\n")
+    manifest_path = out / "manifest.toml"
+    write_signed(
+        manifest_path,
+        _demo_manifest(options.no_dp, today, options.reference_date),
+        manifest_key,
+    )
+    step("agents")
+    coordinator_dir = out / "coordinator"
+    coordinator_dir.mkdir(parents=True, exist_ok=True)
+    registry_path = out / "registry.json"
+    provisioned = [
+        provision_practice(
+            fed,
+            practice,
+            out / "agents",
+            pki_dir=pki.root,
+            manifests=[manifest_path],
+            manifest_authority=manifest_key.public_key(),
+            registry_path=registry_path,
+            registry_authority_key=registry_key.public_key,
+            approved_by="Praksisledelsen (demo)",
+            today=today,
+            **(
+                {"coordinator_address": f"{options.container_host}:{CONTAINER_PORT}"}
+                if options.container_host
+                else {
+                    "coordinator_port_file": coordinator_dir / "coordinator.port",
+                    "coordinator_host": "localhost",
+                }
+            ),
+        )
+        for practice in fed.practices
+    ]
+    write_practice_registry(
+        registry_path,
+        provisioned,
+        registry_key,
+        issuer="Demo region (registry authority)",
+        issued=today,
+    )
+    server_config = coordinator_dir / "server.toml"
+    server_config.write_text(
+        tomli_w.dumps(
+            {
+                "coordinator": {
+                    "listen": f"0.0.0.0:{CONTAINER_PORT}"
+                    if options.container_host
+                    else "127.0.0.1:0",
+                    "port_file": "coordinator.port",
+                    "store": "coordinator.sqlite",
+                    "log": "coordinator.log",
+                    "state_dir": "state",
+                },
+                "tls": {"pki_dir": "../pki"},
+                "federation": {
+                    "file": "../federation/federation.toml",
+                    "registry": "../registry.json",
+                    "registry_authority": "../authority/registry-authority.pub",
+                },
+                "manifest": {"file": "../manifest.toml"},
+                "rounds": {
+                    "schedule": [options.reference_date.isoformat()],
+                    "start_when": "all_connected",
+                    "ready_after_s": 30,
+                    "stage_timeout_s": options.stage_timeout_s,
+                    "exit_when_done": False,
+                },
+            }
+        )
+    )
+    logs = out / "logs"
+    logs.mkdir(exist_ok=True)
+    return DemoLayout(
+        out=out,
+        federation=fed,
+        manifest=manifest_path,
+        server_config=server_config,
+        store=coordinator_dir / "coordinator.sqlite",
+        agent_configs={a.practice_id: a.config_path for a in provisioned},
+        logs=logs,
+    )
+
+
+def choose_dropouts(
+    fed: Federation, fraction: float, seed: int, stage: str | None = None
+) -> dict[str, str]:
+    """Practices that vanish mid-round, and after which stage: at least one per cluster
+    when `fraction` > 0, reproducible by seed. A practice that vanishes after
+    SHARE_KEYS never sends its vector; after MASKED_INPUT, its vector counts."""
+    if fraction <= 0:
+        return {}
+    rng = np.random.default_rng(seed)
+    drops = {}
+    for cluster in fed.clusters:
+        members = [p.id for p in fed.practices_in(cluster.id)]
+        n = max(1, round(fraction * len(members)))
+        for pid in rng.choice(members, size=min(n, len(members)), replace=False):
+            drops[str(pid)] = stage or str(rng.choice(AGENT_STAGES[1:3]))
+    return drops
+
+
+def _klynge(*args: str) -> list[str]:
+    return [sys.executable, "-m", "klynge", *args]
+
+
+@dataclass
+class RunOutcome:
+    coordinator_exit: int | None
+    agent_exits: dict[str, int | None]
+    dropouts: dict[str, str]
+    seconds: float
+
+
+def run(
+    layout: DemoLayout,
+    options: DemoOptions,
+    on_tick: Callable[[], None] = lambda: None,
+) -> RunOutcome:
+    """Start the coordinator and the agents, wait for the rounds, stop everything."""
+    # the processes speak the demo's language (logs and stored reasons included)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "KLYNGE_LANG": current_lang()}
+    started = time.monotonic()
+    procs: list[subprocess.Popen] = []
+    dropouts = choose_dropouts(
+        layout.federation, options.dropout, options.seed, options.dropout_stage
+    )
+    port_file = layout.coordinator_dir / "coordinator.port"
+    port_file.unlink(missing_ok=True)
+    try:
+        with open(layout.logs / "coordinator.out", "wb") as log:
+            coordinator = subprocess.Popen(
+                _klynge("server", "run", "--config", str(layout.server_config)),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+        procs.append(coordinator)
+        while not port_file.exists():
+            if coordinator.poll() is not None:
+                raise DemoError(
+                    f"the coordinator stopped at start-up; see {layout.logs / 'coordinator.out'}"
+                )
+            if time.monotonic() - started > 30:
+                raise DemoError("the coordinator did not start within 30 s")
+            time.sleep(0.05)
+        agents: dict[str, subprocess.Popen] = {}
+        for cluster in layout.federation.clusters:
+            args = ["agent", "run", "--once", "--timeout", str(options.timeout_s)]
+            for practice in layout.federation.practices_in(cluster.id):
+                args += ["--config", str(layout.agent_configs[practice.id])]
+                if practice.id in dropouts:
+                    args += ["--drop-after", f"{practice.id}:{dropouts[practice.id]}"]
+            with open(layout.logs / f"agents-{cluster.id}.out", "wb") as log:
+                agents[cluster.id] = subprocess.Popen(
+                    _klynge(*args),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,
+                )
+            procs.append(agents[cluster.id])
+        deadline = started + options.timeout_s
+        clusters = {c.id for c in layout.federation.clusters}
+        while finished_clusters(layout.store, options.reference_date) != clusters:
+            if coordinator.poll() is not None:
+                raise DemoError(f"the coordinator stopped; see {layout.logs / 'coordinator.out'}")
+            if time.monotonic() > deadline:
+                raise DemoError(f"the rounds did not finish within {options.timeout_s:.0f} s")
+            on_tick()
+            time.sleep(0.1)
+        rounds_done = time.monotonic()
+        for proc in agents.values():  # agents exit after their outcome and downloads
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.1, rounds_done + 15 - time.monotonic()))
+        return RunOutcome(
+            coordinator.poll(),
+            {c: p.poll() for c, p in agents.items()},
+            dropouts,
+            rounds_done - started,
+        )
+    finally:
+        stop_all(procs)
+
+
+def finished_clusters(store_path: Path, reference_date: date) -> set[str]:
+    """Clusters whose round for the date has ended (released or aborted), read-only."""
+    if not store_path.exists():
+        return set()
+    try:
+        con = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=0.5)
+        try:
+            rows = con.execute(
+                "SELECT cluster FROM rounds WHERE reference_date = ? "
+                "AND state IN ('released', 'aborted')",
+                (reference_date.isoformat(),),
+            ).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return set()
+    return {row[0] for row in rows}
+
+
+def stop_all(procs: list[subprocess.Popen], grace_s: float = 5.0) -> None:
+    """SIGTERM every process group still running, then SIGKILL what ignores it."""
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+    end = time.monotonic() + grace_s
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -1,0 +1,247 @@
+"""End-to-end: a real coordinator process and real agent processes on loopback.
+
+Real gRPC over real sockets, real mutual TLS with certificates created for
+the test, real key files, ledgers and a real SQLite store on disk. Nothing
+is mocked. Each scenario is one demo federation run (`klynge.demo`), then
+its outputs are checked against `klynge compute` run on every practice's
+own extract.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from client.agent.config import load_settings
+from client.transport import AgentConfig, AgentHandler, AgentTransport
+from klynge.cli import root
+from klynge.demo import DemoOptions, prepare, run, stop_all
+from protocols.pki import PkiLayout, init_pki, issue_practices
+from protocols.tls import TlsFiles
+from server.results import results_document
+from server.store import Store
+
+pytestmark = pytest.mark.e2e
+SMALL = {"patients": 250, "stage_timeout_s": 3.0, "timeout_s": 120.0}
+
+
+def run_demo(tmp: Path, **kw):
+    options = DemoOptions(out=tmp / "demo", **{**SMALL, **kw})
+    layout = prepare(options)
+    outcome = run(layout, options)
+    store = Store.open(layout.store)
+    try:
+        results = results_document(store, options.reference_date)
+    finally:
+        store.close()
+    return options, layout, outcome, results
+
+
+def compute_all(layout) -> dict[str, dict]:
+    """`klynge compute --json` for every practice, exactly as a practice would run it."""
+    runner = CliRunner()
+    out = {}
+    for p in layout.federation.practices:
+        res = runner.invoke(
+            root,
+            ["compute", str(layout.federation.extract_dir(p)), "--as-of", "2026-09-30", "--json"],
+        )
+        assert res.exit_code == 0, res.output
+        out[p.id] = json.loads(res.stdout)
+    return out
+
+
+def truth(computed: dict[str, dict], practices: list[str]) -> dict[tuple[str, str], list[int]]:
+    cells: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for pid in practices:
+        for ind in computed[pid]["indicators"]:
+            for s in ind["strata"]:
+                cells[ind["id"], s["stratum"]][0] += s["numerator"]
+                cells[ind["id"], s["stratum"]][1] += s["denominator"]
+            cells[ind["id"], "total"][0] += ind["numerator"]
+            cells[ind["id"], "total"][1] += ind["denominator"]
+    return cells
+
+
+def released_cells(doc: dict):
+    for ind in doc["indicators"]:
+        yield ind["id"], "total", ind
+        for s in ind["strata"]:
+            yield ind["id"], s["stratum"], s
+
+
+def survivors_of(layout, doc: dict, dropouts: dict[str, str]) -> list[str]:
+    members = [p.id for p in layout.federation.practices_in(doc["unit"])]
+    return [p for p in members if dropouts.get(p) != "SHARE_KEYS"]
+
+
+def test_no_dp_release_equals_the_sum_of_local_computes_even_with_dropouts(tmp_path):
+    _, layout, outcome, results = run_demo(tmp_path, no_dp=True, dropout=0.1)
+    assert set(results["clusters"]) == {"K01", "K02", "K03"}, results["aborted_rounds"]
+    assert len(outcome.dropouts) == 3  # one practice per cluster vanished mid-round
+    computed = compute_all(layout)
+    checked = 0
+    region_members = []
+    for cluster, doc in results["clusters"].items():
+        members = survivors_of(layout, doc, outcome.dropouts)
+        region_members += members
+        assert doc["contributors"] == len(members)
+        expected = truth(computed, members)
+        for ind_id, stratum, cell in released_cells(doc):
+            for i, field in enumerate(("numerator", "denominator")):
+                if cell[field] is not None:
+                    assert cell[field] == expected[ind_id, stratum][i], (cluster, ind_id, stratum)
+                    checked += 1
+                else:
+                    assert field in cell["suppressed"]  # hidden, and says why; never zero
+    assert checked > 500
+    (region,) = results["regions"].values()
+    expected = truth(computed, region_members)
+    for ind_id, stratum, cell in released_cells(region):
+        if cell["numerator"] is not None:
+            assert cell["numerator"] == expected[ind_id, stratum][0]
+    # every practice can fetch its cluster's and region's release for its local report
+    for p in layout.federation.practices:
+        if p.id in outcome.dropouts:
+            continue
+        releases = load_settings(layout.agent_configs[p.id]).state_dir / "releases"
+        names = sorted(x.name for x in releases.glob("*.json"))
+        assert any(n.startswith("cluster-") for n in names), p.id
+        assert any(n.startswith("region-") for n in names), p.id
+
+
+def test_dp_release_is_within_six_sigma_and_the_server_holds_no_patient_data(tmp_path):
+    _, layout, _, results = run_demo(tmp_path)
+    assert set(results["clusters"]) == {"K01", "K02", "K03"}, results["aborted_rounds"]
+    computed = compute_all(layout)
+    for doc in results["clusters"].values():
+        members = [p.id for p in layout.federation.practices_in(doc["unit"])]
+        assert doc["mechanism"] == "distributed_skellam"
+        expected = truth(computed, members)
+        for ind_id, stratum, cell in released_cells(doc):
+            assert cell["noise_sd"] > 0
+            for i, field in enumerate(("numerator", "denominator")):
+                if cell[field] is not None:
+                    err = abs(cell[field] - expected[ind_id, stratum][i])
+                    assert err <= 6 * cell["noise_sd"] + 1, (ind_id, stratum, field, err)
+
+    # Scan everything the coordinator wrote: store, logs, transparency log.
+    coordinator_files = [
+        p for p in layout.coordinator_dir.rglob("*") if p.is_file() and p.suffix != ".toml"
+    ] + [layout.logs / "coordinator.out"]
+    blob = b"".join(p.read_bytes() for p in coordinator_files)
+    text = blob.decode("utf-8", errors="replace")
+    for p in layout.federation.practices:
+        extract = layout.federation.extract_dir(p) / "patients.csv"
+        rows = [line.split(",") for line in extract.read_text().splitlines()[1:]]
+        for patient_id, birth, *_ in rows:
+            assert patient_id not in text
+            if birth < "2026-09-30":  # later dates are the reference date, timestamps
+                assert birth not in text
+        vector = np.array(
+            [
+                v
+                for ind in computed[p.id]["indicators"]
+                for s in ind["strata"]
+                for v in (s["numerator"], s["denominator"])
+            ],
+            dtype=np.int64,
+        )
+        assert vector.tobytes() not in blob
+        assert ",".join(map(str, vector[:24])) not in text.replace(" ", "")
+
+
+def test_a_cluster_below_the_minimum_releases_nothing(tmp_path):
+    # two clusters of 5; one practice of each vanishes, leaving 4 < 5 survivors
+    _, layout, _, results = run_demo(
+        tmp_path, practices=10, clusters=2, dropout=0.2, dropout_stage="SHARE_KEYS"
+    )
+    assert results["clusters"] == {} and results["regions"] == {}
+    reasons = [r["reason"] for r in results["aborted_rounds"]]
+    assert len(reasons) == 2 and all("BelowMinimum" in r for r in reasons), reasons
+    store = Store.open(layout.store)
+    try:
+        assert store.releases() == []
+    finally:
+        store.close()
+
+
+class _Silent(AgentHandler):
+    pass
+
+
+def test_a_wrong_certificate_is_refused(tmp_path):
+    options = DemoOptions(out=tmp_path / "demo", **SMALL)
+    layout = prepare(options)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    with open(layout.logs / "coordinator.out", "wb") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "klynge",
+                "server",
+                "run",
+                "--config",
+                str(layout.server_config),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    try:
+        port_file = layout.coordinator_dir / "coordinator.port"
+        deadline = time.monotonic() + 30
+        while not port_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        port = int(port_file.read_text())
+        rogue = PkiLayout(tmp_path / "rogue-pki")  # a CA the coordinator never trusted
+        init_pki(rogue, now=_now())
+        issue_practices(rogue, ["P0001"], now=_now())
+        real = PkiLayout(layout.out / "pki")
+        for name, files in {
+            "foreign CA": TlsFiles.for_practice(rogue, "P0001"),
+            # a real client certificate, but for a practice not in the registry
+            "unregistered": _issue_extra(real, "P9999"),
+        }.items():
+            transport = AgentTransport(
+                AgentConfig(target=f"localhost:{port}", tls=files), _Silent()
+            )
+            transport.start()
+            try:
+                assert not transport.wait_connected(3.0), name
+            finally:
+                transport.close()
+        events = [
+            json.loads(line)
+            for line in (layout.coordinator_dir / "coordinator.log").read_text().splitlines()
+        ]
+        refusals = [e for e in events if e.get("event") == "refused"]
+        assert any(
+            e.get("practice_id") == "P9999" and "NOT_REGISTERED" in e.get("reason", "")
+            for e in refusals
+        ), refusals  # refused at the identity layer, with a log line saying why
+        assert not any(e.get("event") == "session_open" for e in events)
+    finally:
+        stop_all([proc])
+
+
+def _now():
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def _issue_extra(layout: PkiLayout, practice_id: str) -> TlsFiles:
+    issue_practices(layout, [practice_id], now=_now())
+    return TlsFiles.for_practice(layout, practice_id)
