@@ -80,19 +80,23 @@ class AgentDaemon(AgentHandler):
         target: str,
         backoff: Backoff | None = None,
         drop_after: str | None = None,
+        stall_after: str | None = None,
         now: Callable[[], datetime] = _utc_now,
         today: Callable[[], date] = _today,
         noise_source: Callable[[], RandomSource] = system_source,
         logger: logging.Logger | None = None,
     ) -> None:
-        if drop_after is not None and drop_after not in DROP_STAGES:
-            raise AgentError(f"drop-after stage {drop_after!r}: use one of {DROP_STAGES}")
+        for name, stage in (("drop-after", drop_after), ("stall-after", stall_after)):
+            if stage is not None and stage not in DROP_STAGES:
+                raise AgentError(f"{name} stage {stage!r}: use one of {DROP_STAGES}")
         self.settings = settings
         self.target = target
         self._log = logger or _log
         self._now = now
         self._today = today
         self._drop_after = drop_after
+        self._stall_after = stall_after
+        self.stalled = False
         self._lock = threading.RLock()
         self.core = AgentCore(
             context,
@@ -178,7 +182,7 @@ class AgentDaemon(AgentHandler):
             self.write_status()
 
     def on_frame(self, session: AgentSession, envelope: Envelope) -> None:
-        if self.dropped:
+        if self.dropped or self.stalled:
             return
         with self._lock:
             replies = self.core.on_envelope(envelope)
@@ -187,6 +191,10 @@ class AgentDaemon(AgentHandler):
             self.write_status()
         if self._drop_after is not None and envelope.stage == self._drop_after and replies:
             self._drop()
+        if self._stall_after is not None and envelope.stage == self._stall_after and replies:
+            # A hung practice: connected, but silent from now on (tests of deadlines/restarts).
+            self.stalled = True
+            self._event("stalling", stage=self._stall_after)
 
     def _send(self, reply: Envelope) -> None:
         try:
@@ -341,16 +349,18 @@ def start_agents(
     settings: Sequence[AgentSettings],
     *,
     drops: Mapping[str, str] | None = None,
+    stalls: Mapping[str, str] | None = None,
     today: Callable[[], date] = _today,
     backoff: Backoff | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> list[AgentDaemon]:
     """Load and check every agent first (so a bad config starts nothing), then start them."""
     check_distinct(settings)
-    drops = dict(drops or {})
-    unknown = sorted(set(drops) - {s.practice_id for s in settings})
-    if unknown:
-        raise AgentError(f"--drop-after names practice {unknown[0]!r}, which no --config runs")
+    drops, stalls = dict(drops or {}), dict(stalls or {})
+    for flag, named in (("--drop-after", drops), ("--stall-after", stalls)):
+        unknown = sorted(set(named) - {s.practice_id for s in settings})
+        if unknown:
+            raise AgentError(f"{flag} names practice {unknown[0]!r}, which no --config runs")
     daemons = []
     for s in settings:
         context = load_agent(s, today=today())
@@ -363,6 +373,7 @@ def start_agents(
                 target=s.coordinator.target(),
                 backoff=backoff,
                 drop_after=drops.get(s.practice_id),
+                stall_after=stalls.get(s.practice_id),
                 today=today,
             )
         )

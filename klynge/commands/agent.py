@@ -94,13 +94,13 @@ def _json_logs_to_stderr(level: str) -> Iterator[None]:
         logger.propagate = saved[1]
 
 
-def _parse_drops(values: list[str]) -> dict[str, str]:
+def _parse_drops(values: list[str], hint: str = "--drop-after") -> dict[str, str]:
     drops = {}
     for value in values:
         practice, _, stage = value.partition(":")
         if not practice or stage.upper() not in DROP_STAGES:
             raise typer.BadParameter(
-                t("agent.cli.drop_format", stages=", ".join(DROP_STAGES)), param_hint="--drop-after"
+                t("agent.cli.drop_format", stages=", ".join(DROP_STAGES)), param_hint=hint
             )
         drops[practice] = stage.upper()
     return drops
@@ -121,11 +121,15 @@ def run(
     drop_after: list[str] = typer.Option(
         [], "--drop-after", hidden=True, help="PRACTICE:STAGE: vanish after that stage (demo)."
     ),
+    stall_after: list[str] = typer.Option(
+        [], "--stall-after", hidden=True, help="PRACTICE:STAGE: fall silent after it (tests)."
+    ),
 ) -> None:
     """Take part in rounds until stopped (SIGINT/SIGTERM) or, with --once, one round each."""
     if timeout is not None and not once:
         raise typer.BadParameter(t("agent.cli.timeout_needs_once"), param_hint="--timeout")
     drops = _parse_drops(drop_after)
+    stalls = _parse_drops(stall_after, "--stall-after")
     settings = [load_settings(path) for path in configs]
     stop = threading.Event()
     previous = {
@@ -134,7 +138,7 @@ def run(
     }
     try:
         with _json_logs_to_stderr(log_level):
-            daemons = start_agents(settings, drops=drops)
+            daemons = start_agents(settings, drops=drops, stalls=stalls)
             ids = ", ".join(d.practice_id for d in daemons)
             typer.echo(t("agent.cli.started", n=len(daemons), ids=ids), err=True)
             run_agents(daemons, stop, once=once, timeout=timeout)
