@@ -36,7 +36,9 @@ from klynge.errors import KlyngeError
 from klynge.i18n import register, t
 from protocols.envelope import (
     DEFAULT_MAX_PAYLOAD_BYTES,
+    FETCH_METHOD,
     PROTOCOL_VERSION,
+    SESSION_METHOD,
     DedupWindow,
     Envelope,
     EnvelopeError,
@@ -50,10 +52,6 @@ from protocols.envelope import (
 )
 from protocols.generated import klynge_pb2 as pb
 from protocols.tls import LoadedTls, TlsFiles, channel_credentials, load_tls, practice_of_loaded
-
-_SERVICE = pb.DESCRIPTOR.services_by_name["Coordinator"].full_name
-_SESSION_METHOD = f"/{_SERVICE}/Session"
-_FETCH_METHOD = f"/{_SERVICE}/Fetch"
 
 _log = logging.getLogger("klynge.transport.agent")
 
@@ -395,7 +393,7 @@ class AgentTransport:
         reason = "coordinator ended the stream"
         timer: threading.Timer | None = None
         try:
-            stream = channel.stream_stream(_SESSION_METHOD)
+            stream = channel.stream_stream(SESSION_METHOD)
             call = stream(self._requests(live, hello))
             with self._lock:
                 self._call = call
@@ -623,7 +621,7 @@ class AgentTransport:
             channel = self._fetch_channel
         request = pb.FetchRequest(protocol_version=PROTOCOL_VERSION, scope=scope, round_id=round_id)
         call = channel.unary_unary(
-            _FETCH_METHOD,
+            FETCH_METHOD,
             request_serializer=pb.FetchRequest.SerializeToString,
             response_deserializer=pb.FetchResponse.FromString,
         )

@@ -134,25 +134,28 @@ class SkellamRelease:
 
 
 @dataclass(frozen=True)
-class LocalLaplaceRelease:
-    """Each practice releases its vector with OpenDP discrete Laplace noise: ε = Δ₁ / scale."""
+class _LocalRelease:
+    """A practice releases its own vector with an OpenDP measurement (local DP).
+
+    Subclasses build the measurement and read its privacy map; cost, noise and
+    parameters then come from that one object, as in OpenDP itself.
+    """
 
     scale: float
     dimension: int
     sensitivity: Sensitivity
     delta: float
-    name: ClassVar[str] = LOCAL_LAPLACE
     measurement: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_delta(self.delta)
-        object.__setattr__(
-            self, "measurement", localdp.discrete_laplace(self.dimension, self.scale)
-        )
+        object.__setattr__(self, "measurement", self._build())
 
-    def curve(self) -> RdpCurve:
-        eps = localdp.laplace_epsilon(self.measurement, self.sensitivity.l1)
-        return RdpCurve((PureDpTerm(eps),))
+    def _build(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def curve(self) -> RdpCurve:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def cost(self) -> PrivacyCost:
         curve = self.curve()
@@ -160,48 +163,44 @@ class LocalLaplaceRelease:
 
     def apply(self, vector: np.ndarray) -> np.ndarray:
         return localdp.apply(self.measurement, vector, self.dimension)
-
-    def noise_variance(self) -> float:
-        q = math.exp(-1 / self.scale)
-        return 2 * q / (1 - q) ** 2
 
     def parameters(self) -> dict[str, Any]:
         return {"scale": self.scale, "dimension": self.dimension}
 
 
 @dataclass(frozen=True)
-class LocalGaussianRelease:
+class LocalLaplaceRelease(_LocalRelease):
+    """Each practice releases its vector with OpenDP discrete Laplace noise: ε = Δ₁ / scale."""
+
+    name: ClassVar[str] = LOCAL_LAPLACE
+
+    def _build(self) -> Any:
+        return localdp.discrete_laplace(self.dimension, self.scale)
+
+    def curve(self) -> RdpCurve:
+        eps = localdp.laplace_epsilon(self.measurement, self.sensitivity.l1)
+        return RdpCurve((PureDpTerm(eps),))
+
+    def noise_variance(self) -> float:
+        q = math.exp(-1 / self.scale)
+        return 2 * q / (1 - q) ** 2
+
+
+@dataclass(frozen=True)
+class LocalGaussianRelease(_LocalRelease):
     """Each practice releases its vector with OpenDP discrete Gaussian noise: ρ = Δ₂² / (2σ²)."""
 
-    scale: float
-    dimension: int
-    sensitivity: Sensitivity
-    delta: float
     name: ClassVar[str] = LOCAL_GAUSSIAN
-    measurement: Any = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        _check_delta(self.delta)
-        object.__setattr__(
-            self, "measurement", localdp.discrete_gaussian(self.dimension, self.scale)
-        )
+    def _build(self) -> Any:
+        return localdp.discrete_gaussian(self.dimension, self.scale)
 
     def curve(self) -> RdpCurve:
         rho = localdp.gaussian_rho(self.measurement, self.sensitivity.l2)
         return RdpCurve((ZcdpTerm(rho),))
 
-    def cost(self) -> PrivacyCost:
-        curve = self.curve()
-        return PrivacyCost(to_approx_dp(curve, self.delta).epsilon, self.delta, curve)
-
-    def apply(self, vector: np.ndarray) -> np.ndarray:
-        return localdp.apply(self.measurement, vector, self.dimension)
-
     def noise_variance(self) -> float:
         return self.scale**2  # the discrete Gaussian's variance is at most σ²
-
-    def parameters(self) -> dict[str, Any]:
-        return {"scale": self.scale, "dimension": self.dimension}
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ from protocols.generated import klynge_pb2 as pb
 
 PROTOCOL_VERSION = 1
 COORDINATOR_SENDER = "coordinator"
+# The gRPC method paths, from the compiled service descriptor (one place for both sides).
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Coordinator"].full_name
+SESSION_METHOD = f"/{SERVICE_NAME}/Session"
+FETCH_METHOD = f"/{SERVICE_NAME}/Fetch"
 DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 
 _ROUND_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")

@@ -43,7 +43,10 @@ from klynge.errors import KlyngeError
 from protocols.envelope import (
     COORDINATOR_SENDER,
     DEFAULT_MAX_PAYLOAD_BYTES,
+    FETCH_METHOD,
     PROTOCOL_VERSION,
+    SERVICE_NAME,
+    SESSION_METHOD,
     DedupWindow,
     Envelope,
     EnvelopeError,
@@ -66,10 +69,6 @@ from protocols.tls import (
     peer_identity,
     server_credentials,
 )
-
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Coordinator"].full_name
-SESSION_METHOD = f"/{SERVICE_NAME}/Session"
-FETCH_METHOD = f"/{SERVICE_NAME}/Fetch"
 
 _log = logging.getLogger("klynge.transport.server")
 
