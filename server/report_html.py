@@ -124,14 +124,9 @@ def render_report(results: dict[str, Any], catalogue: Catalogue, lang: Lang) -> 
         )
     if units:
         first = units[0][1]
-        meta.append(
-            t(
-                "report.mechanism",
-                lang,
-                m=first.get("mechanism", "?"),
-                eps=first.get("epsilon_per_release", "?"),
-            )
-        )
+        eps = first.get("epsilon_per_release", "?")
+        eps_text = f"{eps:.2f}" if isinstance(eps, (int, float)) else str(eps)
+        meta.append(t("report.mechanism", lang, m=first.get("mechanism", "?"), eps=eps_text))
     parts.append(f"<p class='meta'>{html.escape(' · '.join(meta))}</p><div class='grid'>")
     for ind in catalogue.indicators.values():
         bars = [(unit, by_unit[unit].get(ind.id)) for unit, _ in units]
