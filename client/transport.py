@@ -110,6 +110,8 @@ class AgentConfig:
 
     target: str
     tls: TlsFiles
+    # Called before each (re)connect to find the address again; None: always `target`.
+    resolve_target: Callable[[str], str] | None = None
     backoff: Backoff = field(default_factory=Backoff)
     # Name to check the coordinator's certificate against, if not the host in `target`.
     server_name: str | None = None
@@ -232,6 +234,7 @@ class AgentTransport:
         self._dedup = DedupWindow(10_000)
         self._thread: threading.Thread | None = None
         self._fetch_channel: grpc.Channel | None = None
+        self._fetch_target: str | None = None
         self._connected_at: float | None = None
         self.reconnects = 0
         self.last_error: str | None = None
@@ -380,7 +383,9 @@ class AgentTransport:
     def _run_session(self) -> bool:
         """One connection from dial to end; True if it got as far as Welcome."""
         cfg = self._config
-        channel = grpc.secure_channel(cfg.target, self._credentials, self._channel_options())
+        channel = grpc.secure_channel(
+            self._current_target(), self._credentials, self._channel_options()
+        )
         live: queue.Queue[object] = queue.Queue()
         hello = pb.AgentFrame(
             hello=pb.Hello(
@@ -607,6 +612,10 @@ class AgentTransport:
                 error=type(exc).__name__,
             )
 
+    def _current_target(self) -> str:
+        resolve = self._config.resolve_target
+        return resolve(self._config.target) if resolve is not None else self._config.target
+
     # fetching releases ---------------------------------------------------------
 
     def fetch(self, scope: str, round_id: str = "", timeout: float | None = None) -> FetchResult:
@@ -614,10 +623,14 @@ class AgentTransport:
         if self._closing.is_set():
             raise TransportClosedError()
         with self._lock:
-            if self._fetch_channel is None:
+            target = self._current_target()
+            if self._fetch_channel is None or self._fetch_target != target:
+                if self._fetch_channel is not None:
+                    self._fetch_channel.close()
                 self._fetch_channel = grpc.secure_channel(
-                    self._config.target, self._credentials, self._channel_options()
+                    target, self._credentials, self._channel_options()
                 )
+                self._fetch_target = target
             channel = self._fetch_channel
         request = pb.FetchRequest(protocol_version=PROTOCOL_VERSION, scope=scope, round_id=round_id)
         call = channel.unary_unary(

@@ -67,6 +67,18 @@ class CoordinatorSettings:
     fetch_timeout_s: float
     region_wait_s: float
 
+    def current_target(self, fallback: str) -> str:
+        """The address to dial now, without waiting: a coordinator that restarted on a
+        new port (the demo binds port 0) is found again; if the port file is missing
+        or unreadable for a moment, the last known address stands."""
+        if self.address is not None or self.port_file is None:
+            return self.address or fallback
+        try:
+            text = self.port_file.read_text(encoding="utf-8").strip()
+            return _target_from_port_file(self.port_file, text, self.host) if text else fallback
+        except (OSError, UnicodeDecodeError, AgentConfigError):
+            return fallback
+
     def target(
         self,
         *,

@@ -109,6 +109,7 @@ class AgentDaemon(AgentHandler):
         self.transport = AgentTransport(
             AgentConfig(
                 target=target,
+                resolve_target=settings.coordinator.current_target,
                 tls=settings.tls_files,
                 backoff=backoff or Backoff(),
                 server_name=settings.coordinator.server_name,
