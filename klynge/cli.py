@@ -49,6 +49,7 @@ _COMMAND_MODULES: tuple[tuple[str, str | None], ...] = (
     ("klynge.commands.agent", "agent"),
     ("klynge.commands.demo", None),
     ("klynge.commands.report", "report"),
+    ("klynge.commands.fhir", "fhir"),
 )
 
 

@@ -1,0 +1,335 @@
+"""Each indicator definition as a FHIR R4 `Measure`, with its code lists as contained ValueSets.
+
+The Measure is generated from the same model objects the engines evaluate
+(through `describe.py`), so the published definition cannot drift from what
+is computed. Code-system URIs follow HL7 DK Core where it defines one; for
+terminologies DK Core leaves open (DNK and local lab codes, OK22 service
+codes) Klynge names its own systems under its canonical base. The constants
+here are the single source for exports and for the Bundle importer.
+
+Scoring (a decision, documented in docs/fhir.md): an indicator whose
+numerator counts events while its denominator counts patients (AB-01, AB-02:
+prescriptions per 1,000 listed) is a FHIR `ratio`, because its numerator is
+not a subset of its denominator and can exceed it. Every other indicator,
+including event shares such as AB-03 whose numerator events are a subset of
+the denominator events, is a `proportion`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+from indicator_defs import model as m
+from indicator_defs.codelists import Codelist, CodeSystem
+from indicator_defs.describe import describe_criterion, describe_events
+from indicator_defs.walk import iter_nodes, roots
+
+CANONICAL_BASE = "https://klynge.dk/fhir"
+
+# HL7 DK Core code systems (see shared/domain/CONTEXT.md).
+ICPC2_SYSTEM = "urn:oid:1.2.208.176.2.31"
+SKS_D_SYSTEM = "urn:oid:1.2.208.176.2.4.12"
+NPU_SYSTEM = "http://npu-terminology.org"
+NPU_LEGACY_SYSTEM = "urn:oid:1.2.208.176.2.1"  # MedCom's older OID: accepted on import only
+ATC_SYSTEM = "http://www.whocc.no/atc"
+ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"  # plain WHO ICD-10: accepted on import only
+# Systems DK Core does not define: Klynge's own, fixed (not tied to a deployment's base URL).
+DNK_LAB_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/dnk-lab"
+LOCAL_LAB_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/local-lab"
+OK22_SERVICE_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/ok22-service"
+
+LAB_SYSTEM_URIS = {"NPU": NPU_SYSTEM, "DNK": DNK_LAB_SYSTEM, "LOCAL": LOCAL_LAB_SYSTEM}
+
+MEASURE_POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
+MEASURE_SCORING = "http://terminology.hl7.org/CodeSystem/measure-scoring"
+IMPROVEMENT_NOTATION = "http://terminology.hl7.org/CodeSystem/measure-improvement-notation"
+TRANSLATION_EXT = "http://hl7.org/fhir/StructureDefinition/translation"
+STRATIFIER_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/stratifier"
+CONTENT_HASH_SYSTEM = f"{CANONICAL_BASE}/NamingSystem/indicator-content-hash"
+
+_ID_CHARS = re.compile(r"[^A-Za-z0-9\-.]")
+
+
+def fhir_id(text: str) -> str:
+    """A FHIR id ([A-Za-z0-9-.]{1,64}) derived from any label, stable for the same label."""
+    return _ID_CHARS.sub("-", text)[:64] or "x"
+
+
+def measure_url(indicator_id: str, canonical_base: str = CANONICAL_BASE) -> str:
+    return f"{canonical_base.rstrip('/')}/Measure/{indicator_id}"
+
+
+def scoring(indicator: m.Indicator) -> str:
+    """'ratio' when events are counted over patients, else 'proportion' (see module docstring)."""
+    if indicator.numerator_events is not None and indicator.denominator_events is None:
+        return "ratio"
+    return "proportion"
+
+
+def lookback_days(indicator: m.Indicator) -> int | None:
+    """The longest finite look-back window of any criterion; None if there is none.
+
+    A MeasureReport's period runs from the start of this window to the
+    reference date. "Ever" criteria look further back; the docs say so.
+    """
+    days: list[int] = []
+    for root in roots(indicator):
+        for node in iter_nodes(root):
+            for attr in ("window", "started_within"):
+                window = getattr(node, attr, None)
+                if isinstance(window, m.Window) and window.days is not None:
+                    days.append(window.days)
+    return max(days) if days else None
+
+
+def measurement_period(indicator: m.Indicator, reference_date: date) -> dict[str, str]:
+    """Window semantics are R - N days < d <= R, so the first included day is R - N + 1."""
+    days = lookback_days(indicator)
+    start = reference_date if days is None else reference_date - timedelta(days=days - 1)
+    return {"start": start.isoformat(), "end": reference_date.isoformat()}
+
+
+def _translated(danish: str, english: str) -> dict[str, Any]:
+    return {
+        "extension": [
+            {
+                "url": TRANSLATION_EXT,
+                "extension": [
+                    {"url": "lang", "valueCode": "en"},
+                    {"url": "content", "valueString": english},
+                ],
+            }
+        ]
+    }
+
+
+def _population(code: str, da: list[str], en: list[str]) -> dict[str, Any]:
+    description = "\n".join(da) + "\n\n(en)\n" + "\n".join(en)
+    return {
+        "code": {"coding": [{"system": MEASURE_POPULATION, "code": code}]},
+        "description": description,
+        "criteria": {"language": "text/plain", "expression": "\n".join(en)},
+    }
+
+
+def _numerator_lines(indicator: m.Indicator, lang: str) -> list[str]:
+    if indicator.numerator is not None:
+        return describe_criterion(indicator.numerator, lang)  # type: ignore[arg-type]
+    assert indicator.numerator_events is not None
+    lines = [describe_events(indicator.numerator_events, lang)]  # type: ignore[arg-type]
+    if indicator.cap_per_patient is not None:
+        cap = indicator.cap_per_patient
+        lines.append(f"højst {cap} pr. patient" if lang == "da" else f"at most {cap} per patient")
+    return lines
+
+
+def _denominator_lines(indicator: m.Indicator, lang: str) -> list[str]:
+    lines = describe_criterion(indicator.population, lang)  # type: ignore[arg-type]
+    if indicator.denominator_events is not None:
+        lines = [
+            describe_events(indicator.denominator_events, lang),  # type: ignore[arg-type]
+            "hos:" if lang == "da" else "of:",
+            *("  " + line for line in lines),
+        ]
+    return lines
+
+
+def _stratifier(indicator: m.Indicator) -> dict[str, Any]:
+    bands = ", ".join(indicator.age_bands.labels())
+    return {
+        "code": {"coding": [{"system": STRATIFIER_SYSTEM, "code": "sex-age-band"}]},
+        "description": "Sex x age band (completed years at the reference date)",
+        "component": [
+            {
+                "code": {"coding": [{"system": STRATIFIER_SYSTEM, "code": "sex"}]},
+                "description": "Sex as recorded in the extract: F or M",
+                "criteria": {"language": "text/plain", "expression": "Patient.sex in {F, M}"},
+            },
+            {
+                "code": {"coding": [{"system": STRATIFIER_SYSTEM, "code": "age-band"}]},
+                "description": f"Age band at the reference date: {bands}",
+                "criteria": {
+                    "language": "text/plain",
+                    "expression": f"completed years at the reference date, banded {bands}",
+                },
+            },
+        ],
+    }
+
+
+def valueset_id(codelist: Codelist) -> str:
+    return fhir_id(f"vs-{codelist.name}")
+
+
+def value_set(codelist: Codelist, canonical_base: str = CANONICAL_BASE) -> dict[str, Any]:
+    """A code list as a ValueSet; prefix-matched terminologies (ICD-10, ATC) use is-a filters."""
+    base = canonical_base.rstrip("/")
+    include: list[dict[str, Any]] = []
+    exclude: list[dict[str, Any]] = []
+    if codelist.system is CodeSystem.ICPC2:
+        include.append({"system": ICPC2_SYSTEM, "concept": [{"code": c} for c in codelist.codes]})
+    elif codelist.system is CodeSystem.ICD10:
+        include.append(
+            {
+                "system": SKS_D_SYSTEM,
+                "filter": [
+                    {"property": "concept", "op": "is-a", "value": sks_code(c)}
+                    for c in codelist.codes
+                ],
+            }
+        )
+    elif codelist.system is CodeSystem.ATC:
+        include.append(
+            {
+                "system": ATC_SYSTEM,
+                "filter": [
+                    {"property": "concept", "op": "is-a", "value": c} for c in codelist.codes
+                ],
+            }
+        )
+        if codelist.exclude:
+            exclude.append(
+                {
+                    "system": ATC_SYSTEM,
+                    "filter": [
+                        {"property": "concept", "op": "is-a", "value": c} for c in codelist.exclude
+                    ],
+                }
+            )
+    elif codelist.system is CodeSystem.LAB:
+        by_system: dict[str, list[str]] = {}
+        for entry in codelist.codes:
+            lab_system, _, code = entry.partition(":")
+            by_system.setdefault(lab_system, []).append(code)
+        for lab_system, codes in by_system.items():
+            include.append(
+                {"system": LAB_SYSTEM_URIS[lab_system], "concept": [{"code": c} for c in codes]}
+            )
+    else:
+        include.append(
+            {"system": OK22_SERVICE_SYSTEM, "concept": [{"code": c} for c in codelist.codes]}
+        )
+    compose: dict[str, Any] = {"include": include}
+    if exclude:
+        compose["exclude"] = exclude
+    return {
+        "resourceType": "ValueSet",
+        "id": valueset_id(codelist),
+        "url": f"{base}/ValueSet/{codelist.name}",
+        "version": codelist.version,
+        "name": _computable_name(codelist.name),
+        "title": codelist.title,
+        "status": "active",
+        "description": f"{codelist.source} (content hash {codelist.content_hash})",
+        "compose": compose,
+    }
+
+
+def sks_code(icd10: str) -> str:
+    """SKS diagnosis codes are the ICD-10 code without its dot, prefixed with 'D' (E11 -> DE11)."""
+    return "D" + icd10.replace(".", "")
+
+
+def _computable_name(label: str) -> str:
+    """FHIR `name` must match [A-Z]([A-Za-z0-9_]){0,254}."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", label)
+    name = name[:1].upper() + name[1:]
+    return name if name[:1].isalpha() else "M_" + name
+
+
+def used_codelists(indicator: m.Indicator) -> list[Codelist]:
+    """The code lists the criteria carry, by name: the ones the engines actually match against."""
+    found: dict[str, Codelist] = {}
+    for root in roots(indicator):
+        for node in iter_nodes(root):
+            for cl in getattr(node, "codelists", ()):
+                found[cl.name] = cl
+    return [found[name] for name in sorted(found)]
+
+
+def measure_resource(
+    indicator: m.Indicator, *, canonical_base: str = CANONICAL_BASE
+) -> dict[str, Any]:
+    """One FHIR R4 Measure, its code lists contained as ValueSets so it stands alone."""
+    base = canonical_base.rstrip("/")
+    score = scoring(indicator)
+    used = used_codelists(indicator)
+    den_da, den_en = _denominator_lines(indicator, "da"), _denominator_lines(indicator, "en")
+    num_da, num_en = _numerator_lines(indicator, "da"), _numerator_lines(indicator, "en")
+    if score == "proportion" and indicator.numerator is not None:
+        num_da = ["blandt nævneren:", *num_da]
+        num_en = ["among the denominator:", *num_en]
+    scale = "pr. 1.000" if indicator.scale == 1000 else "%"
+    scale_en = "per 1,000" if indicator.scale == 1000 else "%"
+    description = (
+        f"**{indicator.title['da']}**\n\n{indicator.description['da']}\n\n"
+        f"Resultat i {scale}. Nationalt mål: {indicator.national_goal}\n\n---\n\n"
+        f"**{indicator.title['en']}** (English)\n\n{indicator.description['en']}\n\n"
+        f"Result {scale_en}. Score in FHIR is the unscaled {score} numerator/denominator."
+    )
+    related: list[dict[str, Any]] = [
+        {"type": "citation", "citation": indicator.source},
+        {"type": "documentation", "display": indicator.national_goal},
+    ]
+    related += [
+        {"type": "depends-on", "display": cl.title, "resource": f"#{valueset_id(cl)}"}
+        for cl in used
+    ]
+    resource: dict[str, Any] = {
+        "resourceType": "Measure",
+        "id": fhir_id(indicator.id),
+        "language": "da",
+        "contained": [value_set(cl, base) for cl in used],
+        "url": measure_url(indicator.id, base),
+        "identifier": [{"system": CONTENT_HASH_SYSTEM, "value": indicator.content_hash}],
+        "version": str(indicator.version),
+        "name": _computable_name(indicator.id),
+        "title": indicator.title["da"],
+        "_title": _translated(indicator.title["da"], indicator.title["en"]),
+        "status": "active",
+        "experimental": False,
+        "subjectCodeableConcept": {
+            "coding": [{"system": "http://hl7.org/fhir/resource-types", "code": "Patient"}]
+        },
+        "publisher": "Klynge",
+        "description": description,
+        "topic": [{"text": indicator.area}],
+        "relatedArtifact": related,
+        "scoring": {"coding": [{"system": MEASURE_SCORING, "code": score}]},
+        "improvementNotation": {
+            "coding": [
+                {
+                    "system": IMPROVEMENT_NOTATION,
+                    "code": "increase" if indicator.direction is m.Direction.HIGHER else "decrease",
+                }
+            ]
+        },
+        "group": [
+            {
+                "population": [
+                    _population("initial-population", den_da, den_en),
+                    _population("denominator", den_da, den_en),
+                    _population("numerator", num_da, num_en),
+                ],
+                "stratifier": [_stratifier(indicator)],
+            }
+        ],
+    }
+    if indicator.target is not None:
+        resource["guidance"] = (
+            f"Mål / target: {indicator.target:g} {scale_en}"
+            if indicator.scale == 1000
+            else f"Mål / target: {indicator.target * 100:g} %"
+        )
+    return resource
+
+
+def catalogue_measures(
+    catalogue: m.Catalogue, *, canonical_base: str = CANONICAL_BASE
+) -> dict[str, dict[str, Any]]:
+    return {
+        ind_id: measure_resource(ind, canonical_base=canonical_base)
+        for ind_id, ind in catalogue.indicators.items()
+    }

@@ -1,0 +1,103 @@
+"""`klynge fhir measures|report|import`: FHIR R4 exports (definitions, releases) and import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from client.extract.fhir_bundle import FhirBundleError, load_fhir_bundle
+from client.extract.writer import write_extract
+from indicator_defs import load_catalogue
+from indicator_defs.fhir_measure import CANONICAL_BASE, catalogue_measures
+from klynge.i18n import register, t
+from server.fhir_report import FhirReportError, release_bundle, validate_measure_report
+
+app = typer.Typer(help="FHIR R4: Measure and MeasureReport export, Bundle import.")
+
+register(
+    {
+        "fhir.wrote": {"da": "Skrev {n} filer i {out}", "en": "Wrote {n} files to {out}"},
+        "fhir.imported": {
+            "da": "Indlæste {patients} patienter fra {bundle}; udtræk skrevet i {out}",
+            "en": "Read {patients} patients from {bundle}; extract written to {out}",
+        },
+        "fhir.bad_results": {
+            "da": "{path}: ikke en results.json ({problem})",
+            "en": "{path}: not a results.json ({problem})",
+        },
+    }
+)
+
+
+def _write_json(path: Path, resource: dict[str, Any]) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(json.dumps(resource, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    temp.replace(path)
+
+
+@app.command("measures")
+def measures(
+    out: Path = typer.Option(..., "--out", help="Directory for one Measure JSON per indicator."),
+    base: str = typer.Option(CANONICAL_BASE, "--base", help="Canonical base URL."),
+) -> None:
+    """Export every indicator definition as a FHIR R4 Measure."""
+    resources = catalogue_measures(load_catalogue(), canonical_base=base)
+    out.mkdir(parents=True, exist_ok=True)
+    for ind_id, resource in resources.items():
+        _write_json(out / f"Measure-{ind_id}.json", resource)
+    typer.echo(t("fhir.wrote", n=len(resources), out=out))
+
+
+def _load_results(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise FhirReportError(t("fhir.bad_results", path=path, problem=exc.strerror)) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FhirReportError(t("fhir.bad_results", path=path, problem=exc)) from None
+    if not isinstance(doc, dict) or not all(
+        isinstance(doc.get(k), dict) for k in ("clusters", "regions")
+    ):
+        raise FhirReportError(t("fhir.bad_results", path=path, problem="clusters/regions"))
+    return doc
+
+
+@app.command("report")
+def report(
+    results_json: Path = typer.Argument(..., help="results.json written by `klynge demo`."),
+    out: Path = typer.Option(..., "--out", help="Directory for one Bundle per release."),
+    base: str = typer.Option(CANONICAL_BASE, "--base", help="Canonical base URL."),
+) -> None:
+    """Export every release in results.json as a Bundle of summary MeasureReports."""
+    doc = _load_results(results_json)
+    catalogue = load_catalogue()
+    bundles: dict[str, dict[str, Any]] = {}
+    for level in ("clusters", "regions"):
+        for unit, release in doc[level].items():
+            bundle = release_bundle(release, catalogue, canonical_base=base)
+            for entry in bundle["entry"]:
+                problems = validate_measure_report(entry["resource"])
+                if problems:
+                    raise FhirReportError(f"{entry['resource']['id']}: {'; '.join(problems)}")
+            bundles[f"MeasureReports-{level[:-1]}-{unit}.json"] = bundle
+    out.mkdir(parents=True, exist_ok=True)
+    for name, bundle in bundles.items():
+        _write_json(out / name, bundle)
+    typer.echo(t("fhir.wrote", n=len(bundles), out=out))
+
+
+@app.command("import")
+def import_bundle(
+    bundle: Path = typer.Argument(..., help="FHIR R4 Bundle (JSON) of one practice."),
+    out: Path = typer.Option(..., "--out", help="Extract directory to write (schema v1)."),
+    fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
+) -> None:
+    """Convert a FHIR R4 Bundle into a validated schema-v1 extract directory."""
+    if fmt not in ("csv", "parquet"):
+        raise FhirBundleError(f"--format: {fmt!r} is not csv or parquet")
+    extract = load_fhir_bundle(bundle)
+    write_extract(extract, out, fmt)  # type: ignore[arg-type]
+    typer.echo(t("fhir.imported", patients=len(extract.patients), bundle=bundle, out=out))
