@@ -316,3 +316,16 @@ def evaluate_prepared(
 
 def evaluate_fast(extract: Extract, catalogue: m.Catalogue, reference_date: date) -> PracticeResult:
     return evaluate_prepared(PreparedExtract.from_extract(extract), catalogue, reference_date)
+
+
+def patient_contributions(
+    px: PreparedExtract, catalogue: m.Catalogue, reference_date: date
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per indicator, each patient's (numerator, denominator) contribution, in patient-table order.
+
+    These are the very arrays `evaluate_prepared` sums into its counts, taken
+    from the same evaluation, so a per-patient list built from them cannot
+    disagree with the counts that are released.
+    """
+    ev = _Evaluation(px, reference_date)
+    return {ind.id: ev.contributions(ind) for ind in catalogue.indicators.values()}

@@ -1,10 +1,11 @@
-"""`klynge agent run|status|init|registry`: the practice agent daemon and its set-up.
+"""`klynge agent run|status|init|registry|report`: the practice agent daemon and its set-up.
 
 `run` takes part in rounds for one or several practices in one process (the
 demo runs a few per process) until SIGINT/SIGTERM, or with `--once` until
 every agent has seen one round outcome. Logs are JSON lines on stderr.
 `status` reads what the daemon last wrote and recomputes the budget from the
-ledger, so it is right even when no daemon runs.
+ledger, so it is right even when no daemon runs. `report` writes the
+practice's own HTML report, computed locally and never sent anywhere.
 """
 
 from __future__ import annotations
@@ -29,8 +30,12 @@ from client.agent.provision import (
     write_practice_registry,
 )
 from client.agent.status import budget_rows, last_receipt, read_status, render_status
+from client.report.errors import ReportError
+from client.report.gather import gather_report
+from client.report.practice_html import render_practice_report
 from klynge.dates import parse_iso_date
-from klynge.i18n import register, t
+from klynge.i18n import current_lang, register, t
+from privacy.atomic import atomic_write
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
 from privacy.signing import load_private_key, load_public_key
@@ -67,6 +72,18 @@ register(
         "agent.cli.registry": {
             "da": "Praksisregister med {n} praksisser skrevet til {path} (signatur {sig})",
             "en": "Practice registry of {n} practices written to {path} (signature {sig})",
+        },
+        "agent.cli.report_written": {
+            "da": "Praksisrapport for {practice} ({date}) skrevet til {path}. "
+            "Den er kun gemt lokalt og indeholder patient-id'er.{note}",
+            "en": "Practice report for {practice} ({date}) written to {path}. "
+            "It is stored locally only and holds patient ids.{note}",
+        },
+        "agent.cli.report_no_releases": {
+            "da": " Ingen klynge- eller regionsresultater for datoen er hentet endnu; "
+            "rapporten viser kun egne tal.",
+            "en": " No cluster or regional results for the date have been downloaded yet; "
+            "the report shows own figures only.",
         },
         "agent.cli.coordinator": {
             "da": "angiv enten --coordinator VÆRT:PORT eller --port-file FIL",
@@ -266,3 +283,47 @@ def registry(
     key = IdentityKey(load_private_key(authority))
     path, sig = write_practice_registry(out, agents, key, issuer=issuer, issued=issued)
     typer.echo(t("agent.cli.registry", n=len(agents), path=path, sig=sig))
+
+
+@app.command("report")
+def report(
+    config: Path = typer.Option(..., "--config", help="The practice's agent.toml."),
+    out: Path = typer.Option(..., "--out", help="HTML file to write (kept at the practice)."),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Reference date (default: that of the newest downloaded cluster release, else today).",
+    ),
+    lang: str | None = typer.Option(None, "--lang", help="da or en (default da)."),
+) -> None:
+    """Write the practice's own report: own rates against cluster and region, patient lists,
+    receipts and budget. Computed locally; nothing is sent."""
+    if lang is not None and lang not in ("da", "en"):
+        raise typer.BadParameter("must be 'da' or 'en'", param_hint="--lang")
+    chosen = lang or current_lang()
+    settings = load_settings(config)
+    now = datetime.now(UTC)
+    document = gather_report(
+        settings,
+        today=now.date(),
+        generated_at=now.strftime("%Y-%m-%d %H:%M UTC"),
+        as_of=parse_iso_date(as_of, "--as-of") if as_of else None,
+    )
+    page = render_practice_report(document, chosen)  # type: ignore[arg-type]
+    target = out.expanduser()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, page.encode("utf-8"), mode=0o600)  # patient ids: owner only
+    except OSError as exc:
+        raise ReportError(f"{target}: cannot write the report ({exc.strerror or exc})") from None
+    note = "" if document.cluster_release else t("agent.cli.report_no_releases", chosen)
+    typer.echo(
+        t(
+            "agent.cli.report_written",
+            chosen,
+            practice=settings.practice_id,
+            date=document.as_of.isoformat(),
+            path=out,
+            note=note,
+        )
+    )

@@ -1,0 +1,55 @@
+"""Read what the practice holds (settings, extract, ledger, downloaded releases) into a report.
+
+The only I/O of the report: the clock comes in as `today` and `generated_at`
+so tests pin them. Nothing is sent; the coordinator is never contacted.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from client.agent.config import AgentSettings
+from client.agent.status import budget_rows
+from client.extract.loader import load_extract
+from client.report.errors import ReportError
+from client.report.patients import patients_per_indicator
+from client.report.practice_report import PracticeReport, budget_years, build_report
+from client.report.published import choose_releases, latest_cluster_date, read_releases
+from indicator_defs import Catalogue, load_catalogue
+from privacy.ledger import Ledger
+from privacy.manifest import load_manifest
+
+
+def gather_report(
+    settings: AgentSettings,
+    *,
+    today: date,
+    generated_at: str,
+    as_of: date | None = None,
+    catalogue: Catalogue | None = None,
+) -> PracticeReport:
+    """The report at `as_of` (default: `default_as_of`) for the first configured manifest."""
+    manifest = load_manifest(settings.manifests[0]).manifest
+    installed = catalogue or load_catalogue()
+    missing = [i for i in manifest.indicator_ids if i not in installed.indicators]
+    if missing:
+        raise ReportError(
+            f"{settings.manifests[0]}: indicators: {missing[0]} is not an installed indicator"
+        )
+    chosen = installed.select(manifest.indicator_ids)
+    releases = read_releases(settings.releases_dir)
+    if as_of is None:
+        as_of = latest_cluster_date(releases, settings.cluster_id) or today
+    extract = load_extract(settings.extract_dir)
+    ledger = Ledger.open(settings.ledger_dir)  # verified: a corrupt ledger is an error
+    return build_report(
+        practice_id=settings.practice_id,
+        cluster_id=settings.cluster_id,
+        as_of=as_of,
+        generated_at=generated_at,
+        catalogue=chosen,
+        patients=patients_per_indicator(extract, chosen, as_of),
+        releases=choose_releases(releases, settings.cluster_id, as_of),
+        charges=ledger.charges(),
+        budget=budget_years(budget_rows(ledger, manifest.budget, today)),
+    )

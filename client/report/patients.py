@@ -1,0 +1,76 @@
+"""Which of the practice's own patients each indicator counts, for follow-up in the EPJ.
+
+The lists come from the fast engine's per-patient contribution arrays, the
+same arrays whose sums are the counts the agent bounds, noises and sends, so
+a list can never disagree with a count. Ids are the practice's own
+pseudonymous patient ids from its extract; they never leave the practice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from client.engine.fast import PreparedExtract, patient_contributions
+from client.extract.tables import Extract
+from indicator_defs import model as m
+
+
+@dataclass(frozen=True)
+class PatientContribution:
+    """One patient's part of an indicator: 0/1 for patient indicators, capped events otherwise."""
+
+    patient_id: str
+    numerator: int
+    denominator: int
+
+
+@dataclass(frozen=True)
+class IndicatorPatients:
+    indicator_id: str
+    unit: m.Unit
+    contributions: tuple[PatientContribution, ...]  # every patient counted, sorted by id
+
+    @property
+    def numerator(self) -> int:
+        return sum(c.numerator for c in self.contributions)
+
+    @property
+    def denominator(self) -> int:
+        return sum(c.denominator for c in self.contributions)
+
+    @property
+    def in_numerator(self) -> tuple[PatientContribution, ...]:
+        return tuple(c for c in self.contributions if c.numerator > 0)
+
+    @property
+    def not_in_numerator(self) -> tuple[PatientContribution, ...]:
+        """Counted in the denominator only: for a higher-is-better indicator, the ones to see."""
+        return tuple(c for c in self.contributions if c.numerator == 0)
+
+
+def patients_from_arrays(
+    indicator: m.Indicator, patient_ids: np.ndarray, num: np.ndarray, den: np.ndarray
+) -> IndicatorPatients:
+    """Keep every patient with a non-zero contribution, in id order (stable for the EPJ user)."""
+    counted = np.flatnonzero((num != 0) | (den != 0))
+    rows = sorted(
+        (PatientContribution(str(patient_ids[i]), int(num[i]), int(den[i])) for i in counted),
+        key=lambda c: c.patient_id,
+    )
+    return IndicatorPatients(indicator.id, indicator.unit, tuple(rows))
+
+
+def patients_per_indicator(
+    extract: Extract, catalogue: m.Catalogue, reference_date: date
+) -> dict[str, IndicatorPatients]:
+    """Per indicator id (catalogue order), the patients counted at `reference_date`."""
+    prepared = PreparedExtract.from_extract(extract)
+    ids = extract.patients["patient_id"].astype(str).to_numpy()
+    arrays = patient_contributions(prepared, catalogue, reference_date)
+    return {
+        ind.id: patients_from_arrays(ind, ids, *arrays[ind.id])
+        for ind in catalogue.indicators.values()
+    }

@@ -1,0 +1,211 @@
+"""The practice report as data: own rates beside the cluster's and region's, receipts, budget.
+
+Pure: everything is passed in (patient lists, parsed releases, ledger charges,
+budget rows, clock), so the model is tested without files. Own figures are the
+sums of the per-patient lists, so the counts and the lists cannot disagree.
+
+Sections that need releases the protocol does not produce yet (the practice's
+decile in its cluster, the distribution of practice rates, trends over
+periods) are listed in `PENDING`; the renderer says they are not yet
+available rather than drawing anything.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Any
+
+from client.report.patients import IndicatorPatients
+from client.report.published import PublishedFigure, PublishedRelease, ReleaseChoice
+from indicator_defs import model as m
+from privacy.ledger import Charge
+
+# What issue 6 asks for that releases cannot carry yet; rendered as "not yet available".
+PENDING: tuple[str, ...] = ("decile", "distribution", "trend")
+
+
+class Position(Enum):
+    """Own rate against the cluster's rate and the 95% interval of its noise."""
+
+    ABOVE = "above"
+    BELOW = "below"
+    WITHIN_NOISE = "within_noise"
+    NO_OWN_RATE = "no_own_rate"  # no patients in the practice's denominator
+    SUPPRESSED = "suppressed"  # the cluster's rate is suppressed
+    NO_RELEASE = "no_release"  # no cluster release for this date, or indicator absent
+
+
+@dataclass(frozen=True)
+class IndicatorReport:
+    indicator: m.Indicator
+    patients: IndicatorPatients
+    cluster: PublishedFigure | None  # None: not in a downloaded release
+    region: PublishedFigure | None
+    position: Position
+    better: bool | None  # own rate better than the cluster's (by direction); None if unknown
+
+    @property
+    def numerator(self) -> int:
+        return self.patients.numerator
+
+    @property
+    def denominator(self) -> int:
+        return self.patients.denominator
+
+    @property
+    def rate(self) -> float | None:
+        """As a proportion, like the releases' rates and the targets."""
+        return None if self.denominator == 0 else self.numerator / self.denominator
+
+
+@dataclass(frozen=True)
+class ReceiptRow:
+    """What left the practice in one charged round, from its ledger receipt."""
+
+    reference_date: date
+    charged_at: str
+    round_id: str
+    recipient: str
+    manifest_id: str
+    manifest_hash: str
+    payload_bytes: int
+    payload_sha256: str
+    coordinates: int
+    mechanism: str
+    epsilon: float
+    delta: float
+    sent: bool
+
+
+@dataclass(frozen=True)
+class BudgetYear:
+    year: int
+    releases: int
+    sent: int
+    spent: float
+    budget: float
+    left: float
+    delta: float
+
+
+@dataclass(frozen=True)
+class PracticeReport:
+    practice_id: str
+    cluster_id: str
+    as_of: date
+    generated_at: str
+    indicators: tuple[IndicatorReport, ...]
+    cluster_release: PublishedRelease | None
+    region_release: PublishedRelease | None
+    other_release_dates: tuple[date, ...]
+    receipts: tuple[ReceiptRow, ...]
+    budget: tuple[BudgetYear, ...]
+    pending: tuple[str, ...] = PENDING
+
+
+def position(own: float | None, cluster: PublishedFigure | None) -> Position:
+    """Above or below only when the own rate lies outside the cluster's 95% noise interval."""
+    if cluster is None:
+        return Position.NO_RELEASE
+    if cluster.rate is None:
+        return Position.SUPPRESSED
+    if own is None:
+        return Position.NO_OWN_RATE
+    interval = cluster.interval
+    low, high = interval if interval else (cluster.rate, cluster.rate)
+    if own > high:
+        return Position.ABOVE
+    if own < low:
+        return Position.BELOW
+    return Position.WITHIN_NOISE
+
+
+def is_better(pos: Position, direction: m.Direction) -> bool | None:
+    if pos is Position.ABOVE:
+        return direction is m.Direction.HIGHER
+    if pos is Position.BELOW:
+        return direction is m.Direction.LOWER
+    return None
+
+
+def receipt_rows(charges: list[Charge]) -> tuple[ReceiptRow, ...]:
+    rows = []
+    for charge in charges:
+        r = charge.receipt
+        rows.append(
+            ReceiptRow(
+                reference_date=r.reference_date,
+                charged_at=r.charged_at,
+                round_id=r.round_id,
+                recipient=r.recipient,
+                manifest_id=r.manifest_id,
+                manifest_hash=r.manifest_hash,
+                payload_bytes=r.payload_bytes,
+                payload_sha256=r.payload_sha256,
+                coordinates=r.coordinates,
+                mechanism=r.mechanism,
+                epsilon=r.epsilon,
+                delta=r.delta,
+                sent=charge.sent,
+            )
+        )
+    return tuple(rows)
+
+
+def budget_years(rows: list[dict[str, Any]]) -> tuple[BudgetYear, ...]:
+    """From `client.agent.status.budget_rows` (the ledger's composed RDP spend per year)."""
+
+    def eps(value: float | str) -> float:
+        return math.inf if value == "inf" else float(value)
+
+    return tuple(
+        BudgetYear(
+            year=int(row["year"]),
+            releases=int(row["releases"]),
+            sent=int(row["sent"]),
+            spent=eps(row["epsilon_spent"]),
+            budget=eps(row["epsilon_budget"]),
+            left=eps(row["epsilon_left"]),
+            delta=float(row["delta"]),
+        )
+        for row in rows
+    )
+
+
+def build_report(
+    *,
+    practice_id: str,
+    cluster_id: str,
+    as_of: date,
+    generated_at: str,
+    catalogue: m.Catalogue,
+    patients: dict[str, IndicatorPatients],
+    releases: ReleaseChoice,
+    charges: list[Charge],
+    budget: tuple[BudgetYear, ...],
+) -> PracticeReport:
+    indicators = []
+    for ind in catalogue.indicators.values():
+        own = patients[ind.id]
+        cluster = releases.cluster.figures.get(ind.id) if releases.cluster else None
+        region = releases.region.figures.get(ind.id) if releases.region else None
+        rate = None if own.denominator == 0 else own.numerator / own.denominator
+        pos = position(rate, cluster)
+        indicators.append(
+            IndicatorReport(ind, own, cluster, region, pos, is_better(pos, ind.direction))
+        )
+    return PracticeReport(
+        practice_id=practice_id,
+        cluster_id=cluster_id,
+        as_of=as_of,
+        generated_at=generated_at,
+        indicators=tuple(indicators),
+        cluster_release=releases.cluster,
+        region_release=releases.region,
+        other_release_dates=releases.other_dates,
+        receipts=receipt_rows(charges),
+        budget=budget,
+    )
