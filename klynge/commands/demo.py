@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import typer
@@ -12,9 +13,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from client.agent.config import load_settings
+from client.report.gather import gather_report
+from client.report.practice_html import render_practice_report
 from indicator_defs import load_catalogue
 from klynge.demo import DemoError, DemoOptions, prepare, run
 from klynge.i18n import current_lang, register, t
+from privacy.atomic import atomic_write
 from server.report_html import render_report
 from server.results import results_document
 from server.store import Store
@@ -56,6 +61,10 @@ register(
         "demo.aborted": {
             "da": "Afbrudt: {cluster}: {reason}",
             "en": "Aborted: {cluster}: {reason}",
+        },
+        "demo.practice_report": {
+            "da": "Praksisrapport (lokal, med patient-id'er): {path}",
+            "en": "Practice report (local, with patient ids): {path}",
         },
         "demo.prepared": {
             "da": "Klar i {out}. Start koordinator og agenter med:",
@@ -164,6 +173,17 @@ def demo(
     catalogue = load_catalogue()
     report_path = out / "report.html"
     report_path.write_text(render_report(results, catalogue, lang), encoding="utf-8")
+    # One practice's own report, as its agent would make it locally (never uploaded).
+    first = layout.federation.practices[0]
+    practice_report = out / f"practice-{first.id}.html"
+    document = gather_report(
+        load_settings(layout.agent_configs[first.id]),
+        today=date.today(),
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        as_of=options.reference_date,
+        catalogue=catalogue,
+    )
+    atomic_write(practice_report, render_practice_report(document, lang).encode(), mode=0o600)
 
     mode = t("demo.mode.nodp" if no_dp else "demo.mode.dp")
     table = Table(title=t("demo.title", date=options.reference_date.isoformat(), mode=mode))
@@ -185,6 +205,7 @@ def demo(
         stdout.print(t("demo.dropouts", drops=drops))
     for r in results["aborted_rounds"]:
         stdout.print(t("demo.aborted", cluster=r["cluster"], reason=r["reason"]))
+    stdout.print(t("demo.practice_report", path=practice_report))
     stdout.print(
         t("demo.written", results=results_path, report=report_path, seconds=outcome.seconds)
     )
