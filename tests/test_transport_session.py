@@ -110,7 +110,8 @@ def test_reconnect_after_coordinator_restart_delivers_pending_frames(pki):
             client.send(envelope("p03", stage="collect", seq=1))
             assert wait_until(lambda: client.pending == 0)
         assert wait_until(lambda: not client.connected)
-        assert received.disconnects  # told why the session ended
+        # told why the session ended (the callback runs just after `connected` clears)
+        assert wait_until(lambda: received.disconnects)
         assert ErrorCode.SHUTTING_DOWN in [code for code, _ in received.errors]
         # Sent while the coordinator is down: held in the outbox.
         client.send(envelope("p03", stage="collect", seq=2))
