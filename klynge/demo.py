@@ -188,7 +188,7 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
                 "rounds": {
                     "schedule": [options.reference_date.isoformat()],
                     "start_when": "all_connected",
-                    "ready_after_s": 30,
+                    "ready_after_s": 60,
                     "stage_timeout_s": options.stage_timeout_s,
                     "exit_when_done": False,
                 },

@@ -62,11 +62,9 @@ def test_coordinator_restart_mid_round(tmp_path):
         out=tmp_path / "demo", practices=6, clusters=1, patients=200, stage_timeout_s=60.0
     )
     layout = prepare(options)
-    config = tomllib.loads(layout.server_config.read_text())
-    config["rounds"]["ready_after_s"] = 1  # after the restart, start with whoever is there
-    # port 0, as in the demo: the restarted coordinator gets a new port, and the agents
-    # find it again through the port file it writes
-    layout.server_config.write_text(tomli_w.dumps(config))
+    # The first round waits for all six practices (the default). The coordinator uses
+    # port 0, as in the demo: restarted, it gets a new port, and the agents find it
+    # again through the port file it writes.
     ids = sorted(layout.agent_configs)
     coordinator_args = ["server", "run", "--config", str(layout.server_config)]
     port_file = layout.coordinator_dir / "coordinator.port"
@@ -105,6 +103,9 @@ def test_coordinator_restart_mid_round(tmp_path):
 
         stop_all([procs.pop()])  # the hung practice goes away for good
         port_file.unlink()
+        config = tomllib.loads(layout.server_config.read_text())
+        config["rounds"]["ready_after_s"] = 1  # restarted: go with whoever is there
+        layout.server_config.write_text(tomli_w.dumps(config))
         procs[0] = _start(coordinator_args, layout.logs / "coordinator.out")
         _wait(
             lambda: (
