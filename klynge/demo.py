@@ -58,9 +58,31 @@ class DemoOptions:
     stage_timeout_s: float = 10.0
     timeout_s: float = 300.0
     reference_date: date = DEFAULT_AS_OF
+    periods: int = 1  # quarters backfilled from the synthetic history, ending at reference_date
+
+    @property
+    def reference_dates(self) -> tuple[date, ...]:
+        return quarter_ends(self.reference_date, self.periods)
+
     region: str = "Midtjylland"  # one region of several clusters: the regional benchmark
     dropout_stage: str | None = None  # None: each dropout picks SHARE_KEYS or MASKED_INPUT
     container_host: str | None = None  # e.g. "coordinator": lay out for containers, port 50051
+
+
+def quarter_ends(last: date, n: int) -> tuple[date, ...]:
+    """The n quarter ends up to and including `last` (itself a quarter end), oldest first."""
+    if (last + timedelta(days=1)).day != 1 or last.month % 3:
+        raise DemoError(f"{last} is not a quarter end")
+    out = []
+    year, month = last.year, last.month
+    for _ in range(n):
+        following = date(year + (month == 12), month % 12 + 1, 1)
+        out.append(following - timedelta(days=1))
+        month -= 3
+        if month <= 0:
+            month += 12
+            year -= 1
+    return tuple(sorted(out))
 
 
 @dataclass(frozen=True)
@@ -81,13 +103,13 @@ class DemoLayout:
 Step = Callable[[str], None]
 
 
-def _demo_manifest(no_dp: bool, today: date, reference_date: date) -> Manifest:
+def _demo_manifest(no_dp: bool, today: date, reference_dates: tuple[date, ...]) -> Manifest:
     """The default manifest, valid around today so the demo never expires with the calendar."""
     manifest = default_manifest(no_dp=no_dp)
     schedule = manifest.schedule
-    if reference_date not in schedule.reference_dates:
+    if not set(reference_dates) <= set(schedule.reference_dates):
         schedule = dataclasses.replace(
-            schedule, reference_dates=tuple(sorted({*schedule.reference_dates, reference_date}))
+            schedule, reference_dates=tuple(sorted({*schedule.reference_dates, *reference_dates}))
         )
     meta = dataclasses.replace(
         manifest.meta,
@@ -128,7 +150,7 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
     manifest_path = out / "manifest.toml"
     write_signed(
         manifest_path,
-        _demo_manifest(options.no_dp, today, options.reference_date),
+        _demo_manifest(options.no_dp, today, options.reference_dates),
         manifest_key,
     )
     step("agents")
@@ -186,7 +208,7 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
                 },
                 "manifest": {"file": "../manifest.toml"},
                 "rounds": {
-                    "schedule": [options.reference_date.isoformat()],
+                    "schedule": [d.isoformat() for d in options.reference_dates],
                     "start_when": "all_connected",
                     "ready_after_s": 60,
                     "stage_timeout_s": options.stage_timeout_s,
@@ -273,7 +295,9 @@ def run(
             time.sleep(0.05)
         agents: dict[str, subprocess.Popen] = {}
         for cluster in layout.federation.clusters:
-            args = ["agent", "run", "--once", "--timeout", str(options.timeout_s)]
+            args = ["agent", "run"]
+            if options.periods == 1:  # several periods: agents run until stopped
+                args += ["--once", "--timeout", str(options.timeout_s)]
             for practice in layout.federation.practices_in(cluster.id):
                 args += ["--config", str(layout.agent_configs[practice.id])]
                 if practice.id in dropouts:
@@ -289,7 +313,8 @@ def run(
             procs.append(agents[cluster.id])
         deadline = started + options.timeout_s
         clusters = {c.id for c in layout.federation.clusters}
-        while finished_clusters(layout.store, options.reference_date) != clusters:
+        wanted = {(c, d) for c in clusters for d in options.reference_dates}
+        while finished_rounds(layout.store) & wanted != wanted:
             if coordinator.poll() is not None:
                 raise DemoError(f"the coordinator stopped; see {layout.logs / 'coordinator.out'}")
             if time.monotonic() > deadline:
@@ -297,9 +322,12 @@ def run(
             on_tick()
             time.sleep(0.1)
         rounds_done = time.monotonic()
-        for proc in agents.values():  # agents exit after their outcome and downloads
+        # With --once, agents exit after their outcome and downloads; otherwise they get a
+        # moment to download the last period's releases and are then stopped.
+        grace = 15 if options.periods == 1 else 5
+        for proc in agents.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.1, rounds_done + 15 - time.monotonic()))
+                proc.wait(timeout=max(0.1, rounds_done + grace - time.monotonic()))
         return RunOutcome(
             coordinator.poll(),
             {c: p.poll() for c, p in agents.items()},
@@ -310,23 +338,21 @@ def run(
         stop_all(procs)
 
 
-def finished_clusters(store_path: Path, reference_date: date) -> set[str]:
-    """Clusters whose round for the date has ended (released or aborted), read-only."""
+def finished_rounds(store_path: Path) -> set[tuple[str, date]]:
+    """(cluster, reference date) pairs whose round has ended (released or aborted)."""
     if not store_path.exists():
         return set()
     try:
         con = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=0.5)
         try:
             rows = con.execute(
-                "SELECT cluster FROM rounds WHERE reference_date = ? "
-                "AND state IN ('released', 'aborted')",
-                (reference_date.isoformat(),),
+                "SELECT cluster, reference_date FROM rounds WHERE state IN ('released', 'aborted')"
             ).fetchall()
         finally:
             con.close()
     except sqlite3.Error:
         return set()
-    return {row[0] for row in rows}
+    return {(row[0], date.fromisoformat(row[1])) for row in rows}
 
 
 def stop_all(procs: list[subprocess.Popen], grace_s: float = 5.0) -> None:

@@ -30,6 +30,7 @@ register(
             "Whiskers show the 95% interval of the noise.",
         },
         "report.suppressed": {"da": "skjult", "en": "suppressed"},
+        "report.trend": {"da": "Udvikling pr. kvartal", "en": "Trend by quarter"},
         "report.target": {"da": "mål", "en": "target"},
         "report.contributors": {"da": "{n} praksisser", "en": "{n} practices"},
         "report.noise": {"da": "støj-SD {sd}", "en": "noise SD {sd}"},
@@ -101,6 +102,66 @@ def _chart(
     return "".join(out)
 
 
+_PALETTE = ("#3b7dd8", "#e07b39", "#4aa564", "#9467bd", "#8c564b", "#d62728")
+
+
+def _rate(doc: dict[str, Any] | None, indicator_id: str) -> float | None:
+    if doc is None:
+        return None
+    ind = next((i for i in doc["indicators"] if i["id"] == indicator_id), None)
+    return None if ind is None else ind.get("rate")
+
+
+def _trend(periods: list[dict[str, Any]], indicator_id: str, scale: int, lang: Lang) -> str:
+    """Rates over periods, one line per cluster and region; gaps where suppressed."""
+    units = sorted({u for p in periods for u in (*p["clusters"], *p["regions"])})
+    series = {
+        u: [_rate(p["clusters"].get(u) or p["regions"].get(u), indicator_id) for p in periods]
+        for u in units
+    }
+    values = [v for vs in series.values() for v in vs if v is not None]
+    if not values:
+        return f"<p class='meta'>{t('report.suppressed', lang)}</p>"
+    lo, hi = min(values), max(values)
+    pad = (hi - lo) * 0.1 or 0.05
+    lo, hi = max(lo - pad, 0.0), hi + pad
+    width, height, left, bottom = 320, 120, 40, 18
+    x = lambda i: left + 20 + (width - left - 45) * (i / max(len(periods) - 1, 1))  # noqa: E731
+    y = lambda v: 6 + (height - bottom - 6) * (1 - (v - lo) / (hi - lo))  # noqa: E731
+    out = [f'<svg width="{width}" height="{height}" role="img">']
+    for v in (lo, hi):
+        out.append(f'<text x="0" y="{y(v) + 4:.1f}">{_fmt(v, scale)}</text>')
+    for i, p in enumerate(periods):
+        out.append(
+            f'<text x="{x(i):.1f}" y="{height - 3}" text-anchor="middle">'
+            f"{p['reference_date'][:7]}</text>"
+        )
+    for k, (unit, vs) in enumerate(series.items()):
+        colour = _PALETTE[k % len(_PALETTE)]
+        points = [(x(i), y(v)) for i, v in enumerate(vs) if v is not None]
+        segment: list[str] = []  # a suppressed period breaks the line, never bridges it
+        for i, v in enumerate([*vs, None]):
+            if v is not None:
+                segment.append(f"{x(i):.1f},{y(v):.1f}")
+                continue
+            if len(segment) > 1:
+                out.append(
+                    f'<polyline points="{" ".join(segment)}" fill="none" stroke="{colour}"/>'
+                )
+            segment = []
+        for px, py in points:
+            out.append(
+                f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.5" fill="{colour}">'
+                f"<title>{html.escape(unit)}</title></circle>"
+            )
+    out.append("</svg>")
+    legend = " ".join(
+        f"<span style='color:{_PALETTE[k % len(_PALETTE)]}'>■</span> {html.escape(u)}"
+        for k, u in enumerate(series)
+    )
+    return "".join(out) + f"<div class='meta'>{legend}</div>"
+
+
 def render_report(results: dict[str, Any], catalogue: Catalogue, lang: Lang) -> str:
     clusters = results["clusters"]
     regions = results["regions"]
@@ -128,13 +189,23 @@ def render_report(results: dict[str, Any], catalogue: Catalogue, lang: Lang) -> 
         eps_text = f"{eps:.2f}" if isinstance(eps, (int, float)) else str(eps)
         meta.append(t("report.mechanism", lang, m=first.get("mechanism", "?"), eps=eps_text))
     parts.append(f"<p class='meta'>{html.escape(' · '.join(meta))}</p><div class='grid'>")
+    periods = [*results.get("history", []), results]
+
+    def trend_html(ind: Any) -> str:
+        if len(periods) < 2:
+            return ""
+        return f"<div class='meta'>{t('report.trend', lang)}</div>" + _trend(
+            periods, ind.id, ind.scale, lang
+        )
+
     for ind in catalogue.indicators.values():
         bars = [(unit, by_unit[unit].get(ind.id)) for unit, _ in units]
         better = t("report.better", lang, d=t(f"report.{ind.direction.value}", lang))
         parts.append(
             f"<div class='card'><h2>{html.escape(ind.id)} {html.escape(ind.title[lang])}</h2>"
             f"<div class='meta'>{html.escape(better)}</div>"
-            f"{_chart(bars, ind.scale, ind.target, lang)}</div>"
+            f"{_chart(bars, ind.scale, ind.target, lang)}"
+            f"{trend_html(ind)}</div>"
         )
     parts.append("</div>")
     if results.get("aborted_rounds"):

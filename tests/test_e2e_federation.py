@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -245,3 +246,20 @@ def _now():
 def _issue_extra(layout: PkiLayout, practice_id: str) -> TlsFiles:
     issue_practices(layout, [practice_id], now=_now())
     return TlsFiles.for_practice(layout, practice_id)
+
+
+def test_several_periods_are_backfilled_and_charged_per_period(tmp_path):
+    options, layout, _, _ = run_demo(tmp_path, practices=10, clusters=2, periods=2)
+    assert options.reference_dates == (date(2026, 6, 30), date(2026, 9, 30))
+    store = Store.open(layout.store)
+    try:
+        released = {(r.release.unit, r.release.reference_date) for r in store.releases()}
+    finally:
+        store.close()
+    for ref in options.reference_dates:
+        assert {("K01", ref), ("K02", ref)} <= released
+    # each practice paid once per period, under one yearly budget
+    for p in layout.federation.practices:
+        ledger = load_settings(layout.agent_configs[p.id]).ledger_dir / "ledger.jsonl"
+        kinds = [json.loads(line)["kind"] for line in ledger.read_text().splitlines()]
+        assert kinds.count("charge") == 2, p.id

@@ -48,3 +48,26 @@ def test_report_is_self_contained_with_a_chart_per_indicator_in_both_languages()
         assert html.count(suppressed) >= len(CAT.indicators)
         assert "ε" in html and "1.00" in html
         assert "K03" in html and "BelowMinimumError" in html
+
+
+def test_trends_appear_with_earlier_periods_and_break_at_suppressed_ones():
+    def period(ref: str, k02: float | None) -> dict:
+        return {
+            "reference_date": ref,
+            "clusters": {"K01": _doc("K01", 0.8), "K02": _doc("K02", k02)},
+            "regions": {"Midtjylland": _doc("Midtjylland", 0.7)},
+            "aborted_rounds": [],
+        }
+
+    latest = period("2026-09-30", 0.6)
+    assert "Trend by quarter" not in render_report(latest, CAT, "en")
+    latest["history"] = [period("2026-03-31", 0.5), period("2026-06-30", None)]
+    html = render_report(latest, CAT, "en")
+    assert html.count("Trend by quarter") == len(CAT.indicators)
+    card = html[html.index("DM-01 HbA1c measured") :].split("class='card'")[0]
+    # K01 and the region draw a line through three periods; K02's suppressed middle period
+    # leaves two lone points and no line bridging the gap
+    assert card.count("<polyline") == 2
+    assert card.count("<circle") == 3 + 3 + 2
+    for month in ("2026-03", "2026-06", "2026-09"):
+        assert month in card

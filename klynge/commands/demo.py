@@ -112,6 +112,9 @@ def demo(
     ),
     patients: int = typer.Option(None, "--patients", help="List size per practice."),
     stage_timeout: float = typer.Option(10.0, "--stage-timeout", help="Seconds per stage."),
+    periods: int = typer.Option(
+        1, "--periods", min=1, max=8, help="Quarters to backfill from the synthetic history."
+    ),
     prepare_only: bool = typer.Option(
         False, "--prepare-only", help="Write the deployment (keys, configs) and stop."
     ),
@@ -140,6 +143,7 @@ def demo(
         patients=patients,
         stage_timeout_s=stage_timeout,
         container_host=for_containers,
+        periods=periods,
     )
     if for_containers and not prepare_only:
         raise typer.BadParameter("needs --prepare-only", param_hint="--for-containers")
@@ -164,6 +168,7 @@ def demo(
     store = Store.open(layout.store)
     try:
         results = results_document(store, options.reference_date)
+        results["history"] = [results_document(store, d) for d in options.reference_dates[:-1]]
     finally:
         store.close()
     results["dp"] = not no_dp
