@@ -338,21 +338,30 @@ def run(
         stop_all(procs)
 
 
-def finished_rounds(store_path: Path) -> set[tuple[str, date]]:
-    """(cluster, reference date) pairs whose round has ended (released or aborted)."""
+def round_rows(store_path: Path) -> list[tuple[str, date, str]]:
+    """(cluster, reference date, state) of every round so far, oldest first.
+
+    Read-only, from the running coordinator's store; empty while it does not
+    exist yet or is momentarily locked.
+    """
     if not store_path.exists():
-        return set()
+        return []
     try:
         con = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=0.5)
         try:
             rows = con.execute(
-                "SELECT cluster, reference_date FROM rounds WHERE state IN ('released', 'aborted')"
+                "SELECT cluster, reference_date, state FROM rounds ORDER BY created_at, id"
             ).fetchall()
         finally:
             con.close()
     except sqlite3.Error:
-        return set()
-    return {(row[0], date.fromisoformat(row[1])) for row in rows}
+        return []
+    return [(c, date.fromisoformat(d), state) for c, d, state in rows]
+
+
+def finished_rounds(store_path: Path) -> set[tuple[str, date]]:
+    """(cluster, reference date) pairs whose round has ended (released or aborted)."""
+    return {(c, d) for c, d, state in round_rows(store_path) if state in ("released", "aborted")}
 
 
 def stop_all(procs: list[subprocess.Popen], grace_s: float = 5.0) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -103,7 +104,6 @@ class CoordinatorService(CoordinatorHandler):
         self._active: dict[str, str] = {}  # cluster -> running round id
         self._pending: list[_Pending] = []
         self._sums: dict[tuple[str, date], dict[str, NoisySum | None]] = {}
-        self._min_survivors: dict[str, int] = {}
         self._stop = threading.Event()
         self._started = clock()
         for ref in settings.rounds.schedule:
@@ -236,7 +236,7 @@ class CoordinatorService(CoordinatorHandler):
                 raise ParameterError("participants", f"{len(online)} cannot meet the minimum")
         except SecAggError as exc:
             # Too few practices online: record an aborted round, so the gap is visible.
-            round_id = f"none-{cluster}-{ref.isoformat()}-{int(time.time())}"
+            round_id = f"none-{cluster}-{ref.isoformat()}-{os.urandom(4).hex()}"
             self.store.create_round(
                 round_id,
                 cluster=cluster,
@@ -270,7 +270,6 @@ class CoordinatorService(CoordinatorHandler):
         self.store.set_round_state(rnd.round_id, RoundState.RUNNING)
         self._rounds[rnd.round_id] = rnd
         self._active[cluster] = rnd.round_id
-        self._min_survivors[rnd.round_id] = params.min_survivors
         self.log_file.append(
             "round_opened",
             {
@@ -378,9 +377,9 @@ class CoordinatorService(CoordinatorHandler):
                 reference_date=ref,
                 vector=rnd.result.vector,
                 contributors=rnd.result.count,
-                min_survivors=self._min_survivors[rnd.round_id],
+                min_survivors=rnd.announcement.params.min_survivors,
             )
-            reason = self._publish(noisy, self._min_survivors[rnd.round_id])
+            reason = self._publish(noisy)
         if reason is not None:
             self.store.set_round_state(rnd.round_id, RoundState.ABORTED, abort_reason=reason[:500])
             self.log_file.append(
@@ -410,9 +409,9 @@ class CoordinatorService(CoordinatorHandler):
         self._rounds.pop(rnd.round_id, None)
         self._record_sum(region, rnd.cluster_id, ref, noisy)
 
-    def _publish(self, noisy: NoisySum, min_survivors: int) -> str | None:
+    def _publish(self, noisy: NoisySum) -> str | None:
         """Store one aggregate's release; the reason it was withheld, or None."""
-        mechanism = round_mechanism(self.manifest, min_survivors)
+        mechanism = round_mechanism(self.manifest, noisy.min_survivors)
         outcome = build_release(self.manifest, self.layout, noisy, mechanism)
         if outcome.release is None:
             return outcome.withheld_reason
@@ -455,8 +454,7 @@ class CoordinatorService(CoordinatorHandler):
         del self._sums[region, ref]
         if not released:
             return
-        min_survivors = min(self._min_survivors.get(s.round_ids[0], 5) for s in released)
-        reason = self._publish(regional_sum(region, released), min_survivors)
+        reason = self._publish(regional_sum(region, released))
         if reason is not None:
             log_event(self._log, "region_withheld", region=region, reason=reason[:200])
 

@@ -43,3 +43,11 @@ def release_document(stored: StoredRelease) -> dict[str, Any]:
         **dict(r.extras),
         "indicators": list(indicators.values()),
     }
+
+
+def indicator_rate(doc: dict[str, Any] | None, indicator_id: str) -> float | None:
+    """The released total rate of one indicator in a release document; None if hidden or absent."""
+    if doc is None:
+        return None
+    ind = next((i for i in doc["indicators"] if i["id"] == indicator_id), None)
+    return None if ind is None else ind.get("rate")

@@ -40,6 +40,7 @@ class NoisySum:
     vector: np.ndarray  # int64
     contributors: int
     variance: np.ndarray  # per coordinate
+    min_survivors: int  # the survivor floor the agents sized their noise for (lowest, for a region)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def cluster_sum(
         np.asarray(vector, dtype=np.int64),
         contributors,
         np.asarray(variance, dtype=np.float64),
+        min_survivors,
     )
 
 
@@ -93,6 +95,7 @@ def regional_sum(region: str, clusters: list[NoisySum]) -> NoisySum:
         np.sum([c.vector for c in clusters], axis=0, dtype=np.int64),
         sum(c.contributors for c in clusters),
         np.sum([c.variance for c in clusters], axis=0),
+        min(c.min_survivors for c in clusters),
     )
 
 

@@ -11,7 +11,9 @@ import html
 from typing import Any
 
 from indicator_defs import Catalogue
+from indicator_defs.describe import format_rate
 from klynge.i18n import Lang, register, t
+from server.documents import indicator_rate
 
 register(
     {
@@ -56,12 +58,6 @@ h1{font-size:1.5em}h2{font-size:1.1em;margin:1.4em 0 .2em}
 """
 
 
-def _fmt(value: float | None, scale: int) -> str:
-    if value is None:
-        return "–"
-    return f"{value * scale:.1f}{'%' if scale == 100 else f'/{scale}'}"
-
-
 def _chart(
     bars: list[tuple[str, dict[str, Any] | None]], scale: int, target: float | None, lang: Lang
 ) -> str:
@@ -91,7 +87,7 @@ def _chart(
             x1 = left + plot * min(rate + half, top) / top
             ym = y + row / 2 - 1
             out.append(f'<line x1="{x0:.1f}" x2="{x1:.1f}" y1="{ym}" y2="{ym}" stroke="#222"/>')
-        out.append(f'<text x="{left + w + 4:.1f}" y="{y + 14}">{_fmt(rate, scale)}</text>')
+        out.append(f'<text x="{left + w + 4:.1f}" y="{y + 14}">{format_rate(rate, scale)}</text>')
     if target is not None:
         x = left + plot * target / top
         out.append(
@@ -105,18 +101,14 @@ def _chart(
 _PALETTE = ("#3b7dd8", "#e07b39", "#4aa564", "#9467bd", "#8c564b", "#d62728")
 
 
-def _rate(doc: dict[str, Any] | None, indicator_id: str) -> float | None:
-    if doc is None:
-        return None
-    ind = next((i for i in doc["indicators"] if i["id"] == indicator_id), None)
-    return None if ind is None else ind.get("rate")
-
-
 def _trend(periods: list[dict[str, Any]], indicator_id: str, scale: int, lang: Lang) -> str:
     """Rates over periods, one line per cluster and region; gaps where suppressed."""
     units = sorted({u for p in periods for u in (*p["clusters"], *p["regions"])})
     series = {
-        u: [_rate(p["clusters"].get(u) or p["regions"].get(u), indicator_id) for p in periods]
+        u: [
+            indicator_rate(p["clusters"].get(u) or p["regions"].get(u), indicator_id)
+            for p in periods
+        ]
         for u in units
     }
     values = [v for vs in series.values() for v in vs if v is not None]
@@ -130,7 +122,7 @@ def _trend(periods: list[dict[str, Any]], indicator_id: str, scale: int, lang: L
     y = lambda v: 6 + (height - bottom - 6) * (1 - (v - lo) / (hi - lo))  # noqa: E731
     out = [f'<svg width="{width}" height="{height}" role="img">']
     for v in (lo, hi):
-        out.append(f'<text x="0" y="{y(v) + 4:.1f}">{_fmt(v, scale)}</text>')
+        out.append(f'<text x="0" y="{y(v) + 4:.1f}">{format_rate(v, scale)}</text>')
     for i, p in enumerate(periods):
         out.append(
             f'<text x="{x(i):.1f}" y="{height - 3}" text-anchor="middle">'

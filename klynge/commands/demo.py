@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -17,9 +16,11 @@ from client.agent.config import load_settings
 from client.report.gather import gather_report
 from client.report.practice_html import render_practice_report
 from indicator_defs import load_catalogue
-from klynge.demo import DemoError, DemoOptions, prepare, run
+from indicator_defs.describe import format_rate
+from klynge.demo import DemoError, DemoOptions, prepare, round_rows, run
 from klynge.i18n import current_lang, register, t
 from privacy.atomic import atomic_write
+from server.documents import indicator_rate
 from server.report_html import render_report
 from server.results import results_document
 from server.store import Store
@@ -81,24 +82,16 @@ _MARKER = ".klynge-demo"
 
 
 def _round_states(store_path: Path) -> str:
-    if not store_path.exists():
-        return t("demo.waiting")
-    try:
-        con = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=0.2)
-        rows = con.execute("SELECT cluster, state FROM rounds ORDER BY cluster").fetchall()
-        con.close()
-    except sqlite3.Error:
-        return t("demo.waiting")
-    return ", ".join(f"{c} {s}" for c, s in rows) or t("demo.waiting")
+    """Each cluster's latest round state, for the progress line."""
+    latest = {cluster: state for cluster, _, state in round_rows(store_path)}
+    return ", ".join(f"{c} {s}" for c, s in sorted(latest.items())) or t("demo.waiting")
 
 
 def _cell(doc: dict | None, indicator_id: str, scale: int) -> str:
     if doc is None:
         return t("demo.none")
-    ind = next((i for i in doc["indicators"] if i["id"] == indicator_id), None)
-    if ind is None or ind.get("rate") is None:
-        return t("demo.suppressed")
-    return f"{ind['rate'] * scale:.1f}{'%' if scale == 100 else f'/{scale}'}"
+    rate = indicator_rate(doc, indicator_id)
+    return t("demo.suppressed") if rate is None else format_rate(rate, scale)
 
 
 def demo(

@@ -20,6 +20,7 @@ from client.engine.result import PracticeResult
 from client.extract.loader import load_extract
 from client.extract.tables import Extract
 from indicator_defs import Catalogue, load_catalogue
+from indicator_defs.describe import format_rate
 from klynge.dates import parse_iso_date
 from klynge.i18n import current_lang, register, t
 
@@ -56,12 +57,6 @@ register(
         },
     }
 )
-
-
-def format_rate(value: float | None, scale: int) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.1f}%" if scale == 100 else f"{value:.1f}/{scale}"
 
 
 def result_to_json(result: PracticeResult, catalogue: Catalogue, extract: Extract) -> dict:
@@ -172,13 +167,13 @@ def compute(
         table.add_column(t(f"compute.col.{key}"), justify=justify)  # type: ignore[arg-type]
     for ic in result.indicators:
         ind = catalogue.indicators[ic.indicator_id]
-        target = "" if ind.target is None else format_rate(ind.target * ind.scale, ind.scale)
+        target = "" if ind.target is None else format_rate(ind.target, ind.scale)
         table.add_row(
             ind.id,
             ind.title[lang],
             str(ic.numerator),
             str(ic.denominator),
-            format_rate(ind.rate(ic.numerator, ic.denominator), ind.scale),
+            format_rate(ic.numerator / ic.denominator if ic.denominator else None, ind.scale),
             target,
         )
     console = Console()
