@@ -49,7 +49,7 @@ class BoundingReport:
 def bound_vector(
     vector: np.ndarray, layout: VectorLayout, max_list_size: int
 ) -> tuple[np.ndarray, BoundingReport]:
-    values = layout.check(vector, "practice vector")
+    values = layout.check(vector, "practice vector", counts=True)
     out = values.copy()
     clips: list[Clip] = []
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from privacy.bounding import BoundingReport, bound_vector
-from privacy.layout import VectorLayout
+from privacy.layout import VectorLayout, append_distribution
 from privacy.manifest import Manifest
 from privacy.plan import manifest_release
 from privacy.randomness import RandomSource, system_source
@@ -41,7 +41,8 @@ def prepare_contribution(
     be below the manifest's, and the agent must refuse to unmask below it.
     """
     layout = VectorLayout.from_manifest(manifest)
-    bounded, report = bound_vector(vector, layout, manifest.bounding.max_list_size)
+    bounded_counts, report = bound_vector(vector, layout, manifest.bounding.max_list_size)
+    bounded = append_distribution(bounded_counts, layout)
     release = manifest_release(manifest)
     if isinstance(release, SkellamRelease):
         release = release.with_min_survivors(round_min_survivors)

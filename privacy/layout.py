@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from privacy.distribution import DistributionSpec, encode_practice
 from privacy.errors import BoundingError
 from privacy.manifest import Manifest
 
@@ -43,13 +44,33 @@ class IndicatorLayout:
 
 
 @dataclass(frozen=True)
+class DistributionLayout:
+    """Where the practice-rate histograms sit: after the counts, `bins` per indicator."""
+
+    spec: DistributionSpec
+    offset: int
+
+    def block(self, vector: np.ndarray) -> np.ndarray:
+        return np.asarray(vector)[self.offset : self.offset + self.spec.coordinates]
+
+    def index_of(self, indicator_id: str) -> int:
+        return self.offset + self.spec.indicators.index(indicator_id) * self.spec.bins
+
+
+@dataclass(frozen=True)
 class VectorLayout:
     indicators: tuple[IndicatorLayout, ...]
     length: int
+    distribution: DistributionLayout | None = None
+
+    @property
+    def counts_length(self) -> int:
+        """Counts and list size; the agent computes these and derives the histograms from them."""
+        return self.distribution.offset if self.distribution else self.length
 
     @property
     def list_size_index(self) -> int:
-        return self.length - 1
+        return self.counts_length - 1
 
     @classmethod
     def from_manifest(cls, manifest: Manifest) -> VectorLayout:
@@ -67,24 +88,56 @@ class VectorLayout:
                 )
             )
             offset += 2 * len(entry.strata)
-        return cls(tuple(out), offset + 1)
+        counts = offset + 1
+        spec = manifest.distribution
+        if spec is None:
+            return cls(tuple(out), counts)
+        return cls(tuple(out), counts + spec.coordinates, DistributionLayout(spec, counts))
 
     def label(self, index: int) -> tuple[str, str, str]:
         """(indicator id, stratum, field) of a coordinate, for error messages and records."""
         if index == self.list_size_index:
             return ("", "", "list_size")
+        d = self.distribution
+        if d is not None and d.offset <= index < self.length:
+            which, b = divmod(index - d.offset, d.spec.bins)
+            return (d.spec.indicators[which], f"bin {b + 1}/{d.spec.bins}", "distribution")
         for ind in self.indicators:
             if ind.offset <= index < ind.offset + 2 * len(ind.strata):
                 stratum, field = divmod(index - ind.offset, 2)
                 return (ind.indicator_id, ind.strata[stratum], ("numerator", "denominator")[field])
         raise IndexError(index)
 
-    def check(self, vector: np.ndarray, what: str = "vector") -> np.ndarray:
+    def check(
+        self, vector: np.ndarray, what: str = "vector", *, counts: bool = False
+    ) -> np.ndarray:
+        """`counts`: the practice's own counts, before the histograms are appended."""
         values = np.asarray(vector)
-        if values.ndim != 1 or values.shape[0] != self.length:
+        length = self.counts_length if counts else self.length
+        if values.ndim != 1 or values.shape[0] != length:
             raise BoundingError(
-                f"{what} has shape {values.shape}; the manifest's layout needs ({self.length},)"
+                f"{what} has shape {values.shape}; the manifest's layout needs ({length},)"
             )
         if not np.issubdtype(values.dtype, np.integer):
             raise BoundingError(f"{what} must hold integers, not {values.dtype}")
         return values.astype(np.int64)
+
+
+def append_distribution(counts: np.ndarray, layout: VectorLayout) -> np.ndarray:
+    """The practice's bounded counts followed by its histogram block (if the manifest has one).
+
+    The histograms are a function of the bounded totals only, so the
+    distribution block's stated sensitivity holds whatever the engine did.
+    """
+    values = layout.check(counts, "practice vector", counts=True)
+    d = layout.distribution
+    if d is None:
+        return values
+    by_id = {ind.indicator_id: ind for ind in layout.indicators}
+    totals = []
+    for name in d.spec.indicators:
+        ind = by_id[name]
+        num = sum(int(values[ind.numerator_index(s)]) for s in range(len(ind.strata)))
+        den = sum(int(values[ind.denominator_index(s)]) for s in range(len(ind.strata)))
+        totals.append((num, den))
+    return np.concatenate([values, encode_practice(totals, d.spec)])

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from privacy.canonical import canonical_hash, domain_message
+from privacy.distribution import DistributionSpec
 from privacy.errors import ManifestError
 from privacy.release import LOCAL_MECHANISMS, MECHANISMS, NO_NOISE
 
@@ -204,11 +205,14 @@ class Manifest:
     disclosure: Disclosure
     bounding: Bounding
     secagg: SecAgg
+    distribution: DistributionSpec | None = None  # practice-rate histograms; None: not released
 
     def __post_init__(self) -> None:
         # The parser reports these with file and key; this also stops code that
         # builds a Manifest directly from pairing "no noise" with a DP budget.
         problem = no_dp_problem(self.mechanism, self.dp, self.budget)
+        if problem is None and self.distribution is not None:
+            problem = distribution_problem(self.distribution, self.indicators)
         if problem is not None:
             key, message = problem
             raise ManifestError(message, key=key)
@@ -223,9 +227,15 @@ class Manifest:
         return tuple(i.id for i in self.indicators)
 
     @property
-    def vector_length(self) -> int:
-        """Coordinates of the released vector: (num, den) per indicator and stratum, list size."""
+    def counts_length(self) -> int:
+        """Coordinates of the counts: (num, den) per indicator and stratum, then the list size."""
         return sum(2 * len(i.strata) for i in self.indicators) + 1
+
+    @property
+    def vector_length(self) -> int:
+        """Coordinates of the released vector: the counts, then the practice-rate histograms."""
+        extra = self.distribution.coordinates if self.distribution else 0
+        return self.counts_length + extra
 
     @property
     def is_local(self) -> bool:
@@ -503,6 +513,39 @@ def _indicator(t: _Table) -> IndicatorEntry:
     return entry
 
 
+def _distribution(t: _Table, indicators: tuple[IndicatorEntry, ...]) -> DistributionSpec:
+    spec = DistributionSpec(
+        indicators=t.strings("indicators"),
+        bins=t.integer("bins", minimum=2, maximum=100),
+        full_weight_denominator=t.integer("full_weight_denominator", minimum=1),
+        scale=t.integer("scale", minimum=100),
+        noise_weight=t.integer("noise_weight", minimum=1),
+    )
+    t.done()
+    problem = distribution_problem(spec, indicators)
+    if problem is not None:
+        raise ManifestError(problem[1], path=t.path, key=problem[0])
+    return spec
+
+
+def distribution_problem(
+    spec: DistributionSpec, indicators: tuple[IndicatorEntry, ...]
+) -> tuple[str, str] | None:
+    """(key, message) if the histograms name an indicator they cannot bin, else None."""
+    by_id = {i.id: i for i in indicators}
+    for name in spec.indicators:
+        entry = by_id.get(name)
+        if entry is None:
+            return "distribution.indicators", f"{name} is not one of the manifest's indicators"
+        if entry.max_numerator > entry.max_denominator:
+            return (
+                "distribution.indicators",
+                f"{name} is not a proportion (a patient can add more to its numerator than to "
+                "its denominator), so its rate has no fixed range to bin",
+            )
+    return None
+
+
 def _codelist(t: _Table) -> CodelistEntry:
     entry = CodelistEntry(
         name=t.string("name"),
@@ -702,6 +745,11 @@ def manifest_from_document(
     bounding = Bounding(max_list_size=bounding_table.integer("max_list_size", minimum=1))
     bounding_table.done()
     secagg = _secagg(root.table("secagg"), disclosure)
+    distribution = None
+    if "distribution" in root.data:
+        distribution = _distribution(root.table("distribution"), indicators)
+    else:
+        root.used.add("distribution")
     signature = _signature(root)
     root.done()
     manifest = Manifest(
@@ -718,6 +766,7 @@ def manifest_from_document(
         disclosure=disclosure,
         bounding=bounding,
         secagg=secagg,
+        distribution=distribution,
     )
     return SignedManifest(manifest, signature, where)
 
@@ -884,4 +933,13 @@ def to_document(manifest: Manifest, *, canonical: bool = False) -> dict[str, Any
     }
     if dp is None:
         del document["dp"]
+    d = manifest.distribution
+    if d is not None:
+        document["distribution"] = {
+            "indicators": list(d.indicators),
+            "bins": d.bins,
+            "full_weight_denominator": d.full_weight_denominator,
+            "scale": d.scale,
+            "noise_weight": d.noise_weight,
+        }
     return document

@@ -46,6 +46,11 @@ _SECTION_COMMENTS: dict[str, str] = {
     "secagg": "SecAgg+: each practice shares secrets with `neighbours` others; `threshold` shares\n"
     "# reconstruct; a round aborts below `min_survivors`, which also guarantees the\n"
     "# minimum number of contributing practices.",
+    "distribution": "Practice-rate histograms, in the same masked vector as the counts: each\n"
+    "# practice splits its rate between the two nearest of `bins` bin centres (linear binning)\n"
+    "# and counts as d / full_weight_denominator of a practice when its denominator d is smaller,\n"
+    "# so one patient moves at most a little mass. `scale` fixed-point units per practice; the\n"
+    "# Skellam variance on each bin is noise_weight × μ. Proportions only.",
     "recipients": "Who receives which level. Practice-level values never leave under\n"
     "# distributed DP.",
     "indicators": "The locked indicator set: content hashes of the definitions (with their code\n"
@@ -149,6 +154,7 @@ def render_manifest(manifest: Manifest) -> str:
         "disclosure",
         "bounding",
         "secagg",
+        "distribution",
     ):
         if name in doc:  # a verification manifest has no [dp] table
             out.append(_section(name, doc[name], texts.get(name, {}), comments))

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from privacy.distribution import distribution_contribution
 from privacy.errors import ManifestError, MechanismError
 from privacy.manifest import Manifest
 from privacy.rdp import to_approx_dp
@@ -48,6 +49,10 @@ def manifest_sensitivity(manifest: Manifest, extra: Iterable[Contribution] = ())
         for i in manifest.indicators
     ]
     blocks.append(LIST_SIZE)
+    spec = manifest.distribution
+    if spec is not None:
+        caps = {i.id: i.max_denominator for i in manifest.indicators}
+        blocks.append(distribution_contribution(spec, [caps[name] for name in spec.indicators]))
     blocks.extend(extra)
     return vector_sensitivity(blocks)
 

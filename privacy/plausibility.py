@@ -104,4 +104,30 @@ def check_plausibility(
                     "strata_exceed_list_size",
                 )
             )
+    flags.extend(_distribution_flags(values, sd, layout, contributors, sigmas))
     return tuple(flags)
+
+
+def _distribution_flags(
+    values: np.ndarray, sd: np.ndarray, layout: VectorLayout, contributors: int, sigmas: float
+) -> list[Flag]:
+    """Each practice adds at most `scale` units to one indicator's bins, all of them ≥ 0."""
+    d = layout.distribution
+    if d is None:
+        return []
+    flags = []
+    cap = float(d.spec.scale * contributors)
+    for name in d.spec.indicators:
+        start = d.index_of(name)
+        idx = np.arange(start, start + d.spec.bins)
+        for i in idx:
+            if values[i] < -sigmas * sd[i] or values[i] > cap + sigmas * sd[i]:
+                label = layout.label(int(i))
+                flags.append(
+                    Flag(int(i), *label, values[i], 0.0, cap, "distribution_bin_out_of_range")
+                )
+        total = float(values[idx].sum())
+        if total > cap + sigmas * float(np.sqrt(np.sum(sd[idx] ** 2))):
+            reason = "distribution_exceeds_practices"
+            flags.append(Flag(-1, name, "", "distribution", total, 0.0, cap, reason))
+    return flags

@@ -19,6 +19,7 @@ from datetime import date
 import numpy as np
 
 from privacy.disclosure import DisclosedRelease, apply_disclosure_control
+from privacy.distribution import deciles, released_histogram
 from privacy.layout import VectorLayout
 from privacy.manifest import Manifest
 from privacy.plan import manifest_release
@@ -176,9 +177,38 @@ def build_release(
             "parameters": mechanism.parameters(),
             "epsilon_per_release": _finite(cost.epsilon),
             "delta_per_release": cost.delta,
+            **_distributions(layout, noisy),
         },
     )
     return ReleaseOutcome(release, disclosed, (), None)
+
+
+def _distributions(layout: VectorLayout, noisy: NoisySum) -> dict[str, object]:
+    """The released practice-rate histograms, in practices per bin, with their noise and deciles.
+
+    Negative noisy bins are shown as 0 (post-processing costs no privacy); the
+    noise SD is stated so a reader knows how rough the shape is.
+    """
+    d = layout.distribution
+    if d is None:
+        return {}
+    spec = d.spec
+    hist = released_histogram(d.block(noisy.vector), spec)
+    sd = np.sqrt(d.block(noisy.variance)).reshape(len(spec.indicators), spec.bins) / spec.scale
+    out = {}
+    for k, name in enumerate(spec.indicators):
+        bin_sd = float(sd[k].max())
+        dec = deciles(hist[k], bin_sd, noisy.contributors)
+        out[name] = {
+            "bins": [round(max(float(v), 0.0), 2) for v in hist[k]],
+            "edges": [round(float(e), 6) for e in spec.edges()],
+            "bin_noise_sd": round(bin_sd, 3),
+            "practices": noisy.contributors,
+            "full_weight_denominator": spec.full_weight_denominator,
+            "deciles": None if dec.values is None else [round(v, 4) for v in dec.values],
+            "deciles_withheld": dec.reason,
+        }
+    return {"distributions": out}
 
 
 def _finite(value: float) -> float | str:

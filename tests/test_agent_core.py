@@ -35,7 +35,7 @@ from client.agent.core import RoundState
 from client.agent.pipeline import compute_vector, round_release
 from client.agent.status import budget_rows
 from privacy.bounding import bound_vector
-from privacy.layout import VectorLayout
+from privacy.layout import VectorLayout, append_distribution
 from privacy.ledger import LEDGER_FILE, ChargeRequest, Ledger
 from privacy.plan import manifest_release
 from privacy.randomness import SeededStream
@@ -101,12 +101,14 @@ def test_a_round_releases_exactly_the_bounded_values_plus_the_practices_noise(tm
         vector = compute_vector(extract(i), catalogue(), manifest, REF)
         bounded, _ = bound_vector(vector, layout, manifest.bounding.max_list_size)
         assert len(seeds[pid]) == 1  # one noise draw per round
-        truth += vector
-        expected += bounded + release.noise_share(SeededStream(seeds[pid][0]))
+        truth += append_distribution(vector, layout)
+        expected += append_distribution(bounded, layout)
+        expected += release.noise_share(SeededStream(seeds[pid][0]))
     assert np.array_equal(run.result.vector, expected)
     sigma = np.sqrt(release.sum_variance(6))
     assert np.all(np.abs(run.result.vector - truth) <= 6 * sigma)
-    assert run.result.vector[-1] == pytest.approx(6 * 300, abs=6 * sigma[-1])
+    li = layout.list_size_index
+    assert run.result.vector[li] == pytest.approx(6 * 300, abs=6 * sigma[li])
 
     for pid in world.practice_ids:
         [charge] = charges(world, pid)
@@ -148,7 +150,8 @@ def test_a_practice_that_drops_after_sharing_leaves_an_exact_sum_of_the_others(t
             layout,
             manifest.bounding.max_list_size,
         )
-        expected += bounded + release.noise_share(SeededStream(seeds[pid][0]))
+        expected += append_distribution(bounded, layout)
+        expected += release.noise_share(SeededStream(seeds[pid][0]))
     assert np.array_equal(run.result.vector, expected)
     assert charges(world, dropped) == []  # it never got as far as its input: nothing spent
 
@@ -440,11 +443,14 @@ def test_a_verification_round_without_noise_releases_the_exact_sum(tmp_path):
     assert run.result is not None and not run.refusals
     layout = VectorLayout.from_manifest(verification)
     expected = sum(
-        bound_vector(
-            compute_vector(extract(i), catalogue(), verification, REF),
+        append_distribution(
+            bound_vector(
+                compute_vector(extract(i), catalogue(), verification, REF),
+                layout,
+                verification.bounding.max_list_size,
+            )[0],
             layout,
-            verification.bounding.max_list_size,
-        )[0]
+        )
         for i in range(5)
     )
     assert np.array_equal(run.result.vector, expected)

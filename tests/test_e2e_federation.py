@@ -26,6 +26,7 @@ from client.agent.config import load_settings
 from client.transport import AgentConfig, AgentHandler, AgentTransport
 from klynge.cli import root
 from klynge.demo import DemoOptions, prepare, run, stop_all
+from privacy.manifest import load_manifest
 from protocols.pki import PkiLayout, init_pki, issue_practices
 from protocols.tls import TlsFiles
 from server.results import results_document
@@ -85,6 +86,57 @@ def survivors_of(layout, doc: dict, dropouts: dict[str, str]) -> list[str]:
     return [p for p in members if dropouts.get(p) != "SHARE_KEYS"]
 
 
+def hat_weights(rate: float, bins: int) -> list[float]:
+    """Linear binning written out as hat functions on the bin centres (the obvious form)."""
+    centres = [(j + 0.5) / bins for j in range(bins)]
+    r = min(max(rate, centres[0]), centres[-1])
+    return [max(0.0, 1.0 - abs(r - c) * bins) for c in centres]
+
+
+def expected_histogram(computed, members, indicator_id, bins, full_weight) -> list[float]:
+    out = [0.0] * bins
+    for pid in members:
+        ind = next(i for i in computed[pid]["indicators"] if i["id"] == indicator_id)
+        n, d = ind["numerator"], ind["denominator"]
+        if d == 0:
+            continue
+        mass = min(1.0, d / full_weight)
+        for j, w in enumerate(hat_weights(n / d, bins)):
+            out[j] += mass * w
+    return out
+
+
+def check_distributions(results, layout, outcome, computed) -> None:
+    """Without noise, each released histogram is the true practice rates' histogram.
+
+    Fixed point rounds each practice's two bins to 1/scale of a practice.
+    """
+    spec = load_manifest(layout.manifest).manifest.distribution
+    assert spec is not None and spec.indicators
+    region_members = []
+    for doc in results["clusters"].values():
+        members = survivors_of(layout, doc, outcome.dropouts)
+        region_members += members
+        for name in spec.indicators:
+            dist = doc["distributions"][name]
+            want = expected_histogram(
+                computed, members, name, spec.bins, spec.full_weight_denominator
+            )
+            assert dist["practices"] == len(members)
+            assert dist["bin_noise_sd"] == 0
+            assert dist["bins"] == pytest.approx(want, abs=len(members) * 1.5 / spec.scale + 0.01)
+            assert dist["deciles_withheld"] == "too_few_practices"  # 5-6 practices a cluster
+    (region,) = results["regions"].values()
+    for name in spec.indicators:
+        want = expected_histogram(
+            computed, region_members, name, spec.bins, spec.full_weight_denominator
+        )
+        dist = region["distributions"][name]
+        tolerance = len(region_members) * 1.5 / spec.scale + 0.01
+        assert dist["bins"] == pytest.approx(want, abs=tolerance)
+        assert sum(dist["bins"]) > 1
+
+
 def test_no_dp_release_equals_the_sum_of_local_computes_even_with_dropouts(tmp_path):
     _, layout, outcome, results = run_demo(tmp_path, no_dp=True, dropout=0.1)
     assert set(results["clusters"]) == {"K01", "K02", "K03"}, results["aborted_rounds"]
@@ -110,6 +162,7 @@ def test_no_dp_release_equals_the_sum_of_local_computes_even_with_dropouts(tmp_p
     for ind_id, stratum, cell in released_cells(region):
         if cell["numerator"] is not None:
             assert cell["numerator"] == expected[ind_id, stratum][0]
+    check_distributions(results, layout, outcome, computed)
     # every practice can fetch its cluster's and region's release for its local report
     for p in layout.federation.practices:
         if p.id in outcome.dropouts:
@@ -134,6 +187,15 @@ def test_dp_release_is_within_six_sigma_and_the_server_holds_no_patient_data(tmp
                 if cell[field] is not None:
                     err = abs(cell[field] - expected[ind_id, stratum][i])
                     assert err <= 6 * cell["noise_sd"] + 1, (ind_id, stratum, field, err)
+        spec = load_manifest(layout.manifest).manifest.distribution
+        for name in spec.indicators:
+            dist = doc["distributions"][name]
+            want = expected_histogram(
+                computed, members, name, spec.bins, spec.full_weight_denominator
+            )
+            assert dist["bin_noise_sd"] > 0
+            for got, true in zip(dist["bins"], want, strict=True):
+                assert abs(got - true) <= 6 * dist["bin_noise_sd"] + 0.01, (name, got, true)
 
     # Scan everything the coordinator wrote: store, logs, transparency log.
     coordinator_files = [

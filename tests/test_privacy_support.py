@@ -13,6 +13,7 @@ from pathlib import Path
 
 from privacy.catalogue import InstalledCatalogue, InstalledCodelist, InstalledIndicator
 from privacy.defaults import default_manifest_path
+from privacy.distribution import DistributionSpec
 from privacy.manifest import (
     Budget,
     CodelistEntry,
@@ -62,7 +63,9 @@ def make_manifest(
     scale: float | None = None,
     version: int = 1,
     reference_dates: tuple[date, ...] | None = None,
+    distribution: DistributionSpec | None = None,
 ) -> Manifest:
+    """A small manifest for unit tests; no practice-rate histograms unless asked for."""
     base = default_manifest()
     indicators = indicators or (
         indicator("DM-01"),
@@ -91,6 +94,7 @@ def make_manifest(
             scale=scale,
         ),
         budget=Budget(budget_epsilon, 1e-6, "calendar_year"),
+        distribution=distribution,
     )
 
 
