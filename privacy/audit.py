@@ -345,6 +345,8 @@ class _Builder:
         if not feasible:
             dp_blocks.append(Para(self.tr("audit.dp.infeasible")))
         dp_blocks.append(self.noise_table())
+        if self.m.distribution is not None:
+            dp_blocks.append(self.distribution_text())
         dp_blocks.append(
             Para(self.tr("audit.dp.ledger_none" if self.no_dp else "audit.dp.accounting"))
         )
@@ -419,6 +421,33 @@ class _Builder:
                 self.tr("audit.noise.header_typical", n=n),
             ),
             tuple(rows),
+        )
+
+    def distribution_text(self) -> Any:
+        spec = self.m.distribution
+        assert spec is not None
+        release = self.plan.release
+        n = TYPICAL_CLUSTER_PRACTICES
+        sd = 0.0
+        if isinstance(release, SkellamRelease):
+            assert self.m.dp is not None
+            floor = max(
+                self.m.secagg.min_survivors, math.floor(n * (1 - self.m.dp.design_dropout))
+            )
+            lam = release.with_min_survivors(floor).lam
+            sd = math.sqrt(2 * lam * spec.noise_weight * n) / spec.scale
+        per_patient = (1 + math.sqrt(2) * spec.bins) / spec.full_weight_denominator
+        return Para(
+            self.tr(
+                "audit.dp.distribution",
+                ids=", ".join(spec.indicators),
+                bins=spec.bins,
+                width=f"{100 / spec.bins:g}",
+                dmin=spec.full_weight_denominator,
+                l2=per_patient,
+                n=n,
+                sd=sd,
+            )
         )
 
     def secagg(self) -> Section:

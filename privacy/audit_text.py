@@ -347,6 +347,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "da": "Støjens SD pr. værdi for hver praksis: {sd}",
         "en": "Noise SD per value for each practice: {sd}",
     },
+    "audit.dp.distribution": {
+        "da": "Fordeling af praksisrater for {ids}: {bins} søjler à {width} procentpoint. "
+        "Hver praksis fordeler sin rate lineært mellem de to nærmeste søjlemidter og tæller som "
+        "d/{dmin} praksis, når nævneren d er under {dmin}; derfor flytter én patient højst "
+        "Δ₂ = {l2:.3f} praksis pr. indikator. Blokken kalibreres i samme udgivelse; støjens SD "
+        "pr. søjle i en klynge på {n} praksis er ca. {sd:.1f} praksis. Deciler vises kun med "
+        "mindst 10 praksis, og når støjen i den kumulerede fordeling er under én decil.",
+        "en": "Distribution of practice rates for {ids}: {bins} bins of {width} percentage "
+        "points. Each practice splits its rate linearly between the two nearest bin centres "
+        "and counts as d/{dmin} of a practice when its denominator d is below {dmin}; so one "
+        "patient moves at most Δ₂ = {l2:.3f} practices per indicator. The block is calibrated "
+        "within the same release; its noise SD per bin in a cluster of {n} practices is about "
+        "{sd:.1f} practices. Deciles are shown only with at least 10 practices and when the "
+        "noise in the cumulative distribution is below one decile.",
+    },
     # --- 6 secagg --------------------------------------------------------------------------
     "audit.sec.secagg": {"da": "6. Sikker aggregering", "en": "6. Secure aggregation"},
     "audit.secagg.params": {

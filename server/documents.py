@@ -24,6 +24,7 @@ def release_document(stored: StoredRelease) -> dict[str, Any]:
             "numerator": cell.numerator,
             "denominator": cell.denominator,
             "rate": cell.extras.get("rate"),
+            "interval": cell.extras.get("interval"),  # 95 %: sampling and noise
             "noise_sd": cell.noise_sd,
             "suppressed": reasons.get((cell.indicator_id, cell.stratum), {}),
         }

@@ -13,6 +13,7 @@ no information beyond them and costs no further privacy budget.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date
 
@@ -26,6 +27,7 @@ from privacy.plan import manifest_release
 from privacy.plausibility import Flag, check_plausibility
 from privacy.release import Release as Mechanism
 from privacy.release import SkellamRelease
+from server.statistics import rate_interval
 from server.store import Level, ReleasedCell, SuppressedCell
 from server.store import Release as StoredRelease
 
@@ -144,17 +146,24 @@ def build_release(
     sds = _indicator_sd(layout, noisy.variance)
     cells: list[ReleasedCell] = []
     suppressed: list[SuppressedCell] = []
+    bounds = {ind.indicator_id: ind.ratio_bound for ind in layout.indicators}
     for ind in disclosed.indicators:
         for cell in (*ind.strata, ind.total):
+            sd = sds[ind.indicator_id, cell.stratum]
             cells.append(
                 ReleasedCell(
                     ind.indicator_id,
                     cell.stratum,
                     cell.numerator,
                     cell.denominator,
-                    round(sds[ind.indicator_id, cell.stratum], 3),
+                    round(sd, 3),
                     noisy.contributors,
-                    {"rate": cell.rate},
+                    {
+                        "rate": cell.rate,
+                        "interval": _interval(
+                            cell.rate, cell.denominator, sd, bounds[ind.indicator_id]
+                        ),
+                    },
                 )
             )
     for s in disclosed.suppressed:
@@ -181,6 +190,23 @@ def build_release(
         },
     )
     return ReleaseOutcome(release, disclosed, (), None)
+
+
+def _interval(
+    rate: float | None, denominator: int | None, noise_sd: float, ratio_bound: float
+) -> list[float] | None:
+    """95 % interval with sampling and noise; proportions are clamped to [0, 1]."""
+    if rate is None or not denominator:
+        return None
+    proportion = ratio_bound <= 1
+    i = rate_interval(
+        rate,
+        denominator,
+        noise_sd,
+        proportion=proportion,
+        upper=1.0 if proportion else math.inf,
+    )
+    return [round(i.low, 6), round(i.high, 6)]
 
 
 def _distributions(layout: VectorLayout, noisy: NoisySum) -> dict[str, object]:
