@@ -465,11 +465,18 @@ class CoordinatorService(CoordinatorHandler):
         if practice is None:
             raise FetchNotFound("unknown practice")
         if query.scope == FETCH_CLUSTER:
-            stored = self.store.latest_release(Level.CLUSTER, practice.cluster)
+            level, unit = Level.CLUSTER, practice.cluster
         elif query.scope == FETCH_REGION:
-            stored = self.store.latest_release(Level.REGION, practice.region)
+            level, unit = Level.REGION, practice.region
         else:
             raise FetchNotFound(f"unknown scope {query.scope!r}")
+        if query.round_id:
+            # The release that holds this round (a region's holds all its clusters'
+            # rounds of the period): during a backfill the newest is another period's.
+            found = self.store.releases(level=level, unit=unit, round_id=query.round_id)
+            stored = found[-1] if found else None
+        else:
+            stored = self.store.latest_release(level, unit)
         if stored is None:
             raise FetchNotFound(f"nothing released for {query.scope}")
         body = json.dumps(release_document(stored), ensure_ascii=False).encode()

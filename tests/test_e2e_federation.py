@@ -325,3 +325,11 @@ def test_several_periods_are_backfilled_and_charged_per_period(tmp_path):
         ledger = load_settings(layout.agent_configs[p.id]).ledger_dir / "ledger.jsonl"
         kinds = [json.loads(line)["kind"] for line in ledger.read_text().splitlines()]
         assert kinds.count("charge") == 2, p.id
+        # and holds its cluster's and region's release of each period, not the newest twice
+        releases = load_settings(layout.agent_configs[p.id]).state_dir / "releases"
+        held = defaultdict(set)
+        for path in releases.glob("*.json"):
+            doc = json.loads(path.read_text())
+            held[doc["level"]].add(doc["reference_date"])
+        want = {d.isoformat() for d in options.reference_dates}
+        assert held["cluster"] == want and held["region"] == want, (p.id, dict(held))

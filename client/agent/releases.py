@@ -53,6 +53,11 @@ def store_release(
         raise ReleaseFormatError(f"{level} release: body is not JSON ({exc})") from None
     if not isinstance(document, dict):
         raise ReleaseFormatError(f"{level} release: body is not a JSON object")
+    rounds = document.get("round_ids")
+    if requested_round and isinstance(rounds, list) and requested_round not in rounds:
+        raise ReleaseFormatError(
+            f"{level} release: round_ids does not include the requested round {requested_round}"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     # Named by this practice's round: a regional release lists several cluster rounds.
     path = release_path(directory, level, requested_round)
