@@ -11,6 +11,67 @@ from klynge.cli import root
 from server.store import Level, Release, ReleasedCell, RoundState, Store, SuppressedCell
 
 REF = date(2026, 9, 30)
+EARLIER = date(2026, 6, 30)
+
+
+def _record_period(store: Store, ref: date, k01_rate: float) -> None:
+    """K01 released, K02's DM-01 numerator suppressed, and their region."""
+    suffix = ref.isoformat()
+    for cluster in ("K01", "K02"):
+        round_id = f"r-{cluster}-{suffix}"
+        store.create_round(
+            round_id,
+            cluster=cluster,
+            region="Midtjylland",
+            reference_date=ref,
+            manifest_hash="ab" * 32,
+        )
+        store.set_round_state(round_id, RoundState.RUNNING)
+        hidden = cluster == "K02"
+        store.record_release(
+            Release(
+                Level.CLUSTER,
+                cluster,
+                (round_id,),
+                ref,
+                "ab" * 32,
+                (
+                    ReleasedCell(
+                        "DM-01",
+                        "total",
+                        None if hidden else round(k01_rate * 1000),
+                        1000,
+                        88.0,
+                        6,
+                        {"rate": None if hidden else k01_rate},
+                    ),
+                ),
+                (SuppressedCell("DM-01", "total", "numerator", "small_complement"),)
+                if hidden
+                else (),
+                {
+                    "contributors": 6,
+                    "mechanism": "distributed_skellam",
+                    "epsilon_per_release": 1.0,
+                },
+            )
+        )
+    store.record_release(
+        Release(
+            Level.REGION,
+            "Midtjylland",
+            (f"r-K01-{suffix}", f"r-K02-{suffix}"),
+            ref,
+            "ab" * 32,
+            (
+                ReleasedCell(
+                    "DM-01", "total", 1700, 2000, 124.0, 12, {"rate": 0.85, "interval": [0.7, 0.99]}
+                ),
+            ),
+            (),
+            {"contributors": 12, "mechanism": "distributed_skellam"},
+        )
+    )
 
 
 @pytest.fixture
@@ -18,59 +79,15 @@ def store_path(tmp_path):
     path = tmp_path / "coordinator.sqlite"
     store = Store.open(path)
     try:
-        for cluster in ("K01", "K02"):
-            store.create_round(
-                f"r-{cluster}",
-                cluster=cluster,
-                region="Midtjylland",
-                reference_date=REF,
-                manifest_hash="ab" * 32,
-            )
-            store.set_round_state(f"r-{cluster}", RoundState.RUNNING)
-            hidden = cluster == "K02"
-            store.record_release(
-                Release(
-                    Level.CLUSTER,
-                    cluster,
-                    (f"r-{cluster}",),
-                    REF,
-                    "ab" * 32,
-                    (
-                        ReleasedCell(
-                            "DM-01",
-                            "total",
-                            None if hidden else 850,
-                            1000,
-                            88.0,
-                            6,
-                            {"rate": None if hidden else 0.85},
-                        ),
-                    ),
-                    (SuppressedCell("DM-01", "total", "numerator", "small_complement"),)
-                    if hidden
-                    else (),
-                    {
-                        "contributors": 6,
-                        "mechanism": "distributed_skellam",
-                        "epsilon_per_release": 1.0,
-                    },
-                )
-            )
-        store.record_release(
-            Release(
-                Level.REGION,
-                "Midtjylland",
-                ("r-K01", "r-K02"),
-                REF,
-                "ab" * 32,
-                (ReleasedCell("DM-01", "total", 1700, 2000, 124.0, 12, {"rate": 0.85}),),
-                (),
-                {"contributors": 12, "mechanism": "distributed_skellam"},
-            )
-        )
+        _record_period(store, EARLIER, 0.8)
+        _record_period(store, REF, 0.85)
     finally:
         store.close()
     return path
+
+
+def _dm01(page: str) -> str:
+    return page[page.index("<h2 id='DM-01'>") :].split("<section")[0]
 
 
 def test_region_and_cluster_reports(store_path, tmp_path, monkeypatch):
@@ -82,7 +99,11 @@ def test_region_and_cluster_reports(store_path, tmp_path, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     page = region.read_text()
-    assert "K01" in page and "K02" in page and "Midtjylland" in page and "85.0%" in page
+    assert "Regional report: Midtjylland, 2026-09-30" in page
+    assert "K01" in page and "K02" in page and "85.0%" in page
+    section = _dm01(page)
+    assert "(70.0–99.0)" in section  # the region's released interval
+    assert "Trend over periods" in section and "2026-06" in section  # the earlier period
     cluster = tmp_path / "cluster.html"
     result = runner.invoke(
         root,
@@ -101,10 +122,23 @@ def test_region_and_cluster_reports(store_path, tmp_path, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     page = cluster.read_text()
-    assert "K02" in page and "Midtjylland" in page and ">K01<" not in page
-    card = page[page.index("DM-01 HbA1c measured") :].split("class='card'")[0]
-    assert "suppressed" in card and "<rect" in card  # hidden K02, drawn region bar
-    assert "0.0%" not in card  # hidden is never drawn as zero
+    assert "Cluster report: K02" in page and "Midtjylland" in page and ">K01<" not in page
+    section = _dm01(page)
+    assert ">suppressed<" in section and section.count("<rect") == 1  # hidden K02, region bar
+    assert "0.0%" not in section  # hidden is never drawn as zero
+
+
+def test_language_and_period_options(store_path, tmp_path, monkeypatch):
+    monkeypatch.delenv("KLYNGE_LANG", raising=False)
+    runner = CliRunner()
+    out = tmp_path / "r.html"
+    args = ["report", "region", "--store", str(store_path), "--out", str(out)]
+    assert runner.invoke(root, args).exit_code == 0
+    assert "Regional rapport: Midtjylland" in out.read_text()  # Danish by default
+    assert runner.invoke(root, [*args, "--lang", "en", "--period", "2026-06-30"]).exit_code == 0
+    page = out.read_text()
+    assert "Regional report: Midtjylland, 2026-06-30" in page and "80.0%" in page
+    assert "Trend over periods" not in page  # nothing before the first period
 
 
 def test_bad_input_is_one_clear_line(store_path, tmp_path, monkeypatch):
@@ -132,6 +166,23 @@ def test_bad_input_is_one_clear_line(store_path, tmp_path, monkeypatch):
                 out,
             ],
             "YYYY-MM-DD",
+        ),
+        (
+            [
+                "report",
+                "region",
+                "--store",
+                str(store_path),
+                "--period",
+                "2026-03-31",
+                "--out",
+                out,
+            ],
+            "has no releases as of 2026-03-31 (has: 2026-06-30, 2026-09-30)",
+        ),
+        (
+            ["report", "region", "--store", str(store_path), "--lang", "fr", "--out", out],
+            "must be 'da' or 'en'",
         ),
     ]
     for args, message in cases:

@@ -21,7 +21,7 @@ from klynge.demo import DemoError, DemoOptions, prepare, round_rows, run
 from klynge.i18n import current_lang, register, t
 from privacy.atomic import atomic_write
 from server.documents import indicator_rate
-from server.report_html import render_report
+from server.report_html import render_cluster_report, render_region_report
 from server.results import results_document
 from server.store import Store
 
@@ -52,8 +52,20 @@ register(
         "demo.suppressed": {"da": "skjult", "en": "suppressed"},
         "demo.none": {"da": "ingen udgivelse", "en": "no release"},
         "demo.written": {
-            "da": "Skrevet: {results} og {report} ({seconds:.1f} s for runderne)",
-            "en": "Written: {results} and {report} ({seconds:.1f} s for the rounds)",
+            "da": "Skrevet: {results} ({seconds:.1f} s for runderne)",
+            "en": "Written: {results} ({seconds:.1f} s for the rounds)",
+        },
+        "demo.region_report": {
+            "da": "Regional rapport: {path}",
+            "en": "Regional report: {path}",
+        },
+        "demo.cluster_report": {
+            "da": "Klyngerapport ({cluster}): {path}",
+            "en": "Cluster report ({cluster}): {path}",
+        },
+        "demo.no_cluster_report": {
+            "da": "Ingen klyngerapport: ingen klynge fik en udgivelse",
+            "en": "No cluster report: no cluster got a release",
         },
         "demo.dropouts": {
             "da": "Frafald undervejs: {drops}",
@@ -169,8 +181,14 @@ def demo(
     results_path = out / "results.json"
     results_path.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     catalogue = load_catalogue()
-    report_path = out / "report.html"
-    report_path.write_text(render_report(results, catalogue, lang), encoding="utf-8")
+    region_report = out / "region-report.html"
+    atomic_write(region_report, render_region_report(results, catalogue, lang).encode())
+    cluster_ids = [c.id for c in layout.federation.clusters if c.id in results["clusters"]]
+    cluster_report = None
+    if cluster_ids:  # the first cluster that released, for its cluster meeting
+        cluster_report = out / f"cluster-{cluster_ids[0]}-report.html"
+        page = render_cluster_report(results, catalogue, cluster_ids[0], lang)
+        atomic_write(cluster_report, page.encode())
     # One practice's own report, as its agent would make it locally (never uploaded).
     first = layout.federation.practices[0]
     practice_report = out / f"practice-{first.id}.html"
@@ -203,10 +221,13 @@ def demo(
         stdout.print(t("demo.dropouts", drops=drops))
     for r in results["aborted_rounds"]:
         stdout.print(t("demo.aborted", cluster=r["cluster"], reason=r["reason"]))
+    stdout.print(t("demo.written", results=results_path, seconds=outcome.seconds))
+    stdout.print(t("demo.region_report", path=region_report))
+    if cluster_report is None:
+        stdout.print(t("demo.no_cluster_report"))
+    else:
+        stdout.print(t("demo.cluster_report", cluster=cluster_ids[0], path=cluster_report))
     stdout.print(t("demo.practice_report", path=practice_report))
-    stdout.print(
-        t("demo.written", results=results_path, report=report_path, seconds=outcome.seconds)
-    )
 
 
 def _print_commands(layout) -> None:

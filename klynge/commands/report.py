@@ -15,9 +15,9 @@ from rich.console import Console
 from indicator_defs import load_catalogue
 from klynge.dates import parse_iso_date
 from klynge.errors import KlyngeError
-from klynge.i18n import current_lang, register, t
+from klynge.i18n import LANGS, Lang, current_lang, register, t
 from privacy.atomic import atomic_write
-from server.report_html import render_report
+from server.report_html import render_cluster_report, render_region_report
 from server.results import results_document
 from server.store import Store
 
@@ -32,49 +32,74 @@ register(
             "da": "{store} indeholder ingen udgivelser",
             "en": "{store} holds no releases",
         },
+        "report.cli.unknown_period": {
+            "da": "{store} har ingen udgivelser pr. {period} (har: {known})",
+            "en": "{store} has no releases as of {period} (has: {known})",
+        },
         "report.cli.no_cluster": {
             "da": "klynge {cluster} har ingen udgivelse pr. {period} (har: {known})",
             "en": "cluster {cluster} has no release as of {period} (has: {known})",
         },
+        "report.cli.no_store": {
+            "da": "{store}: ingen sådan database",
+            "en": "{store}: no such store",
+        },
     }
 )
+
+_LANG_HELP = "da or en (default: klynge --lang, else da)."
 
 
 class ReportError(KlyngeError):
     pass
 
 
-def _results(store_path: Path, period: str | None) -> dict:
+def _results(store_path: Path, period: str | None, lang: Lang) -> dict:
+    """The period's results document, with every earlier period as "history" for the trends."""
     if not store_path.is_file():
-        raise ReportError(f"{store_path}: no such store")
+        raise ReportError(t("report.cli.no_store", lang, store=store_path))
     store = Store.open(store_path)
     try:
+        dates = sorted({s.release.reference_date for s in store.releases()})
+        if not dates:
+            raise ReportError(t("report.cli.no_period", lang, store=store_path))
+        ref: date = dates[-1]  # the latest period
         if period:
             ref = parse_iso_date(period, "--period")
-        else:
-            dates = sorted({s.release.reference_date for s in store.releases()})
-            if not dates:
-                raise ReportError(t("report.cli.no_period", store=store_path))
-            ref: date = dates[-1]  # the latest period
-        return results_document(store, ref)
+            if ref not in dates:
+                known = ", ".join(d.isoformat() for d in dates)
+                raise ReportError(
+                    t("report.cli.unknown_period", lang, store=store_path, period=ref, known=known)
+                )
+        results = results_document(store, ref)
+        results["history"] = [results_document(store, d) for d in dates if d < ref]
+        return results
     finally:
         store.close()
 
 
-def _write(results: dict, out: Path) -> None:
-    page = render_report(results, load_catalogue(), current_lang())
+def _lang(lang: str | None) -> Lang:
+    if lang is not None and lang not in LANGS:
+        raise typer.BadParameter("must be 'da' or 'en'", param_hint="--lang")
+    return lang or current_lang()  # type: ignore[return-value]
+
+
+def _write(page: str, out: Path, lang: Lang) -> None:
     atomic_write(out, page.encode("utf-8"))
-    Console().print(t("report.cli.written", path=out))
+    Console().print(t("report.cli.written", lang, path=out))
 
 
 @app.command("region")
 def region(
     store: Path = typer.Option(..., "--store", help="The coordinator's SQLite store."),
     period: str = typer.Option(None, "--period", help="Reference date (default: the latest)."),
+    lang: str | None = typer.Option(None, "--lang", help=_LANG_HELP),
     out: Path = typer.Option(..., "--out", help="HTML file to write."),
 ) -> None:
-    """Every cluster of the period next to its region."""
-    _write(_results(store, period), out)
+    """The region first, then every cluster of the period beside it."""
+    language = _lang(lang)
+    results = _results(store, period, language)
+    _write(render_region_report(results, load_catalogue(), language), out, language)
 
 
 @app.command("cluster")
@@ -82,23 +107,22 @@ def cluster(
     cluster_id: str = typer.Option(..., "--cluster", help="Cluster id, e.g. K01."),
     store: Path = typer.Option(..., "--store", help="The coordinator's SQLite store."),
     period: str = typer.Option(None, "--period", help="Reference date (default: the latest)."),
+    lang: str | None = typer.Option(None, "--lang", help=_LANG_HELP),
     out: Path = typer.Option(..., "--out", help="HTML file to write."),
 ) -> None:
-    """One cluster next to its region, for the cluster meeting."""
-    results = _results(store, period)
-    doc = results["clusters"].get(cluster_id)
-    if doc is None:
+    """One cluster beside its region and the target, for the cluster meeting."""
+    language = _lang(lang)
+    results = _results(store, period, language)
+    if cluster_id not in results["clusters"]:
         known = ", ".join(sorted(results["clusters"])) or "-"
         raise ReportError(
             t(
                 "report.cli.no_cluster",
+                language,
                 cluster=cluster_id,
                 period=results["reference_date"],
                 known=known,
             )
         )
-    region_ids = {r for r, d in results["regions"].items() if doc["round_ids"][0] in d["round_ids"]}
-    results["clusters"] = {cluster_id: doc}
-    results["regions"] = {r: d for r, d in results["regions"].items() if r in region_ids}
-    results["aborted_rounds"] = [a for a in results["aborted_rounds"] if a["cluster"] == cluster_id]
-    _write(results, out)
+    page = render_cluster_report(results, load_catalogue(), cluster_id, language)
+    _write(page, out, language)
