@@ -154,6 +154,7 @@ def test_with_releases_and_a_charged_round(agent, tmp_path):
 
 
 def test_errors_are_one_line(agent, tmp_path):
+    agent.releases_dir.mkdir(parents=True, exist_ok=True)  # another worker may hold the rest
     bad = agent.releases_dir / "cluster-broken.json"
     bad.write_text("{not json", encoding="utf-8")
     try:

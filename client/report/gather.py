@@ -1,7 +1,9 @@
 """Read what the practice holds (settings, extract, ledger, downloaded releases) into a report.
 
 The only I/O of the report: the clock comes in as `today` and `generated_at`
-so tests pin them. Nothing is sent; the coordinator is never contacted.
+so tests pin them. Nothing is sent; the coordinator is never contacted. The
+extract is prepared once; the patient lists are evaluated at `as_of` and the
+own totals once more for each earlier period with a downloaded cluster release.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from datetime import date
 
 from client.agent.config import AgentSettings
 from client.agent.status import budget_rows
+from client.engine.fast import PreparedExtract
 from client.extract.loader import load_extract
 from client.report.errors import ReportError
 from client.report.patients import patients_per_indicator
 from client.report.practice_report import PracticeReport, budget_years, build_report
 from client.report.published import choose_releases, latest_cluster_date, read_releases
+from client.report.trend import build_trends, own_counts, trend_dates
 from indicator_defs import Catalogue, load_catalogue
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
@@ -41,6 +45,12 @@ def gather_report(
     if as_of is None:
         as_of = latest_cluster_date(releases, settings.cluster_id) or today
     extract = load_extract(settings.extract_dir)
+    prepared = PreparedExtract.from_extract(extract)
+    patients = patients_per_indicator(extract, chosen, as_of, prepared)
+    at_as_of = {i: (p.numerator, p.denominator) for i, p in patients.items()}
+    own = own_counts(
+        prepared, chosen, trend_dates(releases, settings.cluster_id, as_of), {as_of: at_as_of}
+    )
     ledger = Ledger.open(settings.ledger_dir)  # verified: a corrupt ledger is an error
     return build_report(
         practice_id=settings.practice_id,
@@ -48,8 +58,9 @@ def gather_report(
         as_of=as_of,
         generated_at=generated_at,
         catalogue=chosen,
-        patients=patients_per_indicator(extract, chosen, as_of),
+        patients=patients,
         releases=choose_releases(releases, settings.cluster_id, as_of),
         charges=ledger.charges(),
         budget=budget_years(budget_rows(ledger, manifest.budget, today)),
+        trends=build_trends(chosen, releases, settings.cluster_id, own),
     )

@@ -64,10 +64,17 @@ def patients_from_arrays(
 
 
 def patients_per_indicator(
-    extract: Extract, catalogue: m.Catalogue, reference_date: date
+    extract: Extract,
+    catalogue: m.Catalogue,
+    reference_date: date,
+    prepared: PreparedExtract | None = None,
 ) -> dict[str, IndicatorPatients]:
-    """Per indicator id (catalogue order), the patients counted at `reference_date`."""
-    prepared = PreparedExtract.from_extract(extract)
+    """Per indicator id (catalogue order), the patients counted at `reference_date`.
+
+    Pass `prepared` (of this same extract) to reuse one preparation across dates.
+    """
+    if prepared is None:
+        prepared = PreparedExtract.from_extract(extract)
     ids = extract.patients["patient_id"].astype(str).to_numpy()
     arrays = patient_contributions(prepared, catalogue, reference_date)
     return {

@@ -3,17 +3,24 @@
 It follows the look of the cluster/region report (`server.report_html`) but is
 its own module: the practice agent does not depend on server code. Nothing is
 fetched when the file opens. Suppressed figures read "suppressed", never zero;
-sections the releases cannot support yet say so instead of showing anything.
+each indicator's card also places the practice among the practices
+(`distribution_html`) and shows its trend over periods (`trend_html`).
 """
 
 from __future__ import annotations
 
-import html
 import math
 
+from client.report.distribution_html import placement_section
+from client.report.formatting import esc as _e
+from client.report.formatting import fmt_epsilon, fmt_rate
+from client.report.formatting import reason as _reason
 from client.report.practice_report import IndicatorReport, PracticeReport
 from client.report.published import PublishedFigure
+from client.report.trend_html import trend_section
 from klynge.i18n import Lang, register, t
+
+__all__ = ["chart", "fmt_epsilon", "fmt_rate", "patient_lists", "render_practice_report"]
 
 register(
     {
@@ -55,39 +62,30 @@ register(
         },
         "preport.intro": {
             "da": "Egne tal er beregnet præcist i praksis. Klyngens og regionens tal er tilført "
-            "støj (differentielt privatliv) og små tal er skjult; stregerne viser 95 %-intervallet "
-            "for støjen. Over eller under klyngen siges kun, når egen rate ligger uden for det "
-            "interval. Den stiplede røde linje er målet.",
-            "en": "Own figures are computed exactly in the practice. Cluster and regional figures "
-            "carry noise (differential privacy) and small counts are hidden; whiskers show the "
-            "95% interval of the noise. Above or below the cluster is said only when the own "
-            "rate lies outside that interval. The dashed red line is the target.",
+            "støj (differentielt privatliv), og små tal er skjult. Stregerne viser "
+            "95 %-intervallet for klyngens og regionens rate; det rummer både den tilfældige "
+            "variation mellem patienterne og støjen. Over eller under klyngen siges kun, når "
+            "egen rate ligger uden for klyngens interval. Den stiplede røde linje er målet.",
+            "en": "Own figures are computed exactly in the practice. Cluster and regional "
+            "figures carry noise (differential privacy), and small counts are hidden. Whiskers "
+            "show the 95% interval of the cluster's and the region's rate; it covers both the "
+            "chance variation between patients and the noise. Above or below the cluster is "
+            "said only when the own rate lies outside the cluster's interval. The dashed red "
+            "line is the target.",
         },
-        "preport.pending.head": {
-            "da": "Endnu ikke tilgængeligt",
-            "en": "Not yet available",
+        "preport.intro.noise_only": {
+            "da": "Nogle hentede resultater er fra før intervallerne blev udgivet; for dem "
+            'viser stregerne kun støjens 95 %-interval (markeret "kun støj"), som er smallere.',
+            "en": "Some downloaded results predate released intervals; for them the whiskers "
+            'show only the noise\'s 95% interval (marked "noise only"), which is narrower.',
         },
-        "preport.pending.decile": {
-            "da": "Praksisens decil i klyngen: kræver fordelingen af praksisraterne, som "
-            "udgivelserne endnu ikke indeholder.",
-            "en": "The practice's decile in its cluster: needs the distribution of practice "
-            "rates, which releases do not carry yet.",
-        },
-        "preport.pending.distribution": {
-            "da": "Fordelingen af praksisrater i klyngen (histogram): udgivelserne indeholder "
-            "den endnu ikke.",
-            "en": "The distribution of practice rates in the cluster (histogram): releases do "
-            "not carry it yet.",
-        },
-        "preport.pending.trend": {
-            "da": "Udvikling over kvartaler: kræver udgivelser for flere perioder, som endnu "
-            "ikke dannes.",
-            "en": "Trend over quarters: needs releases for several periods, which are not "
-            "produced yet.",
-        },
-        "preport.pending.card": {
-            "da": "Decil, fordeling og udvikling: endnu ikke tilgængelige.",
-            "en": "Decile, distribution and trend: not yet available.",
+        "preport.intro.more": {
+            "da": "Hvert kort viser også praksisens placering blandt praksisserne og "
+            "udviklingen over de perioder, der er hentet resultater for. Egne rater for "
+            "tidligere perioder er genberegnet lokalt på periodens referencedato.",
+            "en": "Each card also shows the practice's place among the practices and the trend "
+            "over the periods results have been downloaded for. Own rates for earlier periods "
+            "are recomputed locally at each period's reference date.",
         },
         "preport.summary": {"da": "Oversigt", "en": "Overview"},
         "preport.col.indicator": {"da": "Indikator", "en": "Indicator"},
@@ -112,6 +110,12 @@ register(
         "preport.no_release": {"da": "intet resultat", "en": "no result"},
         "preport.no_patients": {"da": "ingen patienter", "en": "no patients"},
         "preport.interval": {"da": "95 %-interval {lo}–{hi}", "en": "95% interval {lo}–{hi}"},
+        "preport.interval_noise": {
+            "da": "95 %-interval {lo}–{hi}, kun støj",
+            "en": "95% interval {lo}–{hi}, noise only",
+        },
+        "preport.col.decile": {"da": "Decil", "en": "Decile"},
+        "preport.decile_at": {"da": "{decile}. ({where})", "en": "{decile} ({where})"},
         "preport.own_line": {
             "da": "Egen praksis: {num} af {den} = {rate}.",
             "en": "Own practice: {num} of {den} = {rate}.",
@@ -121,16 +125,16 @@ register(
             "en": "Own practice: {num} events / {den} = {rate} (at most {cap} per patient).",
         },
         "preport.pos.above": {
-            "da": "Over klyngen (uden for støjens 95 %-interval)",
-            "en": "Above the cluster (outside the noise's 95% interval)",
+            "da": "Over klyngen (uden for klyngens 95 %-interval)",
+            "en": "Above the cluster (outside the cluster's 95% interval)",
         },
         "preport.pos.below": {
-            "da": "Under klyngen (uden for støjens 95 %-interval)",
-            "en": "Below the cluster (outside the noise's 95% interval)",
+            "da": "Under klyngen (uden for klyngens 95 %-interval)",
+            "en": "Below the cluster (outside the cluster's 95% interval)",
         },
         "preport.pos.within_noise": {
-            "da": "Forskellen til klyngen ligger inden for støjen",
-            "en": "The difference from the cluster is within the noise",
+            "da": "Inden for klyngens 95 %-interval: ingen sikker forskel",
+            "en": "Within the cluster's 95% interval: no clear difference",
         },
         "preport.pos.no_own_rate": {
             "da": "Ingen egne patienter i nævneren",
@@ -214,23 +218,6 @@ register(
             "da": "uden differentielt privatliv (kun verifikation)",
             "en": "without differential privacy (verification only)",
         },
-        "preport.reason.small_count": {"da": "lille tal", "en": "small count"},
-        "preport.reason.small_complement": {
-            "da": "lille komplement",
-            "en": "small complement",
-        },
-        "preport.reason.too_few_practices": {
-            "da": "for få praksisser",
-            "en": "too few practices",
-        },
-        "preport.reason.complementary": {
-            "da": "komplementær skjulning",
-            "en": "complementary suppression",
-        },
-        "preport.reason.rate_denominator_too_small": {
-            "da": "for lille nævner",
-            "en": "denominator too small",
-        },
     }
 )
 
@@ -242,7 +229,11 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin:1.6em 0 .4em}h3{font-size:1.05em;ma
 .notice{border:1px solid #d9a300;background:#fff8e1;padding:.5em .8em;border-radius:6px}
 .grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(330px,1fr));gap:1em}
 .card{border:1px solid #ddd;border-radius:6px;padding:.6em .8em;break-inside:avoid}
-.meta{color:#666;font-size:.85em}.pending{color:#8a6d00;font-size:.85em}
+.meta{color:#666;font-size:.85em}
+.place,.trend{border-top:1px solid #eee;margin-top:.5em;padding-top:.3em}
+.place-text{font-size:.92em}.card h2{margin:.2em 0 .3em}
+.key{white-space:nowrap;margin-right:.6em}.nowrap{white-space:nowrap}
+svg.histogram,svg.trend-chart{max-width:100%;height:auto}
 .better{color:#2a7a3b}.worse{color:#b3261e}
 table{border-collapse:collapse;font-size:.9em}td,th{border-bottom:1px solid #ddd;
 padding:.25em .5em;text-align:left;vertical-align:top}
@@ -254,37 +245,6 @@ code,.ids{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em}
 _OWN, _PUBLISHED, _MUTED = "#e07b00", "#3b7dd8", "#999"
 
 
-def _e(text: object) -> str:
-    return html.escape(str(text))
-
-
-def _number(value: float, decimals: int, lang: Lang) -> str:
-    text = f"{value:.{decimals}f}"
-    return text.replace(".", ",") if lang == "da" else text
-
-
-def fmt_rate(value: float | None, scale: int, lang: Lang) -> str:
-    """A proportion for people: percent, or per 1,000."""
-    if value is None:
-        return "–"
-    if scale == 100:
-        return _number(value * 100, 1, lang) + " %"
-    return _number(value * scale, 1, lang) + f"/{scale:,}".replace(
-        ",", "." if lang == "da" else ","
-    )
-
-
-def fmt_epsilon(value: float, lang: Lang) -> str:
-    return "∞" if math.isinf(value) else _number(value, 3, lang)
-
-
-def _reason(code: str, lang: Lang) -> str:
-    try:
-        return t(f"preport.reason.{code}", lang)
-    except KeyError:
-        return code
-
-
 def _published_text(fig: PublishedFigure | None, scale: int, lang: Lang) -> str:
     if fig is None:
         return t("preport.no_release", lang)
@@ -294,16 +254,9 @@ def _published_text(fig: PublishedFigure | None, scale: int, lang: Lang) -> str:
     interval = fig.interval
     if interval:
         lo, hi = interval
-        text += (
-            " ("
-            + t(
-                "preport.interval",
-                lang,
-                lo=fmt_rate(max(lo, 0.0), scale, lang),
-                hi=fmt_rate(hi, scale, lang),
-            )
-            + ")"
-        )
+        key = "preport.interval" if fig.interval_source == "released" else "preport.interval_noise"
+        lo_text, hi_text = fmt_rate(max(lo, 0.0), scale, lang), fmt_rate(hi, scale, lang)
+        text += " (" + t(key, lang, lo=lo_text, hi=hi_text) + ")"
     return text
 
 
@@ -449,25 +402,36 @@ def _card(item: IndicatorReport, report: PracticeReport, lang: Lang) -> str:
         f"<br>{_e(t('preport.col.region', lang))}: "
         f"{_e(_published_text(item.region, ind.scale, lang))}</p>"
         f"<p class='{_position_class(item)}'>{_e(_position_text(item, lang))}</p>"
-        f"<p class='pending'>{_e(t('preport.pending.card', lang))}</p>"
+        f"{placement_section(item.placement, ind, item.denominator, lang)}"
+        f"{trend_section(item.trend, ind, lang)}"
         f"{patient_lists(item, lang)}</div>"
     )
 
 
+def _decile_text(item: IndicatorReport, lang: Lang) -> str:
+    used = item.placement.decile_from if item.placement else None
+    if used is None or used.decile is None:
+        return "–"
+    where = t(f"preport.level.{used.level}", lang).lower()
+    return t("preport.decile_at", lang, decile=used.decile, where=where)
+
+
 def _summary(report: PracticeReport, lang: Lang) -> str:
-    cols = ("indicator", "own", "cluster", "region", "target", "position")
+    cols = ("indicator", "own", "cluster", "region", "target", "position", "decile")
     head = "".join(f"<th>{_e(t(f'preport.col.{c}', lang))}</th>" for c in cols)
     rows = []
     for item in report.indicators:
         ind = item.indicator
+        target = fmt_rate(ind.target, ind.scale, lang) if ind.target is not None else "–"
         rows.append(
             f"<tr><td><a href='#{_e(ind.id)}'>{_e(ind.id)}</a> {_e(ind.title[lang])}</td>"
             f"<td>{_e(fmt_rate(item.rate, ind.scale, lang))} "
             f"<span class='meta'>({item.numerator}/{item.denominator})</span></td>"
             f"<td>{_e(_published_text(item.cluster, ind.scale, lang))}</td>"
             f"<td>{_e(_published_text(item.region, ind.scale, lang))}</td>"
-            f"<td>{_e(fmt_rate(ind.target, ind.scale, lang) if ind.target is not None else '–')}"
-            f"</td><td class='{_position_class(item)}'>{_e(_position_text(item, lang))}</td></tr>"
+            f"<td class='nowrap'>{_e(target)}</td>"
+            f"<td class='{_position_class(item)}'>{_e(_position_text(item, lang))}</td>"
+            f"<td class='nowrap'>{_e(_decile_text(item, lang))}</td></tr>"
         )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -504,14 +468,6 @@ def _sources(report: PracticeReport, lang: Lang) -> str:
         dates = ", ".join(d.isoformat() for d in report.other_release_dates)
         lines.append(f"<p class='meta'>{_e(t('preport.other_dates', lang, dates=dates))}</p>")
     return "".join(lines)
-
-
-def _pending(report: PracticeReport, lang: Lang) -> str:
-    if not report.pending:
-        return ""
-    items = "".join(f"<li>{_e(t(f'preport.pending.{k}', lang))}</li>" for k in report.pending)
-    head = _e(t("preport.pending.head", lang))
-    return f"<div class='notice'><strong>{head}</strong><ul>{items}</ul></div>"
 
 
 def _receipts(report: PracticeReport, lang: Lang) -> str:
@@ -576,6 +532,29 @@ def _receipts(report: PracticeReport, lang: Lang) -> str:
     return "".join(parts)
 
 
+def _more_note(report: PracticeReport, lang: Lang) -> str:
+    """Point to the cards' place and trend sections, when there is any to point to."""
+    if not any(i.placement or (i.trend and i.trend.points) for i in report.indicators):
+        return ""
+    return f"<p>{_e(t('preport.intro.more', lang))}</p>"
+
+
+def _noise_only_note(report: PracticeReport, lang: Lang) -> str:
+    """Said only when some shown figure comes from a release without released intervals."""
+    figures = [f for i in report.indicators for f in (i.cluster, i.region) if f is not None]
+    figures += [
+        f
+        for i in report.indicators
+        if i.trend
+        for p in i.trend.points
+        for f in (p.cluster, p.region)
+        if f is not None
+    ]
+    if not any(f.interval_source == "noise" for f in figures):
+        return ""
+    return f"<p class='meta'>{_e(t('preport.intro.noise_only', lang))}</p>"
+
+
 def render_practice_report(report: PracticeReport, lang: Lang) -> str:
     title = t("preport.title", lang, practice=report.practice_id, date=report.as_of.isoformat())
     meta = t(
@@ -593,7 +572,8 @@ def render_practice_report(report: PracticeReport, lang: Lang) -> str:
             f"<h1>{_e(title)}</h1><p class='meta'>{_e(meta)}</p>",
             _sources(report, lang),
             f"<p>{_e(t('preport.intro', lang))}</p>",
-            _pending(report, lang),
+            _noise_only_note(report, lang),
+            _more_note(report, lang),
             f"<h2>{_e(t('preport.summary', lang))}</h2>",
             _summary(report, lang),
             f"<h2>{_e(t('preport.indicators', lang))}</h2><div class='grid'>",

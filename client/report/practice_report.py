@@ -1,13 +1,11 @@
 """The practice report as data: own rates beside the cluster's and region's, receipts, budget.
 
 Pure: everything is passed in (patient lists, parsed releases, ledger charges,
-budget rows, clock), so the model is tested without files. Own figures are the
-sums of the per-patient lists, so the counts and the lists cannot disagree.
-
-Sections that need releases the protocol does not produce yet (the practice's
-decile in its cluster, the distribution of practice rates, trends over
-periods) are listed in `PENDING`; the renderer says they are not yet
-available rather than drawing anything.
+budget rows, own counts of earlier periods, clock), so the model is tested
+without files. Own figures are the sums of the per-patient lists, so the
+counts and the lists cannot disagree. Each indicator also carries its place
+in the released distribution of practice rates (`placement`) and its trend
+over the periods the practice holds releases for (`trend`).
 """
 
 from __future__ import annotations
@@ -19,16 +17,15 @@ from enum import Enum
 from typing import Any
 
 from client.report.patients import IndicatorPatients
+from client.report.placement import IndicatorPlacement, place_indicator
 from client.report.published import PublishedFigure, PublishedRelease, ReleaseChoice
+from client.report.trend import IndicatorTrend
 from indicator_defs import model as m
 from privacy.ledger import Charge
 
-# What issue 6 asks for that releases cannot carry yet; rendered as "not yet available".
-PENDING: tuple[str, ...] = ("decile", "distribution", "trend")
-
 
 class Position(Enum):
-    """Own rate against the cluster's rate and the 95% interval of its noise."""
+    """Own rate against the cluster's rate and its released 95% interval."""
 
     ABOVE = "above"
     BELOW = "below"
@@ -46,6 +43,8 @@ class IndicatorReport:
     region: PublishedFigure | None
     position: Position
     better: bool | None  # own rate better than the cluster's (by direction); None if unknown
+    placement: IndicatorPlacement | None = None  # None: no released histogram for it
+    trend: IndicatorTrend | None = None  # None: no trend was computed
 
     @property
     def numerator(self) -> int:
@@ -103,11 +102,14 @@ class PracticeReport:
     other_release_dates: tuple[date, ...]
     receipts: tuple[ReceiptRow, ...]
     budget: tuple[BudgetYear, ...]
-    pending: tuple[str, ...] = PENDING
 
 
 def position(own: float | None, cluster: PublishedFigure | None) -> Position:
-    """Above or below only when the own rate lies outside the cluster's 95% noise interval."""
+    """Above or below only when the own rate lies outside the cluster's 95% interval.
+
+    The interval is the released one (sampling and noise); older releases
+    without it fall back to the noise's own interval (`PublishedFigure.interval`).
+    """
     if cluster is None:
         return Position.NO_RELEASE
     if cluster.rate is None:
@@ -186,7 +188,10 @@ def build_report(
     releases: ReleaseChoice,
     charges: list[Charge],
     budget: tuple[BudgetYear, ...],
+    trends: dict[str, IndicatorTrend] | None = None,
 ) -> PracticeReport:
+    # Rounds whose masked counts were delivered: the practice is one of the practices summed.
+    sent = frozenset(c.receipt.round_id for c in charges if c.sent)
     indicators = []
     for ind in catalogue.indicators.values():
         own = patients[ind.id]
@@ -195,7 +200,18 @@ def build_report(
         rate = None if own.denominator == 0 else own.numerator / own.denominator
         pos = position(rate, cluster)
         indicators.append(
-            IndicatorReport(ind, own, cluster, region, pos, is_better(pos, ind.direction))
+            IndicatorReport(
+                ind,
+                own,
+                cluster,
+                region,
+                pos,
+                is_better(pos, ind.direction),
+                placement=place_indicator(
+                    releases.cluster, releases.region, ind.id, own.numerator, own.denominator, sent
+                ),
+                trend=(trends or {}).get(ind.id),
+            )
         )
     return PracticeReport(
         practice_id=practice_id,

@@ -296,8 +296,9 @@ def report(
     ),
     lang: str | None = typer.Option(None, "--lang", help="da or en (default da)."),
 ) -> None:
-    """Write the practice's own report: own rates against cluster and region, patient lists,
-    receipts and budget. Computed locally; nothing is sent."""
+    """Write the practice's own report: own rates against cluster and region, its place among
+    the practices, its trend over periods, patient lists, receipts and budget. Computed
+    locally; nothing is sent."""
     if lang is not None and lang not in ("da", "en"):
         raise typer.BadParameter("must be 'da' or 'en'", param_hint="--lang")
     chosen = lang or current_lang()
