@@ -7,6 +7,7 @@ regenerate the screenshot kept under docs/; the browser test uses the same code.
 from __future__ import annotations
 
 import argparse
+import json
 import struct
 import sys
 import zlib
@@ -57,12 +58,32 @@ def png_byte_variety(data: bytes) -> int:
     return len(set(raw))
 
 
-def capture(report: Path, out: Path, width: int = 1200, chromium: str | None = None) -> bytes:
-    """Load ``report`` in headless Chromium, write a full-page PNG to ``out`` and return it."""
+def capture(
+    report: Path,
+    out: Path,
+    width: int = 1200,
+    chromium: str | None = None,
+    height: int | None = None,
+    section: str | None = None,
+) -> bytes:
+    """Load ``report`` in headless Chromium and write a PNG: the full page, or ``height`` px.
+
+    With ``section`` (an element id) the view starts at that element, so the
+    README can show one indicator's charts; tests look at whole pages.
+    """
     with launch(chromium or find_or_install_chromium()) as browser:
-        page = browser.new_page(width=width)
+        page = browser.new_page(width=width, height=height or 900)
         page.navigate(report.resolve().as_uri())
-        png = page.screenshot(full_page=True)
+        if section is not None:
+            script = (
+                "(() => { const e = document.getElementById(ID); if (!e) return false;"
+                " document.documentElement.style.overflow = 'hidden';"
+                " e.scrollIntoView(); return true; })()"
+            )
+            found = page.evaluate(script.replace("ID", json.dumps(section)))
+            if not found:
+                raise SystemExit(f"{report}: no element with id {section!r}")
+        png = page.screenshot(full_page=height is None)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(png)
     return png
@@ -75,10 +96,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("report", type=Path, help="the .html file")
     parser.add_argument("out", type=Path, help="where to write the .png")
     parser.add_argument("--width", type=int, default=1200, help="viewport width in CSS px")
+    parser.add_argument(
+        "--height", type=int, default=None, help="only HEIGHT px of the page (default: all)"
+    )
+    parser.add_argument("--section", default=None, help="start at the element with this id")
     args = parser.parse_args(argv)
     if not args.report.is_file():
         parser.error(f"no such file: {args.report}")
-    png = capture(args.report, args.out, args.width)
+    png = capture(args.report, args.out, args.width, height=args.height, section=args.section)
     width, height = png_size(png)
     print(f"wrote {args.out} ({width}x{height} px, {len(png) // 1024} KiB)")
     return 0
