@@ -12,12 +12,13 @@ import re
 from pathlib import Path
 
 import pytest
+from practice_report_support import practice_report
 from test_practice_report_html import AS_OF, CATALOGUE, PATIENTS, release_doc
 
 from client.report.errors import ReleaseFileError
 from client.report.placement import bin_of, place
 from client.report.practice_html import render_practice_report
-from client.report.practice_report import Position, build_report
+from client.report.practice_report import Position
 from client.report.published import choose_releases, read_releases
 from privacy.distribution import decile_of, share_below
 
@@ -61,16 +62,11 @@ def write(tmp_path: Path, *docs) -> Path:
 
 def report_from(tmp_path: Path, *docs):
     releases = read_releases(write(tmp_path, *docs))
-    return build_report(
-        practice_id="P0001",
-        cluster_id="K01",
+    return practice_report(
         as_of=AS_OF,
-        generated_at="2026-10-02 08:00 UTC",
         catalogue=CATALOGUE,
         patients=PATIENTS,
         releases=choose_releases(releases, "K01", AS_OF),
-        charges=[],
-        budget=(),
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from practice_report_support import practice_report
 
 from client.report.errors import ReleaseFileError
 from client.report.patients import patients_per_indicator
@@ -15,7 +16,6 @@ from client.report.practice_html import render_practice_report
 from client.report.practice_report import (
     BudgetYear,
     Position,
-    build_report,
     position,
 )
 from client.report.published import (
@@ -90,16 +90,8 @@ def test_position_says_within_noise_inside_the_95_interval():
 
 
 def _report(choice: ReleaseChoice, budget=()):
-    return build_report(
-        practice_id="P0001",
-        cluster_id="K01",
-        as_of=AS_OF,
-        generated_at="2026-10-02 08:00 UTC",
-        catalogue=CATALOGUE,
-        patients=PATIENTS,
-        releases=choice,
-        charges=[],
-        budget=budget,
+    return practice_report(
+        as_of=AS_OF, catalogue=CATALOGUE, patients=PATIENTS, releases=choice, budget=budget
     )
 
 

@@ -8,13 +8,13 @@ import re
 from datetime import date
 
 import pytest
+from practice_report_support import practice_report
 from test_practice_report_html import CATALOGUE, PATIENTS, PRACTICE, release_doc
 
 from client.agent.config import load_settings
 from client.engine.fast import PreparedExtract, evaluate_fast
 from client.report import gather, trend
 from client.report.practice_html import render_practice_report
-from client.report.practice_report import build_report
 from client.report.published import choose_releases, read_releases
 from client.report.trend import build_trends, own_counts, trend_dates
 from klynge.demo import DemoOptions, prepare
@@ -83,16 +83,11 @@ def test_own_counts_prepare_once_and_evaluate_once_per_new_period(monkeypatch):
 
 
 def _report(releases, trends):
-    return build_report(
-        practice_id="P0001",
-        cluster_id="K01",
+    return practice_report(
         as_of=AS_OF,
-        generated_at="2026-10-02 08:00 UTC",
         catalogue=CATALOGUE,
         patients=PATIENTS,
         releases=choose_releases(releases, "K01", AS_OF),
-        charges=[],
-        budget=(),
         trends=trends,
     )
 
