@@ -25,43 +25,44 @@ import numpy as np
 
 from privacy.defaults import default_manifest_path
 from privacy.distribution import (
+    DISTRIBUTION_BLOCK,
     DistributionSpec,
     deciles,
-    distribution_contribution,
     encode_rate,
+    patient_l2_units,
     released_histogram,
 )
-from privacy.manifest import load_manifest
-from privacy.plan import manifest_release
+from privacy.manifest import Manifest, load_manifest
+from privacy.plan import manifest_release, round_min_survivors
 from privacy.release import SkellamRelease, calibrate_skellam_mu
-from privacy.sensitivity import Contribution
+from privacy.sensitivity import Contribution, vector_sensitivity
 
 
-def bin_sd_per_practice(release: SkellamRelease, spec: DistributionSpec, practices: int) -> float:
-    floor = max(release.n_min, math.floor(practices * 0.8))
-    lam = release.with_min_survivors(min(floor, max(release.n_min, practices))).lam
-    return math.sqrt(2 * lam * spec.noise_weight * practices) / spec.scale
+def bin_sd(manifest: Manifest, release: SkellamRelease, practices: int) -> float:
+    """Noise SD per bin, in practices, of one cluster round with this many practices."""
+    spec = manifest.distribution
+    typical = release.with_min_survivors(round_min_survivors(manifest, practices))
+    return math.sqrt(2 * typical.lam * spec.noise_weight * practices) / spec.scale
 
 
-def one_hot_bin_sd(manifest, spec: DistributionSpec, practices: int) -> float:
+def one_hot_bin_sd(manifest: Manifest, release: SkellamRelease, practices: int) -> float:
     """Bin SD for one-hot bins given the same share of ρ as the linear-binned block."""
-    release = manifest_release(manifest)
-    linear = next(b for b in release.sensitivity.blocks if b.block == "distribution")
+    spec = manifest.distribution
+    linear = next(b for b in release.sensitivity.blocks if b.block == DISTRIBUTION_BLOCK)
     share = linear.l2_squared / linear.noise_weight  # this block's term in Σ Δ²/w
     l2 = 2 * len(spec.indicators)  # one patient moves a whole practice between two bins
     weight = max(1, round(l2 / share))
-    blocks = [b for b in release.sensitivity.blocks if b.block != "distribution"]
-    blocks.append(
-        Contribution("distribution", 2 * len(spec.indicators), l2, spec.coordinates, weight)
-    )
-    from privacy.sensitivity import vector_sensitivity
-
-    mu = calibrate_skellam_mu(
-        vector_sensitivity(blocks), manifest.dp.epsilon_per_release, manifest.dp.delta
-    )
-    # the sum's variance is μ·w at the floor; scale to this many practices as agents do
-    floor = max(manifest.secagg.min_survivors, math.floor(practices * 0.8))
-    return math.sqrt(mu * weight * practices / floor)
+    blocks = [b for b in release.sensitivity.blocks if b.block != DISTRIBUTION_BLOCK]
+    blocks.append(Contribution(DISTRIBUTION_BLOCK, l2, l2, spec.coordinates, weight))
+    one_hot = SkellamRelease(
+        calibrate_skellam_mu(
+            vector_sensitivity(blocks), manifest.dp.epsilon_per_release, manifest.dp.delta
+        ),
+        release.n_min,
+        vector_sensitivity(blocks),
+        manifest.dp.delta,
+    ).with_min_survivors(round_min_survivors(manifest, practices))
+    return math.sqrt(2 * one_hot.lam * weight * practices)
 
 
 def true_deciles(rates: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -116,8 +117,6 @@ def main() -> None:
     without = manifest_release(replace(manifest, distribution=None))
     assert isinstance(release, SkellamRelease) and isinstance(without, SkellamRelease)
     one_indicator = replace(spec, indicators=(spec.indicators[0],))
-    caps = [1] * len(spec.indicators)
-    linear = distribution_contribution(spec, caps)
 
     started = time.perf_counter()
     for _ in range(10_000):
@@ -134,8 +133,8 @@ def main() -> None:
     }
     rows = {}
     for name, (size, clusters) in levels.items():
-        sd = bin_sd_per_practice(release, spec, size) * math.sqrt(clusters)
-        one_hot = one_hot_bin_sd(manifest, spec, size) * math.sqrt(clusters)
+        sd = bin_sd(manifest, release, size) * math.sqrt(clusters)
+        one_hot = one_hot_bin_sd(manifest, release, size) * math.sqrt(clusters)
         rows[name] = {
             "practices": size * clusters,
             "bin_noise_sd_practices": round(sd, 2),
@@ -151,9 +150,7 @@ def main() -> None:
                 "epsilon_per_release": round(release.cost().epsilon, 4),
                 "count_noise_sd_without_histograms": round(math.sqrt(without.mu), 1),
                 "count_noise_sd_with_histograms": round(math.sqrt(release.mu), 1),
-                "per_patient_l2_practices_linear": round(
-                    math.sqrt(linear.l2_squared / len(caps)) / spec.scale, 3
-                ),
+                "per_patient_l2_practices_linear": round(patient_l2_units(spec) / spec.scale, 3),
                 "per_patient_l2_practices_one_hot": round(math.sqrt(2), 3),
                 "encode_us_per_indicator": round(encode_us, 2),
                 "levels": rows,

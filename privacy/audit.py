@@ -24,10 +24,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 import privacy.audit_text  # noqa: F401  (registers the report's messages)
 from klynge.i18n import Lang, t
 from privacy.catalogue import InstalledCatalogue, definition_mismatches
+from privacy.distribution import patient_l2_units
 from privacy.errors import LedgerCorrupt, LedgerError, LogError, ManifestRefused, SignatureError
 from privacy.ledger import Ledger, YearUsage
 from privacy.manifest import Manifest, SignedManifest
-from privacy.plan import PrivacyPlan, privacy_plan
+from privacy.plan import PrivacyPlan, privacy_plan, round_min_survivors
 from privacy.rdp import to_approx_dp
 from privacy.receipts import format_epsilon
 from privacy.release import NoNoiseRelease, SkellamRelease
@@ -396,9 +397,7 @@ class _Builder:
             sd = math.sqrt(release.noise_variance())
             return Para(self.tr("audit.noise.local", sd=f"{sd:.1f}"))
         n = TYPICAL_CLUSTER_PRACTICES
-        assert self.m.dp is not None  # a Skellam manifest always has DP parameters
-        floor = max(self.m.secagg.min_survivors, math.floor(n * (1 - self.m.dp.design_dropout)))
-        typical = release.with_min_survivors(floor)
+        typical = release.with_min_survivors(round_min_survivors(self.m, n))
         weights = sorted({b.noise_weight for b in release.sensitivity.blocks})
         rows = []
         for w in weights:
@@ -424,19 +423,15 @@ class _Builder:
         )
 
     def distribution_text(self) -> Any:
+        """The histograms' parameters, one patient's reach and their noise in a typical cluster."""
         spec = self.m.distribution
         assert spec is not None
         release = self.plan.release
         n = TYPICAL_CLUSTER_PRACTICES
         sd = 0.0
         if isinstance(release, SkellamRelease):
-            assert self.m.dp is not None
-            floor = max(
-                self.m.secagg.min_survivors, math.floor(n * (1 - self.m.dp.design_dropout))
-            )
-            lam = release.with_min_survivors(floor).lam
-            sd = math.sqrt(2 * lam * spec.noise_weight * n) / spec.scale
-        per_patient = (1 + math.sqrt(2) * spec.bins) / spec.full_weight_denominator
+            typical = release.with_min_survivors(round_min_survivors(self.m, n))
+            sd = math.sqrt(2 * typical.lam * spec.noise_weight * n) / spec.scale
         return Para(
             self.tr(
                 "audit.dp.distribution",
@@ -444,7 +439,7 @@ class _Builder:
                 bins=spec.bins,
                 width=f"{100 / spec.bins:g}",
                 dmin=spec.full_weight_denominator,
-                l2=per_patient,
+                l2=patient_l2_units(spec) / spec.scale,
                 n=n,
                 sd=sd,
             )

@@ -107,18 +107,21 @@ def encode_practice(totals: Sequence[tuple[int, int]], spec: DistributionSpec) -
     return np.concatenate([encode_rate(n, d, spec) for n, d in totals])
 
 
+def patient_l2_units(spec: DistributionSpec, cap: int = 1) -> float:
+    """Δ₂ of one indicator's bins in fixed-point units, rounding included (see the docstring)."""
+    per_patient = cap / spec.full_weight_denominator
+    return spec.scale * per_patient * (1 + math.sqrt(2) / spec.width) + ROUNDING_SLACK
+
+
 def distribution_contribution(spec: DistributionSpec, caps: Sequence[int]) -> Contribution:
     """The block's sensitivity to one patient; `caps[i]` bounds how far one patient moves n, d."""
     if len(caps) != len(spec.indicators):
         raise MechanismError("one cap per distribution indicator is needed")
-    h = spec.width
     l1 = l2_squared = 0
     for cap in caps:
         per_patient = cap / spec.full_weight_denominator
-        l1 += math.ceil(spec.scale * per_patient * (1 + 2 / h)) + ROUNDING_SLACK
-        l2_squared += math.ceil(
-            (spec.scale * per_patient * (1 + math.sqrt(2) / h) + ROUNDING_SLACK) ** 2
-        )
+        l1 += math.ceil(spec.scale * per_patient * (1 + 2 / spec.width)) + ROUNDING_SLACK
+        l2_squared += math.ceil(patient_l2_units(spec, cap) ** 2)
     return Contribution(
         block=DISTRIBUTION_BLOCK,
         l1=l1,

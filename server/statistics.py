@@ -34,15 +34,16 @@ def rate_variance(
     noise_sd: float,
     *,
     proportion: bool = True,
-    denominator_noise_sd: float | None = None,
 ) -> float:
-    """Sampling plus noise variance of a released rate (see the module docstring)."""
+    """Sampling plus noise variance of a released rate (see the module docstring).
+
+    An indicator's numerator and denominator share one noise weight, so σ_D = σ_N.
+    """
     if denominator <= 0:
         return math.inf
     r = max(rate, 0.0)
     sampling = r * (1 - min(r, 1.0)) if proportion else r
-    sd_den = noise_sd if denominator_noise_sd is None else denominator_noise_sd
-    noise = (noise_sd**2 + (r * sd_den) ** 2) / denominator**2
+    noise = noise_sd**2 * (1 + r**2) / denominator**2
     return sampling / denominator + noise
 
 
