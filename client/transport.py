@@ -32,8 +32,8 @@ from importlib import metadata
 import grpc
 from google.protobuf.message import DecodeError
 
-from klynge.errors import KlyngeError
-from klynge.i18n import register, t
+from common.errors import KlyngeError
+from common.i18n import register, t
 from protocols.envelope import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     FETCH_METHOD,

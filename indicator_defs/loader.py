@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from common.errors import KlyngeError
 from indicator_defs import model as m
 from indicator_defs.codelists import (
     Codelist,
@@ -22,7 +23,6 @@ from indicator_defs.codelists import (
     normalise_entries,
 )
 from indicator_defs.hashing import catalogue_hash, sha256_hex
-from klynge.errors import KlyngeError
 
 
 class DefinitionError(KlyngeError):

@@ -13,8 +13,8 @@ import importlib
 import typer
 from typer.core import TyperGroup
 
-from klynge.errors import KlyngeError
-from klynge.i18n import set_lang
+from common.errors import KlyngeError
+from common.i18n import set_lang
 
 
 class _KlyngeGroup(TyperGroup):

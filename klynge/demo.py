@@ -28,10 +28,10 @@ import numpy as np
 import tomli_w
 
 from client.agent.provision import provision_practice, write_practice_registry
-from client.federation import Federation
 from client.synth.federation import DEFAULT_AS_OF, synthesize_federation
-from klynge.errors import KlyngeError
-from klynge.i18n import current_lang
+from common.errors import KlyngeError
+from common.federation import Federation
+from common.i18n import current_lang
 from privacy.authoring import default_manifest, write_signed
 from privacy.manifest import Manifest
 from privacy.signing import generate_private_key, write_private_key

@@ -22,7 +22,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import privacy.audit_text  # noqa: F401  (registers the report's messages)
-from klynge.i18n import Lang, t
+from common.i18n import Lang, t
 from privacy.catalogue import InstalledCatalogue, definition_mismatches
 from privacy.distribution import patient_l2_units
 from privacy.errors import LedgerCorrupt, LedgerError, LogError, ManifestRefused, SignatureError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from klynge.i18n import register
+from common.i18n import register
 
 MESSAGES: dict[str, dict[str, str]] = {
     "audit.title": {

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from privacy.atomic import atomic_write
+from common.atomic import atomic_write
 from privacy.catalogue import InstalledCatalogue, installed_catalogue, pin_catalogue
 from privacy.defaults import default_manifest_path
 from privacy.errors import ManifestError

@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from klynge.errors import KlyngeError
+from common.errors import KlyngeError
 
 
 def _where(path: Path | str | None, location: str | None) -> str:

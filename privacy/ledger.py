@@ -42,8 +42,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from privacy.atomic import Hook, atomic_write
-from privacy.canonical import canonical_hash
+from common.atomic import Hook, atomic_write
+from common.canonical import canonical_hash
 from privacy.errors import (
     AlreadyContributed,
     BudgetExceeded,

@@ -28,7 +28,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from privacy.canonical import canonical_hash, domain_message
+from common.canonical import canonical_hash, domain_message
 from privacy.distribution import DistributionSpec
 from privacy.errors import ManifestError
 from privacy.release import LOCAL_MECHANISMS, MECHANISMS, NO_NOISE

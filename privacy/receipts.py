@@ -25,9 +25,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from klynge.i18n import Lang, register, t
-from privacy.atomic import atomic_write
-from privacy.canonical import canonical_hash, domain_message
+from common.atomic import atomic_write
+from common.canonical import canonical_hash, domain_message
+from common.i18n import Lang, register, t
 from privacy.signing import key_id, public_key_from_text, public_key_to_text, sign, verify
 
 RECEIPT_DOMAIN = "klynge-receipt/1"

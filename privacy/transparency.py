@@ -34,7 +34,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from privacy.canonical import canonical_hash, domain_message
+from common.canonical import canonical_hash, domain_message
 from privacy.errors import BadSignature, LogError, SignatureError
 from privacy.receipts import (
     RECEIPT_DOMAIN,

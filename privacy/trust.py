@@ -24,7 +24,7 @@ from pathlib import Path
 import tomli_w
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from privacy.atomic import atomic_write
+from common.atomic import atomic_write
 from privacy.catalogue import InstalledCatalogue, definition_mismatches
 from privacy.errors import (
     BadSignature,

@@ -26,8 +26,8 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import NamedTuple
 
-from klynge.errors import KlyngeError
-from klynge.i18n import register, t
+from common.errors import KlyngeError
+from common.i18n import register, t
 from protocols.generated import klynge_pb2 as pb
 
 PROTOCOL_VERSION = 1

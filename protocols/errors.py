@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from klynge.errors import KlyngeError
-from klynge.i18n import register, t
+from common.errors import KlyngeError
+from common.i18n import register, t
 
 register(
     {

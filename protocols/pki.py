@@ -34,8 +34,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from klynge.errors import KlyngeError
-from klynge.i18n import register, t
+from common.errors import KlyngeError
+from common.i18n import register, t
 
 register(
     {
@@ -526,6 +526,6 @@ def practice_ids_from_federation(path: Path) -> list[str]:
     One loader means the PKI and the federation can never disagree on who the
     practices are; its errors already name the file, table and key.
     """
-    from client.federation import load_federation  # the PKI CLI is the only caller
+    from common.federation import load_federation  # the PKI CLI is the only caller
 
     return [practice.id for practice in load_federation(path).practices]

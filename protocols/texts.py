@@ -9,7 +9,7 @@ decoding are technical details for operators and stay in English.
 
 from __future__ import annotations
 
-from klynge.i18n import register, t
+from common.i18n import register, t
 
 _PREFIX = "secagg.reason."
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import grpc
 from cryptography import x509
 
-from klynge.errors import KlyngeError
-from klynge.i18n import register, t
+from common.errors import KlyngeError
+from common.i18n import register, t
 from protocols.pki import (
     PkiError,
     PkiLayout,

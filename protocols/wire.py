@@ -21,7 +21,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
-from klynge.errors import KlyngeError
+from common.errors import KlyngeError
 from protocols.envelope import COORDINATOR_SENDER, Envelope
 from protocols.messages import Message, decode_message
 

@@ -37,7 +37,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from klynge.errors import KlyngeError
+from common.errors import KlyngeError
 
 
 class ConfigError(KlyngeError):

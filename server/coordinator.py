@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from client.federation import Federation, load_federation
+from common.federation import Federation, load_federation
 from privacy.layout import VectorLayout
 from privacy.manifest import Manifest, load_manifest
 from privacy.plan import round_min_survivors

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from common.errors import KlyngeError
 from indicator_defs import model as m
 from indicator_defs.fhir_measure import (
     CANONICAL_BASE,
@@ -21,7 +22,6 @@ from indicator_defs.fhir_measure import (
     measure_url,
     measurement_period,
 )
-from klynge.errors import KlyngeError
 
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 SUPPRESSION_REASON_EXT = f"{CANONICAL_BASE}/StructureDefinition/suppression-reason"

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from common.i18n import Lang, register, t
 from indicator_defs.describe import format_rate
-from klynge.i18n import Lang, register, t
 
 register(
     {

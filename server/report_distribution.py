@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from common.i18n import Lang, register, t
 from indicator_defs.describe import format_rate
-from klynge.i18n import Lang, register, t
 from server.report_charts import (
     Linear,
     count_label,

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from common.i18n import Lang, register, t
 from indicator_defs.describe import format_rate
-from klynge.i18n import Lang, register, t
 from server.report_charts import (
     Linear,
     count_label,

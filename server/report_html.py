@@ -16,10 +16,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from common.i18n import Lang, register, t
 from indicator_defs import Catalogue
 from indicator_defs.describe import format_rate
 from indicator_defs.model import Indicator
-from klynge.i18n import Lang, register, t
 from server.report_charts import (
     PALETTE,
     BarRow,

@@ -37,8 +37,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from klynge.errors import KlyngeError
-from privacy.canonical import canonical_bytes
+from common.canonical import canonical_bytes
+from common.errors import KlyngeError
 
 # -- schema ------------------------------------------------------------------
 

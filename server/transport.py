@@ -39,7 +39,7 @@ from typing import Any, NoReturn
 import grpc
 from google.protobuf.message import DecodeError
 
-from klynge.errors import KlyngeError
+from common.errors import KlyngeError
 from protocols.envelope import (
     COORDINATOR_SENDER,
     DEFAULT_MAX_PAYLOAD_BYTES,

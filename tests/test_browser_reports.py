@@ -65,10 +65,10 @@ def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Run a small real demo federation once, as a user would, and return its out dir."""
     out = tmp_path_factory.mktemp("browser-demo") / "demo"
     cmd = [sys.executable, "-m", "klynge", "demo", "--out", str(out), *DEMO_ARGS]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=DEMO_TIMEOUT_S,
-                          check=False)
-    assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}" \
-                                 f"\n{done.stderr[-3000:]}"
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=DEMO_TIMEOUT_S, check=False)
+    assert done.returncode == 0, (
+        f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
     return out
 
 
@@ -79,8 +79,7 @@ def reports(demo_out: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def rendered(reports: list[Path], tmp_path_factory: pytest.TempPathFactory
-             ) -> dict[str, Rendered]:
+def rendered(reports: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
     """Load every report in one Chromium and record requests, charts and a screenshot."""
     shots = tmp_path_factory.mktemp("screenshots")
     results: dict[str, Rendered] = {}
@@ -92,15 +91,20 @@ def rendered(reports: list[Path], tmp_path_factory: pytest.TempPathFactory
             shot = shots / f"{report.stem}.png"
             shot.write_bytes(png)
             results[report.name] = Rendered(
-                requests=list(page.requests), errors=list(page.errors),
-                title=page.evaluate("document.title"), svg=page.evaluate(SVG_STATS),
-                png=png, screenshot=shot)
+                requests=list(page.requests),
+                errors=list(page.errors),
+                title=page.evaluate("document.title"),
+                svg=page.evaluate(SVG_STATS),
+                png=png,
+                screenshot=shot,
+            )
             page.close()
     return results
 
 
-def test_demo_writes_several_reports(demo_out: Path, reports: list[Path],
-                                     rendered: dict[str, Rendered]) -> None:
+def test_demo_writes_several_reports(
+    demo_out: Path, reports: list[Path], rendered: dict[str, Rendered]
+) -> None:
     names = [r.name for r in reports]
     assert len(reports) >= 2, f"expected a region report and a practice report, got {names}"
     if (demo_out / "region-report.html").exists():
@@ -109,8 +113,10 @@ def test_demo_writes_several_reports(demo_out: Path, reports: list[Path],
 
 
 def test_reports_make_no_network_requests(rendered: dict[str, Rendered]) -> None:
-    offenders = {name: [url for url in r.requests if not url.startswith(("file:", "data:"))]
-                 for name, r in rendered.items()}
+    offenders = {
+        name: [url for url in r.requests if not url.startswith(("file:", "data:"))]
+        for name, r in rendered.items()
+    }
     offenders = {name: urls for name, urls in offenders.items() if urls}
     assert not offenders, f"reports must be self-contained, but they requested: {offenders}"
     for name, r in rendered.items():
@@ -123,8 +129,8 @@ def test_reports_render_charts(rendered: dict[str, Rendered]) -> None:
         assert not r.errors, f"{name}: JavaScript errors: {r.errors}"
         assert not r.svg["zeroSize"], f"{name}: zero-size <svg>: {r.svg['zeroSize']}"
         assert r.svg["drawn"] >= MIN_CHARTS, (
-            f"{name}: {r.svg['drawn']} drawn charts of {r.svg['total']} <svg>, "
-            f"want >= {MIN_CHARTS}")
+            f"{name}: {r.svg['drawn']} drawn charts of {r.svg['total']} <svg>, want >= {MIN_CHARTS}"
+        )
 
 
 def test_screenshots_are_non_blank_pngs(rendered: dict[str, Rendered]) -> None:
@@ -134,4 +140,5 @@ def test_screenshots_are_non_blank_pngs(rendered: dict[str, Rendered]) -> None:
         assert len(r.png) > MIN_PNG_BYTES, f"{name}: {len(r.png)} B PNG looks empty"
         variety = png_byte_variety(r.png)
         assert variety >= MIN_BYTE_VARIETY, (
-            f"{name}: screenshot {r.screenshot} looks blank ({variety} distinct bytes)")
+            f"{name}: screenshot {r.screenshot} looks blank ({variety} distinct bytes)"
+        )

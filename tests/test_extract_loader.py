@@ -15,7 +15,7 @@ from client.extract.errors import ExtractError
 from client.extract.loader import load_extract
 from client.extract.schema import TABLES, ColumnKind
 from client.extract.tables import Extract, ExtractIssue
-from klynge.errors import KlyngeError
+from common.errors import KlyngeError
 
 GOOD = {
     "patients": (

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from client.federation import load_federation
 from client.synth.output import SynthOutputError
+from common.federation import load_federation
 from klynge.cli import root
 
 SMALL = ["--practices", "5", "--clusters", "2", "--patients", "250", "--years", "2"]

@@ -8,7 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from client.federation import (
+from client.synth.federation import synthesize_federation
+from client.synth.layout import allocate_regions, plan_federation
+from client.synth.output import SynthOutputError
+from client.synth.quality import QualityProfile
+from common.federation import (
     Cluster,
     Federation,
     FederationError,
@@ -18,10 +22,6 @@ from client.federation import (
     load_federation,
     write_federation,
 )
-from client.synth.federation import synthesize_federation
-from client.synth.layout import allocate_regions, plan_federation
-from client.synth.output import SynthOutputError
-from client.synth.quality import QualityProfile
 
 
 @pytest.fixture(autouse=True)

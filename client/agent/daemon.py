@@ -35,7 +35,7 @@ from client.agent.releases import LEVELS, store_release
 from client.agent.startup import load_agent
 from client.agent.status import budget_rows, last_receipt, status_document, write_status
 from client.transport import AgentConfig, AgentHandler, AgentSession, AgentTransport, Backoff
-from klynge.errors import KlyngeError
+from common.errors import KlyngeError
 from privacy.ledger import Ledger
 from privacy.manifest import Budget
 from privacy.randomness import RandomSource, system_source

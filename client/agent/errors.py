@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from klynge.errors import KlyngeError
+from common.errors import KlyngeError
 
 
 class AgentError(KlyngeError):

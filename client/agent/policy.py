@@ -23,7 +23,7 @@ from datetime import date
 from enum import StrEnum
 from pathlib import Path
 
-from klynge.errors import KlyngeError
+from common.errors import KlyngeError
 from privacy.catalogue import InstalledCatalogue
 from privacy.errors import (
     AlreadyContributed,

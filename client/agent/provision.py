@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from client.agent.config import CONFIG_NAME, FORMAT, load_settings
 from client.agent.errors import ProvisionError
-from client.federation import Federation, Practice
+from common.federation import Federation, Practice
 from privacy.errors import ManifestRefused
 from privacy.ledger import LEDGER_FILE, Ledger
 from privacy.manifest import SignedManifest, load_manifest

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from client.agent.errors import AgentError
-from privacy.atomic import atomic_write
+from common.atomic import atomic_write
 from protocols import wire
 from protocols.envelope import FetchResult
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from client.agent.core import RoundStatus
 from client.agent.errors import AgentError
-from klynge.i18n import Lang, register, t
+from common.i18n import Lang, register, t
 from privacy.ledger import Ledger
 from privacy.manifest import Budget
 from privacy.receipts import Receipt, describe

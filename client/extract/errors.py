@@ -7,7 +7,7 @@ from pathlib import Path
 
 from client.extract.messages import text
 from client.extract.tables import ExtractIssue, IssueCount
-from klynge.errors import KlyngeError
+from common.errors import KlyngeError
 
 
 class ExtractError(KlyngeError):

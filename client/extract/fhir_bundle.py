@@ -47,6 +47,7 @@ from client.extract.loader import load_extract
 from client.extract.schema import TABLES, ColumnKind
 from client.extract.tables import Extract, ExtractIssue
 from client.extract.writer import write_extract
+from common.errors import KlyngeError
 from indicator_defs.fhir_measure import (
     ATC_SYSTEM,
     CANONICAL_BASE,
@@ -60,7 +61,6 @@ from indicator_defs.fhir_measure import (
     SKS_D_SYSTEM,
     sks_code,
 )
-from klynge.errors import KlyngeError
 
 LIST_MEMBERSHIP_EXT = f"{CANONICAL_BASE}/StructureDefinition/list-membership"
 DDD_EXT = f"{CANONICAL_BASE}/StructureDefinition/ddd"

@@ -8,7 +8,7 @@ machine-readable `ExtractIssue.kind`.
 
 from __future__ import annotations
 
-from klynge.i18n import register, t
+from common.i18n import register, t
 
 MESSAGES = {
     # where an issue is

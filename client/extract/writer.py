@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from client.extract.schema import TABLES, ColumnKind, Table
 from client.extract.tables import Extract
-from klynge.errors import KlyngeError
+from common.errors import KlyngeError
 
 Format = Literal["csv", "parquet"]
 DECIMAL_PLACES = 6

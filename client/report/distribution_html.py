@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from client.report.formatting import axis_unit, esc, fmt_axis, fmt_rate, number, svg_open
 from client.report.placement import IndicatorPlacement, Placement
+from common.i18n import Lang, register, t
 from indicator_defs import model as m
-from klynge.i18n import Lang, register, t
 from privacy.distribution import MIN_PRACTICES_FOR_DECILES
 
 Z95 = 1.959963984540054

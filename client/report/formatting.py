@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import math
 
-from klynge.i18n import Lang, register, t
+from common.i18n import Lang, register, t
 
 register(
     {

@@ -18,7 +18,7 @@ from client.report.formatting import reason as _reason
 from client.report.practice_report import IndicatorReport, PracticeReport
 from client.report.published import PublishedFigure
 from client.report.trend_html import trend_section
-from klynge.i18n import Lang, register, t
+from common.i18n import Lang, register, t
 
 __all__ = ["chart", "fmt_epsilon", "fmt_rate", "patient_lists", "render_practice_report"]
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from client.report.formatting import axis_unit, esc, fmt_axis, fmt_rate, reason, svg_open
 from client.report.published import PublishedFigure
 from client.report.trend import IndicatorTrend
+from common.i18n import Lang, register, t
 from indicator_defs import model as m
-from klynge.i18n import Lang, register, t
 
 register(
     {

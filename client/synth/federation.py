@@ -18,11 +18,11 @@ import numpy as np
 
 from client.extract.schema import TABLES
 from client.extract.writer import Format, write_extract
-from client.federation import REGIONS, Federation, Practice, SyntheticInfo, write_federation
 from client.synth.layout import plan_federation
 from client.synth.output import FEDERATION_FILE, PRACTICES_DIR, claim_output_dir
 from client.synth.practice import synthesize_practice
 from client.synth.quality import draw_quality
+from common.federation import REGIONS, Federation, Practice, SyntheticInfo, write_federation
 
 GENERATOR = "klynge synth"
 GENERATOR_VERSION = 1  # bump when the same seed starts giving different data

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from client.federation import Cluster
+from common.federation import Cluster
 
 PRACTICES_PER_REGION: dict[str, int] = {
     "Hovedstaden": 600,

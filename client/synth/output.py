@@ -12,8 +12,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from klynge.errors import KlyngeError
-from klynge.i18n import register, t
+from common.errors import KlyngeError
+from common.i18n import register, t
 
 MARKER = ".klynge-synth"
 FEDERATION_FILE = "federation.toml"

@@ -33,9 +33,9 @@ from client.agent.status import budget_rows, last_receipt, read_status, render_s
 from client.report.errors import ReportError
 from client.report.gather import gather_report
 from client.report.practice_html import render_practice_report
-from klynge.dates import parse_iso_date
-from klynge.i18n import current_lang, register, t
-from privacy.atomic import atomic_write
+from common.atomic import atomic_write
+from common.dates import parse_iso_date
+from common.i18n import current_lang, register, t
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
 from privacy.signing import load_private_key, load_public_key

@@ -14,9 +14,9 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from klynge.errors import KlyngeError
-from klynge.i18n import current_lang, register, t
-from privacy.atomic import atomic_write
+from common.atomic import atomic_write
+from common.errors import KlyngeError
+from common.i18n import current_lang, register, t
 from privacy.audit import build_report, ledger_status, log_status, signature_status
 from privacy.catalogue import installed_catalogue
 from privacy.manifest import load_manifest

@@ -15,11 +15,11 @@ from rich.table import Table
 from client.agent.config import load_settings
 from client.report.gather import gather_report
 from client.report.practice_html import render_practice_report
+from common.atomic import atomic_write
+from common.i18n import current_lang, register, t
 from indicator_defs import load_catalogue
 from indicator_defs.describe import format_rate
 from klynge.demo import DemoError, DemoOptions, prepare, round_rows, run
-from klynge.i18n import current_lang, register, t
-from privacy.atomic import atomic_write
 from server.documents import indicator_rate
 from server.report_html import render_cluster_report, render_region_report
 from server.results import results_document

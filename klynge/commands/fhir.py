@@ -10,9 +10,9 @@ import typer
 
 from client.extract.fhir_bundle import FhirBundleError, load_fhir_bundle
 from client.extract.writer import write_extract
+from common.i18n import register, t
 from indicator_defs import load_catalogue
 from indicator_defs.fhir_measure import CANONICAL_BASE, catalogue_measures
-from klynge.i18n import register, t
 from server.fhir_report import FhirReportError, release_bundle, validate_measure_report
 
 app = typer.Typer(help="FHIR R4: Measure and MeasureReport export, Bundle import.")

@@ -6,10 +6,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from common.i18n import current_lang, register, t
 from indicator_defs import load_catalogue
 from indicator_defs.describe import describe_criterion, describe_events
 from indicator_defs.model import Unit
-from klynge.i18n import current_lang, register, t
 
 app = typer.Typer(help="Show the indicator catalogue.", no_args_is_help=True)
 

@@ -19,10 +19,10 @@ from client.engine.fast import PreparedExtract, evaluate_prepared
 from client.engine.result import PracticeResult
 from client.extract.loader import load_extract
 from client.extract.tables import Extract
+from common.dates import parse_iso_date
+from common.i18n import current_lang, register, t
 from indicator_defs import Catalogue, load_catalogue
 from indicator_defs.describe import format_rate
-from klynge.dates import parse_iso_date
-from klynge.i18n import current_lang, register, t
 
 register(
     {

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import typer
 
-from klynge.i18n import register, t
+from common.atomic import atomic_write
+from common.i18n import register, t
 from privacy import authoring
-from privacy.atomic import atomic_write
 from privacy.catalogue import installed_catalogue
 from privacy.errors import ManifestError
 from privacy.manifest import Manifest, Schedule, load_manifest, parse_manifest

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from klynge.i18n import register, t
+from common.i18n import register, t
 from protocols.pki import (
     CA_DAYS,
     DEFAULT_SERVER_HOSTS,

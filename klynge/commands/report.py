@@ -12,11 +12,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from common.atomic import atomic_write
+from common.dates import parse_iso_date
+from common.errors import KlyngeError
+from common.i18n import LANGS, Lang, current_lang, register, t
 from indicator_defs import load_catalogue
-from klynge.dates import parse_iso_date
-from klynge.errors import KlyngeError
-from klynge.i18n import LANGS, Lang, current_lang, register, t
-from privacy.atomic import atomic_write
 from server.report_html import render_cluster_report, render_region_report
 from server.results import results_document
 from server.store import Store

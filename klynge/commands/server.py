@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from klynge.dates import parse_iso_date
-from klynge.i18n import register, t
+from common.dates import parse_iso_date
+from common.i18n import register, t
 from protocols.envelope import JsonLineFormatter
 from server.config import load_server_settings
 from server.coordinator import CoordinatorService, write_trigger

@@ -26,8 +26,8 @@ from client.synth.federation import (
     synthesize_federation,
 )
 from client.synth.output import FEDERATION_FILE
-from klynge.i18n import register as register_messages
-from klynge.i18n import t
+from common.i18n import register as register_messages
+from common.i18n import t
 
 register_messages(
     {

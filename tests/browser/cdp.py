@@ -49,8 +49,14 @@ class CDPError(RuntimeError):
 class Browser:
     """One headless Chromium and its pipe; use `launch` so it is always killed."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], to_chrome: int, from_chrome: int,
-                 stderr_path: Path, timeout: float) -> None:
+    def __init__(
+        self,
+        proc: subprocess.Popen[bytes],
+        to_chrome: int,
+        from_chrome: int,
+        stderr_path: Path,
+        timeout: float,
+    ) -> None:
         self.proc = proc
         self.timeout = timeout
         self._to = to_chrome
@@ -62,8 +68,13 @@ class Browser:
         self._events: list[dict[str, Any]] = []
         self._pages: dict[str, Page] = {}
 
-    def send(self, method: str, params: dict[str, Any] | None = None,
-             session_id: str | None = None, timeout: float | None = None) -> dict[str, Any]:
+    def send(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        session_id: str | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
         """Send one command and return its ``result``; events that arrive meanwhile are kept."""
         self._next_id += 1
         msg_id = self._next_id
@@ -74,15 +85,18 @@ class Browser:
         deadline = time.monotonic() + (timeout or self.timeout)
         while msg_id not in self._replies:
             if not self._read_some(deadline):
-                raise self._error(f"timed out after {timeout or self.timeout:g} s "
-                                  f"waiting for the reply to {method}")
+                raise self._error(
+                    f"timed out after {timeout or self.timeout:g} s "
+                    f"waiting for the reply to {method}"
+                )
         reply = self._replies.pop(msg_id)
         if "error" in reply:
             raise CDPError(f"{method} failed: {reply['error']}")
         return reply.get("result", {})
 
-    def wait_for(self, method: str, session_id: str | None,
-                 timeout: float | None = None) -> dict[str, Any]:
+    def wait_for(
+        self, method: str, session_id: str | None, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Return the params of the next queued or arriving event ``method`` for the session."""
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
@@ -150,7 +164,7 @@ class Browser:
     def _write(self, data: bytes) -> None:
         try:
             while data:
-                data = data[os.write(self._to, data):]
+                data = data[os.write(self._to, data) :]
         except BrokenPipeError as exc:
             raise self._error(f"Chromium closed its pipe (exit code {self.proc.poll()})") from exc
 
@@ -180,8 +194,9 @@ class Browser:
             page.requests.append(message["params"]["request"]["url"])
         elif page is not None and method == "Runtime.exceptionThrown":
             details = message["params"]["exceptionDetails"]
-            page.errors.append(details.get("exception", {}).get("description")
-                               or details.get("text", "?"))
+            page.errors.append(
+                details.get("exception", {}).get("description") or details.get("text", "?")
+            )
         self._events.append(message)
 
     def _error(self, what: str) -> CDPError:
@@ -195,8 +210,9 @@ class Page:
     ``errors`` every uncaught JavaScript exception.
     """
 
-    def __init__(self, browser: Browser, target_id: str, session_id: str,
-                 width: int, height: int) -> None:
+    def __init__(
+        self, browser: Browser, target_id: str, session_id: str, width: int, height: int
+    ) -> None:
         self.browser = browser
         self.target_id = target_id
         self.session_id = session_id
@@ -205,8 +221,9 @@ class Page:
         self.requests: list[str] = []
         self.errors: list[str] = []
 
-    def send(self, method: str, params: dict[str, Any] | None = None,
-             timeout: float | None = None) -> dict[str, Any]:
+    def send(
+        self, method: str, params: dict[str, Any] | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Send a command to this tab."""
         return self.browser.send(method, params, self.session_id, timeout)
 
@@ -223,8 +240,10 @@ class Page:
 
     def evaluate(self, expression: str) -> Any:
         """Evaluate JavaScript in the page and return its JSON value."""
-        result = self.send("Runtime.evaluate", {"expression": expression,
-                                                "returnByValue": True, "awaitPromise": True})
+        result = self.send(
+            "Runtime.evaluate",
+            {"expression": expression, "returnByValue": True, "awaitPromise": True},
+        )
         if "exceptionDetails" in result:
             details = result["exceptionDetails"]
             text = details.get("exception", {}).get("description") or details.get("text")
@@ -233,8 +252,10 @@ class Page:
 
     def resize(self, height: int) -> None:
         """Set the viewport to the page width and ``height`` CSS pixels at scale 1."""
-        self.send("Emulation.setDeviceMetricsOverride", {
-            "width": self.width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        self.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": self.width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+        )
 
     def screenshot(self, full_page: bool = True) -> bytes:
         """PNG bytes of the page; full page means the whole document, not just the viewport.
@@ -249,8 +270,10 @@ class Page:
                 content = self.send("Page.getLayoutMetrics")["cssContentSize"]
                 height = max(math.ceil(content["height"]), 1)
                 self.resize(height)
-            params |= {"captureBeyondViewport": True, "clip": {
-                "x": 0, "y": 0, "width": self.width, "height": height, "scale": 1}}
+            params |= {
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": self.width, "height": height, "scale": 1},
+            }
         try:
             data = self.send("Page.captureScreenshot", params, timeout=60)["data"]
         finally:
@@ -271,8 +294,9 @@ def _high_fd(fd: int) -> int:
 
 
 @contextlib.contextmanager
-def launch(executable: str, *, timeout: float = TIMEOUT_S,
-           extra_flags: tuple[str, ...] = ()) -> Iterator[Browser]:
+def launch(
+    executable: str, *, timeout: float = TIMEOUT_S, extra_flags: tuple[str, ...] = ()
+) -> Iterator[Browser]:
     """Start headless Chromium with a fresh profile; always kill it and remove the profile."""
     with tempfile.TemporaryDirectory(prefix="klynge-chromium-", ignore_cleanup_errors=True) as tmp:
         profile = Path(tmp) / "profile"
@@ -287,9 +311,15 @@ def launch(executable: str, *, timeout: float = TIMEOUT_S,
         args = [executable, *FLAGS, f"--user-data-dir={profile}", *extra_flags, "about:blank"]
         try:
             with stderr_path.open("wb") as stderr:
-                proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=stderr,
-                                        stderr=stderr, pass_fds=(3, 4), preexec_fn=wire_pipe,
-                                        start_new_session=True)
+                proc = subprocess.Popen(
+                    args,
+                    stdin=subprocess.DEVNULL,
+                    stdout=stderr,
+                    stderr=stderr,
+                    pass_fds=(3, 4),
+                    preexec_fn=wire_pipe,
+                    start_new_session=True,
+                )
         except OSError:
             for fd in (to_chrome, from_chrome):
                 os.close(fd)

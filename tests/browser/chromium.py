@@ -32,8 +32,14 @@ def find_chromium() -> str | None:
 
 def _apt_get(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    return subprocess.run(["apt-get", *args], env=env, capture_output=True, text=True,
-                          timeout=INSTALL_TIMEOUT_S, check=False)
+    return subprocess.run(
+        ["apt-get", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT_S,
+        check=False,
+    )
 
 
 def find_or_install_chromium() -> str:
@@ -50,7 +56,8 @@ def find_or_install_chromium() -> str:
         raise ChromiumMissing(
             "Chromium is needed for the browser test of the HTML reports. Install the Debian "
             "package `chromium` (sudo apt-get install chromium), or put `chromium` or "
-            "`chromium-browser` on PATH.")
+            "`chromium-browser` on PATH."
+        )
     install = _apt_get("install", "-y", "-q", "chromium")
     if install.returncode != 0:
         update = _apt_get("update", "-q")
@@ -59,9 +66,12 @@ def find_or_install_chromium() -> str:
             raise ChromiumMissing(
                 "`apt-get install -y -q chromium` failed (after `apt-get update -q`, exit "
                 f"{update.returncode}); install the Debian package `chromium` by hand.\n"
-                f"{install.stderr[-2000:]}")
+                f"{install.stderr[-2000:]}"
+            )
     found = find_chromium()
     if not found:
-        raise ChromiumMissing("installed the Debian package `chromium`, but no `chromium` "
-                              "executable is on PATH or at /usr/bin/chromium")
+        raise ChromiumMissing(
+            "installed the Debian package `chromium`, but no `chromium` "
+            "executable is on PATH or at /usr/bin/chromium"
+        )
     return found

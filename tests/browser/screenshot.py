@@ -28,9 +28,9 @@ def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     while pos < len(data):
         if pos + 12 > len(data):
             raise ValueError("truncated PNG chunk")
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
         if len(body) != length or zlib.crc32(kind + body) != crc:
             raise ValueError(f"corrupt PNG chunk {kind!r}")
         chunks.append((kind, body))
@@ -91,8 +91,9 @@ def capture(
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: screenshot one report."""
-    parser = argparse.ArgumentParser(prog="python -m tests.browser.screenshot",
-                                     description="Full-page PNG of an HTML report.")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.browser.screenshot", description="Full-page PNG of an HTML report."
+    )
     parser.add_argument("report", type=Path, help="the .html file")
     parser.add_argument("out", type=Path, help="where to write the .png")
     parser.add_argument("--width", type=int, default=1200, help="viewport width in CSS px")

@@ -27,7 +27,7 @@ from typing import Any, NoReturn
 
 import tomli_w
 
-from klynge.errors import KlyngeError
+from common.errors import KlyngeError
 
 FORMAT = "klynge-federation"
 VERSION = 1
