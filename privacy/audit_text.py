@@ -285,28 +285,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Unit of protection: one patient (added or removed).",
     },
     "audit.dp.mechanism": {"da": "Mekanisme", "en": "Mechanism"},
-    "audit.mech.distributed_skellam": {
-        "da": "Fordelt Skellam-støj over SecAgg+ (hver praksis lægger Poisson(λ) − Poisson(λ) til)",
-        "en": "Distributed Skellam noise over SecAgg+ (each practice adds Poisson(λ) − Poisson(λ))",
-    },
-    "audit.mech.local_discrete_laplace": {
-        "da": "Lokal DP: diskret Laplace (OpenDP) på hver praksis' vektor",
-        "en": "Local DP: discrete Laplace (OpenDP) on each practice's vector",
-    },
-    "audit.mech.local_discrete_gaussian": {
-        "da": "Lokal DP: diskret Gauss (OpenDP) på hver praksis' vektor",
-        "en": "Local DP: discrete Gaussian (OpenDP) on each practice's vector",
-    },
     "audit.dp.sensitivity": {"da": "Følsomhed Δ₁, Δ₂", "en": "Sensitivity Δ₁, Δ₂"},
-    "audit.dp.mu": {
-        "da": "Skellam-varians μ i summen (vægt 1)",
-        "en": "Skellam variance μ in the sum (weight 1)",
-    },
-    "audit.dp.lambda": {
-        "da": "λ pr. praksis ved {n} overlevende",
-        "en": "λ per practice at {n} survivors",
-    },
-    "audit.dp.scale": {"da": "Støjskala", "en": "Noise scale"},
     "audit.dp.per_release": {"da": "Pr. udgivelse", "en": "Per release"},
     "audit.dp.per_year": {
         "da": "Pr. år ({year}, {n} udgivelser)",
@@ -332,20 +311,6 @@ MESSAGES: dict[str, dict[str, str]] = {
             "block; composition by adding RDP curves; conversion to (ε, δ) by Canonne, Kamath "
             "and Steinke (2020), cross-checked against OpenDP."
         ),
-    },
-    "audit.noise.header_block": {"da": "Blok", "en": "Block"},
-    "audit.noise.header_sd": {
-        "da": "Støj-SD pr. værdi i en klyngesum (mindst)",
-        "en": "Noise SD per value in a cluster sum (at least)",
-    },
-    "audit.noise.header_typical": {
-        "da": "Typisk klynge ({n} praksis, alle overlever)",
-        "en": "Typical cluster ({n} practices, all survive)",
-    },
-    "audit.noise.weight": {"da": "vægt {w}", "en": "weight {w}"},
-    "audit.noise.local": {
-        "da": "Støjens SD pr. værdi for hver praksis: {sd}",
-        "en": "Noise SD per value for each practice: {sd}",
     },
     "audit.dp.distribution": {
         "da": "Fordeling af praksisrater for {ids}: {bins} søjler à {width} procentpoint. "
@@ -644,10 +609,6 @@ NO_DP_MESSAGES: dict[str, dict[str, str]] = {
         "da": "UDEN DIFFERENTIAL PRIVACY (kun verifikation)",
         "en": "WITHOUT DIFFERENTIAL PRIVACY (verification only)",
     },
-    "audit.mech.none": {
-        "da": "Ingen: præcise summer uden støj, INGEN differential privacy (kun verifikation)",
-        "en": "None: exact sums without noise, NO differential privacy (verification only)",
-    },
     "audit.gp_personal_data_none": {
         "da": (
             "Resultater på praksisniveau er også personoplysninger om lægen. En praksis' egne "
@@ -704,10 +665,6 @@ NO_DP_MESSAGES: dict[str, dict[str, str]] = {
             "a DP manifest with a reference date in the same calendar year is refused, since no DP "
             "guarantee is left to protect."
         ),
-    },
-    "audit.noise.none": {
-        "da": "Ingen støj: støj-SD er 0, og de udgivne summer er præcise.",
-        "en": "No noise: the noise SD is 0 and the released sums are exact.",
     },
     "audit.secagg.who_none": {
         "da": (
