@@ -91,7 +91,7 @@ def measurement_period(indicator: m.Indicator, reference_date: date) -> dict[str
     return {"start": start.isoformat(), "end": reference_date.isoformat()}
 
 
-def _translated(danish: str, english: str) -> dict[str, Any]:
+def _translated(english: str) -> dict[str, Any]:
     return {
         "extension": [
             {
@@ -287,7 +287,7 @@ def measure_resource(
         "version": str(indicator.version),
         "name": _computable_name(indicator.id),
         "title": indicator.title["da"],
-        "_title": _translated(indicator.title["da"], indicator.title["en"]),
+        "_title": _translated(indicator.title["en"]),
         "status": "active",
         "experimental": False,
         "subjectCodeableConcept": {

@@ -26,10 +26,6 @@ class Coded:
     vocab: tuple[str, ...]
     index: np.ndarray
 
-    @classmethod
-    def const(cls, value: str, n: int) -> Coded:
-        return cls((value,), np.zeros(n, dtype=np.int32))
-
 
 ColumnValue = np.ndarray | Coded | str | float | int | None
 
