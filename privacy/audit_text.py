@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from common.i18n import register
+from common.i18n import Lang, register
 
-MESSAGES: dict[str, dict[str, str]] = {
+MESSAGES: dict[str, dict[Lang, str]] = {
     "audit.title": {
         "da": "Klynge revisionsrapport: {id} version {version}",
         "en": "Klynge audit report: {id} version {version}",
@@ -592,7 +592,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 # Variants for a verification manifest (mechanism none), where no claim about noise holds.
-NO_DP_MESSAGES: dict[str, dict[str, str]] = {
+NO_DP_MESSAGES: dict[str, dict[Lang, str]] = {
     "audit.no_dp.warning": {
         "da": (
             "ADVARSEL: INGEN differential privacy. Dette manifest (mekanisme 'none') udgiver "
@@ -692,5 +692,5 @@ NO_DP_MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-register(MESSAGES)  # type: ignore[arg-type]
-register(NO_DP_MESSAGES)  # type: ignore[arg-type]
+register(MESSAGES)
+register(NO_DP_MESSAGES)

@@ -72,10 +72,12 @@ class Reader:
         return chunk
 
     def u8(self, field: str) -> int:
-        return _U8.unpack(self._take(1, field))[0]
+        (value,) = _U8.unpack(self._take(1, field))
+        return int(value)
 
     def u32(self, field: str) -> int:
-        return _U32.unpack(self._take(4, field))[0]
+        (value,) = _U32.unpack(self._take(4, field))
+        return int(value)
 
     def fixed(self, n: int, field: str) -> bytes:
         return self._take(n, field)

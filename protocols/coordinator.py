@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -236,7 +237,7 @@ class SecAggCoordinator:
             self._take_response(message)
         store[sender] = message
 
-    def _store_for(self, message: AgentMessage) -> dict:
+    def _store_for(self, message: AgentMessage) -> dict[int, Any]:
         if isinstance(message, KeyAdvertisement):
             return self._ads
         if isinstance(message, ShareBundle):
@@ -420,7 +421,9 @@ class SecAggCoordinator:
 
     def _unmask_jobs(self, jobs: int) -> list[UnmaskJob]:
         round_id = self._ann.round_id
-        self_masks = []
+        graph = self._graph
+        assert graph is not None
+        self_masks: list[tuple[int, bytes]] = []
         for u in self._survivors:
             seed = self._rebuild(u, self._seed_shares, "self-mask seed")
             if self_mask_commitment(round_id, u, seed) != self._ads[u].self_mask_commitment:
@@ -428,7 +431,7 @@ class SecAggCoordinator:
                     self._name(u), "self-mask seed does not match its commitment (corrupt share)"
                 )
             self_masks.append((u, seed))
-        pair_masks = []
+        pair_masks: list[tuple[int, bytes, tuple[tuple[int, bytes], ...]]] = []
         for u in sorted(self._shared - self._survivor_set):
             private = self._rebuild(u, self._key_shares, "mask key")
             public = X25519PrivateKey.from_private_bytes(private).public_key().public_bytes_raw()
@@ -438,22 +441,24 @@ class SecAggCoordinator:
                 )
             partners = tuple(
                 (v, self._ads[v].mask_key)
-                for v in self._graph.neighbours_of(u)  # type: ignore[union-attr]
+                for v in graph.neighbours_of(u)
                 if v in self._survivor_set and u in self._delivered_from.get(v, ())
             )
             if partners:
                 pair_masks.append((u, private, partners))
         # Balance the slices by the number of PRG streams each implies.
-        slices: list[tuple[list, list, int]] = [([], [], 0) for _ in range(jobs)]
+        slices: list[tuple[list[tuple[int, bytes]], list[tuple[int, bytes, Any]], int]] = [
+            ([], [], 0) for _ in range(jobs)
+        ]
         for item in sorted(pair_masks, key=lambda p: -len(p[2])):
             i = min(range(jobs), key=lambda j: slices[j][2])
             s, p, w = slices[i]
             p.append(item)
             slices[i] = (s, p, w + 3 * len(item[2]))  # an ECDH costs about two streams
-        for item in self_masks:
+        for own in self_masks:
             i = min(range(jobs), key=lambda j: slices[j][2])
             s, p, w = slices[i]
-            s.append(item)
+            s.append(own)
             slices[i] = (s, p, w + 1)
         return [
             UnmaskJob(round_id, self._ann.vector_length, tuple(s), tuple(p))

@@ -126,4 +126,4 @@ register(MESSAGES)
 
 def text(kind: str, **values: object) -> str:
     """The message for issue kind `kind` in the current language."""
-    return t(f"extract.{kind}", **values)
+    return t(f"extract.{kind}", None, **values)
