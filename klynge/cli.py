@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import ModuleType
 
 import typer
+from typer import _click  # typer's own copy of click: Group.invoke takes its Context
 from typer.core import TyperGroup
 
 from common.errors import KlyngeError
@@ -28,12 +29,13 @@ from klynge.commands import (
     server,
     synth,
 )
+from klynge.options import language
 
 
 class _KlyngeGroup(TyperGroup):
     """Turns any KlyngeError raised below into one line on stderr and an exit code."""
 
-    def invoke(self, ctx: typer.Context) -> object:
+    def invoke(self, ctx: _click.Context) -> object:
         try:
             return super().invoke(ctx)
         except KlyngeError as exc:
@@ -73,9 +75,7 @@ def _main(
         None, "--lang", help="Language of messages and reports: da or en (default da)."
     ),
 ) -> None:
-    if lang and lang not in ("da", "en"):
-        raise typer.BadParameter("must be 'da' or 'en'", param_hint="--lang")
-    set_lang(lang or None)  # reset per invocation, so one command's --lang never leaks
+    set_lang(language(lang or None))  # reset per invocation, so one --lang never leaks
 
 
 def _load_commands() -> None:

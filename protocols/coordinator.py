@@ -48,6 +48,7 @@ from protocols.messages import (
     KeyAdvertisement,
     KeyBroadcast,
     MaskedInput,
+    Message,
     Participant,
     RoundAnnouncement,
     ShareBundle,
@@ -204,10 +205,16 @@ class SecAggCoordinator:
 
     # --- receiving ----------------------------------------------------------------
 
-    def receive(self, message: AgentMessage) -> None:
-        """Accept one agent message for the current stage (see module docstring)."""
+    def receive(self, message: Message) -> None:
+        """Accept one agent message for the current stage (see module docstring).
+
+        Takes any message, since that is what arrives: a coordinator's own
+        kinds are refused here.
+        """
         if message.round_id != self._ann.round_id:
             raise StaleMessageError(type(message).__name__, "belongs to another round")
+        if not isinstance(message, AgentMessage):
+            raise ProtocolError("any", f"a coordinator does not accept {type(message).__name__}")
         store = self._store_for(message)
         sender = message.sender
         if not 0 <= sender < self._n:
@@ -246,9 +253,7 @@ class SecAggCoordinator:
             return self._inputs
         if isinstance(message, SurvivorSignature):
             return self._signatures
-        if isinstance(message, UnmaskResponse):
-            return self._responses
-        raise ProtocolError("any", f"a coordinator does not accept {type(message).__name__}")
+        return self._responses
 
     def _check_bundle(self, bundle: ShareBundle) -> None:
         assert self._graph is not None

@@ -250,7 +250,11 @@ class CoordinatorService(CoordinatorHandler):
             log_event(self._log, "round_not_started", cluster=cluster, reason=reason[:200])
             self._record_sum(region, cluster, ref, None)
             return
-        participants = [Participant(p, self.registry.identity_key(p)) for p in online]
+        participants = []
+        for practice in online:
+            key = self.registry.identity_key(practice)
+            assert key is not None  # _members keeps only practices in the registry
+            participants.append(Participant(practice, key))
         coordinator = SecAggCoordinator.new_round(
             cluster_id=cluster,
             reference_date=ref,

@@ -86,7 +86,7 @@ def regional_sum(region: str, clusters: list[NoisySum]) -> NoisySum:
         region,
         tuple(r for c in clusters for r in c.round_ids),
         dates.pop(),
-        np.sum([c.vector for c in clusters], axis=0, dtype=np.int64),
+        np.asarray(np.sum([c.vector for c in clusters], axis=0, dtype=np.int64)),
         sum(c.contributors for c in clusters),
         np.sum([c.variance for c in clusters], axis=0),
         min(c.min_survivors for c in clusters),
