@@ -228,7 +228,7 @@ class AgentTransport:
         self._pending: OrderedDict[EnvelopeKey, bytes] = OrderedDict()
         self._live: queue.Queue[object] | None = None  # set once welcomed: frames may flow
         self._requests_queue: queue.Queue[object] | None = None  # the current connection's
-        self._call: grpc.Future | None = None
+        self._call: grpc.Call | None = None
         self._session: AgentSession | None = None
         self._connected = threading.Event()
         self._dedup = DedupWindow(10_000)
@@ -398,6 +398,7 @@ class AgentTransport:
         reason = "coordinator ended the stream"
         timer: threading.Timer | None = None
         try:
+            stream: grpc.StreamStreamMultiCallable[bytes, bytes]
             stream = channel.stream_stream(SESSION_METHOD)
             call = stream(self._requests(live, hello))
             with self._lock:

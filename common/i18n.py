@@ -41,7 +41,7 @@ def current_lang() -> Lang:
     if _override is not None:
         return _override
     lang = os.environ.get("KLYNGE_LANG", DEFAULT_LANG)
-    return lang if lang in LANGS else DEFAULT_LANG  # type: ignore[return-value]
+    return lang if lang in LANGS else DEFAULT_LANG
 
 
 def t(key: str, lang: Lang | None = None, **values: object) -> str:

@@ -85,6 +85,7 @@ def describe_criterion(c: m.Criterion, lang: Lang, indent: int = 0) -> list[str]
             return [pad + w("cond_active", codes=codes)]
         if c.status is m.ConditionStatus.EVER:
             return [pad + w("cond_ever", codes=codes)]
+        assert c.started_within is not None  # exactly one of status and started_within
         return [pad + w("cond_started", codes=codes, window=c.started_within.describe(lang))]
     if isinstance(c, m.HasPrescription):
         text = w(

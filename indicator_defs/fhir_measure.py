@@ -21,6 +21,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
+from common.i18n import Lang
 from indicator_defs import model as m
 from indicator_defs.codelists import Codelist, CodeSystem
 from indicator_defs.describe import describe_criterion, describe_events
@@ -91,7 +92,7 @@ def measurement_period(indicator: m.Indicator, reference_date: date) -> dict[str
     return {"start": start.isoformat(), "end": reference_date.isoformat()}
 
 
-def _translated(danish: str, english: str) -> dict[str, Any]:
+def _translated(english: str) -> dict[str, Any]:
     return {
         "extension": [
             {
@@ -114,22 +115,22 @@ def _population(code: str, da: list[str], en: list[str]) -> dict[str, Any]:
     }
 
 
-def _numerator_lines(indicator: m.Indicator, lang: str) -> list[str]:
+def _numerator_lines(indicator: m.Indicator, lang: Lang) -> list[str]:
     if indicator.numerator is not None:
-        return describe_criterion(indicator.numerator, lang)  # type: ignore[arg-type]
+        return describe_criterion(indicator.numerator, lang)
     assert indicator.numerator_events is not None
-    lines = [describe_events(indicator.numerator_events, lang)]  # type: ignore[arg-type]
+    lines = [describe_events(indicator.numerator_events, lang)]
     if indicator.cap_per_patient is not None:
         cap = indicator.cap_per_patient
         lines.append(f"højst {cap} pr. patient" if lang == "da" else f"at most {cap} per patient")
     return lines
 
 
-def _denominator_lines(indicator: m.Indicator, lang: str) -> list[str]:
-    lines = describe_criterion(indicator.population, lang)  # type: ignore[arg-type]
+def _denominator_lines(indicator: m.Indicator, lang: Lang) -> list[str]:
+    lines = describe_criterion(indicator.population, lang)
     if indicator.denominator_events is not None:
         lines = [
-            describe_events(indicator.denominator_events, lang),  # type: ignore[arg-type]
+            describe_events(indicator.denominator_events, lang),
             "hos:" if lang == "da" else "of:",
             *("  " + line for line in lines),
         ]
@@ -287,7 +288,7 @@ def measure_resource(
         "version": str(indicator.version),
         "name": _computable_name(indicator.id),
         "title": indicator.title["da"],
-        "_title": _translated(indicator.title["da"], indicator.title["en"]),
+        "_title": _translated(indicator.title["en"]),
         "status": "active",
         "experimental": False,
         "subjectCodeableConcept": {

@@ -238,7 +238,7 @@ class Indicator:
         return tuple(f"{sex}:{band}" for sex in SEXES for band in self.age_bands.labels())
 
     def stratum_index(self, sex: str, age: int) -> int:
-        return SEXES.index(sex) * len(self.age_bands.bounds) + self.age_bands.band_of(age)  # type: ignore[arg-type]
+        return SEXES.index(sex) * len(self.age_bands.bounds) + self.age_bands.band_of(age)
 
     def rate(self, numerator: int, denominator: int) -> float | None:
         """Numerator per `scale` units of denominator (percent, or per 1,000)."""

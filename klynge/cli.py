@@ -8,19 +8,34 @@ traceback.
 
 from __future__ import annotations
 
-import importlib
+from types import ModuleType
 
 import typer
+from typer import _click  # typer's own copy of click: Group.invoke takes its Context
 from typer.core import TyperGroup
 
 from common.errors import KlyngeError
 from common.i18n import set_lang
+from klynge.commands import (
+    agent,
+    audit,
+    demo,
+    fhir,
+    indicators,
+    local,
+    manifest,
+    pki,
+    report,
+    server,
+    synth,
+)
+from klynge.options import language
 
 
 class _KlyngeGroup(TyperGroup):
     """Turns any KlyngeError raised below into one line on stderr and an exit code."""
 
-    def invoke(self, ctx: typer.Context) -> object:
+    def invoke(self, ctx: _click.Context) -> object:
         try:
             return super().invoke(ctx)
         except KlyngeError as exc:
@@ -37,19 +52,20 @@ root = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# (module, group name or None for top-level commands)
-_COMMAND_MODULES: tuple[tuple[str, str | None], ...] = (
-    ("klynge.commands.local", None),
-    ("klynge.commands.indicators", "indicators"),
-    ("klynge.commands.synth", None),
-    ("klynge.commands.manifest", "manifest"),
-    ("klynge.commands.audit", "audit"),
-    ("klynge.commands.pki", "pki"),
-    ("klynge.commands.server", "server"),
-    ("klynge.commands.agent", "agent"),
-    ("klynge.commands.demo", None),
-    ("klynge.commands.report", "report"),
-    ("klynge.commands.fhir", "fhir"),
+# (module, group name or None for top-level commands). Imported, not looked up
+# by name, so a missing command module stops the CLI instead of vanishing from it.
+COMMAND_MODULES: tuple[tuple[ModuleType, str | None], ...] = (
+    (local, None),
+    (indicators, "indicators"),
+    (synth, None),
+    (manifest, "manifest"),
+    (audit, "audit"),
+    (pki, "pki"),
+    (server, "server"),
+    (agent, "agent"),
+    (demo, None),
+    (report, "report"),
+    (fhir, "fhir"),
 )
 
 
@@ -59,19 +75,11 @@ def _main(
         None, "--lang", help="Language of messages and reports: da or en (default da)."
     ),
 ) -> None:
-    if lang and lang not in ("da", "en"):
-        raise typer.BadParameter("must be 'da' or 'en'", param_hint="--lang")
-    set_lang(lang or None)  # reset per invocation, so one command's --lang never leaks
+    set_lang(language(lang or None))  # reset per invocation, so one --lang never leaks
 
 
 def _load_commands() -> None:
-    for module_name, group in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue  # that group is not built yet
-            raise
+    for module, group in COMMAND_MODULES:
         if group is None:
             module.register(root)
         else:

@@ -137,7 +137,10 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
     pki = PkiLayout(out / "pki")
     now = datetime.now(UTC)
     hosts = (*DEFAULT_SERVER_HOSTS, options.container_host) if options.container_host else None
-    init_pki(pki, now=now, **({"hosts": hosts} if hosts else {}))
+    if hosts:
+        init_pki(pki, now=now, hosts=hosts)
+    else:
+        init_pki(pki, now=now)
     issue_practices(pki, [p.id for p in fed.practices], now=now)
     step("authority")
     authority_dir = out / "authority"

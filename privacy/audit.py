@@ -31,7 +31,6 @@ from privacy.manifest import Manifest, SignedManifest
 from privacy.plan import PrivacyPlan, privacy_plan, round_min_survivors
 from privacy.rdp import to_approx_dp
 from privacy.receipts import format_epsilon
-from privacy.release import NoNoiseRelease, SkellamRelease
 from privacy.report_model import Bullets, Para, Report, Section, Table
 from privacy.transparency import KINDS, LogVerification, verify_log
 from privacy.trust import check_signature
@@ -304,17 +303,13 @@ class _Builder:
         sens = release.sensitivity
         budget = self.m.budget
         rows = [
-            (self.tr("audit.dp.mechanism"), self.tr(f"audit.mech.{release.name}")),
+            (self.tr("audit.dp.mechanism"), release.title(self.lang)),
             (
                 self.tr("audit.dp.sensitivity"),
                 f"Δ₁ = {sens.l1}, Δ₂ = √{sens.l2_squared} ≈ {sens.l2:.2f}",
             ),
         ]
-        if isinstance(release, SkellamRelease):
-            rows.append((self.tr("audit.dp.mu"), f"{release.mu:g}"))
-            rows.append((self.tr("audit.dp.lambda", n=release.n_min), f"{release.lam:.2f}"))
-        elif not isinstance(release, NoNoiseRelease):
-            rows.append((self.tr("audit.dp.scale"), f"{release.scale:.4g}"))
+        rows.extend(release.parameter_rows(self.lang))
         rows.append(
             (
                 self.tr("audit.dp.per_release"),
@@ -389,49 +384,17 @@ class _Builder:
             f"ε = {_eps(epsilon)}" if math.isinf(epsilon) else f"ε = {_eps(epsilon)}, δ = {delta:g}"
         )
 
-    def noise_table(self) -> Any:
-        release = self.plan.release
-        if isinstance(release, NoNoiseRelease):
-            return Para(self.tr("audit.noise.none"))
-        if not isinstance(release, SkellamRelease):
-            sd = math.sqrt(release.noise_variance())
-            return Para(self.tr("audit.noise.local", sd=f"{sd:.1f}"))
+    def noise_table(self) -> Para | Table:
         n = TYPICAL_CLUSTER_PRACTICES
-        typical = release.with_min_survivors(round_min_survivors(self.m, n))
-        weights = sorted({b.noise_weight for b in release.sensitivity.blocks})
-        rows = []
-        for w in weights:
-            names = [
-                b.block.split(":", 1)[-1] for b in release.sensitivity.blocks if b.noise_weight == w
-            ]
-            minimum = math.sqrt(release.mu * w)
-            actual = math.sqrt(2 * typical.lam * w * n)
-            rows.append(
-                (
-                    f"{self.tr('audit.noise.weight', w=w)}: {', '.join(names)}",
-                    f"{minimum:.1f}",
-                    f"{actual:.1f}",
-                )
-            )
-        return Table(
-            (
-                self.tr("audit.noise.header_block"),
-                self.tr("audit.noise.header_sd"),
-                self.tr("audit.noise.header_typical", n=n),
-            ),
-            tuple(rows),
-        )
+        return self.plan.release.noise_summary(n, round_min_survivors(self.m, n), self.lang)
 
     def distribution_text(self) -> Any:
         """The histograms' parameters, one patient's reach and their noise in a typical cluster."""
         spec = self.m.distribution
         assert spec is not None
-        release = self.plan.release
         n = TYPICAL_CLUSTER_PRACTICES
-        sd = 0.0
-        if isinstance(release, SkellamRelease):
-            typical = release.with_min_survivors(round_min_survivors(self.m, n))
-            sd = math.sqrt(2 * typical.lam * spec.noise_weight * n) / spec.scale
+        floor = round_min_survivors(self.m, n)
+        sd = self.plan.release.sum_sd(spec.noise_weight, n, floor) / spec.scale
         return Para(
             self.tr(
                 "audit.dp.distribution",
@@ -462,18 +425,16 @@ class _Builder:
             self.tr("audit.assume.registry"),
         ]
         release = self.plan.release
-        if isinstance(release, SkellamRelease):
-            n = release.n_min
-            eps = []
-            for c in (1, 2):
-                if c < n:
-                    weaker = SkellamRelease(
-                        release.mu * (n - c) / n, n, release.sensitivity, release.delta
-                    )
-                    eps.append(_eps(weaker.cost().epsilon))
-                else:
-                    eps.append("∞")
-            assumptions.append(self.tr("audit.assume.collusion", n=n, eps1=eps[0], eps2=eps[1]))
+        eps = [release.colluders_epsilon(c) for c in (1, 2)]
+        if eps[0] is not None and eps[1] is not None:
+            assumptions.append(
+                self.tr(
+                    "audit.assume.collusion",
+                    n=s.min_survivors,
+                    eps1=_eps(eps[0]),
+                    eps2=_eps(eps[1]),
+                )
+            )
         assumptions.append(self.tr("audit.assume.honest"))
         blocks += [Para(f"{self.tr('audit.assumptions')}:"), Bullets(tuple(assumptions))]
         return Section("secagg", self.tr("audit.sec.secagg"), tuple(blocks))
@@ -604,7 +565,7 @@ class _Builder:
         measures = self.tr(
             "audit.art30.g_text_none" if self.no_dp else "audit.art30.g_text",
             n=self.m.secagg.min_survivors,
-            mechanism=self.tr(f"audit.mech.{plan.release.name}"),
+            mechanism=plan.release.title(self.lang),
             eps=_eps(plan.per_release.epsilon),
             eps_year=_eps(worst.epsilon),
             delta=worst.delta,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from common.i18n import register
+from common.i18n import Lang, register
 
-MESSAGES: dict[str, dict[str, str]] = {
+MESSAGES: dict[str, dict[Lang, str]] = {
     "audit.title": {
         "da": "Klynge revisionsrapport: {id} version {version}",
         "en": "Klynge audit report: {id} version {version}",
@@ -285,28 +285,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Unit of protection: one patient (added or removed).",
     },
     "audit.dp.mechanism": {"da": "Mekanisme", "en": "Mechanism"},
-    "audit.mech.distributed_skellam": {
-        "da": "Fordelt Skellam-støj over SecAgg+ (hver praksis lægger Poisson(λ) − Poisson(λ) til)",
-        "en": "Distributed Skellam noise over SecAgg+ (each practice adds Poisson(λ) − Poisson(λ))",
-    },
-    "audit.mech.local_discrete_laplace": {
-        "da": "Lokal DP: diskret Laplace (OpenDP) på hver praksis' vektor",
-        "en": "Local DP: discrete Laplace (OpenDP) on each practice's vector",
-    },
-    "audit.mech.local_discrete_gaussian": {
-        "da": "Lokal DP: diskret Gauss (OpenDP) på hver praksis' vektor",
-        "en": "Local DP: discrete Gaussian (OpenDP) on each practice's vector",
-    },
     "audit.dp.sensitivity": {"da": "Følsomhed Δ₁, Δ₂", "en": "Sensitivity Δ₁, Δ₂"},
-    "audit.dp.mu": {
-        "da": "Skellam-varians μ i summen (vægt 1)",
-        "en": "Skellam variance μ in the sum (weight 1)",
-    },
-    "audit.dp.lambda": {
-        "da": "λ pr. praksis ved {n} overlevende",
-        "en": "λ per practice at {n} survivors",
-    },
-    "audit.dp.scale": {"da": "Støjskala", "en": "Noise scale"},
     "audit.dp.per_release": {"da": "Pr. udgivelse", "en": "Per release"},
     "audit.dp.per_year": {
         "da": "Pr. år ({year}, {n} udgivelser)",
@@ -332,20 +311,6 @@ MESSAGES: dict[str, dict[str, str]] = {
             "block; composition by adding RDP curves; conversion to (ε, δ) by Canonne, Kamath "
             "and Steinke (2020), cross-checked against OpenDP."
         ),
-    },
-    "audit.noise.header_block": {"da": "Blok", "en": "Block"},
-    "audit.noise.header_sd": {
-        "da": "Støj-SD pr. værdi i en klyngesum (mindst)",
-        "en": "Noise SD per value in a cluster sum (at least)",
-    },
-    "audit.noise.header_typical": {
-        "da": "Typisk klynge ({n} praksis, alle overlever)",
-        "en": "Typical cluster ({n} practices, all survive)",
-    },
-    "audit.noise.weight": {"da": "vægt {w}", "en": "weight {w}"},
-    "audit.noise.local": {
-        "da": "Støjens SD pr. værdi for hver praksis: {sd}",
-        "en": "Noise SD per value for each practice: {sd}",
     },
     "audit.dp.distribution": {
         "da": "Fordeling af praksisrater for {ids}: {bins} søjler à {width} procentpoint. "
@@ -627,7 +592,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 # Variants for a verification manifest (mechanism none), where no claim about noise holds.
-NO_DP_MESSAGES: dict[str, dict[str, str]] = {
+NO_DP_MESSAGES: dict[str, dict[Lang, str]] = {
     "audit.no_dp.warning": {
         "da": (
             "ADVARSEL: INGEN differential privacy. Dette manifest (mekanisme 'none') udgiver "
@@ -643,10 +608,6 @@ NO_DP_MESSAGES: dict[str, dict[str, str]] = {
     "audit.no_dp.title": {
         "da": "UDEN DIFFERENTIAL PRIVACY (kun verifikation)",
         "en": "WITHOUT DIFFERENTIAL PRIVACY (verification only)",
-    },
-    "audit.mech.none": {
-        "da": "Ingen: præcise summer uden støj, INGEN differential privacy (kun verifikation)",
-        "en": "None: exact sums without noise, NO differential privacy (verification only)",
     },
     "audit.gp_personal_data_none": {
         "da": (
@@ -705,10 +666,6 @@ NO_DP_MESSAGES: dict[str, dict[str, str]] = {
             "guarantee is left to protect."
         ),
     },
-    "audit.noise.none": {
-        "da": "Ingen støj: støj-SD er 0, og de udgivne summer er præcise.",
-        "en": "No noise: the noise SD is 0 and the released sums are exact.",
-    },
     "audit.secagg.who_none": {
         "da": (
             "Ingen kan se en enkelt praksis' bidrag: koordinatoren lærer kun summen over de "
@@ -735,5 +692,5 @@ NO_DP_MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-register(MESSAGES)  # type: ignore[arg-type]
-register(NO_DP_MESSAGES)  # type: ignore[arg-type]
+register(MESSAGES)
+register(NO_DP_MESSAGES)

@@ -16,9 +16,9 @@ import numpy as np
 from privacy.bounding import BoundingReport, bound_vector
 from privacy.layout import VectorLayout, append_distribution
 from privacy.manifest import Manifest
-from privacy.plan import manifest_release
+from privacy.plan import round_release
 from privacy.randomness import RandomSource, system_source
-from privacy.release import Release, SkellamRelease
+from privacy.release import Release
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,6 @@ def prepare_contribution(
     layout = VectorLayout.from_manifest(manifest)
     bounded_counts, report = bound_vector(vector, layout, manifest.bounding.max_list_size)
     bounded = append_distribution(bounded_counts, layout)
-    release = manifest_release(manifest)
-    if isinstance(release, SkellamRelease):
-        release = release.with_min_survivors(round_min_survivors)
-        noisy = bounded + release.noise_share(source or system_source())
-    else:
-        noisy = release.apply(bounded)
+    release = round_release(manifest, round_min_survivors)
+    noisy = release.add_noise(bounded, source or system_source())
     return PreparedContribution(noisy.astype(np.int64), release, report)

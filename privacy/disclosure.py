@@ -42,16 +42,6 @@ NUMERATOR_SUPPRESSED = "numerator_suppressed"
 COMPLEMENTARY = "complementary"
 RATE_DENOMINATOR_TOO_SMALL = "rate_denominator_too_small"
 
-REASONS: tuple[str, ...] = (
-    TOO_FEW_PRACTICES,
-    SMALL_COUNT,
-    SMALL_COMPLEMENT,
-    DENOMINATOR_SUPPRESSED,
-    NUMERATOR_SUPPRESSED,
-    COMPLEMENTARY,
-    RATE_DENOMINATOR_TOO_SMALL,
-)
-
 
 @dataclass(frozen=True)
 class SuppressedCell:

@@ -98,6 +98,16 @@ def manifest_release(manifest: Manifest, extra: Iterable[Contribution] = ()) -> 
         raise ManifestError(str(exc), key="dp") from None
 
 
+def round_release(manifest: Manifest, min_survivors: int) -> Release:
+    """The mechanism as every agent of a round with this survivor floor applies it.
+
+    The agent draws its noise from it and charges its ledger with it; the
+    coordinator states the noise of the round's sum from it. A distributed
+    share is sized for the floor, which changes λ but not the cost.
+    """
+    return manifest_release(manifest).with_min_survivors(min_survivors)
+
+
 def round_min_survivors(manifest: Manifest, participants: int) -> int:
     """The survivor floor for a round: the manifest's minimum, raised by the design dropout.
 

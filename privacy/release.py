@@ -1,19 +1,25 @@
 """Release mechanisms that carry their parameters and their computed privacy cost.
 
 As in OpenDP, a mechanism's cost is not a comment: `cost()` is computed from
-the same fields that drive the noise (`noise_share` / `apply`). The ledger
-charges `curve()`, and the audit report prints `cost()` from the very same
-object, so the report, the ledger and the noise cannot disagree.
+the same fields that drive the noise (`add_noise`). The ledger charges
+`curve()`, the coordinator states `sum_variance()`, and the audit report
+prints `cost()` and the noise from the very same object, so the report, the
+ledger and the noise cannot disagree.
+
+Every mechanism implements the `Release` protocol; callers ask it, never
+which mechanism it is, so a new mechanism is one new class here.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+import privacy.release_text  # noqa: F401  (registers the mechanisms' names for people)
+from common.i18n import Lang, t
 from privacy import localdp
 from privacy.errors import MechanismError
 from privacy.randomness import RandomSource
@@ -26,6 +32,7 @@ from privacy.rdp import (
     calibrate,
     to_approx_dp,
 )
+from privacy.report_model import Para, Table
 from privacy.sensitivity import Sensitivity
 from privacy.skellam import share_lambda, skellam_share
 
@@ -36,6 +43,24 @@ NO_NOISE = "none"  # verification on synthetic data only: no DP guarantee at all
 MECHANISMS: tuple[str, ...] = (DISTRIBUTED_SKELLAM, LOCAL_LAPLACE, LOCAL_GAUSSIAN, NO_NOISE)
 LOCAL_MECHANISMS: tuple[str, ...] = (LOCAL_LAPLACE, LOCAL_GAUSSIAN)
 DP_MECHANISMS: tuple[str, ...] = (DISTRIBUTED_SKELLAM, LOCAL_LAPLACE, LOCAL_GAUSSIAN)
+
+__all__ = [
+    "DISTRIBUTED_SKELLAM",
+    "DP_MECHANISMS",
+    "LOCAL_GAUSSIAN",
+    "LOCAL_LAPLACE",
+    "LOCAL_MECHANISMS",
+    "MECHANISMS",
+    "NO_NOISE",
+    "LocalGaussianRelease",
+    "LocalLaplaceRelease",
+    "NoNoiseRelease",
+    "PrivacyCost",
+    "Release",
+    "SkellamRelease",
+    "calibrate_local_scale",
+    "calibrate_skellam_mu",
+]
 
 
 @dataclass(frozen=True)
@@ -48,6 +73,76 @@ class PrivacyCost:
 
     def as_dict(self) -> dict[str, Any]:
         return {"epsilon": self.epsilon, "delta": self.delta, "rdp_terms": self.curve.specs()}
+
+
+class Release(Protocol):
+    """What every release mechanism states and does; all its answers come from one set of fields.
+
+    Like an OpenDP measurement it carries its input (the vector's sensitivity),
+    its output measure and privacy map (`curve`, `cost`) and the noise those
+    describe (`add_noise`, `coordinate_variance`, `sum_variance`).
+    """
+
+    name: ClassVar[str]  # the mechanism's id in manifests, ledger entries and receipts
+
+    @property
+    def sensitivity(self) -> Sensitivity: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def title(self, lang: Lang | None = None) -> str:
+        """The mechanism's name for people."""
+        ...
+
+    def parameters(self) -> dict[str, Any]:
+        """The parameters as a JSON-safe document (ledger entries, receipts, releases)."""
+        ...
+
+    def parameter_rows(self, lang: Lang | None = None) -> tuple[tuple[str, str], ...]:
+        """The parameters for people: (label, value) rows."""
+        ...
+
+    def curve(self) -> RdpCurve:
+        """The RDP curve one release adds to the yearly composition."""
+        ...
+
+    def cost(self) -> PrivacyCost:
+        """(ε, δ) of one release, from `curve()`."""
+        ...
+
+    def with_min_survivors(self, n_min: int) -> Release:
+        """The mechanism as a round that aborts below `n_min` survivors applies it."""
+        ...
+
+    def add_noise(self, vector: np.ndarray, source: RandomSource) -> np.ndarray:
+        """One practice's bounded `vector` with its noise (its share, for distributed noise)."""
+        ...
+
+    def coordinate_variance(self) -> np.ndarray:
+        """Variance of one practice's noise on each coordinate."""
+        ...
+
+    def sum_variance(self, survivors: int) -> np.ndarray:
+        """Per-coordinate noise variance of the sum of `survivors` practices' vectors."""
+        ...
+
+    def sum_sd(self, weight: int, survivors: int, floor: int) -> float:
+        """Noise SD on a coordinate of noise weight `weight` in a sum of `survivors` vectors,
+        each noised for a round whose survivor floor is `floor`."""
+        ...
+
+    def noise_summary(self, survivors: int, floor: int, lang: Lang | None = None) -> Para | Table:
+        """How much noise a reader of a typical cluster's sum should expect."""
+        ...
+
+    def colluders_epsilon(self, colluders: int) -> float | None:
+        """ε left against `colluders` practices who pool their own noise shares.
+
+        None when no other practice's noise protects a practice's values (local
+        noise is each practice's own; without noise there is nothing to lose).
+        """
+        ...
 
 
 def _check_delta(delta: float) -> None:
@@ -132,6 +227,56 @@ class SkellamRelease:
     def parameters(self) -> dict[str, Any]:
         return {"mu": self.mu, "n_min": self.n_min, "lambda": self.lam}
 
+    def title(self, lang: Lang | None = None) -> str:
+        return _title(self.name, lang)
+
+    def parameter_rows(self, lang: Lang | None = None) -> tuple[tuple[str, str], ...]:
+        return (
+            (t("release.mu", lang=lang), f"{self.mu:g}"),
+            (t("release.lambda", lang=lang, n=self.n_min), f"{self.lam:.2f}"),
+        )
+
+    def add_noise(self, vector: np.ndarray, source: RandomSource) -> np.ndarray:
+        noisy: np.ndarray = vector + self.noise_share(source)
+        return noisy
+
+    def coordinate_variance(self) -> np.ndarray:
+        return 2 * self.lam * self.coordinate_weights().astype(np.float64)
+
+    def sum_sd(self, weight: int, survivors: int, floor: int) -> float:
+        typical = self.with_min_survivors(floor)
+        return math.sqrt(2 * typical.lam * weight * survivors)
+
+    def noise_summary(self, survivors: int, floor: int, lang: Lang | None = None) -> Para | Table:
+        """Per noise weight: the SD the guarantee needs (μ·w) and that of a typical cluster."""
+        blocks = self.sensitivity.blocks
+        rows = []
+        for w in sorted({b.noise_weight for b in blocks}):
+            names = [b.block.split(":", 1)[-1] for b in blocks if b.noise_weight == w]
+            rows.append(
+                (
+                    f"{t('release.noise.weight', lang=lang, w=w)}: {', '.join(names)}",
+                    f"{math.sqrt(self.mu * w):.1f}",
+                    f"{self.sum_sd(w, survivors, floor):.1f}",
+                )
+            )
+        return Table(
+            (
+                t("release.noise.header_block", lang=lang),
+                t("release.noise.header_sd", lang=lang),
+                t("release.noise.header_typical", lang=lang, n=survivors),
+            ),
+            tuple(rows),
+        )
+
+    def colluders_epsilon(self, colluders: int) -> float | None:
+        """The sum keeps only the other practices' shares: variance μ·(n − c)/n at the floor n."""
+        n = self.n_min
+        if colluders >= n:
+            return math.inf
+        weaker = SkellamRelease(self.mu * (n - colluders) / n, n, self.sensitivity, self.delta)
+        return weaker.cost().epsilon
+
 
 @dataclass(frozen=True)
 class _LocalRelease:
@@ -146,6 +291,7 @@ class _LocalRelease:
     sensitivity: Sensitivity
     delta: float
     measurement: Any = field(init=False, repr=False, compare=False)
+    name: ClassVar[str]
 
     def __post_init__(self) -> None:
         _check_delta(self.delta)
@@ -164,8 +310,43 @@ class _LocalRelease:
     def apply(self, vector: np.ndarray) -> np.ndarray:
         return localdp.apply(self.measurement, vector, self.dimension)
 
+    def noise_variance(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     def parameters(self) -> dict[str, Any]:
         return {"scale": self.scale, "dimension": self.dimension}
+
+    def title(self, lang: Lang | None = None) -> str:
+        return _title(self.name, lang)
+
+    def parameter_rows(self, lang: Lang | None = None) -> tuple[tuple[str, str], ...]:
+        return ((t("release.scale", lang=lang), f"{self.scale:.4g}"),)
+
+    def with_min_survivors(self, n_min: int) -> _LocalRelease:
+        """Local noise protects each vector on its own, so the survivor floor changes nothing."""
+        return self
+
+    def add_noise(self, vector: np.ndarray, source: RandomSource) -> np.ndarray:
+        """OpenDP draws the noise from its own CSPRNG, so `source` is not used."""
+        return self.apply(vector)
+
+    def coordinate_variance(self) -> np.ndarray:
+        return np.full(self.dimension, self.noise_variance(), dtype=np.float64)
+
+    def sum_variance(self, survivors: int) -> np.ndarray:
+        """Each survivor's vector carries its own independent noise."""
+        return survivors * self.coordinate_variance()
+
+    def sum_sd(self, weight: int, survivors: int, floor: int) -> float:
+        """Local noise is the same on every coordinate and does not depend on the floor."""
+        return math.sqrt(survivors * self.noise_variance())
+
+    def noise_summary(self, survivors: int, floor: int, lang: Lang | None = None) -> Para | Table:
+        sd = math.sqrt(self.noise_variance())
+        return Para(t("release.noise.local", lang=lang, sd=f"{sd:.1f}"))
+
+    def colluders_epsilon(self, colluders: int) -> float | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -240,19 +421,43 @@ class NoNoiseRelease:
     def apply(self, vector: np.ndarray) -> np.ndarray:
         return np.asarray(vector, dtype=np.int64).copy()
 
+    def add_noise(self, vector: np.ndarray, source: RandomSource) -> np.ndarray:
+        """The exact vector (`source` is unused)."""
+        return self.apply(vector)
+
     def noise_variance(self) -> float:
         return 0.0
+
+    def coordinate_variance(self) -> np.ndarray:
+        return np.zeros(self.dimension, dtype=np.float64)
 
     def sum_variance(self, survivors: int) -> np.ndarray:
         """The released sum is exact: zero variance on every coordinate."""
         return np.zeros(self.dimension, dtype=np.float64)
 
+    def sum_sd(self, weight: int, survivors: int, floor: int) -> float:
+        return 0.0
+
+    def noise_summary(self, survivors: int, floor: int, lang: Lang | None = None) -> Para | Table:
+        return Para(t("release.noise.none", lang=lang))
+
+    def colluders_epsilon(self, colluders: int) -> float | None:
+        return None
+
     def parameters(self) -> dict[str, Any]:
         # JSON-safe (receipts and the ledger refuse non-finite numbers): ε = ∞ spelt "inf".
         return {"noise": "none", "differential_privacy": False, "epsilon": "inf"}
 
+    def title(self, lang: Lang | None = None) -> str:
+        return _title(self.name, lang)
 
-Release = SkellamRelease | LocalLaplaceRelease | LocalGaussianRelease | NoNoiseRelease
+    def parameter_rows(self, lang: Lang | None = None) -> tuple[tuple[str, str], ...]:
+        return ()
+
+
+def _title(name: str, lang: Lang | None) -> str:
+    return t(f"release.mech.{name}", lang=lang)
+
 
 _MAX_NOISE = 1e12
 

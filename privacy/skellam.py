@@ -103,4 +103,5 @@ def sample_poisson(source: RandomSource, lam: float, size: int) -> np.ndarray:
 
 def skellam_share(source: RandomSource, lam: float, size: int) -> np.ndarray:
     """One practice's noise share: Poisson(λ) − Poisson(λ) per coordinate, int64."""
-    return sample_poisson(source, lam, size) - sample_poisson(source, lam, size)
+    share: np.ndarray = sample_poisson(source, lam, size) - sample_poisson(source, lam, size)
+    return share

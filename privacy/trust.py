@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import tomli_w
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -74,7 +75,7 @@ class TrustStore:
         return next((a for a in self.approvals if a.manifest_hash == manifest_hash), None)
 
 
-def _read_toml(path: Path) -> dict:
+def _read_toml(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
@@ -85,7 +86,9 @@ def _read_toml(path: Path) -> dict:
         raise TrustStoreError(f"{path}: cannot read ({exc.strerror})") from None
 
 
-def _entries(path: Path, doc: dict, name: str, fields: tuple[str, ...]) -> list[dict]:
+def _entries(
+    path: Path, doc: dict[str, Any], name: str, fields: tuple[str, ...]
+) -> list[dict[str, Any]]:
     unknown = set(doc) - {name}
     if unknown:
         raise TrustStoreError(f"{path}: unknown key {sorted(unknown)[0]!r}")

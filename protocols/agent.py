@@ -148,6 +148,12 @@ class SecAggAgent:
         self._replies: dict[Stage, tuple[object, object]] = {}
         self._sent_input: tuple[bytes, MaskedInput] | None = None  # (digest of x, message)
         self._ann: RoundAnnouncement | None = None
+        # This round's secrets, each wiped (None) once the protocol no longer needs it.
+        self._enc_sk: X25519PrivateKey | None = None
+        self._mask_sk: X25519PrivateKey | None = None
+        self._seed: bytes | None = None
+        self._aeads: dict[int, AESGCM] | None = None
+        self._holdings: dict[int, tuple[int, int]] | None = None
 
     # --- state ------------------------------------------------------------------
 
@@ -189,9 +195,10 @@ class SecAggAgent:
 
     def _abort(self) -> None:
         self._stage = Stage.ABORTED
-        for name in ("_enc_sk", "_mask_sk", "_seed", "_aeads", "_holdings"):
-            if hasattr(self, name):
-                setattr(self, name, None)
+        self._enc_sk = self._mask_sk = None
+        self._seed = None
+        self._aeads = None
+        self._holdings = None
 
     def _cached(self, stage: Stage, message: object) -> object | None:
         """The earlier answer to an identical message, or None if this one is new."""
@@ -415,7 +422,7 @@ class SecAggAgent:
         digest = hashlib.sha256(x.tobytes()).digest()
         if sent is not None:
             if sent[0] == digest:
-                return sent[1]  # type: ignore[return-value]
+                return sent[1]
             raise InputError("vector", reason("input_second"))
         with self._guard():
             assert self._seed is not None and self._mask_sk is not None

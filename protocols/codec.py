@@ -16,11 +16,7 @@ from collections.abc import Sequence
 from protocols.errors import MessageError
 
 _U8 = struct.Struct("<B")
-_U16 = struct.Struct("<H")
 _U32 = struct.Struct("<I")
-_U64 = struct.Struct("<Q")
-
-MAX_U32 = 0xFFFFFFFF
 
 
 class Writer:
@@ -32,14 +28,8 @@ class Writer:
     def u8(self, value: int) -> None:
         self._parts.append(_U8.pack(value))
 
-    def u16(self, value: int) -> None:
-        self._parts.append(_U16.pack(value))
-
     def u32(self, value: int) -> None:
         self._parts.append(_U32.pack(value))
-
-    def u64(self, value: int) -> None:
-        self._parts.append(_U64.pack(value))
 
     def fixed(self, value: bytes) -> None:
         self._parts.append(bytes(value))
@@ -82,16 +72,12 @@ class Reader:
         return chunk
 
     def u8(self, field: str) -> int:
-        return _U8.unpack(self._take(1, field))[0]
-
-    def u16(self, field: str) -> int:
-        return _U16.unpack(self._take(2, field))[0]
+        (value,) = _U8.unpack(self._take(1, field))
+        return int(value)
 
     def u32(self, field: str) -> int:
-        return _U32.unpack(self._take(4, field))[0]
-
-    def u64(self, field: str) -> int:
-        return _U64.unpack(self._take(8, field))[0]
+        (value,) = _U32.unpack(self._take(4, field))
+        return int(value)
 
     def fixed(self, n: int, field: str) -> bytes:
         return self._take(n, field)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -47,6 +48,7 @@ from protocols.messages import (
     KeyAdvertisement,
     KeyBroadcast,
     MaskedInput,
+    Message,
     Participant,
     RoundAnnouncement,
     ShareBundle,
@@ -203,10 +205,16 @@ class SecAggCoordinator:
 
     # --- receiving ----------------------------------------------------------------
 
-    def receive(self, message: AgentMessage) -> None:
-        """Accept one agent message for the current stage (see module docstring)."""
+    def receive(self, message: Message) -> None:
+        """Accept one agent message for the current stage (see module docstring).
+
+        Takes any message, since that is what arrives: a coordinator's own
+        kinds are refused here.
+        """
         if message.round_id != self._ann.round_id:
             raise StaleMessageError(type(message).__name__, "belongs to another round")
+        if not isinstance(message, AgentMessage):
+            raise ProtocolError("any", f"a coordinator does not accept {type(message).__name__}")
         store = self._store_for(message)
         sender = message.sender
         if not 0 <= sender < self._n:
@@ -236,7 +244,7 @@ class SecAggCoordinator:
             self._take_response(message)
         store[sender] = message
 
-    def _store_for(self, message: AgentMessage) -> dict:
+    def _store_for(self, message: AgentMessage) -> dict[int, Any]:
         if isinstance(message, KeyAdvertisement):
             return self._ads
         if isinstance(message, ShareBundle):
@@ -245,9 +253,7 @@ class SecAggCoordinator:
             return self._inputs
         if isinstance(message, SurvivorSignature):
             return self._signatures
-        if isinstance(message, UnmaskResponse):
-            return self._responses
-        raise ProtocolError("any", f"a coordinator does not accept {type(message).__name__}")
+        return self._responses
 
     def _check_bundle(self, bundle: ShareBundle) -> None:
         assert self._graph is not None
@@ -420,7 +426,9 @@ class SecAggCoordinator:
 
     def _unmask_jobs(self, jobs: int) -> list[UnmaskJob]:
         round_id = self._ann.round_id
-        self_masks = []
+        graph = self._graph
+        assert graph is not None
+        self_masks: list[tuple[int, bytes]] = []
         for u in self._survivors:
             seed = self._rebuild(u, self._seed_shares, "self-mask seed")
             if self_mask_commitment(round_id, u, seed) != self._ads[u].self_mask_commitment:
@@ -428,7 +436,7 @@ class SecAggCoordinator:
                     self._name(u), "self-mask seed does not match its commitment (corrupt share)"
                 )
             self_masks.append((u, seed))
-        pair_masks = []
+        pair_masks: list[tuple[int, bytes, tuple[tuple[int, bytes], ...]]] = []
         for u in sorted(self._shared - self._survivor_set):
             private = self._rebuild(u, self._key_shares, "mask key")
             public = X25519PrivateKey.from_private_bytes(private).public_key().public_bytes_raw()
@@ -438,22 +446,24 @@ class SecAggCoordinator:
                 )
             partners = tuple(
                 (v, self._ads[v].mask_key)
-                for v in self._graph.neighbours_of(u)  # type: ignore[union-attr]
+                for v in graph.neighbours_of(u)
                 if v in self._survivor_set and u in self._delivered_from.get(v, ())
             )
             if partners:
                 pair_masks.append((u, private, partners))
         # Balance the slices by the number of PRG streams each implies.
-        slices: list[tuple[list, list, int]] = [([], [], 0) for _ in range(jobs)]
+        slices: list[tuple[list[tuple[int, bytes]], list[tuple[int, bytes, Any]], int]] = [
+            ([], [], 0) for _ in range(jobs)
+        ]
         for item in sorted(pair_masks, key=lambda p: -len(p[2])):
             i = min(range(jobs), key=lambda j: slices[j][2])
             s, p, w = slices[i]
             p.append(item)
             slices[i] = (s, p, w + 3 * len(item[2]))  # an ECDH costs about two streams
-        for item in self_masks:
+        for own in self_masks:
             i = min(range(jobs), key=lambda j: slices[j][2])
             s, p, w = slices[i]
-            s.append(item)
+            s.append(own)
             slices[i] = (s, p, w + 1)
         return [
             UnmaskJob(round_id, self._ann.vector_length, tuple(s), tuple(p))

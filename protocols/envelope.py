@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from common.errors import KlyngeError
 from common.i18n import register, t
@@ -198,9 +198,9 @@ class FetchNotFound(KlyngeError):
 
 def error_frame_fields(
     code: ErrorCode, reason: str, key: EnvelopeKey | None = None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Keyword arguments for `pb.Error`, naming the envelope when there is one."""
-    fields: dict[str, object] = {"code": int(code), "reason": reason[:500]}
+    fields: dict[str, Any] = {"code": int(code), "reason": reason[:500]}
     if key is not None:
         fields.update(round_id=key.round_id, stage=key.stage, sender=key.sender, seq=key.seq)
     return fields

@@ -97,7 +97,7 @@ class SecAggError(KlyngeError):
 
     def __init__(self, **fields: object) -> None:
         self.fields = fields
-        super().__init__(t(self.key, **fields))
+        super().__init__(t(self.key, None, **fields))
 
 
 class MessageError(SecAggError):

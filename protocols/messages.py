@@ -32,7 +32,7 @@ import hashlib
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import cached_property
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -99,7 +99,7 @@ def _text(name: str, value: object) -> None:
         raise MessageError(name, f"must be 1..{MAX_TEXT} bytes of UTF-8")
 
 
-def _tuple(obj: object, name: str, item_type: type | None = None) -> tuple:
+def _tuple(obj: object, name: str, item_type: type | None = None) -> tuple[Any, ...]:
     value = getattr(obj, name)
     if isinstance(value, list):
         value = tuple(value)
@@ -699,7 +699,7 @@ Message = (
 AgentMessage = KeyAdvertisement | ShareBundle | MaskedInput | SurvivorSignature | UnmaskResponse
 CoordinatorMessage = RoundAnnouncement | KeyBroadcast | ShareDelivery | SurvivorSet | UnmaskRequest
 
-_KINDS: dict[int, type[_Message]] = {
+_KINDS: dict[int, type[Message]] = {
     cls.KIND: cls
     for cls in (
         RoundAnnouncement,
@@ -720,7 +720,7 @@ def decode_message(data: bytes) -> Message:
     """Any message from its bytes; raises MessageError for anything malformed."""
     r = Reader(data)
     kind, _ = _read_header(r)
-    return _KINDS[kind].from_bytes(data)  # type: ignore[return-value]
+    return _KINDS[kind].from_bytes(data)
 
 
 def peek_header(data: bytes) -> tuple[type[_Message], Stage, bytes]:

@@ -88,11 +88,6 @@ class NeighbourGraph:
         for member, row in zip(self._ring.tolist(), rows.tolist(), strict=True):
             self._cache[member] = tuple(row)
 
-    def is_edge(self, u: int, v: int) -> bool:
-        nbrs = self.neighbours_of(u)
-        i = bisect_left(nbrs, v)
-        return i < len(nbrs) and nbrs[i] == v
-
     def share_x(self, owner: int, holder: int) -> int:
         """The Shamir x-coordinate of `holder`'s share of `owner`'s secrets."""
         nbrs = self.neighbours_of(owner)

@@ -79,7 +79,7 @@ class PkiError(KlyngeError):
 
     def __init__(self, key: str, **fields: object) -> None:
         self.fields = fields
-        super().__init__(t(key, **fields))
+        super().__init__(t(key, None, **fields))
 
 
 def validate_practice_id(practice_id: str) -> str:
@@ -401,7 +401,9 @@ def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-def check_key_matches(cert_path: Path, cert: x509.Certificate, key: ec.PrivateKeyTypes) -> None:
+def check_key_matches(
+    cert_path: Path, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey
+) -> None:
     cert_public = cert.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )

@@ -20,6 +20,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar, cast
 
 import numpy as np
 
@@ -28,7 +29,9 @@ from protocols.coordinator import AggregateResult, MapFunction, SecAggCoordinato
 from protocols.errors import SecAggError
 from protocols.identity import IdentityKey
 from protocols.messages import (
+    AgentMessage,
     CoordinatorMessage,
+    Message,
     Participant,
     RoundAnnouncement,
     Stage,
@@ -41,6 +44,18 @@ from protocols.registry import PracticeRegistry, RegistryEntry, make_registry
 
 Tamper = Callable[[int, CoordinatorMessage], CoordinatorMessage | None]
 Timer = Callable[[], float]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+M = TypeVar("M", bound=Message)
+
+
+def _over_the_wire(message: M) -> M:
+    """The message as the other side decodes it from its bytes: the same kind, re-checked."""
+    decoded = decode_message(message.to_bytes())
+    if type(decoded) is not type(message):
+        raise AssertionError(f"{type(message).__name__} decoded as {type(decoded).__name__}")
+    return cast(M, decoded)
 
 
 @dataclass(frozen=True)
@@ -167,7 +182,7 @@ def simulate_round(
     clock = timer or (lambda: 0.0)
     wall = wall_timer or (lambda: 0.0)
 
-    def charge_coordinator(fn: Callable, *args: object, **kwargs: object) -> object:
+    def charge_coordinator(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         start, start_wall = clock(), wall()
         try:
             return fn(*args, **kwargs)
@@ -178,14 +193,17 @@ def simulate_round(
             name = fn.__name__
             out.coordinator_cpu_by_call[name] = out.coordinator_cpu_by_call.get(name, 0.0) + spent
 
-    def deliver(pid: str, message: CoordinatorMessage, provide: np.ndarray | None = None) -> object:
+    def deliver(
+        pid: str, message: CoordinatorMessage, provide: np.ndarray | None = None
+    ) -> AgentMessage | None:
         """Hand `message` to agent `pid`; None if it refuses (then it is gone)."""
         if tamper is not None:
-            message = tamper(index[pid], message)
-            if message is None:
+            tampered = tamper(index[pid], message)
+            if tampered is None:
                 return None
+            message = tampered
         if wire:
-            message = decode_message(message.to_bytes())  # type: ignore[assignment]
+            message = _over_the_wire(message)
         agent = agents[pid]
         start = clock()
         try:
@@ -203,10 +221,10 @@ def simulate_round(
             stages = out.agent_cpu_by_stage.setdefault(pid, {})
             stages[message.STAGE.name] = stages.get(message.STAGE.name, 0.0) + spent
         if wire and reply is not None:
-            reply = decode_message(reply.to_bytes())  # type: ignore[union-attr]
+            reply = _over_the_wire(reply)
         return reply
 
-    def send(reply: object) -> None:
+    def send(reply: AgentMessage | None) -> None:
         if reply is not None:
             # A rejected message is not counted; its sender is then treated as gone.
             with contextlib.suppress(SecAggError):
@@ -217,30 +235,30 @@ def simulate_round(
             send(deliver(pid, ann))
         alive -= dropout.after_advertising
         broadcasts = charge_coordinator(coordinator.close_advertising)
-        for u, msg in broadcasts.items():  # type: ignore[union-attr]
+        for u, broadcast in broadcasts.items():
             pid = ann.participants[u].practice_id
             if pid in alive:
-                send(deliver(pid, msg))
+                send(deliver(pid, broadcast))
         alive -= dropout.after_sharing
         deliveries = charge_coordinator(coordinator.close_sharing)
-        for u, msg in deliveries.items():  # type: ignore[union-attr]
+        for u, delivery in deliveries.items():
             pid = ann.participants[u].practice_id
             if pid in alive:
-                send(deliver(pid, msg, np.asarray(vectors[pid])))
+                send(deliver(pid, delivery, np.asarray(vectors[pid])))
         alive -= dropout.after_masked_input
         survivor_set = charge_coordinator(coordinator.close_masked_input)
         for pid in sorted(alive):
-            send(deliver(pid, survivor_set))  # type: ignore[arg-type]
+            send(deliver(pid, survivor_set))
         alive -= dropout.during_unmasking
         requests = charge_coordinator(coordinator.close_consistency)
-        for u, msg in requests.items():  # type: ignore[union-attr]
+        for u, request in requests.items():
             pid = ann.participants[u].practice_id
             if pid in alive:
-                reply = deliver(pid, msg)
+                reply = deliver(pid, request)
                 if isinstance(reply, UnmaskResponse):
                     out.responses[pid] = reply
                 send(reply)
-        out.result = charge_coordinator(coordinator.finish, map_fn, jobs)  # type: ignore[assignment]
+        out.result = charge_coordinator(coordinator.finish, map_fn, jobs)
     except SecAggError as exc:
         out.error = exc
     if coordinator.stage in (Stage.CONSISTENCY, Stage.UNMASK, Stage.DONE):

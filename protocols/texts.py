@@ -9,11 +9,11 @@ decoding are technical details for operators and stay in English.
 
 from __future__ import annotations
 
-from common.i18n import register, t
+from common.i18n import Lang, register, t
 
 _PREFIX = "secagg.reason."
 
-_REASONS: dict[str, dict[str, str]] = {
+_REASONS: dict[str, dict[Lang, str]] = {
     # announcement and registry
     "not_announced": {
         "en": "this practice is not among the announced participants",
@@ -243,9 +243,9 @@ _REASONS: dict[str, dict[str, str]] = {
     },
 }
 
-register({_PREFIX + key: texts for key, texts in _REASONS.items()})  # type: ignore[misc]
+register({_PREFIX + key: texts for key, texts in _REASONS.items()})
 
 
 def reason(key: str, **values: object) -> str:
     """The reason `key` in the current language, formatted with `values`."""
-    return t(_PREFIX + key, **values)
+    return t(_PREFIX + key, None, **values)

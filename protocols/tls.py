@@ -13,8 +13,10 @@ first connection, whereas an operator needs the file name at start-up.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import grpc
 from cryptography import x509
@@ -137,7 +139,8 @@ def peer_identity(context: grpc.ServicerContext) -> PeerIdentity:
     Requires the certificate to be meant for TLS clients (EKU clientAuth), so
     the coordinator's own server certificate cannot be replayed as a practice.
     """
-    auth = context.auth_context()
+    # gRPC gives a list of values per property; the stubs say one bytes value.
+    auth = cast(Mapping[str, Sequence[bytes]], context.auth_context())
     if auth.get("transport_security_type") != [b"ssl"]:
         raise PeerIdentityError("connection is not TLS")
     pems = auth.get("x509_pem_cert") or []

@@ -49,7 +49,9 @@ def key_advertisement_payload(
 
 
 def survivor_payload(
-    announcement_digest: bytes, advertised: Sequence[int], survivors: Sequence[int]
+    announcement_digest: bytes,
+    advertised: Sequence[int] | np.ndarray,
+    survivors: Sequence[int] | np.ndarray,
 ) -> bytes:
     return announcement_digest + index_set_digest(advertised) + index_set_digest(survivors)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import ClassVar, Self
 
 from common.errors import KlyngeError
 from protocols.envelope import COORDINATOR_SENDER, Envelope
@@ -55,7 +55,7 @@ class _Control:
         return Envelope(self.round_id, self.STAGE, sender, SEQ, body, kind=self.KIND)
 
     @classmethod
-    def from_payload(cls, envelope: Envelope) -> Any:
+    def from_payload(cls, envelope: Envelope) -> Self:
         try:
             data = json.loads(envelope.payload)
             message = cls(**data)
@@ -89,7 +89,10 @@ class RoundOutcome(_Control):
     contributors: int
 
 
-CONTROL = {Refusal.KIND: Refusal, RoundOutcome.KIND: RoundOutcome}
+CONTROL: dict[str, type[Refusal] | type[RoundOutcome]] = {
+    Refusal.KIND: Refusal,
+    RoundOutcome.KIND: RoundOutcome,
+}
 
 
 def from_envelope(envelope: Envelope) -> Message | Refusal | RoundOutcome:

@@ -9,12 +9,12 @@ Everything it wants sent comes back as a list of `Outbound` messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from protocols.coordinator import AggregateResult, SecAggCoordinator
 from protocols.errors import ProtocolError, SecAggError
-from protocols.messages import AgentMessage, Message, Stage, SurvivorSet
+from protocols.messages import Message, Stage, SurvivorSet
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class ClusterRound:
     def start(self) -> list[Outbound]:
         return [Outbound(name, self.announcement) for name in self._names]
 
-    def receive(self, practice_id: str, message: AgentMessage, now: float) -> list[Outbound]:
+    def receive(self, practice_id: str, message: Message, now: float) -> list[Outbound]:
         """Hand one agent message to the protocol; raises SecAggError if it is refused."""
         if self.finished:
             return []
@@ -120,7 +120,7 @@ class ClusterRound:
             return []
         return self._close(now)
 
-    def _send(self, messages: dict[int, Message]) -> list[Outbound]:
+    def _send(self, messages: Mapping[int, Message]) -> list[Outbound]:
         self._expected = {i for i in messages if i not in self._gone}
         return [Outbound(self._names[i], m) for i, m in messages.items() if i not in self._gone]
 

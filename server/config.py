@@ -116,6 +116,11 @@ def load_server_settings(path: Path) -> ServerSettings:
             raise ConfigError(path, f"{section}.{key}", "must be a path")
         return (base / value).resolve()
 
+    def given(section: str, key: str, default: str | None = None) -> Path:
+        value = p(section, key, default)
+        assert value is not None  # checked against _SECTIONS above, or it has a default
+        return value
+
     listen = data["coordinator"]["listen"]
     host, _, port_text = str(listen).rpartition(":")
     if not host or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
@@ -149,14 +154,14 @@ def load_server_settings(path: Path) -> ServerSettings:
         host=host,
         port=int(port_text),
         port_file=p("coordinator", "port_file"),
-        store=p("coordinator", "store"),
+        store=given("coordinator", "store"),
         log=p("coordinator", "log"),
-        state_dir=p("coordinator", "state_dir", "coordinator-state"),
-        pki_dir=p("tls", "pki_dir"),
-        federation=p("federation", "file"),
-        registry=p("federation", "registry"),
-        registry_authority=p("federation", "registry_authority"),
-        manifest=p("manifest", "file"),
+        state_dir=given("coordinator", "state_dir", "coordinator-state"),
+        pki_dir=given("tls", "pki_dir"),
+        federation=given("federation", "file"),
+        registry=given("federation", "registry"),
+        registry_authority=given("federation", "registry_authority"),
+        manifest=given("manifest", "file"),
         rounds=RoundSettings(
             schedule=tuple(schedule),
             start_when=start_when,

@@ -27,7 +27,7 @@ from pathlib import Path
 from common.federation import Federation, load_federation
 from privacy.layout import VectorLayout
 from privacy.manifest import Manifest, load_manifest
-from privacy.plan import round_min_survivors
+from privacy.plan import round_min_survivors, round_release
 from privacy.transparency import TransparencyLog
 from protocols.coordinator import SecAggCoordinator
 from protocols.envelope import Envelope, FetchNotFound, FetchQuery, FetchResult, log_event
@@ -51,7 +51,7 @@ from protocols.wire import (
 from server.cluster_round import ClusterRound, Outbound
 from server.config import ServerSettings
 from server.documents import release_document
-from server.releasing import NoisySum, build_release, cluster_sum, regional_sum, round_mechanism
+from server.releasing import NoisySum, build_release, cluster_sum, regional_sum
 from server.store import Level, Practice, RoundState, Store
 from server.transport import (
     AgentSession,
@@ -250,7 +250,11 @@ class CoordinatorService(CoordinatorHandler):
             log_event(self._log, "round_not_started", cluster=cluster, reason=reason[:200])
             self._record_sum(region, cluster, ref, None)
             return
-        participants = [Participant(p, self.registry.identity_key(p)) for p in online]
+        participants = []
+        for practice in online:
+            key = self.registry.identity_key(practice)
+            assert key is not None  # _members keeps only practices in the registry
+            participants.append(Participant(practice, key))
         coordinator = SecAggCoordinator.new_round(
             cluster_id=cluster,
             reference_date=ref,
@@ -411,7 +415,7 @@ class CoordinatorService(CoordinatorHandler):
 
     def _publish(self, noisy: NoisySum) -> str | None:
         """Store one aggregate's release; the reason it was withheld, or None."""
-        mechanism = round_mechanism(self.manifest, noisy.min_survivors)
+        mechanism = round_release(self.manifest, noisy.min_survivors)
         outcome = build_release(self.manifest, self.layout, noisy, mechanism)
         if outcome.release is None:
             return outcome.withheld_reason

@@ -23,10 +23,9 @@ from privacy.disclosure import DisclosedRelease, apply_disclosure_control
 from privacy.distribution import deciles, released_histogram
 from privacy.layout import VectorLayout
 from privacy.manifest import Manifest
-from privacy.plan import manifest_release
+from privacy.plan import round_release
 from privacy.plausibility import Flag, check_plausibility
 from privacy.release import Release as Mechanism
-from privacy.release import SkellamRelease
 from server.statistics import rate_interval
 from server.store import Level, ReleasedCell, SuppressedCell
 from server.store import Release as StoredRelease
@@ -54,14 +53,6 @@ class ReleaseOutcome:
     withheld_reason: str | None
 
 
-def round_mechanism(manifest: Manifest, min_survivors: int) -> Mechanism:
-    """The mechanism exactly as the agents of a round with this survivor floor applied it."""
-    mechanism = manifest_release(manifest)
-    if isinstance(mechanism, SkellamRelease):
-        mechanism = mechanism.with_min_survivors(min_survivors)
-    return mechanism
-
-
 def cluster_sum(
     manifest: Manifest,
     *,
@@ -72,7 +63,7 @@ def cluster_sum(
     contributors: int,
     min_survivors: int,
 ) -> NoisySum:
-    variance = round_mechanism(manifest, min_survivors).sum_variance(contributors)
+    variance = round_release(manifest, min_survivors).sum_variance(contributors)
     return NoisySum(
         Level.CLUSTER,
         cluster,
@@ -95,7 +86,7 @@ def regional_sum(region: str, clusters: list[NoisySum]) -> NoisySum:
         region,
         tuple(r for c in clusters for r in c.round_ids),
         dates.pop(),
-        np.sum([c.vector for c in clusters], axis=0, dtype=np.int64),
+        np.asarray(np.sum([c.vector for c in clusters], axis=0, dtype=np.int64)),
         sum(c.contributors for c in clusters),
         np.sum([c.variance for c in clusters], axis=0),
         min(c.min_survivors for c in clusters),

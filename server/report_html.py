@@ -379,7 +379,8 @@ def _split_shown(
     results: dict[str, Any], catalogue: Catalogue, units: Sequence[str | None]
 ) -> tuple[list[Indicator], list[Indicator]]:
     """Indicators with any released rate or distribution in any period, and the rest."""
-    shown, hidden = [], []
+    shown: list[Indicator] = []
+    hidden: list[Indicator] = []
     periods = periods_of(results)
     for ind in catalogue.indicators.values():
         released = any(

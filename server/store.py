@@ -1,4 +1,4 @@
-"""The coordinator's SQLite store: registry, rounds, releases, suppressed cells, transparency log.
+"""The coordinator's SQLite store: registry, rounds, releases, suppressed cells.
 
 Rules this module enforces (and the round orchestration must respect):
 
@@ -10,9 +10,9 @@ Rules this module enforces (and the round orchestration must respect):
 - **All or nothing.** Every write runs in one transaction (`BEGIN IMMEDIATE`);
   a release whose cells, suppressions or rounds do not check out leaves
   nothing behind. Group several writes with `with store.atomic():`.
-- **Published is published.** Releases and the transparency log are
-  append-only: triggers refuse UPDATE and DELETE, so not even a bug here can
-  rewrite history.
+- **Published is published.** Releases are append-only: triggers refuse
+  UPDATE and DELETE, so not even a bug here can rewrite history. The
+  transparency log is not here: it is `privacy.transparency`'s file.
 - **Schema migrations from day one.** `PRAGMA user_version` is the schema
   version; `MIGRATIONS` are applied in order, each in its own transaction, so
   a crash mid-upgrade leaves the previous version intact. A database newer
@@ -20,12 +20,12 @@ Rules this module enforces (and the round orchestration must respect):
 
 Migrations are Python tuples of statements rather than .sql files so they ship
 inside the package without package-data rules, and so a trigger body's
-semicolons need no SQL splitter.
+semicolons need no SQL splitter. A migration, once shipped, is never edited:
+stores in the field ran it as it was.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
@@ -47,7 +47,6 @@ _APPEND_ONLY = (
     "release_rounds",
     "release_cells",
     "suppressed_cells",
-    "transparency_log",
 )
 
 
@@ -131,7 +130,20 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                 entry TEXT NOT NULL CHECK (json_valid(entry)),
                 appended_at TEXT NOT NULL
             ) STRICT""",
-            *(stmt for table in _APPEND_ONLY for stmt in _append_only(table)),
+            *(
+                stmt
+                for table in (*_APPEND_ONLY, "transparency_log")
+                for stmt in _append_only(table)
+            ),
+        ),
+    ),
+    (
+        2,
+        "drop the transparency_log table: nothing wrote it; the log is privacy.transparency's file",
+        (
+            "DROP TRIGGER IF EXISTS transparency_log_no_update",
+            "DROP TRIGGER IF EXISTS transparency_log_no_delete",
+            "DROP TABLE IF EXISTS transparency_log",
         ),
     ),
 )
@@ -233,29 +245,6 @@ class StoredRelease:
     id: int
     created_at: str
     release: Release
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    seq: int
-    prev_hash: str
-    entry_hash: str
-    entry: Mapping[str, Any]
-    appended_at: str
-
-
-LogHasher = Callable[[str, Mapping[str, Any]], str]
-GENESIS_HASH = "0" * 64
-
-
-def chain_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
-    """SHA-256 over a domain tag, the previous hash and the canonical entry.
-
-    The default until `privacy/transparency.py` supplies the reviewed chain
-    function; pass that one as `hasher` and the store will use it instead.
-    """
-    message = b"klynge.transparency.v1\0" + prev_hash.encode("ascii") + b"\0"
-    return hashlib.sha256(message + canonical_bytes(entry)).hexdigest()
 
 
 def _utc_now() -> datetime:
@@ -522,15 +511,12 @@ class Store:
 
     # releases ------------------------------------------------------------------
 
-    def record_release(
-        self, release: Release, *, log_entry: Mapping[str, Any] | None = None
-    ) -> int:
+    def record_release(self, release: Release) -> int:
         """Store a release in one transaction, and mark its cluster round released.
 
         A cluster release needs its one round `running`; a regional release
         needs every round `released`, in that region, for the same period and
-        manifest. With `log_entry`, the transparency log gets it in the same
-        transaction, so the log and the releases can never disagree.
+        manifest.
         """
         where = f"release {release.level}/{release.unit}"
         with self.atomic() as conn:
@@ -585,8 +571,6 @@ class Store:
                 raise StoreError(where, f"rejected by the schema: {exc}") from exc
             if release.level == Level.CLUSTER:
                 self.set_round_state(release.round_ids[0], RoundState.RELEASED)
-            if log_entry is not None:
-                self.append_log(log_entry)
         return int(release_id)
 
     def _check_release(self, release: Release, where: str) -> None:
@@ -724,46 +708,6 @@ class Store:
                 (Level(level).value, unit),
             ).fetchone()
         return self.release(row[0]) if row else None
-
-    # transparency log ----------------------------------------------------------
-
-    def append_log(self, entry: Mapping[str, Any], *, hasher: LogHasher = chain_hash) -> LogEntry:
-        """Append one entry, chained to the previous one by `hasher(prev_hash, entry)`."""
-        text = _json(entry, "transparency log entry")
-        with self.atomic() as conn:
-            last = conn.execute(
-                "SELECT seq, entry_hash FROM transparency_log ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS_HASH)
-            entry_hash = hasher(prev, json.loads(text))
-            now = self._now()
-            conn.execute(
-                "INSERT INTO transparency_log (seq, prev_hash, entry_hash, entry, appended_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (seq, prev, entry_hash, text, now),
-            )
-        return LogEntry(seq, prev, entry_hash, json.loads(text), now)
-
-    def log_entries(self, *, after_seq: int = 0) -> list[LogEntry]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT seq, prev_hash, entry_hash, entry, appended_at FROM transparency_log "
-                "WHERE seq > ? ORDER BY seq",
-                (after_seq,),
-            ).fetchall()
-        return [LogEntry(s, p, h, json.loads(e), at) for s, p, h, e, at in rows]
-
-    def verify_log(self, *, hasher: LogHasher = chain_hash) -> int:
-        """Recompute the chain; raise at the first broken link; return the entry count."""
-        prev = GENESIS_HASH
-        entries = self.log_entries()
-        for expected_seq, item in enumerate(entries, start=1):
-            if item.seq != expected_seq or item.prev_hash != prev:
-                raise StoreError(f"transparency log entry {item.seq}", "chain is broken")
-            if hasher(prev, item.entry) != item.entry_hash:
-                raise StoreError(f"transparency log entry {item.seq}", "hash does not match")
-            prev = item.entry_hash
-        return len(entries)
 
 
 def _round(row: tuple[Any, ...]) -> Round:

@@ -10,11 +10,11 @@ import pytest
 from test_agent_support import REF, TODAY, provision_world, write_signed_manifest
 from typer.testing import CliRunner
 
-from client.agent.pipeline import round_release
 from client.agent.status import status_document, write_status
 from klynge.cli import root
 from privacy.ledger import ChargeRequest, Ledger
 from privacy.manifest import load_manifest
+from privacy.plan import round_release
 from privacy.signing import generate_private_key, write_private_key, write_public_key
 from protocols.identity import IdentityKey
 from protocols.registry import load_registry

@@ -32,12 +32,12 @@ from test_agent_support import (
 )
 
 from client.agent.core import RoundState
-from client.agent.pipeline import compute_vector, round_release
+from client.agent.pipeline import compute_vector
 from client.agent.status import budget_rows
 from privacy.bounding import bound_vector
 from privacy.layout import VectorLayout, append_distribution
 from privacy.ledger import LEDGER_FILE, ChargeRequest, Ledger
-from privacy.plan import manifest_release
+from privacy.plan import manifest_release, round_release
 from privacy.randomness import SeededStream
 from privacy.receipts import Receipt, SignedReceipt, verify_receipt
 from privacy.release import NO_NOISE

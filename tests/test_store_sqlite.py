@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from server.store import (
-    GENESIS_HASH,
     MIGRATIONS,
     SCHEMA_VERSION,
     Level,
@@ -19,7 +18,6 @@ from server.store import (
     Store,
     StoreError,
     SuppressedCell,
-    chain_hash,
 )
 
 REF = date(2025, 12, 31)
@@ -77,7 +75,6 @@ def table_counts(store: Store) -> dict[str, int]:
                 "release_rounds",
                 "release_cells",
                 "suppressed_cells",
-                "transparency_log",
             )
         }
     finally:
@@ -111,6 +108,32 @@ def test_refuses_newer_schema_and_non_database_files(tmp_path):
     junk.write_bytes(b"this is not sqlite at all" * 100)
     with pytest.raises(StoreError, match=r"junk\.db"):
         Store.open(junk)
+
+
+def test_a_version_1_store_loses_its_unused_transparency_log_and_keeps_its_releases(
+    tmp_path, monkeypatch
+):
+    import server.store as module
+
+    path = tmp_path / "c.db"
+    monkeypatch.setattr(module, "MIGRATIONS", MIGRATIONS[:1])
+    monkeypatch.setattr(module, "SCHEMA_VERSION", 1)
+    with Store.open(path) as old:
+        for i in range(5):
+            old.register_practice(Practice(f"p{i}", cluster="c1", region="r1"))
+        running_round(old, "R1")
+        old.record_release(cluster_release("R1", [cell(n=5)]))
+        with old.atomic() as conn:
+            conn.execute(
+                "INSERT INTO transparency_log VALUES (1, ?, ?, '{}', 'then')", ("0" * 64, "a" * 64)
+            )
+    monkeypatch.undo()
+    with Store.open(path) as new:
+        assert new.schema_version == SCHEMA_VERSION == 2
+        assert new.latest_release(Level.CLUSTER, "c1").release.cells == (cell(n=5),)
+        tables = {r[0] for r in new._conn.execute("SELECT name FROM sqlite_schema")}
+    assert not {t for t in tables if t.startswith("transparency_log")}
+    assert {"releases_no_update", "suppressed_cells_no_delete"} <= tables
 
 
 def test_failed_migration_leaves_previous_version(tmp_path, monkeypatch):
@@ -156,20 +179,17 @@ def test_restart_aborts_unfinished_rounds(store):
     assert {r.id for r in store.rounds(state=RoundState.ABORTED)} == {"R1", "R2"}
 
 
-def test_release_round_trip_with_suppression_and_log(store):
+def test_release_round_trip_with_suppression(store):
     running_round(store, "R1")
     cells = [cell(), cell("copd-spiro", "age65+", num=None, den=8, n=6)]
     suppressed = [SuppressedCell("copd-spiro", "age65+", "numerator", "count below 5")]
-    release_id = store.record_release(
-        cluster_release("R1", cells, suppressed, rounding=5), log_entry={"kind": "release"}
-    )
+    release_id = store.record_release(cluster_release("R1", cells, suppressed, rounding=5))
     stored = store.release(release_id)
     assert stored.release.cells == tuple(sorted(cells, key=lambda c: c.indicator_id))
     assert stored.release.suppressed == tuple(suppressed)
     assert stored.release.extras == {"rounding": 5}
     assert store.round("R1").state is RoundState.RELEASED
     assert store.latest_release(Level.CLUSTER, "c1").id == release_id
-    assert [e.entry for e in store.log_entries()] == [{"kind": "release"}]
 
 
 def test_failed_release_write_leaves_nothing_behind(store):
@@ -179,7 +199,7 @@ def test_failed_release_write_leaves_nothing_behind(store):
     # the release row, its round links and the first cell were inserted.
     bad = cluster_release("R1", [cell(), ReleasedCell("x", "y", 1, 2, -1.0, 6)])
     with pytest.raises(StoreError, match="rejected by the schema"):
-        store.record_release(bad, log_entry={"kind": "release"})
+        store.record_release(bad)
     assert table_counts(store) == before
     assert store.round("R1").state is RoundState.RUNNING  # not marked released
     # and the round can still be released properly afterwards
@@ -191,10 +211,11 @@ def test_atomic_groups_writes_and_rolls_back_together(store):
     before = table_counts(store)
     with pytest.raises(RuntimeError), store.atomic():
         store.record_release(cluster_release("R1", [cell()]))
-        store.append_log({"kind": "release"})
+        store.register_practice(Practice("p9", cluster="c1", region="r1"))
         raise RuntimeError("crash before commit")
     assert table_counts(store) == before
     assert store.round("R1").state is RoundState.RUNNING
+    assert store.practice("p9") is None
 
 
 @pytest.mark.parametrize(
@@ -262,35 +283,11 @@ def test_region_release_sums_released_cluster_rounds(store):
 def test_history_is_append_only(store):
     running_round(store, "R1")
     store.record_release(cluster_release("R1", [cell()]))
-    store.append_log({"kind": "x"})
     for statement in (
         "UPDATE release_cells SET numerator = 0",
         "DELETE FROM releases",
-        "UPDATE transparency_log SET entry = '{}'",
-        "DELETE FROM transparency_log",
+        "UPDATE release_rounds SET round_id = 'R9'",
+        "DELETE FROM release_cells",
     ):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"), store.atomic() as conn:
             conn.execute(statement)
-
-
-def test_transparency_log_chains_and_verifies(store, tmp_path):
-    first = store.append_log({"kind": "round", "round": "R1", "eps": 0.5})
-    second = store.append_log({"kind": "release", "round": "R1"})
-    assert first.prev_hash == GENESIS_HASH and second.prev_hash == first.entry_hash
-    assert second.entry_hash == chain_hash(first.entry_hash, {"kind": "release", "round": "R1"})
-    assert store.verify_log() == 2
-    # Tampering with the file behind the triggers' back is detected.
-    conn = sqlite3.connect(store.path)
-    conn.execute("DROP TRIGGER transparency_log_no_update")
-    conn.execute('UPDATE transparency_log SET entry = \'{"kind":"forged"}\' WHERE seq = 1')
-    conn.commit()
-    conn.close()
-    with pytest.raises(StoreError, match="entry 1: hash does not match"):
-        store.verify_log()
-    with pytest.raises(StoreError, match="datetimes are not canonical"):
-        store.append_log({"when": datetime.now(UTC)})
-
-
-def test_custom_hasher_is_used(store):
-    entry = store.append_log({"a": 1}, hasher=lambda prev, e: "h:" + prev[:4] + str(e["a"]))
-    assert entry.entry_hash == "h:00001"

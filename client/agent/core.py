@@ -57,6 +57,7 @@ from indicator_defs import Catalogue
 from privacy.errors import PrivacyError
 from privacy.ledger import Ledger
 from privacy.manifest import SignedManifest
+from privacy.plan import round_release
 from privacy.randomness import RandomSource, system_source
 from privacy.receipts import SignedReceipt
 from privacy.trust import AcceptedManifest
@@ -374,7 +375,7 @@ class AgentCore:
         reference = check_reference(accepted, ann, today)
         check_vector_length(accepted, ann)
         floor = check_min_survivors(accepted, ann)
-        release = pipeline.round_release(accepted.manifest, floor)
+        release = round_release(accepted.manifest, floor)
         check_ledger(ctx.ledger, rnd.round_id, accepted, reference, release)
         rnd.accepted, rnd.reference_date, rnd.min_survivors = accepted, reference, floor
 

@@ -129,7 +129,6 @@ class AgentDaemon(AgentHandler):
         self._running = False
         self._releases: dict[str, ReleaseRecord] = {}
         self._budget_cache: tuple[tuple[date, int, int], list[dict[str, Any]]] | None = None
-        self.outcomes = 0
         self.done = threading.Event()  # one round finished here (and its releases fetched)
         self.dropped = False
 
@@ -222,7 +221,6 @@ class AgentDaemon(AgentHandler):
     # --- outcomes and releases ----------------------------------------------------------
 
     def _on_outcome(self, outcome: wire.RoundOutcome) -> None:
-        self.outcomes += 1
         if outcome.state == "released":
             self._fetch_jobs.put(outcome.round_id)
         else:

@@ -26,10 +26,8 @@ from indicator_defs import Catalogue
 from privacy.contribution import PreparedContribution, prepare_contribution
 from privacy.ledger import ChargeRequest, Ledger
 from privacy.manifest import Manifest
-from privacy.plan import manifest_release
 from privacy.randomness import RandomSource
 from privacy.receipts import Receipt, SignedReceipt, sign_receipt, write_receipt
-from privacy.release import Release, SkellamRelease
 from protocols.agent import SecAggAgent
 from protocols.messages import MaskedInput
 
@@ -40,18 +38,6 @@ def compute_vector(
     """The practice's counts at `reference_date`, in the manifest's layout (never logged)."""
     result = evaluate_prepared(extract, catalogue, reference_date)
     return result.to_vector(manifest.indicator_ids)
-
-
-def round_release(manifest: Manifest, min_survivors: int) -> Release:
-    """The mechanism a round with this survivor floor will be charged for (for the dry run).
-
-    Mirrors `prepare_contribution`: a Skellam share is sized for the round's
-    floor, which changes λ but not the cost; local mechanisms ignore the floor.
-    """
-    release = manifest_release(manifest)
-    if isinstance(release, SkellamRelease):
-        release = release.with_min_survivors(min_survivors)
-    return release
 
 
 def add_noise(

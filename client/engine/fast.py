@@ -207,6 +207,7 @@ class _Evaluation:
             return px.female if c.value == "F" else ~px.female
         if isinstance(c, m.HasCondition):
             t = px.conditions
+            assert t.end is not None  # conditions always carry their end dates
             rows = t.rows_matching(c.codelists)
             start = t.date[rows]
             if c.status is m.ConditionStatus.ACTIVE:
@@ -214,6 +215,7 @@ class _Evaluation:
             elif c.status is m.ConditionStatus.EVER:
                 rows = rows[start <= self.r]
             else:
+                assert c.started_within is not None  # exactly one of status and started_within
                 rows = self._in_window(t, rows, c.started_within)
             return self._per_patient_count(t, rows) > 0
         if isinstance(c, m.HasPrescription):
@@ -221,6 +223,7 @@ class _Evaluation:
             rows = self._in_window(t, t.rows_matching(c.codelists), c.window)
             ok = self._per_patient_count(t, rows) >= c.min_count
             if c.min_ddd is not None:
+                assert t.value is not None  # prescriptions carry their DDD
                 ddd = np.nan_to_num(t.value[rows], nan=0.0)
                 ok &= np.bincount(t.pidx[rows], weights=ddd, minlength=n) >= c.min_ddd
             return ok
@@ -229,6 +232,7 @@ class _Evaluation:
             rows = self._in_window(t, t.rows_matching(c.codelists), c.window)
             ok = self._per_patient_count(t, rows) >= c.min_count
             if c.latest is not None:
+                assert t.value is not None  # labs carry their values
                 rows = rows[~np.isnan(t.value[rows])]
                 p = t.pidx[rows]
                 last = np.ones(len(rows), bool)
@@ -264,8 +268,10 @@ class _Evaluation:
     def contributions(self, ind: m.Indicator) -> tuple[np.ndarray, np.ndarray]:
         pop = self.holds(ind.population)
         if ind.unit is m.Unit.PATIENTS:
+            assert ind.numerator is not None  # the loader requires it for patient indicators
             return (pop & self.holds(ind.numerator)).astype(np.int64), pop.astype(np.int64)
         cap = ind.cap_per_patient
+        assert cap is not None and ind.numerator_events is not None  # required for events
         num = np.minimum(self.count_events(ind.numerator_events), cap) * pop
         if ind.denominator_events is None:
             return num, pop.astype(np.int64)

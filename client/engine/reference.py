@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 
@@ -20,13 +21,20 @@ from indicator_defs import model as m
 from indicator_defs.codelists import Codelist
 
 
-def _d(value: object) -> date | None:
+def _d(value: Any) -> date | None:
     if value is None or pd.isna(value):
         return None
     return pd.Timestamp(value).date()
 
 
-def _f(value: object) -> float | None:
+def _day(value: Any) -> date:
+    """A date the loader has already required to be present."""
+    day = _d(value)
+    assert day is not None
+    return day
+
+
+def _f(value: Any) -> float | None:
     if value is None or pd.isna(value):
         return None
     return float(value)
@@ -47,20 +55,24 @@ class Patient:
 
 def build_patients(extract: Extract) -> dict[str, Patient]:
     patients: dict[str, Patient] = {}
-    for row in extract.patients.itertuples(index=False):
+    for row in extract.rows("patients"):
         patients[row.patient_id] = Patient(
-            _d(row.birth_date), row.sex, _d(row.list_start), _d(row.list_end), _d(row.death_date)
+            _day(row.birth_date),
+            row.sex,
+            _day(row.list_start),
+            _d(row.list_end),
+            _d(row.death_date),
         )
-    for row in extract.conditions.itertuples(index=False):
+    for row in extract.rows("conditions"):
         patients[row.patient_id].conditions.append(
-            (row.system, row.code, _d(row.start_date), _d(row.end_date))
+            (row.system, row.code, _day(row.start_date), _d(row.end_date))
         )
-    for row in extract.prescriptions.itertuples(index=False):
-        patients[row.patient_id].prescriptions.append((_d(row.date), row.atc, _f(row.ddd)))
-    for row in extract.lab_results.itertuples(index=False):
-        patients[row.patient_id].labs.append((_d(row.date), row.system, row.code, _f(row.value)))
-    for row in extract.encounters.itertuples(index=False):
-        patients[row.patient_id].encounters.append((_d(row.date), row.service_code))
+    for row in extract.rows("prescriptions"):
+        patients[row.patient_id].prescriptions.append((_day(row.date), row.atc, _f(row.ddd)))
+    for row in extract.rows("lab_results"):
+        patients[row.patient_id].labs.append((_day(row.date), row.system, row.code, _f(row.value)))
+    for row in extract.rows("encounters"):
+        patients[row.patient_id].encounters.append((_day(row.date), row.service_code))
     return patients
 
 
@@ -132,16 +144,16 @@ class ReferenceEvaluator:
                 return total >= c.min_ddd
             return True
         if isinstance(c, m.HasLab):
-            found = [
+            results = [
                 (d, value)
                 for d, system, code, value in p.labs
                 if in_window(d, c.window, ref) and any_matches(c.codelists, code, system)
             ]
-            if len(found) < c.min_count:
+            if len(results) < c.min_count:
                 return False
             if c.latest is None:
                 return True
-            valued = [(d, v) for d, v in found if v is not None and not math.isnan(v)]
+            valued = [(d, v) for d, v in results if v is not None and not math.isnan(v)]
             if not valued:
                 return False
             latest_date = max(d for d, _ in valued)
@@ -177,8 +189,10 @@ class ReferenceEvaluator:
         if not self.holds(ind.population):
             return (0, 0)
         if ind.unit is m.Unit.PATIENTS:
+            assert ind.numerator is not None  # the loader requires it for patient indicators
             return (1 if self.holds(ind.numerator) else 0, 1)
         cap = ind.cap_per_patient
+        assert cap is not None and ind.numerator_events is not None  # required for events
         numerator = min(self.count_events(ind.numerator_events), cap)
         if ind.denominator_events is None:
             return (numerator, 1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -47,6 +48,12 @@ class ParsedColumn:
     missing: np.ndarray
     bad: np.ndarray
     shown: Callable[[int], str]
+
+    @property
+    def text(self) -> pa.Array:
+        """The values of a text column: always a pyarrow string array."""
+        assert not isinstance(self.values, np.ndarray)
+        return self.values
 
 
 def is_textual(type_: pa.DataType) -> bool:
@@ -270,7 +277,7 @@ def _typed(array: pa.Array) -> Callable[[int], str]:
 def _as_numpy_datetime(one: pa.Array) -> np.datetime64:
     if pa.types.is_date32(one.type):
         return np.datetime64(one.view(pa.int32())[0].as_py(), "D")
-    unit = "ms" if pa.types.is_date64(one.type) else one.type.unit
+    unit: Any = "ms" if pa.types.is_date64(one.type) else one.type.unit
     return np.datetime64(one.view(pa.int64())[0].as_py(), unit)
 
 

@@ -391,7 +391,8 @@ def _validated(
     strict: bool,
 ) -> Extract:
     """Reuse the CSV loader's validation; map its line numbers back to bundle entries."""
-    draft = Extract(**{t: _frame(t, r) for t, r in rows.items()})
+    frames: dict[str, Any] = {t: _frame(t, r) for t, r in rows.items()}
+    draft = Extract(**frames)
     with tempfile.TemporaryDirectory(prefix="klynge-fhir-") as tmp:
         write_extract(draft, Path(tmp), "csv")
         try:
@@ -436,7 +437,7 @@ def extract_to_bundle(extract: Extract) -> dict[str, Any]:
     Patient ids must already be valid FHIR ids (the pseudonyms are hex).
     """
     entries: list[dict[str, Any]] = []
-    for row in extract.patients.itertuples(index=False):
+    for row in extract.rows("patients"):
         period = {"start": _iso(row.list_start)}
         if _iso(row.list_end):
             period["end"] = _iso(row.list_end)
@@ -450,7 +451,7 @@ def extract_to_bundle(extract: Extract) -> dict[str, Any]:
         if _iso(row.death_date):
             patient["deceasedDateTime"] = _iso(row.death_date)
         entries.append(_entry(patient))
-    for i, row in enumerate(extract.conditions.itertuples(index=False)):
+    for i, row in enumerate(extract.rows("conditions")):
         if row.system == "ICPC2":
             coding = {"system": ICPC2_SYSTEM, "code": row.code}
         else:
@@ -465,7 +466,7 @@ def extract_to_bundle(extract: Extract) -> dict[str, Any]:
         if _iso(row.end_date):
             condition["abatementDateTime"] = _iso(row.end_date)
         entries.append(_entry(condition))
-    for i, row in enumerate(extract.prescriptions.itertuples(index=False)):
+    for i, row in enumerate(extract.rows("prescriptions")):
         request: dict[str, Any] = {
             "resourceType": "MedicationRequest",
             "id": f"prescription-{i}",
@@ -478,7 +479,7 @@ def extract_to_bundle(extract: Extract) -> dict[str, Any]:
         if not pd.isna(row.ddd):
             request["extension"] = [{"url": DDD_EXT, "valueDecimal": float(row.ddd)}]
         entries.append(_entry(request))
-    for i, row in enumerate(extract.lab_results.itertuples(index=False)):
+    for i, row in enumerate(extract.rows("lab_results")):
         observation: dict[str, Any] = {
             "resourceType": "Observation",
             "id": f"lab-{i}",
@@ -495,7 +496,7 @@ def extract_to_bundle(extract: Extract) -> dict[str, Any]:
         if quantity:
             observation["valueQuantity"] = quantity
         entries.append(_entry(observation))
-    for i, row in enumerate(extract.encounters.itertuples(index=False)):
+    for i, row in enumerate(extract.rows("encounters")):
         entries.append(
             _entry(
                 {

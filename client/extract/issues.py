@@ -117,7 +117,8 @@ class IssueLog:
             group.examples.append(ExtractIssue(file, int(line), column, message, fatal, kind))
 
     def report(self) -> IssueReport:
-        fatal, warnings = [], []
+        fatal: list[ExtractIssue] = []
+        warnings: list[ExtractIssue] = []
         all_groups = list(self._groups.values())
         for is_fatal, out in ((True, fatal), (False, warnings)):
             groups = [g for g in all_groups if g.fatal == is_fatal]

@@ -8,9 +8,9 @@ machine-readable `ExtractIssue.kind`.
 
 from __future__ import annotations
 
-from common.i18n import register, t
+from common.i18n import Lang, register, t
 
-MESSAGES = {
+MESSAGES: dict[str, dict[Lang, str]] = {
     # where an issue is
     "extract.where_line": {"en": "line {n}", "da": "linje {n}"},
     "extract.where_row": {"en": "row {n}", "da": "række {n}"},
@@ -126,4 +126,4 @@ register(MESSAGES)
 
 def text(kind: str, **values: object) -> str:
     """The message for issue kind `kind` in the current language."""
-    return t(f"extract.{kind}", **values)
+    return t(f"extract.{kind}", None, **values)

@@ -132,8 +132,8 @@ def read_csv(path: Path, spec: Table, log: IssueLog) -> RawTable | None:
             log.add(file, "ragged_row", message, row_effect, line=line)
     if b'"' in data and data.count(b'"') % 2 == 1:
         # An unclosed quote swallows the rest of the file into one cell.
-        line = lines.scan().last_start
-        log.add(file, "unclosed_quote", text("unclosed_quote"), Effect.FATAL, line=line)
+        start = lines.scan().last_start
+        log.add(file, "unclosed_quote", text("unclosed_quote"), Effect.FATAL, line=start)
     columns = {n: table.column(raw_names[n]) for n in wanted}
     return RawTable(spec, file, columns, table.num_rows, lines, len(dropped))
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -87,7 +88,16 @@ class Extract:
     skipped_rows: Mapping[str, int] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
-        return getattr(self, name)
+        frame: pd.DataFrame = getattr(self, name)
+        return frame
+
+    def rows(self, name: str) -> Iterator[Any]:
+        """Table `name` row by row, one attribute per column.
+
+        Typed Any: pandas types a cell as any scalar, while the invariants
+        above say what each column holds.
+        """
+        return self.table(name).itertuples(index=False)
 
     def same_data(self, other: Extract) -> bool:
         """True if every table has identical values, dtypes and order.

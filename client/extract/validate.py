@@ -98,7 +98,7 @@ def validate_table(
 
     ids = parsed.get("patient_id")
     if ids is not None and in_patients:
-        first_seen = pd.Series(ids.values.to_numpy(zero_copy_only=False)).duplicated()
+        first_seen = pd.Series(ids.text.to_numpy(zero_copy_only=False)).duplicated()
         repeated = first_seen.to_numpy() & ~ids.missing
         report("patient_id", "duplicate_patient", Effect.FATAL, repeated, _duplicate(raw, ids))
     elif ids is not None and known_patients is not None:
@@ -124,7 +124,7 @@ def _frame(spec: Table, parsed: dict[str, ParsedColumn], keep: np.ndarray) -> pd
         if cells is None:
             continue
         if column.kind is ColumnKind.TEXT:
-            arrays.append(cells.values if everything else cells.values.filter(keep_arrow))
+            arrays.append(cells.text if everything else cells.text.filter(keep_arrow))
         else:
             values = cells.values if everything else cells.values[keep]
             if column.kind is ColumnKind.DATE:

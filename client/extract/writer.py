@@ -36,12 +36,18 @@ from client.extract.tables import Extract
 from common.errors import KlyngeError
 
 Format = Literal["csv", "parquet"]
+FORMATS: tuple[Format, ...] = ("csv", "parquet")
 DECIMAL_PLACES = 6
 _NEEDS_QUOTING = r'[,"\r\n]'
 
 
 class ExtractWriteError(KlyngeError):
     """The extract cannot be written as schema v1 (wrong columns or values)."""
+
+
+def extract_format(name: str) -> Format | None:
+    """The format `name` names, or None if Klynge cannot write it."""
+    return next((f for f in FORMATS if f == name), None)
 
 
 def write_extract(extract: Extract, directory: Path, fmt: Format = "csv") -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 from client.report.formatting import axis_unit, esc, fmt_axis, fmt_rate, reason, svg_open
 from client.report.published import PublishedFigure
@@ -94,6 +95,10 @@ def _polylines(
     return out
 
 
+def _shifted(x: Callable[[int], float], dx: float, i: int) -> float:
+    return x(i) + dx
+
+
 def trend_chart(trend: IndicatorTrend, indicator: m.Indicator, lang: Lang) -> str:
     points = trend.points
     n = len(points)
@@ -149,13 +154,13 @@ def trend_chart(trend: IndicatorTrend, indicator: m.Indicator, lang: Lang) -> st
         ("own", [p.rate for p in points], _OWN, 'stroke-width="2"', 0),
     )
     for name, values, colour, extra, dx in series:
-        out += _polylines(values, lambda i, dx=dx: x(i) + dx, y, f'stroke="{colour}" {extra}')
-        for i, v in enumerate(values):
-            if v is None:
+        out += _polylines(values, partial(_shifted, x, dx), y, f'stroke="{colour}" {extra}')
+        for i, rate in enumerate(values):
+            if rate is None:
                 continue
-            tip = f"{points[i].reference_date.isoformat()}: {fmt_rate(v, indicator.scale, lang)}"
+            tip = f"{points[i].reference_date.isoformat()}: {fmt_rate(rate, indicator.scale, lang)}"
             out.append(
-                f'<circle class="{name}" cx="{x(i) + dx:.1f}" cy="{y(v):.1f}" r="3" '
+                f'<circle class="{name}" cx="{x(i) + dx:.1f}" cy="{y(rate):.1f}" r="3" '
                 f'fill="{colour}"><title>{esc(tip)}</title></circle>'
             )
     out.append("</svg>")

@@ -49,10 +49,6 @@ class Clinical:
     bmi: np.ndarray
     courses: dict[str, Courses]
 
-    @property
-    def albuminuria(self) -> np.ndarray:
-        return self.acr >= 30
-
 
 def draw_clinical(
     rng: np.random.Generator, pop: Population, morb: Morbidity, q: QualityProfile

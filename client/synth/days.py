@@ -53,8 +53,3 @@ def to_datetime64(days: np.ndarray) -> np.ndarray:
     out = days.astype("datetime64[D]").astype("datetime64[us]")
     out[days == NO_DATE] = np.datetime64("NaT")
     return out
-
-
-def age_at(birth: np.ndarray, day: np.ndarray | int) -> np.ndarray:
-    """Approximate age in years (fractional), good enough for drawing rates."""
-    return (np.asarray(day) - birth) / DAYS_PER_YEAR

@@ -81,17 +81,6 @@ def choose(rng: np.random.Generator, weights: Sequence[float], size: int) -> np.
     return rng.choice(p.size, size=size, p=p / p.sum())
 
 
-def bernoulli(rng: np.random.Generator, p: float | np.ndarray, size: int) -> np.ndarray:
-    return rng.random(size) < p
-
-
-def clip_window(
-    starts: np.ndarray, ends: np.ndarray, lo: np.ndarray | int, hi: np.ndarray | int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Intersect windows with [lo, hi]; empty intersections get end < start."""
-    return np.maximum(starts, lo), np.minimum(ends, hi)
-
-
 def age_band(age_years: np.ndarray, edges: Sequence[float]) -> np.ndarray:
     """Band index: 0 below edges[0], 1 from edges[0] up to edges[1], and so on."""
     return np.searchsorted(np.asarray(edges, dtype=float), age_years, side="right")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,12 +24,8 @@ from client.synth.days import NO_DATE, to_datetime64
 class Coded:
     """A text column as indices into a small vocabulary."""
 
-    vocab: tuple[str, ...]
+    vocab: tuple[str | None, ...]  # None: an empty cell
     index: np.ndarray
-
-    @classmethod
-    def const(cls, value: str, n: int) -> Coded:
-        return cls((value,), np.zeros(n, dtype=np.int32))
 
 
 ColumnValue = np.ndarray | Coded | str | float | int | None
@@ -56,7 +53,7 @@ class TableRows:
     def frame(self, patient_ids: np.ndarray, sort_by: str | None) -> pd.DataFrame:
         """The table as a DataFrame in the Extract's dtypes, rows sorted by patient then date."""
         patient = np.concatenate(self._patients) if self._patients else np.empty(0, dtype=np.int64)
-        data: dict[str, object] = {}
+        data: dict[str, Any] = {}  # per column: an array, or (vocabulary, indices) for text
         for col in self.table.columns:
             if col.name == "patient_id":
                 continue
@@ -120,7 +117,11 @@ def _concat(kind: ColumnKind, parts: Sequence[tuple[ColumnValue, int]]) -> objec
     vocab: dict[str | None, int] = {}
     indices: list[np.ndarray] = []
     for v, n in parts:
-        coded = v if isinstance(v, Coded) else Coded((v,), np.zeros(n, dtype=np.int32))
+        if isinstance(v, Coded):
+            coded = v
+        else:
+            assert v is None or isinstance(v, str), f"a text column got {type(v).__name__}"
+            coded = Coded((v,), np.zeros(n, dtype=np.int32))
         remap = np.array([vocab.setdefault(word, len(vocab)) for word in coded.vocab])
         indices.append(remap[coded.index] if n else np.empty(0, dtype=np.int64))
     words = list(vocab)

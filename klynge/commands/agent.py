@@ -35,7 +35,8 @@ from client.report.gather import gather_report
 from client.report.practice_html import render_practice_report
 from common.atomic import atomic_write
 from common.dates import parse_iso_date
-from common.i18n import current_lang, register, t
+from common.i18n import register, t
+from klynge.options import chosen_language
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
 from privacy.signing import load_private_key, load_public_key
@@ -299,9 +300,7 @@ def report(
     """Write the practice's own report: own rates against cluster and region, its place among
     the practices, its trend over periods, patient lists, receipts and budget. Computed
     locally; nothing is sent."""
-    if lang is not None and lang not in ("da", "en"):
-        raise typer.BadParameter("must be 'da' or 'en'", param_hint="--lang")
-    chosen = lang or current_lang()
+    chosen = chosen_language(lang)
     settings = load_settings(config)
     now = datetime.now(UTC)
     document = gather_report(
@@ -310,7 +309,7 @@ def report(
         generated_at=now.strftime("%Y-%m-%d %H:%M UTC"),
         as_of=parse_iso_date(as_of, "--as-of") if as_of else None,
     )
-    page = render_practice_report(document, chosen)  # type: ignore[arg-type]
+    page = render_practice_report(document, chosen)
     target = out.expanduser()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,8 @@ from typer.core import TyperGroup
 
 from common.atomic import atomic_write
 from common.errors import KlyngeError
-from common.i18n import current_lang, register, t
+from common.i18n import register, t
+from klynge.options import chosen_language
 from privacy.audit import build_report, ledger_status, log_status, signature_status
 from privacy.catalogue import installed_catalogue
 from privacy.manifest import load_manifest
@@ -87,9 +88,7 @@ def report(
     """Render the reviewer's report for MANIFEST: all 9 checklist points and the Art. 30 annex."""
     if fmt not in _RENDERERS:
         raise typer.BadParameter(t("auditcmd.bad_format"), param_hint="--format")
-    if lang is not None and lang not in ("da", "en"):
-        raise typer.BadParameter("must be 'da' or 'en'", param_hint="--lang")
-    language = lang or current_lang()
+    language = chosen_language(lang)
     signed = load_manifest(manifest_path)
     keys = None
     if trust_dir is not None:
@@ -105,7 +104,7 @@ def report(
     delta = signed.manifest.budget.delta_per_year
     document = build_report(
         signed,
-        lang=language,  # type: ignore[arg-type]
+        lang=language,
         signature=signature_status(signed, keys),
         installed=installed,
         installed_error=installed_error,

@@ -16,7 +16,8 @@ from client.agent.config import load_settings
 from client.report.gather import gather_report
 from client.report.practice_html import render_practice_report
 from common.atomic import atomic_write
-from common.i18n import current_lang, register, t
+from common.i18n import current_lang, t
+from common.i18n import register as register_messages
 from indicator_defs import load_catalogue
 from indicator_defs.describe import format_rate
 from klynge.demo import DemoError, DemoOptions, prepare, round_rows, run
@@ -25,7 +26,7 @@ from server.report_html import render_cluster_report, render_region_report
 from server.results import results_document
 from server.store import Store
 
-register(
+register_messages(
     {
         "demo.step.synth": {"da": "Syntetiserer praksisser", "en": "Synthesising practices"},
         "demo.step.pki": {"da": "Opretter demo-PKI (mTLS)", "en": "Creating the demo PKI (mTLS)"},

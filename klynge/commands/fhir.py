@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from client.extract.fhir_bundle import FhirBundleError, load_fhir_bundle
-from client.extract.writer import write_extract
+from client.extract.writer import extract_format, write_extract
 from common.i18n import register, t
 from indicator_defs import load_catalogue
 from indicator_defs.fhir_measure import CANONICAL_BASE, catalogue_measures
@@ -96,8 +96,9 @@ def import_bundle(
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
 ) -> None:
     """Convert a FHIR R4 Bundle into a validated schema-v1 extract directory."""
-    if fmt not in ("csv", "parquet"):
+    form = extract_format(fmt)
+    if form is None:
         raise FhirBundleError(f"--format: {fmt!r} is not csv or parquet")
     extract = load_fhir_bundle(bundle)
-    write_extract(extract, out, fmt)  # type: ignore[arg-type]
+    write_extract(extract, out, form)
     typer.echo(t("fhir.imported", patients=len(extract.patients), bundle=bundle, out=out))

@@ -95,10 +95,12 @@ def show(indicator_id: str = typer.Argument(..., metavar="ID")) -> None:
         out.print("  " + t("ind.den.events") + " " + describe_events(ind.denominator_events, lang))
     out.print(f"[bold]{t('ind.numerator')}[/bold]")
     if ind.unit is Unit.PATIENTS:
+        assert ind.numerator is not None  # the loader requires it for patient indicators
         out.print("  " + t("ind.num.among"))
         for line in describe_criterion(ind.numerator, lang, 2):
             out.print(line, highlight=False)
     else:
+        assert ind.numerator_events is not None  # and the events for event indicators
         out.print("  " + describe_events(ind.numerator_events, lang), highlight=False)
         out.print("  " + t("ind.cap", cap=ind.cap_per_patient))
     out.print()

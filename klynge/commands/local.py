@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -20,11 +20,12 @@ from client.engine.result import PracticeResult
 from client.extract.loader import load_extract
 from client.extract.tables import Extract
 from common.dates import parse_iso_date
-from common.i18n import current_lang, register, t
+from common.i18n import current_lang, t
+from common.i18n import register as register_messages
 from indicator_defs import Catalogue, load_catalogue
 from indicator_defs.describe import format_rate
 
-register(
+register_messages(
     {
         "compute.loading": {"da": "Indlæser {table}", "en": "Loading {table}"},
         "compute.loaded": {
@@ -156,15 +157,16 @@ def compute(
     table = Table(
         title=t("compute.title", date=result.reference_date.isoformat(), list_size=result.list_size)
     )
-    for key, justify in (
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("id", "left"),
         ("title", "left"),
         ("num", "right"),
         ("den", "right"),
         ("rate", "right"),
         ("target", "right"),
-    ):
-        table.add_column(t(f"compute.col.{key}"), justify=justify)  # type: ignore[arg-type]
+    )
+    for key, justify in columns:
+        table.add_column(t(f"compute.col.{key}"), justify=justify)
     for ic in result.indicators:
         ind = catalogue.indicators[ic.indicator_id]
         target = "" if ind.target is None else format_rate(ind.target, ind.scale)

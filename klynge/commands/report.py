@@ -15,8 +15,9 @@ from rich.console import Console
 from common.atomic import atomic_write
 from common.dates import parse_iso_date
 from common.errors import KlyngeError
-from common.i18n import LANGS, Lang, current_lang, register, t
+from common.i18n import Lang, register, t
 from indicator_defs import load_catalogue
+from klynge.options import chosen_language
 from server.report_html import render_cluster_report, render_region_report
 from server.results import results_document
 from server.store import Store
@@ -78,12 +79,6 @@ def _results(store_path: Path, period: str | None, lang: Lang) -> dict:
         store.close()
 
 
-def _lang(lang: str | None) -> Lang:
-    if lang is not None and lang not in LANGS:
-        raise typer.BadParameter("must be 'da' or 'en'", param_hint="--lang")
-    return lang or current_lang()  # type: ignore[return-value]
-
-
 def _write(page: str, out: Path, lang: Lang) -> None:
     atomic_write(out, page.encode("utf-8"))
     Console().print(t("report.cli.written", lang, path=out))
@@ -97,7 +92,7 @@ def region(
     out: Path = typer.Option(..., "--out", help="HTML file to write."),
 ) -> None:
     """The region first, then every cluster of the period beside it."""
-    language = _lang(lang)
+    language = chosen_language(lang)
     results = _results(store, period, language)
     _write(render_region_report(results, load_catalogue(), language), out, language)
 
@@ -111,7 +106,7 @@ def cluster(
     out: Path = typer.Option(..., "--out", help="HTML file to write."),
 ) -> None:
     """One cluster beside its region and the target, for the cluster meeting."""
-    language = _lang(lang)
+    language = chosen_language(lang)
     results = _results(store, period, language)
     if cluster_id not in results["clusters"]:
         known = ", ".join(sorted(results["clusters"])) or "-"

@@ -19,6 +19,7 @@ from rich.progress import (
 from rich.table import Table
 
 from client.extract.schema import TABLES
+from client.extract.writer import extract_format
 from client.synth.federation import (
     DEFAULT_AS_OF,
     DEFAULT_YEARS,
@@ -105,7 +106,8 @@ def register(root: typer.Typer) -> None:
             help="Extract date, YYYY-MM-DD (fixed default keeps output reproducible).",
         ),
     ) -> None:
-        if fmt not in ("csv", "parquet"):
+        form = extract_format(fmt)
+        if form is None:
             raise typer.BadParameter("must be 'csv' or 'parquet'", param_hint="--format")
         if practices < clusters:
             raise typer.BadParameter(
@@ -113,7 +115,7 @@ def register(root: typer.Typer) -> None:
                 param_hint="--practices",
             )
         extract_date = _parse_date(as_of)
-        run(out, practices, clusters, seed, patients, years, fmt, extract_date)  # type: ignore[arg-type]
+        run(out, practices, clusters, seed, patients, years, form, extract_date)
 
 
 def run(
