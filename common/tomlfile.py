@@ -38,7 +38,7 @@ ErrorType = Callable[..., FileKeyError]  # called as error(path, key, message, *
 _LOCATION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 
 
-def read_toml_text(path: Path, *, error: ErrorType = FileKeyError, what: str = "file") -> str:
+def read_toml_text(path: Path | str, *, error: ErrorType = FileKeyError, what: str = "file") -> str:
     """The file's text, or one line saying why it cannot be read."""
     path = Path(path)
     try:
@@ -68,7 +68,9 @@ def parse_toml(
         raise error(path, None, message, line=int(match["line"])) from None
 
 
-def read_toml(path: Path, *, error: ErrorType = FileKeyError, what: str = "file") -> dict[str, Any]:
+def read_toml(
+    path: Path | str, *, error: ErrorType = FileKeyError, what: str = "file"
+) -> dict[str, Any]:
     """Read and parse one TOML file."""
     return parse_toml(read_toml_text(path, error=error, what=what), path, error=error)
 
@@ -82,7 +84,11 @@ def parse_table(
 
 
 def read_table(
-    path: Path, *, error: ErrorType = FileKeyError, what: str = "file", base: Path | None = None
+    path: Path | str,
+    *,
+    error: ErrorType = FileKeyError,
+    what: str = "file",
+    base: Path | None = None,
 ) -> Table:
     """Read one TOML file as a strict root `Table`."""
     text = read_toml_text(path, error=error, what=what)

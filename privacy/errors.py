@@ -10,26 +10,15 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from common.errors import KlyngeError
-
-
-def _where(path: Path | str | None, location: str | None) -> str:
-    parts = [str(p) for p in (path, location) if p]
-    return ": ".join(parts)
+from common.errors import FileKeyError, KlyngeError
 
 
 class PrivacyError(KlyngeError):
     """Base of all privacy-layer errors."""
 
 
-class ManifestError(PrivacyError):
-    """A manifest that cannot be parsed or fails validation; names the key."""
-
-    def __init__(self, message: str, *, path: Path | str | None = None, key: str | None = None):
-        self.path = str(path) if path else None
-        self.key = key
-        where = _where(path, key)
-        super().__init__(f"{where}: {message}" if where else message)
+class ManifestError(PrivacyError, FileKeyError):
+    """A manifest that cannot be parsed or fails validation; names the file and the key."""
 
 
 class KeyFileError(PrivacyError):

@@ -10,11 +10,11 @@ signature table is always last and never part of the hash.
 from __future__ import annotations
 
 import re
-import tomllib
 from typing import Any
 
 import tomli_w
 
+from common.tomlfile import parse_toml
 from privacy.errors import ManifestError
 from privacy.manifest import Manifest, Signature, Text, to_document
 from privacy.release import NO_NOISE
@@ -196,16 +196,11 @@ def strip_signature(text: str, path: str | None = None) -> str:
     before = text[: match.start()]
     if before.endswith(_SIGNATURE_COMMENT):
         before = before[: -len(_SIGNATURE_COMMENT)]
-    try:
-        full = tomllib.loads(text)
-        rest = tomllib.loads(before)
-    except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(f"not valid TOML ({exc})", path=path) from None
+    full = parse_toml(text, path, error=ManifestError)
+    rest = parse_toml(before, path, error=ManifestError)
     full.pop("signature", None)
     if full != rest:
-        raise ManifestError(
-            "the [signature] table must be the last table", path=path, key="signature"
-        )
+        raise ManifestError(path, "signature", "the [signature] table must be the last table")
     return before
 
 

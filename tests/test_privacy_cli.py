@@ -251,7 +251,7 @@ def test_the_real_entry_point_prints_one_line_and_no_traceback(tmp_path):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
-    assert "broken.toml: format: required key is missing" in proc.stderr
+    assert "broken.toml, key 'format': required key is missing" in proc.stderr
 
 
 @pytest.mark.parametrize("lang", ["da", "en"])
