@@ -61,8 +61,8 @@ class ManifestRefused(PrivacyError):
         super().__init__(f"manifest refused ({reason.value}): {detail}")
 
 
-class TrustStoreError(PrivacyError):
-    """The agent's local trust store is malformed."""
+class TrustStoreError(PrivacyError, FileKeyError):
+    """The agent's local trust store is malformed; names the file and the key."""
 
 
 class BudgetExceeded(PrivacyError):

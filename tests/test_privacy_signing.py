@@ -236,7 +236,8 @@ def test_approving_requires_a_valid_signature(tmp_path, authority, manifest):
 def test_malformed_trust_store_is_a_typed_error(tmp_path, authority):
     trust = _store(tmp_path, authority)
     (trust / "authorities.toml").write_text("[[authority]]\nname = 'x'\n")
-    with pytest.raises(TrustStoreError, match=r"authority\[0\]\.key_id is missing"):
+    missing = r"key 'authority\[0\]\.key_id': required key is missing"
+    with pytest.raises(TrustStoreError, match=missing):
         load_trust_store(trust)
     (trust / "authorities.toml").write_text(
         "[[authority]]\nname = 'x'\nkey_id = 'abc'\npublic_key = 'AAAA'\n"
