@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from common.errors import FileKeyError, KlyngeError
+from common.errors import KeyFileError as KeyFileError  # key files: common.keyfiles
 
 
 class PrivacyError(KlyngeError):
@@ -19,14 +20,6 @@ class PrivacyError(KlyngeError):
 
 class ManifestError(PrivacyError, FileKeyError):
     """A manifest that cannot be parsed or fails validation; names the file and the key."""
-
-
-class KeyFileError(PrivacyError):
-    """An authority or identity key file that is missing, unreadable or of the wrong kind."""
-
-    def __init__(self, path: Path | str, message: str):
-        self.path = str(path)
-        super().__init__(f"{path}: {message}")
 
 
 class SignatureError(PrivacyError):

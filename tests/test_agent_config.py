@@ -8,7 +8,8 @@ import pytest
 
 from client.agent.config import FORMAT, load_settings
 from client.agent.errors import AgentConfigError
-from protocols.identity import IdentityKey, write_public_key
+from common.keyfiles import write_public_key
+from protocols.identity import IdentityKey
 
 KEY = IdentityKey.generate(lambda n: bytes(range(n))).public_key.hex()  # fixed: stable test ids
 
@@ -128,9 +129,10 @@ def test_unreadable_or_invalid_files(tmp_path):
         load_settings(tmp_path)
 
 
-def test_the_authority_key_may_come_from_a_file(tmp_path):
+@pytest.mark.parametrize("form", ["hex", "pem"])
+def test_the_authority_key_may_come_from_a_file(tmp_path, form):
     key = IdentityKey.generate().public_key
-    write_public_key(key, tmp_path / "registry-authority.pub")
+    write_public_key(tmp_path / "registry-authority.pub", key, form=form)
     text = VALID.replace(
         f'authority_key = "{KEY}"', 'authority_key_file = "../registry-authority.pub"'
     )

@@ -104,6 +104,16 @@ def test_keygen_writes_a_private_key_only_its_owner_can_read(signed):
     assert public.read_text().startswith("-----BEGIN PUBLIC KEY-----")
 
 
+def test_keygen_creates_the_folder_it_is_told_to_write_into(runner, tmp_path):
+    key = tmp_path / "authority" / "new" / "manifest.pem"
+    result = run(runner, "manifest", "keygen", "--out", key)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    assert (key.parent / "manifest.pub.pem").is_file()
+    again = run(runner, "manifest", "keygen", "--out", key)
+    fails(again, KeyFileError, "manifest.pem", "already exists")
+
+
 def test_sign_verify_and_tamper(runner, signed):
     manifest, _, public = signed
     result = run(runner, "--lang", "en", "manifest", "verify", manifest, "--key", public)

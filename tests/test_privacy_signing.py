@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from test_privacy_support import installed_for, make_manifest
 
+from common.keyfiles import load_private_key, load_public_key, write_private_key, write_public_key
 from privacy.catalogue import InstalledCatalogue
 from privacy.errors import (
     BadSignature,
@@ -23,16 +24,7 @@ from privacy.errors import (
 )
 from privacy.manifest import Signature, parse_manifest
 from privacy.manifest_toml import render_manifest, with_signature
-from privacy.signing import (
-    generate_private_key,
-    key_id,
-    load_private_key,
-    load_public_key,
-    sign,
-    verify,
-    write_private_key,
-    write_public_key,
-)
+from privacy.signing import generate_private_key, key_id, sign, verify
 from privacy.trust import (
     add_authority,
     approve_manifest,

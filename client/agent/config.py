@@ -25,7 +25,7 @@ Errors name the file and the key.
 
     [registry]
     path = "../registry.json"            # signed practice registry (detached .sig beside it)
-    authority_key = "<64 hex>"           # or: authority_key_file = "registry-authority.pub"
+    authority_key = "<64 hex>"           # or: authority_key_file = "..." (PEM or 64 hex)
 
     [trust]
     dir = "trust"                        # authorities.toml + approved.toml (privacy.trust)
@@ -40,9 +40,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from client.agent.errors import AgentConfigError
+from common.errors import KeyFileError
+from common.keyfiles import load_public_key, public_bytes
 from common.tomlfile import Table, read_table
 from protocols.errors import IdentityKeyError
-from protocols.identity import public_key_from_hex, read_public_key
+from protocols.identity import public_key_from_hex
 from protocols.pki import PkiLayout
 from protocols.registry import PRACTICE_ID
 from protocols.tls import TlsFiles
@@ -238,11 +240,12 @@ def _authority_key(t: Table) -> bytes:
     key_file = t.path_value("authority_key_file", required=False)
     if (inline is None) == (key_file is None):
         raise t.fail(None, "set exactly one of authority_key (64 hex) or authority_key_file")
+    if inline is not None:
+        try:
+            return public_key_from_hex(inline, source=t.key("authority_key"))
+        except IdentityKeyError as exc:
+            raise t.fail("authority_key", str(exc.fields["reason"])) from None
     try:
-        if inline is not None:
-            return public_key_from_hex(inline, source=f"{t.path}: {t.key('authority_key')}")
-        assert key_file is not None
-        return read_public_key(key_file)
-    except IdentityKeyError as exc:
-        name = "authority_key" if inline is not None else "authority_key_file"
-        raise t.fail(name, str(exc.fields["reason"])) from None
+        return public_bytes(load_public_key(key_file))  # PEM or 64 hex
+    except KeyFileError as exc:
+        raise t.fail("authority_key_file", str(exc)) from None

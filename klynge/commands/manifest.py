@@ -22,6 +22,7 @@ import typer
 
 from common.atomic import atomic_write
 from common.i18n import register, t
+from common.keyfiles import load_private_key, load_public_key, write_private_key, write_public_key
 from common.tomlfile import read_toml_text
 from privacy import authoring
 from privacy.catalogue import installed_catalogue
@@ -31,14 +32,7 @@ from privacy.manifest_diff import diff_manifests, format_change
 from privacy.manifest_toml import with_signature
 from privacy.plan import privacy_plan, validate_plan
 from privacy.receipts import format_epsilon
-from privacy.signing import (
-    generate_private_key,
-    key_id,
-    load_private_key,
-    load_public_key,
-    write_private_key,
-    write_public_key,
-)
+from privacy.signing import generate_private_key, key_id
 from privacy.trust import (
     add_authority,
     approve_manifest,
