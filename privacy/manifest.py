@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -48,6 +48,17 @@ UNLIMITED = "inf"  # canonical spelling of an unlimited ε (canonical JSON has n
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+# Field metadata for the few places where the file's shape is not the dataclass's
+# (see `to_document`): every other field is written under its own name by its type.
+FILE_KEY = "file_key"  # the key in the file, where it differs from the field's name
+KEYED_BY = "keyed_by"  # a tuple of tables written as one table keyed by this field
+AS_TABLE = "as_table"  # a function writing one value as a whole table
+
+
+def mechanism_table(kind: str) -> dict[str, str]:
+    """[mechanism]: the kind, with the marker kind "none" (no noise) must carry."""
+    return {"kind": kind, "purpose": VERIFICATION_PURPOSE} if kind == NO_NOISE else {"kind": kind}
 
 
 @dataclass(frozen=True)
@@ -192,14 +203,14 @@ class SecAgg:
 class Manifest:
     """A validated manifest. `dp` is None exactly when `mechanism` is "none" (no noise)."""
 
-    meta: Meta
+    meta: Meta = field(metadata={FILE_KEY: "manifest"})
     legal: Legal
-    minimisation: Minimisation
+    minimisation: Minimisation = field(metadata={FILE_KEY: "data_minimisation"})
     schedule: Schedule
     indicators: tuple[IndicatorEntry, ...]
     codelists: tuple[CodelistEntry, ...]
-    recipients: tuple[Recipient, ...]
-    mechanism: str
+    recipients: tuple[Recipient, ...] = field(metadata={KEYED_BY: "name"})
+    mechanism: str = field(metadata={AS_TABLE: mechanism_table})
     dp: DpParams | None
     budget: Budget
     disclosure: Disclosure
@@ -665,121 +676,48 @@ def load_manifest(path: Path | str) -> SignedManifest:
 
 
 def to_document(manifest: Manifest, *, canonical: bool = False) -> dict[str, Any]:
-    """The manifest as a TOML-shaped dict.
+    """The manifest as a TOML-shaped dict, derived from its dataclasses field by field.
 
-    `canonical` spells texts as {da, en} tables and an unlimited ε as the string
-    "inf" (canonical JSON has no infinities; a string can never equal a finite
-    budget, so the hash still tells every manifest apart).
+    Absent (None) fields are left out, tuples become arrays, and a text is one
+    string when both languages agree, else a {da, en} table; `canonical` always
+    writes the table and spells an unlimited ε as the string "inf" (canonical
+    JSON has no infinities; a string can never equal a finite budget, so the
+    hash still tells every manifest apart). Field metadata (FILE_KEY, KEYED_BY,
+    AS_TABLE) covers where the file's shape differs, so a new field needs no
+    edit here.
     """
+    return {"format": FORMAT, **_document_table(manifest, canonical)}
 
-    def text(value: Text) -> Any:
-        return value.canonical() if canonical else value.to_value()
 
-    m, legal, mini = manifest.meta, manifest.legal, manifest.minimisation
-    mechanism: dict[str, Any] = {"kind": manifest.mechanism}
-    if manifest.mechanism == NO_NOISE:
-        mechanism["purpose"] = VERIFICATION_PURPOSE
-    dp: dict[str, Any] | None = None
-    if manifest.dp is not None:
-        dp = {"delta": manifest.dp.delta, "design_dropout": manifest.dp.design_dropout}
-        for key in ("epsilon_per_release", "mu", "scale"):
-            value = getattr(manifest.dp, key)
-            if value is not None:
-                dp[key] = value
-    epsilon_per_year: float | str = manifest.budget.epsilon_per_year
-    if canonical and manifest.budget.unlimited:
-        epsilon_per_year = UNLIMITED
-    document = {
-        "format": FORMAT,
-        "manifest": {
-            "id": m.id,
-            "version": m.version,
-            "title": text(m.title),
-            "authority": m.authority,
-            "issued": m.issued,
-            "valid_from": m.valid_from,
-            "valid_until": m.valid_until,
-            "code_version": m.code_version,
-            "rationale": text(m.rationale),
-        },
-        "legal": {
-            "basis": text(legal.basis),
-            "gdpr_articles": list(legal.gdpr_articles),
-            "purpose": text(legal.purpose),
-            "controller": legal.controller,
-            "controller_contact": legal.controller_contact,
-            "joint_controllers": list(legal.joint_controllers),
-            "processors": list(legal.processors),
-            "dpia_reference": legal.dpia_reference,
-            "data_subjects": text(legal.data_subjects),
-            "data_categories": text(legal.data_categories),
-            "practice_permission": text(legal.practice_permission),
-            "patient_information": text(legal.patient_information),
-            "opt_out": text(legal.opt_out),
-            "retention": text(legal.retention),
-            "security": text(legal.security),
-            "third_country_transfers": text(legal.third_country_transfers),
-        },
-        "data_minimisation": {
-            "fields_read": list(mini.fields_read),
-            "age_bands": text(mini.age_bands),
-            "max_lookback_days": mini.max_lookback_days,
-            "pseudonyms": text(mini.pseudonyms),
-        },
-        "schedule": {
-            "frequency": manifest.schedule.frequency,
-            "reference_dates": list(manifest.schedule.reference_dates),
-        },
-        "mechanism": mechanism,
-        "dp": dp,
-        "budget": {
-            "epsilon_per_year": epsilon_per_year,
-            "delta_per_year": manifest.budget.delta_per_year,
-            "period": manifest.budget.period,
-        },
-        "disclosure": {
-            "min_cell": manifest.disclosure.min_cell,
-            "min_denominator_for_rate": manifest.disclosure.min_denominator_for_rate,
-            "min_practices": manifest.disclosure.min_practices,
-            "rounding_base": manifest.disclosure.rounding_base,
-            "suppress_small_complement": manifest.disclosure.suppress_small_complement,
-        },
-        "bounding": {"max_list_size": manifest.bounding.max_list_size},
-        "secagg": {
-            "neighbours": manifest.secagg.neighbours,
-            "threshold": manifest.secagg.threshold,
-            "min_survivors": manifest.secagg.min_survivors,
-        },
-        "recipients": {
-            r.name: {"receives": list(r.receives), "description": text(r.description)}
-            for r in manifest.recipients
-        },
-        "indicators": [
-            {
-                "id": i.id,
-                "content_hash": i.content_hash,
-                "unit": i.unit,
-                "max_numerator": i.max_numerator,
-                "max_denominator": i.max_denominator,
-                "noise_weight": i.noise_weight,
-                "strata": list(i.strata),
+def _document_table(obj: Any, canonical: bool) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if value is None:
+            continue
+        key = f.metadata.get(FILE_KEY, f.name)
+        if AS_TABLE in f.metadata:
+            table[key] = f.metadata[AS_TABLE](value)
+        elif KEYED_BY in f.metadata:
+            name = f.metadata[KEYED_BY]
+            table[key] = {
+                getattr(item, name): {
+                    k: v for k, v in _document_table(item, canonical).items() if k != name
+                }
+                for item in value
             }
-            for i in manifest.indicators
-        ],
-        "codelists": [
-            {"name": c.name, "version": c.version, "content_hash": c.content_hash}
-            for c in manifest.codelists
-        ],
-    }
-    if dp is None:
-        del document["dp"]
-    d = manifest.distribution
-    if d is not None:
-        document["distribution"] = {
-            "indicators": list(d.indicators),
-            "bins": d.bins,
-            "full_weight_denominator": d.full_weight_denominator,
-            "scale": d.scale,
-            "noise_weight": d.noise_weight,
-        }
-    return document
+        else:
+            table[key] = _document_value(value, canonical)
+    return table
+
+
+def _document_value(value: Any, canonical: bool) -> Any:
+    if isinstance(value, Text):
+        return value.canonical() if canonical else value.to_value()
+    if is_dataclass(value):
+        return _document_table(value, canonical)
+    if isinstance(value, tuple):
+        return [_document_value(item, canonical) for item in value]
+    if canonical and isinstance(value, float) and value == math.inf:
+        return UNLIMITED
+    return value

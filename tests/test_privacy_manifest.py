@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import replace
+from dataclasses import field, make_dataclass, replace
 
 import pytest
 import tomli_w
@@ -13,7 +13,7 @@ from test_privacy_support import default_manifest, indicator, make_manifest
 from privacy.catalogue import definition_mismatches, installed_catalogue
 from privacy.defaults import default_manifest_path
 from privacy.errors import ManifestError
-from privacy.manifest import Text, load_manifest, parse_manifest, to_document
+from privacy.manifest import Bounding, Text, load_manifest, parse_manifest, to_document
 from privacy.manifest_diff import diff_manifests, format_change
 from privacy.manifest_toml import render_manifest, strip_signature
 from privacy.plan import privacy_plan, validate_plan
@@ -208,3 +208,27 @@ def test_to_document_spells_texts_canonically():
     doc = to_document(default_manifest(), canonical=True)
     assert set(doc["legal"]["basis"]) == {"da", "en"}
     assert re.fullmatch(r"[0-9a-f]{64}", doc["indicators"][0]["content_hash"])
+
+
+def test_a_new_field_reaches_the_document_and_the_hash_without_editing_to_document():
+    base = make_manifest()
+    extended = make_dataclass(
+        "Bounding",
+        [
+            ("max_visits_per_day", int | None, field(default=None)),
+            ("note", Text, field(default=None)),
+        ],
+        bases=(Bounding,),
+        frozen=True,
+    )
+    unset = replace(base, bounding=extended(base.bounding.max_list_size))
+    assert to_document(unset)["bounding"] == {"max_list_size": base.bounding.max_list_size}
+    assert unset.hash() == base.hash()  # an absent optional field leaves every hash alone
+    set_ = replace(unset, bounding=extended(50_000, 40, Text("ny", "new")))
+    assert to_document(set_)["bounding"] == {
+        "max_list_size": 50_000,
+        "max_visits_per_day": 40,
+        "note": {"da": "ny", "en": "new"},
+    }
+    assert set_.canonical_document()["bounding"]["max_visits_per_day"] == 40
+    assert set_.hash() != base.hash()
