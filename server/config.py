@@ -78,44 +78,30 @@ class ServerSettings:
 def load_server_settings(path: Path) -> ServerSettings:
     path = Path(path)
     root = read_table(path, error=ConfigError, what="server configuration file")
-    coordinator = root.table("coordinator", required=False)
+    sections = ("coordinator", "tls", "federation", "manifest")
+    coordinator, tls, federation, manifest = (root.table(s, required=False) for s in sections)
     listen = coordinator.string("listen")
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
         raise coordinator.fail("listen", "must be HOST:PORT, e.g. 127.0.0.1:50051")
-    port_file = coordinator.path_value("port_file", required=False)
-    store = coordinator.path_value("store")
-    log = coordinator.path_value("log", required=False)
-    state_dir = coordinator.path_value("state_dir", required=False, default="coordinator-state")
-    coordinator.done()
-    tls = root.table("tls", required=False)
-    pki_dir = tls.path_value("pki_dir")
-    tls.done()
-    federation = root.table("federation", required=False)
-    federation_file = federation.path_value("file")
-    registry = federation.path_value("registry")
-    registry_authority = federation.path_value("registry_authority")
-    federation.done()
-    manifest = root.table("manifest", required=False)
-    manifest_file = manifest.path_value("file")
-    manifest.done()
-    rounds = _rounds(root.table("rounds", required=False))
-    root.done()
-    return ServerSettings(
+    settings = ServerSettings(
         source=path,
         host=host,
         port=int(port_text),
-        port_file=port_file,
-        store=store,
-        log=log,
-        state_dir=state_dir,
-        pki_dir=pki_dir,
-        federation=federation_file,
-        registry=registry,
-        registry_authority=registry_authority,
-        manifest=manifest_file,
-        rounds=rounds,
+        port_file=coordinator.path_value("port_file", required=False),
+        store=coordinator.path_value("store"),
+        log=coordinator.path_value("log", required=False),
+        state_dir=coordinator.path_value("state_dir", required=False, default="coordinator-state"),
+        pki_dir=tls.path_value("pki_dir"),
+        federation=federation.path_value("file"),
+        registry=federation.path_value("registry"),
+        registry_authority=federation.path_value("registry_authority"),
+        manifest=manifest.path_value("file"),
+        rounds=_rounds(root.table("rounds", required=False)),
     )
+    for table in (coordinator, tls, federation, manifest, root):
+        table.done()
+    return settings
 
 
 def _rounds(t: Table) -> RoundSettings:
