@@ -16,18 +16,17 @@ practice from every benchmark.
 
 from __future__ import annotations
 
-import os
 import re
-import tomllib
-import uuid
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Any, NoReturn
+from typing import Any
 
 import tomli_w
 
-from common.errors import KlyngeError
+from common.atomic import atomic_write
+from common.errors import FileKeyError
+from common.tomlfile import Table, parse_table, read_table
 
 FORMAT = "klynge-federation"
 VERSION = 1
@@ -45,8 +44,8 @@ PRACTICE_ID = re.compile(r"^(\d{6}|P\d{4,})$")  # ydernummer-like, or P0001 for 
 CLUSTER_ID = re.compile(r"^K\d{2,}$")
 
 
-class FederationError(KlyngeError):
-    """The federation file is missing, unreadable or inconsistent."""
+class FederationError(FileKeyError):
+    """The federation file is missing, unreadable or inconsistent; names the key and line."""
 
 
 @dataclass(frozen=True)
@@ -121,212 +120,119 @@ class Federation:
 
 def load_federation(path: Path) -> Federation:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FederationError(f"{path}: federation file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FederationError(f"{path}: cannot read federation file ({exc})") from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise FederationError(f"{path}: not valid TOML: {exc}") from None
-    return replace(_parse(doc, _Where(path, text)), base_dir=path.parent)
+    root = read_table(path, error=FederationError, what="federation file")
+    return replace(_parse(root), base_dir=path.parent)
 
 
-class _Where:
-    """Turns a table position into 'file, line N' for error messages."""
-
-    def __init__(self, path: Path, text: str) -> None:
-        self.path = path
-        self.headers: dict[str, list[int]] = {}
-        for number, line in enumerate(text.splitlines(), start=1):
-            m = re.match(r"^\s*\[\[\s*([A-Za-z_]+)\s*\]\]", line)
-            if m:
-                self.headers.setdefault(m.group(1), []).append(number)
-
-    def error(self, message: str, array: str | None = None, index: int | None = None) -> NoReturn:
-        where = str(self.path)
-        if array is not None and index is not None:
-            lines = self.headers.get(array, [])
-            if index < len(lines):
-                where += f", line {lines[index]}"
-            where += f" ([[{array}]] #{index + 1})"
-        raise FederationError(f"{where}: {message}")
-
-
-_TOP_KEYS = {"format", "version", "name", "synthetic", "clusters", "practices"}
-_CLUSTER_KEYS = {"id", "name", "region"}
-_PRACTICE_KEYS = {"id", "name", "cluster", "region", "extract", "list_size", "synthetic_quality"}
-_SYNTH_KEYS = {
-    "generator",
-    "generator_version",
-    "seed",
-    "as_of",
-    "years",
-    "format",
-    "patients_override",
-}
-
-
-def _parse(doc: dict[str, Any], where: _Where) -> Federation:
-    unknown = sorted(set(doc) - _TOP_KEYS)
-    if unknown:
-        where.error(f"unknown key '{unknown[0]}' (allowed: {', '.join(sorted(_TOP_KEYS))})")
-    if doc.get("format") != FORMAT:
-        where.error(f"key 'format' must be \"{FORMAT}\", found {doc.get('format')!r}")
-    if doc.get("version") != VERSION:
-        where.error(
-            f"key 'version': this Klynge reads version {VERSION}, found {doc.get('version')!r}"
-        )
-    name = doc.get("name", "")
+def _parse(root: Table) -> Federation:
+    fmt = root.raw("format", required=False)
+    if fmt != FORMAT:
+        raise root.fail("format", f'must be "{FORMAT}", found {fmt!r}')
+    version = root.raw("version", required=False)
+    if version != VERSION:
+        raise root.fail("version", f"this Klynge reads version {VERSION}, found {version!r}")
+    name = root.raw("name", required=False)
+    if name is None:
+        name = ""
     if not isinstance(name, str):
-        where.error("key 'name' must be a string")
-    synthetic = _parse_synthetic(doc["synthetic"], where) if "synthetic" in doc else None
+        raise root.fail("name", "must be text")
+    synthetic = _parse_synthetic(root.table("synthetic")) if "synthetic" in root else None
 
-    clusters = tuple(
-        _parse_cluster(c, i, where) for i, c in enumerate(_array(doc, "clusters", where))
-    )
-    by_id: dict[str, Cluster] = {}
-    for i, c in enumerate(clusters):
-        if c.id in by_id:
-            where.error(f"key 'id': duplicate cluster '{c.id}'", "clusters", i)
-        by_id[c.id] = c
-    practices = tuple(
-        _parse_practice(p, i, where, by_id) for i, p in enumerate(_array(doc, "practices", where))
-    )
-    seen: set[str] = set()
-    for i, p in enumerate(practices):
-        if p.id in seen:
-            where.error(f"key 'id': duplicate practice '{p.id}'", "practices", i)
-        seen.add(p.id)
+    clusters: dict[str, Cluster] = {}
+    for t in _array(root, "clusters"):
+        cluster = _parse_cluster(t)
+        if cluster.id in clusters:
+            raise t.fail("id", f"duplicate cluster '{cluster.id}'")
+        clusters[cluster.id] = cluster
+    practices: dict[str, Practice] = {}
     extracts: dict[str, str] = {}
-    for i, p in enumerate(practices):
-        if p.extract in extracts:
-            where.error(
-                f"key 'extract': '{p.extract}' is also the extract of practice "
-                f"'{extracts[p.extract]}'",
-                "practices",
-                i,
+    for t in _array(root, "practices"):
+        practice = _parse_practice(t, clusters)
+        if practice.id in practices:
+            raise t.fail("id", f"duplicate practice '{practice.id}'")
+        if practice.extract in extracts:
+            raise t.fail(
+                "extract",
+                f"'{practice.extract}' is also the extract of practice "
+                f"'{extracts[practice.extract]}'",
             )
-        extracts[p.extract] = p.id
-    return Federation(name=name, clusters=clusters, practices=practices, synthetic=synthetic)
+        practices[practice.id] = practice
+        extracts[practice.extract] = practice.id
+    root.used.add("synthetic")  # optional, yet named as an allowed key
+    root.done()
+    return Federation(
+        name=name,
+        clusters=tuple(clusters.values()),
+        practices=tuple(practices.values()),
+        synthetic=synthetic,
+    )
 
 
-def _array(doc: dict[str, Any], key: str, where: _Where) -> list[dict[str, Any]]:
-    value = doc.get(key)
-    if value is None:
-        where.error(f"no [[{key}]] tables: a federation needs at least one")
-    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        where.error(f"key '{key}' must be an array of tables ([[{key}]])")
-    if not value:
-        where.error(f"no [[{key}]] tables: a federation needs at least one")
-    return value
+def _array(root: Table, key: str) -> list[Table]:
+    if key not in root:
+        raise root.fail(key, f"no [[{key}]] tables: a federation needs at least one")
+    tables = list(root.tables(key))
+    if not tables:
+        raise root.fail(key, f"no [[{key}]] tables: a federation needs at least one")
+    return tables
 
 
-def _check_keys(
-    table: dict[str, Any], allowed: set[str], required: set[str], array: str, i: int, w: _Where
-) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        w.error(f"unknown key '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})", array, i)
-    missing = sorted(required - set(table))
-    if missing:
-        w.error(f"missing key '{missing[0]}'", array, i)
-
-
-def _string(table: dict[str, Any], key: str, array: str, i: int, w: _Where) -> str:
-    value = table[key]
-    if not isinstance(value, str) or not value.strip():
-        w.error(f"key '{key}' must be a non-empty string, found {value!r}", array, i)
-    return value
-
-
-def _parse_cluster(table: dict[str, Any], i: int, w: _Where) -> Cluster:
-    _check_keys(table, _CLUSTER_KEYS, {"id", "region"}, "clusters", i, w)
-    cid = _string(table, "id", "clusters", i, w)
+def _parse_cluster(t: Table) -> Cluster:
+    cid = t.string("id")
     if not CLUSTER_ID.match(cid):
-        w.error(f"key 'id': cluster id '{cid}' must look like K01", "clusters", i)
-    region = _string(table, "region", "clusters", i, w)
+        raise t.fail("id", f"cluster id '{cid}' must look like K01")
+    region = t.string("region")
     if region not in REGIONS:
-        w.error(
-            f"key 'region': unknown region '{region}' (one of {', '.join(REGIONS)})", "clusters", i
-        )
-    name = _string(table, "name", "clusters", i, w) if "name" in table else cid
+        raise t.fail("region", f"unknown region '{region}' (one of {', '.join(REGIONS)})")
+    name = t.string("name", required=False, default=cid)
+    t.done()
     return Cluster(cid, name, region)
 
 
-def _parse_practice(
-    table: dict[str, Any], i: int, w: _Where, clusters: dict[str, Cluster]
-) -> Practice:
-    required = {"id", "cluster", "extract", "list_size"}
-    _check_keys(table, _PRACTICE_KEYS, required, "practices", i, w)
-    pid = _string(table, "id", "practices", i, w)
+def _parse_practice(t: Table, clusters: dict[str, Cluster]) -> Practice:
+    pid = t.string("id")
     if not PRACTICE_ID.match(pid):
-        w.error(
-            f"key 'id': practice id '{pid}' must be 6 digits (ydernummer) or like P0001",
-            "practices",
-            i,
-        )
-    cid = _string(table, "cluster", "practices", i, w)
+        raise t.fail("id", f"practice id '{pid}' must be 6 digits (ydernummer) or like P0001")
+    cid = t.string("cluster")
     if cid not in clusters:
-        w.error(
-            f"key 'cluster': unknown cluster '{cid}' (no [[clusters]] with that id)", "practices", i
-        )
+        raise t.fail("cluster", f"unknown cluster '{cid}' (no [[clusters]] with that id)")
     region = clusters[cid].region
-    if "region" in table and table["region"] != region:
-        w.error(
-            f"key 'region': '{table['region']}' contradicts cluster {cid}, which is in {region}",
-            "practices",
-            i,
-        )
-    extract = _string(table, "extract", "practices", i, w)
+    stated = t.raw("region", required=False)
+    if stated is not None and stated != region:
+        raise t.fail("region", f"'{stated}' contradicts cluster {cid}, which is in {region}")
+    extract = t.string("extract")
     if PurePosixPath(extract).is_absolute() or re.match(r"^[A-Za-z]:", extract) or "\\" in extract:
-        w.error(
-            f"key 'extract': '{extract}' must be a relative path with '/' separators "
+        raise t.fail(
+            "extract",
+            f"'{extract}' must be a relative path with '/' separators "
             "(relative to the federation file)",
-            "practices",
-            i,
         )
-    size = table["list_size"]
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        w.error(f"key 'list_size' must be a whole number >= 0, found {size!r}", "practices", i)
+    size = t.integer("list_size", minimum=0)
     quality: tuple[tuple[str, float], ...] = ()
-    if "synthetic_quality" in table:
-        q = table["synthetic_quality"]
+    q = t.raw("synthetic_quality", required=False)
+    if q is not None:
         if not isinstance(q, dict) or not all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in q.values()
         ):
-            w.error("key 'synthetic_quality' must be a table of numbers", "practices", i)
+            raise t.fail("synthetic_quality", "must be a table of numbers")
         quality = tuple((k, float(v)) for k, v in q.items())
-    name = _string(table, "name", "practices", i, w) if "name" in table else pid
+    name = t.string("name", required=False, default=pid)
+    t.done()
     return Practice(pid, name, cid, region, extract, size, quality)
 
 
-def _parse_synthetic(table: Any, w: _Where) -> SyntheticInfo:
-    if not isinstance(table, dict):
-        w.error("key 'synthetic' must be a table")
-    unknown = sorted(set(table) - _SYNTH_KEYS)
-    if unknown:
-        w.error(f"[synthetic]: unknown key '{unknown[0]}'")
-    missing = sorted(_SYNTH_KEYS - {"patients_override"} - set(table))
-    if missing:
-        w.error(f"[synthetic]: missing key '{missing[0]}'")
-    types = {
-        "generator": str,
-        "generator_version": int,
-        "seed": int,
-        "as_of": date,
-        "years": int,
-        "format": str,
-        "patients_override": int,
-    }
-    for key, kind in types.items():
-        value = table.get(key)
-        wrong = not isinstance(value, kind) or isinstance(value, bool | datetime)
-        if key in table and wrong:
-            w.error(f"[synthetic]: key '{key}' must be a {kind.__name__}, found {value!r}")
-    return SyntheticInfo(**table)
+def _parse_synthetic(t: Table) -> SyntheticInfo:
+    info = SyntheticInfo(
+        generator=t.string("generator"),
+        generator_version=t.integer("generator_version"),
+        seed=t.integer("seed"),
+        as_of=t.day("as_of"),
+        years=t.integer("years"),
+        format=t.string("format"),
+        patients_override=t.integer("patients_override", required=False),
+    )
+    t.done()
+    return info
 
 
 # ---------------------------------------------------------------------------- writing
@@ -378,14 +284,5 @@ def federation_to_toml(fed: Federation) -> str:
 def write_federation(fed: Federation, path: Path) -> None:
     """Write atomically (temporary file, then rename), after checking it would load back."""
     text = federation_to_toml(fed)
-    _parse(tomllib.loads(text), _Where(Path(path), text))  # refuse to write what we can't read
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(temp, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    _parse(parse_table(text, path, error=FederationError))  # refuse to write what we can't read
+    atomic_write(Path(path), text.encode("utf-8"))

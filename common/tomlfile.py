@@ -3,29 +3,42 @@
 Strict means an unknown key is an error, not a silent default: a typo in
 `start_when` or a misspelt indicator key would otherwise change what a round
 does without anyone noticing. Every failure is a `FileKeyError` (or the
-caller's subclass of it) naming the file, the dotted key and, where TOML lets
-us find it, the line.
+caller's subclass of it, passed as `error`) naming the file, the dotted key
+and, where the file lets us find it, the line:
+
+    root = read_table(path, error=AgentConfigError, what="agent configuration file")
+    practice = root.string("practice_id", pattern=PRACTICE_ID)
+    for entry in root.tables("practices"):      # keys "practices[0].id", … and its line
+        ...
+        entry.done()
+    root.done()                                 # any key not read is unknown
+
+`read_table` and `parse_table` remember the line of every `[[array]]` header,
+so an error inside the third `[[practices]]` table names that table's line.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from common.dates import DateError, parse_iso_date
 from common.errors import FileKeyError
+from common.i18n import LANGS
 
-E = TypeVar("E", bound=FileKeyError)
 T = TypeVar("T")
 
-ErrorType = Callable[..., FileKeyError]
+ErrorType = Callable[..., FileKeyError]  # called as error(path, key, message, *, line=None)
+
+_LOCATION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 
 
-def read_toml_text(path: Path, *, error: ErrorType = FileKeyError, what: str = "file") -> str:
+def read_toml_text(path: Path | str, *, error: ErrorType = FileKeyError, what: str = "file") -> str:
     """The file's text, or one line saying why it cannot be read."""
     path = Path(path)
     try:
@@ -33,31 +46,58 @@ def read_toml_text(path: Path, *, error: ErrorType = FileKeyError, what: str = "
     except FileNotFoundError:
         raise error(path, None, f"{what} not found") from None
     except IsADirectoryError:
-        raise error(path, None, f"is a directory, not a {what}") from None
+        raise error(path, None, "is a directory, not a file") from None
     except UnicodeDecodeError:
         raise error(path, None, "is not UTF-8 text") from None
     except OSError as exc:
         raise error(path, None, f"cannot read ({exc.strerror})") from None
 
 
-def parse_toml(text: str, path: Path | str, *, error: ErrorType = FileKeyError) -> dict[str, Any]:
+def parse_toml(
+    text: str, path: Path | str | None, *, error: ErrorType = FileKeyError
+) -> dict[str, Any]:
     """Parse TOML text; a syntax error names the line it is on."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        message = getattr(exc, "msg", str(exc))
-        raise error(path, None, f"not valid TOML ({message})", line=line) from None
+        # Python 3.11 has the position only in the text: "... (at line 2, column 4)".
+        match = _LOCATION.match(str(exc))
+        if match is None:
+            raise error(path, None, f"not valid TOML: {exc}") from None
+        message = f"not valid TOML: {match['message']} (column {match['column']})"
+        raise error(path, None, message, line=int(match["line"])) from None
 
 
-def read_toml(path: Path, *, error: ErrorType = FileKeyError, what: str = "file") -> dict[str, Any]:
+def read_toml(
+    path: Path | str, *, error: ErrorType = FileKeyError, what: str = "file"
+) -> dict[str, Any]:
     """Read and parse one TOML file."""
     return parse_toml(read_toml_text(path, error=error, what=what), path, error=error)
 
 
+def parse_table(
+    text: str, path: Path | str | None, *, error: ErrorType = FileKeyError, base: Path | None = None
+) -> Table:
+    """TOML text as a strict root `Table` that knows the line of each `[[array]]` table."""
+    data = parse_toml(text, path, error=error)
+    return Table(path, data, error=error, base=base, lines=table_lines(text))
+
+
+def read_table(
+    path: Path | str,
+    *,
+    error: ErrorType = FileKeyError,
+    what: str = "file",
+    base: Path | None = None,
+) -> Table:
+    """Read one TOML file as a strict root `Table`."""
+    text = read_toml_text(path, error=error, what=what)
+    return parse_table(text, path, error=error, base=base)
+
+
 def _type(value: object) -> str:
     names = {str: "text", int: "an integer", float: "a number", bool: "true/false"}
-    names.update({list: "an array", dict: "a table", date: "a date"})
+    names.update({list: "an array", dict: "a table", date: "a date", datetime: "a date-time"})
     return names.get(type(value), type(value).__name__)
 
 
@@ -65,23 +105,31 @@ class Table:
     """Typed, strict access to one TOML table that remembers which keys were read.
 
     Call `done()` after reading: any key not read is reported as unknown, so
-    the set of accepted keys is exactly the set the code reads.
+    the set of accepted keys is exactly the set the code reads. `path` may be
+    None for text that came from no file; `line` is the line of the nearest
+    `[[array]]` header this table lies in, when known.
     """
 
     def __init__(
         self,
-        path: Path | str,
+        path: Path | str | None,
         data: dict[str, Any],
         prefix: str = "",
         *,
         error: ErrorType = FileKeyError,
         base: Path | None = None,
+        line: int | None = None,
+        lines: dict[str, list[int]] | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.path = path
         self.data = data
         self.prefix = prefix
         self.error = error
-        self.base = base if base is not None else self.path.parent
+        if base is None:
+            base = Path(path).parent if path is not None else Path()
+        self.base = base
+        self.line = line
+        self.lines = lines or {}
         self.used: set[str] = set()
 
     # ------------------------------------------------------------------ basics
@@ -93,7 +141,7 @@ class Table:
 
     def fail(self, name: str | None, message: str) -> FileKeyError:
         """The error for key `name` of this table (None: the table itself)."""
-        return self.error(self.path, self.key(name) or None, message)
+        return self.error(self.path, self.key(name) or None, message, line=self.line)
 
     def __contains__(self, name: str) -> bool:
         return name in self.data
@@ -109,7 +157,10 @@ class Table:
     def done(self) -> None:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
-            raise self.fail(unknown[0], "unknown key")
+            allowed = ", ".join(sorted(self.used))
+            raise self.fail(
+                unknown[0], f"unknown key (allowed: {allowed})" if allowed else "unknown key"
+            )
 
     # ------------------------------------------------------------------ scalars
 
@@ -160,12 +211,16 @@ class Table:
         minimum: float | None = None,
         maximum: float | None = None,
         positive: bool = False,
+        finite: bool = False,
     ) -> Any:
+        """A number as float; NaN is never one, and with `finite` neither is ±inf."""
         value = self.raw(name, required)
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(name, f"must be a number, got {_type(value)}")
+        if math.isnan(value) or (finite and math.isinf(value)):
+            raise self.fail(name, f"must be a {'finite ' if finite else ''}number, got {value!r}")
         if positive and not value > 0:
             raise self.fail(name, f"must be greater than 0, got {value!r}")
         self._check_range(name, value, minimum, maximum)
@@ -179,23 +234,54 @@ class Table:
             raise self.fail(name, f"must be true or false, got {_type(value)}")
         return value
 
-    def day(self, name: str, *, required: bool = True, default: date | None = None) -> Any:
+    def day(
+        self, name: str, *, required: bool = True, default: date | None = None, text: bool = False
+    ) -> Any:
         value = self.raw(name, required)
         if value is None:
             return default
-        return self.as_date(name, value)
+        return self.as_date(name, value, text=text)
 
-    def as_date(self, name: str, value: object) -> date:
-        try:
-            return parse_iso_date(value, self.key(name))
-        except DateError:
-            raise self.fail(name, f"must be a date YYYY-MM-DD, got {str(value)[:32]!r}") from None
+    def as_date(self, name: str, value: object, *, text: bool = False) -> date:
+        """A TOML date (never a date-time); with `text`, "YYYY-MM-DD" in quotes as well."""
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        if isinstance(value, str) and text:
+            try:
+                return parse_iso_date(value, self.key(name))
+            except DateError:
+                pass
+        if isinstance(value, str) and not text:
+            raise self.fail(
+                name, f"must be a date like 2026-03-31 without quotes, got {value[:32]!r}"
+            )
+        shown = repr(value[:32]) if isinstance(value, str) else _type(value)
+        raise self.fail(name, f"must be a date YYYY-MM-DD, got {shown}")
 
-    def path_value(self, name: str, *, required: bool = True) -> Any:
+    def bilingual(self, name: str, *, plain: bool = False) -> dict[str, str]:
+        """A text in Danish and English: a table with `da` and `en` (with `plain`, or one
+        string that stands for both)."""
+        value = self.raw(name)
+        if plain and isinstance(value, str):
+            text = self.string(name)
+            return {lang: text for lang in LANGS}
+        if not isinstance(value, dict):
+            either = " (or one text for both)" if plain else ""
+            raise self.fail(name, f"must be a table with da and en{either}, got {_type(value)}")
+        sub = self.table(name)
+        texts: dict[str, str] = {lang: sub.string(lang) for lang in LANGS}
+        sub.done()
+        return texts
+
+    def path_value(self, name: str, *, required: bool = True, default: str | None = None) -> Any:
         """A path, resolved against the file's own directory so a deployment can move whole."""
-        value = self.string(name, required=required)
+        value = self.string(name, required=required, default=default)
         if value is None:
             return None
+        return self.resolve(value)
+
+    def resolve(self, value: str) -> Path:
+        """`value` as an absolute path, relative ones taken from the file's own directory."""
         return (self.base / Path(value).expanduser()).resolve()
 
     def _check_range(
@@ -208,43 +294,66 @@ class Table:
 
     # ------------------------------------------------------------------ structure
 
+    def _child(self, data: dict[str, Any], prefix: str, line: int | None) -> Table:
+        return Table(
+            self.path, data, prefix, error=self.error, base=self.base, line=line, lines=self.lines
+        )
+
     def table(self, name: str, *, required: bool = True) -> Table:
         value = self.raw(name, required)
         if value is None:
             value = {}
         if not isinstance(value, dict):
             raise self.fail(name, f"must be a table, got {_type(value)}")
-        return Table(self.path, value, f"{self.key(name)}.", error=self.error, base=self.base)
+        return self._child(value, f"{self.key(name)}.", self.line)
 
     def tables(self, name: str, *, required: bool = True) -> Iterator[Table]:
-        """The tables of an array of tables (`[[name]]`), each with an indexed key."""
+        """The tables of an array of tables (`[[name]]`), each with an indexed key and its line."""
         value = self.raw(name, required)
         if value is None:
             return iter(())
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self.fail(name, f"must be an array of tables ([[{self.key(name)}]])")
+        lines = self.lines.get(self.key(name), [])
         return iter(
-            Table(self.path, item, f"{self.key(name)}[{i}].", error=self.error, base=self.base)
+            self._child(item, f"{self.key(name)}[{i}].", lines[i] if i < len(lines) else self.line)
             for i, item in enumerate(value)
         )
 
-    def strings(self, name: str, *, required: bool = True, nonempty: bool = False) -> Any:
+    def strings(
+        self, name: str, *, required: bool = True, nonempty: bool = False, unique: bool = False
+    ) -> Any:
         value = self.raw(name, required)
         if value is None:
             return None
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise self.fail(name, "must be an array of non-empty texts")
         if nonempty and not value:
             raise self.fail(name, "must not be empty")
+        if unique:
+            seen: set[str] = set()
+            for item in value:
+                if item in seen:
+                    raise self.fail(name, f"lists {item[:64]!r} twice")
+                seen.add(item)
         return tuple(value)
 
-    def array(self, name: str, item: Callable[[str, object], T], *, required: bool = True) -> Any:
+    def array(
+        self,
+        name: str,
+        item: Callable[[str, object], T],
+        *,
+        required: bool = True,
+        nonempty: bool = False,
+    ) -> Any:
         """An array whose items `item(key, value)` converts, each error naming its index."""
         value = self.raw(name, required)
         if value is None:
             return None
         if not isinstance(value, list):
             raise self.fail(name, f"must be an array, got {_type(value)}")
+        if nonempty and not value:
+            raise self.fail(name, "must not be empty")
         return tuple(item(f"{name}[{i}]", v) for i, v in enumerate(value))
 
 

@@ -32,9 +32,10 @@ from client.synth.federation import DEFAULT_AS_OF, synthesize_federation
 from common.errors import KlyngeError
 from common.federation import Federation
 from common.i18n import current_lang
+from common.keyfiles import write_private_key, write_public_key
 from privacy.authoring import default_manifest, write_signed
 from privacy.manifest import Manifest
-from privacy.signing import generate_private_key, write_private_key
+from privacy.signing import generate_private_key
 from protocols.identity import IdentityKey
 from protocols.pki import DEFAULT_SERVER_HOSTS, PkiLayout, init_pki, issue_practices
 
@@ -148,8 +149,8 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
     manifest_key = generate_private_key()
     write_private_key(authority_dir / "manifest-authority.key", manifest_key)
     registry_key = IdentityKey.generate()
-    registry_key.save(authority_dir / "registry-authority.key")
-    (authority_dir / "registry-authority.pub").write_text(registry_key.public_key.hex() + "\n")
+    write_private_key(authority_dir / "registry-authority.key", registry_key.private_key)
+    write_public_key(authority_dir / "registry-authority.pub", registry_key.public_key, form="hex")
     manifest_path = out / "manifest.toml"
     write_signed(
         manifest_path,

@@ -138,7 +138,7 @@ def write_signed(
     """Write the signed manifest atomically and return it as an agent will load it."""
     path = Path(path)
     if path.exists() and not overwrite:
-        raise ManifestError("already exists; refusing to overwrite", path=path)
+        raise ManifestError(path, None, "already exists; refusing to overwrite")
     text = signed_text(manifest, key, str(path))
     atomic_write(path, text.encode("utf-8"))
     return parse_manifest(text, path)

@@ -80,7 +80,7 @@ def manifest_entries(
     chosen = sorted(installed.indicators) if ids is None else list(ids)
     missing = [i for i in chosen if i not in installed.indicators]
     if missing:
-        raise ManifestError(f"indicator {missing[0]} is not in the installed catalogue")
+        raise ManifestError(None, None, f"indicator {missing[0]} is not in the installed catalogue")
     indicators = []
     names: set[str] = set()
     for ind_id in chosen:

@@ -10,34 +10,16 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from common.errors import KlyngeError
-
-
-def _where(path: Path | str | None, location: str | None) -> str:
-    parts = [str(p) for p in (path, location) if p]
-    return ": ".join(parts)
+from common.errors import FileKeyError, KlyngeError
+from common.errors import KeyFileError as KeyFileError  # key files: common.keyfiles
 
 
 class PrivacyError(KlyngeError):
     """Base of all privacy-layer errors."""
 
 
-class ManifestError(PrivacyError):
-    """A manifest that cannot be parsed or fails validation; names the key."""
-
-    def __init__(self, message: str, *, path: Path | str | None = None, key: str | None = None):
-        self.path = str(path) if path else None
-        self.key = key
-        where = _where(path, key)
-        super().__init__(f"{where}: {message}" if where else message)
-
-
-class KeyFileError(PrivacyError):
-    """An authority or identity key file that is missing, unreadable or of the wrong kind."""
-
-    def __init__(self, path: Path | str, message: str):
-        self.path = str(path)
-        super().__init__(f"{path}: {message}")
+class ManifestError(PrivacyError, FileKeyError):
+    """A manifest that cannot be parsed or fails validation; names the file and the key."""
 
 
 class SignatureError(PrivacyError):
@@ -72,8 +54,8 @@ class ManifestRefused(PrivacyError):
         super().__init__(f"manifest refused ({reason.value}): {detail}")
 
 
-class TrustStoreError(PrivacyError):
-    """The agent's local trust store is malformed."""
+class TrustStoreError(PrivacyError, FileKeyError):
+    """The agent's local trust store is malformed; names the file and the key."""
 
 
 class BudgetExceeded(PrivacyError):

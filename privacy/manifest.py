@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, is_dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from common.canonical import canonical_hash, domain_message
+from common.tomlfile import Table, parse_table, read_table
 from privacy.distribution import DistributionSpec
 from privacy.errors import ManifestError
 from privacy.release import LOCAL_MECHANISMS, MECHANISMS, NO_NOISE
@@ -48,6 +48,17 @@ UNLIMITED = "inf"  # canonical spelling of an unlimited ε (canonical JSON has n
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+# Field metadata for the few places where the file's shape is not the dataclass's
+# (see `to_document`): every other field is written under its own name by its type.
+FILE_KEY = "file_key"  # the key in the file, where it differs from the field's name
+KEYED_BY = "keyed_by"  # a tuple of tables written as one table keyed by this field
+AS_TABLE = "as_table"  # a function writing one value as a whole table
+
+
+def mechanism_table(kind: str) -> dict[str, str]:
+    """[mechanism]: the kind, with the marker kind "none" (no noise) must carry."""
+    return {"kind": kind, "purpose": VERIFICATION_PURPOSE} if kind == NO_NOISE else {"kind": kind}
 
 
 @dataclass(frozen=True)
@@ -192,14 +203,14 @@ class SecAgg:
 class Manifest:
     """A validated manifest. `dp` is None exactly when `mechanism` is "none" (no noise)."""
 
-    meta: Meta
+    meta: Meta = field(metadata={FILE_KEY: "manifest"})
     legal: Legal
-    minimisation: Minimisation
+    minimisation: Minimisation = field(metadata={FILE_KEY: "data_minimisation"})
     schedule: Schedule
     indicators: tuple[IndicatorEntry, ...]
     codelists: tuple[CodelistEntry, ...]
-    recipients: tuple[Recipient, ...]
-    mechanism: str
+    recipients: tuple[Recipient, ...] = field(metadata={KEYED_BY: "name"})
+    mechanism: str = field(metadata={AS_TABLE: mechanism_table})
     dp: DpParams | None
     budget: Budget
     disclosure: Disclosure
@@ -214,8 +225,7 @@ class Manifest:
         if problem is None and self.distribution is not None:
             problem = distribution_problem(self.distribution, self.indicators)
         if problem is not None:
-            key, message = problem
-            raise ManifestError(message, key=key)
+            raise ManifestError(None, *problem)
 
     @property
     def has_dp(self) -> bool:
@@ -275,212 +285,75 @@ class SignedManifest:
 # ---------------------------------------------------------------------------
 # Reading
 
-
-_MISSING = object()
-
-
-class _Table:
-    """A TOML table being validated; remembers which keys were read so leftovers are errors."""
-
-    def __init__(self, data: Mapping[str, Any], prefix: str, path: str | None):
-        self.data = data
-        self.prefix = prefix
-        self.path = path
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def error(self, name: str | None, message: str) -> ManifestError:
-        return ManifestError(message, path=self.path, key=self.key(name) if name else self.prefix)
-
-    def raw(self, name: str, *, required: bool = True) -> Any:
-        self.used.add(name)
-        if name not in self.data:
-            if required:
-                raise self.error(name, "required key is missing")
-            return _MISSING
-        return self.data[name]
-
-    def string(self, name: str, *, pattern: re.Pattern[str] | None = None) -> str:
-        value = self.raw(name)
-        if not isinstance(value, str):
-            raise self.error(name, f"must be a string, got {_type(value)}")
-        if not value.strip():
-            raise self.error(name, "must not be empty")
-        if pattern is not None and not pattern.match(value):
-            raise self.error(name, f"{value!r} does not match {pattern.pattern}")
-        return value
-
-    def choice(self, name: str, options: tuple[str, ...] | list[str]) -> str:
-        value = self.string(name)
-        if value not in options:
-            raise self.error(name, f"{value!r} is not one of {', '.join(options)}")
-        return value
-
-    def text(self, name: str) -> Text:
-        value = self.raw(name)
-        if isinstance(value, str):
-            if not value.strip():
-                raise self.error(name, "must not be empty")
-            return Text(value, value)
-        if isinstance(value, Mapping):
-            sub = _Table(value, self.key(name), self.path)
-            da, en = sub.string("da"), sub.string("en")
-            sub.done()
-            return Text(da, en)
-        raise self.error(
-            name, f"must be a string or a table with 'da' and 'en', got {_type(value)}"
-        )
-
-    def integer(self, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
-        value = self.raw(name)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(name, f"must be an integer, got {_type(value)}")
-        if minimum is not None and value < minimum:
-            raise self.error(name, f"must be ≥ {minimum}, got {value}")
-        if maximum is not None and value > maximum:
-            raise self.error(name, f"must be ≤ {maximum}, got {value}")
-        return value
-
-    def number(self, name: str, *, required: bool = True) -> float | None:
-        value = self.raw(name, required=required)
-        if value is _MISSING:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(name, f"must be a number, got {_type(value)}")
-        result = float(value)
-        if result != result or result in (float("inf"), float("-inf")):
-            raise self.error(name, "must be a finite number")
-        return result
-
-    def positive(self, name: str, *, required: bool = True) -> float | None:
-        value = self.number(name, required=required)
-        if value is not None and not value > 0:
-            raise self.error(name, f"must be positive, got {value:g}")
-        return value
-
-    def boolean(self, name: str) -> bool:
-        value = self.raw(name)
-        if not isinstance(value, bool):
-            raise self.error(name, f"must be true or false, got {_type(value)}")
-        return value
-
-    def day(self, name: str) -> date:
-        value = self.raw(name)
-        return self._as_date(name, value)
-
-    def _as_date(self, name: str, value: Any) -> date:
-        if isinstance(value, datetime) or not isinstance(value, date):
-            raise self.error(name, f"must be a date like 2025-03-31, got {_type(value)}")
-        return value
-
-    def strings(self, name: str, *, allow_empty: bool = False) -> tuple[str, ...]:
-        value = self.raw(name)
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise self.error(name, "must be a list of non-empty strings")
-        if not value and not allow_empty:
-            raise self.error(name, "must not be empty")
-        if len(set(value)) != len(value):
-            raise self.error(name, "lists a value twice")
-        return tuple(value)
-
-    def dates(self, name: str) -> tuple[date, ...]:
-        value = self.raw(name)
-        if not isinstance(value, list) or not value:
-            raise self.error(name, "must be a non-empty list of dates")
-        return tuple(self._as_date(name, v) for v in value)
-
-    def table(self, name: str) -> _Table:
-        value = self.raw(name)
-        if not isinstance(value, Mapping):
-            raise self.error(name, f"must be a table, got {_type(value)}")
-        return _Table(value, self.key(name), self.path)
-
-    def tables(self, name: str) -> list[_Table]:
-        value = self.raw(name)
-        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-            raise self.error(name, "must be an array of tables ([[...]])")
-        return [_Table(v, f"{self.key(name)}[{i}]", self.path) for i, v in enumerate(value)]
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise self.error(unknown[0], "unknown key (misspelt?)")
+D = TypeVar("D")
 
 
-def _type(value: Any) -> str:
-    if value is _MISSING:
-        return "nothing"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(
-        type(value), type(value).__name__
-    )
+def _text(t: Table, name: str) -> Text:
+    return Text(**t.bilingual(name, plain=True))
 
 
-def _meta(t: _Table) -> Meta:
-    meta = Meta(
-        id=t.string("id", pattern=_ID),
-        version=t.integer("version", minimum=1),
-        title=t.text("title"),
-        authority=t.string("authority"),
-        issued=t.day("issued"),
-        valid_from=t.day("valid_from"),
-        valid_until=t.day("valid_until"),
-        code_version=t.string("code_version"),
-        rationale=t.text("rationale"),
-    )
+# How a field is read when its type says it all; every integer states its own range.
+_BY_TYPE: dict[str, Callable[[Table, str], Any]] = {
+    "str": lambda t, name: t.string(name),
+    "Text": _text,
+    "date": lambda t, name: t.day(name),
+    "bool": lambda t, name: t.boolean(name),
+    "tuple[str, ...]": lambda t, name: t.strings(name, nonempty=True, unique=True),
+}
+
+
+def _fields(cls: Callable[..., D], t: Table, **special: Callable[[], Any]) -> D:
+    """`cls` read from table `t` in field order: `special` reads the fields that have rules of
+    their own, the others are read by their type. Keys the dataclass lacks are unknown."""
+    values = {
+        f.name: special[f.name]() if f.name in special else _BY_TYPE[str(f.type)](t, f.name)
+        for f in fields(cls)  # type: ignore[arg-type]
+    }
     t.done()
+    return cls(**values)
+
+
+def _meta(t: Table) -> Meta:
+    meta = _fields(
+        Meta,
+        t,
+        id=lambda: t.string("id", pattern=_ID),
+        version=lambda: t.integer("version", minimum=1),
+    )
     if meta.valid_until < meta.valid_from:
-        raise t.error("valid_until", "is before valid_from")
+        raise t.fail("valid_until", "is before valid_from")
     if meta.issued > meta.valid_until:
-        raise t.error("issued", "is after valid_until")
+        raise t.fail("issued", "is after valid_until")
     return meta
 
 
-def _legal(t: _Table) -> Legal:
-    legal = Legal(
-        basis=t.text("basis"),
-        gdpr_articles=t.strings("gdpr_articles"),
-        purpose=t.text("purpose"),
-        controller=t.string("controller"),
-        controller_contact=t.string("controller_contact"),
-        joint_controllers=t.strings("joint_controllers", allow_empty=True),
-        processors=t.strings("processors", allow_empty=True),
-        dpia_reference=t.string("dpia_reference"),
-        data_subjects=t.text("data_subjects"),
-        data_categories=t.text("data_categories"),
-        practice_permission=t.text("practice_permission"),
-        patient_information=t.text("patient_information"),
-        opt_out=t.text("opt_out"),
-        retention=t.text("retention"),
-        security=t.text("security"),
-        third_country_transfers=t.text("third_country_transfers"),
+def _legal(t: Table) -> Legal:
+    return _fields(
+        Legal,
+        t,
+        joint_controllers=lambda: t.strings("joint_controllers", unique=True),
+        processors=lambda: t.strings("processors", unique=True),
     )
-    t.done()
-    return legal
 
 
-def _minimisation(t: _Table) -> Minimisation:
-    m = Minimisation(
-        fields_read=t.strings("fields_read"),
-        age_bands=t.text("age_bands"),
+def _minimisation(t: Table) -> Minimisation:
+    return _fields(
+        Minimisation,
+        t,
         # Sundhedsloven § 42 d: data for quality work must be less than 5 years old.
-        max_lookback_days=t.integer("max_lookback_days", minimum=1, maximum=5 * 365),
-        pseudonyms=t.text("pseudonyms"),
+        max_lookback_days=lambda: t.integer("max_lookback_days", minimum=1, maximum=5 * 365),
     )
-    t.done()
-    return m
 
 
-def _schedule(t: _Table, meta: Meta) -> Schedule:
-    frequency = t.choice("frequency", list(FREQUENCIES))
-    dates = t.dates("reference_dates")
+def _schedule(t: Table, meta: Meta) -> Schedule:
+    frequency = t.string("frequency", choices=tuple(FREQUENCIES))
+    dates = t.array("reference_dates", t.as_date, nonempty=True)
     t.done()
     if list(dates) != sorted(set(dates)):
-        raise t.error("reference_dates", "must be strictly increasing (no repeats)")
+        raise t.fail("reference_dates", "must be strictly increasing (no repeats)")
     outside = [d for d in dates if not meta.valid_from <= d <= meta.valid_until]
     if outside:
-        raise t.error(
+        raise t.fail(
             "reference_dates",
             f"{outside[0].isoformat()} lies outside the validity period "
             f"{meta.valid_from.isoformat()}..{meta.valid_until.isoformat()}",
@@ -489,33 +362,33 @@ def _schedule(t: _Table, meta: Meta) -> Schedule:
     for year in sorted({d.year for d in dates}):
         count = sum(1 for d in dates if d.year == year)
         if count > per_year:
-            raise t.error(
+            raise t.fail(
                 "reference_dates", f"{count} dates in {year} exceed the {frequency} frequency"
             )
     return Schedule(frequency, dates)
 
 
-def _indicator(t: _Table) -> IndicatorEntry:
+def _indicator(t: Table) -> IndicatorEntry:
     entry = IndicatorEntry(
         id=t.string("id", pattern=_ID),
         content_hash=t.string("content_hash", pattern=_HEX64),
-        unit=t.choice("unit", UNITS),
+        unit=t.string("unit", choices=UNITS),
         max_numerator=t.integer("max_numerator", minimum=0),
         max_denominator=t.integer("max_denominator", minimum=1),
         noise_weight=t.integer("noise_weight", minimum=1),
-        strata=t.strings("strata"),
+        strata=t.strings("strata", nonempty=True, unique=True),
     )
     t.done()
     if entry.unit == "patients" and (entry.max_numerator, entry.max_denominator) != (1, 1):
-        raise t.error(
+        raise t.fail(
             "max_numerator", "a patient-level indicator counts each patient once: use 1 and 1"
         )
     return entry
 
 
-def _distribution(t: _Table, indicators: tuple[IndicatorEntry, ...]) -> DistributionSpec:
+def _distribution(t: Table, indicators: tuple[IndicatorEntry, ...]) -> DistributionSpec:
     spec = DistributionSpec(
-        indicators=t.strings("indicators"),
+        indicators=t.strings("indicators", nonempty=True, unique=True),
         bins=t.integer("bins", minimum=2, maximum=100),
         full_weight_denominator=t.integer("full_weight_denominator", minimum=1),
         scale=t.integer("scale", minimum=100),
@@ -524,7 +397,7 @@ def _distribution(t: _Table, indicators: tuple[IndicatorEntry, ...]) -> Distribu
     t.done()
     problem = distribution_problem(spec, indicators)
     if problem is not None:
-        raise ManifestError(problem[1], path=t.path, key=problem[0])
+        raise ManifestError(t.path, problem[0], problem[1])
     return spec
 
 
@@ -546,64 +419,62 @@ def distribution_problem(
     return None
 
 
-def _codelist(t: _Table) -> CodelistEntry:
-    entry = CodelistEntry(
-        name=t.string("name"),
-        version=t.string("version"),
-        content_hash=t.string("content_hash", pattern=_HEX64),
-    )
-    t.done()
-    return entry
+def _codelist(t: Table) -> CodelistEntry:
+    return _fields(CodelistEntry, t, content_hash=lambda: t.string("content_hash", pattern=_HEX64))
 
 
-def _recipients(t: _Table, mechanism: str) -> tuple[Recipient, ...]:
+def _recipients(t: Table, mechanism: str) -> tuple[Recipient, ...]:
     out = []
     for name in t.data:
         if name not in RECIPIENTS:
-            raise t.error(name, f"unknown recipient; use {', '.join(RECIPIENTS)}")
+            raise t.fail(name, f"unknown recipient; use {', '.join(RECIPIENTS)}")
     for name in RECIPIENTS:
-        if name not in t.data:
+        if name not in t:
             continue
         sub = t.table(name)
-        receives = sub.strings("receives", allow_empty=True)
+        receives = sub.strings("receives", unique=True)
         for level in receives:
             if level not in LEVELS:
-                raise sub.error("receives", f"unknown level {level!r}; use {', '.join(LEVELS)}")
+                raise sub.fail("receives", f"unknown level {level!r}; use {', '.join(LEVELS)}")
         if "practice" in receives and mechanism not in LOCAL_MECHANISMS:
-            raise sub.error(
+            raise sub.fail(
                 "receives",
                 "practice-level values are never released under distributed DP; "
                 "only the sum over at least the minimum number of practices leaves",
             )
-        out.append(Recipient(name, receives, sub.text("description")))
+        out.append(Recipient(name, receives, _text(sub, "description")))
         sub.done()
     if not out:
-        raise t.error(None, "at least one recipient is required")
+        raise t.fail(None, "at least one recipient is required")
     return tuple(out)
 
 
-def _dp(t: _Table, mechanism: str) -> DpParams:
+def _dp(t: Table, mechanism: str) -> DpParams:
+    def optional(name: str) -> float | None:
+        value: float | None = t.number(name, required=False, positive=True, finite=True)
+        return value
+
     params = DpParams(
-        delta=t.positive("delta") or 0.0,
-        design_dropout=t.number("design_dropout") or 0.0,
-        epsilon_per_release=t.positive("epsilon_per_release", required=False),
-        mu=t.positive("mu", required=False),
-        scale=t.positive("scale", required=False),
+        delta=t.number("delta", positive=True, finite=True),
+        design_dropout=t.number("design_dropout", finite=True),
+        epsilon_per_release=optional("epsilon_per_release"),
+        mu=optional("mu"),
+        scale=optional("scale"),
     )
     t.done()
     if params.delta > MAX_DELTA:
-        raise t.error("delta", f"must be ≤ {MAX_DELTA:g}; larger δ lets rare records leak")
+        raise t.fail("delta", f"must be ≤ {MAX_DELTA:g}; larger δ lets rare records leak")
     if not 0 <= params.design_dropout < 1:
-        raise t.error("design_dropout", "must be in [0, 1)")
+        raise t.fail("design_dropout", "must be in [0, 1)")
     given = [k for k in ("epsilon_per_release", "mu", "scale") if getattr(params, k) is not None]
     if len(given) != 1:
-        raise t.error(
+        raise t.fail(
             None, "set exactly one of epsilon_per_release, mu (Skellam) or scale (local DP)"
         )
     if params.mu is not None and mechanism in LOCAL_MECHANISMS:
-        raise t.error("mu", "mu is the Skellam variance; local mechanisms take scale")
+        raise t.fail("mu", "mu is the Skellam variance; local mechanisms take scale")
     if params.scale is not None and mechanism not in LOCAL_MECHANISMS:
-        raise t.error("scale", "scale is for local mechanisms; distributed Skellam takes mu")
+        raise t.fail("scale", "scale is for local mechanisms; distributed Skellam takes mu")
     return params
 
 
@@ -638,39 +509,40 @@ def no_dp_problem(mechanism: str, dp: DpParams | None, budget: Budget) -> tuple[
     return None
 
 
-def _mechanism(t: _Table) -> str:
-    kind = t.choice("kind", MECHANISMS)
+def _mechanism(t: Table) -> str:
+    kind = t.string("kind", choices=MECHANISMS)
     if kind == NO_NOISE:
-        if "purpose" not in t.data:
-            raise t.error(
+        if "purpose" not in t:
+            raise t.fail(
                 "purpose",
                 'kind = "none" releases exact sums without differential privacy; it is only for '
                 f'verification with synthetic data and needs purpose = "{VERIFICATION_PURPOSE}"',
             )
         purpose = t.string("purpose")
         if purpose != VERIFICATION_PURPOSE:
-            raise t.error("purpose", f'must be "{VERIFICATION_PURPOSE}", got {purpose!r}')
-    elif "purpose" in t.data:
-        raise t.error("purpose", 'only kind = "none" takes a purpose (it must be "verification")')
+            raise t.fail("purpose", f'must be "{VERIFICATION_PURPOSE}", got {purpose!r}')
+    elif "purpose" in t:
+        raise t.fail("purpose", 'only kind = "none" takes a purpose (it must be "verification")')
     t.done()
-    return kind
+    return str(kind)
 
 
-def _budget(t: _Table) -> Budget:
-    raw = t.raw("epsilon_per_year")
-    unlimited = isinstance(raw, float) and raw == math.inf
+def _budget(t: Table) -> Budget:
+    unlimited = t.raw("epsilon_per_year") == math.inf
     budget = Budget(
-        epsilon_per_year=math.inf if unlimited else (t.positive("epsilon_per_year") or 0.0),
-        delta_per_year=t.positive("delta_per_year") or 0.0,
-        period=t.choice("period", BUDGET_PERIODS),
+        epsilon_per_year=(
+            math.inf if unlimited else t.number("epsilon_per_year", positive=True, finite=True)
+        ),
+        delta_per_year=t.number("delta_per_year", positive=True, finite=True),
+        period=t.string("period", choices=BUDGET_PERIODS),
     )
     t.done()
     if budget.delta_per_year > MAX_DELTA:
-        raise t.error("delta_per_year", f"must be ≤ {MAX_DELTA:g}")
+        raise t.fail("delta_per_year", f"must be ≤ {MAX_DELTA:g}")
     return budget
 
 
-def _disclosure(t: _Table) -> Disclosure:
+def _disclosure(t: Table) -> Disclosure:
     d = Disclosure(
         min_cell=t.integer("min_cell", minimum=MIN_CELL_FLOOR),
         min_denominator_for_rate=t.integer("min_denominator_for_rate", minimum=1),
@@ -680,11 +552,11 @@ def _disclosure(t: _Table) -> Disclosure:
     )
     t.done()
     if d.min_denominator_for_rate < d.min_cell:
-        raise t.error("min_denominator_for_rate", "must be at least min_cell")
+        raise t.fail("min_denominator_for_rate", "must be at least min_cell")
     return d
 
 
-def _secagg(t: _Table, disclosure: Disclosure) -> SecAgg:
+def _secagg(t: Table, disclosure: Disclosure) -> SecAgg:
     s = SecAgg(
         neighbours=t.integer("neighbours", minimum=2),
         threshold=t.integer("threshold", minimum=2),
@@ -692,13 +564,13 @@ def _secagg(t: _Table, disclosure: Disclosure) -> SecAgg:
     )
     t.done()
     if not s.neighbours / 2 < s.threshold <= s.neighbours:
-        raise t.error(
+        raise t.fail(
             "threshold",
             f"must exceed half the neighbours and not exceed them ({s.neighbours}); "
             "otherwise a server could collect both kinds of share for one practice",
         )
     if s.min_survivors < disclosure.min_practices:
-        raise t.error(
+        raise t.fail(
             "min_survivors",
             f"must be at least disclosure.min_practices ({disclosure.min_practices}), "
             "which it enforces cryptographically",
@@ -706,15 +578,17 @@ def _secagg(t: _Table, disclosure: Disclosure) -> SecAgg:
     return s
 
 
-def manifest_from_document(
-    document: Mapping[str, Any], path: Path | str | None = None
-) -> SignedManifest:
-    """Validate a parsed TOML document into a manifest and its optional signature."""
-    where = str(path) if path else None
-    root = _Table(document, "", where)
+def _bounding(t: Table) -> Bounding:
+    bounding = Bounding(max_list_size=t.integer("max_list_size", minimum=1))
+    t.done()
+    return bounding
+
+
+def _signed_manifest(root: Table) -> SignedManifest:
+    """Validate a parsed manifest file into a manifest and its optional signature."""
     fmt = root.string("format")
     if fmt != FORMAT:
-        raise root.error("format", f"unsupported format {fmt!r}; this version reads {FORMAT!r}")
+        raise root.fail("format", f"unsupported format {fmt!r}; this version reads {FORMAT!r}")
     meta = _meta(root.table("manifest"))
     legal = _legal(root.table("legal"))
     minimisation = _minimisation(root.table("data_minimisation"))
@@ -722,35 +596,32 @@ def manifest_from_document(
     mechanism = _mechanism(root.table("mechanism"))
     indicators = tuple(_indicator(t) for t in root.tables("indicators"))
     if not indicators:
-        raise root.error("indicators", "at least one indicator is required")
+        raise root.fail("indicators", "at least one indicator is required")
     ids = [i.id for i in indicators]
     if len(set(ids)) != len(ids):
-        raise root.error("indicators", f"indicator {_first_duplicate(ids)} is listed twice")
+        raise root.fail("indicators", f"indicator {_first_duplicate(ids)} is listed twice")
     codelists = tuple(_codelist(t) for t in root.tables("codelists"))
     names = [c.name for c in codelists]
     if len(set(names)) != len(names):
-        raise root.error("codelists", f"code list {_first_duplicate(names)} is listed twice")
+        raise root.fail("codelists", f"code list {_first_duplicate(names)} is listed twice")
     recipients = _recipients(root.table("recipients"), mechanism)
     dp: DpParams | None = None
     if mechanism != NO_NOISE:
         dp = _dp(root.table("dp"), mechanism)
-    elif "dp" in root.data:
-        raise root.error("dp", _NO_DP_TABLE)
+    elif "dp" in root:
+        raise root.fail("dp", _NO_DP_TABLE)
     budget = _budget(root.table("budget"))
     problem = no_dp_problem(mechanism, dp, budget)
     if problem is not None:
-        raise ManifestError(problem[1], path=where, key=problem[0])
+        raise root.fail(*problem)
     disclosure = _disclosure(root.table("disclosure"))
-    bounding_table = root.table("bounding")
-    bounding = Bounding(max_list_size=bounding_table.integer("max_list_size", minimum=1))
-    bounding_table.done()
+    bounding = _bounding(root.table("bounding"))
     secagg = _secagg(root.table("secagg"), disclosure)
     distribution = None
-    if "distribution" in root.data:
+    if "distribution" in root:
         distribution = _distribution(root.table("distribution"), indicators)
-    else:
-        root.used.add("distribution")
-    signature = _signature(root)
+    signature = _signature(root.table("signature")) if "signature" in root else None
+    root.used.update(("distribution", "signature"))  # optional, yet named as allowed keys
     root.done()
     manifest = Manifest(
         meta=meta,
@@ -768,16 +639,12 @@ def manifest_from_document(
         secagg=secagg,
         distribution=distribution,
     )
-    return SignedManifest(manifest, signature, where)
+    return SignedManifest(manifest, signature, str(root.path) if root.path else None)
 
 
-def _signature(root: _Table) -> Signature | None:
-    if "signature" not in root.data:
-        root.used.add("signature")
-        return None
-    t = root.table("signature")
+def _signature(t: Table) -> Signature:
     sig = Signature(
-        algorithm=t.choice("algorithm", ("ed25519",)),
+        algorithm=t.string("algorithm", choices=("ed25519",)),
         key_id=t.string("key_id", pattern=re.compile(r"^[0-9a-f]{16}$")),
         manifest_hash=t.string("manifest_hash", pattern=_HEX64),
         value=t.string("value"),
@@ -796,28 +663,13 @@ def _first_duplicate(values: list[str]) -> str:
 
 
 def parse_manifest(text: str, path: Path | str | None = None) -> SignedManifest:
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(f"not valid TOML ({exc})", path=path) from None
-    return manifest_from_document(document, path)
+    """Validate manifest text; `path` only names it in errors."""
+    return _signed_manifest(parse_table(text, path, error=ManifestError))
 
 
 def load_manifest(path: Path | str) -> SignedManifest:
     """Read and validate a manifest file (schema only; see plan.validate_plan for budgets)."""
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise ManifestError("manifest file not found", path=path) from None
-    except IsADirectoryError:
-        raise ManifestError("is a directory, not a manifest file", path=path) from None
-    except OSError as exc:
-        raise ManifestError(f"cannot read ({exc.strerror})", path=path) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ManifestError(f"not UTF-8 text (byte {exc.start})", path=path) from None
-    return parse_manifest(text, path)
+    return _signed_manifest(read_table(path, error=ManifestError, what="manifest file"))
 
 
 # ---------------------------------------------------------------------------
@@ -825,121 +677,48 @@ def load_manifest(path: Path | str) -> SignedManifest:
 
 
 def to_document(manifest: Manifest, *, canonical: bool = False) -> dict[str, Any]:
-    """The manifest as a TOML-shaped dict.
+    """The manifest as a TOML-shaped dict, derived from its dataclasses field by field.
 
-    `canonical` spells texts as {da, en} tables and an unlimited ε as the string
-    "inf" (canonical JSON has no infinities; a string can never equal a finite
-    budget, so the hash still tells every manifest apart).
+    Absent (None) fields are left out, tuples become arrays, and a text is one
+    string when both languages agree, else a {da, en} table; `canonical` always
+    writes the table and spells an unlimited ε as the string "inf" (canonical
+    JSON has no infinities; a string can never equal a finite budget, so the
+    hash still tells every manifest apart). Field metadata (FILE_KEY, KEYED_BY,
+    AS_TABLE) covers where the file's shape differs, so a new field needs no
+    edit here.
     """
+    return {"format": FORMAT, **_document_table(manifest, canonical)}
 
-    def text(value: Text) -> Any:
-        return value.canonical() if canonical else value.to_value()
 
-    m, legal, mini = manifest.meta, manifest.legal, manifest.minimisation
-    mechanism: dict[str, Any] = {"kind": manifest.mechanism}
-    if manifest.mechanism == NO_NOISE:
-        mechanism["purpose"] = VERIFICATION_PURPOSE
-    dp: dict[str, Any] | None = None
-    if manifest.dp is not None:
-        dp = {"delta": manifest.dp.delta, "design_dropout": manifest.dp.design_dropout}
-        for key in ("epsilon_per_release", "mu", "scale"):
-            value = getattr(manifest.dp, key)
-            if value is not None:
-                dp[key] = value
-    epsilon_per_year: float | str = manifest.budget.epsilon_per_year
-    if canonical and manifest.budget.unlimited:
-        epsilon_per_year = UNLIMITED
-    document = {
-        "format": FORMAT,
-        "manifest": {
-            "id": m.id,
-            "version": m.version,
-            "title": text(m.title),
-            "authority": m.authority,
-            "issued": m.issued,
-            "valid_from": m.valid_from,
-            "valid_until": m.valid_until,
-            "code_version": m.code_version,
-            "rationale": text(m.rationale),
-        },
-        "legal": {
-            "basis": text(legal.basis),
-            "gdpr_articles": list(legal.gdpr_articles),
-            "purpose": text(legal.purpose),
-            "controller": legal.controller,
-            "controller_contact": legal.controller_contact,
-            "joint_controllers": list(legal.joint_controllers),
-            "processors": list(legal.processors),
-            "dpia_reference": legal.dpia_reference,
-            "data_subjects": text(legal.data_subjects),
-            "data_categories": text(legal.data_categories),
-            "practice_permission": text(legal.practice_permission),
-            "patient_information": text(legal.patient_information),
-            "opt_out": text(legal.opt_out),
-            "retention": text(legal.retention),
-            "security": text(legal.security),
-            "third_country_transfers": text(legal.third_country_transfers),
-        },
-        "data_minimisation": {
-            "fields_read": list(mini.fields_read),
-            "age_bands": text(mini.age_bands),
-            "max_lookback_days": mini.max_lookback_days,
-            "pseudonyms": text(mini.pseudonyms),
-        },
-        "schedule": {
-            "frequency": manifest.schedule.frequency,
-            "reference_dates": list(manifest.schedule.reference_dates),
-        },
-        "mechanism": mechanism,
-        "dp": dp,
-        "budget": {
-            "epsilon_per_year": epsilon_per_year,
-            "delta_per_year": manifest.budget.delta_per_year,
-            "period": manifest.budget.period,
-        },
-        "disclosure": {
-            "min_cell": manifest.disclosure.min_cell,
-            "min_denominator_for_rate": manifest.disclosure.min_denominator_for_rate,
-            "min_practices": manifest.disclosure.min_practices,
-            "rounding_base": manifest.disclosure.rounding_base,
-            "suppress_small_complement": manifest.disclosure.suppress_small_complement,
-        },
-        "bounding": {"max_list_size": manifest.bounding.max_list_size},
-        "secagg": {
-            "neighbours": manifest.secagg.neighbours,
-            "threshold": manifest.secagg.threshold,
-            "min_survivors": manifest.secagg.min_survivors,
-        },
-        "recipients": {
-            r.name: {"receives": list(r.receives), "description": text(r.description)}
-            for r in manifest.recipients
-        },
-        "indicators": [
-            {
-                "id": i.id,
-                "content_hash": i.content_hash,
-                "unit": i.unit,
-                "max_numerator": i.max_numerator,
-                "max_denominator": i.max_denominator,
-                "noise_weight": i.noise_weight,
-                "strata": list(i.strata),
+def _document_table(obj: Any, canonical: bool) -> dict[str, Any]:
+    table: dict[str, Any] = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if value is None:
+            continue
+        key = f.metadata.get(FILE_KEY, f.name)
+        if AS_TABLE in f.metadata:
+            table[key] = f.metadata[AS_TABLE](value)
+        elif KEYED_BY in f.metadata:
+            name = f.metadata[KEYED_BY]
+            table[key] = {
+                getattr(item, name): {
+                    k: v for k, v in _document_table(item, canonical).items() if k != name
+                }
+                for item in value
             }
-            for i in manifest.indicators
-        ],
-        "codelists": [
-            {"name": c.name, "version": c.version, "content_hash": c.content_hash}
-            for c in manifest.codelists
-        ],
-    }
-    if dp is None:
-        del document["dp"]
-    d = manifest.distribution
-    if d is not None:
-        document["distribution"] = {
-            "indicators": list(d.indicators),
-            "bins": d.bins,
-            "full_weight_denominator": d.full_weight_denominator,
-            "scale": d.scale,
-            "noise_weight": d.noise_weight,
-        }
-    return document
+        else:
+            table[key] = _document_value(value, canonical)
+    return table
+
+
+def _document_value(value: Any, canonical: bool) -> Any:
+    if isinstance(value, Text):
+        return value.canonical() if canonical else value.to_value()
+    if is_dataclass(value):
+        return _document_table(value, canonical)
+    if isinstance(value, tuple):
+        return [_document_value(item, canonical) for item in value]
+    if canonical and isinstance(value, float) and value == math.inf:
+        return UNLIMITED
+    return value

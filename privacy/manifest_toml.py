@@ -10,13 +10,13 @@ signature table is always last and never part of the hash.
 from __future__ import annotations
 
 import re
-import tomllib
 from typing import Any
 
 import tomli_w
 
+from common.tomlfile import parse_toml
 from privacy.errors import ManifestError
-from privacy.manifest import Manifest, Signature, Text, to_document
+from privacy.manifest import Manifest, Signature, to_document
 from privacy.release import NO_NOISE
 
 _SIGNATURE_HEADER = re.compile(r"^\[signature\][ \t]*(#.*)?$", re.MULTILINE)
@@ -83,57 +83,23 @@ def _value(key: str, value: Any) -> str:
     return tomli_w.dumps({key: value}, multiline_strings=True)
 
 
-def _text_value(key: str, value: Text) -> tuple[str, str | None]:
-    """A plain line when both languages agree, else a sub-table rendered after the plain keys."""
-    plain = value.to_value()
-    if isinstance(plain, str):
-        return _value(key, plain), None
-    return "", _value("da", value.da) + _value("en", value.en)
-
-
-def _section(
-    name: str, table: dict[str, Any], texts: dict[str, Text], comments: dict[str, str]
-) -> str:
-    lines = [
-        f"\n# {comments[name]}\n" if name in comments else "\n",
-        f"[{name}]\n",
-    ]
+def _table(name: str, table: dict[str, Any]) -> str:
+    """`[name]` with its plain keys, then each sub-table (a text whose languages differ,
+    as `da` and `en`) as `[name.key]` after them, so a reviewer reads the numbers first."""
+    plain = [f"[{name}]\n"]
     subtables: list[str] = []
     for key, value in table.items():
-        if key in texts:
-            line, sub = _text_value(key, texts[key])
-            if sub is None:
-                lines.append(line)
-            else:
-                subtables.append(f"\n[{name}.{key}]\n{sub}")
+        if isinstance(value, dict):
+            body = "".join(_value(k, v) for k, v in value.items())
+            subtables.append(f"\n[{name}.{key}]\n{body}")
         else:
-            lines.append(_value(key, value))
-    return "".join(lines) + "".join(subtables)
+            plain.append(_value(key, value))
+    return "".join(plain) + "".join(subtables)
 
 
 def render_manifest(manifest: Manifest) -> str:
     """The manifest as commented TOML, without a signature."""
     doc = to_document(manifest)
-    m, legal, mini = manifest.meta, manifest.legal, manifest.minimisation
-    texts = {
-        "manifest": {"title": m.title, "rationale": m.rationale},
-        "legal": {
-            k: getattr(legal, k)
-            for k in (
-                "basis",
-                "purpose",
-                "data_subjects",
-                "data_categories",
-                "practice_permission",
-                "patient_information",
-                "opt_out",
-                "retention",
-                "security",
-                "third_country_transfers",
-            )
-        },
-        "data_minimisation": {"age_bands": mini.age_bands, "pseudonyms": mini.pseudonyms},
-    }
     no_dp = manifest.mechanism == NO_NOISE
     comments = {**_SECTION_COMMENTS, **_NO_DP_COMMENTS} if no_dp else _SECTION_COMMENTS
     out = [
@@ -157,16 +123,11 @@ def render_manifest(manifest: Manifest) -> str:
         "distribution",
     ):
         if name in doc:  # a verification manifest has no [dp] table
-            out.append(_section(name, doc[name], texts.get(name, {}), comments))
-    out.append(f"\n# {_SECTION_COMMENTS['recipients']}\n")
-    for r in manifest.recipients:
-        out.append(f"[recipients.{r.name}]\n")
-        out.append(_value("receives", list(r.receives)))
-        line, sub = _text_value("description", r.description)
-        out.append(line if sub is None else "")
-        if sub is not None:
-            out.append(f"\n[recipients.{r.name}.description]\n{sub}")
-        out.append("\n")
+            out.append(f"\n# {comments[name]}\n" if name in comments else "\n")
+            out.append(_table(name, doc[name]))
+    out.append(f"\n# {comments['recipients']}\n")
+    for name, table in doc["recipients"].items():
+        out.append(_table(f"recipients.{name}", table) + "\n")
     out.append(f"# {_SECTION_COMMENTS['indicators']}\n")
     for entry in doc["indicators"]:
         out.append("[[indicators]]\n" + tomli_w.dumps(entry) + "\n")
@@ -196,16 +157,11 @@ def strip_signature(text: str, path: str | None = None) -> str:
     before = text[: match.start()]
     if before.endswith(_SIGNATURE_COMMENT):
         before = before[: -len(_SIGNATURE_COMMENT)]
-    try:
-        full = tomllib.loads(text)
-        rest = tomllib.loads(before)
-    except tomllib.TOMLDecodeError as exc:
-        raise ManifestError(f"not valid TOML ({exc})", path=path) from None
+    full = parse_toml(text, path, error=ManifestError)
+    rest = parse_toml(before, path, error=ManifestError)
     full.pop("signature", None)
     if full != rest:
-        raise ManifestError(
-            "the [signature] table must be the last table", path=path, key="signature"
-        )
+        raise ManifestError(path, "signature", "the [signature] table must be the last table")
     return before
 
 

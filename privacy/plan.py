@@ -95,7 +95,7 @@ def manifest_release(manifest: Manifest, extra: Iterable[Contribution] = ()) -> 
         cls = LocalLaplaceRelease if manifest.mechanism == _LOCAL_LAPLACE else LocalGaussianRelease
         return cls(scale, manifest.vector_length, sensitivity, dp.delta)
     except MechanismError as exc:
-        raise ManifestError(str(exc), key="dp") from None
+        raise ManifestError(None, "dp", str(exc)) from None
 
 
 def round_release(manifest: Manifest, min_survivors: int) -> Release:
@@ -188,13 +188,13 @@ def validate_plan(manifest: Manifest, path: str | None = None) -> PrivacyPlan:
     try:
         plan = privacy_plan(manifest)
     except ManifestError as exc:
-        raise ManifestError(str(exc), path=path) from None
+        raise ManifestError(path or exc.path, exc.key, exc.message, line=exc.line) from None
     worst = plan.worst_year
     if worst.epsilon > manifest.budget.epsilon_per_year:
         raise ManifestError(
+            path,
+            "budget.epsilon_per_year",
             f"the {worst.releases} releases scheduled in {worst.year} cost ε = {worst.epsilon:.3f} "
             f"at δ = {worst.delta:g}, above the yearly budget {manifest.budget.epsilon_per_year:g}",
-            path=path,
-            key="budget.epsilon_per_year",
         )
     return plan

@@ -15,17 +15,16 @@ manifest_hash, manifest_id, version, approved_by, approved_on, note).
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import tomli_w
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from common.atomic import atomic_write
+from common.tomlfile import Table, read_table
 from privacy.catalogue import InstalledCatalogue, definition_mismatches
 from privacy.errors import (
     BadSignature,
@@ -75,79 +74,52 @@ class TrustStore:
         return next((a for a in self.approvals if a.manifest_hash == manifest_hash), None)
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _entries(path: Path, name: str) -> list[Table]:
+    """The `[[name]]` tables of one trust-store file; a missing file has none."""
     if not path.exists():
-        return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise TrustStoreError(f"{path}: not valid TOML ({exc})") from None
-    except OSError as exc:
-        raise TrustStoreError(f"{path}: cannot read ({exc.strerror})") from None
-
-
-def _entries(
-    path: Path, doc: dict[str, Any], name: str, fields: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    unknown = set(doc) - {name}
-    if unknown:
-        raise TrustStoreError(f"{path}: unknown key {sorted(unknown)[0]!r}")
-    entries = doc.get(name, [])
-    if not isinstance(entries, list):
-        raise TrustStoreError(f"{path}: {name} must be an array of tables")
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            raise TrustStoreError(f"{path}: {name}[{i}] must be a table")
-        missing = [f for f in fields if f not in entry]
-        if missing:
-            raise TrustStoreError(f"{path}: {name}[{i}].{missing[0]} is missing")
-        extra = set(entry) - set(fields)
-        if extra:
-            raise TrustStoreError(f"{path}: {name}[{i}].{sorted(extra)[0]} is an unknown key")
+        return []
+    root = read_table(path, error=TrustStoreError)
+    entries = list(root.tables(name, required=False))
+    root.done()
     return entries
+
+
+def _authority(t: Table) -> Authority:
+    name, kid, text = (str(t.raw("name")), t.raw("key_id"), t.raw("public_key"))
+    where = t.key("public_key")
+    try:
+        key = public_key_from_text(text, where)
+    except SignatureError as exc:
+        raise t.fail("public_key", str(exc).removeprefix(f"{where}: ")) from None
+    t.done()
+    if key_id(key) != kid:
+        raise t.fail("key_id", f"{kid!r} does not match its key ({key_id(key)})")
+    return Authority(name, key, kid)
+
+
+def _approval(t: Table) -> Approval:
+    digest = t.raw("manifest_hash")
+    if not isinstance(digest, str) or not _HEX64.match(digest):
+        raise t.fail("manifest_hash", "is not a SHA-256 hex")
+    approval = Approval(
+        manifest_hash=digest,
+        manifest_id=str(t.raw("manifest_id")),
+        version=t.integer("version"),
+        approved_by=str(t.raw("approved_by")),
+        approved_on=t.day("approved_on"),
+        note=str(t.raw("note")),
+    )
+    t.done()
+    return approval
 
 
 def load_trust_store(directory: Path | str) -> TrustStore:
     directory = Path(directory)
     if not directory.is_dir():
-        raise TrustStoreError(f"{directory}: trust store directory not found")
-    auth_path = directory / AUTHORITIES_FILE
-    authorities = []
-    for i, entry in enumerate(
-        _entries(auth_path, _read_toml(auth_path), "authority", ("name", "key_id", "public_key"))
-    ):
-        where = f"{auth_path}: authority[{i}].public_key"
-        try:
-            key = public_key_from_text(entry["public_key"], where)
-        except SignatureError as exc:
-            raise TrustStoreError(str(exc)) from None
-        if key_id(key) != entry["key_id"]:
-            raise TrustStoreError(
-                f"{auth_path}: authority[{i}].key_id {entry['key_id']!r} does not match its key "
-                f"({key_id(key)})"
-            )
-        authorities.append(Authority(str(entry["name"]), key, key_id(key)))
-    appr_path = directory / APPROVED_FILE
-    approvals = []
-    fields = ("manifest_hash", "manifest_id", "version", "approved_by", "approved_on", "note")
-    for i, entry in enumerate(_entries(appr_path, _read_toml(appr_path), "approved", fields)):
-        if not isinstance(entry["manifest_hash"], str) or not _HEX64.match(entry["manifest_hash"]):
-            raise TrustStoreError(f"{appr_path}: approved[{i}].manifest_hash is not a SHA-256 hex")
-        if not isinstance(entry["approved_on"], date):
-            raise TrustStoreError(f"{appr_path}: approved[{i}].approved_on must be a date")
-        if isinstance(entry["version"], bool) or not isinstance(entry["version"], int):
-            raise TrustStoreError(f"{appr_path}: approved[{i}].version must be an integer")
-        approvals.append(
-            Approval(
-                entry["manifest_hash"],
-                str(entry["manifest_id"]),
-                entry["version"],
-                str(entry["approved_by"]),
-                entry["approved_on"],
-                str(entry["note"]),
-            )
-        )
-    return TrustStore(tuple(authorities), tuple(approvals))
+        raise TrustStoreError(directory, None, "trust store directory not found")
+    authorities = tuple(_authority(t) for t in _entries(directory / AUTHORITIES_FILE, "authority"))
+    approvals = tuple(_approval(t) for t in _entries(directory / APPROVED_FILE, "approved"))
+    return TrustStore(authorities, approvals)
 
 
 def _write(directory: Path, store: TrustStore) -> None:
@@ -215,7 +187,9 @@ def withdraw_approval(directory: Path | str, manifest_hash: str) -> Approval:
     store = load_trust_store(directory)
     approval = store.approval(manifest_hash)
     if approval is None:
-        raise TrustStoreError(f"{directory}: manifest {manifest_hash[:16]}… is not approved here")
+        raise TrustStoreError(
+            directory, None, f"manifest {manifest_hash[:16]}… is not approved here"
+        )
     remaining = tuple(a for a in store.approvals if a.manifest_hash != manifest_hash)
     _write(directory, TrustStore(store.authorities, remaining))
     return approval

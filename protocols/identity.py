@@ -6,19 +6,16 @@ where the domain names what is being signed (a key advertisement, a survivor
 set, a registry, a manifest). A signature made for one purpose therefore never
 verifies for another, even over identical bytes.
 
-Key files are PKCS#8 PEM (private, written with mode 0600) and raw 32-byte
-public keys written as 64 hex characters, so a public key can be pasted into a
-registry or a config file and compared by eye.
+This module does no file I/O: `common.keyfiles` reads and writes key files.
+A raw 32-byte public key is spelt as 64 hex characters where people paste it
+(a registry, a config file), so it can be compared by eye.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -55,30 +52,10 @@ class IdentityKey:
     def sign(self, domain: bytes, message: bytes) -> bytes:
         return self._key.sign(_framed(domain, message))
 
-    def save(self, path: Path) -> None:
-        """Write the key as unencrypted PKCS#8 PEM, readable by the owner only."""
-        pem = self._key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-
-    @classmethod
-    def load(cls, path: Path) -> IdentityKey:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise IdentityKeyError(str(path), reason("unreadable", detail=exc.strerror)) from None
-        try:
-            key = serialization.load_pem_private_key(data, password=None)
-        except (ValueError, TypeError) as exc:
-            raise IdentityKeyError(str(path), reason("not_pem_key", detail=exc)) from None
-        if not isinstance(key, Ed25519PrivateKey):
-            raise IdentityKeyError(str(path), reason("not_ed25519_private"))
-        return cls(key)
+    @property
+    def private_key(self) -> Ed25519PrivateKey:
+        """The signing key itself, so `common.keyfiles` can write it."""
+        return self._key
 
 
 def verify_signature(public_key: bytes, domain: bytes, message: bytes, signature: bytes) -> bool:
@@ -110,15 +87,3 @@ def public_key_from_hex(text: str, *, source: str) -> bytes:
     except ValueError:
         raise IdentityKeyError(source, reason("not_ed25519_public")) from None
     return raw
-
-
-def write_public_key(public_key: bytes, path: Path) -> None:
-    Path(path).write_text(public_key_to_hex(public_key) + "\n", encoding="ascii")
-
-
-def read_public_key(path: Path) -> bytes:
-    try:
-        text = Path(path).read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IdentityKeyError(str(path), reason("unreadable", detail=exc)) from None
-    return public_key_from_hex(text, source=str(path))

@@ -233,14 +233,6 @@ _REASONS: dict[str, dict[Lang, str]] = {
         "en": "not a valid Ed25519 public key",
         "da": "ikke en gyldig offentlig Ed25519-nøgle",
     },
-    "not_pem_key": {
-        "en": "not an unencrypted PEM key ({detail})",
-        "da": "ikke en ukrypteret PEM-nøgle ({detail})",
-    },
-    "not_ed25519_private": {
-        "en": "not an Ed25519 private key",
-        "da": "ikke en privat Ed25519-nøgle",
-    },
 }
 
 register({_PREFIX + key: texts for key, texts in _REASONS.items()})

@@ -31,18 +31,18 @@ directory can be moved as a whole.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-from common.errors import KlyngeError
+from common.errors import FileKeyError
+from common.tomlfile import Table, read_table
+
+START_WHEN = ("all_connected", "manual")
 
 
-class ConfigError(KlyngeError):
-    def __init__(self, file: Path, key: str, message: str) -> None:
-        super().__init__(f"{file}, key '{key}': {message}" if key else f"{file}: {message}")
+class ConfigError(FileKeyError):
+    """`server.toml` is missing, malformed or has a key it should not; names file and key."""
 
 
 @dataclass(frozen=True)
@@ -75,98 +75,47 @@ class ServerSettings:
         return self.state_dir / "triggers"
 
 
-_SECTIONS = {
-    "coordinator": ({"listen", "store"}, {"port_file", "log", "state_dir"}),
-    "tls": ({"pki_dir"}, set()),
-    "federation": ({"file", "registry", "registry_authority"}, set()),
-    "manifest": ({"file"}, set()),
-    "rounds": (
-        set(),
-        {"schedule", "start_when", "ready_after_s", "stage_timeout_s", "exit_when_done"},
-    ),
-}
-
-
 def load_server_settings(path: Path) -> ServerSettings:
     path = Path(path)
-    try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(path, "", f"cannot be read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "", f"not valid TOML: {exc}") from None
-    unknown = set(data) - set(_SECTIONS)
-    if unknown:
-        raise ConfigError(path, sorted(unknown)[0], "unknown section")
-    for section, (required, optional) in _SECTIONS.items():
-        table = data.get(section, {})
-        if not isinstance(table, dict):
-            raise ConfigError(path, section, "must be a table")
-        for key in required - set(table):
-            raise ConfigError(path, f"{section}.{key}", "is required")
-        for key in set(table) - required - optional:
-            raise ConfigError(path, f"{section}.{key}", "unknown key")
-    base = path.parent
-
-    def p(section: str, key: str, default: str | None = None) -> Path | None:
-        value = data.get(section, {}).get(key, default)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value:
-            raise ConfigError(path, f"{section}.{key}", "must be a path")
-        return (base / value).resolve()
-
-    def given(section: str, key: str, default: str | None = None) -> Path:
-        value = p(section, key, default)
-        assert value is not None  # checked against _SECTIONS above, or it has a default
-        return value
-
-    listen = data["coordinator"]["listen"]
-    host, _, port_text = str(listen).rpartition(":")
+    root = read_table(path, error=ConfigError, what="server configuration file")
+    sections = ("coordinator", "tls", "federation", "manifest")
+    coordinator, tls, federation, manifest = (root.table(s, required=False) for s in sections)
+    listen = coordinator.string("listen")
+    host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
-        raise ConfigError(path, "coordinator.listen", "must be HOST:PORT, e.g. 127.0.0.1:50051")
-    rounds = data.get("rounds", {})
-    schedule = []
-    for i, value in enumerate(rounds.get("schedule", [])):
-        if isinstance(value, str):
-            try:
-                value = date.fromisoformat(value)
-            except ValueError:
-                value = None
-        if not isinstance(value, date):
-            raise ConfigError(path, f"rounds.schedule[{i}]", "must be a date YYYY-MM-DD")
-        schedule.append(value)
-    start_when = rounds.get("start_when", "all_connected")
-    if start_when not in ("all_connected", "manual"):
-        raise ConfigError(path, "rounds.start_when", "must be 'all_connected' or 'manual'")
-
-    def positive(key: str, default: float) -> float:
-        value = rounds.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            raise ConfigError(path, f"rounds.{key}", "must be a positive number of seconds")
-        return float(value)
-
-    exit_when_done = rounds.get("exit_when_done", False)
-    if not isinstance(exit_when_done, bool):
-        raise ConfigError(path, "rounds.exit_when_done", "must be true or false")
-    return ServerSettings(
+        raise coordinator.fail("listen", "must be HOST:PORT, e.g. 127.0.0.1:50051")
+    settings = ServerSettings(
         source=path,
         host=host,
         port=int(port_text),
-        port_file=p("coordinator", "port_file"),
-        store=given("coordinator", "store"),
-        log=p("coordinator", "log"),
-        state_dir=given("coordinator", "state_dir", "coordinator-state"),
-        pki_dir=given("tls", "pki_dir"),
-        federation=given("federation", "file"),
-        registry=given("federation", "registry"),
-        registry_authority=given("federation", "registry_authority"),
-        manifest=given("manifest", "file"),
-        rounds=RoundSettings(
-            schedule=tuple(schedule),
-            start_when=start_when,
-            ready_after_s=positive("ready_after_s", 30),
-            stage_timeout_s=positive("stage_timeout_s", 10),
-            exit_when_done=exit_when_done,
-        ),
+        port_file=coordinator.path_value("port_file", required=False),
+        store=coordinator.path_value("store"),
+        log=coordinator.path_value("log", required=False),
+        state_dir=coordinator.path_value("state_dir", required=False, default="coordinator-state"),
+        pki_dir=tls.path_value("pki_dir"),
+        federation=federation.path_value("file"),
+        registry=federation.path_value("registry"),
+        registry_authority=federation.path_value("registry_authority"),
+        manifest=manifest.path_value("file"),
+        rounds=_rounds(root.table("rounds", required=False)),
     )
+    for table in (coordinator, tls, federation, manifest, root):
+        table.done()
+    return settings
+
+
+def _rounds(t: Table) -> RoundSettings:
+    def day(key: str, value: object) -> date:
+        return t.as_date(key, value, text=True)
+
+    rounds = RoundSettings(
+        schedule=t.array("schedule", day, required=False) or (),
+        start_when=t.string(
+            "start_when", required=False, default="all_connected", choices=START_WHEN
+        ),
+        ready_after_s=t.number("ready_after_s", required=False, default=30.0, positive=True),
+        stage_timeout_s=t.number("stage_timeout_s", required=False, default=10.0, positive=True),
+        exit_when_done=t.boolean("exit_when_done", required=False, default=False),
+    )
+    t.done()
+    return rounds

@@ -25,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 from common.federation import Federation, load_federation
+from common.keyfiles import load_public_key, public_bytes
 from privacy.layout import VectorLayout
 from privacy.manifest import Manifest, load_manifest
 from privacy.plan import round_min_survivors, round_release
@@ -32,7 +33,6 @@ from privacy.transparency import TransparencyLog
 from protocols.coordinator import SecAggCoordinator
 from protocols.envelope import Envelope, FetchNotFound, FetchQuery, FetchResult, log_event
 from protocols.errors import ParameterError, SecAggError
-from protocols.identity import read_public_key
 from protocols.messages import Participant
 from protocols.params import PRIVACY_FLOOR, RoundParams, default_params
 from protocols.pki import PkiLayout
@@ -84,7 +84,7 @@ class CoordinatorService(CoordinatorHandler):
         self._log = logger or _log
         self.federation: Federation = load_federation(settings.federation)
         self.registry: PracticeRegistry = load_registry(
-            settings.registry, read_public_key(settings.registry_authority)
+            settings.registry, public_bytes(load_public_key(settings.registry_authority))
         )
         self.manifest: Manifest = load_manifest(settings.manifest).manifest
         self.manifest_hash = self.manifest.hash()

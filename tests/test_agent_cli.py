@@ -10,12 +10,14 @@ import pytest
 from test_agent_support import REF, TODAY, provision_world, write_signed_manifest
 from typer.testing import CliRunner
 
+from client.agent.config import load_settings
 from client.agent.status import status_document, write_status
+from common.keyfiles import write_private_key, write_public_key
 from klynge.cli import root
 from privacy.ledger import ChargeRequest, Ledger
 from privacy.manifest import load_manifest
 from privacy.plan import round_release
-from privacy.signing import generate_private_key, write_private_key, write_public_key
+from privacy.signing import generate_private_key
 from protocols.identity import IdentityKey
 from protocols.registry import load_registry
 
@@ -121,7 +123,7 @@ def test_config_errors_are_one_line_and_a_non_zero_exit(world, tmp_path):
     config.write_text(config.read_text().replace("[trust]", "[trust]\ndirr = 1"))
     bad = invoke("agent", "run", "--config", str(config), "--once")
     assert bad.exit_code == 2
-    assert "trust.dirr: unknown key" in bad.output and "Traceback" not in bad.output
+    assert "key 'trust.dirr': unknown key" in bad.output and "Traceback" not in bad.output
 
     timeout_without_once = invoke("agent", "run", "--config", str(config), "--timeout", "3")
     assert timeout_without_once.exit_code != 0 and "--once" in timeout_without_once.output
@@ -143,7 +145,8 @@ def test_run_refuses_to_start_when_the_registry_is_missing(world):
     assert two.exit_code != 0 and "name the same practice" in two.output
 
 
-def test_init_and_registry_commands_set_up_a_startable_agent(tmp_path, world):
+@pytest.mark.parametrize("authority_form", ["hex", "pem file"])
+def test_init_and_registry_commands_set_up_a_startable_agent(tmp_path, world, authority_form):
     authority = generate_private_key()
     write_private_key(tmp_path / "registry-authority.pem", authority)
     manifest_key = generate_private_key()
@@ -151,6 +154,9 @@ def test_init_and_registry_commands_set_up_a_startable_agent(tmp_path, world):
     manifest = tmp_path / "m2.toml"
     write_signed_manifest(load_manifest(world.manifest_path).manifest, manifest_key, manifest)
     registry_public = IdentityKey(authority).public_key.hex()
+    if authority_form == "pem file":  # issue 14: what `klynge manifest keygen` writes
+        write_public_key(tmp_path / "registry-authority.pub.pem", authority.public_key())
+        registry_public = str(tmp_path / "registry-authority.pub.pem")
     result = invoke(
         "--lang",
         "en",
@@ -183,6 +189,7 @@ def test_init_and_registry_commands_set_up_a_startable_agent(tmp_path, world):
     assert result.exit_code == 0, result.output
     assert "Agent for P0042 set up" in result.output
     config = tmp_path / "new-agent" / "agent.toml"
+    assert load_settings(config).registry_authority_key == IdentityKey(authority).public_key
     registry = invoke(
         "agent",
         "registry",

@@ -8,7 +8,8 @@ import pytest
 
 from client.agent.config import FORMAT, load_settings
 from client.agent.errors import AgentConfigError
-from protocols.identity import IdentityKey, write_public_key
+from common.keyfiles import write_public_key
+from protocols.identity import IdentityKey
 
 KEY = IdentityKey.generate(lambda n: bytes(range(n))).public_key.hex()  # fixed: stable test ids
 
@@ -62,21 +63,53 @@ def test_a_valid_config_resolves_paths_against_its_own_directory(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ('format = "klynge-agent/1"', 'format = "klynge-agent/9"', r"format: unsupported format"),
-        ('practice_id = "P0001"', 'practice_id = "P 1"', r"practice_id: 'P 1' is not of the form"),
-        ('practice_id = "P0001"', "", r"practice_id: required key is missing"),
-        ('manifests = ["../manifest.toml"]', "manifests = []", r"manifests: must be a non-empty"),
-        ('state_dir = "state"', 'state_dir = "state"\nstat_dir = "x"', r"stat_dir: unknown key"),
-        ('address = "coordinator.region:7443"', 'address = "nohost"', r"coordinator.address: must"),
+        (
+            'format = "klynge-agent/1"',
+            'format = "klynge-agent/9"',
+            r"key 'format': unsupported format",
+        ),
+        (
+            'practice_id = "P0001"',
+            'practice_id = "P 1"',
+            r"key 'practice_id': 'P 1' is not of the form",
+        ),
+        ('practice_id = "P0001"', "", r"key 'practice_id': required key is missing"),
+        (
+            'manifests = ["../manifest.toml"]',
+            "manifests = []",
+            r"key 'manifests': must not be empty",
+        ),
+        (
+            'state_dir = "state"',
+            'state_dir = "state"\nstat_dir = "x"',
+            r"key 'stat_dir': unknown key",
+        ),
+        (
+            'address = "coordinator.region:7443"',
+            'address = "nohost"',
+            r"key 'coordinator\.address': must be host:port",
+        ),
         (
             'address = "coordinator.region:7443"',
             'address = "h:1"\nport_file = "p"',
-            r"coordinator: set exactly one of address",
+            r"key 'coordinator': set exactly one of address",
         ),
-        ('key = "identity.key"', "key = 7", r"identity.key: must be non-empty text, got int"),
-        (f'authority_key = "{KEY}"', 'authority_key = "abc"', r"registry.authority_key: .*64"),
-        ('[trust]\ndir = "trust"', "[trust]\n", r"trust.dir: required key is missing"),
-        ('address = "coordinator.region:7443"', 'address = "h:1"\nfetch_timeout_s = -1', r"≥ 0"),
+        (
+            'key = "identity.key"',
+            "key = 7",
+            r"key 'identity\.key': must be non-empty text, got an integer",
+        ),
+        (
+            f'authority_key = "{KEY}"',
+            'authority_key = "abc"',
+            r"key 'registry\.authority_key': .*64",
+        ),
+        ('[trust]\ndir = "trust"', "[trust]\n", r"key 'trust\.dir': required key is missing"),
+        (
+            'address = "coordinator.region:7443"',
+            'address = "h:1"\nfetch_timeout_s = -1',
+            r"key 'coordinator\.fetch_timeout_s': must be at least 0",
+        ),
     ],
 )
 def test_errors_name_the_file_and_the_key(tmp_path, old, new, message):
@@ -96,9 +129,10 @@ def test_unreadable_or_invalid_files(tmp_path):
         load_settings(tmp_path)
 
 
-def test_the_authority_key_may_come_from_a_file(tmp_path):
+@pytest.mark.parametrize("form", ["hex", "pem"])
+def test_the_authority_key_may_come_from_a_file(tmp_path, form):
     key = IdentityKey.generate().public_key
-    write_public_key(key, tmp_path / "registry-authority.pub")
+    write_public_key(tmp_path / "registry-authority.pub", key, form=form)
     text = VALID.replace(
         f'authority_key = "{KEY}"', 'authority_key_file = "../registry-authority.pub"'
     )

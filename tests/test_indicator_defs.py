@@ -71,7 +71,7 @@ def test_hash_changes_with_content_and_with_codelists(defs: Path):
 @pytest.mark.parametrize(
     ("file", "old", "new", "key", "message"),
     [
-        ("DM-01.toml", 'id = "DM-01"', 'id = "DM-01', "", "not valid TOML"),
+        ("DM-01.toml", 'id = "DM-01"', 'id = "DM-01', None, "not valid TOML"),
         (
             "DM-01.toml",
             'codelist = "hba1c"',
@@ -137,7 +137,7 @@ def test_hash_changes_with_content_and_with_codelists(defs: Path):
             'title = { da = "HbA1c målt", en = "HbA1c measured" }',
             'title = { da = "HbA1c målt" }',
             "title.en",
-            "is required",
+            "required key is missing",
         ),
         (
             "DM-01.toml",

@@ -104,6 +104,16 @@ def test_keygen_writes_a_private_key_only_its_owner_can_read(signed):
     assert public.read_text().startswith("-----BEGIN PUBLIC KEY-----")
 
 
+def test_keygen_creates_the_folder_it_is_told_to_write_into(runner, tmp_path):
+    key = tmp_path / "authority" / "new" / "manifest.pem"
+    result = run(runner, "manifest", "keygen", "--out", key)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(os.stat(key).st_mode) == 0o600
+    assert (key.parent / "manifest.pub.pem").is_file()
+    again = run(runner, "manifest", "keygen", "--out", key)
+    fails(again, KeyFileError, "manifest.pem", "already exists")
+
+
 def test_sign_verify_and_tamper(runner, signed):
     manifest, _, public = signed
     result = run(runner, "--lang", "en", "manifest", "verify", manifest, "--key", public)
@@ -251,7 +261,7 @@ def test_the_real_entry_point_prints_one_line_and_no_traceback(tmp_path):
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
-    assert "broken.toml: format: required key is missing" in proc.stderr
+    assert "broken.toml, key 'format': required key is missing" in proc.stderr
 
 
 @pytest.mark.parametrize("lang", ["da", "en"])

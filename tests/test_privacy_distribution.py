@@ -118,7 +118,7 @@ def test_the_manifest_refuses_a_histogram_it_cannot_bin():
     text = render_manifest(base)
     assert parse_manifest(text).manifest == base
     bad = text.replace('indicators = [\n    "DM-01",\n]', 'indicators = [\n    "XX-99",\n]')
-    with pytest.raises(ManifestError, match=r"distribution\.indicators: XX-99"):
+    with pytest.raises(ManifestError, match=r"key 'distribution\.indicators': XX-99"):
         parse_manifest(bad, "m.toml")
     with pytest.raises(ManifestError, match="not a proportion"):
         make_manifest(distribution=spec(ids=("AB-01",)))

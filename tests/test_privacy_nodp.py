@@ -57,7 +57,7 @@ def _refused(text: str, key: str, *fragments: str) -> ManifestError:
     with pytest.raises(ManifestError) as info:
         parse_manifest(text, "v.toml")
     assert info.value.key == key, str(info.value)
-    assert str(info.value).startswith(f"v.toml: {key}: ")
+    assert str(info.value).startswith(f"v.toml, key '{key}': ")
     for fragment in fragments:
         assert fragment in str(info.value)
     return info.value

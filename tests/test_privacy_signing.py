@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from test_privacy_support import installed_for, make_manifest
 
+from common.keyfiles import load_private_key, load_public_key, write_private_key, write_public_key
 from privacy.catalogue import InstalledCatalogue
 from privacy.errors import (
     BadSignature,
@@ -23,16 +24,7 @@ from privacy.errors import (
 )
 from privacy.manifest import Signature, parse_manifest
 from privacy.manifest_toml import render_manifest, with_signature
-from privacy.signing import (
-    generate_private_key,
-    key_id,
-    load_private_key,
-    load_public_key,
-    sign,
-    verify,
-    write_private_key,
-    write_public_key,
-)
+from privacy.signing import generate_private_key, key_id, sign, verify
 from privacy.trust import (
     add_authority,
     approve_manifest,
@@ -236,7 +228,8 @@ def test_approving_requires_a_valid_signature(tmp_path, authority, manifest):
 def test_malformed_trust_store_is_a_typed_error(tmp_path, authority):
     trust = _store(tmp_path, authority)
     (trust / "authorities.toml").write_text("[[authority]]\nname = 'x'\n")
-    with pytest.raises(TrustStoreError, match=r"authority\[0\]\.key_id is missing"):
+    missing = r"key 'authority\[0\]\.key_id': required key is missing"
+    with pytest.raises(TrustStoreError, match=missing):
         load_trust_store(trust)
     (trust / "authorities.toml").write_text(
         "[[authority]]\nname = 'x'\nkey_id = 'abc'\npublic_key = 'AAAA'\n"

@@ -9,14 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from protocols.errors import IdentityKeyError, RegistryError, SignedDocumentError
-from protocols.identity import (
-    IdentityKey,
-    public_key_from_hex,
-    read_public_key,
-    verify_signature,
+from common.errors import KeyFileError
+from common.keyfiles import (
+    load_private_key,
+    load_public_key,
+    public_bytes,
+    write_private_key,
     write_public_key,
 )
+from protocols.errors import IdentityKeyError, RegistryError, SignedDocumentError
+from protocols.identity import IdentityKey, public_key_from_hex, verify_signature
 from protocols.randomness import seeded_random_bytes
 from protocols.registry import (
     SIGNATURE_DOMAIN,
@@ -61,19 +63,21 @@ def test_signatures_are_domain_separated() -> None:
 def test_identity_key_files(tmp_path: Path) -> None:
     key = IdentityKey.generate(RB)
     path = tmp_path / "practice.pem"
-    key.save(path)
+    write_private_key(path, key.private_key)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert IdentityKey.load(path).public_key == key.public_key
-    with pytest.raises(FileExistsError):
-        key.save(path)  # never silently overwrite a key
+    assert IdentityKey(load_private_key(path)).public_key == key.public_key
+    with pytest.raises(KeyFileError, match="already exists"):
+        write_private_key(path, key.private_key)  # never silently overwrite a key
     pub = tmp_path / "practice.pub"
-    write_public_key(key.public_key, pub)
-    assert read_public_key(pub) == key.public_key
+    write_public_key(pub, key.public_key, form="hex")
+    assert pub.read_text() == key.public_key.hex() + "\n"
+    assert public_bytes(load_public_key(pub)) == key.public_key
     (tmp_path / "junk.pem").write_text("not a key")
-    with pytest.raises(IdentityKeyError):
-        IdentityKey.load(tmp_path / "junk.pem")
-    with pytest.raises(IdentityKeyError):
-        IdentityKey.load(tmp_path / "missing.pem")
+    (tmp_path / "junk.pem").chmod(0o600)
+    with pytest.raises(KeyFileError):
+        load_private_key(tmp_path / "junk.pem")
+    with pytest.raises(KeyFileError):
+        load_private_key(tmp_path / "missing.pem")
     with pytest.raises(IdentityKeyError):
         public_key_from_hex("zz" * 32, source="x")
     with pytest.raises(IdentityKeyError):

@@ -25,7 +25,7 @@ Errors name the file and the key.
 
     [registry]
     path = "../registry.json"            # signed practice registry (detached .sig beside it)
-    authority_key = "<64 hex>"           # or: authority_key_file = "registry-authority.pub"
+    authority_key = "<64 hex>"           # or: authority_key_file = "..." (PEM or 64 hex)
 
     [trust]
     dir = "trust"                        # authorities.toml + approved.toml (privacy.trust)
@@ -35,15 +35,16 @@ from __future__ import annotations
 
 import re
 import time
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from client.agent.errors import AgentConfigError
+from common.errors import KeyFileError
+from common.keyfiles import load_public_key, public_bytes
+from common.tomlfile import Table, read_table
 from protocols.errors import IdentityKeyError
-from protocols.identity import public_key_from_hex, read_public_key
+from protocols.identity import public_key_from_hex
 from protocols.pki import PkiLayout
 from protocols.registry import PRACTICE_ID
 from protocols.tls import TlsFiles
@@ -162,89 +163,10 @@ class AgentSettings:
         return TlsFiles.for_practice(PkiLayout(self.pki_dir), self.practice_id)
 
 
-class _Table:
-    """Typed access to one TOML table that remembers which keys were read."""
-
-    def __init__(self, path: Path, data: dict[str, Any], prefix: str = "") -> None:
-        self.path = path
-        self.data = data
-        self.prefix = prefix
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def fail(self, name: str | None, message: str) -> AgentConfigError:
-        return AgentConfigError(self.path, self.key(name) if name else self.prefix[:-1], message)
-
-    def raw(self, name: str, required: bool = True) -> Any:
-        self.used.add(name)
-        if name not in self.data:
-            if required:
-                raise self.fail(name, "required key is missing")
-            return None
-        return self.data[name]
-
-    def string(self, name: str, *, required: bool = True, pattern: re.Pattern[str] | None = None):
-        value = self.raw(name, required)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(name, f"must be non-empty text, got {_type(value)}")
-        if pattern is not None and not pattern.fullmatch(value):
-            raise self.fail(name, f"{value[:64]!r} is not of the form {pattern.pattern}")
-        return value
-
-    def path_value(self, name: str, *, required: bool = True) -> Path | None:
-        value = self.string(name, required=required)
-        if value is None:
-            return None
-        return (self.path.parent / Path(value).expanduser()).resolve()
-
-    def seconds(self, name: str, default: float) -> float:
-        value = self.raw(name, required=False)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-            raise self.fail(name, f"must be a number of seconds ≥ 0, got {value!r}")
-        return float(value)
-
-    def table(self, name: str) -> _Table:
-        value = self.raw(name)
-        if not isinstance(value, dict):
-            raise self.fail(name, f"must be a table, got {_type(value)}")
-        return _Table(self.path, value, f"{self.key(name)}.")
-
-    def done(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
-        if unknown:
-            raise self.fail(unknown[0], "unknown key")
-
-
-def _type(value: Any) -> str:
-    return type(value).__name__
-
-
 def load_settings(path: Path | str) -> AgentSettings:
     """Read and validate `agent.toml` (files it names are checked when the agent starts)."""
     path = Path(path).expanduser().resolve()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AgentConfigError(path, None, "agent configuration file not found") from None
-    except IsADirectoryError:
-        raise AgentConfigError(path, None, "is a directory, not a configuration file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AgentConfigError(path, None, f"cannot read ({exc})") from None
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise AgentConfigError(path, None, f"not valid TOML ({exc})") from None
-    return parse_settings(document, path)
-
-
-def parse_settings(document: dict[str, Any], path: Path) -> AgentSettings:
-    root = _Table(path, document)
+    root = read_table(path, error=AgentConfigError, what="agent configuration file")
     fmt = root.string("format")
     if fmt != FORMAT:
         raise root.fail("format", f"unsupported format {fmt!r}; this version reads {FORMAT!r}")
@@ -252,14 +174,7 @@ def parse_settings(document: dict[str, Any], path: Path) -> AgentSettings:
     cluster_id = root.string("cluster_id", pattern=_CLUSTER_ID)
     extract_dir = root.path_value("extract_dir")
     state_dir = root.path_value("state_dir")
-    manifests_raw = root.raw("manifests")
-    if (
-        not isinstance(manifests_raw, list)
-        or not manifests_raw
-        or not all(isinstance(m, str) and m.strip() for m in manifests_raw)
-    ):
-        raise root.fail("manifests", "must be a non-empty list of manifest file paths")
-    manifests = tuple((path.parent / Path(m).expanduser()).resolve() for m in manifests_raw)
+    manifests = tuple(root.resolve(m) for m in root.strings("manifests", nonempty=True))
     coordinator = _coordinator(root.table("coordinator"))
     identity = root.table("identity")
     pki_dir = identity.path_value("pki_dir")
@@ -274,7 +189,6 @@ def parse_settings(document: dict[str, Any], path: Path) -> AgentSettings:
     trust_dir = trust.path_value("dir")
     trust.done()
     root.done()
-    assert extract_dir and state_dir and pki_dir and identity_key and registry and trust_dir
     return AgentSettings(
         path=path,
         practice_id=practice_id,
@@ -292,7 +206,7 @@ def parse_settings(document: dict[str, Any], path: Path) -> AgentSettings:
     )
 
 
-def _coordinator(t: _Table) -> CoordinatorSettings:
+def _coordinator(t: Table) -> CoordinatorSettings:
     address = t.string("address", required=False)
     port_file = t.path_value("port_file", required=False)
     if (address is None) == (port_file is None):
@@ -302,31 +216,36 @@ def _coordinator(t: _Table) -> CoordinatorSettings:
         if not match or not 0 < int(match["port"]) < 65536:
             raise t.fail("address", f"must be host:port, got {address[:64]!r}")
     host = t.string("host", required=False, pattern=_HOST) or "127.0.0.1"
-    if address is not None and "host" in t.data:
+    if address is not None and "host" in t:
         raise t.fail("host", "only used with port_file; address already names the host")
     settings = CoordinatorSettings(
         address=address,
         port_file=port_file,
         host=host,
         server_name=t.string("server_name", required=False, pattern=_HOST),
-        port_wait_s=t.seconds("port_wait_s", 30.0),
-        fetch_timeout_s=t.seconds("fetch_timeout_s", 30.0) or 30.0,
-        region_wait_s=t.seconds("region_wait_s", 30.0),
+        port_wait_s=_seconds(t, "port_wait_s"),
+        fetch_timeout_s=_seconds(t, "fetch_timeout_s") or 30.0,
+        region_wait_s=_seconds(t, "region_wait_s"),
     )
     t.done()
     return settings
 
 
-def _authority_key(t: _Table) -> bytes:
+def _seconds(t: Table, name: str) -> float:
+    return t.number(name, required=False, default=30.0, minimum=0)
+
+
+def _authority_key(t: Table) -> bytes:
     inline = t.string("authority_key", required=False)
     key_file = t.path_value("authority_key_file", required=False)
     if (inline is None) == (key_file is None):
         raise t.fail(None, "set exactly one of authority_key (64 hex) or authority_key_file")
+    if inline is not None:
+        try:
+            return public_key_from_hex(inline, source=t.key("authority_key"))
+        except IdentityKeyError as exc:
+            raise t.fail("authority_key", str(exc.fields["reason"])) from None
     try:
-        if inline is not None:
-            return public_key_from_hex(inline, source=f"{t.path}: {t.key('authority_key')}")
-        assert key_file is not None
-        return read_public_key(key_file)
-    except IdentityKeyError as exc:
-        name = "authority_key" if inline is not None else "authority_key_file"
-        raise t.fail(name, str(exc.fields["reason"])) from None
+        return public_bytes(load_public_key(key_file))  # PEM or 64 hex
+    except KeyFileError as exc:
+        raise t.fail("authority_key_file", str(exc)) from None

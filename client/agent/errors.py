@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from common.errors import KlyngeError
+from common.errors import FileKeyError, KlyngeError
 
 
 class AgentError(KlyngeError):
     """Root of the agent daemon's errors."""
 
 
-class AgentConfigError(AgentError):
+class AgentConfigError(AgentError, FileKeyError):
     """`agent.toml` is missing, malformed, or names something that is not there."""
-
-    def __init__(self, path: Path | str, key: str | None, message: str) -> None:
-        self.path = str(path)
-        self.key = key
-        where = f"{path}: {key}" if key else str(path)
-        super().__init__(f"{where}: {message}")
 
 
 class AgentStartupError(AgentError):

@@ -32,12 +32,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from client.agent.config import CONFIG_NAME, FORMAT, load_settings
 from client.agent.errors import ProvisionError
 from common.federation import Federation, Practice
+from common.keyfiles import load_private_key, write_private_key, write_public_key
 from privacy.errors import ManifestRefused
 from privacy.ledger import LEDGER_FILE, Ledger
 from privacy.manifest import SignedManifest, load_manifest
-from privacy.signing import key_id, load_private_key
+from privacy.signing import key_id
 from privacy.trust import add_authority, approve_manifest, check_signature
-from protocols.identity import IdentityKey, public_key_to_hex, write_public_key
+from protocols.identity import IdentityKey, public_key_to_hex
 from protocols.randomness import RandomBytes, system_random_bytes
 from protocols.registry import PracticeRegistry, RegistryEntry, make_registry, write_registry
 
@@ -102,8 +103,9 @@ def provision_agent(
 
     directory.mkdir(parents=True, exist_ok=True)
     identity = IdentityKey.generate(random_bytes)
-    identity.save(key_path)
-    write_public_key(identity.public_key, directory / IDENTITY_PUBLIC)
+    write_private_key(key_path, identity.private_key)
+    # Derived from the key just written, so a stale copy left beside it is replaced.
+    write_public_key(directory / IDENTITY_PUBLIC, identity.public_key, form="hex", overwrite=True)
     trust_dir = directory / TRUST_DIR
     add_authority(trust_dir, authority_name, manifest_authority)
     for manifest in signed:

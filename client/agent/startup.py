@@ -20,11 +20,11 @@ from client.agent.errors import AgentStartupError
 from client.agent.policy import ManifestGate, RoundRefused
 from client.engine.fast import PreparedExtract
 from client.extract.loader import load_extract
+from common.keyfiles import load_private_key
 from indicator_defs import Catalogue, load_catalogue
 from privacy.catalogue import InstalledCatalogue, from_catalogue
 from privacy.ledger import Ledger
 from privacy.manifest import SignedManifest, load_manifest
-from privacy.signing import load_private_key
 from protocols.identity import IdentityKey
 from protocols.registry import PracticeRegistry, load_registry
 

@@ -35,14 +35,15 @@ from client.report.gather import gather_report
 from client.report.practice_html import render_practice_report
 from common.atomic import atomic_write
 from common.dates import parse_iso_date
+from common.errors import KeyFileError
 from common.i18n import register, t
+from common.keyfiles import load_private_key, load_public_key, public_bytes
 from klynge.options import chosen_language
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
-from privacy.signing import load_private_key, load_public_key
 from protocols.envelope import JsonLineFormatter
 from protocols.errors import IdentityKeyError
-from protocols.identity import IdentityKey, public_key_from_hex, public_key_to_hex, read_public_key
+from protocols.identity import IdentityKey, public_key_from_hex, public_key_to_hex
 
 app = typer.Typer(
     help="The practice agent: take part in rounds, show its status, set it up.",
@@ -205,12 +206,12 @@ def status(
 
 
 def _authority_key(value: str) -> bytes:
-    """A registry authority public key: 64 hex characters, or a file holding them."""
+    """A registry authority public key: 64 hex characters, or a key file (PEM or hex)."""
     try:
         if Path(value).is_file():
-            return read_public_key(Path(value))
+            return public_bytes(load_public_key(Path(value)))
         return public_key_from_hex(value, source="--registry-authority-key")
-    except IdentityKeyError as exc:
+    except (IdentityKeyError, KeyFileError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--registry-authority-key") from None
 
 

@@ -17,12 +17,13 @@ from typer.core import TyperGroup
 from common.atomic import atomic_write
 from common.errors import KlyngeError
 from common.i18n import register, t
+from common.keyfiles import load_public_key
 from klynge.options import chosen_language
 from privacy.audit import build_report, ledger_status, log_status, signature_status
 from privacy.catalogue import installed_catalogue
 from privacy.manifest import load_manifest
 from privacy.report_model import render_html, render_json, render_markdown
-from privacy.signing import key_id, load_public_key
+from privacy.signing import key_id
 from privacy.transparency import LogHead, verify_log
 from privacy.trust import load_trust_store
 

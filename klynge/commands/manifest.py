@@ -22,6 +22,8 @@ import typer
 
 from common.atomic import atomic_write
 from common.i18n import register, t
+from common.keyfiles import load_private_key, load_public_key, write_private_key, write_public_key
+from common.tomlfile import read_toml_text
 from privacy import authoring
 from privacy.catalogue import installed_catalogue
 from privacy.errors import ManifestError
@@ -30,14 +32,7 @@ from privacy.manifest_diff import diff_manifests, format_change
 from privacy.manifest_toml import with_signature
 from privacy.plan import privacy_plan, validate_plan
 from privacy.receipts import format_epsilon
-from privacy.signing import (
-    generate_private_key,
-    key_id,
-    load_private_key,
-    load_public_key,
-    write_private_key,
-    write_public_key,
-)
+from privacy.signing import generate_private_key, key_id
 from privacy.trust import (
     add_authority,
     approve_manifest,
@@ -142,15 +137,6 @@ def _today(on: datetime | None) -> date:
     return on.date() if on is not None else datetime.now(UTC).date()
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ManifestError("manifest file not found", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(f"cannot read ({exc})", path=path) from None
-
-
 @app.command("keygen")
 def keygen(
     out: Path = typer.Option(..., "--out", help="Private key file to create (mode 0600)."),
@@ -212,7 +198,7 @@ def init(
         typer.echo(text, nl=False)
         return
     if out.exists() and not force:
-        raise ManifestError(t("manifest.exists"), path=out)
+        raise ManifestError(out, None, t("manifest.exists"))
     atomic_write(out, text.encode("utf-8"))
     typer.echo(t("manifest.written", path=out, hash=checked.hash()))
 
@@ -224,7 +210,7 @@ def sign_manifest(
     out: Path | None = typer.Option(None, "--out", help="Write here instead of in place."),
 ) -> None:
     """Embed the authority's Ed25519 signature over the manifest's canonical form."""
-    text = _read_text(manifest_path)
+    text = read_toml_text(manifest_path, error=ManifestError, what="manifest file")
     signed = parse_manifest(text, manifest_path)
     signature = authoring.sign_manifest(signed.manifest, load_private_key(key), str(manifest_path))
     _warn_if_no_dp(signed.manifest, manifest_path)
