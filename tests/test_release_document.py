@@ -13,6 +13,8 @@ from reporting.release_document import (
     parse_release,
     parse_results,
 )
+from server.documents import release_document
+from server.store import Level, Release, ReleasedCell, RoundState, Store, SuppressedCell
 
 # A cluster release as the coordinator serves it (shortened from a demo run): the store's
 # extras come back in key order, strata before the total's own figures.
@@ -133,3 +135,69 @@ def test_a_count_must_be_a_whole_number():
     with pytest.raises(ReleaseDocumentError) as err:
         parse_release("r.json", broken)
     assert err.value.key == "indicators[0].strata[0].numerator"
+
+
+def test_the_coordinator_serves_what_it_stored(tmp_path):
+    store = Store.open(tmp_path / "store.sqlite")
+    try:
+        store.create_round(
+            "r1", cluster="K01", region="R", reference_date=date(2026, 9, 30), manifest_hash="ab"
+        )
+        store.set_round_state("r1", RoundState.RUNNING)
+        store.record_release(
+            Release(
+                Level.CLUSTER,
+                "K01",
+                ("r1",),
+                date(2026, 9, 30),
+                "ab",
+                (
+                    ReleasedCell("DM-01", "F:18-39", None, 40, 3.5, 6, {"rate": None}),
+                    ReleasedCell(
+                        "DM-01", "total", 300, 400, 9.0, 6, {"rate": 0.75, "interval": [0.7, 0.8]}
+                    ),
+                ),
+                (SuppressedCell("DM-01", "F:18-39", "numerator", "small_count"),),
+                {
+                    "mechanism": "distributed_skellam",
+                    "contributors": 6,
+                    "list_size": None,
+                    "list_size_suppressed": True,
+                    "epsilon_per_release": 1.0,
+                },
+            )
+        )
+        (stored,) = store.releases()
+    finally:
+        store.close()
+    served = release_document(stored).to_json()
+    assert list(served) == [
+        "release_id",
+        "created_at",
+        "level",
+        "unit",
+        "reference_date",
+        "round_ids",
+        "manifest_hash",
+        "contributors",
+        "epsilon_per_release",
+        "list_size",
+        "list_size_suppressed",
+        "mechanism",
+        "indicators",
+    ]
+    assert served["list_size"] is None and served["list_size_suppressed"] is True
+    (dm01,) = served["indicators"]
+    assert dm01["interval"] == [0.7, 0.8] and dm01["rate"] == 0.75
+    assert dm01["strata"] == [
+        {
+            "stratum": "F:18-39",
+            "numerator": None,
+            "denominator": 40,
+            "rate": None,
+            "interval": None,
+            "noise_sd": 3.5,
+            "suppressed": {"numerator": "small_count"},
+        }
+    ]
+    assert parse_release("served", served) == release_document(stored)
