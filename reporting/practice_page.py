@@ -395,12 +395,16 @@ def _count(value: int, lang: Lang) -> str:
     return integer(value, lang)
 
 
+def _why(fig: IndicatorFigure, lang: Lang) -> str:
+    """Why a figure is hidden, in words."""
+    return words.reason(fig.suppressed_reason or "missing", lang)
+
+
 def _published_text(fig: IndicatorFigure | None, scale: int, lang: Lang) -> str:
     if fig is None:
         return t("preport.no_release", lang)
     if fig.rate is None:
-        why = words.reason(fig.suppressed_reason or "missing", lang)
-        return t("preport.suppressed_why", lang, why=why)
+        return t("preport.suppressed_why", lang, why=_why(fig, lang))
     text = rate(fig.rate, scale, lang=lang)
     bounds = fig.interval
     if bounds:
@@ -462,7 +466,7 @@ def _bars(item: IndicatorReport, report: PracticeReport, lang: Lang) -> Markup:
         if fig is None:
             rows.append(BarRow(label, None, None, colour, missing=t("preport.no_release", lang)))
             continue
-        why = words.reason(fig.suppressed_reason or "missing", lang) if fig.rate is None else ""
+        why = _why(fig, lang) if fig.rate is None else ""
         missing = words.word("suppressed", lang)
         rows.append(BarRow(label, fig.rate, fig.interval, colour, missing=missing, why=why))
     return interval_bars(
@@ -578,7 +582,7 @@ def _gaps(trend: IndicatorTrend, lang: Lang) -> list[str]:
             if fig is None:
                 why = t("preport.no_release", lang)
             elif fig.rate is None:
-                why = words.reason(fig.suppressed_reason or "missing", lang)
+                why = _why(fig, lang)
             else:
                 continue
             items.append(t(f"preport.trend.gap.{level}", lang, date=date, why=why))

@@ -122,46 +122,36 @@ def y_axis(
     return Markup("").join(parts)
 
 
-def target_line(
-    x: float, top: float, bottom: float, text: str, lang: Lang, right_edge: float = math.inf
-) -> Markup:
-    """A dashed red vertical line labelled "mål 95,0 %"; the label turns left near the edge."""
-    anchor, label_x = ("end", x + 3) if x + 40 > right_edge else ("middle", x)
+def _target(x1: float, x2: float, y1: float, y2: float, lang: Lang) -> Markup:
+    """The target as a dashed red line, however it runs."""
     return element(
         "line",
         element("title", word("target", lang)),
         class_="target",
-        x1=x,
-        x2=x,
-        y1=top,
-        y2=bottom,
+        x1=x1,
+        x2=x2,
+        y1=y1,
+        y2=y2,
         stroke=TARGET,
-        stroke_width=1.5,
+        stroke_width=1.4,
         stroke_dasharray="5 3",
-    ) + element(
-        "text",
-        f"{word('target', lang)} {text}",
-        x=label_x,
-        y=top - 3,
-        text_anchor=anchor,
-        fill=TARGET,
+    )
+
+
+def target_line(
+    x: float, top: float, bottom: float, text: str, lang: Lang, right_edge: float = math.inf
+) -> Markup:
+    """A vertical target line labelled "mål 95,0 %"; the label turns left near the edge."""
+    anchor, label_x = ("end", x + 3) if x + 40 > right_edge else ("middle", x)
+    label = f"{word('target', lang)} {text}"
+    return _target(x, x, top, bottom, lang) + element(
+        "text", label, x=label_x, y=top - 3, text_anchor=anchor, fill=TARGET
     )
 
 
 def target_level(y: float, left: float, right: float, lang: Lang) -> Markup:
-    """A dashed red horizontal line at the target (on a chart over time)."""
-    return element(
-        "line",
-        element("title", word("target", lang)),
-        class_="target",
-        x1=left,
-        x2=right,
-        y1=y,
-        y2=y,
-        stroke=TARGET,
-        stroke_width=1.2,
-        stroke_dasharray="5 3",
-    )
+    """A horizontal target line (on a chart over time, where the legend names it)."""
+    return _target(left, right, y, y, lang)
 
 
 def whisker(
