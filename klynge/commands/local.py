@@ -20,9 +20,9 @@ from client.engine.result import PracticeResult
 from client.extract.loader import load_extract
 from client.extract.tables import Extract
 from common.dates import parse_iso_date
+from common.formatting import integer, rate
 from common.i18n import current_lang, register, t
 from indicator_defs import Catalogue, load_catalogue
-from indicator_defs.describe import format_rate
 
 register(
     {
@@ -167,13 +167,13 @@ def compute(
         table.add_column(t(f"compute.col.{key}"), justify=justify)  # type: ignore[arg-type]
     for ic in result.indicators:
         ind = catalogue.indicators[ic.indicator_id]
-        target = "" if ind.target is None else format_rate(ind.target, ind.scale)
+        target = "" if ind.target is None else rate(ind.target, ind.scale)
         table.add_row(
             ind.id,
             ind.title[lang],
-            str(ic.numerator),
-            str(ic.denominator),
-            format_rate(ic.numerator / ic.denominator if ic.denominator else None, ind.scale),
+            integer(ic.numerator),
+            integer(ic.denominator),
+            rate(ic.numerator / ic.denominator if ic.denominator else None, ind.scale),
             target,
         )
     console = Console()
