@@ -435,7 +435,8 @@ def _own_text(item: IndicatorReport, lang: Lang) -> str:
         "rate": rate(item.rate, ind.scale, lang=lang),
     }
     if ind.unit is m.Unit.EVENTS:
-        return t("preport.own_events", lang, cap=ind.cap_per_patient, **values)
+        cap = _count(ind.cap_per_patient or 0, lang)
+        return t("preport.own_events", lang, cap=cap, **values)
     return t("preport.own_line", lang, **values)
 
 
