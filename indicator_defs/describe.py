@@ -137,11 +137,3 @@ def describe_criterion(c: m.Criterion, lang: Lang, indent: int = 0) -> list[str]
 
 def describe_events(e: m.EventCount, lang: Lang) -> str:
     return _W["events"][lang].format(codes=_codes(e.codelists), window=e.window.describe(lang))
-
-
-def format_rate(proportion: float | None, scale: int) -> str:
-    """A rate as people read it: 85.0% or 357.6/1000; "–" when there is none."""
-    if proportion is None:
-        return "–"
-    value = proportion * scale
-    return f"{value:.1f}%" if scale == 100 else f"{value:.1f}/{scale}"

@@ -41,6 +41,16 @@ DENOMINATOR_SUPPRESSED = "denominator_suppressed"
 NUMERATOR_SUPPRESSED = "numerator_suppressed"
 COMPLEMENTARY = "complementary"
 RATE_DENOMINATOR_TOO_SMALL = "rate_denominator_too_small"
+# Every reason a release can give for a hidden value; a report must have words for each.
+REASONS: tuple[str, ...] = (
+    TOO_FEW_PRACTICES,
+    SMALL_COUNT,
+    SMALL_COMPLEMENT,
+    DENOMINATOR_SUPPRESSED,
+    NUMERATOR_SUPPRESSED,
+    COMPLEMENTARY,
+    RATE_DENOMINATOR_TOO_SMALL,
+)
 
 
 @dataclass(frozen=True)

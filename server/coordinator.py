@@ -483,7 +483,7 @@ class CoordinatorService(CoordinatorHandler):
             stored = self.store.latest_release(level, unit)
         if stored is None:
             raise FetchNotFound(f"nothing released for {query.scope}")
-        body = json.dumps(release_document(stored), ensure_ascii=False).encode()
+        body = json.dumps(release_document(stored).to_json(), ensure_ascii=False).encode()
         return FetchResult(",".join(stored.release.round_ids), RELEASE_MEDIA_TYPE, body)
 
 

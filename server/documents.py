@@ -1,7 +1,10 @@
-"""The JSON form of a stored release: what agents fetch and the demo writes.
+"""A stored release as the release document the coordinator publishes.
 
-Suppressed cells appear as null with their reason, never as zero, so no
-reader can mistake "hidden" for "none".
+What agents fetch and results.json files is `ReleaseDocument.to_json()`:
+the document's shape is defined once, in `reporting.release_document`, and
+this module only maps the store's records onto it. Suppressed cells appear
+as null with their reason, never as zero, so no reader can mistake "hidden"
+for "none".
 """
 
 from __future__ import annotations
@@ -9,46 +12,74 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from server.store import StoredRelease
+from reporting.release_document import (
+    IndicatorFigure,
+    ReleaseDocument,
+    StratumFigure,
+    parse_distributions,
+)
+from server.store import ReleasedCell, StoredRelease
 
 
-def release_document(stored: StoredRelease) -> dict[str, Any]:
+def _interval(cell: ReleasedCell) -> tuple[float, float] | None:
+    value = cell.extras.get("interval")  # 95 %: sampling and noise
+    return None if value is None else (value[0], value[1])
+
+
+def release_document(stored: StoredRelease) -> ReleaseDocument:
     r = stored.release
     reasons: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     for s in r.suppressed:
         reasons[s.indicator_id, s.stratum][s.cell] = s.reason
-    indicators: dict[str, dict[str, Any]] = {}
+    totals: dict[str, ReleasedCell] = {}
+    strata: dict[str, list[StratumFigure]] = defaultdict(list)
     for cell in r.cells:
-        entry = {
-            "stratum": cell.stratum,
-            "numerator": cell.numerator,
-            "denominator": cell.denominator,
-            "rate": cell.extras.get("rate"),
-            "interval": cell.extras.get("interval"),  # 95 %: sampling and noise
-            "noise_sd": cell.noise_sd,
-            "suppressed": reasons.get((cell.indicator_id, cell.stratum), {}),
-        }
-        ind = indicators.setdefault(cell.indicator_id, {"id": cell.indicator_id, "strata": []})
         if cell.stratum == "total":
-            ind.update({k: v for k, v in entry.items() if k != "stratum"})
-        else:
-            ind["strata"].append(entry)
-    return {
-        "release_id": stored.id,
-        "created_at": stored.created_at,
-        "level": str(r.level),
-        "unit": r.unit,
-        "reference_date": r.reference_date.isoformat(),
-        "round_ids": list(r.round_ids),
-        "manifest_hash": r.manifest_hash,
-        **dict(r.extras),
-        "indicators": list(indicators.values()),
-    }
-
-
-def indicator_rate(doc: dict[str, Any] | None, indicator_id: str) -> float | None:
-    """The released total rate of one indicator in a release document; None if hidden or absent."""
-    if doc is None:
-        return None
-    ind = next((i for i in doc["indicators"] if i["id"] == indicator_id), None)
-    return None if ind is None else ind.get("rate")
+            totals[cell.indicator_id] = cell
+            strata.setdefault(cell.indicator_id, [])
+            continue
+        strata[cell.indicator_id].append(
+            StratumFigure(
+                cell.stratum,
+                cell.numerator,
+                cell.denominator,
+                cell.extras.get("rate"),
+                cell.noise_sd,
+                reasons.get((cell.indicator_id, cell.stratum), {}),
+                _interval(cell),
+            )
+        )
+    figures = {}
+    for indicator_id, its_strata in strata.items():
+        total = totals[indicator_id]
+        figures[indicator_id] = IndicatorFigure(
+            indicator_id,
+            total.numerator,
+            total.denominator,
+            total.extras.get("rate"),
+            total.noise_sd,
+            reasons.get((indicator_id, "total"), {}),
+            _interval(total),
+            tuple(its_strata),
+        )
+    extras: dict[str, Any] = dict(r.extras)
+    where = f"release {stored.id}"
+    eps = extras.get("epsilon_per_release")
+    return ReleaseDocument(
+        release_id=stored.id,
+        created_at=stored.created_at,
+        level=r.level.value,
+        unit=r.unit,
+        reference_date=r.reference_date,
+        round_ids=tuple(r.round_ids),
+        manifest_hash=r.manifest_hash,
+        contributors=extras.get("contributors"),
+        mechanism=extras.get("mechanism"),
+        epsilon_per_release=float("inf") if eps == "inf" else eps,
+        figures=figures,
+        distributions=parse_distributions(where, extras.get("distributions")),
+        delta_per_release=extras.get("delta_per_release"),
+        parameters=extras.get("parameters"),
+        list_size=extras.get("list_size"),
+        list_size_suppressed=extras.get("list_size_suppressed"),
+    )

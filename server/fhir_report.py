@@ -1,14 +1,17 @@
 """A release document as FHIR R4 `MeasureReport`s (type summary), and a structural validator.
 
 The reports carry exactly what the release document carries: aggregate
-counts for a cluster or a region, never one practice's figures. A suppressed
-count is absent with a data-absent-reason extension ("masked") and Klynge's
-reason code, never zero, so no FHIR reader can mistake "hidden" for "none".
-The measure score is the released, unscaled rate (numerator/denominator).
+counts for a cluster or a region, never one practice's figures. They read
+the typed document (`reporting.release_document`), whose parser has checked
+the counts, rates and period already. A suppressed count is absent with a
+data-absent-reason extension ("masked") and Klynge's reason code, never
+zero, so no FHIR reader can mistake "hidden" for "none". The measure score
+is the released, unscaled rate (numerator/denominator).
 """
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Any
 
@@ -22,6 +25,7 @@ from indicator_defs.fhir_measure import (
     measure_url,
     measurement_period,
 )
+from reporting.release_document import IndicatorFigure, ReleaseDocument, StratumFigure
 
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 SUPPRESSION_REASON_EXT = f"{CANONICAL_BASE}/StructureDefinition/suppression-reason"
@@ -50,61 +54,49 @@ def _population(code: str, count: int | None, reason: str | None) -> dict[str, A
     if count is None:
         pop["_count"] = _absent(reason)
     else:
-        pop["count"] = int(count)
+        pop["count"] = count
     return pop
 
 
-def _cell(cell: dict[str, Any], where: str) -> dict[str, Any]:
+def _cell(cell: IndicatorFigure | StratumFigure) -> dict[str, Any]:
     """Populations, score and noise of one released cell (a stratum or the total)."""
-    suppressed = cell.get("suppressed") or {}
-    num, den, rate = cell.get("numerator"), cell.get("denominator"), cell.get("rate")
-    for name, value in (("numerator", num), ("denominator", den)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-            raise FhirReportError(f"{where}: {name} {value!r} is not an integer count")
+    suppressed = cell.suppressed
     out: dict[str, Any] = {
-        "extension": [{"url": NOISE_SD_EXT, "valueDecimal": float(cell.get("noise_sd", 0.0))}],
+        "extension": [{"url": NOISE_SD_EXT, "valueDecimal": float(cell.noise_sd or 0.0)}],
         "population": [
-            _population("initial-population", den, suppressed.get("denominator")),
-            _population("denominator", den, suppressed.get("denominator")),
-            _population("numerator", num, suppressed.get("numerator")),
+            _population("initial-population", cell.denominator, suppressed.get("denominator")),
+            _population("denominator", cell.denominator, suppressed.get("denominator")),
+            _population("numerator", cell.numerator, suppressed.get("numerator")),
         ],
     }
-    if rate is None:
+    if cell.rate is None:
         out["measureScore"] = _absent(suppressed.get("rate"))
     else:
-        out["measureScore"] = {"value": float(rate)}
+        out["measureScore"] = {"value": float(cell.rate)}
     return out
 
 
 def measure_report(
-    release_doc: dict[str, Any],
+    release: ReleaseDocument,
     catalogue: m.Catalogue,
     indicator_id: str,
     *,
     canonical_base: str = CANONICAL_BASE,
 ) -> dict[str, Any]:
     """One indicator of one release (cluster or region) as a summary MeasureReport."""
-    level, unit = release_doc.get("level"), release_doc.get("unit")
-    where = f"release {release_doc.get('release_id')} ({level} {unit}), {indicator_id}"
-    if level not in _LEVEL_DISPLAY or not isinstance(unit, str):
-        raise FhirReportError(f"{where}: level must be cluster or region with a unit")
+    level, unit, reference = release.level, release.unit, release.reference_date
+    where = f"release {release.release_id} ({level} {unit}), {indicator_id}"
     indicator = catalogue.indicators.get(indicator_id)
     if indicator is None:
         raise FhirReportError(f"{where}: indicator not in the catalogue")
-    entry = next(
-        (i for i in release_doc.get("indicators", []) if i.get("id") == indicator_id), None
-    )
+    entry = release.figures.get(indicator_id)
     if entry is None:
         raise FhirReportError(f"{where}: not in this release")
-    try:
-        reference = date.fromisoformat(release_doc["reference_date"])
-    except (KeyError, TypeError, ValueError):
-        raise FhirReportError(f"{where}: reference_date missing or not YYYY-MM-DD") from None
-    group = _cell(entry, where)
+    group = _cell(entry)
     group["code"] = {"text": indicator.title["en"]}
     strata = []
-    for stratum in entry.get("strata", []):
-        label = stratum.get("stratum", "")
+    for stratum in entry.strata:
+        label = stratum.stratum
         sex, _, band = label.partition(":")
         if label not in indicator.strata:
             raise FhirReportError(f"{where}: unknown stratum {label!r}")
@@ -120,7 +112,7 @@ def measure_report(
                         "value": {"text": band},
                     },
                 ],
-                **_cell(stratum, f"{where}, stratum {label}"),
+                **_cell(stratum),
             }
         )
     group["stratifier"] = [
@@ -130,23 +122,22 @@ def measure_report(
         }
     ]
     extensions: list[dict[str, Any]] = []
-    if isinstance(release_doc.get("contributors"), int):
-        extensions.append({"url": CONTRIBUTORS_EXT, "valueInteger": release_doc["contributors"]})
-    if isinstance(release_doc.get("mechanism"), str):
-        extensions.append({"url": MECHANISM_EXT, "valueString": release_doc["mechanism"]})
-    if isinstance(release_doc.get("epsilon_per_release"), (int, float)):
-        extensions.append(
-            {"url": EPSILON_EXT, "valueDecimal": float(release_doc["epsilon_per_release"])}
-        )
+    if release.contributors is not None:
+        extensions.append({"url": CONTRIBUTORS_EXT, "valueInteger": release.contributors})
+    if release.mechanism is not None:
+        extensions.append({"url": MECHANISM_EXT, "valueString": release.mechanism})
+    eps = release.epsilon_per_release
+    if eps is not None and math.isfinite(eps):
+        extensions.append({"url": EPSILON_EXT, "valueDecimal": float(eps)})
     report: dict[str, Any] = {
         "resourceType": "MeasureReport",
         "id": fhir_id(f"{level}-{unit}-{indicator_id}-{reference.isoformat()}"),
         "extension": extensions,
-        "identifier": [{"system": RELEASE_ID_SYSTEM, "value": f"{release_doc.get('release_id')}"}],
+        "identifier": [{"system": RELEASE_ID_SYSTEM, "value": f"{release.release_id}"}],
         "status": "complete",
         "type": "summary",
         "measure": f"{measure_url(indicator_id, canonical_base)}|{indicator.version}",
-        "date": release_doc.get("created_at") or reference.isoformat(),
+        "date": release.created_at or reference.isoformat(),
         "reporter": {
             "type": "Organization",
             "display": _LEVEL_DISPLAY[level].format(unit=unit),
@@ -160,15 +151,15 @@ def measure_report(
 
 
 def release_bundle(
-    release_doc: dict[str, Any],
+    release: ReleaseDocument,
     catalogue: m.Catalogue,
     *,
     canonical_base: str = CANONICAL_BASE,
 ) -> dict[str, Any]:
     """Every indicator of one release as a collection Bundle of MeasureReports."""
     reports = [
-        measure_report(release_doc, catalogue, ind["id"], canonical_base=canonical_base)
-        for ind in release_doc.get("indicators", [])
+        measure_report(release, catalogue, indicator_id, canonical_base=canonical_base)
+        for indicator_id in release.figures
     ]
     return {
         "resourceType": "Bundle",

@@ -21,12 +21,12 @@ import numpy as np
 
 from privacy.disclosure import DisclosedRelease, apply_disclosure_control
 from privacy.distribution import deciles, released_histogram
+from privacy.intervals import rate_interval
 from privacy.layout import VectorLayout
 from privacy.manifest import Manifest
 from privacy.plan import round_release
 from privacy.plausibility import Flag, check_plausibility
 from privacy.release import Release as Mechanism
-from server.statistics import rate_interval
 from server.store import Level, ReleasedCell, SuppressedCell
 from server.store import Release as StoredRelease
 

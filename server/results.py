@@ -5,32 +5,32 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from reporting.release_document import AbortedRound, PeriodResults, ReleaseDocument
 from server.documents import release_document
 from server.store import Level, Store
 
 
-def results_document(store: Store, reference_date: date) -> dict[str, Any]:
+def period_results(store: Store, reference_date: date) -> PeriodResults:
     """Per cluster and per region: each indicator's released figures, noise and suppressions.
 
     Rounds that released nothing are listed with their abort reason, so a
     reader sees a gap as a gap.
     """
-    clusters: dict[str, Any] = {}
-    regions: dict[str, Any] = {}
+    clusters: dict[str, ReleaseDocument] = {}
+    regions: dict[str, ReleaseDocument] = {}
     for stored in store.releases():
         if stored.release.reference_date != reference_date:
             continue
-        doc = release_document(stored)
         target = clusters if stored.release.level == Level.CLUSTER else regions
-        target[stored.release.unit] = doc
-    aborted = [
-        {"round_id": r.id, "cluster": r.cluster, "reason": r.abort_reason}
+        target[stored.release.unit] = release_document(stored)
+    aborted = tuple(
+        AbortedRound(r.id, r.cluster, r.abort_reason)
         for r in store.rounds()
         if r.reference_date == reference_date and r.abort_reason
-    ]
-    return {
-        "reference_date": reference_date.isoformat(),
-        "clusters": clusters,
-        "regions": regions,
-        "aborted_rounds": aborted,
-    }
+    )
+    return PeriodResults(reference_date, clusters, regions, aborted)
+
+
+def results_document(store: Store, reference_date: date) -> dict[str, Any]:
+    """`period_results` as the JSON of results.json."""
+    return period_results(store, reference_date).to_json()

@@ -19,6 +19,7 @@ from indicator_defs.fhir_measure import (
     measure_resource,
 )
 from klynge.commands.fhir import app
+from reporting.release_document import parse_release
 from server.fhir_report import (
     DATA_ABSENT_REASON,
     FhirReportError,
@@ -95,6 +96,8 @@ def _release() -> dict:
         "level": "cluster",
         "unit": "K01",
         "reference_date": "2026-09-30",
+        "round_ids": ["r1"],
+        "manifest_hash": "ab" * 32,
         "contributors": 6,
         "mechanism": "distributed_skellam",
         "indicators": [
@@ -111,8 +114,13 @@ def _release() -> dict:
     }
 
 
+def _parsed(doc: dict | None = None):
+    """A release document as the exporter reads it: through the one parser."""
+    return parse_release("release.json", _release() if doc is None else doc)
+
+
 def test_measure_report_validates_and_suppression_is_absent_not_zero() -> None:
-    report = measure_report(_release(), CATALOGUE, "DM-01")
+    report = measure_report(_parsed(), CATALOGUE, "DM-01")
     assert validate_measure_report(report) == []
     assert report["type"] == "summary" and report["status"] == "complete"
     assert report["measure"] == "https://klynge.dk/fhir/Measure/DM-01|1"
@@ -135,7 +143,7 @@ def test_measure_report_validates_and_suppression_is_absent_not_zero() -> None:
 
 
 def test_validator_catches_broken_reports() -> None:
-    report = measure_report(_release(), CATALOGUE, "DM-01")
+    report = measure_report(_parsed(), CATALOGUE, "DM-01")
     broken = copy.deepcopy(report)
     broken["type"] = "summarry"
     broken["group"][0]["population"][0]["code"]["coding"][0]["code"] = "initial-pop"
@@ -150,11 +158,11 @@ def test_validator_catches_broken_reports() -> None:
 
 def test_measure_report_rejects_unknown_indicator_and_stratum() -> None:
     with pytest.raises(FhirReportError, match="XX-99"):
-        measure_report(_release(), CATALOGUE, "XX-99")
+        measure_report(_parsed(), CATALOGUE, "XX-99")
     doc = _release()
     doc["indicators"][0]["strata"][1]["stratum"] = "X:1-2"
     with pytest.raises(FhirReportError, match="X:1-2"):
-        measure_report(doc, CATALOGUE, "DM-01")
+        measure_report(_parsed(doc), CATALOGUE, "DM-01")
 
 
 def test_cli_exports_measures_and_reports(tmp_path) -> None:

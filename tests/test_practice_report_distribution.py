@@ -15,12 +15,12 @@ import pytest
 from practice_report_support import practice_report
 from test_practice_report_html import AS_OF, CATALOGUE, PATIENTS, release_doc
 
-from client.report.errors import ReleaseFileError
 from client.report.placement import bin_of, place
-from client.report.practice_html import render_practice_report
 from client.report.practice_report import Position
 from client.report.published import choose_releases, read_releases
 from privacy.distribution import decile_of, share_below
+from reporting.practice_page import render_practice_report
+from reporting.release_document import ReleaseDocumentError
 
 # A smoothed histogram of 14 practices over ten bins (the shape a release carries).
 BINS = [0.0, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 3.0, 2.0, 1.0]
@@ -190,7 +190,7 @@ def test_the_released_interval_decides_above_or_below(tmp_path):
     assert position(0.95, new) is Position.ABOVE and position(0.65, new) is Position.BELOW
     assert position(0.85, old) is Position.ABOVE
     page = render_practice_report(report_from(tmp_path / "r1", doc()), "en")
-    assert "95% interval 70.0 %–90.0 %" in page and "noise only" not in page
+    assert "95% interval 70.0–90.0%" in page and "noise only" not in page
     old_page = render_practice_report(report_from(tmp_path / "r2", old_doc), "da")
     assert "kun støj" in old_page and "fra før intervallerne blev udgivet" in old_page
 
@@ -257,10 +257,10 @@ def test_malformed_intervals_and_distributions_name_file_and_field(tmp_path, mut
     broken = doc(distributions={"DM-01": dist()})
     mutate(broken)
     folder = write(tmp_path, broken)
-    with pytest.raises(ReleaseFileError) as err:
+    with pytest.raises(ReleaseDocumentError) as err:
         read_releases(folder)
-    assert f"cluster-0.json: {field}:" in str(err.value)
-    assert err.value.field == field
+    assert f"cluster-0.json, key '{field}':" in str(err.value)
+    assert err.value.key == field
 
 
 def test_a_no_dp_release_states_epsilon_as_inf(tmp_path):

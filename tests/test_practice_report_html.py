@@ -10,22 +10,17 @@ import numpy as np
 import pytest
 from practice_report_support import practice_report
 
-from client.report.errors import ReleaseFileError
 from client.report.patients import patients_per_indicator
-from client.report.practice_html import render_practice_report
 from client.report.practice_report import (
     BudgetYear,
     Position,
     position,
 )
-from client.report.published import (
-    PublishedFigure,
-    ReleaseChoice,
-    choose_releases,
-    parse_release,
-)
+from client.report.published import ReleaseChoice, choose_releases
 from client.synth.practice import synthesize_practice
 from indicator_defs import load_catalogue
+from reporting.practice_page import render_practice_report
+from reporting.release_document import IndicatorFigure, ReleaseDocumentError, parse_release
 
 AS_OF = date(2026, 9, 30)
 CATALOGUE = load_catalogue().select(["AB-01", "DM-01", "DM-04", "KOL-02"])
@@ -75,7 +70,7 @@ def release_doc(level="cluster", unit="K01", ref="2026-09-30", rounds=("r1",), r
 
 
 def _figure(rate, den=500, sd=10.0):
-    return PublishedFigure("X", None, den, rate, sd, {})
+    return IndicatorFigure("X", None, den, rate, sd, {})
 
 
 def test_position_says_within_noise_inside_the_95_interval():
@@ -124,7 +119,8 @@ def test_report_with_releases_shows_own_cluster_region_and_suppression(lang):
     _offline(page)
     suppressed = "skjult" if lang == "da" else "suppressed"
     card = page[page.index("id='DM-04'") :].split("<div class='card'")[0]
-    assert suppressed in card and "0,0 %" not in card.split("<svg")[1].split("</svg>")[0]
+    chart = card.split("<svg")[1].split("</svg>")[0]
+    assert suppressed in card and "0,0\u00a0%" not in chart and "0.0%" not in chart
     assert page.count("<svg") == len(CATALOGUE.indicators)
     assert page.count("<details>") == len(CATALOGUE.indicators)
     some_id = PATIENTS["DM-01"].contributions[0].patient_id
@@ -174,6 +170,6 @@ def test_the_newest_cluster_release_and_its_linked_region_are_chosen():
 def test_a_malformed_release_names_file_and_field(mutate, field):
     doc = release_doc()
     mutate(doc)
-    with pytest.raises(ReleaseFileError) as err:
+    with pytest.raises(ReleaseDocumentError) as err:
         parse_release(Path("cluster-x.json"), doc)
-    assert f"cluster-x.json: {field}" in str(err.value)
+    assert f"cluster-x.json, key '{field}'" in str(err.value)

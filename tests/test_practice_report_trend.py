@@ -14,11 +14,11 @@ from test_practice_report_html import CATALOGUE, PATIENTS, PRACTICE, release_doc
 from client.agent.config import load_settings
 from client.engine.fast import PreparedExtract, evaluate_fast
 from client.report import gather, trend
-from client.report.practice_html import render_practice_report
 from client.report.published import choose_releases, read_releases
 from client.report.trend import build_trends, own_counts, trend_dates
 from klynge.demo import DemoOptions, prepare
 from privacy.manifest import load_manifest
+from reporting.practice_page import render_practice_report
 
 DATES = (date(2026, 3, 31), date(2026, 6, 30), date(2026, 9, 30))
 AS_OF = DATES[-1]

@@ -7,10 +7,27 @@ import re
 import pytest
 
 from indicator_defs import load_catalogue
-from server.report_html import render_cluster_report, render_region_report, render_report
+from reporting import benchmark_page
+from reporting.release_document import parse_results
 
 CAT = load_catalogue()
 BARS = "Released rates with 95% intervals"
+
+
+def render_region_report(results: dict, catalogue, lang) -> str:
+    """The region report of a results.json, read as the report reads it: parsed."""
+    return benchmark_page.render_region_report(
+        parse_results("results.json", results), catalogue, lang
+    )
+
+
+def render_cluster_report(results: dict, catalogue, cluster: str, lang) -> str:
+    parsed = parse_results("results.json", results)
+    return benchmark_page.render_cluster_report(parsed, catalogue, cluster, lang)
+
+
+def render_report(results: dict, catalogue, lang) -> str:
+    return benchmark_page.render_report(parse_results("results.json", results), catalogue, lang)
 
 
 def _cell(rate: float | None, den: int = 1000, sd: float = 31.0, interval=None) -> dict:
@@ -31,6 +48,9 @@ def _doc(unit: str, rate: float | None, rounds: list[str], **over: dict) -> dict
     cells = {i: _cell(rate) for i in CAT.indicators}
     cells.update(over)
     return {
+        "release_id": f"{unit}-{'-'.join(rounds)}",
+        "created_at": "2026-10-01T10:00:00+00:00",
+        "manifest_hash": "ab" * 32,
         "unit": unit,
         "round_ids": rounds,
         "contributors": 6 * len(rounds),
@@ -51,7 +71,9 @@ def _results(k01=None, k02=None, region=None, ref="2026-09-30", **region_extra) 
             "K02": _doc("K02", None, ["r2"], **(k02 or {})),
         },
         "regions": {"Midtjylland": reg},
-        "aborted_rounds": [{"cluster": "K03", "reason": "BelowMinimumError: 4 < 5"}],
+        "aborted_rounds": [
+            {"round_id": "r3", "cluster": "K03", "reason": "BelowMinimumError: 4 < 5"}
+        ],
     }
 
 
@@ -75,7 +97,9 @@ def test_region_report_is_self_contained_and_printable(lang, suppressed, title):
     assert title in page and "Midtjylland" in page
     assert page.count("<section class='ind'>") == len(CAT.indicators)
     assert "@media print" in page and "break-before:page" in page and "size:A4" in page
-    assert "ε" in page and "1.00" in page and "distributed_skellam" in page
+    assert "ε" in page and ("1,00" if lang == "da" else "1.00") in page
+    mechanism = "fordelt Skellam-støj" if lang == "da" else "distributed Skellam noise"
+    assert mechanism in page and "distributed_skellam" not in page  # words, not codes
     assert "K03" in page and "BelowMinimumError" in page
     header = page[: page.index("<section")]
     assert ("2 klynger, 12 praksisser" if lang == "da" else "2 clusters, 12 practices") in header
@@ -187,7 +211,7 @@ def _distribution(practices: int, deciles=None, withheld=None, sd: float = 1.2) 
             5.63,
             {
                 "en": "the privacy noise, typically about 5.6 practices per bar, is too large",
-                "da": "privatlivsstøjen, typisk ca. 5.6 praksisser pr. søjle, er for stor",
+                "da": "privatlivsstøjen, typisk ca. 5,6 praksisser pr. søjle, er for stor",
             },
         ),
     ],

@@ -16,12 +16,13 @@ from client.engine.fast import PreparedExtract
 from client.extract.loader import load_extract
 from client.report.errors import ReportError
 from client.report.patients import patients_per_indicator
-from client.report.practice_report import PracticeReport, budget_years, build_report
+from client.report.practice_report import budget_years, build_report
 from client.report.published import choose_releases, latest_cluster_date, read_releases
 from client.report.trend import build_trends, own_counts, trend_dates
 from indicator_defs import Catalogue, load_catalogue
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
+from reporting.practice_model import PracticeReport
 
 
 def gather_report(

@@ -8,7 +8,6 @@ pseudonymous patient ids from its extract; they never leave the practice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -16,39 +15,7 @@ import numpy as np
 from client.engine.fast import PreparedExtract, patient_contributions
 from client.extract.tables import Extract
 from indicator_defs import model as m
-
-
-@dataclass(frozen=True)
-class PatientContribution:
-    """One patient's part of an indicator: 0/1 for patient indicators, capped events otherwise."""
-
-    patient_id: str
-    numerator: int
-    denominator: int
-
-
-@dataclass(frozen=True)
-class IndicatorPatients:
-    indicator_id: str
-    unit: m.Unit
-    contributions: tuple[PatientContribution, ...]  # every patient counted, sorted by id
-
-    @property
-    def numerator(self) -> int:
-        return sum(c.numerator for c in self.contributions)
-
-    @property
-    def denominator(self) -> int:
-        return sum(c.denominator for c in self.contributions)
-
-    @property
-    def in_numerator(self) -> tuple[PatientContribution, ...]:
-        return tuple(c for c in self.contributions if c.numerator > 0)
-
-    @property
-    def not_in_numerator(self) -> tuple[PatientContribution, ...]:
-        """Counted in the denominator only: for a higher-is-better indicator, the ones to see."""
-        return tuple(c for c in self.contributions if c.numerator == 0)
+from reporting.practice_model import IndicatorPatients, PatientContribution
 
 
 def patients_from_arrays(

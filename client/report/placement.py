@@ -9,48 +9,9 @@ practice's own decile either, so then only the chart and the reason are shown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from client.report.published import PublishedDistribution, PublishedRelease
 from privacy.distribution import decile_of, practice_mass, share_below
-
-
-@dataclass(frozen=True)
-class Placement:
-    """The own rate in one level's released histogram."""
-
-    level: str  # "cluster" | "region"
-    unit: str
-    distribution: PublishedDistribution
-    own_rate: float | None  # None: no own patients in the denominator
-    own_bin: int | None  # index of the bin holding the own rate
-    share_below: float | None  # only when the release gives deciles
-    decile: int | None  # 1..10, only when the release gives deciles
-    included: bool  # the practice took part in a round this release sums
-    own_mass: float  # how much of one practice the practice counts as here (d / d_min, ≤ 1)
-
-    @property
-    def decile_given(self) -> bool:
-        return self.decile is not None
-
-
-@dataclass(frozen=True)
-class IndicatorPlacement:
-    cluster: Placement | None  # None: the cluster release has no histogram for it
-    region: Placement | None
-
-    @property
-    def decile_from(self) -> Placement | None:
-        """The cluster's decile first; the region's when the cluster's is withheld."""
-        for place in (self.cluster, self.region):
-            if place is not None and place.decile_given:
-                return place
-        return None
-
-    @property
-    def shown(self) -> Placement | None:
-        """The histogram to draw: the one the decile comes from, else the cluster's."""
-        return self.decile_from or self.cluster or self.region
+from reporting.practice_model import IndicatorPlacement, Placement
+from reporting.release_document import ReleaseDocument
 
 
 def bin_of(rate: float, bins: int) -> int:
@@ -59,7 +20,7 @@ def bin_of(rate: float, bins: int) -> int:
 
 
 def place(
-    release: PublishedRelease,
+    release: ReleaseDocument,
     indicator_id: str,
     numerator: int,
     denominator: int,
@@ -88,8 +49,8 @@ def place(
 
 
 def place_indicator(
-    cluster: PublishedRelease | None,
-    region: PublishedRelease | None,
+    cluster: ReleaseDocument | None,
+    region: ReleaseDocument | None,
     indicator_id: str,
     numerator: int,
     denominator: int,

@@ -1,4 +1,4 @@
-"""The practice report as data: own rates beside the cluster's and region's, receipts, budget.
+"""Build the practice report: own rates beside the cluster's and region's, receipts, budget.
 
 Pure: everything is passed in (patient lists, parsed releases, ledger charges,
 budget rows, own counts of earlier periods, clock), so the model is tested
@@ -11,104 +11,30 @@ over the periods the practice holds releases for (`trend`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import date
-from enum import Enum
 from typing import Any
 
-from client.report.patients import IndicatorPatients
-from client.report.placement import IndicatorPlacement, place_indicator
-from client.report.published import PublishedFigure, PublishedRelease, ReleaseChoice
-from client.report.trend import IndicatorTrend
+from client.report.placement import place_indicator
+from client.report.published import ReleaseChoice
 from indicator_defs import model as m
 from privacy.ledger import Charge
+from reporting.practice_model import (
+    BudgetYear,
+    IndicatorPatients,
+    IndicatorReport,
+    IndicatorTrend,
+    Position,
+    PracticeReport,
+    ReceiptRow,
+)
+from reporting.release_document import IndicatorFigure
 
 
-class Position(Enum):
-    """Own rate against the cluster's rate and its released 95% interval."""
-
-    ABOVE = "above"
-    BELOW = "below"
-    WITHIN_NOISE = "within_noise"
-    NO_OWN_RATE = "no_own_rate"  # no patients in the practice's denominator
-    SUPPRESSED = "suppressed"  # the cluster's rate is suppressed
-    NO_RELEASE = "no_release"  # no cluster release for this date, or indicator absent
-
-
-@dataclass(frozen=True)
-class IndicatorReport:
-    indicator: m.Indicator
-    patients: IndicatorPatients
-    cluster: PublishedFigure | None  # None: not in a downloaded release
-    region: PublishedFigure | None
-    position: Position
-    better: bool | None  # own rate better than the cluster's (by direction); None if unknown
-    placement: IndicatorPlacement | None = None  # None: no released histogram for it
-    trend: IndicatorTrend | None = None  # None: no trend was computed
-
-    @property
-    def numerator(self) -> int:
-        return self.patients.numerator
-
-    @property
-    def denominator(self) -> int:
-        return self.patients.denominator
-
-    @property
-    def rate(self) -> float | None:
-        """As a proportion, like the releases' rates and the targets."""
-        return None if self.denominator == 0 else self.numerator / self.denominator
-
-
-@dataclass(frozen=True)
-class ReceiptRow:
-    """What left the practice in one charged round, from its ledger receipt."""
-
-    reference_date: date
-    charged_at: str
-    round_id: str
-    recipient: str
-    manifest_id: str
-    manifest_hash: str
-    payload_bytes: int
-    payload_sha256: str
-    coordinates: int
-    mechanism: str
-    epsilon: float
-    delta: float
-    sent: bool
-
-
-@dataclass(frozen=True)
-class BudgetYear:
-    year: int
-    releases: int
-    sent: int
-    spent: float
-    budget: float
-    left: float
-    delta: float
-
-
-@dataclass(frozen=True)
-class PracticeReport:
-    practice_id: str
-    cluster_id: str
-    as_of: date
-    generated_at: str
-    indicators: tuple[IndicatorReport, ...]
-    cluster_release: PublishedRelease | None
-    region_release: PublishedRelease | None
-    other_release_dates: tuple[date, ...]
-    receipts: tuple[ReceiptRow, ...]
-    budget: tuple[BudgetYear, ...]
-
-
-def position(own: float | None, cluster: PublishedFigure | None) -> Position:
+def position(own: float | None, cluster: IndicatorFigure | None) -> Position:
     """Above or below only when the own rate lies outside the cluster's 95% interval.
 
     The interval is the released one (sampling and noise); older releases
-    without it fall back to the noise's own interval (`PublishedFigure.interval`).
+    without it fall back to the noise's own interval (`IndicatorFigure.interval`).
     """
     if cluster is None:
         return Position.NO_RELEASE

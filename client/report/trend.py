@@ -9,36 +9,18 @@ gap in the trend, never a zero.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date
 
 from client.engine.fast import PreparedExtract, evaluate_prepared
-from client.report.published import PublishedFigure, PublishedRelease, choose_releases
+from client.report.published import choose_releases
 from indicator_defs import model as m
+from reporting.practice_model import IndicatorTrend, TrendPoint
+from reporting.release_document import ReleaseDocument
 
 OwnCounts = dict[date, dict[str, tuple[int, int]]]  # date -> indicator -> (numerator, denominator)
 
 
-@dataclass(frozen=True)
-class TrendPoint:
-    reference_date: date
-    numerator: int
-    denominator: int
-    cluster: PublishedFigure | None  # None: not in that period's release
-    region: PublishedFigure | None
-
-    @property
-    def rate(self) -> float | None:
-        return None if self.denominator == 0 else self.numerator / self.denominator
-
-
-@dataclass(frozen=True)
-class IndicatorTrend:
-    indicator_id: str
-    points: tuple[TrendPoint, ...]  # one per period, oldest first
-
-
-def trend_dates(releases: Iterable[PublishedRelease], cluster_id: str, as_of: date) -> list[date]:
+def trend_dates(releases: Iterable[ReleaseDocument], cluster_id: str, as_of: date) -> list[date]:
     """Reference dates, up to `as_of`, of the practice's own cluster's downloaded releases."""
     return sorted(
         {
@@ -69,7 +51,7 @@ def own_counts(
 
 def build_trends(
     catalogue: m.Catalogue,
-    releases: list[PublishedRelease],
+    releases: list[ReleaseDocument],
     cluster_id: str,
     own: OwnCounts,
 ) -> dict[str, IndicatorTrend]:

@@ -32,7 +32,6 @@ from client.agent.provision import (
 from client.agent.status import budget_rows, last_receipt, read_status, render_status
 from client.report.errors import ReportError
 from client.report.gather import gather_report
-from client.report.practice_html import render_practice_report
 from common.atomic import atomic_write
 from common.dates import parse_iso_date
 from common.errors import KeyFileError
@@ -44,6 +43,7 @@ from privacy.manifest import load_manifest
 from protocols.envelope import JsonLineFormatter
 from protocols.errors import IdentityKeyError
 from protocols.identity import IdentityKey, public_key_from_hex, public_key_to_hex
+from reporting.practice_page import render_practice_report
 
 app = typer.Typer(
     help="The practice agent: take part in rounds, show its status, set it up.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -14,16 +15,16 @@ from rich.table import Table
 
 from client.agent.config import load_settings
 from client.report.gather import gather_report
-from client.report.practice_html import render_practice_report
 from common.atomic import atomic_write
+from common.formatting import rate
 from common.i18n import current_lang, t
 from common.i18n import register as register_messages
 from indicator_defs import load_catalogue
-from indicator_defs.describe import format_rate
 from klynge.demo import DemoError, DemoOptions, prepare, round_rows, run
-from server.documents import indicator_rate
-from server.report_html import render_cluster_report, render_region_report
-from server.results import results_document
+from reporting.benchmark_page import render_cluster_report, render_region_report
+from reporting.practice_page import render_practice_report
+from reporting.release_document import ReleaseDocument
+from server.results import period_results
 from server.store import Store
 
 register_messages(
@@ -100,11 +101,11 @@ def _round_states(store_path: Path) -> str:
     return ", ".join(f"{c} {s}" for c, s in sorted(latest.items())) or t("demo.waiting")
 
 
-def _cell(doc: dict | None, indicator_id: str, scale: int) -> str:
+def _cell(doc: ReleaseDocument | None, indicator_id: str, scale: int) -> str:
     if doc is None:
         return t("demo.none")
-    rate = indicator_rate(doc, indicator_id)
-    return t("demo.suppressed") if rate is None else format_rate(rate, scale)
+    released = doc.rate(indicator_id)
+    return t("demo.suppressed") if released is None else rate(released, scale)
 
 
 def demo(
@@ -173,18 +174,22 @@ def demo(
 
     store = Store.open(layout.store)
     try:
-        results = results_document(store, options.reference_date)
-        results["history"] = [results_document(store, d) for d in options.reference_dates[:-1]]
+        history = tuple(period_results(store, d) for d in options.reference_dates[:-1])
+        results = replace(
+            period_results(store, options.reference_date),
+            history=history,
+            dp=not no_dp,
+            dropouts=outcome.dropouts,
+        )
     finally:
         store.close()
-    results["dp"] = not no_dp
-    results["dropouts"] = outcome.dropouts
     results_path = out / "results.json"
-    results_path.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    document = json.dumps(results.to_json(), indent=2, ensure_ascii=False)
+    results_path.write_text(document, encoding="utf-8")
     catalogue = load_catalogue()
     region_report = out / "region-report.html"
     atomic_write(region_report, render_region_report(results, catalogue, lang).encode())
-    cluster_ids = [c.id for c in layout.federation.clusters if c.id in results["clusters"]]
+    cluster_ids = [c.id for c in layout.federation.clusters if c.id in results.clusters]
     cluster_report = None
     if cluster_ids:  # the first cluster that released, for its cluster meeting
         cluster_report = out / f"cluster-{cluster_ids[0]}-report.html"
@@ -193,22 +198,20 @@ def demo(
     # One practice's own report, as its agent would make it locally (never uploaded).
     first = layout.federation.practices[0]
     practice_report = out / f"practice-{first.id}.html"
-    document = gather_report(
+    own = gather_report(
         load_settings(layout.agent_configs[first.id]),
         today=date.today(),
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         as_of=options.reference_date,
         catalogue=catalogue,
     )
-    atomic_write(practice_report, render_practice_report(document, lang).encode(), mode=0o600)
+    atomic_write(practice_report, render_practice_report(own, lang).encode(), mode=0o600)
 
     mode = t("demo.mode.nodp" if no_dp else "demo.mode.dp")
     table = Table(title=t("demo.title", date=options.reference_date.isoformat(), mode=mode))
     table.add_column(t("demo.col.indicator"))
-    units = [
-        (c, results["clusters"].get(c)) for c in sorted(x.id for x in layout.federation.clusters)
-    ]
-    units += sorted(results["regions"].items())
+    units = [(c, results.clusters.get(c)) for c in sorted(x.id for x in layout.federation.clusters)]
+    units += sorted(results.regions.items())
     for unit, _ in units:
         table.add_column(unit, justify="right")
     for ind in catalogue.indicators.values():
@@ -220,8 +223,8 @@ def demo(
     if outcome.dropouts:
         drops = ", ".join(f"{p} ({s})" for p, s in sorted(outcome.dropouts.items()))
         stdout.print(t("demo.dropouts", drops=drops))
-    for r in results["aborted_rounds"]:
-        stdout.print(t("demo.aborted", cluster=r["cluster"], reason=r["reason"]))
+    for r in results.aborted_rounds:
+        stdout.print(t("demo.aborted", cluster=r.cluster, reason=r.reason))
     stdout.print(t("demo.written", results=results_path, seconds=outcome.seconds))
     stdout.print(t("demo.region_report", path=region_report))
     if cluster_report is None:

@@ -13,6 +13,7 @@ from client.extract.writer import extract_format, write_extract
 from common.i18n import register, t
 from indicator_defs import load_catalogue
 from indicator_defs.fhir_measure import CANONICAL_BASE, catalogue_measures
+from reporting.release_document import read_results
 from server.fhir_report import FhirReportError, release_bundle, validate_measure_report
 
 app = typer.Typer(help="FHIR R4: Measure and MeasureReport export, Bundle import.")
@@ -23,10 +24,6 @@ register(
         "fhir.imported": {
             "da": "Indlæste {patients} patienter fra {bundle}; udtræk skrevet i {out}",
             "en": "Read {patients} patients from {bundle}; extract written to {out}",
-        },
-        "fhir.bad_results": {
-            "da": "{path}: ikke en results.json ({problem})",
-            "en": "{path}: not a results.json ({problem})",
         },
     }
 )
@@ -51,20 +48,6 @@ def measures(
     typer.echo(t("fhir.wrote", n=len(resources), out=out))
 
 
-def _load_results(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise FhirReportError(t("fhir.bad_results", path=path, problem=exc.strerror)) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FhirReportError(t("fhir.bad_results", path=path, problem=exc)) from None
-    if not isinstance(doc, dict) or not all(
-        isinstance(doc.get(k), dict) for k in ("clusters", "regions")
-    ):
-        raise FhirReportError(t("fhir.bad_results", path=path, problem="clusters/regions"))
-    return doc
-
-
 @app.command("report")
 def report(
     results_json: Path = typer.Argument(..., help="results.json written by `klynge demo`."),
@@ -72,17 +55,16 @@ def report(
     base: str = typer.Option(CANONICAL_BASE, "--base", help="Canonical base URL."),
 ) -> None:
     """Export every release in results.json as a Bundle of summary MeasureReports."""
-    doc = _load_results(results_json)
+    results = read_results(results_json)
     catalogue = load_catalogue()
     bundles: dict[str, dict[str, Any]] = {}
-    for level in ("clusters", "regions"):
-        for unit, release in doc[level].items():
-            bundle = release_bundle(release, catalogue, canonical_base=base)
-            for entry in bundle["entry"]:
-                problems = validate_measure_report(entry["resource"])
-                if problems:
-                    raise FhirReportError(f"{entry['resource']['id']}: {'; '.join(problems)}")
-            bundles[f"MeasureReports-{level[:-1]}-{unit}.json"] = bundle
+    for release in (*results.clusters.values(), *results.regions.values()):
+        bundle = release_bundle(release, catalogue, canonical_base=base)
+        for entry in bundle["entry"]:
+            problems = validate_measure_report(entry["resource"])
+            if problems:
+                raise FhirReportError(f"{entry['resource']['id']}: {'; '.join(problems)}")
+        bundles[f"MeasureReports-{release.level}-{release.unit}.json"] = bundle
     out.mkdir(parents=True, exist_ok=True)
     for name, bundle in bundles.items():
         _write_json(out / name, bundle)

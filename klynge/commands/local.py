@@ -20,10 +20,10 @@ from client.engine.result import PracticeResult
 from client.extract.loader import load_extract
 from client.extract.tables import Extract
 from common.dates import parse_iso_date
+from common.formatting import integer, rate
 from common.i18n import current_lang, t
 from common.i18n import register as register_messages
 from indicator_defs import Catalogue, load_catalogue
-from indicator_defs.describe import format_rate
 
 register_messages(
     {
@@ -169,13 +169,13 @@ def compute(
         table.add_column(t(f"compute.col.{key}"), justify=justify)
     for ic in result.indicators:
         ind = catalogue.indicators[ic.indicator_id]
-        target = "" if ind.target is None else format_rate(ind.target, ind.scale)
+        target = "" if ind.target is None else rate(ind.target, ind.scale)
         table.add_row(
             ind.id,
             ind.title[lang],
-            str(ic.numerator),
-            str(ic.denominator),
-            format_rate(ic.numerator / ic.denominator if ic.denominator else None, ind.scale),
+            integer(ic.numerator),
+            integer(ic.denominator),
+            rate(ic.numerator / ic.denominator if ic.denominator else None, ind.scale),
             target,
         )
     console = Console()

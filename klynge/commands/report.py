@@ -6,6 +6,7 @@ so the report can be shared with the region or the cluster meeting.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -18,8 +19,9 @@ from common.errors import KlyngeError
 from common.i18n import Lang, register, t
 from indicator_defs import load_catalogue
 from klynge.options import chosen_language
-from server.report_html import render_cluster_report, render_region_report
-from server.results import results_document
+from reporting.benchmark_page import render_cluster_report, render_region_report
+from reporting.release_document import PeriodResults
+from server.results import period_results
 from server.store import Store
 
 app = typer.Typer(
@@ -55,7 +57,7 @@ class ReportError(KlyngeError):
     pass
 
 
-def _results(store_path: Path, period: str | None, lang: Lang) -> dict:
+def _results(store_path: Path, period: str | None, lang: Lang) -> PeriodResults:
     """The period's results document, with every earlier period as "history" for the trends."""
     if not store_path.is_file():
         raise ReportError(t("report.cli.no_store", lang, store=store_path))
@@ -72,9 +74,8 @@ def _results(store_path: Path, period: str | None, lang: Lang) -> dict:
                 raise ReportError(
                     t("report.cli.unknown_period", lang, store=store_path, period=ref, known=known)
                 )
-        results = results_document(store, ref)
-        results["history"] = [results_document(store, d) for d in dates if d < ref]
-        return results
+        history = tuple(period_results(store, d) for d in dates if d < ref)
+        return replace(period_results(store, ref), history=history)
     finally:
         store.close()
 
@@ -108,14 +109,14 @@ def cluster(
     """One cluster beside its region and the target, for the cluster meeting."""
     language = chosen_language(lang)
     results = _results(store, period, language)
-    if cluster_id not in results["clusters"]:
-        known = ", ".join(sorted(results["clusters"])) or "-"
+    if cluster_id not in results.clusters:
+        known = ", ".join(sorted(results.clusters)) or "-"
         raise ReportError(
             t(
                 "report.cli.no_cluster",
                 language,
                 cluster=cluster_id,
-                period=results["reference_date"],
+                period=results.reference_date.isoformat(),
                 known=known,
             )
         )

@@ -2,7 +2,7 @@
 
 Each cluster's released rate is plotted against its denominator around the
 regional rate, with 95% and 99.8% control limits (Spiegelhalter) that allow
-for sampling variation and the privacy noise (`server.statistics`). One
+for sampling variation and the privacy noise (`privacy.intervals`). One
 representative noise SD, the median of the clusters', draws the limits and
 judges the points, so what is drawn and what is flagged agree.
 """
@@ -15,28 +15,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from markupsafe import Markup
+
+from common.formatting import integer, number, rate
 from common.i18n import Lang, register, t
-from indicator_defs.describe import format_rate
-from server.report_charts import (
+from privacy.intervals import funnel_limits
+from reporting.charts.axes import (
+    LABEL,
     Linear,
-    count_label,
-    esc,
+    count_tick,
     nice_ticks,
-    svg_open,
-    tick_label,
+    rate_ticker,
+    step_of,
+    unit_note,
     x_axis,
     y_axis,
 )
-from server.statistics import funnel_limits
+from reporting.charts.svg import chart, element
+from reporting.words import word
 
 register(
     {
-        "report.funnel.chart": {
+        "charts.funnel.label": {
             "da": "Tragtplot: klyngernes rater mod deres nævner",
             "en": "Funnel plot: cluster rates against their denominators",
         },
-        "report.funnel.x": {"da": "nævner (antal)", "en": "denominator (count)"},
-        "report.funnel.what": {
+        "charts.funnel.x": {"da": "nævner (antal)", "en": "denominator (count)"},
+        "charts.funnel.what": {
             "da": "Hvert punkt er en klynge: dens rate (op) mod dens nævner (ud ad). "
             "Den vandrette linje er regionens rate ({centre}). De stiplede kurver er "
             "95 %-grænser og de fuldt optrukne 99,8 %-grænser; de tager højde for både "
@@ -50,25 +55,23 @@ register(
             "the privacy noise (noise SD about {sd} in each cluster's numerator). Clusters "
             "outside the outer lines differ by more than chance and noise would explain.",
         },
-        "report.funnel.outside": {
+        "charts.funnel.outside": {
             "da": "Uden for de yderste linjer: {units}.",
             "en": "Outside the outer lines: {units}.",
         },
-        "report.funnel.inside": {
+        "charts.funnel.inside": {
             "da": "Alle viste klynger ligger inden for de yderste linjer.",
             "en": "All clusters shown lie within the outer lines.",
         },
-        "report.funnel.high": {"da": "højere", "en": "higher"},
-        "report.funnel.low": {"da": "lavere", "en": "lower"},
-        "report.funnel.suppressed": {
+        "charts.funnel.suppressed": {
             "da": "Ikke vist, fordi tallene er skjult: {units}.",
             "en": "Not drawn because their figures are suppressed: {units}.",
         },
-        "report.funnel.no_centre": {
+        "charts.funnel.no_centre": {
             "da": "Intet tragtplot: regionens rate er skjult eller ikke udgivet.",
             "en": "No funnel plot: the regional rate is suppressed or not released.",
         },
-        "report.funnel.no_points": {
+        "charts.funnel.no_points": {
             "da": "Intet tragtplot: ingen klynge har en udgivet rate og nævner.",
             "en": "No funnel plot: no cluster has a released rate and denominator.",
         },
@@ -90,6 +93,10 @@ class ClusterPoint:
     position: Position
     above: bool
 
+    def direction(self, lang: Lang) -> str:
+        """ "higher" or "lower" than the region, in words."""
+        return word("higher" if self.above else "lower", lang)
+
 
 @dataclass(frozen=True)
 class Funnel:
@@ -101,6 +108,9 @@ class Funnel:
     upper: float
     points: list[ClusterPoint]
     suppressed: list[str]  # clusters whose rate or denominator is hidden
+
+    def point(self, unit: str) -> ClusterPoint | None:
+        return next((p for p in self.points if p.unit == unit), None)
 
 
 @dataclass(frozen=True)
@@ -144,12 +154,12 @@ WIDTH, HEIGHT = 480, 240
 _COLOURS = {Position.INSIDE: "#1f5fae", Position.WARNING: "#e39a00", Position.OUTSIDE: "#c62828"}
 
 
-def funnel_chart(funnel: Funnel, scale: int, uid: str, lang: Lang) -> tuple[str, str]:
+def funnel_chart(funnel: Funnel, scale: int, uid: str, lang: Lang) -> tuple[Markup | None, str]:
     """(SVG, caption) of the funnel; without a centre or points, only the caption says why."""
     if funnel.centre is None:
-        return "", _caption_without(funnel, "report.funnel.no_centre", lang)
+        return None, _caption_without(funnel, "charts.funnel.no_centre", lang)
     if not funnel.points:
-        return "", _caption_without(funnel, "report.funnel.no_points", lang)
+        return None, _caption_without(funnel, "charts.funnel.no_points", lang)
     centre = funnel.centre
     left, right, top, bottom = 58, WIDTH - 44, 20, HEIGHT - 36
     dens = [p.denominator for p in funnel.points]
@@ -171,52 +181,93 @@ def funnel_chart(funnel: Funnel, scale: int, uid: str, lang: Lang) -> tuple[str,
     pad = (hi - lo) * 0.05 or 0.05
     y_ticks = nice_ticks(max(lo - pad, 0.0), min(hi + pad, cap), 5)
     y = Linear(y_ticks[0], y_ticks[-1], bottom, top)
-    step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
     clip = f"funnel-clip-{uid}"
-    out = [svg_open(WIDTH, HEIGHT, t("report.funnel.chart", lang))]
-    out.append(
-        f'<defs><clipPath id="{esc(clip)}"><rect x="{left}" y="{top}" '
-        f'width="{right - left}" height="{bottom - top}"/></clipPath></defs>'
-    )
-    out.append(y_axis(y, y_ticks, left, lambda v: tick_label(v, scale, step), right))
-    out.append(x_axis(x, x_ticks, bottom, count_label, top))
-    out.append(
-        f'<text x="{(left + right) / 2}" y="{HEIGHT - 4}" text-anchor="middle" fill="#555">'
-        f"{esc(t('report.funnel.x', lang))}</text>"
-    )
-    if scale != 100:
-        out.append(
-            f'<text x="4" y="11" fill="#555">{esc(t("report.per_scale", lang, scale=scale))}</text>'
-        )
-    out.append(f'<g clip-path="url(#{esc(clip)})" fill="none">')
-    for attr, dash, width in (
-        ("95", ' stroke-dasharray="5 3"', 1.1),
-        ("998", "", 1.4),
-    ):
+    curves = []
+    for limit, dash, width in (("95", "5 3", 1.1), ("998", None, 1.4)):
         for side in ("low", "high"):
             points = " ".join(
-                f"{x(p.denominator):.1f},{y(getattr(p, side + attr)):.1f}" for p in limits
+                f"{x(p.denominator):.1f},{y(getattr(p, side + limit)):.1f}" for p in limits
             )
-            out.append(f'<polyline points="{points}" stroke="#777" stroke-width="{width}"{dash}/>')
-    out.append(
-        f'<line x1="{left}" x2="{right}" y1="{y(centre):.1f}" y2="{y(centre):.1f}" '
-        f'stroke="#333" stroke-width="1.5"/></g>'
-    )
+            curves.append(
+                element(
+                    "polyline",
+                    points=points,
+                    stroke="#777",
+                    stroke_width=width,
+                    stroke_dasharray=dash,
+                )
+            )
+    marks = []
     for p in funnel.points:
         colour = _COLOURS[p.position]
         outside = p.position is Position.OUTSIDE
-        weight = ' font-weight="700"' if outside else ""
         px, py = x(p.denominator), y(p.rate)
-        out.append(
-            f'<circle class="point {p.position}" cx="{px:.1f}" cy="{py:.1f}" '
-            f'r="{6 if outside else 4.5}" fill="{colour}" stroke="#fff" stroke-width="1">'
-            f"<title>{esc(p.unit)}: {esc(format_rate(p.rate, scale))} "
-            f"({count_label(round(p.denominator))})</title></circle>"
-            f'<text x="{px + 8:.1f}" y="{py + 4:.1f}" fill="{colour}"{weight}>'
-            f"{esc(p.unit)}</text>"
+        tip = f"{p.unit}: {rate(p.rate, scale, lang=lang)} ({integer(p.denominator, lang)})"
+        marks.append(
+            element(
+                "circle",
+                element("title", tip),
+                class_=f"point {p.position}",
+                cx=px,
+                cy=py,
+                r=6 if outside else 4.5,
+                fill=colour,
+                stroke="#fff",
+                stroke_width=1,
+            )
         )
-    out.append("</svg>")
-    return "".join(out), funnel_caption(funnel, scale, lang)
+        marks.append(
+            element(
+                "text",
+                p.unit,
+                x=px + 8,
+                y=py + 4,
+                fill=colour,
+                font_weight=700 if outside else None,
+            )
+        )
+    svg = chart(
+        "funnel",
+        WIDTH,
+        HEIGHT,
+        t("charts.funnel.label", lang),
+        element(
+            "defs",
+            element(
+                "clipPath",
+                element("rect", x=left, y=top, width=right - left, height=bottom - top),
+                id=clip,
+            ),
+        ),
+        y_axis(y, y_ticks, left, rate_ticker(scale, y_ticks, lang), right),
+        x_axis(x, x_ticks, bottom, lambda v: count_tick(v, step_of(x_ticks), lang), top),
+        element(
+            "text",
+            t("charts.funnel.x", lang),
+            x=(left + right) / 2,
+            y=HEIGHT - 4,
+            text_anchor="middle",
+            fill=LABEL,
+        ),
+        unit_note(scale, 4, 11, lang),
+        element(
+            "g",
+            *curves,
+            element(
+                "line",
+                x1=left,
+                x2=right,
+                y1=y(centre),
+                y2=y(centre),
+                stroke="#333",
+                stroke_width=1.5,
+            ),
+            clip_path=f"url(#{clip})",
+            fill="none",
+        ),
+        *marks,
+    )
+    return svg, funnel_caption(funnel, scale, lang)
 
 
 def _curve_denominators(smallest: float, largest: float, samples: int = 48) -> list[float]:
@@ -229,24 +280,21 @@ def _curve_denominators(smallest: float, largest: float, samples: int = 48) -> l
 
 
 def funnel_caption(funnel: Funnel, scale: int, lang: Lang) -> str:
-    centre = format_rate(funnel.centre, scale)
-    parts = [t("report.funnel.what", lang, centre=centre, sd=f"{funnel.noise_sd:.0f}")]
+    centre = rate(funnel.centre, scale, lang=lang)
+    parts = [t("charts.funnel.what", lang, centre=centre, sd=number(funnel.noise_sd, 0, lang))]
     outside = [p for p in funnel.points if p.position is Position.OUTSIDE]
     if outside:
-        units = ", ".join(
-            f"{p.unit} ({t('report.funnel.high' if p.above else 'report.funnel.low', lang)})"
-            for p in outside
-        )
-        parts.append(t("report.funnel.outside", lang, units=units))
+        units = ", ".join(f"{p.unit} ({p.direction(lang)})" for p in outside)
+        parts.append(t("charts.funnel.outside", lang, units=units))
     else:
-        parts.append(t("report.funnel.inside", lang))
+        parts.append(t("charts.funnel.inside", lang))
     if funnel.suppressed:
-        parts.append(t("report.funnel.suppressed", lang, units=", ".join(funnel.suppressed)))
+        parts.append(t("charts.funnel.suppressed", lang, units=", ".join(funnel.suppressed)))
     return " ".join(parts)
 
 
 def _caption_without(funnel: Funnel, key: str, lang: Lang) -> str:
     parts = [t(key, lang)]
     if funnel.suppressed:
-        parts.append(t("report.funnel.suppressed", lang, units=", ".join(funnel.suppressed)))
+        parts.append(t("charts.funnel.suppressed", lang, units=", ".join(funnel.suppressed)))
     return " ".join(parts)

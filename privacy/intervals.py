@@ -11,6 +11,10 @@ with s² = r(1 − r) for a proportion (binomial) and s² = r for an event rate
 per patient (Poisson). Intervals are clamped to the range the rate can take,
 since a 97 % cluster cannot have an upper bound of 110 %. All of this is
 post-processing of released figures: it costs no privacy.
+
+The coordinator computes the released intervals here, and the reports draw
+their whiskers and funnel limits from the same constants, so a 95 % interval
+means one thing everywhere.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-Z95 = 1.959964
-Z998 = 3.090232
+Z95 = 1.959963984540054  # two-sided 95 % standard normal quantile
+Z998 = 3.090232306167813  # two-sided 99.8 % standard normal quantile
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,22 @@ def rate_interval(
     """A symmetric normal interval, clamped to [0, upper] (upper = ∞ for unbounded rates)."""
     half = z * math.sqrt(rate_variance(rate, denominator, noise_sd, proportion=proportion))
     return Interval(max(0.0, rate - half), min(upper, rate + half))
+
+
+def noise_interval(rate: float, denominator: float, noise_sd: float) -> Interval:
+    """rate ± z·σ_N/D: the 95 % interval of the numerator's noise alone, unclamped.
+
+    Narrower than `rate_interval` because it leaves out the patients' own
+    sampling variation; only for releases made before intervals were
+    released, and a reader must say "noise only" beside it.
+    """
+    half = Z95 * noise_sd / denominator
+    return Interval(rate - half, rate + half)
+
+
+def noise_range(noise_sd: float) -> float:
+    """Half the 95 % range of a count whose noise has SD `noise_sd` (a histogram bin's whisker)."""
+    return Z95 * noise_sd
 
 
 @dataclass(frozen=True)
