@@ -51,7 +51,7 @@ from protocols.envelope import (
     log_event,
 )
 from protocols.generated import klynge_pb2 as pb
-from protocols.tls import LoadedTls, TlsFiles, channel_credentials, load_tls, practice_of_loaded
+from transport.tls import LoadedTls, TlsFiles, channel_credentials, load_tls, practice_of_loaded
 
 _log = logging.getLogger("klynge.transport.agent")
 

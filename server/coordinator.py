@@ -35,9 +35,7 @@ from protocols.errors import ParameterError, SecAggError
 from protocols.identity import read_public_key
 from protocols.messages import Participant
 from protocols.params import PRIVACY_FLOOR, RoundParams, default_params
-from protocols.pki import PkiLayout
-from protocols.registry import PracticeRegistry, load_registry
-from protocols.tls import PeerIdentity, TlsFiles
+from protocols.registry import PracticeRegistry
 from protocols.wire import (
     FETCH_CLUSTER,
     FETCH_REGION,
@@ -60,6 +58,9 @@ from server.transport import (
     CoordinatorTransport,
     allow_list,
 )
+from transport.pki import PkiLayout
+from transport.signed_files import load_registry
+from transport.tls import PeerIdentity, TlsFiles
 
 _log = logging.getLogger("klynge.coordinator")
 

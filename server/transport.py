@@ -60,7 +60,7 @@ from protocols.envelope import (
     log_event,
 )
 from protocols.generated import klynge_pb2 as pb
-from protocols.tls import (
+from transport.tls import (
     LoadedTls,
     PeerIdentity,
     PeerIdentityError,

@@ -17,7 +17,7 @@ from privacy.ledger import ChargeRequest, Ledger
 from privacy.manifest import load_manifest
 from privacy.signing import generate_private_key, write_private_key, write_public_key
 from protocols.identity import IdentityKey
-from protocols.registry import load_registry
+from transport.signed_files import load_registry
 
 runner = CliRunner()
 

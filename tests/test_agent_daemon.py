@@ -34,7 +34,6 @@ from protocols.envelope import FetchNotFound, FetchQuery, FetchResult
 from protocols.errors import SecAggError
 from protocols.messages import Participant, Stage
 from protocols.params import RoundParams
-from protocols.tls import PeerIdentity, TlsFiles
 from server.transport import (
     AgentSession,
     CoordinatorConfig,
@@ -42,6 +41,7 @@ from server.transport import (
     CoordinatorTransport,
     allow_list,
 )
+from transport.tls import PeerIdentity, TlsFiles
 
 IDS = [f"P{i + 1:04d}" for i in range(6)]
 STAGE_DEADLINE_S = 10.0  # a practice that disconnects is not waited for (on_disconnect)

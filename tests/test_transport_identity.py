@@ -18,8 +18,6 @@ from test_transport_support import (
 
 from protocols.envelope import ErrorCode
 from protocols.generated import klynge_pb2 as pb
-from protocols.pki import PkiError, fingerprint, load_certificate
-from protocols.tls import TlsFiles
 from server.transport import (
     FETCH_METHOD,
     SESSION_METHOD,
@@ -27,6 +25,8 @@ from server.transport import (
     CoordinatorTransport,
     allow_list,
 )
+from transport.pki import PkiError, fingerprint, load_certificate
+from transport.tls import TlsFiles
 
 PRACTICES = ["a1", "b2"]
 

@@ -20,8 +20,8 @@ from test_transport_support import (
 
 from protocols.envelope import Envelope, ErrorCode, FetchNotFound, FetchResult
 from protocols.generated import klynge_pb2 as pb
-from protocols.tls import channel_credentials, load_tls
 from server.transport import SESSION_METHOD, SessionClosedError
+from transport.tls import channel_credentials, load_tls
 
 PRACTICES = ["p01", "p02", "p03"]
 
@@ -188,8 +188,8 @@ def test_fetch_returns_release_or_not_found(pki):
         body = f"{peer.practice_id}:{query.scope}".encode()
         return FetchResult(round_id="r9", media_type="text/plain", body=body)
 
-    from protocols.tls import TlsFiles
     from server.transport import CoordinatorTransport, allow_list
+    from transport.tls import TlsFiles
 
     server = CoordinatorTransport(
         TlsFiles.for_server(pki), RecordingCoordinator(), allow_list(PRACTICES), fetch=serve
@@ -206,7 +206,7 @@ def test_fetch_returns_release_or_not_found(pki):
 
 
 def pki_files(layout, practice):
-    from protocols.tls import TlsFiles
+    from transport.tls import TlsFiles
 
     return TlsFiles.for_practice(layout, practice)
 

@@ -20,8 +20,6 @@ import pytest
 
 from client.transport import AgentConfig, AgentHandler, AgentTransport, Backoff
 from protocols.envelope import COORDINATOR_SENDER, Envelope, EnvelopeKey, ErrorCode
-from protocols.pki import PkiLayout, init_pki, issue_practices
-from protocols.tls import TlsFiles
 from server.transport import (
     AgentSession,
     CoordinatorConfig,
@@ -29,6 +27,8 @@ from server.transport import (
     CoordinatorTransport,
     allow_list,
 )
+from transport.pki import PkiLayout, init_pki, issue_practices
+from transport.tls import TlsFiles
 
 NOW = datetime.now(UTC)
 FAST_BACKOFF = Backoff(initial=0.05, maximum=0.2, multiplier=2.0, jitter=0.5)

@@ -118,7 +118,7 @@ def test_agent_reconnects_with_injected_backoff_sleep(tmp_path):
     from test_transport_support import RecordingAgent, make_pki
 
     from client.transport import AgentConfig, AgentTransport
-    from protocols.tls import TlsFiles
+    from transport.tls import TlsFiles
 
     layout = make_pki(tmp_path, ["P1"])
     slept: list[float] = []
@@ -177,7 +177,7 @@ def test_agent_outbox_is_bounded_and_checks_sender(tmp_path):
         OutboxFullError,
         TransportClosedError,
     )
-    from protocols.tls import TlsFiles
+    from transport.tls import TlsFiles
 
     layout = make_pki(tmp_path, ["P1"])
     transport = AgentTransport(

@@ -44,9 +44,9 @@ from typing import Any
 from client.agent.errors import AgentConfigError
 from protocols.errors import IdentityKeyError
 from protocols.identity import public_key_from_hex, read_public_key
-from protocols.pki import PkiLayout
 from protocols.registry import PRACTICE_ID
-from protocols.tls import TlsFiles
+from transport.pki import PkiLayout
+from transport.tls import TlsFiles
 
 FORMAT = "klynge-agent/1"
 CONFIG_NAME = "agent.toml"
