@@ -34,6 +34,7 @@ from google.protobuf.message import DecodeError
 
 from common.errors import KlyngeError
 from common.i18n import register, t
+from common.logs import log_event
 from protocols.envelope import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     FETCH_METHOD,
@@ -48,7 +49,6 @@ from protocols.envelope import (
     FetchResult,
     FrameRejected,
     error_frame_fields,
-    log_event,
 )
 from protocols.generated import klynge_pb2 as pb
 from transport.tls import LoadedTls, TlsFiles, channel_credentials, load_tls, practice_of_loaded

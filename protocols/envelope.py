@@ -1,4 +1,4 @@
-"""The envelope every protocol message travels in, and the transport's log lines.
+"""The envelope every protocol message travels in.
 
 The transport treats protocol messages as opaque bytes. What it does know is
 the envelope around them: protocol version, round id, stage, sender and a
@@ -7,22 +7,15 @@ frame resent after a reconnect is dropped rather than handled twice. The
 caller chooses `seq`: a resend of the same logical message must reuse it, and
 two different messages of one sender in one (round, stage) must not share it.
 
-Log lines are JSON objects whose values may only be scalars, so payload bytes
-and key material cannot reach a log through `log_event` by construction; long
-strings are cut, because an error text is the only place a value could hide.
-(`log_event`/`JsonLineFormatter` would sit better in a `klynge/logs.py`; they
-live here until the lead moves them.)
+Log lines (`log_event`) live in `common.logs`: every layer logs, and none through this one.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -235,52 +228,3 @@ class DedupWindow:
     def __len__(self) -> int:
         with self._lock:
             return len(self._keys)
-
-
-# -- structured logs ---------------------------------------------------------
-
-LogValue = str | int | float | bool | None
-_MAX_LOG_TEXT = 300
-
-
-def _log_value(name: str, value: object) -> LogValue:
-    if isinstance(value, bytes | bytearray | memoryview):
-        raise TypeError(f"log field {name!r}: bytes are never logged")
-    if isinstance(value, IntEnum):
-        return value.name
-    if isinstance(value, str):
-        text = "".join(c if c.isprintable() else "?" for c in value)
-        return text if len(text) <= _MAX_LOG_TEXT else text[:_MAX_LOG_TEXT] + "…"
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    raise TypeError(f"log field {name!r}: {type(value).__name__} is not a scalar")
-
-
-def log_event(
-    logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields: object
-) -> None:
-    """Log one JSON object `{"event": ..., **fields}`; scalar fields only."""
-    if not logger.isEnabledFor(level):
-        return
-    document = {"event": event, **{k: _log_value(k, v) for k, v in fields.items()}}
-    logger.log(level, json.dumps(document, ensure_ascii=False, sort_keys=True))
-
-
-class JsonLineFormatter(logging.Formatter):
-    """One JSON object per line with time, level and logger around the event fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        try:
-            body = json.loads(message)
-            if not isinstance(body, dict):
-                body = {"message": message}
-        except ValueError:
-            body = {"message": message}
-        document = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            **body,
-        }
-        return json.dumps(document, ensure_ascii=False, sort_keys=True)

@@ -25,12 +25,13 @@ from datetime import date
 from pathlib import Path
 
 from common.federation import Federation, load_federation
+from common.logs import log_event
 from privacy.layout import VectorLayout
 from privacy.manifest import Manifest, load_manifest
 from privacy.plan import round_min_survivors
 from privacy.transparency import TransparencyLog
 from protocols.coordinator import SecAggCoordinator
-from protocols.envelope import Envelope, FetchNotFound, FetchQuery, FetchResult, log_event
+from protocols.envelope import Envelope, FetchNotFound, FetchQuery, FetchResult
 from protocols.errors import ParameterError, SecAggError
 from protocols.identity import read_public_key
 from protocols.messages import Participant

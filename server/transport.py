@@ -40,6 +40,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from common.errors import KlyngeError
+from common.logs import log_event
 from protocols.envelope import (
     COORDINATOR_SENDER,
     DEFAULT_MAX_PAYLOAD_BYTES,
@@ -57,7 +58,6 @@ from protocols.envelope import (
     FetchResult,
     FrameRejected,
     error_frame_fields,
-    log_event,
 )
 from protocols.generated import klynge_pb2 as pb
 from transport.tls import (

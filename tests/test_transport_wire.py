@@ -13,14 +13,13 @@ import pytest
 from test_transport_support import no_leftover_threads  # noqa: F401 (autouse)
 
 from client.transport import Backoff
+from common.logs import JsonLineFormatter, log_event
 from protocols.envelope import (
     PROTOCOL_VERSION,
     DedupWindow,
     Envelope,
     EnvelopeError,
     ErrorCode,
-    JsonLineFormatter,
-    log_event,
 )
 from protocols.generated import regenerate
 

@@ -12,7 +12,7 @@ and stores them under `state_dir/releases/`. A regional aggregate is built
 only once every cluster of the round is in, so NOT_FOUND is retried for
 `region_wait_s`.
 
-Logs are JSON lines through `protocols.envelope.log_event`: ids, stages,
+Logs are JSON lines through `common.logs.log_event`: ids, stages,
 reason codes and counts, never values, vectors or keys.
 """
 
@@ -36,11 +36,12 @@ from client.agent.startup import load_agent
 from client.agent.status import budget_rows, last_receipt, status_document, write_status
 from client.transport import AgentConfig, AgentHandler, AgentSession, AgentTransport, Backoff
 from common.errors import KlyngeError
+from common.logs import log_event
 from privacy.ledger import Ledger
 from privacy.manifest import Budget
 from privacy.randomness import RandomSource, system_source
 from protocols import wire
-from protocols.envelope import Envelope, EnvelopeKey, ErrorCode, FetchNotFound, log_event
+from protocols.envelope import Envelope, EnvelopeKey, ErrorCode, FetchNotFound
 
 _log = logging.getLogger("klynge.agent")
 

@@ -36,10 +36,10 @@ from client.report.practice_html import render_practice_report
 from common.atomic import atomic_write
 from common.dates import parse_iso_date
 from common.i18n import current_lang, register, t
+from common.logs import JsonLineFormatter
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
 from privacy.signing import load_private_key, load_public_key
-from protocols.envelope import JsonLineFormatter
 from protocols.errors import IdentityKeyError
 from protocols.identity import IdentityKey, public_key_from_hex, public_key_to_hex, read_public_key
 
