@@ -28,16 +28,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from client.transport import AgentConfig, AgentHandler, AgentTransport
 from protocols.envelope import COORDINATOR_SENDER, Envelope, FetchResult
 from protocols.generated import klynge_pb2 as pb
-from server.transport import (
-    CoordinatorConfig,
-    CoordinatorHandler,
-    CoordinatorTransport,
-    allow_list,
-)
+from transport.admission import allow_list
+from transport.client import AgentConfig, AgentHandler, AgentTransport
 from transport.pki import PkiLayout, init_pki, issue_practices
+from transport.server import CoordinatorConfig, CoordinatorHandler, CoordinatorTransport
 from transport.tls import TlsFiles
 
 PRACTICE = "P0001"

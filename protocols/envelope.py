@@ -7,7 +7,8 @@ frame resent after a reconnect is dropped rather than handled twice. The
 caller chooses `seq`: a resend of the same logical message must reuse it, and
 two different messages of one sender in one (round, stage) must not share it.
 
-Log lines (`log_event`) live in `common.logs`: every layer logs, and none through this one.
+Pure: the gRPC frames around envelopes, and the service's method paths, are
+`transport.frames`; log lines are `common.logs`.
 """
 
 from __future__ import annotations
@@ -25,10 +26,6 @@ from protocols.generated import klynge_pb2 as pb
 
 PROTOCOL_VERSION = 1
 COORDINATOR_SENDER = "coordinator"
-# The gRPC method paths, from the compiled service descriptor (one place for both sides).
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Coordinator"].full_name
-SESSION_METHOD = f"/{SERVICE_NAME}/Session"
-FETCH_METHOD = f"/{SERVICE_NAME}/Fetch"
 DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 
 _ROUND_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -187,16 +184,6 @@ class FetchResult:
 
 class FetchNotFound(KlyngeError):
     """Nothing is released for the query: raised by fetch handlers, and by agents on NOT_FOUND."""
-
-
-def error_frame_fields(
-    code: ErrorCode, reason: str, key: EnvelopeKey | None = None
-) -> dict[str, object]:
-    """Keyword arguments for `pb.Error`, naming the envelope when there is one."""
-    fields: dict[str, object] = {"code": int(code), "reason": reason[:500]}
-    if key is not None:
-        fields.update(round_id=key.round_id, stage=key.stage, sender=key.sender, seq=key.seq)
-    return fields
 
 
 class DedupWindow:

@@ -52,14 +52,14 @@ from server.config import ServerSettings
 from server.documents import release_document
 from server.releasing import NoisySum, build_release, cluster_sum, regional_sum, round_mechanism
 from server.store import Level, Practice, RoundState, Store
-from server.transport import (
-    AgentSession,
+from transport.admission import allow_list
+from transport.pki import PkiLayout
+from transport.server import (
     CoordinatorConfig,
     CoordinatorHandler,
+    CoordinatorSideSession,
     CoordinatorTransport,
-    allow_list,
 )
-from transport.pki import PkiLayout
 from transport.signed_files import load_registry
 from transport.tls import PeerIdentity, TlsFiles
 
@@ -306,10 +306,10 @@ class CoordinatorService(CoordinatorHandler):
             if session is not None and session.is_open:
                 session.send(to_envelope(item.message))
 
-    def on_connect(self, session: AgentSession) -> None:
+    def on_connect(self, session: CoordinatorSideSession) -> None:
         log_event(self._log, "agent_connected", practice=session.practice_id)
 
-    def on_disconnect(self, session: AgentSession, reason: str) -> None:
+    def on_disconnect(self, session: CoordinatorSideSession, reason: str) -> None:
         with self._lock:
             current = self.transport.session(session.practice_id)
             if current is not None and current is not session and current.is_open:
@@ -319,7 +319,7 @@ class CoordinatorService(CoordinatorHandler):
                 self._send(rnd.disconnected(session.practice_id, self._clock()))
                 self._complete_if_finished(rnd)
 
-    def on_frame(self, session: AgentSession, envelope: Envelope) -> None:
+    def on_frame(self, session: CoordinatorSideSession, envelope: Envelope) -> None:
         practice = session.practice_id
         with self._lock:
             rnd = self._rounds.get(envelope.round_id)

@@ -23,12 +23,12 @@ import pytest
 from typer.testing import CliRunner
 
 from client.agent.config import load_settings
-from client.transport import AgentConfig, AgentHandler, AgentTransport
 from klynge.cli import root
 from klynge.demo import DemoOptions, prepare, run, stop_all
 from privacy.manifest import load_manifest
 from server.results import results_document
 from server.store import Store
+from transport.client import AgentConfig, AgentHandler, AgentTransport
 from transport.pki import PkiLayout, init_pki, issue_practices
 from transport.tls import TlsFiles
 

@@ -20,7 +20,8 @@ from test_transport_support import (
 
 from protocols.envelope import Envelope, ErrorCode, FetchNotFound, FetchResult
 from protocols.generated import klynge_pb2 as pb
-from server.transport import SESSION_METHOD, SessionClosedError
+from transport.frames import SESSION_METHOD
+from transport.session import SessionClosedError
 from transport.tls import channel_credentials, load_tls
 
 PRACTICES = ["p01", "p02", "p03"]
@@ -188,7 +189,8 @@ def test_fetch_returns_release_or_not_found(pki):
         body = f"{peer.practice_id}:{query.scope}".encode()
         return FetchResult(round_id="r9", media_type="text/plain", body=body)
 
-    from server.transport import CoordinatorTransport, allow_list
+    from transport.admission import allow_list
+    from transport.server import CoordinatorTransport
     from transport.tls import TlsFiles
 
     server = CoordinatorTransport(

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from test_transport_support import no_leftover_threads  # noqa: F401 (autouse)
 
-from client.transport import Backoff
 from common.logs import JsonLineFormatter, log_event
 from protocols.envelope import (
     PROTOCOL_VERSION,
@@ -22,6 +21,7 @@ from protocols.envelope import (
     ErrorCode,
 )
 from protocols.generated import regenerate
+from transport.client import Backoff
 
 
 def test_committed_stubs_match_regeneration(tmp_path):
@@ -116,7 +116,7 @@ def test_agent_reconnects_with_injected_backoff_sleep(tmp_path):
 
     from test_transport_support import RecordingAgent, make_pki
 
-    from client.transport import AgentConfig, AgentTransport
+    from transport.client import AgentConfig, AgentTransport
     from transport.tls import TlsFiles
 
     layout = make_pki(tmp_path, ["P1"])
@@ -170,7 +170,7 @@ def test_logs_refuse_bytes_and_are_json_lines():
 def test_agent_outbox_is_bounded_and_checks_sender(tmp_path):
     from test_transport_support import RecordingAgent, make_pki
 
-    from client.transport import (
+    from transport.client import (
         AgentConfig,
         AgentTransport,
         OutboxFullError,

@@ -34,7 +34,6 @@ from client.agent.errors import AgentError, AgentStartupError
 from client.agent.releases import LEVELS, store_release
 from client.agent.startup import load_agent
 from client.agent.status import budget_rows, last_receipt, status_document, write_status
-from client.transport import AgentConfig, AgentHandler, AgentSession, AgentTransport, Backoff
 from common.errors import KlyngeError
 from common.logs import log_event
 from privacy.ledger import Ledger
@@ -42,6 +41,13 @@ from privacy.manifest import Budget
 from privacy.randomness import RandomSource, system_source
 from protocols import wire
 from protocols.envelope import Envelope, EnvelopeKey, ErrorCode, FetchNotFound
+from transport.client import (
+    AgentConfig,
+    AgentHandler,
+    AgentTransport,
+    Backoff,
+    PracticeSideSession,
+)
 
 _log = logging.getLogger("klynge.agent")
 
@@ -168,22 +174,22 @@ class AgentDaemon(AgentHandler):
 
     # --- AgentHandler callbacks (transport reader thread) ------------------------------
 
-    def on_connect(self, session: AgentSession) -> None:
+    def on_connect(self, session: PracticeSideSession) -> None:
         with self._lock:
             self.write_status()
 
-    def on_disconnect(self, session: AgentSession, reason: str) -> None:
+    def on_disconnect(self, session: PracticeSideSession, reason: str) -> None:
         with self._lock:
             self.write_status()
 
     def on_error(
-        self, session: AgentSession, code: ErrorCode, reason: str, key: EnvelopeKey | None
+        self, session: PracticeSideSession, code: ErrorCode, reason: str, key: EnvelopeKey | None
     ) -> None:
         # The transport logged it; the refused envelope is out of the outbox.
         with self._lock:
             self.write_status()
 
-    def on_frame(self, session: AgentSession, envelope: Envelope) -> None:
+    def on_frame(self, session: PracticeSideSession, envelope: Envelope) -> None:
         if self.dropped or self.stalled:
             return
         with self._lock:
