@@ -301,9 +301,10 @@ class CoordinatorService(CoordinatorHandler):
     # --- messages ------------------------------------------------------------------
 
     def _send(self, outbound: list[Outbound]) -> None:
+        """Send to each practice still connected; one that left meanwhile is skipped (logged)."""
         for item in outbound:
             session = self.transport.session(item.practice_id)
-            if session is not None and session.is_open:
+            if session is not None:
                 session.send(to_envelope(item.message))
 
     def on_connect(self, session: CoordinatorSideSession) -> None:
@@ -406,7 +407,7 @@ class CoordinatorService(CoordinatorHandler):
         )
         for practice in rnd.practice_ids():
             session = self.transport.session(practice)
-            if session is not None and session.is_open:
+            if session is not None:
                 session.send(outcome.to_envelope("coordinator"))
         self._rounds.pop(rnd.round_id, None)
         self._record_sum(region, rnd.cluster_id, ref, noisy)

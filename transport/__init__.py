@@ -7,7 +7,8 @@ orchestration in `server` and `client`:
 - `signed_files`: documents on disk with a detached signature (the registry).
 - `frames`, `limits`: the Session stream's frames and the limits both ends enforce.
 - `session`: what both ends share: a live stream's outgoing frames, the
-  handler interface, delivery of a received envelope.
+  no-op send on a stream that ended, the handler interface, delivery of a
+  received envelope.
 - `server` (with `admission`, `dispatch`): the coordinator's gRPC server.
 - `client`: the agent's dial-out stream with reconnect and an outbox.
 - `fetch`: both ends of the Fetch RPC.

@@ -20,7 +20,6 @@ waiting.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import threading
@@ -58,7 +57,6 @@ from transport.limits import KEEPALIVE_TIMEOUT_MS, MAX_MESSAGE_BYTES, stream_opt
 from transport.session import (
     FrameQueue,
     Session,
-    SessionClosedError,
     SessionHandler,
     StreamEnd,
     deliver,
@@ -315,8 +313,7 @@ class AgentTransport:
         with self._lock:
             session = self._session
         if session is not None:
-            with contextlib.suppress(SessionClosedError):
-                session.refuse(code, reason, key)
+            session.refuse(code, reason, key)
 
     # the connection loop -----------------------------------------------------------
 

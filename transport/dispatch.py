@@ -6,12 +6,11 @@ executor. Each envelope is handed over once: a frame whose (round_id, stage,
 sender, seq) was seen before is dropped with a log line and acknowledged as a
 duplicate; one the handler accepts is acknowledged, one it refuses (or fails
 on) is answered with an Error frame naming it. A reply to a session that has
-ended is not sent: the agent resends on its next session and gets a duplicate ack.
+ended meanwhile is dropped by the session layer, never raised here.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections import deque
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING
 from common.logs import log_event
 from protocols.envelope import DedupWindow, Envelope
 from transport.frames import PeerError, key_fields
-from transport.session import SessionClosedError, SessionHandler, deliver, notify
+from transport.session import SessionHandler, deliver, notify
 
 if TYPE_CHECKING:
     from transport.server import CoordinatorSideSession
@@ -106,8 +105,7 @@ class Dispatcher:
         )
         if done.duplicate:
             log_event(self._log, "duplicate_dropped", practice_id=session.practice_id, **where)
-            with contextlib.suppress(SessionClosedError):
-                session.ack(key, duplicate=True)
+            session.ack(key, duplicate=True)
         elif done.code is not None:
             extra = {} if done.failure is None else {"error": done.failure}
             log_event(
@@ -120,8 +118,6 @@ class Dispatcher:
                 reason=done.reason,
                 **extra,
             )
-            with contextlib.suppress(SessionClosedError):
-                session.refuse(done.code, done.reason, key)
+            session.refuse(done.code, done.reason, key)
         else:
-            with contextlib.suppress(SessionClosedError):
-                session.ack(key, duplicate=False)
+            session.ack(key, duplicate=False)

@@ -15,6 +15,8 @@ Guarantees this module gives the round orchestration built on it:
 - Bad bytes, unknown frame types, invalid envelopes and handler exceptions
   are answered with an Error frame; the session (and the server) go on.
   A session that keeps sending garbage is closed with INVALID_ARGUMENT.
+- Sending to a session that has ended meanwhile is a logged no-op
+  (`transport.session`): one practice leaving never fails another's message.
 - Logs are JSON lines through `log_event`, which refuses bytes: payloads and
   keys never reach them.
 
@@ -26,7 +28,6 @@ session: compare with `session(practice_id)` before treating it as a dropout.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import secrets
 import threading
@@ -56,14 +57,7 @@ from transport.limits import (
     MAX_MESSAGE_BYTES,
     stream_options,
 )
-from transport.session import (
-    FrameQueue,
-    Session,
-    SessionClosedError,
-    SessionHandler,
-    StreamEnd,
-    open_envelope,
-)
+from transport.session import FrameQueue, Session, SessionHandler, StreamEnd, open_envelope
 from transport.tls import LoadedTls, PeerIdentity, TlsFiles, load_tls, server_credentials
 
 _log = logging.getLogger("klynge.transport.server")
@@ -97,8 +91,8 @@ class CoordinatorConfig:
 class CoordinatorSideSession(Session):
     """One live stream to one practice, as the coordinator holds it.
 
-    `send` may be called from any thread; it raises `SessionClosedError` once
-    the session has ended.
+    `send` may be called from any thread; on a session that has ended it
+    returns False and logs, it never raises.
     """
 
     def __init__(
@@ -121,25 +115,26 @@ class CoordinatorSideSession(Session):
 
     frame_type = pb.CoordinatorFrame
 
-    def send(self, envelope: Envelope) -> None:
-        """Queue an envelope for the agent; raises SessionClosedError once the session ended."""
+    def send(self, envelope: Envelope) -> bool:
+        """Queue an envelope for the agent; False if the session ended meanwhile."""
         envelope.validate(self.max_payload_bytes)
-        self._send_body("envelope", envelope.to_proto(), envelope.key)
+        return self._send_body("envelope", envelope.to_proto(), envelope.key)
 
-    def ack(self, key: EnvelopeKey, *, duplicate: bool) -> None:
-        self._send_body("ack", pb.Ack(**key._asdict(), duplicate=duplicate), key)
+    def ack(self, key: EnvelopeKey, *, duplicate: bool) -> bool:
+        # If the session is gone, the agent resends on its next one and gets a duplicate ack.
+        return self._send_body("ack", pb.Ack(**key._asdict(), duplicate=duplicate), key)
 
-    def heartbeat(self, nonce: int) -> None:
-        self._send_body("heartbeat", pb.Heartbeat(nonce=nonce))
+    def heartbeat(self, nonce: int) -> bool:
+        return self._send_body("heartbeat", pb.Heartbeat(nonce=nonce))
 
-    def welcome(self, heartbeat_interval: float) -> None:
+    def welcome(self, heartbeat_interval: float) -> bool:
         interval_ms = int(heartbeat_interval * 1000)
         welcome = pb.Welcome(
             protocol_version=PROTOCOL_VERSION,
             session_id=self.session_id,
             heartbeat_interval_ms=interval_ms,
         )
-        self._send_body("welcome", welcome)
+        return self._send_body("welcome", welcome)
 
     def close(self, code: ErrorCode, reason: str, status: grpc.StatusCode) -> None:
         """Tell the agent why, then end the RPC with `status`. Idempotent."""
@@ -384,8 +379,7 @@ class CoordinatorTransport:
         if session.bad_frames > self._config.max_bad_frames:
             session.close(code, closing, grpc.StatusCode.INVALID_ARGUMENT)
         else:
-            with contextlib.suppress(SessionClosedError):
-                session.refuse(code, reason, key)
+            session.refuse(code, reason, key)
 
     def _garbage(self, session: CoordinatorSideSession, code: ErrorCode, reason: str) -> None:
         session.bad_frames += 1
@@ -420,8 +414,7 @@ class CoordinatorTransport:
         elif kind == "envelope":
             self._on_envelope(session, frame.envelope)
         elif kind == "heartbeat":
-            with contextlib.suppress(SessionClosedError):
-                session.heartbeat(frame.heartbeat.nonce)
+            session.heartbeat(frame.heartbeat.nonce)
         elif kind == "error":
             error = PeerError.from_proto(frame.error)
             log_event(
@@ -485,9 +478,7 @@ class CoordinatorTransport:
                 "a newer session of this practice replaced this one",
                 grpc.StatusCode.ABORTED,
             )
-        try:
-            session.welcome(self._config.heartbeat_interval)
-        except SessionClosedError:
+        if not session.welcome(self._config.heartbeat_interval):
             return
         session._event(
             "session_open",

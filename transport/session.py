@@ -7,8 +7,11 @@ the same parts:
 
 - `FrameQueue`: the frames waiting for gRPC to pull them, ending with a
   `StreamEnd` that always fits, even when the queue is full.
-- `Session`: the queue behind a lock; sending on a stream that has ended
-  raises `SessionClosedError`.
+- `Session`: the queue behind a lock, with the one rule for sending on a
+  stream that has ended: **it is a no-op with a log line, never an error.**
+  The sender is often handling *another* practice's message (a round moving
+  on to its next stage); refusing that message because this practice left
+  would abort the round for everyone. The frame is lost either way.
 - `SessionHandler`: the four callbacks the layer above implements.
 - `deliver`: what becomes of one received envelope (duplicate, accepted,
   refused by the handler, or a handler failure), the same at both ends.
@@ -37,7 +40,7 @@ from protocols.envelope import (
     FrameRejected,
 )
 from protocols.generated import klynge_pb2 as pb
-from transport.frames import error_message
+from transport.frames import error_message, key_fields
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,6 @@ class FrameQueue:
             return self._items.popleft()
 
 
-class SessionClosedError(KlyngeError):
-    """A frame was sent on a session that has ended; look up the current one."""
-
-
 class Session:
     """One live Session stream as one end holds it; frames may be queued from any thread."""
 
@@ -105,24 +104,35 @@ class Session:
         with self._lock:
             return not self._closed
 
-    def _queue(self, frame: bytes, body: str, key: EnvelopeKey | None = None) -> None:
-        """Queue one serialised frame; raises SessionClosedError once the session ended."""
+    def _queue(self, frame: bytes, body: str, key: EnvelopeKey | None = None) -> bool:
+        """Queue one serialised frame; True if it was queued.
+
+        The one place a send meets a session that has ended: it is dropped and
+        logged, and the caller goes on (see the module's docstring).
+        """
         with self._lock:
             closed = self._closed
             if not closed and self._frames.put(frame):
-                return
-        if closed:
-            raise SessionClosedError(f"session {self.session_id} of {self.practice_id} ended")
-        self._backlog_full()
-        raise SessionClosedError(f"session {self.session_id} of {self.practice_id}: backlog full")
+                return True
+        full = not closed
+        if full:
+            self._backlog_full()
+        self._event(
+            "send_dropped",
+            level=logging.WARNING if full else logging.INFO,
+            frame=body,
+            reason="backlog full" if full else "session closed",
+            **({} if key is None else key_fields(key)),
+        )
+        return False
 
-    def _send_body(self, body: str, message: Message, key: EnvelopeKey | None = None) -> None:
+    def _send_body(self, body: str, message: Message, key: EnvelopeKey | None = None) -> bool:
         """Queue a frame with one body (envelope, ack, error, heartbeat, welcome)."""
-        self._queue(self.frame_type(**{body: message}).SerializeToString(), body, key)
+        return self._queue(self.frame_type(**{body: message}).SerializeToString(), body, key)
 
-    def refuse(self, code: ErrorCode, reason: str, key: EnvelopeKey | None = None) -> None:
+    def refuse(self, code: ErrorCode, reason: str, key: EnvelopeKey | None = None) -> bool:
         """An Error frame to the other end, naming the envelope it refuses if one; goes on."""
-        self._send_body("error", error_message(code, reason, key), key)
+        return self._send_body("error", error_message(code, reason, key), key)
 
     def _event(self, event: str, *, level: int = logging.INFO, **fields: object) -> None:
         """One log line about this session, naming the practice and the session."""
