@@ -37,7 +37,7 @@ from privacy.authoring import default_manifest, write_signed
 from privacy.manifest import Manifest
 from privacy.signing import generate_private_key
 from protocols.identity import IdentityKey
-from protocols.pki import DEFAULT_SERVER_HOSTS, PkiLayout, init_pki, issue_practices
+from transport.pki import DEFAULT_SERVER_HOSTS, PkiLayout, init_pki, issue_practices
 
 CONTAINER_PORT = 50051
 AGENT_STAGES = ("ADVERTISE_KEYS", "SHARE_KEYS", "MASKED_INPUT", "CONSISTENCY")

@@ -1,4 +1,4 @@
-"""The envelope every protocol message travels in, and the transport's log lines.
+"""The envelope every protocol message travels in.
 
 The transport treats protocol messages as opaque bytes. What it does know is
 the envelope around them: protocol version, round id, stage, sender and a
@@ -7,24 +7,18 @@ frame resent after a reconnect is dropped rather than handled twice. The
 caller chooses `seq`: a resend of the same logical message must reuse it, and
 two different messages of one sender in one (round, stage) must not share it.
 
-Log lines are JSON objects whose values may only be scalars, so payload bytes
-and key material cannot reach a log through `log_event` by construction; long
-strings are cut, because an error text is the only place a value could hide.
-(`log_event`/`JsonLineFormatter` would sit better in a `klynge/logs.py`; they
-live here until the lead moves them.)
+Pure: the gRPC frames around envelopes, and the service's method paths, are
+`transport.frames`; log lines are `common.logs`.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import IntEnum
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from common.errors import KlyngeError
 from common.i18n import register, t
@@ -32,10 +26,6 @@ from protocols.generated import klynge_pb2 as pb
 
 PROTOCOL_VERSION = 1
 COORDINATOR_SENDER = "coordinator"
-# The gRPC method paths, from the compiled service descriptor (one place for both sides).
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Coordinator"].full_name
-SESSION_METHOD = f"/{SERVICE_NAME}/Session"
-FETCH_METHOD = f"/{SERVICE_NAME}/Fetch"
 DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
 
 _ROUND_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
@@ -196,16 +186,6 @@ class FetchNotFound(KlyngeError):
     """Nothing is released for the query: raised by fetch handlers, and by agents on NOT_FOUND."""
 
 
-def error_frame_fields(
-    code: ErrorCode, reason: str, key: EnvelopeKey | None = None
-) -> dict[str, Any]:
-    """Keyword arguments for `pb.Error`, naming the envelope when there is one."""
-    fields: dict[str, Any] = {"code": int(code), "reason": reason[:500]}
-    if key is not None:
-        fields.update(round_id=key.round_id, stage=key.stage, sender=key.sender, seq=key.seq)
-    return fields
-
-
 class DedupWindow:
     """The last `capacity` idempotency keys seen; thread-safe.
 
@@ -235,52 +215,3 @@ class DedupWindow:
     def __len__(self) -> int:
         with self._lock:
             return len(self._keys)
-
-
-# -- structured logs ---------------------------------------------------------
-
-LogValue = str | int | float | bool | None
-_MAX_LOG_TEXT = 300
-
-
-def _log_value(name: str, value: object) -> LogValue:
-    if isinstance(value, bytes | bytearray | memoryview):
-        raise TypeError(f"log field {name!r}: bytes are never logged")
-    if isinstance(value, IntEnum):
-        return value.name
-    if isinstance(value, str):
-        text = "".join(c if c.isprintable() else "?" for c in value)
-        return text if len(text) <= _MAX_LOG_TEXT else text[:_MAX_LOG_TEXT] + "…"
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    raise TypeError(f"log field {name!r}: {type(value).__name__} is not a scalar")
-
-
-def log_event(
-    logger: logging.Logger, event: str, *, level: int = logging.INFO, **fields: object
-) -> None:
-    """Log one JSON object `{"event": ..., **fields}`; scalar fields only."""
-    if not logger.isEnabledFor(level):
-        return
-    document = {"event": event, **{k: _log_value(k, v) for k, v in fields.items()}}
-    logger.log(level, json.dumps(document, ensure_ascii=False, sort_keys=True))
-
-
-class JsonLineFormatter(logging.Formatter):
-    """One JSON object per line with time, level and logger around the event fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        try:
-            body = json.loads(message)
-            if not isinstance(body, dict):
-                body = {"message": message}
-        except ValueError:
-            body = {"message": message}
-        document = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            **body,
-        }
-        return json.dumps(document, ensure_ascii=False, sort_keys=True)

@@ -7,8 +7,9 @@ authority key they trust (configured locally, never received from the
 coordinator).
 
 Format: one UTF-8 JSON document plus a detached signature (see
-`signed_document`). Parsing is strict: unknown or duplicated keys, duplicate
-practices or duplicate identity keys are errors naming the field.
+`signed_document`; `transport.signed_files` reads and writes the files).
+Parsing is strict: unknown or duplicated keys, duplicate practices or
+duplicate identity keys are errors naming the field.
 
     {
       "format": "klynge-practice-registry",
@@ -29,15 +30,10 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from protocols.errors import IdentityKeyError, RegistryError
 from protocols.identity import IdentityKey, public_key_from_hex
-from protocols.signed_document import (
-    read_signed_document,
-    verify_document,
-    write_signed_document,
-)
+from protocols.signed_document import verify_document
 from protocols.texts import reason
 
 FORMAT = "klynge-practice-registry"
@@ -192,24 +188,10 @@ def verify_registry(
     return parse_registry(data, source=source)
 
 
-def load_registry(
-    path: Path, authority_key: bytes, signature_path: Path | None = None
-) -> PracticeRegistry:
-    """Read, verify against the trusted authority key, then parse."""
-    data = read_signed_document(path, authority_key, SIGNATURE_DOMAIN, signature_path)
-    return parse_registry(data, source=str(path))
-
-
 def sign_registry(registry: PracticeRegistry, authority: IdentityKey) -> tuple[bytes, bytes]:
     """(canonical bytes, detached signature) for distribution."""
     data = encode_registry(registry)
     return data, authority.sign(SIGNATURE_DOMAIN, data)
-
-
-def write_registry(
-    registry: PracticeRegistry, path: Path, authority: IdentityKey
-) -> tuple[Path, Path]:
-    return write_signed_document(path, encode_registry(registry), authority, SIGNATURE_DOMAIN)
 
 
 def make_registry(

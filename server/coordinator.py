@@ -26,18 +26,17 @@ from pathlib import Path
 
 from common.federation import Federation, load_federation
 from common.keyfiles import load_public_key, public_bytes
+from common.logs import log_event
 from privacy.layout import VectorLayout
 from privacy.manifest import Manifest, load_manifest
 from privacy.plan import round_min_survivors, round_release
 from privacy.transparency import TransparencyLog
 from protocols.coordinator import SecAggCoordinator
-from protocols.envelope import Envelope, FetchNotFound, FetchQuery, FetchResult, log_event
+from protocols.envelope import Envelope, FetchNotFound, FetchQuery, FetchResult
 from protocols.errors import ParameterError, SecAggError
 from protocols.messages import Participant
 from protocols.params import PRIVACY_FLOOR, RoundParams, default_params
-from protocols.pki import PkiLayout
-from protocols.registry import PracticeRegistry, load_registry
-from protocols.tls import PeerIdentity, TlsFiles
+from protocols.registry import PracticeRegistry
 from protocols.wire import (
     FETCH_CLUSTER,
     FETCH_REGION,
@@ -53,13 +52,16 @@ from server.config import ServerSettings
 from server.documents import release_document
 from server.releasing import NoisySum, build_release, cluster_sum, regional_sum
 from server.store import Level, Practice, RoundState, Store
-from server.transport import (
-    AgentSession,
+from transport.admission import allow_list
+from transport.pki import PkiLayout
+from transport.server import (
     CoordinatorConfig,
     CoordinatorHandler,
+    CoordinatorSideSession,
     CoordinatorTransport,
-    allow_list,
 )
+from transport.signed_files import load_registry
+from transport.tls import PeerIdentity, TlsFiles
 
 _log = logging.getLogger("klynge.coordinator")
 
@@ -303,15 +305,16 @@ class CoordinatorService(CoordinatorHandler):
     # --- messages ------------------------------------------------------------------
 
     def _send(self, outbound: list[Outbound]) -> None:
+        """Send to each practice still connected; one that left meanwhile is skipped (logged)."""
         for item in outbound:
             session = self.transport.session(item.practice_id)
-            if session is not None and session.is_open:
+            if session is not None:
                 session.send(to_envelope(item.message))
 
-    def on_connect(self, session: AgentSession) -> None:
+    def on_connect(self, session: CoordinatorSideSession) -> None:
         log_event(self._log, "agent_connected", practice=session.practice_id)
 
-    def on_disconnect(self, session: AgentSession, reason: str) -> None:
+    def on_disconnect(self, session: CoordinatorSideSession, reason: str) -> None:
         with self._lock:
             current = self.transport.session(session.practice_id)
             if current is not None and current is not session and current.is_open:
@@ -321,7 +324,7 @@ class CoordinatorService(CoordinatorHandler):
                 self._send(rnd.disconnected(session.practice_id, self._clock()))
                 self._complete_if_finished(rnd)
 
-    def on_frame(self, session: AgentSession, envelope: Envelope) -> None:
+    def on_frame(self, session: CoordinatorSideSession, envelope: Envelope) -> None:
         practice = session.practice_id
         with self._lock:
             rnd = self._rounds.get(envelope.round_id)
@@ -408,7 +411,7 @@ class CoordinatorService(CoordinatorHandler):
         )
         for practice in rnd.practice_ids():
             session = self.transport.session(practice)
-            if session is not None and session.is_open:
+            if session is not None:
                 session.send(outcome.to_envelope("coordinator"))
         self._rounds.pop(rnd.round_id, None)
         self._record_sum(region, rnd.cluster_id, ref, noisy)

@@ -19,7 +19,7 @@ from privacy.manifest import load_manifest
 from privacy.plan import round_release
 from privacy.signing import generate_private_key
 from protocols.identity import IdentityKey
-from protocols.registry import load_registry
+from transport.signed_files import load_registry
 
 runner = CliRunner()
 

@@ -34,14 +34,14 @@ from protocols.envelope import FetchNotFound, FetchQuery, FetchResult
 from protocols.errors import SecAggError
 from protocols.messages import Participant, Stage
 from protocols.params import RoundParams
-from protocols.tls import PeerIdentity, TlsFiles
-from server.transport import (
-    AgentSession,
+from transport.admission import allow_list
+from transport.server import (
     CoordinatorConfig,
     CoordinatorHandler,
+    CoordinatorSideSession,
     CoordinatorTransport,
-    allow_list,
 )
+from transport.tls import PeerIdentity, TlsFiles
 
 IDS = [f"P{i + 1:04d}" for i in range(6)]
 STAGE_DEADLINE_S = 10.0  # a practice that disconnects is not waited for (on_disconnect)
@@ -94,7 +94,7 @@ class MiniCoordinator(CoordinatorHandler):
         self.timer.daemon = True
         self.timer.start()
 
-    def on_frame(self, session: AgentSession, envelope) -> None:
+    def on_frame(self, session: CoordinatorSideSession, envelope) -> None:
         message = wire.from_envelope(envelope)
         with self.lock:
             assert self.round is not None
@@ -108,7 +108,7 @@ class MiniCoordinator(CoordinatorHandler):
             if not self.waiting:
                 self._advance()
 
-    def on_disconnect(self, session: AgentSession, reason: str) -> None:
+    def on_disconnect(self, session: CoordinatorSideSession, reason: str) -> None:
         with self.lock:
             if self.round is None or self.finished.is_set():
                 return

@@ -29,7 +29,8 @@ from privacy.signing import generate_private_key
 from privacy.trust import load_trust_store, withdraw_approval
 from protocols.errors import RegistryError, SignedDocumentError
 from protocols.identity import IdentityKey
-from protocols.registry import load_registry, make_registry, write_registry
+from protocols.registry import make_registry
+from transport.signed_files import load_registry, write_registry
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -63,3 +64,12 @@ def test_dockerfile_copies_what_exists_and_defines_the_targets_compose_uses():
     for cmd in re.findall(r"^CMD (\[.*\])$", DOCKERFILE, flags=re.M):
         result = CliRunner().invoke(root, [*json.loads(cmd), "--help"])
         assert result.exit_code == 0, (cmd, result.output)
+
+
+def test_dockerfile_copies_every_package_the_project_installs():
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    packages = [
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    ]
+    copied = set(re.findall(r"^COPY (\S+) \./\1$", DOCKERFILE, flags=re.M))
+    assert set(packages) <= copied, sorted(set(packages) - copied)

@@ -23,14 +23,14 @@ import pytest
 from typer.testing import CliRunner
 
 from client.agent.config import load_settings
-from client.transport import AgentConfig, AgentHandler, AgentTransport
 from klynge.cli import root
 from klynge.demo import DemoOptions, prepare, run, stop_all
 from privacy.manifest import load_manifest
-from protocols.pki import PkiLayout, init_pki, issue_practices
-from protocols.tls import TlsFiles
 from server.results import results_document
 from server.store import Store
+from transport.client import AgentConfig, AgentHandler, AgentTransport
+from transport.pki import PkiLayout, init_pki, issue_practices
+from transport.tls import TlsFiles
 
 pytestmark = pytest.mark.e2e
 SMALL = {"patients": 250, "stage_timeout_s": 3.0, "timeout_s": 120.0}

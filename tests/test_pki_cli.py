@@ -13,7 +13,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from typer.testing import CliRunner
 
 from klynge.cli import root
-from protocols.pki import (
+from transport.pki import (
     PkiError,
     PkiLayout,
     build_practice_certificate,

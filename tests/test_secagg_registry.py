@@ -23,14 +23,17 @@ from protocols.randomness import seeded_random_bytes
 from protocols.registry import (
     SIGNATURE_DOMAIN,
     RegistryEntry,
-    load_registry,
     make_registry,
     parse_registry,
     sign_registry,
     verify_registry,
+)
+from transport.signed_files import (
+    load_registry,
+    read_signed_document,
+    signature_path_for,
     write_registry,
 )
-from protocols.signed_document import read_signed_document, signature_path_for
 
 RB = seeded_random_bytes("registry")
 AUTHORITY = IdentityKey.generate(RB)

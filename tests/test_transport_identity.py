@@ -18,15 +18,11 @@ from test_transport_support import (
 
 from protocols.envelope import ErrorCode
 from protocols.generated import klynge_pb2 as pb
-from protocols.pki import PkiError, fingerprint, load_certificate
-from protocols.tls import TlsFiles
-from server.transport import (
-    FETCH_METHOD,
-    SESSION_METHOD,
-    CoordinatorConfig,
-    CoordinatorTransport,
-    allow_list,
-)
+from transport.admission import allow_list
+from transport.frames import FETCH_METHOD, SESSION_METHOD
+from transport.pki import PkiError, fingerprint, load_certificate
+from transport.server import CoordinatorConfig, CoordinatorTransport
+from transport.tls import TlsFiles
 
 PRACTICES = ["a1", "b2"]
 
@@ -223,7 +219,7 @@ def test_silent_client_is_dropped_after_the_hello_timeout(pki):
 def test_agent_refuses_to_start_with_mismatched_files(pki, rogue_pki, tmp_path):
     from test_transport_support import RecordingAgent
 
-    from client.transport import AgentConfig, AgentTransport
+    from transport.client import AgentConfig, AgentTransport
 
     files = TlsFiles(pki.ca_cert, rogue_pki.practice_cert("a1"), rogue_pki.practice_key("a1"))
     with pytest.raises(PkiError, match="not issued by"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 
@@ -20,8 +21,8 @@ from test_transport_support import (
 
 from protocols.envelope import Envelope, ErrorCode, FetchNotFound, FetchResult
 from protocols.generated import klynge_pb2 as pb
-from protocols.tls import channel_credentials, load_tls
-from server.transport import SESSION_METHOD, SessionClosedError
+from transport.frames import SESSION_METHOD
+from transport.tls import channel_credentials, load_tls
 
 PRACTICES = ["p01", "p02", "p03"]
 
@@ -126,16 +127,28 @@ def test_reconnect_after_coordinator_restart_delivers_pending_frames(pki):
 
 def test_new_session_supersedes_old_one(pki):
     handler = RecordingCoordinator()
-    with coordinator(pki, handler, PRACTICES) as server, agent(pki, "p01", server.port) as first:
+    with (
+        captured_logs() as logs,
+        coordinator(pki, handler, PRACTICES) as server,
+        agent(pki, "p01", server.port) as first,
+    ):
         assert first.wait_connected(10)
         old = server.session("p01")
         with agent(pki, "p01", server.port) as second:
             assert second.wait_connected(10)
             assert wait_until(lambda: server.session("p01") is not old)
             assert not old.is_open
-            with pytest.raises(SessionClosedError):
-                old.send(envelope("coordinator", stage="late"))
+            # Sending on the superseded session is a logged no-op, never an error.
+            assert old.send(envelope("coordinator", stage="late")) is False
             assert wait_until(lambda: any(r for p, r in handler.disconnects if p == "p01"))
+        dropped = [
+            (line["practice_id"], line["reason"])
+            for line in map(json.loads, logs.lines)
+            if line["event"] == "send_dropped"
+            and line["session_id"] == old.session_id
+            and line.get("stage") == "late"
+        ]
+        assert dropped == [("p01", "session closed")]
 
 
 def test_malformed_and_unknown_frames_get_errors_and_server_serves_others(pki):
@@ -188,8 +201,9 @@ def test_fetch_returns_release_or_not_found(pki):
         body = f"{peer.practice_id}:{query.scope}".encode()
         return FetchResult(round_id="r9", media_type="text/plain", body=body)
 
-    from protocols.tls import TlsFiles
-    from server.transport import CoordinatorTransport, allow_list
+    from transport.admission import allow_list
+    from transport.server import CoordinatorTransport
+    from transport.tls import TlsFiles
 
     server = CoordinatorTransport(
         TlsFiles.for_server(pki), RecordingCoordinator(), allow_list(PRACTICES), fetch=serve
@@ -206,7 +220,7 @@ def test_fetch_returns_release_or_not_found(pki):
 
 
 def pki_files(layout, practice):
-    from protocols.tls import TlsFiles
+    from transport.tls import TlsFiles
 
     return TlsFiles.for_practice(layout, practice)
 

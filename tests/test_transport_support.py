@@ -18,17 +18,17 @@ from pathlib import Path
 
 import pytest
 
-from client.transport import AgentConfig, AgentHandler, AgentTransport, Backoff
 from protocols.envelope import COORDINATOR_SENDER, Envelope, EnvelopeKey, ErrorCode
-from protocols.pki import PkiLayout, init_pki, issue_practices
-from protocols.tls import TlsFiles
-from server.transport import (
-    AgentSession,
+from transport.admission import allow_list
+from transport.client import AgentConfig, AgentHandler, AgentTransport, Backoff
+from transport.pki import PkiLayout, init_pki, issue_practices
+from transport.server import (
     CoordinatorConfig,
     CoordinatorHandler,
+    CoordinatorSideSession,
     CoordinatorTransport,
-    allow_list,
 )
+from transport.tls import TlsFiles
 
 NOW = datetime.now(UTC)
 FAST_BACKOFF = Backoff(initial=0.05, maximum=0.2, multiplier=2.0, jitter=0.5)
@@ -61,12 +61,12 @@ class RecordingCoordinator(CoordinatorHandler):
     threads: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def on_connect(self, session: AgentSession) -> None:
+    def on_connect(self, session: CoordinatorSideSession) -> None:
         with self.lock:
             self.connects.append(session.practice_id)
             self.threads.add(threading.current_thread().name)
 
-    def on_frame(self, session: AgentSession, envelope: Envelope) -> None:
+    def on_frame(self, session: CoordinatorSideSession, envelope: Envelope) -> None:
         from protocols.envelope import FrameRejected
 
         with self.lock:
@@ -92,7 +92,7 @@ class RecordingCoordinator(CoordinatorHandler):
         with self.lock:
             self.errors.append((session.practice_id, code))
 
-    def on_disconnect(self, session: AgentSession, reason: str) -> None:
+    def on_disconnect(self, session: CoordinatorSideSession, reason: str) -> None:
         with self.lock:
             self.disconnects.append((session.practice_id, reason))
 

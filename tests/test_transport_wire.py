@@ -12,17 +12,16 @@ from pathlib import Path
 import pytest
 from test_transport_support import no_leftover_threads  # noqa: F401 (autouse)
 
-from client.transport import Backoff
+from common.logs import JsonLineFormatter, log_event
 from protocols.envelope import (
     PROTOCOL_VERSION,
     DedupWindow,
     Envelope,
     EnvelopeError,
     ErrorCode,
-    JsonLineFormatter,
-    log_event,
 )
 from protocols.generated import regenerate
+from transport.client import Backoff
 
 
 def test_committed_stubs_match_regeneration(tmp_path):
@@ -117,8 +116,8 @@ def test_agent_reconnects_with_injected_backoff_sleep(tmp_path):
 
     from test_transport_support import RecordingAgent, make_pki
 
-    from client.transport import AgentConfig, AgentTransport
-    from protocols.tls import TlsFiles
+    from transport.client import AgentConfig, AgentTransport
+    from transport.tls import TlsFiles
 
     layout = make_pki(tmp_path, ["P1"])
     slept: list[float] = []
@@ -171,13 +170,13 @@ def test_logs_refuse_bytes_and_are_json_lines():
 def test_agent_outbox_is_bounded_and_checks_sender(tmp_path):
     from test_transport_support import RecordingAgent, make_pki
 
-    from client.transport import (
+    from transport.client import (
         AgentConfig,
         AgentTransport,
         OutboxFullError,
         TransportClosedError,
     )
-    from protocols.tls import TlsFiles
+    from transport.tls import TlsFiles
 
     layout = make_pki(tmp_path, ["P1"])
     transport = AgentTransport(

@@ -8,7 +8,7 @@ Layers, from pure to I/O (docs/agent.md):
 - `core`: `AgentCore`, which turns coordinator envelopes into reply envelopes,
   with no sockets and no threads, so whole rounds run in tests in-process;
 - `startup`: loads and cross-checks everything the core needs;
-- `daemon`: glues cores to `client.transport.AgentTransport`, writes
+- `daemon`: glues cores to `transport.client.AgentTransport`, writes
   `status.json` (`status`), fetches releases (`releases`), stops on a signal;
 - `provision`: sets up a practice's agent directory and the signed registry.
 """

@@ -45,9 +45,9 @@ from common.keyfiles import load_public_key, public_bytes
 from common.tomlfile import Table, read_table
 from protocols.errors import IdentityKeyError
 from protocols.identity import public_key_from_hex
-from protocols.pki import PkiLayout
 from protocols.registry import PRACTICE_ID
-from protocols.tls import TlsFiles
+from transport.pki import PkiLayout
+from transport.tls import TlsFiles
 
 FORMAT = "klynge-agent/1"
 CONFIG_NAME = "agent.toml"

@@ -53,6 +53,7 @@ from client.agent.policy import (
     secagg_refusal,
 )
 from client.engine.fast import PreparedExtract
+from common.logs import log_event
 from indicator_defs import Catalogue
 from privacy.errors import PrivacyError
 from privacy.ledger import Ledger
@@ -63,7 +64,7 @@ from privacy.receipts import SignedReceipt
 from privacy.trust import AcceptedManifest
 from protocols import wire
 from protocols.agent import SecAggAgent
-from protocols.envelope import COORDINATOR_SENDER, Envelope, EnvelopeError, log_event
+from protocols.envelope import COORDINATOR_SENDER, Envelope, EnvelopeError
 from protocols.errors import InputError, MessageError, SecAggError
 from protocols.identity import IdentityKey
 from protocols.messages import (

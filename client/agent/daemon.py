@@ -12,7 +12,7 @@ and stores them under `state_dir/releases/`. A regional aggregate is built
 only once every cluster of the round is in, so NOT_FOUND is retried for
 `region_wait_s`.
 
-Logs are JSON lines through `protocols.envelope.log_event`: ids, stages,
+Logs are JSON lines through `common.logs.log_event`: ids, stages,
 reason codes and counts, never values, vectors or keys.
 """
 
@@ -34,13 +34,20 @@ from client.agent.errors import AgentError, AgentStartupError
 from client.agent.releases import LEVELS, store_release
 from client.agent.startup import load_agent
 from client.agent.status import budget_rows, last_receipt, status_document, write_status
-from client.transport import AgentConfig, AgentHandler, AgentSession, AgentTransport, Backoff
 from common.errors import KlyngeError
+from common.logs import log_event
 from privacy.ledger import Ledger
 from privacy.manifest import Budget
 from privacy.randomness import RandomSource, system_source
 from protocols import wire
-from protocols.envelope import Envelope, EnvelopeKey, ErrorCode, FetchNotFound, log_event
+from protocols.envelope import Envelope, EnvelopeKey, ErrorCode, FetchNotFound
+from transport.client import (
+    AgentConfig,
+    AgentHandler,
+    AgentTransport,
+    Backoff,
+    PracticeSideSession,
+)
 
 _log = logging.getLogger("klynge.agent")
 
@@ -166,22 +173,22 @@ class AgentDaemon(AgentHandler):
 
     # --- AgentHandler callbacks (transport reader thread) ------------------------------
 
-    def on_connect(self, session: AgentSession) -> None:
+    def on_connect(self, session: PracticeSideSession) -> None:
         with self._lock:
             self.write_status()
 
-    def on_disconnect(self, session: AgentSession, reason: str) -> None:
+    def on_disconnect(self, session: PracticeSideSession, reason: str) -> None:
         with self._lock:
             self.write_status()
 
     def on_error(
-        self, session: AgentSession, code: ErrorCode, reason: str, key: EnvelopeKey | None
+        self, session: PracticeSideSession, code: ErrorCode, reason: str, key: EnvelopeKey | None
     ) -> None:
         # The transport logged it; the refused envelope is out of the outbox.
         with self._lock:
             self.write_status()
 
-    def on_frame(self, session: AgentSession, envelope: Envelope) -> None:
+    def on_frame(self, session: PracticeSideSession, envelope: Envelope) -> None:
         if self.dropped or self.stalled:
             return
         with self._lock:

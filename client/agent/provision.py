@@ -40,7 +40,8 @@ from privacy.signing import key_id
 from privacy.trust import add_authority, approve_manifest, check_signature
 from protocols.identity import IdentityKey, public_key_to_hex
 from protocols.randomness import RandomBytes, system_random_bytes
-from protocols.registry import PracticeRegistry, RegistryEntry, make_registry, write_registry
+from protocols.registry import PracticeRegistry, RegistryEntry, make_registry
+from transport.signed_files import write_registry
 
 IDENTITY_KEY = "identity.key"
 IDENTITY_PUBLIC = "identity.pub"

@@ -26,7 +26,8 @@ from privacy.catalogue import InstalledCatalogue, from_catalogue
 from privacy.ledger import Ledger
 from privacy.manifest import SignedManifest, load_manifest
 from protocols.identity import IdentityKey
-from protocols.registry import PracticeRegistry, load_registry
+from protocols.registry import PracticeRegistry
+from transport.signed_files import load_registry
 
 _catalogue_cache: list[Catalogue] = []
 

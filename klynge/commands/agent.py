@@ -37,10 +37,10 @@ from common.dates import parse_iso_date
 from common.errors import KeyFileError
 from common.i18n import register, t
 from common.keyfiles import load_private_key, load_public_key, public_bytes
+from common.logs import JsonLineFormatter
 from klynge.options import chosen_language
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
-from protocols.envelope import JsonLineFormatter
 from protocols.errors import IdentityKeyError
 from protocols.identity import IdentityKey, public_key_from_hex, public_key_to_hex
 from reporting.practice_page import render_practice_report

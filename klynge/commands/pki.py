@@ -1,6 +1,6 @@
 """`klynge pki init|issue|list`: the demo certificate authority behind the federation's mTLS.
 
-The files live in one directory (see `protocols.pki.PkiLayout`). Keys are
+The files live in one directory (see `transport.pki.PkiLayout`). Keys are
 written 0600 and never overwritten; rerunning `issue --keep-existing` checks
 and keeps what is there, so scripts can call it idempotently. In production
 the region's CA or OCES3 organisation certificates replace all of this.
@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from common.i18n import register, t
-from protocols.pki import (
+from transport.pki import (
     CA_DAYS,
     DEFAULT_SERVER_HOSTS,
     LEAF_DAYS,

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from common.dates import parse_iso_date
 from common.i18n import register, t
-from protocols.envelope import JsonLineFormatter
+from common.logs import JsonLineFormatter
 from server.config import load_server_settings
 from server.coordinator import CoordinatorService, write_trigger
 from server.store import Store

@@ -23,7 +23,7 @@ from cryptography import x509
 
 from common.errors import KlyngeError
 from common.i18n import register, t
-from protocols.pki import (
+from transport.pki import (
     PkiError,
     PkiLayout,
     check_key_matches,

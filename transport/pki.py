@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from common.errors import KlyngeError
+from common.federation import load_federation
 from common.i18n import register, t
 
 register(
@@ -528,6 +529,4 @@ def practice_ids_from_federation(path: Path) -> list[str]:
     One loader means the PKI and the federation can never disagree on who the
     practices are; its errors already name the file, table and key.
     """
-    from common.federation import load_federation  # the PKI CLI is the only caller
-
     return [practice.id for practice in load_federation(path).practices]

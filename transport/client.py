@@ -4,7 +4,8 @@ Practices sit behind firewalls on the health network and can only open
 outgoing connections, so the agent keeps one long-lived gRPC stream to the
 coordinator and reconnects, with exponential backoff and jitter, whenever it
 breaks. Jitter matters: after a coordinator restart a hundred agents must not
-reconnect in the same millisecond.
+reconnect in the same millisecond. `resolve_target` finds the address again
+before each attempt (a restarted coordinator may listen on another port).
 
 Delivery: every envelope the agent sends stays in an outbox until the
 coordinator acknowledges it (or refuses it by key), and the outbox is resent on
@@ -20,7 +21,6 @@ waiting.
 from __future__ import annotations
 
 import logging
-import queue
 import random
 import threading
 import time
@@ -30,28 +30,40 @@ from dataclasses import dataclass, field
 from importlib import metadata
 
 import grpc
-from google.protobuf.message import DecodeError
 
 from common.errors import KlyngeError
 from common.i18n import register, t
+from common.logs import log_event
 from protocols.envelope import (
     DEFAULT_MAX_PAYLOAD_BYTES,
-    FETCH_METHOD,
     PROTOCOL_VERSION,
-    SESSION_METHOD,
     DedupWindow,
     Envelope,
     EnvelopeError,
     EnvelopeKey,
     ErrorCode,
-    FetchNotFound,
     FetchResult,
-    FrameRejected,
-    error_frame_fields,
-    log_event,
 )
 from protocols.generated import klynge_pb2 as pb
-from protocols.tls import LoadedTls, TlsFiles, channel_credentials, load_tls, practice_of_loaded
+from transport.fetch import fetch_release
+from transport.frames import (
+    SESSION_METHOD,
+    PeerError,
+    envelope_key,
+    key_fields,
+    parse_frame,
+)
+from transport.limits import KEEPALIVE_TIMEOUT_MS, MAX_MESSAGE_BYTES, stream_options
+from transport.session import (
+    FrameQueue,
+    Session,
+    SessionHandler,
+    StreamEnd,
+    deliver,
+    notify,
+    open_envelope,
+)
+from transport.tls import LoadedTls, TlsFiles, channel_credentials, load_tls, practice_of_loaded
 
 _log = logging.getLogger("klynge.transport.agent")
 
@@ -66,10 +78,6 @@ register(
             "it is unreachable or stuck",
             "da": "{n} beskeder venter på kvittering fra koordinatoren; "
             "den kan ikke nås eller svarer ikke",
-        },
-        "agent.fetch_failed": {
-            "en": "fetching results from the coordinator failed: {status}: {details}",
-            "da": "hentning af resultater fra koordinatoren mislykkedes: {status}: {details}",
         },
     }
 )
@@ -119,33 +127,11 @@ class AgentConfig:
     fetch_timeout: float = 30.0
     heartbeat_interval: float | None = None  # None: what the coordinator's Welcome says
     keepalive_time_ms: int = 30_000
-    keepalive_timeout_ms: int = 10_000
-    max_message_bytes: int = 8 * 1024 * 1024
+    keepalive_timeout_ms: int = KEEPALIVE_TIMEOUT_MS
+    max_message_bytes: int = MAX_MESSAGE_BYTES
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     max_pending: int = 1024
     agent_version: str = field(default_factory=_agent_version)
-
-
-class AgentHandler:
-    """What the agent daemon plugs in; callbacks run on the stream's reader thread.
-
-    `on_frame` may raise `FrameRejected` (or any KlyngeError) to tell the
-    coordinator it refuses that envelope; the session goes on.
-    """
-
-    def on_connect(self, session: AgentSession) -> None:
-        """A session was welcomed; unacknowledged envelopes have been resent."""
-
-    def on_frame(self, session: AgentSession, envelope: Envelope) -> None:
-        """A new (not duplicate) envelope from the coordinator."""
-
-    def on_error(
-        self, session: AgentSession, code: ErrorCode, reason: str, key: EnvelopeKey | None
-    ) -> None:
-        """The coordinator refused something; `key` names the envelope when it was one."""
-
-    def on_disconnect(self, session: AgentSession, reason: str) -> None:
-        """The session ended; the transport reconnects unless it was closed."""
 
 
 class TransportClosedError(KlyngeError):
@@ -163,26 +149,35 @@ class OutboxFullError(KlyngeError):
         super().__init__(t("agent.outbox_full", n=pending))
 
 
-class FetchError(KlyngeError):
-    """Fetching released results failed for a reason other than 'nothing released'."""
+class PracticeSideSession(Session):
+    """One welcomed stream, as the practice's agent holds it.
 
-    def __init__(self, status: str, details: str) -> None:
-        self.status = status
-        self.details = details
-        super().__init__(t("agent.fetch_failed", status=status, details=details))
+    `send` goes through the transport's outbox, so an envelope outlives the
+    session: it is resent on the next one until the coordinator acknowledges it.
+    """
 
+    frame_type = pb.AgentFrame
 
-@dataclass
-class AgentSession:
-    """One welcomed stream; `send` goes through the transport's outbox."""
-
-    session_id: str
-    practice_id: str
-    heartbeat_interval: float
-    _transport: AgentTransport = field(repr=False)
+    def __init__(
+        self,
+        session_id: str,
+        practice_id: str,
+        heartbeat_interval: float,
+        frames: FrameQueue,
+        transport: AgentTransport,
+        log: logging.Logger,
+    ) -> None:
+        super().__init__(practice_id, session_id, frames, log)
+        self.heartbeat_interval = heartbeat_interval
+        self._transport = transport
 
     def send(self, envelope: Envelope) -> None:
         self._transport.send(envelope)
+
+
+# Callbacks run on the stream's reader thread; `on_connect` after the outbox was resent,
+# and after `on_disconnect` the transport reconnects unless it was closed.
+AgentHandler = SessionHandler[PracticeSideSession]
 
 
 @dataclass(frozen=True)
@@ -196,9 +191,6 @@ class TransportStatus:
     reconnects: int
     pending: int
     last_error: str | None
-
-
-_END = object()
 
 
 class AgentTransport:
@@ -226,10 +218,9 @@ class AgentTransport:
         self._log = logger or _log
         self._lock = threading.Lock()
         self._pending: OrderedDict[EnvelopeKey, bytes] = OrderedDict()
-        self._live: queue.Queue[object] | None = None  # set once welcomed: frames may flow
-        self._requests_queue: queue.Queue[object] | None = None  # the current connection's
+        self._frames: FrameQueue | None = None  # the current connection's outgoing frames
         self._call: grpc.Call | None = None
-        self._session: AgentSession | None = None
+        self._session: PracticeSideSession | None = None  # set once welcomed: frames may flow
         self._connected = threading.Event()
         self._dedup = DedupWindow(10_000)
         self._thread: threading.Thread | None = None
@@ -253,9 +244,9 @@ class AgentTransport:
         """Half-close the stream so the coordinator sees a clean goodbye, then stop."""
         self._closing.set()
         with self._lock:
-            requests, call, welcomed = self._requests_queue, self._call, self._session is not None
-        if requests is not None:
-            requests.put(_END)
+            frames, call, welcomed = self._frames, self._call, self._session is not None
+        if frames is not None:
+            frames.end()
         if call is not None and not welcomed:
             call.cancel()  # still handshaking: nothing to say goodbye to
         if self._thread is not None:
@@ -315,26 +306,21 @@ class AgentTransport:
             if envelope.key not in self._pending and len(self._pending) >= self._config.max_pending:
                 raise OutboxFullError(len(self._pending))
             self._pending[envelope.key] = data
-            if self._live is not None:
-                self._live.put(data)
+            if self._session is not None:
+                self._session._queue(data, "envelope", envelope.key)
 
     def _send_error(self, code: ErrorCode, reason: str, key: EnvelopeKey | None) -> None:
-        frame = pb.AgentFrame(error=pb.Error(**error_frame_fields(code, reason, key)))
         with self._lock:
-            if self._live is not None:
-                self._live.put(frame.SerializeToString())
+            session = self._session
+        if session is not None:
+            session.refuse(code, reason, key)
 
     # the connection loop -----------------------------------------------------------
 
     def _channel_options(self) -> list[tuple[str, object]]:
         cfg = self._config
-        options: list[tuple[str, object]] = [
-            ("grpc.max_receive_message_length", cfg.max_message_bytes),
-            ("grpc.max_send_message_length", cfg.max_message_bytes),
-            ("grpc.keepalive_time_ms", cfg.keepalive_time_ms),
-            ("grpc.keepalive_timeout_ms", cfg.keepalive_timeout_ms),
-            ("grpc.keepalive_permit_without_calls", 1),
-            ("grpc.http2.max_pings_without_data", 0),
+        options = [
+            *stream_options(cfg.max_message_bytes, cfg.keepalive_time_ms, cfg.keepalive_timeout_ms),
             # Reconnect pacing is ours (with jitter); keep gRPC's own retries out of it.
             ("grpc.enable_retries", 0),
             ("grpc.initial_reconnect_backoff_ms", 100),
@@ -364,20 +350,18 @@ class AgentTransport:
             )
             self._sleep(delay)
 
-    def _requests(self, live: queue.Queue[object], hello: bytes) -> Iterator[bytes]:
+    def _requests(self, frames: FrameQueue, hello: bytes) -> Iterator[bytes]:
         yield hello
         nonce = 0
         while True:
             interval = self._session.heartbeat_interval if self._session else 5.0
-            try:
-                item = live.get(timeout=max(interval, 0.05))
-            except queue.Empty:
+            item = frames.get(timeout=max(interval, 0.05))
+            if item is None:
                 nonce += 1
                 yield pb.AgentFrame(heartbeat=pb.Heartbeat(nonce=nonce)).SerializeToString()
                 continue
-            if item is _END:
+            if isinstance(item, StreamEnd):
                 return
-            assert isinstance(item, bytes)
             yield item
 
     def _run_session(self) -> bool:
@@ -386,7 +370,7 @@ class AgentTransport:
         channel = grpc.secure_channel(
             self._current_target(), self._credentials, self._channel_options()
         )
-        live: queue.Queue[object] = queue.Queue()
+        frames = FrameQueue()
         hello = pb.AgentFrame(
             hello=pb.Hello(
                 protocol_version=PROTOCOL_VERSION,
@@ -394,25 +378,24 @@ class AgentTransport:
                 agent_version=cfg.agent_version,
             )
         ).SerializeToString()
-        session: AgentSession | None = None
+        session: PracticeSideSession | None = None
         reason = "coordinator ended the stream"
         timer: threading.Timer | None = None
         try:
             stream: grpc.StreamStreamMultiCallable[bytes, bytes]
             stream = channel.stream_stream(SESSION_METHOD)
-            call = stream(self._requests(live, hello))
+            call = stream(self._requests(frames, hello))
             with self._lock:
                 self._call = call
-                self._requests_queue = live
+                self._frames = frames
                 if self._closing.is_set():
                     call.cancel()
             timer = threading.Timer(cfg.handshake_timeout, self._handshake_expired, (call,))
             timer.daemon = True
             timer.start()
             for raw in call:
-                try:
-                    frame = pb.CoordinatorFrame.FromString(raw)
-                except DecodeError:
+                frame = parse_frame(pb.CoordinatorFrame, raw)
+                if frame is None:
                     log_event(
                         self._log,
                         "frame_refused",
@@ -430,7 +413,7 @@ class AgentTransport:
                         reason = f"coordinator sent {kind} before welcome"
                         break
                     timer.cancel()
-                    session = self._welcome(frame.welcome, live)
+                    session = self._welcome(frame.welcome, frames)
                     if session is None:
                         reason = "coordinator speaks another protocol version"
                         break
@@ -438,7 +421,8 @@ class AgentTransport:
                 if kind == "envelope":
                     self._on_envelope(session, frame.envelope)
                 elif kind == "ack":
-                    self._on_ack(frame.ack)
+                    with self._lock:
+                        self._pending.pop(envelope_key(frame.ack), None)
                 elif kind == "error":
                     self._on_error(session, frame.error)
                 elif kind == "heartbeat":
@@ -463,25 +447,21 @@ class AgentTransport:
             if timer is not None:
                 timer.cancel()
             with self._lock:
-                self._live = None
                 self._call = None
-                self._requests_queue = None
+                self._frames = None
                 self._session = None
                 self._connected_at = None
-            live.put(_END)
+            if session is not None:
+                session._end()
+            else:
+                frames.end()
             self._connected.clear()
             channel.close()
             if not self._closing.is_set():
                 self.last_error = reason
             if session is not None:
-                log_event(
-                    self._log,
-                    "session_closed",
-                    practice_id=self.practice_id,
-                    session_id=session.session_id,
-                    reason=reason,
-                )
-                self._callback("on_disconnect", session, reason)
+                session._event("session_closed", reason=reason)
+                notify(self._log, "on_disconnect", self._handler.on_disconnect, session, reason)
         return session is not None
 
     def _handshake_expired(self, call: grpc.Future) -> None:
@@ -491,7 +471,7 @@ class AgentTransport:
             )
             call.cancel()
 
-    def _welcome(self, welcome: pb.Welcome, live: queue.Queue[object]) -> AgentSession | None:
+    def _welcome(self, welcome: pb.Welcome, frames: FrameQueue) -> PracticeSideSession | None:
         if welcome.protocol_version != PROTOCOL_VERSION:
             log_event(
                 self._log,
@@ -505,112 +485,74 @@ class AgentTransport:
         interval = self._config.heartbeat_interval
         if interval is None:
             interval = welcome.heartbeat_interval_ms / 1000 or 15.0
-        session = AgentSession(welcome.session_id[:64], self.practice_id, interval, self)
+        session = PracticeSideSession(
+            welcome.session_id[:64], self.practice_id, interval, frames, self, self._log
+        )
         with self._lock:
             self._session = session
             self._connected_at = self._clock()
-            self._live = live
-            for data in self._pending.values():
-                live.put(data)
+            for key, data in self._pending.items():
+                session._queue(data, "envelope", key)
             resent = len(self._pending)
         self._connected.set()
-        log_event(
-            self._log,
-            "session_open",
-            practice_id=self.practice_id,
-            session_id=session.session_id,
-            resent=resent,
-        )
-        self._callback("on_connect", session)
+        session._event("session_open", resent=resent)
+        notify(self._log, "on_connect", self._handler.on_connect, session)
         return session
 
-    def _on_envelope(self, session: AgentSession, message: pb.Envelope) -> None:
-        key = EnvelopeKey(message.round_id, message.stage, message.sender, message.seq)
+    def _on_envelope(self, session: PracticeSideSession, message: pb.Envelope) -> None:
+        key = envelope_key(message)
         try:
-            envelope = Envelope.from_proto(message, self._config.max_payload_bytes)
+            envelope = open_envelope(message, self._config.max_payload_bytes, self._log)
         except EnvelopeError as exc:
-            log_event(
-                self._log,
-                "envelope_refused",
-                level=logging.WARNING,
-                code=exc.code,
-                field=exc.field,
-                reason=exc.reason,
-            )
             self._send_error(exc.code, str(exc), key)
             return
-        if not self._dedup.first_time(key):
-            log_event(
-                self._log, "duplicate_dropped", round_id=key.round_id, stage=key.stage, seq=key.seq
-            )
+        where = key_fields(key)
+        done = deliver(
+            self._handler, session, envelope, self._dedup, failed="agent failed on this frame"
+        )
+        if done.duplicate:
+            log_event(self._log, "duplicate_dropped", **where)
             return
-        try:
-            self._handler.on_frame(session, envelope)
-        except FrameRejected as exc:
-            self._reject(key, exc.code, exc.reason)
-        except KlyngeError as exc:
-            self._reject(key, ErrorCode.REJECTED, str(exc))
-        except Exception as exc:
+        if done.failure is not None:
             log_event(
                 self._log,
                 "handler_failed",
                 level=logging.ERROR,
                 callback="on_frame",
-                error=type(exc).__name__,
+                error=done.failure,
             )
-            self._reject(key, ErrorCode.INTERNAL, "agent failed on this frame")
+        if done.code is not None:
+            log_event(
+                self._log,
+                "frame_rejected",
+                level=logging.WARNING,
+                **where,
+                code=done.code,
+                reason=done.reason,
+            )
+            self._send_error(done.code, done.reason, key)
 
-    def _reject(self, key: EnvelopeKey, code: ErrorCode, reason: str) -> None:
-        log_event(
-            self._log,
-            "frame_rejected",
-            level=logging.WARNING,
-            round_id=key.round_id,
-            stage=key.stage,
-            seq=key.seq,
-            code=code,
-            reason=reason,
-        )
-        self._send_error(code, reason, key)
-
-    def _on_ack(self, ack: pb.Ack) -> None:
-        key = EnvelopeKey(ack.round_id, ack.stage, ack.sender, ack.seq)
-        with self._lock:
-            self._pending.pop(key, None)
-
-    def _on_error(self, session: AgentSession | None, error: pb.Error) -> None:
-        try:
-            code = ErrorCode(error.code)
-        except ValueError:
-            code = ErrorCode.ERROR_CODE_UNSPECIFIED
-        key = None
-        if error.round_id:
-            key = EnvelopeKey(error.round_id, error.stage, error.sender, error.seq)
+    def _on_error(self, session: PracticeSideSession | None, message: pb.Error) -> None:
+        error = PeerError.from_proto(message)
+        if error.key is not None:
             with self._lock:
-                self._pending.pop(key, None)  # refused by key: resending cannot help
+                self._pending.pop(error.key, None)  # refused by key: resending cannot help
         log_event(
             self._log,
             "coordinator_error",
             level=logging.WARNING,
             practice_id=self.practice_id,
-            code=code,
-            reason=error.reason,
-            round_id=error.round_id or None,
-            stage=error.stage or None,
+            **error.log_fields(),
         )
         if session is not None:
-            self._callback("on_error", session, code, error.reason[:500], key)
-
-    def _callback(self, name: str, *args: object) -> None:
-        try:
-            getattr(self._handler, name)(*args)
-        except Exception as exc:
-            log_event(
+            notify(
                 self._log,
-                "handler_failed",
-                level=logging.ERROR,
-                callback=name,
-                error=type(exc).__name__,
+                "on_error",
+                self._handler.on_error,
+                session,
+                error.code,
+                error.reason,
+                error.key,
             )
 
     def _current_target(self) -> str:
@@ -633,17 +575,4 @@ class AgentTransport:
                 )
                 self._fetch_target = target
             channel = self._fetch_channel
-        request = pb.FetchRequest(protocol_version=PROTOCOL_VERSION, scope=scope, round_id=round_id)
-        call = channel.unary_unary(
-            FETCH_METHOD,
-            request_serializer=pb.FetchRequest.SerializeToString,
-            response_deserializer=pb.FetchResponse.FromString,
-        )
-        try:
-            response = call(request, timeout=timeout or self._config.fetch_timeout)
-        except grpc.RpcError as exc:
-            status = exc.code()
-            if status == grpc.StatusCode.NOT_FOUND:
-                raise FetchNotFound(exc.details() or "nothing released") from exc
-            raise FetchError(status.name if status else "UNKNOWN", exc.details() or "") from exc
-        return FetchResult(response.round_id, response.media_type, bytes(response.body))
+        return fetch_release(channel, scope, round_id, timeout or self._config.fetch_timeout)

@@ -1,6 +1,6 @@
 """Envelope round trips over mutual TLS on loopback, against an in-process baseline.
 
-    python benchmarks/transport.py [--messages 200] [--vector 4096]
+    python benchmarks/mtls.py [--messages 200] [--vector 4096]
 
 Measures, in one run on this machine:
 - latency: agent sends an envelope, the coordinator's handler echoes it, the
@@ -28,17 +28,13 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from client.transport import AgentConfig, AgentHandler, AgentTransport
 from protocols.envelope import COORDINATOR_SENDER, Envelope, FetchResult
 from protocols.generated import klynge_pb2 as pb
-from protocols.pki import PkiLayout, init_pki, issue_practices
-from protocols.tls import TlsFiles
-from server.transport import (
-    CoordinatorConfig,
-    CoordinatorHandler,
-    CoordinatorTransport,
-    allow_list,
-)
+from transport.admission import allow_list
+from transport.client import AgentConfig, AgentHandler, AgentTransport
+from transport.pki import PkiLayout, init_pki, issue_practices
+from transport.server import CoordinatorConfig, CoordinatorHandler, CoordinatorTransport
+from transport.tls import TlsFiles
 
 PRACTICE = "P0001"
 

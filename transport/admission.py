@@ -1,0 +1,92 @@
+"""Who may call the coordinator: the caller's certificate, then the registry's word.
+
+Both RPCs pass here before anything else: `Gate.authenticate` reads the
+practice from the client certificate gRPC already verified (TLS layer) and
+asks `admit` whether that practice may connect (registry layer). A refusal
+ends the RPC with a status code and leaves one log line saying why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import NoReturn
+
+import grpc
+
+from common.errors import KlyngeError
+from common.logs import log_event
+from protocols.envelope import ErrorCode
+from transport.tls import PeerIdentity, PeerIdentityError, peer_identity
+
+
+class AdmissionRefused(KlyngeError):
+    """Raised by an `admit` callback: this practice may not connect (and why)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+Admit = Callable[[PeerIdentity], None]
+
+
+def allow_list(practice_ids: Iterable[str], fingerprints: Mapping[str, str] | None = None) -> Admit:
+    """An `admit` callback for a fixed registry, optionally pinning certificate fingerprints."""
+    allowed = frozenset(practice_ids)
+    pins = dict(fingerprints or {})
+
+    def admit(peer: PeerIdentity) -> None:
+        if peer.practice_id not in allowed:
+            raise AdmissionRefused("practice is not in the registry")
+        pinned = pins.get(peer.practice_id)
+        if pinned is not None and pinned != peer.fingerprint:
+            raise AdmissionRefused("certificate fingerprint differs from the registry's")
+
+    return admit
+
+
+class Gate:
+    """Authenticates and admits callers, and refuses RPCs with one log line each."""
+
+    def __init__(self, admit: Admit, log: logging.Logger) -> None:
+        self._admit = admit
+        self._log = log
+
+    def refuse(
+        self,
+        context: grpc.ServicerContext,
+        status: grpc.StatusCode,
+        event: str,
+        reason: str,
+        **fields: object,
+    ) -> NoReturn:
+        log_event(
+            self._log,
+            event,
+            level=logging.WARNING,
+            reason=reason,
+            status=status.name,
+            address=context.peer(),
+            **fields,
+        )
+        context.abort(status, reason)
+        raise AssertionError("grpc's abort returned")  # it raises; this satisfies NoReturn
+
+    def authenticate(self, context: grpc.ServicerContext, rpc: str) -> PeerIdentity:
+        try:
+            peer = peer_identity(context)
+        except PeerIdentityError as exc:
+            self.refuse(context, grpc.StatusCode.UNAUTHENTICATED, "refused", exc.reason, rpc=rpc)
+        try:
+            self._admit(peer)
+        except AdmissionRefused as exc:
+            self.refuse(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                "refused",
+                f"{ErrorCode.NOT_REGISTERED.name}: {exc.reason}",
+                rpc=rpc,
+                practice_id=peer.practice_id,
+            )
+        return peer

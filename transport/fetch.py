@@ -1,0 +1,126 @@
+"""Both ends of the Fetch RPC: an agent asks for released results, the coordinator serves them.
+
+The agent names only a scope ("cluster", "region") and optionally a round id;
+the coordinator decides from the caller's certificate which cluster or region
+it may see. "Nothing released" is NOT_FOUND on the wire and `FetchNotFound`
+at both ends; any other refusal reaches the agent as `FetchError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import NoReturn
+
+import grpc
+from google.protobuf.message import DecodeError
+
+from common.errors import KlyngeError
+from common.i18n import register, t
+from common.logs import log_event
+from protocols.envelope import PROTOCOL_VERSION, FetchNotFound, FetchQuery, FetchResult
+from protocols.generated import klynge_pb2 as pb
+from transport.admission import Gate
+from transport.frames import FETCH_METHOD
+from transport.tls import PeerIdentity
+
+register(
+    {
+        "agent.fetch_failed": {
+            "en": "fetching results from the coordinator failed: {status}: {details}",
+            "da": "hentning af resultater fra koordinatoren mislykkedes: {status}: {details}",
+        },
+    }
+)
+
+FetchHandler = Callable[[PeerIdentity, FetchQuery], FetchResult]
+
+
+class FetchError(KlyngeError):
+    """Fetching released results failed for a reason other than 'nothing released'."""
+
+    def __init__(self, status: str, details: str) -> None:
+        self.status = status
+        self.details = details
+        super().__init__(t("agent.fetch_failed", status=status, details=details))
+
+
+class FetchService:
+    """The coordinator's Fetch RPC: authenticate, ask `fetch`, answer or refuse with a status."""
+
+    def __init__(self, gate: Gate, fetch: FetchHandler | None, log: logging.Logger) -> None:
+        self._gate = gate
+        self._fetch = fetch
+        self._log = log
+
+    def __call__(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
+        peer = self._gate.authenticate(context, "Fetch")
+
+        def refuse(status: grpc.StatusCode, reason: str) -> NoReturn:
+            self._gate.refuse(
+                context, status, "fetch_refused", reason, practice_id=peer.practice_id
+            )
+
+        try:
+            request = pb.FetchRequest.FromString(raw)
+        except DecodeError:
+            refuse(grpc.StatusCode.INVALID_ARGUMENT, "bytes are not a FetchRequest")
+        if request.protocol_version != PROTOCOL_VERSION:
+            refuse(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"protocol version {request.protocol_version} is not {PROTOCOL_VERSION}",
+            )
+        if self._fetch is None:
+            refuse(grpc.StatusCode.UNIMPLEMENTED, "this coordinator serves no releases")
+        query = FetchQuery(scope=request.scope[:64], round_id=request.round_id[:128])
+        started = time.perf_counter()
+        try:
+            result = self._fetch(peer, query)
+        except FetchNotFound as exc:
+            refuse(grpc.StatusCode.NOT_FOUND, str(exc))
+        except KlyngeError as exc:
+            refuse(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        except Exception as exc:
+            log_event(
+                self._log,
+                "handler_failed",
+                level=logging.ERROR,
+                callback="fetch",
+                practice_id=peer.practice_id,
+                error=type(exc).__name__,
+            )
+            context.abort(grpc.StatusCode.INTERNAL, "coordinator failed to serve the fetch")
+        log_event(
+            self._log,
+            "fetch_served",
+            practice_id=peer.practice_id,
+            scope=query.scope,
+            round_id=result.round_id,
+            bytes=len(result.body),
+            ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+        return pb.FetchResponse(
+            protocol_version=PROTOCOL_VERSION,
+            round_id=result.round_id,
+            media_type=result.media_type,
+            body=result.body,
+        ).SerializeToString()
+
+
+def fetch_release(channel: grpc.Channel, scope: str, round_id: str, timeout: float) -> FetchResult:
+    """Call Fetch on `channel` with a deadline; NOT_FOUND is `FetchNotFound`."""
+    request = pb.FetchRequest(protocol_version=PROTOCOL_VERSION, scope=scope, round_id=round_id)
+    call = channel.unary_unary(
+        FETCH_METHOD,
+        request_serializer=pb.FetchRequest.SerializeToString,
+        response_deserializer=pb.FetchResponse.FromString,
+    )
+    try:
+        response = call(request, timeout=timeout)
+    except grpc.RpcError as exc:
+        status = exc.code()
+        if status == grpc.StatusCode.NOT_FOUND:
+            raise FetchNotFound(exc.details() or "nothing released") from exc
+        raise FetchError(status.name if status else "UNKNOWN", exc.details() or "") from exc
+    return FetchResult(response.round_id, response.media_type, bytes(response.body))
