@@ -26,6 +26,7 @@ from common.i18n import Lang, t
 from privacy.catalogue import InstalledCatalogue, definition_mismatches
 from privacy.distribution import patient_l2_units
 from privacy.errors import LedgerCorrupt, LedgerError, LogError, ManifestRefused, SignatureError
+from privacy.layout import ReleaseLayout, RoundScope
 from privacy.ledger import Ledger, YearUsage
 from privacy.manifest import Manifest, SignedManifest
 from privacy.plan import PrivacyPlan, privacy_plan, round_min_survivors
@@ -200,7 +201,7 @@ class _Builder:
                     entry.id,
                     title,
                     self.tr(f"audit.unit.{entry.unit}"),
-                    f"({entry.max_numerator}, {entry.max_denominator})",
+                    str(entry.max_per_patient),
                     str(entry.noise_weight),
                     str(len(entry.strata)),
                     entry.content_hash,
@@ -247,7 +248,12 @@ class _Builder:
             Para(f"{self.tr('audit.age_bands')}: {mini.age_bands.get(self.lang)}"),
             Para(self.tr("audit.lookback", days=mini.max_lookback_days)),
             Para(f"{self.tr('audit.pseudonyms')}: {mini.pseudonyms.get(self.lang)}"),
-            Para(self.tr("audit.vector", length=self.m.vector_length)),
+            Para(
+                self.tr(
+                    "audit.vector",
+                    length=ReleaseLayout.for_round(self.m, RoundScope.CLUSTER).length,
+                )
+            ),
         )
         return Section("minimisation", self.tr("audit.sec.minimisation"), blocks)
 

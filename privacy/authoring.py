@@ -82,6 +82,9 @@ def verification_variant(manifest: Manifest, manifest_id: str = VERIFICATION_ID)
         mechanism=NO_NOISE,
         dp=None,
         budget=replace(manifest.budget, epsilon_per_year=math.inf),
+        region_round=None
+        if manifest.region_round is None
+        else replace(manifest.region_round, epsilon_per_release=None),
     )
 
 

@@ -9,13 +9,13 @@ frozen records below, so tests can build small catalogues directly.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from privacy.errors import ManifestError
-from privacy.manifest import CodelistEntry, IndicatorEntry, Manifest
-from privacy.sensitivity import default_noise_weight
+from privacy.manifest import COUNT, PASS_FAIL, CodelistEntry, IndicatorEntry, Manifest
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,9 @@ class InstalledIndicator:
     id: str
     content_hash: str
     unit: str
-    max_numerator: int
-    max_denominator: int
+    cells: str  # PASS_FAIL for a proportion, COUNT for a rate per listed patient
+    max_per_patient: int
+    denominator_key: str  # equal exactly when two definitions count the same denominator
     strata: tuple[str, ...]
     title: Mapping[str, str]
     codelists: tuple[str, ...]
@@ -49,12 +50,18 @@ def from_catalogue(catalogue: Any) -> InstalledCatalogue:
     for ind_id, ind in catalogue.indicators.items():
         unit = getattr(ind.unit, "value", ind.unit)
         max_num, max_den = ind.max_contribution
+        # Events counted against patients (not against other events) are a rate per listed
+        # patient; everything else is a proportion of its denominator.
+        is_rate = str(unit) == "events" and ind.denominator_events is None
+        cells = COUNT if is_rate else PASS_FAIL
+        denominator = (ind.population, ind.denominator_events, max_den)
         indicators[ind_id] = InstalledIndicator(
             id=ind.id,
             content_hash=ind.content_hash,
             unit=str(unit),
-            max_numerator=int(max_num),
-            max_denominator=int(max_den),
+            cells=cells,
+            max_per_patient=int(max_den if cells == PASS_FAIL else max_num),
+            denominator_key=hashlib.sha256(repr(denominator).encode()).hexdigest()[:16],
             strata=tuple(ind.strata),
             title=dict(ind.title),
             codelists=tuple(ind.codelists),
@@ -74,27 +81,40 @@ def installed_catalogue() -> InstalledCatalogue:
 
 
 def manifest_entries(
-    installed: InstalledCatalogue, ids: Iterable[str] | None = None
+    installed: InstalledCatalogue, template: Manifest, ids: Iterable[str] | None = None
 ) -> tuple[tuple[IndicatorEntry, ...], tuple[CodelistEntry, ...]]:
-    """Indicator and code-list entries pinning the installed definitions (all, or `ids`)."""
-    chosen = sorted(installed.indicators) if ids is None else list(ids)
+    """Indicator and code-list entries pinning the installed definitions (the template's, or `ids`).
+
+    What the definitions decide (hash, unit, cells, cap, strata) comes from
+    the installed catalogue; the release choices (population name, headline,
+    noise weight, planning figures) come from the template's entry, since
+    they are the manifest authority's decisions, not the definition's.
+    """
+    chosen = template.indicator_ids if ids is None else tuple(ids)
     missing = [i for i in chosen if i not in installed.indicators]
     if missing:
         raise ManifestError(None, None, f"indicator {missing[0]} is not in the installed catalogue")
+    decided = {entry.id: entry for entry in template.indicators}
     indicators = []
     names: set[str] = set()
     for ind_id in chosen:
         ind = installed.indicators[ind_id]
+        choice = decided.get(ind_id)
+        if choice is None:
+            raise ManifestError(
+                None,
+                "indicators",
+                f"{ind_id} has no entry in the manifest template: add one with its population, "
+                "headline, noise_weight and planning figures (expected_denominator_per_1000, "
+                "expected_rate) before pinning it",
+            )
         indicators.append(
-            IndicatorEntry(
-                id=ind.id,
+            replace(
+                choice,
                 content_hash=ind.content_hash,
                 unit=ind.unit,
-                max_numerator=ind.max_numerator,
-                max_denominator=ind.max_denominator,
-                noise_weight=1
-                if ind.unit == "patients"
-                else default_noise_weight(ind.max_numerator, ind.max_denominator),
+                cells=ind.cells,
+                max_per_patient=ind.max_per_patient,
                 strata=ind.strata,
             )
         )
@@ -120,11 +140,15 @@ def definition_mismatches(manifest: Manifest, installed: InstalledCatalogue) -> 
                 f"indicator {entry.id}: definition hash {entry.content_hash[:12]}… in the "
                 f"manifest, {ind.content_hash[:12]}… installed"
             )
-        if (ind.max_numerator, ind.max_denominator) != (entry.max_numerator, entry.max_denominator):
+        if ind.max_per_patient != entry.max_per_patient:
             problems.append(
-                f"indicator {entry.id}: manifest caps a patient at "
-                f"({entry.max_numerator}, {entry.max_denominator}), the definition at "
-                f"({ind.max_numerator}, {ind.max_denominator})"
+                f"indicator {entry.id}: manifest caps a patient at {entry.max_per_patient}, "
+                f"the definition at {ind.max_per_patient}"
+            )
+        if ind.cells != entry.cells:
+            problems.append(
+                f"indicator {entry.id}: released as {entry.cells} in the manifest, "
+                f"the definition is a {ind.cells}"
             )
         if ind.unit != entry.unit:
             problems.append(
@@ -132,6 +156,7 @@ def definition_mismatches(manifest: Manifest, installed: InstalledCatalogue) -> 
             )
         if tuple(ind.strata) != entry.strata:
             problems.append(f"indicator {entry.id}: strata differ from the installed definition")
+    problems.extend(population_mismatches(manifest, installed))
     for cl in manifest.codelists:
         local = installed.codelists.get(cl.name)
         if local is None:
@@ -144,6 +169,27 @@ def definition_mismatches(manifest: Manifest, installed: InstalledCatalogue) -> 
     return problems
 
 
+def population_mismatches(manifest: Manifest, installed: InstalledCatalogue) -> list[str]:
+    """Indicators said to share a population whose definitions count different denominators.
+
+    The estimator adds their (passed + failed) pairs as measurements of one
+    count; if the denominators differed, the released rates would be wrong.
+    """
+    problems = []
+    seen: dict[str, tuple[str, str]] = {}
+    for entry in manifest.indicators:
+        ind = installed.indicators.get(entry.id)
+        if ind is None or entry.cells != PASS_FAIL:
+            continue
+        first = seen.setdefault(entry.population, (entry.id, ind.denominator_key))
+        if first[1] != ind.denominator_key:
+            problems.append(
+                f"indicators {first[0]} and {entry.id} share population {entry.population!r}, "
+                "but their definitions count different denominators"
+            )
+    return problems
+
+
 def pin_catalogue(
     manifest: Manifest, installed: InstalledCatalogue, ids: Iterable[str] | None = None
 ) -> Manifest:
@@ -151,6 +197,5 @@ def pin_catalogue(
 
     Keeps the manifest's own indicator selection unless `ids` is given.
     """
-    chosen = manifest.indicator_ids if ids is None else tuple(ids)
-    indicators, codelists = manifest_entries(installed, chosen)
+    indicators, codelists = manifest_entries(installed, manifest, ids)
     return replace(manifest, indicators=indicators, codelists=codelists)

@@ -1,8 +1,16 @@
-"""Statistical disclosure control, applied once on the release path to every aggregate.
+"""Statistical disclosure control for releases *without* differential privacy.
 
-DP noise already bounds what any release reveals about one patient. These
-rules are the conventional layer reviewers and registries expect on top, so a
-published table never *shows* a small count:
+On a DP release nothing is hidden by its noisy value: suppressing small
+noisy counts keeps exactly the cells whose noise happened to push them up,
+biasing every small figure that survives (by about +9 in the old demo). What
+a DP release contains is fixed in advance by the manifest, the noise bounds
+what it reveals, and a figure too uncertain to use is labelled so in words
+(`server.releasing`). Only the minimum number of contributing practices
+applies to every release, enforced by the SecAgg+ survivor floor.
+
+A release without noise (the verification manifest, synthetic data only)
+gets the conventional rules reviewers and registries expect, so a published
+table never *shows* a small count:
 - an aggregate with fewer than `min_practices` contributors is not released;
 - counts below `min_cell` are suppressed (Statistics Denmark requires ≥ 3,
   Klynge's default is 5); zero and negative noisy counts are below it too;
@@ -29,10 +37,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from privacy.errors import BoundingError, DisclosureError
-from privacy.layout import IndicatorLayout, VectorLayout
-from privacy.manifest import Disclosure
-
-TOTAL = "total"
+from privacy.layout import TOTAL, IndicatorBlock, ReleaseLayout
+from privacy.manifest import PASS_FAIL, Disclosure
 
 TOO_FEW_PRACTICES = "too_few_practices"
 SMALL_COUNT = "small_count"
@@ -97,13 +103,16 @@ def _round(value: int, base: int) -> int:
 class _Table:
     """One indicator's cells while suppression is decided; index len(strata) is the total."""
 
-    def __init__(self, ind: IndicatorLayout, values: np.ndarray):
-        k = len(ind.strata)
-        self.labels = (*ind.strata, TOTAL)
-        nums = [int(values[ind.numerator_index(s)]) for s in range(k)]
-        dens = [int(values[ind.denominator_index(s)]) for s in range(k)]
-        self.num = [*nums, sum(nums)]
-        self.den = [*dens, sum(dens)]
+    def __init__(self, block: IndicatorBlock, values: np.ndarray):
+        pairs = [block.group_counts(values, g) for g in range(len(block.groups))]
+        nums, dens = [p[0] for p in pairs], [p[1] for p in pairs]
+        if block.groups == (TOTAL,):  # a cluster round: the total is the only group
+            self.labels: tuple[str, ...] = (TOTAL,)
+            self.num, self.den = nums, dens
+        else:
+            self.labels = (*block.groups, TOTAL)
+            self.num = [*nums, sum(nums)]
+            self.den = [*dens, sum(dens)]
         self.hidden: dict[tuple[str, int], str] = {}  # (field, cell) -> reason
 
     def hide(self, field: str, cell: int, reason: str) -> bool:
@@ -162,7 +171,7 @@ def _suppress(table: _Table, rules: Disclosure) -> None:
 
 def apply_disclosure_control(
     noisy_sum: np.ndarray,
-    layout: VectorLayout,
+    layout: ReleaseLayout,
     rules: Disclosure,
     *,
     aggregate: str,
@@ -178,9 +187,9 @@ def apply_disclosure_control(
         raise DisclosureError(f"aggregate {aggregate}: contributors must be ≥ 0")
     suppressed: list[SuppressedCell] = []
     if contributors < rules.min_practices:
-        for ind in layout.indicators:
+        for block in layout.blocks:
             suppressed.append(
-                SuppressedCell(aggregate, level, ind.indicator_id, "*", "all", TOO_FEW_PRACTICES)
+                SuppressedCell(aggregate, level, block.indicator_id, "*", "all", TOO_FEW_PRACTICES)
             )
         suppressed.append(SuppressedCell(aggregate, level, "", "", "list_size", TOO_FEW_PRACTICES))
         return DisclosedRelease(aggregate, level, contributors, None, (), tuple(suppressed))
@@ -192,8 +201,9 @@ def apply_disclosure_control(
         suppressed.append(SuppressedCell(aggregate, level, "", "", "list_size", SMALL_COUNT))
 
     released = []
-    for ind in layout.indicators:
+    for ind in layout.blocks:
         table = _Table(ind, values)
+        ratio_bound = 1.0 if ind.entry.cells == PASS_FAIL else float(ind.entry.max_per_patient)
         _suppress(table, rules)
         cells = []
         for c, label in enumerate(table.labels):
@@ -217,7 +227,7 @@ def apply_disclosure_control(
                 rate_reason = RATE_DENOMINATOR_TOO_SMALL
             else:
                 # Noise can push num above its bound; clamp, as any post-processing may.
-                rate = min(max(num / den, 0.0), ind.ratio_bound)
+                rate = min(max(num / den, 0.0), ratio_bound)
             if rate_reason is not None:
                 suppressed.append(
                     SuppressedCell(aggregate, level, ind.indicator_id, label, "rate", rate_reason)

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from privacy.errors import MechanismError
+from privacy.layout import TOTAL, ReleaseLayout
+from privacy.manifest import LIST_POPULATION, PASS_FAIL
 
 Z95 = 1.959963984540054  # two-sided 95 %
 Z998 = 3.090232306167813  # two-sided 99.8 %: funnel limits, and verdicts on a page of ~23
@@ -191,3 +193,112 @@ def population_name(population: str) -> str:
 
 def passed_name(indicator: str) -> str:
     return f"P:{indicator}"
+
+
+# ---------------------------------------------------------------------------
+# A whole release: every group of every indicator of a round's layout
+
+
+@dataclass(frozen=True)
+class GroupEstimate:
+    """One indicator's figure in one group (the total, or a stratum), estimated from the cells."""
+
+    indicator_id: str
+    group: str
+    numerator: float
+    denominator: float
+    numerator_variance: float  # noise only
+    denominator_variance: float
+    covariance: float  # of the numerator's and the denominator's noise
+    rate: float  # a proportion, or events per listed patient; NaN if the denominator is ≤ 0
+    rate_noise_variance: float
+    proportion: bool
+
+
+def combined(indicator_id: str, group: str, parts: Sequence[GroupEstimate]) -> GroupEstimate:
+    """The figure of a sum of groups whose noise is independent (e.g. the strata of a total)."""
+    num = sum(p.numerator for p in parts)
+    den = sum(p.denominator for p in parts)
+    var_n = sum(p.numerator_variance for p in parts)
+    var_d = sum(p.denominator_variance for p in parts)
+    cov = sum(p.covariance for p in parts)
+    if den <= 0:
+        rate, rate_var = math.nan, math.inf
+    else:
+        rate = num / den
+        rate_var = (var_n - 2 * rate * cov + rate * rate * var_d) / (den * den)
+    return GroupEstimate(
+        indicator_id,
+        group,
+        num,
+        den,
+        var_n,
+        var_d,
+        cov,
+        rate,
+        max(rate_var, 0.0),
+        parts[0].proportion,
+    )
+
+
+def estimate_release(
+    layout: ReleaseLayout, values: np.ndarray, variances: np.ndarray
+) -> dict[tuple[str, str], GroupEstimate]:
+    """Least-squares figures for every indicator and group of one released vector.
+
+    Indicators on the same population share their denominator's estimate, per
+    group; in a cluster round the list-size cell is a further measurement of
+    the listed population that COUNT indicators divide by.
+    """
+    systems: dict[str, list[Cell]] = {}
+    members: list[tuple[str, str, str, str]] = []  # (system, indicator, group, population key)
+    for block in layout.blocks:
+        entry = block.entry
+        for g, group in enumerate(block.groups):
+            system = f"{entry.population}|{group}"
+            cells = systems.setdefault(system, [])
+            population = population_name(system)
+            passed = passed_name(f"{entry.id}|{group}")
+            first, second = (block.index(g, f) for f in block.fields)
+            if entry.cells == PASS_FAIL:
+                cells.append(Cell(((passed, 1.0),), float(values[first]), float(variances[first])))
+                cells.append(
+                    Cell(
+                        ((population, 1.0), (passed, -1.0)),
+                        float(values[second]),
+                        float(variances[second]),
+                    )
+                )
+            else:
+                cells.append(Cell(((passed, 1.0),), float(values[first]), float(variances[first])))
+                cells.append(
+                    Cell(((population, 1.0),), float(values[second]), float(variances[second]))
+                )
+            members.append((system, entry.id, group, population))
+    list_system = f"{LIST_POPULATION}|{TOTAL}"
+    if list_system in systems:
+        i = layout.list_size_index
+        systems[list_system].append(
+            Cell(((population_name(list_system), 1.0),), float(values[i]), float(variances[i]))
+        )
+    solved = {name: estimate(cells) for name, cells in systems.items()}
+    out = {}
+    for system, indicator_id, group, population in members:
+        est = solved[system]
+        passed = passed_name(f"{indicator_id}|{group}")
+        rate, rate_var = est.ratio(passed, population)
+        proportion = layout.block(indicator_id).entry.cells == PASS_FAIL
+        i, j = est.index(passed), est.index(population)
+        out[indicator_id, group] = GroupEstimate(
+            indicator_id,
+            group,
+            est.value(passed),
+            est.value(population),
+            float(est.covariance[i, i]),
+            float(est.covariance[j, j]),
+            float(est.covariance[i, j]),
+            rate,
+            rate_var,
+            proportion,
+        )
+    return out

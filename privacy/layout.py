@@ -1,51 +1,94 @@
-"""The layout of a released vector, derived from the manifest's indicator list.
+"""What one round releases, coordinate by coordinate, derived from the signed manifest.
 
-The order matches `client.engine.result.PracticeResult.to_vector`: for each
-indicator in manifest order, for each stratum, (numerator, denominator); then
-the list size. Every party derives it from the signed manifest, so all
-practices in a round produce vectors that line up coordinate by coordinate.
+Every party derives the layout from the manifest, so all practices of a round
+produce vectors that line up. A round has a scope:
+
+- a *cluster* round releases one group per indicator, its total;
+- a *region-wide* round releases one group per age/sex stratum of every
+  indicator, then the practice-rate histograms.
+
+Within a group a PASS_FAIL indicator has two cells, (passed, failed): a
+patient counted by it lands in exactly one of them, in exactly one group, so
+one patient moves the block by at most its cap in one cell (Δ₁ = cap,
+Δ₂² = cap²). The (numerator, denominator) of the first layout put a passing
+patient into two cells and cost twice that. A COUNT indicator (events per
+listed patient) has (events, listed): one patient adds at most its cap to
+the first and 1 to the second (Δ₁ = cap + 1, Δ₂² = cap² + 1). After the indicators
+comes the list size, then (region-wide rounds only) the histograms.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
-from privacy.distribution import DistributionSpec, encode_practice
+from privacy.distribution import DistributionSpec, distribution_contribution, encode_practice
 from privacy.errors import BoundingError
-from privacy.manifest import Manifest
+from privacy.manifest import PASS_FAIL, IndicatorEntry, Manifest
+from privacy.sensitivity import Contribution, cells_contribution, list_size_contribution
+
+TOTAL = "total"
+PASSED, FAILED, EVENTS, LISTED = "passed", "failed", "events", "listed"
+
+# One indicator's counts as the engine reports them: (stratum, numerator, denominator) each.
+Counts = Mapping[str, Sequence[tuple[str, int, int]]]
+
+
+class RoundScope(StrEnum):
+    CLUSTER = "cluster"
+    REGION = "region"
 
 
 @dataclass(frozen=True)
-class IndicatorLayout:
-    indicator_id: str
-    unit: str
-    max_numerator: int
-    max_denominator: int
-    strata: tuple[str, ...]
-    offset: int  # index of the first stratum's numerator
+class IndicatorBlock:
+    """One indicator's cells: `fields` for each of its `groups`, group by group."""
 
-    def numerator_index(self, stratum: int) -> int:
-        return self.offset + 2 * stratum
-
-    def denominator_index(self, stratum: int) -> int:
-        return self.offset + 2 * stratum + 1
+    entry: IndicatorEntry
+    groups: tuple[str, ...]  # (TOTAL,) in a cluster round, the strata in a region-wide round
+    offset: int
 
     @property
-    def ratio_bound(self) -> float:
-        """numerator ≤ ratio_bound × denominator for true counts.
+    def indicator_id(self) -> str:
+        return self.entry.id
 
-        1 for patient-level and for event indicators whose numerator events are
-        a subset of the denominator's; the per-patient cap when the denominator
-        counts patients and the numerator counts their (capped) events.
-        """
-        return self.max_numerator / self.max_denominator if self.max_numerator else 0.0
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (PASSED, FAILED) if self.entry.cells == PASS_FAIL else (EVENTS, LISTED)
+
+    @property
+    def width(self) -> int:
+        return len(self.groups) * len(self.fields)
+
+    def index(self, group: int, field: str) -> int:
+        return self.offset + group * len(self.fields) + self.fields.index(field)
+
+    def contribution(self) -> Contribution:
+        return cells_contribution(
+            self.entry.id,
+            self.entry.max_per_patient,
+            self.width,
+            self.entry.noise_weight,
+            listed=self.entry.cells != PASS_FAIL,
+        )
+
+    def cells(self, numerator: int, denominator: int) -> tuple[int, int]:
+        """A group's cells from the engine's (numerator, denominator)."""
+        if self.entry.cells == PASS_FAIL:
+            return (numerator, denominator - numerator)
+        return (numerator, denominator)
+
+    def group_counts(self, vector: np.ndarray, group: int) -> tuple[int, int]:
+        """(numerator, denominator) of one group, back from its cells."""
+        first, second = (int(vector[self.index(group, f)]) for f in self.fields)
+        return (first, first + second) if self.entry.cells == PASS_FAIL else (first, second)
 
 
 @dataclass(frozen=True)
 class DistributionLayout:
-    """Where the practice-rate histograms sit: after the counts, `bins` per indicator."""
+    """Where the practice-rate histograms sit: after the list size, `bins` per indicator."""
 
     spec: DistributionSpec
     offset: int
@@ -58,60 +101,98 @@ class DistributionLayout:
 
 
 @dataclass(frozen=True)
-class VectorLayout:
-    indicators: tuple[IndicatorLayout, ...]
+class ReleaseLayout:
+    scope: RoundScope
+    blocks: tuple[IndicatorBlock, ...]
+    list_size_index: int
     length: int
     distribution: DistributionLayout | None = None
+    list_size_noise_weight: int = 1
 
     @property
     def counts_length(self) -> int:
-        """Counts and list size; the agent computes these and derives the histograms from them."""
-        return self.distribution.offset if self.distribution else self.length
-
-    @property
-    def list_size_index(self) -> int:
-        return self.counts_length - 1
+        """The cells and the list size: what the agent computes before the histograms."""
+        return self.list_size_index + 1
 
     @classmethod
-    def from_manifest(cls, manifest: Manifest) -> VectorLayout:
-        out = []
+    def for_round(cls, manifest: Manifest, scope: RoundScope) -> ReleaseLayout:
+        blocks = []
         offset = 0
         for entry in manifest.indicators:
-            out.append(
-                IndicatorLayout(
-                    entry.id,
-                    entry.unit,
-                    entry.max_numerator,
-                    entry.max_denominator,
-                    entry.strata,
-                    offset,
-                )
-            )
-            offset += 2 * len(entry.strata)
+            groups = (TOTAL,) if scope is RoundScope.CLUSTER else entry.strata
+            block = IndicatorBlock(entry, groups, offset)
+            blocks.append(block)
+            offset += block.width
+        list_size_index = offset
         counts = offset + 1
-        spec = manifest.distribution
+        spec = manifest.distribution if scope is RoundScope.REGION else None
+        weight = manifest.bounding.list_size_noise_weight
         if spec is None:
-            return cls(tuple(out), counts)
-        return cls(tuple(out), counts + spec.coordinates, DistributionLayout(spec, counts))
+            return cls(scope, tuple(blocks), list_size_index, counts, None, weight)
+        return cls(
+            scope,
+            tuple(blocks),
+            list_size_index,
+            counts + spec.coordinates,
+            DistributionLayout(spec, counts),
+            weight,
+        )
+
+    def block(self, indicator_id: str) -> IndicatorBlock:
+        for b in self.blocks:
+            if b.indicator_id == indicator_id:
+                return b
+        raise KeyError(indicator_id)
+
+    def contributions(self) -> tuple[Contribution, ...]:
+        """The sensitivity blocks of this layout, in vector order."""
+        out = [b.contribution() for b in self.blocks]
+        out.append(list_size_contribution(self.list_size_noise_weight))
+        d = self.distribution
+        if d is not None:
+            caps = [self.block(name).entry.max_per_patient for name in d.spec.indicators]
+            out.append(distribution_contribution(d.spec, caps))
+        return tuple(out)
 
     def label(self, index: int) -> tuple[str, str, str]:
-        """(indicator id, stratum, field) of a coordinate, for error messages and records."""
+        """(indicator id, group, field) of a coordinate, for error messages and records."""
         if index == self.list_size_index:
             return ("", "", "list_size")
         d = self.distribution
         if d is not None and d.offset <= index < self.length:
             which, b = divmod(index - d.offset, d.spec.bins)
             return (d.spec.indicators[which], f"bin {b + 1}/{d.spec.bins}", "distribution")
-        for ind in self.indicators:
-            if ind.offset <= index < ind.offset + 2 * len(ind.strata):
-                stratum, field = divmod(index - ind.offset, 2)
-                return (ind.indicator_id, ind.strata[stratum], ("numerator", "denominator")[field])
+        for block in self.blocks:
+            if block.offset <= index < block.offset + block.width:
+                group, field = divmod(index - block.offset, len(block.fields))
+                return (block.indicator_id, block.groups[group], block.fields[field])
         raise IndexError(index)
+
+    def encode(self, counts: Counts, list_size: int) -> np.ndarray:
+        """The cells and list size of one practice, from its engine counts (never sent as such)."""
+        values: list[int] = []
+        for block in self.blocks:
+            rows = counts.get(block.indicator_id)
+            if rows is None:
+                raise BoundingError(f"the engine gave no counts for {block.indicator_id}")
+            if self.scope is RoundScope.CLUSTER:
+                values.extend(block.cells(sum(r[1] for r in rows), sum(r[2] for r in rows)))
+                continue
+            by_stratum = {r[0]: r for r in rows}
+            for group in block.groups:
+                row = by_stratum.get(group)
+                if row is None:
+                    raise BoundingError(
+                        f"the engine gave no counts for {block.indicator_id} stratum {group}"
+                    )
+                values.extend(block.cells(row[1], row[2]))
+        values.append(list_size)
+        return np.asarray(values, dtype=np.int64)
 
     def check(
         self, vector: np.ndarray, what: str = "vector", *, counts: bool = False
     ) -> np.ndarray:
-        """`counts`: the practice's own counts, before the histograms are appended."""
+        """`counts`: the practice's own cells, before the histograms are appended."""
         values = np.asarray(vector)
         length = self.counts_length if counts else self.length
         if values.ndim != 1 or values.shape[0] != length:
@@ -122,9 +203,15 @@ class VectorLayout:
             raise BoundingError(f"{what} must hold integers, not {values.dtype}")
         return values.astype(np.int64)
 
+    def totals(self, vector: np.ndarray, indicator_id: str) -> tuple[int, int]:
+        """(numerator, denominator) of one indicator summed over its groups."""
+        block = self.block(indicator_id)
+        pairs = [block.group_counts(vector, g) for g in range(len(block.groups))]
+        return sum(p[0] for p in pairs), sum(p[1] for p in pairs)
 
-def append_distribution(counts: np.ndarray, layout: VectorLayout) -> np.ndarray:
-    """The practice's bounded counts followed by its histogram block (if the manifest has one).
+
+def append_distribution(counts: np.ndarray, layout: ReleaseLayout) -> np.ndarray:
+    """The practice's bounded cells followed by its histogram block (region-wide rounds).
 
     The histograms are a function of the bounded totals only, so the
     distribution block's stated sensitivity holds whatever the engine did.
@@ -133,11 +220,5 @@ def append_distribution(counts: np.ndarray, layout: VectorLayout) -> np.ndarray:
     d = layout.distribution
     if d is None:
         return values
-    by_id = {ind.indicator_id: ind for ind in layout.indicators}
-    totals = []
-    for name in d.spec.indicators:
-        ind = by_id[name]
-        num = sum(int(values[ind.numerator_index(s)]) for s in range(len(ind.strata)))
-        den = sum(int(values[ind.denominator_index(s)]) for s in range(len(ind.strata)))
-        totals.append((num, den))
+    totals = [layout.totals(values, name) for name in d.spec.indicators]
     return np.concatenate([values, encode_practice(totals, d.spec)])

@@ -33,12 +33,17 @@ from privacy.distribution import DistributionSpec
 from privacy.errors import ManifestError
 from privacy.release import LOCAL_MECHANISMS, MECHANISMS, NO_NOISE
 
-FORMAT = "klynge-manifest/1"
-HASH_DOMAIN = "klynge-manifest/1"
+FORMAT = "klynge-manifest/2"
+HASH_DOMAIN = "klynge-manifest/2"
+OLD_FORMATS = ("klynge-manifest/1",)
 
 LEVELS: tuple[str, ...] = ("practice", "cluster", "region", "nation")
 RECIPIENTS: tuple[str, ...] = ("practice", "cluster", "region", "nation")
 UNITS: tuple[str, ...] = ("patients", "events")
+PASS_FAIL = "pass_fail"  # a proportion: each counted patient (or capped event) passes or fails
+COUNT = "count"  # events per listed patient: one cell, over the list size
+CELL_KINDS: tuple[str, ...] = (PASS_FAIL, COUNT)
+LIST_POPULATION = "list"  # the population of a count indicator: the practice's listed patients
 FREQUENCIES: dict[str, int] = {"monthly": 12, "quarterly": 4, "half-yearly": 2, "yearly": 1}
 BUDGET_PERIODS: tuple[str, ...] = ("calendar_year",)
 MAX_DELTA = 1e-4
@@ -133,13 +138,30 @@ class Schedule:
 
 @dataclass(frozen=True)
 class IndicatorEntry:
+    """One indicator of the locked set, and how its counts are released.
+
+    `cells` says what one group (the cluster's total, or one age/sex stratum in
+    the region-wide round) releases: PASS_FAIL, two cells (passed, failed) in
+    which each counted patient (or capped event) lands once; COUNT, one cell of
+    capped events whose denominator is the list size. Indicators with the same
+    `population` count the same patients in their denominators, so the
+    estimator measures that population once from all their pairs. The planning
+    figures are assumptions about a typical Danish practice population, stated
+    so the audit can give each indicator's expected precision; they never
+    enter the noise or the release.
+    """
+
     id: str
     content_hash: str
     unit: str
-    max_numerator: int
-    max_denominator: int
-    noise_weight: int  # Skellam variance on this indicator's coordinates is noise_weight × μ
-    strata: tuple[str, ...]
+    cells: str
+    max_per_patient: int  # 1 for patients; the cap on a patient's counted events
+    population: str
+    headline: bool
+    noise_weight: int  # Skellam variance on each of this indicator's cells is noise_weight × μ
+    strata: tuple[str, ...]  # used by the region-wide round; cluster rounds release totals
+    expected_denominator_per_1000: float  # of listed patients (per listed patient for COUNT)
+    expected_rate: float
 
 
 @dataclass(frozen=True)
@@ -185,11 +207,18 @@ class Disclosure:
     min_practices: int
     rounding_base: int
     suppress_small_complement: bool
+    # DP releases hide nothing by its noisy value; a rate whose 95 % half-width exceeds these
+    # (a proportion's in rate units, a per-1,000 rate's relative to itself) is called uncertain.
+    uncertain_half_width: float
+    uncertain_relative_half_width: float
 
 
 @dataclass(frozen=True)
 class Bounding:
     max_list_size: int
+    # The list size is one cell of every release (a patient adds 1); its noise weight is the
+    # manifest's choice like an indicator's: rates per listed patient are what need it.
+    list_size_noise_weight: int = 1
 
 
 @dataclass(frozen=True)
@@ -197,6 +226,20 @@ class SecAgg:
     neighbours: int
     threshold: int
     min_survivors: int
+
+
+@dataclass(frozen=True)
+class RegionRound:
+    """The optional region-wide round: all practices of a region in one SecAgg+ round.
+
+    It carries what only many practices can make precise (the age/sex strata
+    of every indicator, the practice-rate distributions), on its own reference
+    dates and at its own ε, charged to the same yearly budget.
+    """
+
+    reference_dates: tuple[date, ...]
+    epsilon_per_release: float | None  # None exactly when the manifest adds no noise
+    distribution: DistributionSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -216,14 +259,16 @@ class Manifest:
     disclosure: Disclosure
     bounding: Bounding
     secagg: SecAgg
-    distribution: DistributionSpec | None = None  # practice-rate histograms; None: not released
+    region_round: RegionRound | None = None  # None: no region-wide round
 
     def __post_init__(self) -> None:
         # The parser reports these with file and key; this also stops code that
         # builds a Manifest directly from pairing "no noise" with a DP budget.
         problem = no_dp_problem(self.mechanism, self.dp, self.budget)
-        if problem is None and self.distribution is not None:
-            problem = distribution_problem(self.distribution, self.indicators)
+        if problem is None:
+            problem = layout_problem(self.indicators)
+        if problem is None and self.region_round is not None:
+            problem = region_round_problem(self.region_round, self.mechanism, self.indicators)
         if problem is not None:
             raise ManifestError(None, *problem)
 
@@ -237,15 +282,15 @@ class Manifest:
         return tuple(i.id for i in self.indicators)
 
     @property
-    def counts_length(self) -> int:
-        """Coordinates of the counts: (num, den) per indicator and stratum, then the list size."""
-        return sum(2 * len(i.strata) for i in self.indicators) + 1
+    def distribution(self) -> DistributionSpec | None:
+        """The practice-rate histograms, released only in the region-wide round."""
+        return None if self.region_round is None else self.region_round.distribution
 
-    @property
-    def vector_length(self) -> int:
-        """Coordinates of the released vector: the counts, then the practice-rate histograms."""
-        extra = self.distribution.coordinates if self.distribution else 0
-        return self.counts_length + extra
+    def indicator(self, indicator_id: str) -> IndicatorEntry:
+        for entry in self.indicators:
+            if entry.id == indicator_id:
+                return entry
+        raise KeyError(indicator_id)
 
     @property
     def is_local(self) -> bool:
@@ -373,20 +418,100 @@ def _indicator(t: Table) -> IndicatorEntry:
         id=t.string("id", pattern=_ID),
         content_hash=t.string("content_hash", pattern=_HEX64),
         unit=t.string("unit", choices=UNITS),
-        max_numerator=t.integer("max_numerator", minimum=0),
-        max_denominator=t.integer("max_denominator", minimum=1),
+        cells=t.string("cells", choices=CELL_KINDS),
+        max_per_patient=t.integer("max_per_patient", minimum=1, maximum=1000),
+        population=t.string("population", pattern=_ID),
+        headline=t.boolean("headline"),
         noise_weight=t.integer("noise_weight", minimum=1),
         strata=t.strings("strata", nonempty=True, unique=True),
+        expected_denominator_per_1000=t.number(
+            "expected_denominator_per_1000", positive=True, finite=True, maximum=1000
+        ),
+        expected_rate=t.number("expected_rate", minimum=0, finite=True),
     )
     t.done()
-    if entry.unit == "patients" and (entry.max_numerator, entry.max_denominator) != (1, 1):
-        raise t.fail(
-            "max_numerator", "a patient-level indicator counts each patient once: use 1 and 1"
-        )
+    problem = indicator_problem(entry)
+    if problem is not None:
+        raise t.fail(*problem)
     return entry
 
 
-def _distribution(t: Table, indicators: tuple[IndicatorEntry, ...]) -> DistributionSpec:
+def indicator_problem(entry: IndicatorEntry) -> tuple[str, str] | None:
+    """(key, message) if one indicator's release layout contradicts itself."""
+    if entry.unit == "patients" and entry.max_per_patient != 1:
+        return "max_per_patient", "a patient-level indicator counts each patient once: use 1"
+    if entry.cells == COUNT and entry.population != LIST_POPULATION:
+        return (
+            "population",
+            "a count indicator is a rate per listed patient: its population is "
+            f'"{LIST_POPULATION}"',
+        )
+    if entry.cells == PASS_FAIL and entry.population == LIST_POPULATION:
+        return (
+            "population",
+            f'"{LIST_POPULATION}" is the list size, measured by its own cell; name the '
+            "population this indicator's denominator counts",
+        )
+    if entry.cells == PASS_FAIL and entry.expected_rate > 1:
+        return "expected_rate", "a proportion's expected rate is at most 1"
+    return None
+
+
+def layout_problem(indicators: tuple[IndicatorEntry, ...]) -> tuple[str, str] | None:
+    """(key, message) if indicators said to share a population could not measure the same one."""
+    by_population: dict[str, IndicatorEntry] = {}
+    for entry in indicators:
+        first = by_population.setdefault(entry.population, entry)
+        if entry.cells == COUNT:
+            continue
+        shape = (entry.unit, entry.max_per_patient, entry.expected_denominator_per_1000)
+        if shape != (first.unit, first.max_per_patient, first.expected_denominator_per_1000):
+            return (
+                "indicators",
+                f"{entry.id} and {first.id} share population {entry.population!r} but differ in "
+                "unit, cap or expected denominator, so they cannot count the same patients",
+            )
+    return None
+
+
+def _region_round(t: Table, manifest_dates: tuple[date, ...], mechanism: str) -> RegionRound:
+    dates = t.array("reference_dates", t.as_date, nonempty=True)
+    epsilon = None
+    if mechanism != NO_NOISE:
+        epsilon = t.number("epsilon_per_release", positive=True, finite=True)
+    elif "epsilon_per_release" in t:
+        raise t.fail("epsilon_per_release", 'kind = "none" adds no noise; remove it')
+    distribution = None
+    if "distribution" in t:
+        distribution = _distribution(t.table("distribution"))
+    t.used.add("distribution")
+    t.done()
+    if list(dates) != sorted(set(dates)):
+        raise t.fail("reference_dates", "must be strictly increasing (no repeats)")
+    missing = [d for d in dates if d not in manifest_dates]
+    if missing:
+        raise t.fail(
+            "reference_dates",
+            f"{missing[0].isoformat()} is not one of the schedule's reference dates",
+        )
+    return RegionRound(tuple(dates), epsilon, distribution)
+
+
+def region_round_problem(
+    region: RegionRound, mechanism: str, indicators: tuple[IndicatorEntry, ...]
+) -> tuple[str, str] | None:
+    """(key, message) if the region-wide round does not fit the rest of the manifest."""
+    if (region.epsilon_per_release is None) != (mechanism == NO_NOISE):
+        return (
+            "region_round.epsilon_per_release",
+            "is required exactly when the manifest adds noise",
+        )
+    if region.distribution is not None:
+        return distribution_problem(region.distribution, indicators)
+    return None
+
+
+def _distribution(t: Table) -> DistributionSpec:
     spec = DistributionSpec(
         indicators=t.strings("indicators", nonempty=True, unique=True),
         bins=t.integer("bins", minimum=2, maximum=100),
@@ -395,9 +520,6 @@ def _distribution(t: Table, indicators: tuple[IndicatorEntry, ...]) -> Distribut
         noise_weight=t.integer("noise_weight", minimum=1),
     )
     t.done()
-    problem = distribution_problem(spec, indicators)
-    if problem is not None:
-        raise ManifestError(t.path, problem[0], problem[1])
     return spec
 
 
@@ -409,12 +531,14 @@ def distribution_problem(
     for name in spec.indicators:
         entry = by_id.get(name)
         if entry is None:
-            return "distribution.indicators", f"{name} is not one of the manifest's indicators"
-        if entry.max_numerator > entry.max_denominator:
             return (
-                "distribution.indicators",
-                f"{name} is not a proportion (a patient can add more to its numerator than to "
-                "its denominator), so its rate has no fixed range to bin",
+                "region_round.distribution.indicators",
+                f"{name} is not one of the manifest's indicators",
+            )
+        if entry.cells != PASS_FAIL:
+            return (
+                "region_round.distribution.indicators",
+                f"{name} is not a proportion, so its rate has no fixed range to bin",
             )
     return None
 
@@ -549,6 +673,12 @@ def _disclosure(t: Table) -> Disclosure:
         min_practices=t.integer("min_practices", minimum=3),
         rounding_base=t.integer("rounding_base", minimum=1),
         suppress_small_complement=t.boolean("suppress_small_complement"),
+        uncertain_half_width=t.number(
+            "uncertain_half_width", positive=True, finite=True, maximum=1
+        ),
+        uncertain_relative_half_width=t.number(
+            "uncertain_relative_half_width", positive=True, finite=True
+        ),
     )
     t.done()
     if d.min_denominator_for_rate < d.min_cell:
@@ -579,7 +709,10 @@ def _secagg(t: Table, disclosure: Disclosure) -> SecAgg:
 
 
 def _bounding(t: Table) -> Bounding:
-    bounding = Bounding(max_list_size=t.integer("max_list_size", minimum=1))
+    bounding = Bounding(
+        max_list_size=t.integer("max_list_size", minimum=1),
+        list_size_noise_weight=t.integer("list_size_noise_weight", minimum=1),
+    )
     t.done()
     return bounding
 
@@ -587,6 +720,13 @@ def _bounding(t: Table) -> Bounding:
 def _signed_manifest(root: Table) -> SignedManifest:
     """Validate a parsed manifest file into a manifest and its optional signature."""
     fmt = root.string("format")
+    if fmt in OLD_FORMATS:
+        raise root.fail(
+            "format",
+            f"{fmt!r} manifests released age/sex strata and (numerator, denominator) in every "
+            "cluster round; this version reads only the utility-first layout of "
+            f"{FORMAT!r}: make a new manifest with `klynge manifest init`",
+        )
     if fmt != FORMAT:
         raise root.fail("format", f"unsupported format {fmt!r}; this version reads {FORMAT!r}")
     meta = _meta(root.table("manifest"))
@@ -617,11 +757,19 @@ def _signed_manifest(root: Table) -> SignedManifest:
     disclosure = _disclosure(root.table("disclosure"))
     bounding = _bounding(root.table("bounding"))
     secagg = _secagg(root.table("secagg"), disclosure)
-    distribution = None
-    if "distribution" in root:
-        distribution = _distribution(root.table("distribution"), indicators)
+    problem = layout_problem(indicators)
+    if problem is not None:
+        raise root.fail(*problem)
+    region_round = None
+    if "region_round" in root:
+        region_round = _region_round(
+            root.table("region_round"), schedule.reference_dates, mechanism
+        )
+        problem = region_round_problem(region_round, mechanism, indicators)
+        if problem is not None:
+            raise root.fail(*problem)
     signature = _signature(root.table("signature")) if "signature" in root else None
-    root.used.update(("distribution", "signature"))  # optional, yet named as allowed keys
+    root.used.update(("region_round", "signature"))  # optional, yet named as allowed keys
     root.done()
     manifest = Manifest(
         meta=meta,
@@ -637,7 +785,7 @@ def _signed_manifest(root: Table) -> SignedManifest:
         disclosure=disclosure,
         bounding=bounding,
         secagg=secagg,
-        distribution=distribution,
+        region_round=region_round,
     )
     return SignedManifest(manifest, signature, str(root.path) if root.path else None)
 

@@ -39,22 +39,35 @@ _SECTION_COMMENTS: dict[str, str] = {
     "budget": "Yearly (ε, δ) budget per practice, enforced by the agent's ledger. RDP curves of\n"
     "# all releases whose reference date falls in the calendar year are added, then\n"
     "# converted to (ε, δ) at delta_per_year.",
-    "disclosure": "Disclosure control applied to every release (counts < min_cell suppressed,\n"
-    "# with complementary suppression; rates need a denominator ≥ min_denominator_for_rate;\n"
-    "# rounding_base 1 means no rounding).",
+    "disclosure": "Disclosure control. A DP release hides nothing by its noisy value (that would\n"
+    "# bias what survives); a rate whose 95 % half-width exceeds uncertain_half_width (a\n"
+    "# proportion) or uncertain_relative_half_width × the rate (per 1,000) is labelled\n"
+    "# uncertain. A release without DP (verification) suppresses counts < min_cell, with\n"
+    "# complementary suppression; its rates need a denominator ≥ min_denominator_for_rate;\n"
+    "# rounding_base 1 means no rounding. Every release needs min_practices contributors.",
     "bounding": "Public bound used when the agent clips its own vector.",
     "secagg": "SecAgg+: each practice shares secrets with `neighbours` others; `threshold` shares\n"
     "# reconstruct; a round aborts below `min_survivors`, which also guarantees the\n"
     "# minimum number of contributing practices.",
-    "distribution": "Practice-rate histograms, in the same masked vector as the counts: each\n"
-    "# practice splits its rate between the two nearest of `bins` bin centres (linear binning)\n"
-    "# and counts as d / full_weight_denominator of a practice when its denominator d is smaller,\n"
-    "# so one patient moves at most a little mass. `scale` fixed-point units per practice; the\n"
+    "region_round": "The region-wide round: all practices of a region in one SecAgg+ round, on\n"
+    "# these reference dates, at its own ε in the same yearly budget. It carries the age/sex\n"
+    "# strata of every indicator and the practice-rate histograms: each practice splits its\n"
+    "# rate between the two nearest of `bins` bin centres (linear binning) and counts as\n"
+    "# d / full_weight_denominator of a practice when its denominator d is smaller, so one\n"
+    "# patient moves at most a little mass; `scale` fixed-point units per practice; the\n"
     "# Skellam variance on each bin is noise_weight × μ. Proportions only.",
     "recipients": "Who receives which level. Practice-level values never leave under\n"
     "# distributed DP.",
     "indicators": "The locked indicator set: content hashes of the definitions (with their code\n"
-    "# lists) and each patient's maximum contribution, from which sensitivity is computed.",
+    "# lists) and how each is released. A cluster round releases one group per indicator (its\n"
+    "# total): cells = pass_fail gives (passed, failed), each counted patient in one of them;\n"
+    "# cells = count gives (events, listed) for a rate per listed patient. max_per_patient caps\n"
+    "# a patient's contribution, from which sensitivity is computed. Indicators with the same\n"
+    "# population count the same patients, whose number is then estimated once from all\n"
+    "# their cells. The Skellam variance on each cell is noise_weight × μ: headline\n"
+    "# indicators get less noise. expected_denominator_per_1000 (of listed patients) and\n"
+    "# expected_rate are planning figures for the audit's expected precision; they never\n"
+    "# enter a release.",
     "codelists": "Code-list versions and content hashes used by the indicators.",
 }
 
@@ -120,7 +133,7 @@ def render_manifest(manifest: Manifest) -> str:
         "disclosure",
         "bounding",
         "secagg",
-        "distribution",
+        "region_round",
     ):
         if name in doc:  # a verification manifest has no [dp] table
             out.append(f"\n# {comments[name]}\n" if name in comments else "\n")

@@ -10,12 +10,12 @@ as signed.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 
-from privacy.distribution import distribution_contribution
 from privacy.errors import ManifestError, MechanismError
+from privacy.layout import ReleaseLayout, RoundScope
 from privacy.manifest import Manifest
 from privacy.rdp import to_approx_dp
 from privacy.release import (
@@ -31,30 +31,12 @@ from privacy.release import (
     calibrate_skellam_mu,
 )
 from privacy.release import LOCAL_LAPLACE as _LOCAL_LAPLACE
-from privacy.sensitivity import (
-    LIST_SIZE,
-    Contribution,
-    Sensitivity,
-    indicator_contribution,
-    vector_sensitivity,
-)
+from privacy.sensitivity import Sensitivity, vector_sensitivity
 
 
-def manifest_sensitivity(manifest: Manifest, extra: Iterable[Contribution] = ()) -> Sensitivity:
-    """Sensitivity of the vector the manifest prescribes, plus any extra blocks."""
-    blocks = [
-        indicator_contribution(
-            i.id, i.max_numerator, i.max_denominator, len(i.strata), i.noise_weight
-        )
-        for i in manifest.indicators
-    ]
-    blocks.append(LIST_SIZE)
-    spec = manifest.distribution
-    if spec is not None:
-        caps = {i.id: i.max_denominator for i in manifest.indicators}
-        blocks.append(distribution_contribution(spec, [caps[name] for name in spec.indicators]))
-    blocks.extend(extra)
-    return vector_sensitivity(blocks)
+def manifest_sensitivity(manifest: Manifest, scope: RoundScope = RoundScope.CLUSTER) -> Sensitivity:
+    """Sensitivity of the vector a round of this scope releases under the manifest."""
+    return vector_sensitivity(ReleaseLayout.for_round(manifest, scope).contributions())
 
 
 @lru_cache(maxsize=64)
@@ -69,49 +51,52 @@ def _local_scale(
     return calibrate_local_scale(mechanism, dimension, sensitivity, epsilon, delta)
 
 
-def manifest_release(manifest: Manifest, extra: Iterable[Contribution] = ()) -> Release:
-    """The release mechanism, with μ or scale calibrated if the manifest gives a target ε."""
-    sensitivity = manifest_sensitivity(manifest, extra)
+def manifest_release(manifest: Manifest, scope: RoundScope = RoundScope.CLUSTER) -> Release:
+    """The release mechanism of a round of `scope`, with μ or scale calibrated to its target ε."""
+    sensitivity = manifest_sensitivity(manifest, scope)
     dp = manifest.dp
     if manifest.mechanism == NO_NOISE or dp is None:
         return NoNoiseRelease(sensitivity)
+    key = "dp"
+    epsilon = dp.epsilon_per_release
+    if scope is RoundScope.REGION:
+        if manifest.region_round is None:
+            raise ManifestError(None, "region_round", "this manifest has no region-wide round")
+        key, epsilon = "region_round", manifest.region_round.epsilon_per_release
     try:
         if manifest.mechanism == DISTRIBUTED_SKELLAM:
-            mu = dp.mu
+            mu = dp.mu if scope is RoundScope.CLUSTER else None
             if mu is None:
-                assert dp.epsilon_per_release is not None
-                mu = _skellam_mu(sensitivity, dp.epsilon_per_release, dp.delta)
+                assert epsilon is not None
+                mu = _skellam_mu(sensitivity, epsilon, dp.delta)
             return SkellamRelease(mu, manifest.secagg.min_survivors, sensitivity, dp.delta)
-        scale = dp.scale
+        dimension = ReleaseLayout.for_round(manifest, scope).length
+        scale = dp.scale if scope is RoundScope.CLUSTER else None
         if scale is None:
-            assert dp.epsilon_per_release is not None
-            scale = _local_scale(
-                manifest.mechanism,
-                manifest.vector_length,
-                sensitivity,
-                dp.epsilon_per_release,
-                dp.delta,
-            )
+            assert epsilon is not None
+            scale = _local_scale(manifest.mechanism, dimension, sensitivity, epsilon, dp.delta)
         cls = LocalLaplaceRelease if manifest.mechanism == _LOCAL_LAPLACE else LocalGaussianRelease
-        return cls(scale, manifest.vector_length, sensitivity, dp.delta)
+        return cls(scale, dimension, sensitivity, dp.delta)
     except MechanismError as exc:
-        raise ManifestError(None, "dp", str(exc)) from None
+        raise ManifestError(None, key, str(exc)) from None
 
 
-def round_release(manifest: Manifest, min_survivors: int) -> Release:
+def round_release(
+    manifest: Manifest, min_survivors: int, scope: RoundScope = RoundScope.CLUSTER
+) -> Release:
     """The mechanism as every agent of a round with this survivor floor applies it.
 
     The agent draws its noise from it and charges its ledger with it; the
     coordinator states the noise of the round's sum from it. A distributed
     share is sized for the floor, which changes λ but not the cost.
     """
-    return manifest_release(manifest).with_min_survivors(min_survivors)
+    return manifest_release(manifest, scope).with_min_survivors(min_survivors)
 
 
 def round_min_survivors(manifest: Manifest, participants: int) -> int:
     """The survivor floor for a round: the manifest's minimum, raised by the design dropout.
 
-    Each practice's share is λ = μ / (2·floor), so a higher floor means less
+    Each practice's share is λ = μ / (2·(floor − 1)), so a higher floor means less
     noise per practice for the same guarantee; the round must abort below it.
     Without noise (kind none) there is no share to shrink, so the floor is the
     manifest's minimum and a round tolerates as many dropouts as it allows.
@@ -125,21 +110,25 @@ def round_min_survivors(manifest: Manifest, participants: int) -> int:
 @dataclass(frozen=True)
 class YearPlan:
     year: int
-    releases: int
-    epsilon: float
+    releases: int  # cluster rounds scheduled
+    region_releases: int  # region-wide rounds scheduled
+    epsilon: float  # of the scheduled releases, composed
+    epsilon_with_retry: float  # the same plus one aborted and retried round of the costlier kind
     delta: float
 
 
 @dataclass(frozen=True)
 class PrivacyPlan:
-    release: Release
+    release: Release  # a cluster round's
     per_release: PrivacyCost
     years: tuple[YearPlan, ...]
-    releases_within_budget: int  # how many such releases the yearly budget admits
+    releases_within_budget: int  # how many cluster releases alone the yearly budget admits
+    region_release: Release | None = None
+    region_per_release: PrivacyCost | None = None
 
     @property
     def worst_year(self) -> YearPlan:
-        return max(self.years, key=lambda y: y.epsilon)
+        return max(self.years, key=lambda y: y.epsilon_with_retry)
 
 
 _MAX_COUNTED_RELEASES = 1000
@@ -171,30 +160,64 @@ def releases_within_budget(release: Release, epsilon: float, delta: float) -> in
 
 
 def privacy_plan(manifest: Manifest) -> PrivacyPlan:
+    """What the manifest's schedule costs a practice, year by year.
+
+    A year composes its cluster releases and its region-wide releases (RDP
+    curves add), and is checked with room for one more round of the costlier
+    kind: an aborted round is charged, and its period is retried with fresh
+    noise, which is charged again.
+    """
     release = manifest_release(manifest)
     cost = release.cost()
+    region_release = region_cost = None
+    region_dates: tuple[date, ...] = ()
+    if manifest.region_round is not None:
+        region_release = manifest_release(manifest, RoundScope.REGION)
+        region_cost = region_release.cost()
+        region_dates = manifest.region_round.reference_dates
     budget = manifest.budget
+    retry = cost.curve
+    if region_cost is not None and region_cost.epsilon > cost.epsilon:
+        retry = region_cost.curve
     years = []
     for year in manifest.schedule.years():
         count = len(manifest.schedule.dates_in_year(year))
-        eps = to_approx_dp(cost.curve.repeated(count), budget.delta_per_year).epsilon
-        years.append(YearPlan(year, count, eps, budget.delta_per_year))
+        regions = sum(1 for d in region_dates if d.year == year)
+        curve = cost.curve.repeated(count)
+        if region_cost is not None:
+            curve = curve + region_cost.curve.repeated(regions)
+        eps = to_approx_dp(curve, budget.delta_per_year).epsilon
+        eps_retry = to_approx_dp(curve + retry, budget.delta_per_year).epsilon
+        years.append(YearPlan(year, count, regions, eps, eps_retry, budget.delta_per_year))
     fit = releases_within_budget(release, budget.epsilon_per_year, budget.delta_per_year)
-    return PrivacyPlan(release, cost, tuple(years), fit)
+    return PrivacyPlan(release, cost, tuple(years), fit, region_release, region_cost)
 
 
 def validate_plan(manifest: Manifest, path: str | None = None) -> PrivacyPlan:
-    """Refuse a manifest whose scheduled releases alone exceed its yearly budget."""
+    """Refuse a manifest whose schedule, with one retried round, exceeds its yearly budget."""
     try:
         plan = privacy_plan(manifest)
     except ManifestError as exc:
         raise ManifestError(path or exc.path, exc.key, exc.message, line=exc.line) from None
-    worst = plan.worst_year
-    if worst.epsilon > manifest.budget.epsilon_per_year:
+    budget = manifest.budget.epsilon_per_year
+    worst = max(plan.years, key=lambda y: y.epsilon)
+    what = f"the {worst.releases} cluster releases"
+    if worst.region_releases:
+        what += f" and {worst.region_releases} region-wide releases"
+    if worst.epsilon > budget:
         raise ManifestError(
             path,
             "budget.epsilon_per_year",
-            f"the {worst.releases} releases scheduled in {worst.year} cost ε = {worst.epsilon:.3f} "
-            f"at δ = {worst.delta:g}, above the yearly budget {manifest.budget.epsilon_per_year:g}",
+            f"{what} scheduled in {worst.year} cost ε = {worst.epsilon:.3f} at "
+            f"δ = {worst.delta:g}, above the yearly budget {budget:g}",
+        )
+    worst = plan.worst_year
+    if worst.epsilon_with_retry > budget:
+        raise ManifestError(
+            path,
+            "budget.epsilon_per_year",
+            f"the releases scheduled in {worst.year} leave no room to retry one aborted round: "
+            f"with one retry they cost ε = {worst.epsilon_with_retry:.3f} at δ = {worst.delta:g}, "
+            f"above the yearly budget {budget:g}",
         )
     return plan

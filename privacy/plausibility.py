@@ -9,11 +9,12 @@ about 1e-9 per coordinate, so a flag means garbage, not bad luck.
 
 Feasible ranges for a sum over `contributors` practices, with L the summed
 list size (bounded by contributors × max_list_size and by the noisy list
-size + 6σ):
+size + 6σ) and c an indicator's cap:
 - list size in [0, contributors × max_list_size];
-- each denominator in [0, max_den × L], and per indicator the sum over strata
-  too (each patient is in one stratum);
-- each numerator in [0, ratio × its denominator].
+- every cell ≥ 0;
+- a proportion's passed + failed in [0, c × L], and per indicator the sum
+  over its groups too (each patient is in one stratum);
+- a count's listed in [0, L] and its events in [0, c × listed].
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from privacy.errors import BoundingError
-from privacy.layout import VectorLayout
+from privacy.layout import EVENTS, LISTED, ReleaseLayout
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Flag:
 
 def check_plausibility(
     noisy_sum: np.ndarray,
-    layout: VectorLayout,
+    layout: ReleaseLayout,
     *,
     contributors: int,
     noise_sd: np.ndarray | float,
@@ -65,43 +66,40 @@ def check_plausibility(
     list_max = float(contributors * max_list_size)
     flag(li, 0.0, list_max, "list_size_out_of_range", values[li], sd[li])
     list_hi = min(list_max, max(values[li], 0.0) + sigmas * sd[li])
-    for ind in layout.indicators:
-        den_cap = ind.max_denominator * list_hi
-        den_idx = [ind.denominator_index(s) for s in range(len(ind.strata))]
-        for s in range(len(ind.strata)):
-            n, d = ind.numerator_index(s), ind.denominator_index(s)
-            flag(d, 0.0, den_cap, "denominator_out_of_range", values[d], sd[d])
-            flag(n, 0.0, np.inf, "numerator_negative", values[n], sd[n])
-            # num − ratio·den ≤ 0 for true counts; its noise sd combines both coordinates.
-            excess = values[n] - ind.ratio_bound * values[d]
-            slack = float(np.hypot(sd[n], ind.ratio_bound * sd[d]))
-            if excess > sigmas * slack:
-                label = layout.label(n)
-                flags.append(
-                    Flag(
-                        n,
-                        label[0],
-                        label[1],
-                        label[2],
-                        values[n],
-                        0.0,
-                        ind.ratio_bound * values[d],
-                        "numerator_exceeds_denominator",
+    for block in layout.blocks:
+        cap = block.entry.max_per_patient
+        dens: list[tuple[float, float]] = []  # (value, variance) of each group's denominator
+        for g in range(len(block.groups)):
+            cells = [block.index(g, f) for f in block.fields]
+            for i in cells:
+                flag(i, 0.0, np.inf, "cell_negative", values[i], sd[i])
+            if EVENTS in block.fields:
+                e, n = block.index(g, EVENTS), block.index(g, LISTED)
+                flag(n, 0.0, list_hi, "listed_out_of_range", values[n], sd[n])
+                excess = values[e] - cap * values[n]
+                slack = float(np.hypot(sd[e], cap * sd[n]))
+                if excess > sigmas * slack:
+                    label = layout.label(e)
+                    flags.append(
+                        Flag(e, *label, values[e], 0.0, cap * values[n], "events_exceed_cap")
                     )
-                )
-        total = float(values[den_idx].sum())
-        total_sd = float(np.sqrt(np.sum(sd[den_idx] ** 2)))
-        if total > den_cap + sigmas * total_sd:
+                dens.append((values[n], sd[n] ** 2))
+            else:
+                dens.append((float(values[cells].sum()), float(np.sum(sd[cells] ** 2))))
+        limit = cap * list_hi if EVENTS not in block.fields else list_hi
+        total = sum(v for v, _ in dens)
+        total_sd = float(np.sqrt(sum(var for _, var in dens)))
+        if total > limit + sigmas * total_sd:
             flags.append(
                 Flag(
                     -1,
-                    ind.indicator_id,
+                    block.indicator_id,
                     "",
                     "denominator",
                     total,
                     0.0,
-                    den_cap,
-                    "strata_exceed_list_size",
+                    limit,
+                    "denominator_exceeds_list_size",
                 )
             )
     flags.extend(_distribution_flags(values, sd, layout, contributors, sigmas))
@@ -109,7 +107,7 @@ def check_plausibility(
 
 
 def _distribution_flags(
-    values: np.ndarray, sd: np.ndarray, layout: VectorLayout, contributors: int, sigmas: float
+    values: np.ndarray, sd: np.ndarray, layout: ReleaseLayout, contributors: int, sigmas: float
 ) -> list[Flag]:
     """Each practice adds at most `scale` units to one indicator's bins, all of them ≥ 0."""
     d = layout.distribution

@@ -152,12 +152,14 @@ def _check_delta(delta: float) -> None:
 
 @dataclass(frozen=True)
 class SkellamRelease:
-    """Distributed Skellam noise: the sum of ≥ n_min shares has variance ≥ weight·μ per coordinate.
+    """Distributed Skellam noise: any n_min − 1 shares have variance ≥ weight·μ per coordinate.
 
     Each sensitivity block gets its own Skellam term (independent noise on
     disjoint coordinates composes by adding RDP curves), with variance
     μ × the block's noise weight. The guarantee needs at least `n_min` honest
     survivors in the unmasked sum; the SecAgg round must abort below that.
+    It holds against the coordinator (which faces n_min shares) and against
+    a fellow participant who subtracts its own share (n_min − 1 shares).
     """
 
     mu: float
@@ -270,12 +272,16 @@ class SkellamRelease:
         )
 
     def colluders_epsilon(self, colluders: int) -> float | None:
-        """The sum keeps only the other practices' shares: variance μ·(n − c)/n at the floor n."""
+        """The sum keeps only the other practices' shares: variance μ·(n − c)/(n − 1) at floor n.
+
+        c = 0 is the coordinator's view (more noise than charged), c = 1 a fellow
+        participant's (exactly the charged ε).
+        """
         n = self.n_min
         if colluders >= n:
             return math.inf
-        weaker = SkellamRelease(self.mu * (n - colluders) / n, n, self.sensitivity, self.delta)
-        return weaker.cost().epsilon
+        remaining = self.mu * (n - colluders) / (n - 1)
+        return SkellamRelease(remaining, n, self.sensitivity, self.delta).cost().epsilon
 
 
 @dataclass(frozen=True)
@@ -466,7 +472,7 @@ def calibrate_skellam_mu(sensitivity: Sensitivity, epsilon: float, delta: float)
     """Smallest integer μ whose Skellam release costs at most ε at δ."""
 
     def curve(mu: float) -> RdpCurve:
-        return SkellamRelease(mu, 1, sensitivity, delta).curve()
+        return SkellamRelease(mu, 2, sensitivity, delta).curve()  # n_min is not in the curve
 
     return calibrate(curve, epsilon, delta, low=1.0, high=_MAX_NOISE, integer=True)
 

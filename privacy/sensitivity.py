@@ -2,23 +2,23 @@
 
 The privacy unit is one patient: adding or removing a patient's records
 changes each block of the vector by at most its stated contribution. A patient
-falls in exactly one stratum per indicator, so an indicator block contributes
-at most (max numerator, max denominator) in a single stratum however many
-strata it has:
+falls in exactly one group (a stratum, or the total) per indicator and in
+exactly one cell of it, so an indicator block contributes at most its cap in
+a single cell however many groups it has:
 
     Δ₁ = Σ_blocks l1        Δ₂² = Σ_blocks l2²
 
-For m patient-level indicators plus the list-size coordinate this gives
-Δ₁ = 2m + 1 and Δ₂² = 2m + 1. Event-level indicators count events, so they
-need a per-patient cap; the cap then enters both norms. Further blocks (for
-example a practice-rate histogram) are added as extra contributions, so the
+With (passed, failed) cells a patient lands in one cell per indicator, so m
+patient-level indicators plus the list-size coordinate give
+Δ₁ = Δ₂² = m + 1. Event-level indicators count events, so they need a
+per-patient cap; the cap then enters both norms. Further blocks (for example
+a practice-rate histogram) are added as extra contributions, so the
 accounting never has to be edited when the vector grows.
 
 Each block also states how many coordinates it spans and its noise weight:
-the Skellam variance on its coordinates is weight × μ. Capped event counts
-move by up to cap per patient, so giving them weight cap² protects them as
-strongly as a patient-level count without drowning every other block in the
-noise their sensitivity would otherwise demand.
+the Skellam variance on its coordinates is weight × μ. In Rényi DP a block
+costs about Δ₂²/(weight·μ), so the manifest's weights spread one ε over the
+blocks: a heavier weight buys a block less precision for less of the budget.
 """
 
 from __future__ import annotations
@@ -85,38 +85,36 @@ class Sensitivity:
         }
 
 
-def indicator_contribution(
-    indicator_id: str,
-    max_numerator: int,
-    max_denominator: int,
-    strata: int,
-    noise_weight: int = 1,
+def cells_contribution(
+    indicator_id: str, cap: int, coordinates: int, noise_weight: int = 1, *, listed: bool = False
 ) -> Contribution:
-    """One indicator: a patient adds ≤ max_num to one numerator and ≤ max_den to one denominator.
+    """One indicator's cells: a counted patient adds at most `cap` to exactly one of them.
 
-    The block spans (numerator, denominator) for each of its `strata`.
+    For a (passed, failed) pair the patient's capped events split between the
+    two cells with passed + failed ≤ cap, so ‖Δ‖₁ ≤ cap and ‖Δ‖₂² ≤ cap²;
+    a patient-level indicator has cap 1. An (events, listed) pair adds the
+    patient's 1 in the listed cell: ‖Δ‖₁ ≤ cap + 1, ‖Δ‖₂² ≤ cap² + 1.
     """
-    if max_numerator < 0 or max_denominator < 1:
-        raise MechanismError(
-            f"indicator {indicator_id}: max contribution ({max_numerator}, {max_denominator}) "
-            "must have numerator ≥ 0 and denominator ≥ 1"
-        )
+    if cap < 1:
+        raise MechanismError(f"indicator {indicator_id}: the per-patient cap must be ≥ 1")
+    extra = 1 if listed else 0
     return Contribution(
         block=f"indicator:{indicator_id}",
-        l1=max_numerator + max_denominator,
-        l2_squared=max_numerator**2 + max_denominator**2,
-        coordinates=2 * strata,
+        l1=cap + extra,
+        l2_squared=cap * cap + extra,
+        coordinates=coordinates,
         noise_weight=noise_weight,
     )
 
 
-def default_noise_weight(max_numerator: int, max_denominator: int) -> int:
-    """cap²: one patient's capped events then cost what one patient-level count costs."""
-    cap = max(max_numerator, max_denominator, 1)
-    return cap * cap
-
-
 LIST_SIZE = Contribution(block="list_size", l1=1, l2_squared=1, coordinates=1)
+
+
+def list_size_contribution(noise_weight: int = 1) -> Contribution:
+    """The list-size cell: one patient adds 1."""
+    return Contribution(
+        block="list_size", l1=1, l2_squared=1, coordinates=1, noise_weight=noise_weight
+    )
 
 
 def vector_sensitivity(contributions: Iterable[Contribution]) -> Sensitivity:

@@ -2,9 +2,13 @@
 
 Each surviving practice adds Poisson(λ) − Poisson(λ) independently to every
 coordinate. Skellam distributions are closed under addition, so the sum of
-S ≥ n_min shares is symmetric Skellam with variance 2λS ≥ μ when
-λ = μ / (2·n_min). Nobody ever sees a single share un-masked: the coordinator
-only learns the sum, whose noise alone carries the guarantee in `rdp.py`.
+S ≥ n_min shares is symmetric Skellam with variance 2λS. A practice that
+receives its cluster's release knows its own share and can subtract it, so
+the shares are sized against a fellow participant: λ = μ / (2·(n_min − 1)),
+and the n_min − 1 shares a fellow cannot remove still carry variance μ. The
+coordinator, which knows no share, faces μ·n_min/(n_min − 1). Nobody ever
+sees a single share un-masked: the coordinator only learns the sum, whose
+noise alone carries the guarantee in `rdp.py`.
 Integer noise also keeps the masked arithmetic exact (mod 2^64) in SecAgg.
 
 Poisson variates are drawn from a CSPRNG (`randomness.py`) rather than from
@@ -28,12 +32,19 @@ _INVERSION_LIMIT = 10.0
 
 
 def share_lambda(mu: float, n_min: int) -> float:
-    """Per-practice Poisson rate so that any n_min shares together have variance μ."""
+    """Per-practice Poisson rate so that any n_min − 1 shares together have variance μ.
+
+    One share fewer than the round's floor: a fellow participant who removes
+    its own share from the release still faces the full μ.
+    """
     if not (mu > 0 and math.isfinite(mu)):
         raise MechanismError(f"Skellam variance μ must be positive, got {mu}")
-    if n_min < 1:
-        raise MechanismError(f"minimum number of survivors must be ≥ 1, got {n_min}")
-    return mu / (2 * n_min)
+    if n_min < 2:
+        raise MechanismError(
+            f"minimum number of survivors must be ≥ 2 (a fellow practice must face the "
+            f"others' noise), got {n_min}"
+        )
+    return mu / (2 * (n_min - 1))
 
 
 def _poisson_inversion(source: RandomSource, lam: float, size: int) -> np.ndarray:

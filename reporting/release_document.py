@@ -97,6 +97,10 @@ class StratumFigure(_Released):
     noise_sd: float | None
     suppressed: Mapping[str, str]
     released_interval: tuple[float, float] | None = None
+    uncertain: bool = False  # the interval is too wide to interpret (DP releases)
+    rate_noise_sd: float | None = None
+    cells: Mapping[str, int] = field(default_factory=dict)  # the raw noisy cells, as released
+    cell_noise_sd: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,10 @@ class IndicatorFigure(_Released):
     noise_sd: float | None  # of the numerator
     suppressed: Mapping[str, str]  # "numerator" | "denominator" | "rate" → reason code
     released_interval: tuple[float, float] | None = None  # 95 %: sampling and noise
+    uncertain: bool = False  # the interval is too wide to interpret (DP releases)
+    rate_noise_sd: float | None = None  # of the rate, from the least-squares estimate
+    cells: Mapping[str, int] = field(default_factory=dict)  # the raw noisy cells, as released
+    cell_noise_sd: Mapping[str, float] = field(default_factory=dict)
     strata: tuple[StratumFigure, ...] = ()
 
 
@@ -152,6 +160,7 @@ class ReleaseDocument:
     parameters: Mapping[str, Any] | None = None  # the mechanism's, as the manifest priced them
     list_size: int | None = None  # None when absent or suppressed (see list_size_suppressed)
     list_size_suppressed: bool | None = None
+    scope: str = "cluster"  # "region" for a region-wide round's release (strata, distributions)
 
     @property
     def order_key(self) -> tuple[date, str, str]:
@@ -176,6 +185,7 @@ class ReleaseDocument:
             ("delta_per_release", self.delta_per_release),
             ("parameters", None if self.parameters is None else dict(self.parameters)),
             ("list_size_suppressed", self.list_size_suppressed),
+            ("scope", None if self.scope == "cluster" else self.scope),
         ):
             if value is not None:
                 extras[name] = value
@@ -252,9 +262,9 @@ class PeriodResults:
         return doc
 
 
-def _cell_json(cell: _Released, numerator: int | None) -> dict[str, Any]:
+def _cell_json(cell: StratumFigure | IndicatorFigure, numerator: int | None) -> dict[str, Any]:
     interval = cell.released_interval
-    return {
+    out: dict[str, Any] = {
         "numerator": numerator,
         "denominator": cell.denominator,
         "rate": cell.rate,
@@ -262,6 +272,14 @@ def _cell_json(cell: _Released, numerator: int | None) -> dict[str, Any]:
         "noise_sd": cell.noise_sd,
         "suppressed": dict(cell.suppressed),
     }
+    if cell.uncertain:
+        out["uncertain"] = True
+    if cell.rate_noise_sd is not None:
+        out["rate_noise_sd"] = cell.rate_noise_sd
+    if cell.cells:
+        out["cells"] = dict(cell.cells)
+        out["cell_noise_sd"] = dict(cell.cell_noise_sd)
+    return out
 
 
 def _indicator_json(figure: IndicatorFigure) -> dict[str, Any]:
@@ -377,6 +395,20 @@ def _interval(entry: dict[str, Any], at: _At) -> tuple[float, float] | None:
 
 
 def _cell(entry: dict[str, Any], at: _At) -> dict[str, Any]:
+    uncertain = entry.get("uncertain", False)
+    if not isinstance(uncertain, bool):
+        raise (at / "uncertain").error("expected true or false")
+    cells = entry.get("cells") or {}
+    if not isinstance(cells, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        for k, v in cells.items()
+    ):
+        raise (at / "cells").error("expected an object of whole numbers")
+    cell_sd = entry.get("cell_noise_sd") or {}
+    if not isinstance(cell_sd, dict) or not all(
+        isinstance(k, str) and _finite(v) and v >= 0 for k, v in cell_sd.items()
+    ):
+        raise (at / "cell_noise_sd").error("expected an object of standard deviations")
     return {
         "numerator": _count(entry, "numerator", at),
         "denominator": _count(entry, "denominator", at),
@@ -384,6 +416,10 @@ def _cell(entry: dict[str, Any], at: _At) -> dict[str, Any]:
         "noise_sd": _number(entry, "noise_sd", at),
         "suppressed": _reasons(entry, at),
         "released_interval": _interval(entry, at),
+        "uncertain": uncertain,
+        "rate_noise_sd": _number(entry, "rate_noise_sd", at),
+        "cells": dict(cells),
+        "cell_noise_sd": dict(cell_sd),
     }
 
 
@@ -466,6 +502,14 @@ def _epsilon(doc: dict[str, Any], at: _At) -> float | None:
     return _number(doc, "epsilon_per_release", at)
 
 
+def _scope(doc: dict[str, Any], at: _At) -> str:
+    """ "cluster" (absent) or "region": which kind of round the release comes from."""
+    value = doc.get("scope", "cluster")
+    if value not in ("cluster", "region"):
+        raise (at / "scope").error(f"expected cluster or region, got {value!r:.40}")
+    return str(value)
+
+
 def _placed(doc: dict[str, Any], name: str, implied: str | None, at: _At) -> str:
     """A field that results.json also implies by where it files the document; they must agree."""
     if implied is not None and name not in doc:
@@ -525,6 +569,7 @@ def _release(
         parameters=parameters,
         list_size=_count(doc, "list_size", at),
         list_size_suppressed=suppressed_list,
+        scope=_scope(doc, at),
     )
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from common.federation import Federation, load_federation
 from common.keyfiles import load_public_key, public_bytes
 from common.logs import log_event
-from privacy.layout import VectorLayout
+from privacy.layout import ReleaseLayout, RoundScope
 from privacy.manifest import Manifest, load_manifest
 from privacy.plan import round_min_survivors, round_release
 from privacy.transparency import TransparencyLog
@@ -90,7 +90,7 @@ class CoordinatorService(CoordinatorHandler):
         )
         self.manifest: Manifest = load_manifest(settings.manifest).manifest
         self.manifest_hash = self.manifest.hash()
-        self.layout = VectorLayout.from_manifest(self.manifest)
+        self.layout = ReleaseLayout.for_round(self.manifest, RoundScope.CLUSTER)
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         settings.trigger_dir.mkdir(parents=True, exist_ok=True)
         self.log_file = TransparencyLog(settings.state_dir / "transparency.log")

@@ -26,6 +26,17 @@ def _interval(cell: ReleasedCell) -> tuple[float, float] | None:
     return None if value is None else (value[0], value[1])
 
 
+def _estimate(cell: ReleasedCell) -> dict[str, Any]:
+    """What a DP release adds to a cell: uncertainty, the rate's noise, the raw noisy cells."""
+    x = cell.extras
+    return {
+        "uncertain": bool(x.get("uncertain", False)),
+        "rate_noise_sd": x.get("rate_noise_sd"),
+        "cells": dict(x.get("cells") or {}),
+        "cell_noise_sd": dict(x.get("cell_noise_sd") or {}),
+    }
+
+
 def release_document(stored: StoredRelease) -> ReleaseDocument:
     r = stored.release
     reasons: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
@@ -47,6 +58,7 @@ def release_document(stored: StoredRelease) -> ReleaseDocument:
                 cell.noise_sd,
                 reasons.get((cell.indicator_id, cell.stratum), {}),
                 _interval(cell),
+                **_estimate(cell),
             )
         )
     figures = {}
@@ -60,7 +72,8 @@ def release_document(stored: StoredRelease) -> ReleaseDocument:
             total.noise_sd,
             reasons.get((indicator_id, "total"), {}),
             _interval(total),
-            tuple(its_strata),
+            **_estimate(total),
+            strata=tuple(its_strata),
         )
     extras: dict[str, Any] = dict(r.extras)
     where = f"release {stored.id}"
@@ -82,4 +95,5 @@ def release_document(stored: StoredRelease) -> ReleaseDocument:
         parameters=extras.get("parameters"),
         list_size=extras.get("list_size"),
         list_size_suppressed=extras.get("list_size_suppressed"),
+        scope=str(extras.get("scope", "cluster")),
     )

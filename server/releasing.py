@@ -1,11 +1,16 @@
 """From an unmasked noisy sum to what the coordinator publishes.
 
 The release path is one function per aggregate, applied in one place:
-plausibility (a buggy practice shows as an impossible sum), then disclosure
-control (`privacy.disclosure`), then the store's records. The noise
-standard deviation is computed from the same release object whose
-parameters drew the agents' noise, so what is published about the noise
-cannot disagree with the noise.
+plausibility (a buggy practice shows as an impossible sum), then the
+figures, then the store's records. With DP, every cell the manifest lays
+out is published as it came out of the round, together with least-squares
+estimates of each indicator's numerator and denominator
+(`privacy.estimation`) and a 95 % interval covering chance and noise;
+nothing is hidden by its noisy value, and a figure whose interval is too
+wide to use is marked uncertain. Without DP (verification on synthetic data)
+the conventional disclosure control applies (`privacy.disclosure`). The
+noise variances come from the same release object whose parameters drew the
+agents' noise, so what is published about the noise cannot disagree with it.
 
 A regional aggregate is the sum of the same period's cluster sums: it adds
 no information beyond them and costs no further privacy budget.
@@ -21,9 +26,9 @@ import numpy as np
 
 from privacy.disclosure import DisclosedRelease, apply_disclosure_control
 from privacy.distribution import deciles, released_histogram
-from privacy.intervals import rate_interval
-from privacy.layout import VectorLayout
-from privacy.manifest import Manifest
+from privacy.estimation import GroupEstimate, combined, estimate_release, rate_interval
+from privacy.layout import TOTAL, ReleaseLayout, RoundScope
+from privacy.manifest import PASS_FAIL, Disclosure, Manifest
 from privacy.plan import round_release
 from privacy.plausibility import Flag, check_plausibility
 from privacy.release import Release as Mechanism
@@ -43,6 +48,7 @@ class NoisySum:
     contributors: int
     variance: np.ndarray  # per coordinate
     min_survivors: int  # the survivor floor the agents sized their noise for (lowest, for a region)
+    scope: RoundScope = RoundScope.CLUSTER  # the layout of `vector`
 
 
 @dataclass(frozen=True)
@@ -93,23 +99,10 @@ def regional_sum(region: str, clusters: list[NoisySum]) -> NoisySum:
     )
 
 
-def _indicator_sd(layout: VectorLayout, variance: np.ndarray) -> dict[tuple[str, str], float]:
-    """Noise SD of each released numerator (per stratum, and of the indicator total)."""
-    sd = {}
-    for ind in layout.indicators:
-        total = 0.0
-        for s, label in enumerate(ind.strata):
-            v = float(variance[ind.numerator_index(s)])
-            sd[ind.indicator_id, label] = v**0.5
-            total += v
-        sd[ind.indicator_id, "total"] = total**0.5
-    return sd
-
-
 def build_release(
-    manifest: Manifest, layout: VectorLayout, noisy: NoisySum, mechanism: Mechanism
+    manifest: Manifest, layout: ReleaseLayout, noisy: NoisySum, mechanism: Mechanism
 ) -> ReleaseOutcome:
-    """Apply plausibility and disclosure control; return the store's release or why not."""
+    """Check plausibility, then publish the figures (or say why nothing is published)."""
     flags = check_plausibility(
         noisy.vector,
         layout,
@@ -124,42 +117,24 @@ def build_release(
             f"{first.field}: {first.reason})"
         )
         return ReleaseOutcome(None, None, flags, reason)
-    disclosed = apply_disclosure_control(
-        noisy.vector,
-        layout,
-        manifest.disclosure,
-        aggregate=noisy.unit,
-        level=noisy.level.value,
-        contributors=noisy.contributors,
-    )
-    if not disclosed.indicators:
-        return ReleaseOutcome(None, disclosed, (), "too few contributing practices")
-    sds = _indicator_sd(layout, noisy.variance)
-    cells: list[ReleasedCell] = []
-    suppressed: list[SuppressedCell] = []
-    bounds = {ind.indicator_id: ind.ratio_bound for ind in layout.indicators}
-    for ind in disclosed.indicators:
-        for cell in (*ind.strata, ind.total):
-            sd = sds[ind.indicator_id, cell.stratum]
-            cells.append(
-                ReleasedCell(
-                    ind.indicator_id,
-                    cell.stratum,
-                    cell.numerator,
-                    cell.denominator,
-                    round(sd, 3),
-                    noisy.contributors,
-                    {
-                        "rate": cell.rate,
-                        "interval": _interval(
-                            cell.rate, cell.denominator, sd, bounds[ind.indicator_id]
-                        ),
-                    },
-                )
-            )
-    for s in disclosed.suppressed:
-        if s.field in ("numerator", "denominator", "rate") and s.indicator_id:
-            suppressed.append(SuppressedCell(s.indicator_id, s.stratum, s.field, s.reason))
+    if noisy.contributors < manifest.disclosure.min_practices:
+        return ReleaseOutcome(None, None, (), "too few contributing practices")
+    if manifest.has_dp:
+        cells = _dp_cells(manifest.disclosure, layout, noisy)
+        suppressed: list[SuppressedCell] = []
+        list_size: int | None = int(noisy.vector[layout.list_size_index])
+        disclosed = None
+    else:
+        disclosed = apply_disclosure_control(
+            noisy.vector,
+            layout,
+            manifest.disclosure,
+            aggregate=noisy.unit,
+            level=noisy.level.value,
+            contributors=noisy.contributors,
+        )
+        cells, suppressed = _exact_cells(layout, noisy, disclosed)
+        list_size = disclosed.list_size
     cost = mechanism.cost()
     release = StoredRelease(
         level=noisy.level,
@@ -170,9 +145,10 @@ def build_release(
         cells=tuple(cells),
         suppressed=tuple(suppressed),
         extras={
+            "scope": noisy.scope.value,
             "contributors": noisy.contributors,
-            "list_size": disclosed.list_size,
-            "list_size_suppressed": disclosed.list_size is None,
+            "list_size": list_size,
+            "list_size_suppressed": list_size is None,
             "mechanism": mechanism.name,
             "parameters": mechanism.parameters(),
             "epsilon_per_release": _finite(cost.epsilon),
@@ -183,24 +159,110 @@ def build_release(
     return ReleaseOutcome(release, disclosed, (), None)
 
 
-def _interval(
-    rate: float | None, denominator: int | None, noise_sd: float, ratio_bound: float
+def _dp_cells(rules: Disclosure, layout: ReleaseLayout, noisy: NoisySum) -> list[ReleasedCell]:
+    """Every group of every indicator: its raw noisy cells and the least-squares figure."""
+    estimates = estimate_release(layout, noisy.vector, noisy.variance)
+    out = []
+    for block in layout.blocks:
+        parts = []
+        for g, group in enumerate(block.groups):
+            est = estimates[block.indicator_id, group]
+            parts.append(est)
+            raw = {f: int(noisy.vector[block.index(g, f)]) for f in block.fields}
+            sd = {
+                f: round(float(np.sqrt(noisy.variance[block.index(g, f)])), 3) for f in block.fields
+            }
+            out.append(_figure_cell(rules, est, noisy.contributors, raw, sd))
+        if block.groups != (TOTAL,):  # a region-wide round: the total over its strata too
+            total = combined(block.indicator_id, TOTAL, parts)
+            out.append(_figure_cell(rules, total, noisy.contributors, {}, {}))
+    return out
+
+
+def _figure_cell(
+    rules: Disclosure,
+    est: GroupEstimate,
+    contributors: int,
+    raw: dict[str, int],
+    sd: dict[str, float],
+) -> ReleasedCell:
+    interval = None
+    uncertain = True
+    rate: float | None = None
+    if est.denominator > 0 and np.isfinite(est.rate):
+        upper = 1.0 if est.proportion else math.inf
+        rate = min(max(est.rate, 0.0), upper)
+        i = rate_interval(rate, est.denominator, est.rate_noise_variance, proportion=est.proportion)
+        interval = [round(i.low, 6), round(i.high, 6)]
+        half = i.half_width
+        limit = (
+            rules.uncertain_half_width
+            if est.proportion
+            else rules.uncertain_relative_half_width * rate
+        )
+        uncertain = not half <= limit
+    return ReleasedCell(
+        est.indicator_id,
+        est.group,
+        max(round(est.numerator), 0),
+        max(round(est.denominator), 0),
+        round(float(np.sqrt(est.numerator_variance)), 3),
+        contributors,
+        {
+            "rate": rate,
+            "interval": interval,
+            "uncertain": uncertain,
+            "rate_noise_sd": round(float(np.sqrt(est.rate_noise_variance)), 6)
+            if np.isfinite(est.rate_noise_variance)
+            else None,
+            "cells": raw,
+            "cell_noise_sd": sd,
+        },
+    )
+
+
+def _exact_cells(
+    layout: ReleaseLayout, noisy: NoisySum, disclosed: DisclosedRelease
+) -> tuple[list[ReleasedCell], list[SuppressedCell]]:
+    """A release without noise: the disclosed counts, exact rates, nothing uncertain."""
+    cells: list[ReleasedCell] = []
+    for ind in disclosed.indicators:
+        proportion = layout.block(ind.indicator_id).entry.cells == PASS_FAIL
+        for cell in (*ind.strata, ind.total):
+            cells.append(
+                ReleasedCell(
+                    ind.indicator_id,
+                    cell.stratum,
+                    cell.numerator,
+                    cell.denominator,
+                    0.0,
+                    noisy.contributors,
+                    {
+                        "rate": cell.rate,
+                        "interval": _exact_interval(cell.rate, cell.denominator, proportion),
+                        "uncertain": False,
+                    },
+                )
+            )
+    suppressed = [
+        SuppressedCell(s.indicator_id, s.stratum, s.field, s.reason)
+        for s in disclosed.suppressed
+        if s.field in ("numerator", "denominator", "rate") and s.indicator_id
+    ]
+    return cells, suppressed
+
+
+def _exact_interval(
+    rate: float | None, denominator: int | None, proportion: bool
 ) -> list[float] | None:
-    """95 % interval with sampling and noise; proportions are clamped to [0, 1]."""
+    """Without noise, the interval covers chance alone."""
     if rate is None or not denominator:
         return None
-    proportion = ratio_bound <= 1
-    i = rate_interval(
-        rate,
-        denominator,
-        noise_sd,
-        proportion=proportion,
-        upper=1.0 if proportion else math.inf,
-    )
+    i = rate_interval(rate, denominator, 0.0, proportion=proportion)
     return [round(i.low, 6), round(i.high, 6)]
 
 
-def _distributions(layout: VectorLayout, noisy: NoisySum) -> dict[str, object]:
+def _distributions(layout: ReleaseLayout, noisy: NoisySum) -> dict[str, object]:
     """The released practice-rate histograms, in practices per bin, with their noise and deciles.
 
     Negative noisy bins are shown as 0 (post-processing costs no privacy); the

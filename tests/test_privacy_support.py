@@ -15,11 +15,15 @@ from privacy.catalogue import InstalledCatalogue, InstalledCodelist, InstalledIn
 from privacy.defaults import default_manifest_path
 from privacy.distribution import DistributionSpec
 from privacy.manifest import (
+    COUNT,
+    LIST_POPULATION,
+    PASS_FAIL,
     Budget,
     CodelistEntry,
     DpParams,
     IndicatorEntry,
     Manifest,
+    RegionRound,
     Schedule,
     load_manifest,
 )
@@ -34,17 +38,31 @@ def fake_hash(seed: str) -> str:
 
 
 def indicator(
-    ind_id: str, unit: str = "patients", cap: int = 1, den_events: bool = False
+    ind_id: str,
+    unit: str = "patients",
+    cap: int = 1,
+    den_events: bool = False,
+    *,
+    population: str | None = None,
+    headline: bool = True,
+    noise_weight: int | None = None,
+    per_1000: float = 50.0,
+    rate: float = 0.8,
 ) -> IndicatorEntry:
-    max_num, max_den = (1, 1) if unit == "patients" else (cap, cap if den_events else 1)
+    """A proportion (patients, or events over events), or a rate of events per listed patient."""
+    count = unit == "events" and not den_events
     return IndicatorEntry(
         id=ind_id,
         content_hash=fake_hash(ind_id),
         unit=unit,
-        max_numerator=max_num,
-        max_denominator=max_den,
-        noise_weight=1 if unit == "patients" else cap * cap,
+        cells=COUNT if count else PASS_FAIL,
+        max_per_patient=1 if unit == "patients" else cap,
+        population=LIST_POPULATION if count else (population or f"pop-{ind_id.lower()}"),
+        headline=headline,
+        noise_weight=noise_weight or (1 if unit == "patients" else cap * cap),
         strata=STRATA,
+        expected_denominator_per_1000=1000.0 if count else per_1000,
+        expected_rate=0.35 if count else rate,
     )
 
 
@@ -64,8 +82,10 @@ def make_manifest(
     version: int = 1,
     reference_dates: tuple[date, ...] | None = None,
     distribution: DistributionSpec | None = None,
+    region_round: bool = False,
 ) -> Manifest:
-    """A small manifest for unit tests; no practice-rate histograms unless asked for."""
+    """A small manifest for unit tests; a region-wide round (on the last reference date,
+    with `distribution`) only when asked for."""
     base = default_manifest()
     indicators = indicators or (
         indicator("DM-01"),
@@ -94,7 +114,9 @@ def make_manifest(
             scale=scale,
         ),
         budget=Budget(budget_epsilon, 1e-6, "calendar_year"),
-        distribution=distribution,
+        region_round=RegionRound((dates[-1],), epsilon, distribution)
+        if (region_round or distribution is not None)
+        else None,
     )
 
 
@@ -105,8 +127,9 @@ def installed_for(manifest: Manifest) -> InstalledCatalogue:
             e.id,
             e.content_hash,
             e.unit,
-            e.max_numerator,
-            e.max_denominator,
+            e.cells,
+            e.max_per_patient,
+            e.population,  # one denominator per population name
             e.strata,
             {"da": e.id, "en": e.id},
             (),

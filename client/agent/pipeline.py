@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from client.engine.fast import PreparedExtract, evaluate_prepared
 from indicator_defs import Catalogue
 from privacy.contribution import PreparedContribution, prepare_contribution
+from privacy.layout import ReleaseLayout, RoundScope
 from privacy.ledger import ChargeRequest, Ledger
 from privacy.manifest import Manifest
 from privacy.randomness import RandomSource
@@ -33,18 +34,28 @@ from protocols.messages import MaskedInput
 
 
 def compute_vector(
-    extract: PreparedExtract, catalogue: Catalogue, manifest: Manifest, reference_date: date
+    extract: PreparedExtract,
+    catalogue: Catalogue,
+    manifest: Manifest,
+    reference_date: date,
+    scope: RoundScope = RoundScope.CLUSTER,
 ) -> np.ndarray:
-    """The practice's counts at `reference_date`, in the manifest's layout (never logged)."""
+    """The practice's cells at `reference_date`, laid out for a round of `scope` (never logged)."""
     result = evaluate_prepared(extract, catalogue, reference_date)
-    return result.to_vector(manifest.indicator_ids)
+    return ReleaseLayout.for_round(manifest, scope).encode(result.counts(), result.list_size)
 
 
 def add_noise(
-    manifest: Manifest, vector: np.ndarray, min_survivors: int, source: RandomSource
+    manifest: Manifest,
+    vector: np.ndarray,
+    min_survivors: int,
+    source: RandomSource,
+    scope: RoundScope = RoundScope.CLUSTER,
 ) -> PreparedContribution:
     """Bound the vector to the manifest's public limits, then add this practice's noise."""
-    return prepare_contribution(manifest, vector, round_min_survivors=min_survivors, source=source)
+    return prepare_contribution(
+        manifest, vector, round_min_survivors=min_survivors, scope=scope, source=source
+    )
 
 
 def mask(agent: SecAggAgent, values: np.ndarray) -> MaskedInput:

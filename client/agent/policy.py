@@ -35,6 +35,7 @@ from privacy.errors import (
     RefusalReason,
     TrustStoreError,
 )
+from privacy.layout import ReleaseLayout, RoundScope
 from privacy.ledger import Ledger
 from privacy.manifest import SignedManifest
 from privacy.plan import round_min_survivors
@@ -284,7 +285,7 @@ def check_reference(
 
 
 def check_vector_length(accepted: AcceptedManifest, announcement: RoundAnnouncement) -> None:
-    expected = accepted.manifest.vector_length
+    expected = ReleaseLayout.for_round(accepted.manifest, RoundScope.CLUSTER).length
     if announcement.vector_length != expected:
         raise RoundRefused(
             RefusalCode.VECTOR_LENGTH,

@@ -1,16 +1,14 @@
 """What an indicator engine returns: integer counts per indicator and stratum.
 
 Both engines (fast and reference) return exactly this type, so agreement can
-be checked with `==`. It is also the only thing that feeds the privacy layer:
-the vector layout below is what gets bounded, noised and masked.
+be checked with `==`. It is also the only thing that feeds the privacy layer, which
+lays its counts out as the cells a round releases.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-
-import numpy as np
 
 
 @dataclass(frozen=True)
@@ -43,16 +41,14 @@ class PracticeResult:
     def by_id(self) -> dict[str, IndicatorCount]:
         return {ic.indicator_id: ic for ic in self.indicators}
 
-    def to_vector(self, indicator_ids: list[str] | tuple[str, ...]) -> np.ndarray:
-        """Flatten to int64: for each id in order, for each stratum, (num, den); then list size.
+    def counts(self) -> dict[str, tuple[tuple[str, int, int], ...]]:
+        """Per indicator, (stratum, numerator, denominator) in stratum order.
 
-        The order is fixed by the manifest's indicator list, so every practice
-        in a round produces the same layout.
+        The privacy layer lays these out as a round's cells
+        (`privacy.layout.ReleaseLayout.encode`), so this type never decides what
+        leaves the practice.
         """
-        counts = self.by_id()
-        values: list[int] = []
-        for indicator_id in indicator_ids:
-            for s in counts[indicator_id].strata:
-                values.extend((s.numerator, s.denominator))
-        values.append(self.list_size)
-        return np.asarray(values, dtype=np.int64)
+        return {
+            ic.indicator_id: tuple((s.stratum, s.numerator, s.denominator) for s in ic.strata)
+            for ic in self.indicators
+        }
