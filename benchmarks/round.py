@@ -27,6 +27,7 @@ from client.engine.fast import evaluate_fast
 from client.extract.loader import load_extract
 from indicator_defs import load_catalogue
 from klynge.demo import DemoOptions, prepare, run
+from privacy.layout import ReleaseLayout, RoundScope
 from privacy.manifest import load_manifest
 
 
@@ -75,14 +76,14 @@ def main() -> None:
 
         # Baseline: the same practices' local vectors, summed in one process.
         manifest = load_manifest(layout.manifest).manifest
+        cells = ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
         catalogue = load_catalogue()
         t0 = time.perf_counter()
         total = None
         for p in layout.federation.practices:
             extract = load_extract(layout.federation.extract_dir(p))
-            vector = evaluate_fast(extract, catalogue, DemoOptions.reference_date).to_vector(
-                manifest.indicator_ids
-            )
+            result = evaluate_fast(extract, catalogue, DemoOptions.reference_date)
+            vector = cells.encode(result.counts(), result.list_size)
             total = vector if total is None else total + vector
         local_s = time.perf_counter() - t0
 

@@ -59,6 +59,12 @@ def percent(proportion: float | None, decimals: int = 1, lang: Lang | None = Non
     return f"{text}\u00a0%" if _lang(lang) == "da" else f"{text}%"
 
 
+def points(proportion: float, decimals: int = 1, lang: Lang | None = None) -> str:
+    """A difference of proportions in points: 2,0 procentpoint / 2.0 percentage points."""
+    word = "procentpoint" if _lang(lang) == "da" else "percentage points"
+    return f"{number(proportion * 100, decimals, lang)}\u00a0{word}"
+
+
 def per(scale: int, lang: Lang | None = None) -> str:
     """The unit of a rate per `scale`: "pr. 1.000" (da), "per 1,000" (en)."""
     word = "pr." if _lang(lang) == "da" else "per"

@@ -22,6 +22,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import privacy.audit_text  # noqa: F401  (registers the report's messages)
+from common.formatting import day, epsilon, integer, number, percent, points, scientific
 from common.i18n import Lang, t
 from privacy.catalogue import InstalledCatalogue, definition_mismatches
 from privacy.distribution import patient_l2_units
@@ -31,13 +32,20 @@ from privacy.ledger import Ledger, YearUsage
 from privacy.manifest import Manifest, SignedManifest
 from privacy.plan import PrivacyPlan, privacy_plan, round_min_survivors
 from privacy.rdp import to_approx_dp
-from privacy.receipts import format_epsilon
 from privacy.report_model import Bullets, Para, Report, Section, Table
 from privacy.transparency import KINDS, LogVerification, verify_log
 from privacy.trust import check_signature
+from privacy.utility import (
+    GOAL_REGION_HALF_WIDTH,
+    REGION,
+    SIZES,
+    budget_shares,
+    headline_misses,
+    precision,
+)
 
 # A typical Danish GP cluster: about 29 GPs at about 1.8 GPs per practice.
-TYPICAL_CLUSTER_PRACTICES = 16
+TYPICAL_CLUSTER_PRACTICES = 15  # a median Danish cluster (privacy.utility.MEDIAN_CLUSTER)
 
 
 @dataclass(frozen=True)
@@ -92,8 +100,9 @@ def log_status(path: Path | str) -> LogStatus:
         return LogStatus(str(path), None, str(exc))
 
 
-def _eps(value: float) -> str:
-    return format_epsilon(value)
+def _eps(value: float, lang: Lang | None = None) -> str:
+    """ε for people: three decimals in the reader's number format, or ∞ without DP."""
+    return epsilon(value, lang, 0 if float(value).is_integer() else 3)
 
 
 def _json_safe(value: Any) -> Any:
@@ -282,18 +291,32 @@ class _Builder:
 
     def disclosure(self) -> tuple[Section, dict[str, Any]]:
         d, s = self.m.disclosure, self.m.secagg
-        rules = [self.tr("audit.rule.min_cell", n=d.min_cell)]
+        suppression = [self.tr("audit.rule.min_cell", n=d.min_cell)]
         if d.suppress_small_complement:
-            rules.append(self.tr("audit.rule.complement", n=d.min_cell))
-        rules += [
+            suppression.append(self.tr("audit.rule.complement", n=d.min_cell))
+        suppression += [
             self.tr("audit.rule.complementary"),
             self.tr("audit.rule.rate", n=d.min_denominator_for_rate),
-            self.tr("audit.rule.practices", n=d.min_practices, survivors=s.min_survivors),
             self.tr("audit.rule.rounding", n=d.rounding_base)
             if d.rounding_base > 1
             else self.tr("audit.rule.no_rounding"),
             self.tr("audit.rule.recorded"),
         ]
+        practices = self.tr("audit.rule.practices", n=d.min_practices, survivors=s.min_survivors)
+        if self.no_dp:
+            rules = [practices, *suppression]
+        else:
+            uncertain = self.tr(
+                "audit.rule.uncertain",
+                abs=points(d.uncertain_half_width, 0, lang=self.lang),
+                rel=percent(d.uncertain_relative_half_width, 0, lang=self.lang),
+            )
+            rules = [
+                practices,
+                self.tr("audit.rule.dp_nothing_hidden"),
+                uncertain,
+                f"{self.tr('audit.rule.no_dp_only')} " + " ".join(suppression),
+            ]
         differencing = Bullets(
             (self.tr("audit.diff.none"),)
             if self.no_dp
@@ -312,7 +335,7 @@ class _Builder:
             (self.tr("audit.dp.mechanism"), release.title(self.lang)),
             (
                 self.tr("audit.dp.sensitivity"),
-                f"Δ₁ = {sens.l1}, Δ₂ = √{sens.l2_squared} ≈ {sens.l2:.2f}",
+                f"Δ₁ = {sens.l1}, Δ₂ = √{sens.l2_squared} ≈ {number(sens.l2, 2, self.lang)}",
             ),
         ]
         rows.extend(release.parameter_rows(self.lang))
@@ -322,31 +345,65 @@ class _Builder:
                 self.cost_text(plan.per_release.epsilon, plan.per_release.delta),
             )
         )
-        for year in plan.years:
+        region = self.m.region_round
+        if region is not None and plan.region_per_release is not None:
+            dates = ", ".join(day(d, self.lang) for d in region.reference_dates)
             rows.append(
                 (
-                    self.tr("audit.dp.per_year", year=year.year, n=year.releases),
-                    self.cost_text(year.epsilon, year.delta),
+                    self.tr("audit.dp.region", dates=dates),
+                    self.cost_text(plan.region_per_release.epsilon, plan.region_per_release.delta),
                 )
             )
+        for year in plan.years:
+            label = (
+                self.tr(
+                    "audit.dp.per_year_region",
+                    year=year.year,
+                    n=year.releases,
+                    r=year.region_releases,
+                )
+                if year.region_releases
+                else self.tr("audit.dp.per_year", year=year.year, n=year.releases)
+            )
+            rows.append((label, self.cost_text(year.epsilon, year.delta)))
+            if not budget.unlimited:
+                rows.append(
+                    (
+                        self.tr("audit.dp.retry", year=year.year),
+                        self.cost_text(year.epsilon_with_retry, year.delta),
+                    )
+                )
         rows.append(
             (
                 self.tr("audit.dp.budget"),
                 self.tr("audit.dp.unlimited")
                 if budget.unlimited
-                else f"ε = {budget.epsilon_per_year:g}, δ = {budget.delta_per_year:g}",
+                else self.cost_text(budget.epsilon_per_year, budget.delta_per_year),
             )
         )
-        feasible = plan.worst_year.epsilon <= budget.epsilon_per_year
+        feasible = plan.worst_year.epsilon_with_retry <= budget.epsilon_per_year
         dp_blocks: list[Any] = [
             Para(self.tr("audit.dp.unit_none" if self.no_dp else "audit.dp.unit")),
             self.kv(rows),
         ]
+        fellow, coordinator = release.colluders_epsilon(1), release.colluders_epsilon(0)
+        if fellow is not None and coordinator is not None and not self.no_dp:
+            dp_blocks.append(
+                Para(
+                    self.tr(
+                        "audit.dp.fellow",
+                        fellow=_eps(fellow, self.lang),
+                        coordinator=_eps(coordinator, self.lang),
+                    )
+                )
+            )
         if not budget.unlimited:
             dp_blocks.append(Para(self.tr("audit.dp.headroom", n=plan.releases_within_budget)))
         if not feasible:
             dp_blocks.append(Para(self.tr("audit.dp.infeasible")))
         dp_blocks.append(self.noise_table())
+        precision_blocks, precision_data = self.precision()
+        dp_blocks.extend(precision_blocks)
         if self.m.distribution is not None:
             dp_blocks.append(self.distribution_text())
         dp_blocks.append(
@@ -365,9 +422,25 @@ class _Builder:
             "sensitivity": sens.as_dict(),
             "per_release": {"epsilon": plan.per_release.epsilon, "delta": plan.per_release.delta},
             "per_year": [
-                {"year": y.year, "releases": y.releases, "epsilon": y.epsilon, "delta": y.delta}
+                {
+                    "year": y.year,
+                    "releases": y.releases,
+                    "region_releases": y.region_releases,
+                    "epsilon": y.epsilon,
+                    "epsilon_with_retry": y.epsilon_with_retry,
+                    "delta": y.delta,
+                }
                 for y in plan.years
             ],
+            "region_round": None
+            if plan.region_per_release is None
+            else {
+                "epsilon_per_release": plan.region_per_release.epsilon,
+                "parameters": plan.region_release.parameters() if plan.region_release else None,
+            },
+            "against_fellow_practice": _json_safe(fellow),
+            "against_coordinator": _json_safe(coordinator),
+            "precision": precision_data,
             "budget": {
                 "epsilon_per_year": budget.epsilon_per_year,
                 "delta_per_year": budget.delta_per_year,
@@ -380,14 +453,120 @@ class _Builder:
                 "min_denominator_for_rate": d.min_denominator_for_rate,
                 "min_practices": d.min_practices,
                 "rounding_base": d.rounding_base,
+                "uncertain_half_width": d.uncertain_half_width,
+                "uncertain_relative_half_width": d.uncertain_relative_half_width,
+                "hides_noisy_values": self.no_dp,
             },
         }
         return Section("disclosure", self.tr("audit.sec.disclosure"), blocks), data
 
+    def precision(self) -> tuple[list[Any], list[dict[str, Any]]]:
+        """Each indicator's share of ε and its expected half-widths (`privacy.utility`)."""
+        if self.no_dp:
+            return [], []
+        by_size = {s.name: {p.indicator_id: p for p in precision(self.m, s)} for s in SIZES}
+        shares = budget_shares(self.m)
+        rows = []
+        data = []
+        for entry in self.m.indicators:
+            per = {name: by_size[name][entry.id] for name in by_size}
+            scale = 100 if per["median_cluster"].proportion else 1000
+
+            def hw(name: str, kind: str = "noise", per: Any = per, scale: int = scale) -> str:
+                p = per[name]
+                value = p.noise_half_width if kind == "noise" else p.sampling_half_width
+                return number(value * scale, 1, lang=self.lang)
+
+            rows.append(
+                (
+                    entry.id,
+                    "✓" if entry.headline else "",
+                    str(entry.noise_weight),
+                    percent(shares[f"indicator:{entry.id}"], 1, lang=self.lang),
+                    hw("small_cluster"),
+                    hw("median_cluster"),
+                    hw("large_cluster"),
+                    hw("region"),
+                    hw("median_cluster", "chance"),
+                )
+            )
+            data.append(
+                {
+                    "id": entry.id,
+                    "headline": entry.headline,
+                    "noise_weight": entry.noise_weight,
+                    "budget_share": shares[f"indicator:{entry.id}"],
+                    **{f"noise_half_width_{name}": per[name].noise_half_width for name in by_size},
+                    "sampling_half_width_median_cluster": per["median_cluster"].sampling_half_width,
+                }
+            )
+        sizes = {s.name: s for s in SIZES}
+
+        def size(name: str) -> str:
+            s = sizes[name]
+            return self.tr(
+                "audit.size", listed=integer(s.listed, self.lang), n=integer(s.practices, self.lang)
+            )
+
+        table = Table(
+            (
+                self.tr("audit.col.id"),
+                self.tr("audit.col.headline"),
+                self.tr("audit.col.weight"),
+                self.tr("audit.col.share"),
+                self.tr("audit.col.noise_small"),
+                self.tr("audit.col.noise_median"),
+                self.tr("audit.col.noise_large"),
+                self.tr("audit.col.noise_region"),
+                self.tr("audit.col.chance"),
+            ),
+            tuple(rows),
+        )
+        misses = headline_misses(self.m) + headline_misses(self.m, REGION, GOAL_REGION_HALF_WIDTH)
+        verdict = (
+            self.tr(
+                "audit.precision.missed", ids=", ".join(sorted({p.indicator_id for p in misses}))
+            )
+            if misses
+            else self.tr("audit.precision.met")
+        )
+        blocks: list[Any] = [
+            Para(
+                self.tr(
+                    "audit.precision",
+                    small=size("small_cluster"),
+                    median=size("median_cluster"),
+                    large=size("large_cluster"),
+                    region=size("region"),
+                )
+            ),
+            table,
+            Para(self.tr("audit.precision.goal", verdict=verdict)),
+        ]
+        events = [e for e in self.m.indicators if e.unit == "events"]
+        if events:
+            caps = sorted({e.max_per_patient for e in events})
+            blocks.append(
+                Para(
+                    self.tr(
+                        "audit.cap",
+                        cap="/".join(str(c) for c in caps),
+                        ids=", ".join(e.id for e in events),
+                        clipped=", ".join(
+                            f"{e.id} {percent(e.expected_clipped_share or 0.0, 2, lang=self.lang)}"
+                            for e in events
+                        ),
+                    )
+                )
+            )
+        return blocks, data
+
     def cost_text(self, epsilon: float, delta: float) -> str:
         """ε and δ; without DP only ε = ∞, since no δ makes a guarantee out of it."""
         return (
-            f"ε = {_eps(epsilon)}" if math.isinf(epsilon) else f"ε = {_eps(epsilon)}, δ = {delta:g}"
+            f"ε = {_eps(epsilon, self.lang)}"
+            if math.isinf(epsilon)
+            else f"ε = {_eps(epsilon, self.lang)}, δ = {scientific(delta, self.lang)}"
         )
 
     def noise_table(self) -> Para | Table:
@@ -395,22 +574,23 @@ class _Builder:
         return self.plan.release.noise_summary(n, round_min_survivors(self.m, n), self.lang)
 
     def distribution_text(self) -> Any:
-        """The histograms' parameters, one patient's reach and their noise in a typical cluster."""
+        """The histograms' parameters, one patient's reach and their noise in a typical region."""
         spec = self.m.distribution
-        assert spec is not None
-        n = TYPICAL_CLUSTER_PRACTICES
+        region = self.plan.region_release
+        assert spec is not None and region is not None
+        n = REGION.practices
         floor = round_min_survivors(self.m, n)
-        sd = self.plan.release.sum_sd(spec.noise_weight, n, floor) / spec.scale
+        sd = region.sum_sd(spec.noise_weight, n, floor) / spec.scale
         return Para(
             self.tr(
                 "audit.dp.distribution",
                 ids=", ".join(spec.indicators),
                 bins=spec.bins,
-                width=f"{100 / spec.bins:g}",
+                width=number(100 / spec.bins, 0, self.lang),
                 dmin=spec.full_weight_denominator,
-                l2=patient_l2_units(spec) / spec.scale,
-                n=n,
-                sd=sd,
+                l2=number(patient_l2_units(spec) / spec.scale, 3, self.lang),
+                n=integer(n, self.lang),
+                sd=number(sd, 1, self.lang),
             )
         )
 
@@ -437,8 +617,8 @@ class _Builder:
                 self.tr(
                     "audit.assume.collusion",
                     n=s.min_survivors,
-                    eps1=_eps(eps[0]),
-                    eps2=_eps(eps[1]),
+                    eps1=_eps(eps[0], self.lang),
+                    eps2=_eps(eps[1], self.lang),
                 )
             )
         assumptions.append(self.tr("audit.assume.honest"))
@@ -531,10 +711,10 @@ class _Builder:
                     str(u.year),
                     str(u.releases),
                     str(u.sent),
-                    _eps(u.epsilon),
+                    _eps(u.epsilon, self.lang),
                     "–"  # an unlimited budget (kind none) has no remainder to show
                     if self.m.budget.unlimited
-                    else _eps(max(self.m.budget.epsilon_per_year - u.epsilon, 0.0)),
+                    else _eps(max(self.m.budget.epsilon_per_year - u.epsilon, 0.0), self.lang),
                 )
                 for u in ledger.usage
             )
@@ -572,9 +752,9 @@ class _Builder:
             "audit.art30.g_text_none" if self.no_dp else "audit.art30.g_text",
             n=self.m.secagg.min_survivors,
             mechanism=plan.release.title(self.lang),
-            eps=_eps(plan.per_release.epsilon),
-            eps_year=_eps(worst.epsilon),
-            delta=worst.delta,
+            eps=_eps(plan.per_release.epsilon, self.lang),
+            eps_year=_eps(worst.epsilon, self.lang),
+            delta=scientific(worst.delta, self.lang),
             security=legal.security.get(self.lang),
         )
         joint = "; ".join(

@@ -195,6 +195,108 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "da": "5. Diskretionskontrol og differential privacy",
         "en": "5. Disclosure control and differential privacy",
     },
+    "audit.rule.dp_nothing_hidden": {
+        "da": (
+            "Udgivelser med differential privacy skjuler intet ud fra den støjbehæftede værdi "
+            "(det ville skævvride de små tal, der slipper igennem): hvad der udgives, er fastlagt "
+            "på forhånd af manifestet, og støjen begrænser, hvad det afslører."
+        ),
+        "en": (
+            "Releases with differential privacy hide nothing by its noisy value (that would bias "
+            "the small figures that get through): what is released is fixed in advance by the "
+            "manifest, and the noise bounds what it reveals."
+        ),
+    },
+    "audit.rule.uncertain": {
+        "da": (
+            "En rate, hvis 95 %-interval har en halv bredde over {abs} (andele) eller over "
+            '{rel} af raten selv (rater pr. 1.000), vises med ordene "for usikker til at bruge".'
+        ),
+        "en": (
+            "A rate whose 95 % interval has a half-width above {abs} (proportions) or above "
+            '{rel} of the rate itself (rates per 1,000) is shown with the words "too uncertain '
+            'to use".'
+        ),
+    },
+    "audit.rule.no_dp_only": {
+        "da": "Uden differential privacy (verifikation med syntetiske data) gælder desuden:",
+        "en": "Without differential privacy (verification with synthetic data) these apply too:",
+    },
+    "audit.dp.region": {
+        "da": "Regionsrunde ({dates})",
+        "en": "Region-wide round ({dates})",
+    },
+    "audit.dp.per_year_region": {
+        "da": "Pr. år ({year}: klyngeudgivelser {n}, regionsrunder {r})",
+        "en": "Per year ({year}: cluster releases {n}, region-wide rounds {r})",
+    },
+    "audit.dp.retry": {
+        "da": "Pr. år med én afbrudt og gentaget runde ({year})",
+        "en": "Per year with one aborted and retried round ({year})",
+    },
+    "audit.dp.fellow": {
+        "da": (
+            "Hver praksis' støjandel er dimensioneret, så den udgivne ε også holder over for en "
+            "anden deltagende praksis, der kender sin egen andel: over for den er ε = {fellow}; "
+            "over for koordinatoren, der ingen andel kender, er ε = {coordinator}."
+        ),
+        "en": (
+            "Each practice's noise share is sized so the charged ε also holds against a fellow "
+            "participant who knows its own share: against it ε = {fellow}; against the "
+            "coordinator, which knows no share, ε = {coordinator}."
+        ),
+    },
+    "audit.precision": {
+        "da": (
+            "Forventet præcision (95 %, halv intervalbredde i procentpoint; pr. 1.000 for rater "
+            "pr. tilmeldt) ud fra manifestets planlægningstal: støj i en lille ({small}), median "
+            "({median}) og stor ({large}) klynge og i en region ({region}), og tilfældighed "
+            "(samplingvariation) i en median klynge. Andel af budgettet: indikatorens Δ₂²/vægt."
+        ),
+        "en": (
+            "Expected precision (95 %, interval half-width in percentage points; per 1,000 for "
+            "rates per listed patient) from the manifest's planning figures: noise at a small "
+            "({small}), median ({median}) and large ({large}) cluster and at a region ({region}), "
+            "and chance (sampling) at a median cluster. Share of budget: the indicator's "
+            "Δ₂²/weight."
+        ),
+    },
+    "audit.col.headline": {"da": "Hoved", "en": "Headline"},
+    "audit.size": {
+        "da": "{listed} patienter, {n} praksis",
+        "en": "{listed} patients, {n} practices",
+    },
+    "audit.col.share": {"da": "Andel af ε", "en": "Share of ε"},
+    "audit.col.noise_small": {"da": "Støj, lille", "en": "Noise, small"},
+    "audit.col.noise_median": {"da": "Støj, median", "en": "Noise, median"},
+    "audit.col.noise_large": {"da": "Støj, stor", "en": "Noise, large"},
+    "audit.col.noise_region": {"da": "Støj, region", "en": "Noise, region"},
+    "audit.col.chance": {"da": "Tilfældighed, median", "en": "Chance, median"},
+    "audit.precision.goal": {
+        "da": (
+            "Mål: hver hovedindikator inden for ±2 procentpoint i en median klynge og ±0,5 i en "
+            "region. {verdict}"
+        ),
+        "en": (
+            "Goal: every headline indicator within ±2 percentage points at a median cluster and "
+            "±0.5 at a region. {verdict}"
+        ),
+    },
+    "audit.precision.met": {"da": "Manifestet når målet.", "en": "The manifest meets it."},
+    "audit.precision.missed": {
+        "da": "Manifestet når IKKE målet for: {ids}.",
+        "en": "The manifest does NOT meet it for: {ids}.",
+    },
+    "audit.cap": {
+        "da": (
+            "Hændelsesindikatorer tæller højst {cap} hændelser pr. patient ({ids}). Andelen af "
+            "hændelser, loftet fjerner, er målt på syntetiske data til {clipped}."
+        ),
+        "en": (
+            "Event indicators count at most {cap} events per patient ({ids}). The share of events "
+            "the cap removes, measured on synthetic data, is {clipped}."
+        ),
+    },
     "audit.rule.min_cell": {
         "da": "Tal under {n} undertrykkes (også nul og negative støjtal).",
         "en": "Counts below {n} are suppressed (zero and negative noisy counts included).",
@@ -249,12 +351,15 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     },
     "audit.diff.strata": {
         "da": (
-            "På tværs af strata: totaler beregnes som summer af støjbehæftede strata; en patient "
-            "er i ét stratum pr. indikator, og følsomheden regnes derefter."
+            "På tværs af strata og celler: klyngerunder udgiver kun totaler; regionsrunden "
+            "udgiver strata. En patient er i ét stratum og én celle pr. indikator, og "
+            "følsomheden regnes derefter; begge runder trækkes i samme årsbudget."
         ),
         "en": (
-            "Across strata: totals are sums of noisy strata; a patient is in one stratum per "
-            "indicator, and sensitivity is computed accordingly."
+            "Across strata and cells: cluster rounds release totals only; the region-wide round "
+            "releases strata. A patient is in one stratum and one cell per indicator, and "
+            "sensitivity is computed accordingly; both rounds are charged to the same yearly "
+            "budget."
         ),
     },
     "audit.diff.periods": {
@@ -316,15 +421,15 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "da": "Fordeling af praksisrater for {ids}: {bins} søjler à {width} procentpoint. "
         "Hver praksis fordeler sin rate lineært mellem de to nærmeste søjlemidter og tæller som "
         "d/{dmin} praksis, når nævneren d er under {dmin}; derfor flytter én patient højst "
-        "Δ₂ = {l2:.3f} praksis pr. indikator. Blokken kalibreres i samme udgivelse; støjens SD "
-        "pr. søjle i en klynge på {n} praksis er ca. {sd:.1f} praksis. Deciler vises kun med "
+        "Δ₂ = {l2} praksis pr. indikator. Blokken udgives i regionsrunden; støjens SD "
+        "pr. søjle i en region på {n} praksis er ca. {sd} praksis. Deciler vises kun med "
         "mindst 10 praksis, og når støjen i den kumulerede fordeling er under én decil.",
         "en": "Distribution of practice rates for {ids}: {bins} bins of {width} percentage "
         "points. Each practice splits its rate linearly between the two nearest bin centres "
         "and counts as d/{dmin} of a practice when its denominator d is below {dmin}; so one "
-        "patient moves at most Δ₂ = {l2:.3f} practices per indicator. The block is calibrated "
-        "within the same release; its noise SD per bin in a cluster of {n} practices is about "
-        "{sd:.1f} practices. Deciles are shown only with at least 10 practices and when the "
+        "patient moves at most Δ₂ = {l2} practices per indicator. The block is released in the "
+        "region-wide round; its noise SD per bin in a region of {n} practices is about "
+        "{sd} practices. Deciles are shown only with at least 10 practices and when the "
         "noise in the cumulative distribution is below one decile.",
     },
     # --- 6 secagg --------------------------------------------------------------------------
@@ -393,13 +498,13 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "audit.assume.collusion": {
         "da": (
             "Kender koordinatoren støjen fra c samarbejdende praksis, falder den effektive "
-            "varians til μ·(n − c)/n ved n = {n}: ε pr. udgivelse bliver {eps1} (c = 1) "
-            "og {eps2} (c = 2)."
+            "varians til μ·(n − c)/(n − 1) ved n = {n}: ε pr. udgivelse bliver {eps1} (c = 1, "
+            "det opkrævede) og {eps2} (c = 2)."
         ),
         "en": (
             "If the coordinator learns the noise of c colluding practices, the effective "
-            "variance drops to μ·(n − c)/n at n = {n}: ε per release becomes {eps1} (c = 1) "
-            "and {eps2} (c = 2)."
+            "variance drops to μ·(n − c)/(n − 1) at n = {n}: ε per release becomes {eps1} "
+            "(c = 1, the charged ε) and {eps2} (c = 2)."
         ),
     },
     "audit.assume.honest": {
@@ -531,8 +636,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     # --- ledger
     "audit.sec.budget": {"da": "Forbrugt budget", "en": "Budget used so far"},
     "audit.budget.practice": {
-        "da": "Privatlivsregnskab for praksis {practice} ({path}), omregnet ved δ = {delta:g}.",
-        "en": "Privacy ledger of practice {practice} ({path}), converted at δ = {delta:g}.",
+        "da": "Privatlivsregnskab for praksis {practice} ({path}), omregnet ved δ = {delta}.",
+        "en": "Privacy ledger of practice {practice} ({path}), converted at δ = {delta}.",
     },
     "audit.budget.col.year": {"da": "År", "en": "Year"},
     "audit.budget.col.releases": {"da": "Udgivelser", "en": "Releases"},
@@ -577,13 +682,13 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "audit.art30.g_text": {
         "da": (
             "Data forbliver i praksis; kun støjbehæftede tal forlader den ({mechanism}; "
-            "ε = {eps} pr. udgivelse, {eps_year} pr. år ved δ = {delta:g}; mindst {n} "
+            "ε = {eps} pr. udgivelse, {eps_year} pr. år ved δ = {delta}; mindst {n} "
             "praksis pr. aggregat); diskretionskontrol; underskrevet og lokalt godkendt "
             "manifest; hash-kædet log. {security}"
         ),
         "en": (
             "Data stay in the practice; only noisy figures leave it ({mechanism}; ε = {eps} per "
-            "release, {eps_year} per year at δ = {delta:g}; at least {n} practices per "
+            "release, {eps_year} per year at δ = {delta}; at least {n} practices per "
             "aggregate); disclosure control; signed and locally approved manifest; "
             "hash-chained log. {security}"
         ),

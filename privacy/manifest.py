@@ -162,6 +162,9 @@ class IndicatorEntry:
     strata: tuple[str, ...]  # used by the region-wide round; cluster rounds release totals
     expected_denominator_per_1000: float  # of listed patients (per listed patient for COUNT)
     expected_rate: float
+    # Events only: the share of events the per-patient cap removes, measured on synthetic data
+    # (`benchmarks/utility.py --clipping`), so the audit can state the cap's bias.
+    expected_clipped_share: float | None = None
 
 
 @dataclass(frozen=True)
@@ -428,6 +431,9 @@ def _indicator(t: Table) -> IndicatorEntry:
             "expected_denominator_per_1000", positive=True, finite=True, maximum=1000
         ),
         expected_rate=t.number("expected_rate", minimum=0, finite=True),
+        expected_clipped_share=t.number(
+            "expected_clipped_share", required=False, minimum=0, maximum=1
+        ),
     )
     t.done()
     problem = indicator_problem(entry)
@@ -454,6 +460,12 @@ def indicator_problem(entry: IndicatorEntry) -> tuple[str, str] | None:
         )
     if entry.cells == PASS_FAIL and entry.expected_rate > 1:
         return "expected_rate", "a proportion's expected rate is at most 1"
+    if (entry.expected_clipped_share is None) != (entry.unit == "patients"):
+        return (
+            "expected_clipped_share",
+            "an event indicator states the share of events its cap removes (measured on "
+            "synthetic data); a patient-level indicator has no cap to state",
+        )
     return None
 
 

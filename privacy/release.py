@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 import privacy.release_text  # noqa: F401  (registers the mechanisms' names for people)
+from common.formatting import number
 from common.i18n import Lang, t
 from privacy import localdp
 from privacy.errors import MechanismError
@@ -234,8 +235,8 @@ class SkellamRelease:
 
     def parameter_rows(self, lang: Lang | None = None) -> tuple[tuple[str, str], ...]:
         return (
-            (t("release.mu", lang=lang), f"{self.mu:g}"),
-            (t("release.lambda", lang=lang, n=self.n_min), f"{self.lam:.2f}"),
+            (t("release.mu", lang=lang), number(self.mu, 0, lang)),
+            (t("release.lambda", lang=lang, n=self.n_min), number(self.lam, 2, lang)),
         )
 
     def add_noise(self, vector: np.ndarray, source: RandomSource) -> np.ndarray:
@@ -258,8 +259,8 @@ class SkellamRelease:
             rows.append(
                 (
                     f"{t('release.noise.weight', lang=lang, w=w)}: {', '.join(names)}",
-                    f"{math.sqrt(self.mu * w):.1f}",
-                    f"{self.sum_sd(w, survivors, floor):.1f}",
+                    number(math.sqrt(self.mu * w), 1, lang),
+                    number(self.sum_sd(w, survivors, floor), 1, lang),
                 )
             )
         return Table(
@@ -349,7 +350,7 @@ class _LocalRelease:
 
     def noise_summary(self, survivors: int, floor: int, lang: Lang | None = None) -> Para | Table:
         sd = math.sqrt(self.noise_variance())
-        return Para(t("release.noise.local", lang=lang, sd=f"{sd:.1f}"))
+        return Para(t("release.noise.local", lang=lang, sd=number(sd, 1, lang)))
 
     def colluders_epsilon(self, colluders: int) -> float | None:
         return None

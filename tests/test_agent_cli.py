@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 from test_agent_support import REF, TODAY, provision_world, write_signed_manifest
+from test_privacy_support import cluster_length
 from typer.testing import CliRunner
 
 from client.agent.config import load_settings
@@ -63,7 +64,7 @@ def test_status_shows_connection_last_round_budget_left_and_last_receipt(world):
             reference_date=REF,
             release=round_release(manifest, 5),
             payload=b"\x00" * 2680,
-            coordinates=manifest.vector_length,
+            coordinates=cluster_length(manifest),
         )
     )
     ledger.mark_sent("ab" * 16)

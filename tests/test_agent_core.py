@@ -30,6 +30,7 @@ from test_agent_support import (
     run_round,
     with_id,
 )
+from test_privacy_support import cluster_length
 
 from client.agent.core import RoundState
 from client.agent.pipeline import compute_vector
@@ -95,7 +96,7 @@ def test_a_round_releases_exactly_the_bounded_values_plus_the_practices_noise(tm
     manifest = world.manifest
     layout = VectorLayout.from_manifest(manifest)
     release = round_release(manifest, 5)
-    truth = np.zeros(manifest.vector_length, dtype=np.int64)
+    truth = np.zeros(cluster_length(manifest), dtype=np.int64)
     expected = np.zeros_like(truth)
     for i, pid in enumerate(world.practice_ids):
         vector = compute_vector(extract(i), catalogue(), manifest, REF)
@@ -141,7 +142,7 @@ def test_a_practice_that_drops_after_sharing_leaves_an_exact_sum_of_the_others(t
     manifest = world.manifest
     layout = VectorLayout.from_manifest(manifest)
     release = round_release(manifest, 5)
-    expected = np.zeros(manifest.vector_length, dtype=np.int64)
+    expected = np.zeros(cluster_length(manifest), dtype=np.int64)
     for i, pid in enumerate(world.practice_ids):
         if pid == dropped:
             continue
@@ -273,7 +274,7 @@ def test_the_announcement_must_fit_cluster_layout_and_survivor_floor(tmp_path):
         return only_refusal(core.on_envelope(wire.to_envelope(announce(world, **kw)))).reason
 
     assert reason(cluster="K99") == "wrong_cluster"
-    assert reason(vector_length=world.manifest.vector_length - 1) == "vector_length_mismatch"
+    assert reason(vector_length=cluster_length(world.manifest) - 1) == "vector_length_mismatch"
     # 10 participants at 20 % design dropout: the noise is sized for at least 8 survivors
     assert reason(params=RoundParams(k=9, threshold=6, min_survivors=7)) == "min_survivors_too_low"
     # the signed registry places P0002 in another cluster: it cannot be in this cluster's sum
@@ -308,7 +309,7 @@ def test_the_budget_check_comes_before_keys_are_advertised(tmp_path):
             reference_date=REF.replace(month=3, day=31),
             release=manifest_release(greedy),
             payload=b"masked bytes",
-            coordinates=greedy.vector_length,
+            coordinates=cluster_length(greedy),
         )
     )
     before = ledger_bytes(world, pid)
@@ -336,7 +337,7 @@ def test_a_charge_refused_at_the_last_moment_sends_nothing(tmp_path):
                     reference_date=REF,
                     release=round_release(world.manifest, 5),
                     payload=b"another vector",
-                    coordinates=world.manifest.vector_length,
+                    coordinates=cluster_length(world.manifest),
                 )
             )
         return envelope
@@ -419,7 +420,7 @@ def test_an_announcement_cannot_change_under_the_same_round_id(tmp_path):
         first.reference_date,
         first.manifest_hash,
         RoundParams(k=4, threshold=4, min_survivors=5),
-        first.vector_length,
+        cluster_length(first),
         first.participants,
     )
     assert only_refusal(core.on_envelope(wire.to_envelope(changed))).reason == (

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from test_agent_support import REF, TODAY, provision_world
+from test_privacy_support import cluster_length
 from test_transport_support import FAST_BACKOFF, make_pki, wait_until
 
 from client.agent.config import load_settings
@@ -192,7 +193,7 @@ def federation(tmp_path):
     m = load_manifest(world.manifest_path).manifest
     participants = [Participant(a.practice_id, a.identity_public_key) for a in world.agents]
     handler = MiniCoordinator(
-        participants, bytes.fromhex(m.hash()), m.vector_length, round_min_survivors(m, len(IDS))
+        participants, bytes.fromhex(m.hash()), cluster_length(m), round_min_survivors(m, len(IDS))
     )
     transport = CoordinatorTransport(
         TlsFiles.for_server(pki),

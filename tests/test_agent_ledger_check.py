@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from test_agent_support import default_manifest, with_id
+from test_privacy_support import cluster_length
 
 from privacy.errors import AlreadyContributed, BudgetExceeded, LedgerCorrupt
 from privacy.ledger import LEDGER_FILE, ChargeRequest, Ledger
@@ -36,7 +37,7 @@ def request(manifest, round_id="r1", ref=REF, payload=b"masked", release=None) -
         reference_date=ref,
         release=release or manifest_release(manifest),
         payload=payload,
-        coordinates=manifest.vector_length,
+        coordinates=cluster_length(manifest),
     )
 
 

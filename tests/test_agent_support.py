@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from test_privacy_support import cluster_length
 
 from client.agent.config import load_settings
 from client.agent.core import AgentContext, AgentCore
@@ -195,7 +196,7 @@ def announce(
             threshold=n // 2 + 1,
             min_survivors=round_min_survivors(world.manifest, n),
         ),
-        vector_length or world.manifest.vector_length,
+        vector_length or cluster_length(world.manifest),
         participants,
     )
 
@@ -238,7 +239,7 @@ def run_round(
         reference_date=reference_date,
         manifest_hash=manifest_hash or bytes.fromhex(world.manifest.hash()),
         participants=world.participants(sorted(cores)),
-        vector_length=world.manifest.vector_length,
+        vector_length=cluster_length(world.manifest),
         params=params or RoundParams(k=n - 1, threshold=n // 2 + 1, min_survivors=5),
         **({"random_bytes": random_bytes} if random_bytes else {}),
     )

@@ -8,6 +8,7 @@ import re
 from datetime import date
 
 import pytest
+from test_privacy_support import cluster_length
 from typer.testing import CliRunner
 
 from client.agent.config import load_settings
@@ -120,7 +121,7 @@ def test_with_releases_and_a_charged_round(agent, tmp_path):
             reference_date=AS_OF,
             release=manifest_release(manifest),
             payload=b"masked-bytes" * 20,
-            coordinates=manifest.vector_length,
+            coordinates=cluster_length(manifest),
         )
     )
     ledger.mark_sent("r1")

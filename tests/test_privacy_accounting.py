@@ -6,9 +6,10 @@ import math
 
 import opendp.prelude as dp
 import pytest
-from test_privacy_support import indicator, make_manifest
+from test_privacy_support import STRATA, indicator, make_manifest
 
 from privacy.errors import MechanismError
+from privacy.layout import ReleaseLayout, RoundScope
 from privacy.plan import manifest_release, manifest_sensitivity, releases_within_budget
 from privacy.rdp import (
     PureDpTerm,
@@ -28,7 +29,7 @@ from privacy.release import (
 from privacy.sensitivity import (
     LIST_SIZE,
     Contribution,
-    indicator_contribution,
+    cells_contribution,
     vector_sensitivity,
 )
 
@@ -98,13 +99,14 @@ def test_terms_round_trip_through_their_specs():
 
 
 def test_sensitivity_is_computed_from_the_indicator_set():
-    patients = [indicator_contribution(f"P{i}", 1, 1, 8) for i in range(20)]
+    """One patient lands in one cell per indicator: m patient-level indicators cost m + 1."""
+    patients = [cells_contribution(f"P{i}", 1, 2) for i in range(20)]
     s = vector_sensitivity([*patients, LIST_SIZE])
-    assert (s.l1, s.l2_squared) == (2 * 20 + 1, 2 * 20 + 1)
-    events = indicator_contribution("AB-01", 12, 1, 8, noise_weight=144)
+    assert (s.l1, s.l2_squared) == (20 + 1, 20 + 1)
+    events = cells_contribution("AB-01", 4, 2, noise_weight=16, listed=True)
     s2 = vector_sensitivity([*patients, events, LIST_SIZE])
-    assert (s2.l1, s2.l2_squared) == (41 + 13, 41 + 145)
-    assert s2.dimension == 21 * 16 + 1
+    assert (s2.l1, s2.l2_squared) == (21 + 5, 21 + 17)
+    assert s2.dimension == 21 * 2 + 1
     histogram = Contribution("histogram:DM-01", l1=2, l2_squared=2, coordinates=10)
     s3 = vector_sensitivity([*patients, LIST_SIZE, histogram])
     assert s3.l1 == s.l1 + 2 and s3.dimension == s.dimension + 10
@@ -121,13 +123,19 @@ def test_manifest_sensitivity_follows_its_indicators():
         )
     )
     s = manifest_sensitivity(manifest)
-    assert s.l1 == 2 + 2 + 6 + 1
-    assert s.l2_squared == 2 + 2 + 18 + 1
-    assert s.dimension == manifest.vector_length
+    assert s.l1 == 1 + 1 + 3 + 1
+    assert s.l2_squared == 1 + 1 + 9 + 1
+    assert s.dimension == ReleaseLayout.for_round(manifest, RoundScope.CLUSTER).length == 7
+    region = manifest_sensitivity(
+        make_manifest(indicators=manifest.indicators, region_round=True), RoundScope.REGION
+    )
+    # Strata spread a patient over no more cells: the same sensitivity over 4× the cells.
+    assert (region.l1, region.l2_squared) == (s.l1, s.l2_squared)
+    assert region.dimension == 3 * 2 * len(STRATA) + 1
 
 
 def test_calibrated_mu_meets_the_target_and_is_tight():
-    sensitivity = vector_sensitivity([indicator_contribution("A", 1, 1, 4), LIST_SIZE])
+    sensitivity = vector_sensitivity([cells_contribution("A", 1, 2), LIST_SIZE])
     mu = calibrate_skellam_mu(sensitivity, 1.0, 1e-6)
     assert mu == int(mu)
     assert SkellamRelease(mu, 5, sensitivity, 1e-6).cost().epsilon <= 1.0
@@ -135,8 +143,8 @@ def test_calibrated_mu_meets_the_target_and_is_tight():
 
 
 def test_noise_weights_make_each_capped_block_cost_like_a_patient_block():
-    patient = indicator_contribution("P", 1, 1, 4)
-    capped = indicator_contribution("E", 12, 12, 4, noise_weight=144)
+    patient = cells_contribution("P", 1, 2)
+    capped = cells_contribution("E", 12, 2, noise_weight=144)
     release = SkellamRelease(1000.0, 5, vector_sensitivity([patient, capped]), 1e-6)
     terms = release.curve().terms
     assert terms[0].epsilon(2.0) == pytest.approx(terms[1].epsilon(2.0), rel=1e-2)
@@ -147,7 +155,8 @@ def test_release_cost_is_computed_from_its_own_parameters():
     release = manifest_release(manifest)
     assert isinstance(release, SkellamRelease)
     assert release.mu == 2000.0 and release.n_min == manifest.secagg.min_survivors
-    assert release.lam == pytest.approx(2000.0 / (2 * release.n_min))
+    # Sized against a fellow practice: any n_min − 1 shares carry the full μ.
+    assert release.lam == pytest.approx(2000.0 / (2 * (release.n_min - 1)))
     more_noise = SkellamRelease(4000.0, release.n_min, release.sensitivity, release.delta)
     assert more_noise.cost().epsilon < release.cost().epsilon
     # A higher survivor floor lowers each share but keeps the guarantee.

@@ -21,7 +21,7 @@ from privacy.disclosure import (
     apply_disclosure_control,
 )
 from privacy.errors import BoundingError, DisclosureError
-from privacy.layout import VectorLayout
+from privacy.layout import ReleaseLayout, RoundScope
 from privacy.plausibility import check_plausibility
 
 MANIFEST = make_manifest(
@@ -29,23 +29,36 @@ MANIFEST = make_manifest(
         indicator("DM-01"),
         indicator("AB-01", unit="events", cap=4),
         indicator("AB-02", unit="events", cap=4, den_events=True),
-    )
+    ),
+    region_round=True,
 )
-LAYOUT = VectorLayout.from_manifest(MANIFEST)
+# Disclosure control applies to releases without DP; the region-wide layout has strata to check.
+LAYOUT = ReleaseLayout.for_round(MANIFEST, RoundScope.REGION)
 RULES = MANIFEST.disclosure
 
 
 def _vector(dm, ab1, ab2, list_size):
-    """Each argument: per-stratum (num, den) pairs."""
-    values = [v for block in (dm, ab1, ab2) for pair in block for v in pair]
-    return np.array([*values, list_size], dtype=np.int64)
+    """Each argument: per-stratum (numerator, denominator) pairs, laid out as cells.
+
+    A proportion's cells are (passed, failed) = (num, den − num); AB-01, a rate
+    per listed patient, has (events, listed) = (num, den).
+    """
+    cells = []
+    for block, proportion in ((dm, True), (ab1, False), (ab2, True)):
+        for num, den in block:
+            cells.extend((num, den - num) if proportion else (num, den))
+    return np.array([*cells, list_size], dtype=np.int64)
 
 
 def test_layout_matches_the_engine_vector_order():
-    assert LAYOUT.length == MANIFEST.vector_length == 3 * 2 * len(STRATA) + 1
-    assert LAYOUT.label(0) == ("DM-01", STRATA[0], "numerator")
-    assert LAYOUT.label(3) == ("DM-01", STRATA[1], "denominator")
+    assert LAYOUT.length == 3 * 2 * len(STRATA) + 1
+    assert LAYOUT.label(0) == ("DM-01", STRATA[0], "passed")
+    assert LAYOUT.label(3) == ("DM-01", STRATA[1], "failed")
+    assert LAYOUT.label(8) == ("AB-01", STRATA[0], "events")
+    assert LAYOUT.label(9) == ("AB-01", STRATA[0], "listed")
     assert LAYOUT.label(LAYOUT.length - 1) == ("", "", "list_size")
+    cluster = ReleaseLayout.for_round(MANIFEST, RoundScope.CLUSTER)
+    assert cluster.length == 3 * 2 + 1 and cluster.label(0) == ("DM-01", "total", "passed")
 
 
 def test_bounding_clips_to_public_bounds_and_reports_it():
@@ -57,15 +70,16 @@ def test_bounding_clips_to_public_bounds_and_reports_it():
     )
     bounded, report = bound_vector(v, LAYOUT, max_list_size=50_000)
     dm = bounded[:8].reshape(4, 2)
-    assert dm.tolist() == [[3, 3], [0, 4], [1, 2000], [0, 0]]
+    # passed ≤ list size, failed ≤ list size − passed; a negative count becomes 0
+    assert dm.tolist() == [[5, 0], [0, 6], [1, 1999], [0, 0]]
     ab1 = bounded[8:16].reshape(4, 2)
-    assert ab1[0].tolist() == [40, 10]  # numerator ≤ cap × patients
+    assert ab1[0].tolist() == [40, 10]  # events ≤ cap × listed
     ab2 = bounded[16:24].reshape(4, 2)
-    assert ab2[0].tolist() == [5, 5]  # same-unit events: numerator ≤ denominator
-    assert ab2[1].tolist() == [2, 8000]  # events ≤ cap × list size
-    fields = {(c.indicator_id, c.stratum, c.field) for c in report.clips}
-    assert ("DM-01", STRATA[0], "numerator") in fields
-    assert ("DM-01", STRATA[1], "numerator") in fields
+    assert ab2[0].tolist() == [7, 0]  # same-unit events: failed = den − num clipped at 0
+    assert ab2[1].tolist() == [2, 7998]  # passed + failed ≤ cap × list size
+    fields = {(c.indicator_id, c.group, c.field) for c in report.clips}
+    assert ("DM-01", STRATA[0], "failed") in fields
+    assert ("DM-01", STRATA[1], "passed") in fields
     assert report.changed
     clean, clean_report = bound_vector(bounded, LAYOUT, max_list_size=50_000)
     assert np.array_equal(clean, bounded) and not clean_report.changed
@@ -94,16 +108,20 @@ def test_plausibility_passes_honest_noisy_sums_and_flags_garbage():
         check_plausibility(noisy, LAYOUT, contributors=16, noise_sd=sd, max_list_size=50_000) == ()
     )
     garbage = noisy.copy()
-    garbage[0] = 10_000  # numerator far above its denominator
-    garbage[3] = -5_000  # impossible negative denominator
+    garbage[9] = -5_000  # an impossible negative number of listed patients
+    garbage[10] = 40_000  # far more events than 4 per listed patient
     flags = check_plausibility(garbage, LAYOUT, contributors=16, noise_sd=sd, max_list_size=50_000)
     reasons = {(f.index, f.reason) for f in flags}
-    assert (0, "numerator_exceeds_denominator") in reasons
-    assert (3, "denominator_out_of_range") in reasons
+    assert (9, "cell_negative") in reasons
+    assert (10, "events_exceed_cap") in reasons
     huge = noisy.copy()
     huge[-1] = 16 * 50_000 + 1000  # more listed patients than 16 practices can have
     flags = check_plausibility(huge, LAYOUT, contributors=16, noise_sd=sd, max_list_size=50_000)
     assert any(f.reason == "list_size_out_of_range" for f in flags)
+    crowded = noisy.copy()
+    crowded[1] = 60_000  # a stratum with more patients than the whole list
+    flags = check_plausibility(crowded, LAYOUT, contributors=16, noise_sd=sd, max_list_size=50_000)
+    assert any(f.reason == "denominator_exceeds_list_size" for f in flags)
 
 
 def _release(v, contributors=8, rules=RULES):
@@ -142,9 +160,12 @@ def test_a_hidden_total_is_not_derivable_from_its_strata():
 
 
 def test_two_hidden_strata_protect_each_other_without_hiding_the_total():
-    one = make_manifest(indicators=(replace(indicator("X"), strata=("all", "other")),))
-    layout = VectorLayout.from_manifest(one)
-    v = np.array([2, 50, 40, 40, 500], dtype=np.int64)  # stratum 'other': 40 of 40 → complement 0
+    one = make_manifest(
+        indicators=(replace(indicator("X"), strata=("all", "other")),), region_round=True
+    )
+    layout = ReleaseLayout.for_round(one, RoundScope.REGION)
+    # (passed, failed) per stratum; stratum 'other': 40 of 40 → complement 0
+    v = np.array([2, 48, 40, 0, 500], dtype=np.int64)
     release = apply_disclosure_control(
         v, layout, one.disclosure, aggregate="c", level="cluster", contributors=9
     )
@@ -181,7 +202,7 @@ def test_too_few_practices_releases_nothing():
     release = _release(v, contributors=4)
     assert release.indicators == () and release.list_size is None
     assert {c.reason for c in release.suppressed} == {TOO_FEW_PRACTICES}
-    assert len(release.suppressed) == len(LAYOUT.indicators) + 1
+    assert len(release.suppressed) == len(LAYOUT.blocks) + 1
 
 
 def test_rounding_applies_to_shown_counts_and_rates_use_rounded_values():

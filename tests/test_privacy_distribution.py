@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_privacy_support import default_manifest, indicator, make_manifest
+from test_privacy_support import cluster_length, default_manifest, indicator, make_manifest
 
 from privacy.distribution import (
     DISTRIBUTION_BLOCK,
@@ -20,7 +20,7 @@ from privacy.distribution import (
     share_below,
 )
 from privacy.errors import ManifestError
-from privacy.layout import VectorLayout, append_distribution
+from privacy.layout import FAILED, PASSED, ReleaseLayout, RoundScope, append_distribution
 from privacy.manifest import parse_manifest
 from privacy.manifest_toml import render_manifest
 from privacy.plan import manifest_release
@@ -100,17 +100,24 @@ def test_deciles_are_withheld_with_a_reason():
     assert deciles([0.0] * 10, 0.0, practices=30).reason == "empty"
 
 
-def test_the_default_manifest_prices_the_histograms_into_the_same_release():
+def test_the_default_manifest_prices_the_histograms_into_the_region_wide_round_only():
     manifest = default_manifest()
-    assert manifest.distribution is not None
-    release = manifest_release(manifest)
-    blocks = {b.block: b for b in release.sensitivity.blocks}
+    assert manifest.distribution is not None and manifest.region_round is not None
+    region = manifest_release(manifest, RoundScope.REGION)
+    blocks = {b.block: b for b in region.sensitivity.blocks}
     assert blocks[DISTRIBUTION_BLOCK].coordinates == manifest.distribution.coordinates
-    assert release.dimension == manifest.vector_length
-    without = manifest_release(replace(manifest, distribution=None))
+    assert region.dimension == ReleaseLayout.for_round(manifest, RoundScope.REGION).length
+    cluster = manifest_release(manifest)
+    # Cluster rounds carry no histogram: at cluster level it was pure noise.
+    assert DISTRIBUTION_BLOCK not in {b.block for b in cluster.sensitivity.blocks}
+    assert cluster.dimension == cluster_length(manifest)
+    without = manifest_release(
+        replace(manifest, region_round=replace(manifest.region_round, distribution=None)),
+        RoundScope.REGION,
+    )
     # the same ε target buys less noise per count once the histograms share it
-    assert release.cost().epsilon == pytest.approx(without.cost().epsilon, abs=1e-3)
-    assert release.mu > without.mu
+    assert region.cost().epsilon == pytest.approx(without.cost().epsilon, abs=1e-2)
+    assert region.mu > without.mu
 
 
 def test_the_manifest_refuses_a_histogram_it_cannot_bin():
@@ -118,7 +125,7 @@ def test_the_manifest_refuses_a_histogram_it_cannot_bin():
     text = render_manifest(base)
     assert parse_manifest(text).manifest == base
     bad = text.replace('indicators = [\n    "DM-01",\n]', 'indicators = [\n    "XX-99",\n]')
-    with pytest.raises(ManifestError, match=r"key 'distribution\.indicators': XX-99"):
+    with pytest.raises(ManifestError, match=r"key 'region_round\.distribution\.indicators': XX-99"):
         parse_manifest(bad, "m.toml")
     with pytest.raises(ManifestError, match="not a proportion"):
         make_manifest(distribution=spec(ids=("AB-01",)))
@@ -126,15 +133,16 @@ def test_the_manifest_refuses_a_histogram_it_cannot_bin():
 
 def test_the_histogram_is_appended_from_the_bounded_totals():
     manifest = make_manifest(indicators=(indicator("DM-01"),), distribution=spec(ids=("DM-01",)))
-    layout = VectorLayout.from_manifest(manifest)
+    layout = ReleaseLayout.for_round(manifest, RoundScope.REGION)
+    block = layout.blocks[0]
     counts = np.zeros(layout.counts_length, dtype=np.int64)
-    counts[layout.indicators[0].numerator_index(0)] = 30
-    counts[layout.indicators[0].denominator_index(0)] = 40
-    counts[layout.indicators[0].numerator_index(1)] = 20
-    counts[layout.indicators[0].denominator_index(1)] = 60
+    counts[block.index(0, PASSED)] = 30
+    counts[block.index(0, FAILED)] = 10
+    counts[block.index(1, PASSED)] = 20
+    counts[block.index(1, FAILED)] = 40
     counts[layout.list_size_index] = 500
     full = append_distribution(counts, layout)
-    assert full.size == manifest.vector_length
+    assert full.size == layout.length
     # 50 of 100 patients: rate 50 %, exactly between the centres 45 % and 55 %
     assert full[layout.counts_length :].tolist() == [0, 0, 0, 0, 500, 500, 0, 0, 0, 0]
     assert layout.label(layout.counts_length + 4) == ("DM-01", "bin 5/10", "distribution")
@@ -142,7 +150,7 @@ def test_the_histogram_is_appended_from_the_bounded_totals():
 
 def test_plausibility_flags_a_histogram_with_more_practices_than_contributed():
     manifest = make_manifest(indicators=(indicator("DM-01"),), distribution=spec(ids=("DM-01",)))
-    layout = VectorLayout.from_manifest(manifest)
+    layout = ReleaseLayout.for_round(manifest, RoundScope.REGION)
     total = np.zeros(layout.length, dtype=np.int64)
     total[layout.list_size_index] = 2000
     total[layout.counts_length + 3] = 9000  # nine practices' worth from five contributors

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from test_privacy_support import make_manifest
+from test_privacy_support import cluster_length, make_manifest
 
 from privacy.errors import AlreadyContributed, BudgetExceeded, LedgerCorrupt, LedgerError
 from privacy.ledger import LEDGER_FILE, ChargeRequest, Ledger
@@ -37,7 +37,7 @@ def _request(manifest, round_id="r-2026Q1", ref=date(2026, 3, 31), payload=PAYLO
         reference_date=ref,
         release=release or manifest_release(manifest),
         payload=payload,
-        coordinates=manifest.vector_length,
+        coordinates=cluster_length(manifest),
     )
 
 
@@ -51,7 +51,7 @@ def test_charge_writes_a_receipt_of_what_leaves(ledger):
     receipt = ledger.charge(_request(manifest))
     assert receipt.manifest_hash == manifest.hash()
     assert receipt.payload_bytes == len(PAYLOAD)
-    assert receipt.coordinates == manifest.vector_length
+    assert receipt.coordinates == cluster_length(manifest)
     assert receipt.epsilon == pytest.approx(manifest_release(manifest).cost().epsilon)
     assert receipt.year_epsilon_spent == pytest.approx(receipt.epsilon, rel=1e-9)
     assert receipt.budget_year == 2026 and receipt.charged_at.startswith("2026-04-02")
@@ -193,7 +193,8 @@ _CRASH_SCRIPT = textwrap.dedent(
     manifest = load_manifest(manifest_path).manifest
     ledger = Ledger.open(directory, clock=lambda: datetime(2026, 4, 2, tzinfo=UTC), hook=hook)
     request = ChargeRequest("r-crash", "coordinator", manifest, date(2026, 3, 31),
-                            manifest_release(manifest), b"masked" * 50, manifest.vector_length)
+                            manifest_release(manifest), b"masked" * 50,
+                            manifest_release(manifest).dimension)
     os.environ["PHASE_ACTIVE"] = "1" if phase == "charge" else "0"
     ledger.charge(request)
     if step == "after_charge":
@@ -242,7 +243,7 @@ def test_crash_at_any_step_neither_loses_nor_doubles_a_charge(tmp_path, step, ph
         date(2026, 3, 31),
         manifest_release(manifest),
         b"masked" * 50,
-        manifest.vector_length,
+        cluster_length(manifest),
     )
     receipt = ledger.charge(retry)
     ledger.mark_sent("r-crash")

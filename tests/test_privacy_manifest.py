@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import field, make_dataclass, replace
+from datetime import date
 
 import pytest
 import tomli_w
@@ -40,12 +41,16 @@ def test_default_manifest_is_exactly_the_rendered_form_and_pins_the_installed_ca
 
 def test_default_parameters_are_the_documented_ones():
     plan = validate_plan(default_manifest())
-    assert plan.per_release.epsilon == pytest.approx(1.0, abs=1e-3)
+    # μ is a whole number, so the calibrated ε lands just under the target.
+    assert plan.per_release.epsilon == pytest.approx(1.0, abs=1e-2)
     assert plan.per_release.epsilon <= 1.0
+    assert plan.region_per_release is not None
+    assert plan.region_per_release.epsilon == pytest.approx(1.0, abs=1e-2)
     assert plan.per_release.delta == 1e-6
-    assert all(y.releases == 4 for y in plan.years)
-    assert 2.0 < plan.worst_year.epsilon < 2.2
-    assert plan.worst_year.epsilon <= default_manifest().budget.epsilon_per_year == 3.0
+    assert all((y.releases, y.region_releases) == (4, 1) for y in plan.years)
+    assert 2.3 < plan.worst_year.epsilon < 2.45
+    # A year also holds one aborted and retried round.
+    assert plan.worst_year.epsilon_with_retry <= default_manifest().budget.epsilon_per_year == 3.0
 
 
 def test_canonical_hash_ignores_whitespace_comments_key_order_and_number_spelling():
@@ -74,7 +79,7 @@ def test_any_change_of_meaning_changes_the_hash():
     digests = {
         base.hash(),
         replace(base, disclosure=replace(base.disclosure, min_cell=6)).hash(),
-        replace(base, meta=replace(base.meta, version=2)).hash(),
+        replace(base, meta=replace(base.meta, version=base.meta.version + 1)).hash(),
         replace(base, meta=replace(base.meta, title=Text("x", "y"))).hash(),
         replace(base, indicators=base.indicators[1:]).hash(),
         replace(base, indicators=tuple(reversed(base.indicators))).hash(),  # order is layout
@@ -126,8 +131,8 @@ def _doc():
         ),
         (lambda d: d["indicators"].append(d["indicators"][0]), "indicators", "listed twice"),
         (
-            lambda d: d["indicators"][3].update(max_numerator=2),
-            "indicators[3].max_numerator",
+            lambda d: d["indicators"][3].update(max_per_patient=2),
+            "indicators[3].max_per_patient",
             "patient-level",
         ),
         (
@@ -137,6 +142,17 @@ def _doc():
         ),
         (lambda d: d["legal"].update(basis={"da": "x"}), "legal.basis.en", "missing"),
         (lambda d: d.update(format="klynge-manifest/9"), "format", "unsupported"),
+        (lambda d: d.update(format="klynge-manifest/1"), "format", "klynge manifest init"),
+        (
+            lambda d: d["indicators"][0].update(cells="pass_fail"),
+            "indicators[0].population",
+            "list size",
+        ),
+        (
+            lambda d: d["region_round"].update(reference_dates=[date(2026, 11, 30)]),
+            "region_round.reference_dates",
+            "not one of the schedule",
+        ),
     ],
 )
 def test_invalid_manifests_name_the_key(tmp_path, mutate, key, message):
@@ -167,7 +183,7 @@ def test_malformed_toml_and_missing_file_are_typed_errors(tmp_path):
 
 def test_schedule_that_overspends_its_own_budget_is_refused():
     manifest = make_manifest(epsilon=2.0, budget_epsilon=3.0)
-    with pytest.raises(ManifestError, match=r"budget\.epsilon_per_year.*4 releases"):
+    with pytest.raises(ManifestError, match=r"budget\.epsilon_per_year.*4 cluster releases"):
         validate_plan(manifest)
     assert privacy_plan(manifest).worst_year.epsilon > 3.0
 
@@ -221,12 +237,18 @@ def test_a_new_field_reaches_the_document_and_the_hash_without_editing_to_docume
         bases=(Bounding,),
         frozen=True,
     )
-    unset = replace(base, bounding=extended(base.bounding.max_list_size))
-    assert to_document(unset)["bounding"] == {"max_list_size": base.bounding.max_list_size}
+    b = base.bounding
+    unset = replace(base, bounding=extended(b.max_list_size, b.list_size_noise_weight))
+    assert to_document(unset)["bounding"] == {
+        "max_list_size": b.max_list_size,
+        "list_size_noise_weight": b.list_size_noise_weight,
+    }
     assert unset.hash() == base.hash()  # an absent optional field leaves every hash alone
-    set_ = replace(unset, bounding=extended(50_000, 40, Text("ny", "new")))
+    grown = extended(50_000, b.list_size_noise_weight, 40, Text("ny", "new"))
+    set_ = replace(unset, bounding=grown)
     assert to_document(set_)["bounding"] == {
         "max_list_size": 50_000,
+        "list_size_noise_weight": b.list_size_noise_weight,
         "max_visits_per_day": 40,
         "note": {"da": "ny", "en": "new"},
     }

@@ -2,10 +2,11 @@
 
 Practices approve manifests by hash and receipts name them, so a refactoring
 of `to_document` that changed one byte of the canonical form would silently
-un-approve every manifest in the field. These hashes were computed with the
-hand-written `to_document` of commit 8700d92; the derived one must give the
-same. If you change the shipped default manifest or the test builders on
-purpose, recompute them (and say so in the commit).
+un-approve every manifest in the field. These hashes were recomputed when the
+release layout became version 2 (pass/fail cells, populations, the region-wide
+round); any later change must give the same. If you change the shipped
+default manifest or the test builders on purpose, recompute them (and say so
+in the commit).
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from privacy.authoring import verification_variant
 from privacy.distribution import DistributionSpec
 
 PINNED = {
-    "default": "e84fc2036e1535c8e96022a0452e6acc755be04223e912f5ae79d80a57e9fddb",
-    "small": "708634185b95605128802aef3608b46577861f40a03f1afe5069c6b5e1d15ef9",
-    "skellam_mu": "86a5a8e81a858f9f5bcd72fd469835e8ae308cbdf920c865c0b3980403e3abe1",
-    "local_laplace": "6575c3fc316df6dbbdf50f01e7a9c55cce4d6a617471a39078357489af4f8ad3",
-    "verification": "1e7dc17c366ae23e3414d8da5c37a000e14b7b9e4feb9660005ad6e58bf84357",
-    "distribution": "006952440f2825dd1ad56b035b4a5b1219f536284618e2bae4563f6fc295edab",
+    "default": "14a004cb131d51190feee11e0b95a94707a03e8c939b17c3af3ee1c406ded992",
+    "small": "04a481ca4b4e35e5b61ad9fd06f3db53b1fe3a14aedc3448b6100d4f49716ac9",
+    "skellam_mu": "0cc485296155b3b1498ab3f2c5eed43374f83469831e1e9f3ca2f85878bd94ea",
+    "local_laplace": "716bb5725e9b3069bffd2cc62a246d21f3dae79ea0850b0ee07d6e864f6b03c2",
+    "verification": "17206467cf0dd108a55ee2a679c43932a7cdba1e41c9fed6530c9a0217fa270c",
+    "distribution": "2d472c3d9f8d51d502dbbdf8e8e573433cc8c5af967403484ea78f20a52537f2",
 }
 
 

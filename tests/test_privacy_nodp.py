@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pytest
-from test_privacy_support import default_manifest, make_manifest
+from test_privacy_support import cluster_length, default_manifest, make_manifest
 from typer.testing import CliRunner
 
 from klynge.cli import root
@@ -30,7 +30,7 @@ from privacy.authoring import (
 )
 from privacy.contribution import prepare_contribution
 from privacy.errors import BudgetExceeded, ManifestError
-from privacy.layout import VectorLayout
+from privacy.layout import ReleaseLayout, RoundScope
 from privacy.ledger import LEDGER_FILE, ChargeRequest, Ledger
 from privacy.manifest import Budget, load_manifest, parse_manifest
 from privacy.manifest_toml import render_manifest
@@ -158,7 +158,7 @@ def test_no_noise_release_states_its_cost_as_infinite():
     assert release.parameters()["differential_privacy"] is False
     json.dumps(release.parameters(), allow_nan=False)  # goes into receipts as is
     assert not release.sum_variance(12).any() and release.sum_variance(12).shape == (
-        manifest.vector_length,
+        cluster_length(manifest),
     )
     plan = validate_plan(manifest)
     assert plan.per_release.epsilon == math.inf
@@ -169,20 +169,17 @@ def test_no_noise_release_states_its_cost_as_infinite():
 
 
 def _practice_vectors(manifest, practices: int, seed: int) -> list[np.ndarray]:
-    """Vectors that respect 0 ≤ num ≤ den ≤ list size, as `klynge compute` results do."""
+    """Cluster-round cells that respect 0 ≤ num ≤ den ≤ list size, as `klynge compute` gives."""
     rng = np.random.default_rng(seed)
-    layout = VectorLayout.from_manifest(manifest)
+    layout = ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
     out = []
     for _ in range(practices):
-        vector = np.zeros(layout.length, dtype=np.int64)
         list_size = int(rng.integers(500, 4000))
-        vector[layout.list_size_index] = list_size
-        for ind in layout.indicators:
-            for s in range(len(ind.strata)):
-                den = int(rng.integers(0, list_size // len(ind.strata)))
-                vector[ind.denominator_index(s)] = den
-                vector[ind.numerator_index(s)] = int(rng.integers(0, den + 1))
-        out.append(vector)
+        counts = {}
+        for block in layout.blocks:
+            den = list_size if block.entry.cells == "count" else int(rng.integers(0, list_size))
+            counts[block.indicator_id] = (("all", int(rng.integers(0, den + 1)), den),)
+        out.append(layout.encode(counts, list_size))
     return out
 
 
@@ -216,7 +213,7 @@ def _request(manifest, round_id: str, ref: date, release=None) -> ChargeRequest:
         reference_date=ref,
         release=release or manifest_release(manifest),
         payload=round_id.encode() * 32,
-        coordinates=manifest.vector_length,
+        coordinates=cluster_length(manifest),
     )
 
 

@@ -10,7 +10,7 @@ import pytest
 from privacy.errors import MechanismError
 from privacy.randomness import OsEntropy, SeededStream, system_source, uniform_open01
 from privacy.release import LocalGaussianRelease, LocalLaplaceRelease, SkellamRelease
-from privacy.sensitivity import LIST_SIZE, indicator_contribution, vector_sensitivity
+from privacy.sensitivity import LIST_SIZE, cells_contribution, vector_sensitivity
 from privacy.skellam import sample_poisson, share_lambda, skellam_share
 
 
@@ -56,11 +56,12 @@ def test_poisson_sampler_matches_the_distribution(lam):
     assert chi2 < dof + 6 * math.sqrt(2 * dof), (chi2, dof)
 
 
-def test_skellam_sum_over_n_min_survivors_has_variance_mu():
+def test_skellam_sum_a_fellow_practice_cannot_remove_has_variance_mu():
+    """A fellow participant subtracts its own share: the other n_min − 1 must carry μ."""
     mu, n_min, coords = 946.0, 5, 40_000
     lam = share_lambda(mu, n_min)
     source = SeededStream(2026)
-    total = sum(skellam_share(source, lam, coords) for _ in range(n_min))
+    total = sum(skellam_share(source, lam, coords) for _ in range(n_min - 1))
     # Var of the sample variance ≈ 2μ²/n (Skellam excess kurtosis 1/μ is negligible).
     se = mu * math.sqrt(2 / coords)
     assert abs(total.var() - mu) < 5 * se
@@ -79,24 +80,25 @@ def test_more_survivors_only_add_noise():
 
 def test_release_shares_follow_block_noise_weights():
     blocks = [
-        indicator_contribution("P", 1, 1, 500),
-        indicator_contribution("E", 4, 4, 500, noise_weight=16),
+        cells_contribution("P", 1, 1000),
+        cells_contribution("E", 4, 1000, noise_weight=16),
         LIST_SIZE,
     ]
     release = SkellamRelease(200.0, 5, vector_sensitivity(blocks), 1e-6)
     source = SeededStream(11)
-    shares = np.stack([release.noise_share(source) for _ in range(5)])
+    shares = np.stack([release.noise_share(source) for _ in range(4)])  # a fellow's view
     total = shares.sum(axis=0)
     assert total.shape == (release.dimension,)
     patient, events = total[:1000], total[1000:2000]
     assert abs(patient.var() - 200.0) < 5 * 200.0 * math.sqrt(2 / 1000)
     assert abs(events.var() - 3200.0) < 5 * 3200.0 * math.sqrt(2 / 1000)
-    assert np.allclose(release.sum_variance(5)[:1000], 200.0)
-    assert np.allclose(release.sum_variance(5)[1000:2000], 3200.0)
+    assert np.allclose(release.sum_variance(4)[:1000], 200.0)
+    assert np.allclose(release.sum_variance(4)[1000:2000], 3200.0)
+    assert np.allclose(release.sum_variance(5)[:1000], 250.0)  # the coordinator's view
 
 
 def test_local_laplace_noise_comes_from_opendp_with_the_stated_variance():
-    sensitivity = vector_sensitivity([indicator_contribution("P", 1, 1, 1000), LIST_SIZE])
+    sensitivity = vector_sensitivity([cells_contribution("P", 1, 2000), LIST_SIZE])
     release = LocalLaplaceRelease(3.0, sensitivity.dimension, sensitivity, 1e-6)
     vector = np.full(sensitivity.dimension, 50, dtype=np.int64)
     noisy = release.apply(vector)
@@ -108,7 +110,7 @@ def test_local_laplace_noise_comes_from_opendp_with_the_stated_variance():
 
 
 def test_local_gaussian_noise_comes_from_opendp():
-    sensitivity = vector_sensitivity([indicator_contribution("P", 1, 1, 1000), LIST_SIZE])
+    sensitivity = vector_sensitivity([cells_contribution("P", 1, 2000), LIST_SIZE])
     release = LocalGaussianRelease(10.0, sensitivity.dimension, sensitivity, 1e-6)
     vector = np.zeros(sensitivity.dimension, dtype=np.int64)
     noise = release.apply(vector)

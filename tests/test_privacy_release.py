@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from test_privacy_support import indicator, make_manifest
 
-from privacy.audit import TYPICAL_CLUSTER_PRACTICES, build_report
+from privacy.audit import build_report
 from privacy.distribution import DistributionSpec
+from privacy.layout import RoundScope
 from privacy.manifest import SignedManifest
 from privacy.plan import round_min_survivors, round_release
 from privacy.randomness import SeededStream
@@ -21,12 +22,13 @@ from privacy.release import (
     SkellamRelease,
 )
 from privacy.report_model import render_markdown
-from privacy.sensitivity import LIST_SIZE, indicator_contribution, vector_sensitivity
+from privacy.sensitivity import LIST_SIZE, cells_contribution, vector_sensitivity
+from privacy.utility import REGION
 
 SENSITIVITY = vector_sensitivity(
     [
-        indicator_contribution("A", 1, 1, 4),
-        indicator_contribution("B", 4, 4, 2, noise_weight=16),
+        cells_contribution("A", 1, 8),
+        cells_contribution("B", 4, 4, noise_weight=16),
         LIST_SIZE,
     ]
 )
@@ -70,14 +72,19 @@ def test_each_mechanism_names_itself_in_both_languages(release: Release) -> None
     assert release.title("da") != release.title("en")
     rows = {lang: release.parameter_rows(lang) for lang in ("da", "en")}
     assert len(rows["da"]) == len(rows["en"]) == {"none": 0}.get(release.name, len(rows["da"]))
-    assert [v for _, v in rows["da"]] == [v for _, v in rows["en"]]
+    # The same values, each in its reader's number format (1.234,5 against 1,234.5).
+    swap = str.maketrans({",": ".", ".": ","})
+    assert [v.translate(swap) for _, v in rows["da"]] == [v for _, v in rows["en"]]
 
 
 def test_only_distributed_noise_weakens_when_practices_collude() -> None:
     skellam, laplace, gauss, none = mechanisms()
-    alone = skellam.cost().epsilon
+    charged = skellam.cost().epsilon
+    coordinator = skellam.colluders_epsilon(0)
     one, two = skellam.colluders_epsilon(1), skellam.colluders_epsilon(2)
-    assert one is not None and two is not None and alone < one < two
+    assert coordinator is not None and one is not None and two is not None
+    # Shares are sized so the charged ε holds against one fellow participant exactly.
+    assert coordinator < charged and one == pytest.approx(charged, rel=1e-9) and one < two
     assert skellam.colluders_epsilon(6) == math.inf
     assert [m.colluders_epsilon(1) for m in (laplace, gauss, none)] == [None, None, None]
 
@@ -97,9 +104,12 @@ def test_the_audit_states_the_histograms_local_noise() -> None:
         distribution=spec,
     )
     text = render_markdown(build_report(SignedManifest(manifest, None), lang="en"))
-    n = TYPICAL_CLUSTER_PRACTICES
-    release = round_release(manifest, round_min_survivors(manifest, n))
+    n = REGION.practices
+    release = round_release(manifest, round_min_survivors(manifest, n), RoundScope.REGION)
     assert isinstance(release, LocalLaplaceRelease)
-    sd = math.sqrt(n * release.noise_variance()) / spec.scale
+    sd = math.sqrt(REGION.practices * release.noise_variance()) / spec.scale
     assert sd > 0.1
-    assert f"its noise SD per bin in a cluster of {n} practices is about {sd:.1f}" in text
+    assert (
+        f"its noise SD per bin in a region of {REGION.practices} practices is about {sd:.1f}"
+        in text
+    )

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from test_privacy_support import installed_for, make_manifest
 
 from common.keyfiles import load_private_key, load_public_key, write_private_key, write_public_key
-from privacy.catalogue import InstalledCatalogue
+from privacy.catalogue import InstalledCatalogue, definition_mismatches
 from privacy.errors import (
     BadSignature,
     KeyFileError,
@@ -210,9 +210,22 @@ def test_agent_refuses_unapproved_and_mismatched_definitions(tmp_path, authority
     assert info.value.reason is RefusalReason.DEFINITION_MISMATCH
     assert f"indicator {first}: definition hash" in str(info.value)
     capped = dict(installed.indicators)
-    capped["AB-01"] = replace(capped["AB-01"], max_numerator=12)
+    capped["AB-01"] = replace(capped["AB-01"], max_per_patient=12)
     with pytest.raises(ManifestRefused, match="caps a patient"):
         check_manifest(signed, store, InstalledCatalogue(capped, installed.codelists), TODAY)
+    # Indicators said to share a population must count the same denominator.
+    together = replace(
+        signed.manifest,
+        indicators=tuple(
+            replace(e, population="t2d") if e.id in ("DM-01", "DM-02") else e
+            for e in signed.manifest.indicators
+        ),
+    )
+    assert any("share population 't2d'" in p for p in definition_mismatches(together, installed))
+    same = dict(installed.indicators)
+    same["DM-02"] = replace(same["DM-02"], denominator_key=same["DM-01"].denominator_key)
+    agreed = definition_mismatches(together, InstalledCatalogue(same, installed.codelists))
+    assert not any("share population" in p for p in agreed)
     with pytest.raises(ManifestRefused, match="code list t2d is not installed"):
         check_manifest(signed, store, InstalledCatalogue(installed.indicators, {}), TODAY)
 

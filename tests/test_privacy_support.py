@@ -11,9 +11,12 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 from privacy.catalogue import InstalledCatalogue, InstalledCodelist, InstalledIndicator
 from privacy.defaults import default_manifest_path
 from privacy.distribution import DistributionSpec
+from privacy.layout import ReleaseLayout, RoundScope
 from privacy.manifest import (
     COUNT,
     LIST_POPULATION,
@@ -63,6 +66,7 @@ def indicator(
         strata=STRATA,
         expected_denominator_per_1000=1000.0 if count else per_1000,
         expected_rate=0.35 if count else rate,
+        expected_clipped_share=None if unit == "patients" else 0.001,
     )
 
 
@@ -145,3 +149,19 @@ def installed_for(manifest: Manifest) -> InstalledCatalogue:
 def write_text(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def cluster_layout(manifest: Manifest) -> ReleaseLayout:
+    return ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
+
+
+def cluster_length(manifest: Manifest) -> int:
+    """Coordinates of a cluster round's vector under `manifest`."""
+    return cluster_layout(manifest).length
+
+
+def encode(manifest: Manifest, result: object) -> np.ndarray:
+    """An engine result (`PracticeResult`) as a cluster round's cells."""
+    counts = result.counts()  # type: ignore[attr-defined]
+    size = result.list_size  # type: ignore[attr-defined]
+    return cluster_layout(manifest).encode(counts, size)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from test_privacy_support import make_manifest
+from test_privacy_support import cluster_length, make_manifest
 
 from privacy.errors import LogError
 from privacy.ledger import ChargeRequest, Ledger
@@ -30,7 +30,7 @@ def _receipt(tmp_path: Path, practice: str, round_id: str):
             date(2026, 3, 31),
             manifest_release(manifest),
             f"{practice}-masked".encode() * 10,
-            manifest.vector_length,
+            cluster_length(manifest),
         )
     )
 

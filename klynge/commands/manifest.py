@@ -191,7 +191,11 @@ def init(
             for m, d in ((3, 31), (6, 30), (9, 30), (12, 31))
         )
         schedule = Schedule("quarterly", dates)
-    manifest = replace(manifest, meta=meta, schedule=schedule)
+    region = manifest.region_round
+    if years and region is not None:
+        # The region-wide round moves with the schedule: each year's last reference date.
+        region = replace(region, reference_dates=tuple(date(y, 12, 31) for y in sorted(set(years))))
+    manifest = replace(manifest, meta=meta, schedule=schedule, region_round=region)
     text, checked = authoring.checked_text(manifest, str(out or "manifest"))
     _warn_if_no_dp(checked, out or "manifest")
     if out is None:
