@@ -36,7 +36,7 @@ from client.agent.core import RoundState
 from client.agent.pipeline import compute_vector
 from client.agent.status import budget_rows
 from privacy.bounding import bound_vector
-from privacy.layout import VectorLayout, append_distribution
+from privacy.layout import ReleaseLayout, RoundScope, append_distribution
 from privacy.ledger import LEDGER_FILE, ChargeRequest, Ledger
 from privacy.plan import manifest_release, round_release
 from privacy.randomness import SeededStream
@@ -94,7 +94,7 @@ def test_a_round_releases_exactly_the_bounded_values_plus_the_practices_noise(tm
     assert run.result is not None and run.result.count == 6
 
     manifest = world.manifest
-    layout = VectorLayout.from_manifest(manifest)
+    layout = ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
     release = round_release(manifest, 5)
     truth = np.zeros(cluster_length(manifest), dtype=np.int64)
     expected = np.zeros_like(truth)
@@ -140,7 +140,7 @@ def test_a_practice_that_drops_after_sharing_leaves_an_exact_sum_of_the_others(t
     run = run_round(world, cores, drop_after={dropped: "SHARE_KEYS"})
     assert run.result is not None and run.result.count == 5
     manifest = world.manifest
-    layout = VectorLayout.from_manifest(manifest)
+    layout = ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
     release = round_release(manifest, 5)
     expected = np.zeros(cluster_length(manifest), dtype=np.int64)
     for i, pid in enumerate(world.practice_ids):
@@ -420,7 +420,7 @@ def test_an_announcement_cannot_change_under_the_same_round_id(tmp_path):
         first.reference_date,
         first.manifest_hash,
         RoundParams(k=4, threshold=4, min_survivors=5),
-        cluster_length(first),
+        first.vector_length,
         first.participants,
     )
     assert only_refusal(core.on_envelope(wire.to_envelope(changed))).reason == (
@@ -437,12 +437,13 @@ def test_a_verification_round_without_noise_releases_the_exact_sum(tmp_path):
         mechanism=NO_NOISE,
         dp=None,
         budget=dataclasses.replace(base.budget, epsilon_per_year=math.inf),
+        region_round=None,
     )
     world = make_world(tmp_path, n=5, manifest=verification)
     cores = {p: world.core(p) for p in world.practice_ids}
     run = run_round(world, cores)
     assert run.result is not None and not run.refusals
-    layout = VectorLayout.from_manifest(verification)
+    layout = ReleaseLayout.for_round(verification, RoundScope.CLUSTER)
     expected = sum(
         append_distribution(
             bound_vector(

@@ -170,6 +170,6 @@ def test_event_indicator_caps_per_patient(engine):
         ("light", "2025-02-01", "J01CA08", None),
     ]
     got, _ = counts(engine, make_extract(pats, prescriptions=rx), ids=("AB-01", "AB-02", "AB-03"))
-    assert got["AB-01"] == (12 + 1, 3)  # heavy capped at 12; everyone listed is in the denominator
-    assert got["AB-02"] == (12, 12 + 1)  # heavy: min(15 penV, 12), den capped 12; light 0/1
-    assert got["AB-03"] == (1, 13)
+    assert got["AB-01"] == (4 + 1, 3)  # heavy capped at 4; everyone listed is in the denominator
+    assert got["AB-02"] == (4, 4 + 1)  # heavy: min(15 penV, 4), den capped 4; light 0/1
+    assert got["AB-03"] == (1, 5)

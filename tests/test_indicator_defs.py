@@ -131,7 +131,7 @@ def test_hash_changes_with_content_and_with_codelists(defs: Path):
             "strata.age_bands",
             "admits younger",
         ),
-        ("AB-01.toml", "cap_per_patient = 12\n", "", "cap_per_patient", "bounds sensitivity"),
+        ("AB-01.toml", "cap_per_patient = 4\n", "", "cap_per_patient", "bounds sensitivity"),
         (
             "DM-01.toml",
             'title = { da = "HbA1c målt", en = "HbA1c measured" }',
@@ -225,5 +225,5 @@ def test_matching_rules():
 
 def test_max_contribution_reflects_unit_and_cap():
     assert CAT.indicators["DM-01"].max_contribution == (1, 1)
-    assert CAT.indicators["AB-01"].max_contribution == (12, 1)
-    assert CAT.indicators["AB-02"].max_contribution == (12, 12)
+    assert CAT.indicators["AB-01"].max_contribution == (4, 1)
+    assert CAT.indicators["AB-02"].max_contribution == (4, 4)

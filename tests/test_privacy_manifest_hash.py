@@ -19,11 +19,11 @@ from privacy.distribution import DistributionSpec
 
 PINNED = {
     "default": "14a004cb131d51190feee11e0b95a94707a03e8c939b17c3af3ee1c406ded992",
-    "small": "04a481ca4b4e35e5b61ad9fd06f3db53b1fe3a14aedc3448b6100d4f49716ac9",
-    "skellam_mu": "0cc485296155b3b1498ab3f2c5eed43374f83469831e1e9f3ca2f85878bd94ea",
-    "local_laplace": "716bb5725e9b3069bffd2cc62a246d21f3dae79ea0850b0ee07d6e864f6b03c2",
-    "verification": "17206467cf0dd108a55ee2a679c43932a7cdba1e41c9fed6530c9a0217fa270c",
-    "distribution": "2d472c3d9f8d51d502dbbdf8e8e573433cc8c5af967403484ea78f20a52537f2",
+    "small": "859ad6d7c45611504c0fea11ca6e4084d1be57c57f759bd088be7f99d6221b72",
+    "skellam_mu": "e8894eb42059a32414a126578440c22567f85c83655a8fbdca0e72dad3b72ba1",
+    "local_laplace": "66f05c4f6bfb1c8a77c623bd87e8b37335569de1d0645b7d9eab1f97a29afb11",
+    "verification": "01c3eb653cd64c95388c96ad5e32243b1ee9cbf5e1b7b36215f0eecd43c53b2a",
+    "distribution": "427a386fb3f59749e34557ee92f1c57d478cb82b88047809312eb82936af3396",
 }
 
 
