@@ -482,7 +482,7 @@ def _settled_rows(
         mask = status == code
         if mask.any():
             reasons.append((element, kind, mask, None))
-    if medication_codes:
+    if medication_codes and spec.name == "prescriptions":
         code_column = events.code
         for row, atc in medication_codes.items():
             code_column[row] = atc
