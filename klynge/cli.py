@@ -13,6 +13,7 @@ import importlib
 import typer
 from typer.core import TyperGroup
 
+from common.cpr import mask_cpr
 from common.errors import KlyngeError
 from common.i18n import set_lang
 
@@ -24,7 +25,7 @@ class _KlyngeGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except KlyngeError as exc:
-            typer.echo(f"klynge: {exc}", err=True)
+            typer.echo(f"klynge: {mask_cpr(str(exc))}", err=True)  # docs/fhir.md, "CPR"
             raise typer.Exit(exc.exit_code) from None
 
 

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from enum import IntEnum
 from typing import NamedTuple
 
+from common.cpr import mask_cpr
 from common.errors import KlyngeError
 from common.i18n import register, t
 from protocols.generated import klynge_pb2 as pb
@@ -283,4 +284,4 @@ class JsonLineFormatter(logging.Formatter):
             "logger": record.name,
             **body,
         }
-        return json.dumps(document, ensure_ascii=False, sort_keys=True)
+        return mask_cpr(json.dumps(document, ensure_ascii=False, sort_keys=True))  # never a CPR

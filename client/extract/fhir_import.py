@@ -646,7 +646,7 @@ def _report(
     rows = {} if extract is None else {t.name: len(extract.table(t.name)) for t in TABLES}
     totals = getattr(mapper, "patient_totals", {"read": len(mapper.patients)})
     return ImportReport(
-        sources=tuple(labels),
+        sources=tuple(mask_cpr(label) for label in labels),
         resources={k: tuple(v) for k, v in mapper.counts.items()},  # type: ignore[misc]
         rows=rows,
         patients=totals,
