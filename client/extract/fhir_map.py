@@ -714,7 +714,7 @@ class Mapper:
             element,
             "comparator_resolved",
             Outcome.ALTERED,
-            lambda: text("comparator_resolved", value=repr(shown), stored=f"{stored:g}"),
+            lambda: text("comparator_resolved", value=repr(shown), stored=_plain(stored)),
         )
         return stored, unit  # type: ignore[return-value]
 
@@ -852,3 +852,8 @@ _HANDLERS: dict[str, Callable[[Mapper, Resource, str | None], None]] = {
     "Medication": Mapper._medication,
     "Group": Mapper._group,
 }
+
+
+def _plain(value: float) -> str:
+    """A stored value as the extract writes it (six decimals at most, no exponent)."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
