@@ -37,7 +37,7 @@ class DanishDays:
 
     def __init__(self) -> None:
         self.cache: dict[str, int] = {}  # plain dates (no time), for callers' fast path
-        self._timed: dict[str, int] = {}
+        self.timed: dict[str, int] = {}  # by date, hour and zone
 
     def day(self, value: str) -> int:
         """Days since 1970-01-01, or BAD / PARTIAL; NO_ZONE is added for a zone-less time."""
@@ -49,14 +49,14 @@ class DanishDays:
                     self.cache[value] = found
             return found
         if len(value) > 19 and (value[-1] == "Z" or value[-3:] == ":00"):
-            key = value[:13] + (value[-1] if value[-1] == "Z" else value[-6:])
+            key = value[:13] + ("Z" if value[-1] == "Z" else value[-6:])
         else:
             return _convert(value)
-        found = self._timed.get(key)
+        found = self.timed.get(key)
         if found is None:
             found = _convert(value)
-            if len(self._timed) < _CACHE_MAX:
-                self._timed[key] = found
+            if len(self.timed) < _CACHE_MAX:
+                self.timed[key] = found
         return found
 
 

@@ -276,8 +276,13 @@ def _entries(buf: _Buffer, on_batch: Callable[[Batch], None]) -> None:
         return
     while True:
         buf.fill()
-        cut = _cut(buf.data, buf.pos)
-        items = None if cut is None else _decode_entries(buf.data[buf.pos : cut])
+        items = None
+        for guess in (_cut_at_entry_start, _cut_by_counting):
+            cut = guess(buf.data, buf.pos)
+            if cut is not None:
+                items = _decode_entries(buf.data[buf.pos : cut])
+                if items is not None:
+                    break
         if items is None:
             items, cut = _exact_entries(buf)
             if cut is None:  # not one whole entry in the buffer yet
@@ -293,16 +298,50 @@ def _entries(buf: _Buffer, on_batch: Callable[[Batch], None]) -> None:
         buf.skip_ws()
 
 
-def _cut(data: bytes, start: int) -> int | None:
-    """The end of the last complete entry in data[start:], by bracket counting (unconfirmed)."""
+_NOT_BRACKETS = bytes(i for i in range(256) if i not in b"{}[]")
+_ENTRY_KEYS = (b'"fullUrl"', b'"resource"')
+
+
+def _cut_at_entry_start(data: bytes, start: int) -> int | None:
+    """The end of the last entry in data[start:] that a `{"fullUrl"` or `{"resource"` follows.
+
+    A guess, like `_cut_by_counting`: parsing the batch confirms it, since a
+    cut inside an entry leaves an unclosed value.
+    """
+    best = None
+    for key in _ENTRY_KEYS:
+        at = data.rfind(key, start)
+        if at < 0:
+            continue
+        i = _back_over_ws(data, at - 1, start)
+        if i <= start or data[i] != ord("{"):
+            continue
+        i = _back_over_ws(data, i - 1, start)
+        if i <= start or data[i] != ord(","):
+            continue
+        end = _back_over_ws(data, i - 1, start) + 1
+        if best is None or end > best:
+            best = end
+    return best if best is not None and data[best - 1] == ord("}") else None
+
+
+def _back_over_ws(data: bytes, i: int, start: int) -> int:
+    while i > start and data[i] in _WS:
+        i -= 1
+    return i
+
+
+def _cut_by_counting(data: bytes, start: int) -> int | None:
+    """Bracket counting from the entry start at `start`; fooled only by brackets in strings."""
     end = len(data)
 
     def depth(a: int, b: int) -> int:
+        brackets = data[a:b].translate(None, _NOT_BRACKETS)
         return (
-            data.count(b"{", a, b)
-            + data.count(b"[", a, b)
-            - data.count(b"}", a, b)
-            - data.count(b"]", a, b)
+            brackets.count(b"{")
+            + brackets.count(b"[")
+            - brackets.count(b"}")
+            - brackets.count(b"]")
         )
 
     level = depth(start, end)

@@ -33,7 +33,7 @@ from client.extract.fhir_messages import text
 from client.extract.fhir_model import CodeableConcept, Coding, Period, Resource
 from client.extract.issues import Effect, IssueLog
 from common.cpr import has_cpr, mask_cpr
-from indicator_defs.fhir_measure import CANONICAL_BASE
+from indicator_defs.fhir_measure import CANONICAL_BASE, OK22_SERVICE_SYSTEM
 
 LIST_MEMBERSHIP_EXT = f"{CANONICAL_BASE}/StructureDefinition/list-membership"
 DDD_EXT = f"{CANONICAL_BASE}/StructureDefinition/ddd"
@@ -48,6 +48,7 @@ class Outcome(Enum):
 
 
 _OUTCOME_SLOT = {Outcome.KEPT: 1, Outcome.ALTERED: 2, Outcome.DROPPED: 3}
+_COUNTED_LATER = frozenset({"Patient", "Group", "Medication"})  # counted by their own handlers
 
 
 # --- status rules (docs/fhir.md, "Status") ------------------------------------------------
@@ -164,6 +165,7 @@ class Mapper:
         self.thresholds = thresholds
         self.days = DanishDays()
         self._plain_days = self.days.cache
+        self._timed_days = self.days.timed
         self.codes = Strings()
         self.units = Strings()
         self.refs = Strings()
@@ -233,8 +235,13 @@ class Mapper:
         """The Danish day of a date/dateTime; None (and a counted reason) when it names no day."""
         if value is None:
             return None
-        day = self._plain_days.get(value)
-        if day is not None:
+        if len(value) == 10:
+            day = self._plain_days.get(value)
+        elif value[-1] == "Z":
+            day = self._timed_days.get(value[:13] + "Z")
+        else:
+            day = self._timed_days.get(value[:13] + value[-6:])
+        if day is not None and BAD < day < NO_ZONE:
             return day
         day = self.days.day(value)
         if day >= NO_ZONE:
@@ -279,8 +286,12 @@ class Mapper:
             self.note(rejected.element, rejected.kind, Outcome.DROPPED, rejected.message)
             self._count(rtype, Outcome.DROPPED)
             return
-        if rtype not in ("Patient", "Group", "Medication"):
-            self._count(rtype, Outcome.ALTERED if self._altered else Outcome.KEPT)
+        if rtype not in _COUNTED_LATER:
+            counts = self.counts.get(rtype)
+            if counts is None:
+                counts = self.counts[rtype] = [0, 0, 0, 0]
+            counts[0] += 1
+            counts[2 if self._altered else 1] += 1
 
     def malformed(self, rtype: str | None, rid: str | None, path: str, problem: str) -> None:
         """A resource msgspec could not read as FHIR: dropped, or its patient skipped."""
@@ -723,14 +734,21 @@ class Mapper:
         if status in ENCOUNTER_DROPPED_STATUS:
             raise _status("status", status)
         subject = self._subject(res)
-        concepts: list[object] = [res.serviceType]
-        if isinstance(res.type, list):
-            concepts.extend(res.type)
         codes: list[str] = []
-        for concept in concepts:
-            for coding in _codings(concept):
-                if is_service(coding.system) and coding.code and coding.code not in codes:
+        service = res.serviceType
+        if service is not None and service.coding:
+            for coding in service.coding:
+                if (
+                    coding.system == OK22_SERVICE_SYSTEM
+                    and coding.code
+                    and coding.code not in codes
+                ):
                     codes.append(coding.code)
+        if isinstance(res.type, list):
+            for concept in res.type:
+                for coding in _codings(concept):
+                    if is_service(coding.system) and coding.code and coding.code not in codes:
+                        codes.append(coding.code)
         if not codes:
             raise _Rejected("serviceType", "no_service_code", lambda: text("no_service_code"))
         start = res.period.start if res.period is not None else None
@@ -740,10 +758,12 @@ class Mapper:
             )
         day = self._day(start, "period.start")
         table = self.encounters
+        index = self.codes.index
         for code in codes:
             table.ref.append(subject)
             table.day.append(day)  # type: ignore[arg-type]
-            table.code.append(self.codes.id(code))
+            found = index.get(code)
+            table.code.append(self.codes.id(code) if found is None else found)
         self._origin(table, len(codes))
 
     def _origin(self, table: Events, rows: int) -> None:
