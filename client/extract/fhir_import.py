@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from client.extract.cells import TEXT
@@ -317,17 +318,30 @@ def _assemble(
         if key in status_of_key:
             ref_status[i] = status_of_key[key]
     medication_codes = _resolve_medications(mapper)
-    tables: dict[str, pa.Table] = {"patients": _patients_table(kept)}
-    ids = tables["patients"].column("patient_id").combine_chunks()
-    for spec, events in (
-        (TABLES[1], mapper.conditions),
-        (TABLES[2], mapper.prescriptions),
-        (TABLES[3], mapper.lab_results),
-        (TABLES[4], mapper.encounters),
+    guard = IssueLog()
+    patients = _patients_table(kept)
+    ids = patients.column("patient_id").combine_chunks()
+    frames = {"patients": _frame(TABLES[0], patients, guard, None)}
+    known = known_patient_ids(frames["patients"])
+    for spec, attribute in zip(
+        TABLES[1:], ("conditions", "prescriptions", "lab_results", "encounters"), strict=True
     ):
+        events = getattr(mapper, attribute)
         rows = _settled_rows(mapper, spec, events, ref_status, medication_codes)
-        tables[spec.name] = _event_table(mapper, spec, events, rows, ref_status, ids)
-    return _validated(tables, fatal)
+        table = _event_table(mapper, spec, events, rows, ref_status, ids)
+        setattr(mapper, attribute, Events())  # the columns live on in `table` only
+        del events, rows
+        frames[spec.name] = _frame(spec, table, guard, known)
+        del table
+    problems = [
+        str(issue)
+        for issue in (*guard.report().fatal, *guard.report().warnings)
+        if not (issue.kind == "before" and issue.column == "list_start")
+    ]
+    if problems:
+        fatal.extend(f"internal: {p}" for p in problems[:EXAMPLES])
+        return None
+    return Extract(**frames)
 
 
 def _chosen_group(
@@ -606,37 +620,22 @@ def _event_table(
     return pa.table(out)
 
 
-def _validated(tables: dict[str, pa.Table], fatal: list[str]) -> Extract | None:
-    """The CSV loader's own validation builds the frames: same dtypes, same invariants.
+def _frame(spec: Table, table: pa.Table, guard: IssueLog, known: pa.Array | None) -> pd.DataFrame:
+    """The CSV loader's own validation builds the frame: same dtypes, same invariants.
 
     Every rule it checks was already applied (and counted) by the mapping, so
-    any problem it still finds is a bug in the import, reported as such.
+    any problem it still finds in `guard` is a bug in the import, reported as such.
     """
-    guard = IssueLog()
-    frames = {}
-    known = None
-    for spec in TABLES:
-        table = tables[spec.name]
-        raw = RawTable(
-            spec,
-            f"{spec.name}.parquet",
-            {c: table.column(c) for c in spec.column_names},
-            table.num_rows,
-            lambda rows: np.asarray(rows, dtype=np.int64) + 1,
-            0,
-        )
-        frames[spec.name], _ = validate_table(raw, guard, known, "patients.parquet")
-        if spec.name == "patients":
-            known = known_patient_ids(frames[spec.name])
-    problems = [
-        str(issue)
-        for issue in (*guard.report().fatal, *guard.report().warnings)
-        if not (issue.kind == "before" and issue.column == "list_start")
-    ]
-    if problems:
-        fatal.extend(f"internal: {p}" for p in problems[:EXAMPLES])
-        return None
-    return Extract(**frames)
+    raw = RawTable(
+        spec,
+        f"{spec.name}.parquet",
+        {c: table.column(c) for c in spec.column_names},
+        table.num_rows,
+        lambda rows: np.asarray(rows, dtype=np.int64) + 1,
+        0,
+    )
+    frame, _ = validate_table(raw, guard, known, "patients.parquet")
+    return frame
 
 
 def _report(

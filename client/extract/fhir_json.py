@@ -27,7 +27,7 @@ import msgspec
 from client.extract.fhir_model import ENTRIES, ENTRY, RAW_LIST, RESOURCE, Entry, Resource
 from common.errors import KlyngeError
 
-CHUNK = 8 << 20
+CHUNK = 1 << 20
 _WS = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
 
