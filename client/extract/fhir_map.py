@@ -701,17 +701,13 @@ class Mapper:
             )
         if comparator is None:
             return value, unit
-        if comparator not in ("<", "<=", ">", ">="):
-            shown = f"{comparator}{value:g}"
-            self.note(
-                element,
-                "comparator_undecided",
-                Outcome.ALTERED,
-                lambda: text("comparator_undecided", value=repr(shown)),
-            )
-            return math.nan, unit
-        stands = [self.thresholds.resolve(key, comparator, value) for key in keys]
         shown = f"{comparator}{value:g}"
+        stands = [
+            self.thresholds.resolve(key, comparator, value)
+            if comparator in ("<", "<=", ">", ">=")
+            else None  # 'ad' and anything else: never decided
+            for key in keys
+        ]
         if any(s is None for s in stands) or len(set(stands)) != 1:
             self.note(
                 element,

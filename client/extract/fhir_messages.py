@@ -7,7 +7,8 @@ reason covers several values, e.g. `status:entered-in-error`).
 
 from __future__ import annotations
 
-from common.i18n import register, t
+from client.extract import messages
+from common.i18n import register
 
 MESSAGES = {
     # report headings
@@ -257,4 +258,4 @@ register(MESSAGES)
 
 def text(kind: str, **values: object) -> str:
     """The FHIR import message `kind` in the current language."""
-    return t(f"extract.fhir_{kind}", **values)
+    return messages.text(f"fhir_{kind}", **values)
