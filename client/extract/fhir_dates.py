@@ -76,3 +76,8 @@ def _convert(value: str) -> int:
     if moment.tzinfo is None:
         return moment.date().toordinal() - EPOCH_ORDINAL + NO_ZONE
     return moment.astimezone(DANISH_TIME).date().toordinal() - EPOCH_ORDINAL
+
+
+def iso_day(day: int) -> str:
+    """A day number as YYYY-MM-DD, for messages."""
+    return date.fromordinal(day + EPOCH_ORDINAL).isoformat()

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from client.extract.cells import TEXT
 from client.extract.fhir_codes import Thresholds
+from client.extract.fhir_dates import iso_day
 from client.extract.fhir_json import (
     BLANK,
     Batch,
@@ -261,10 +262,7 @@ def _export_error(res: Resource, source: int, line: int, mapper: Mapper) -> None
         for issue in res.issue or ()
         if isinstance(issue, dict)
     ]
-    shown = "; ".join(details) or "?"
-    mapper.set_position(source, line)
-    mapper._type, mapper._id = "OperationOutcome", None
-    mapper.note("", "export_error", Outcome.DROPPED, lambda: text("export_error", value=shown))
+    mapper.export_error(source, line, "; ".join(details) or "?")
 
 
 # --- settling patients and references ------------------------------------------------------
@@ -299,7 +297,7 @@ def _assemble(
             status_of_key[key] = (status, final)
     considered = len(mapper.patients) - not_listed
     allowed = max(MIN_SKIPPED_ALLOWED, math.floor(max_skipped * considered))
-    mapper.patient_totals = {  # type: ignore[attr-defined]
+    mapper.patient_totals = {
         "read": len(mapper.patients),
         "listed": len(kept.ids),
         "skipped": skipped,
@@ -385,7 +383,7 @@ def _settle(
             line=record.line,
             label=f"Patient/{record.id}",
         )
-        mapper._count("Patient", Outcome.DROPPED)
+        mapper.count("Patient", Outcome.DROPPED)
         return _SKIPPED, 0
 
     def tell(element: str, kind: str, outcome: Outcome, message: Any) -> None:
@@ -407,7 +405,7 @@ def _settle(
         periods = [p for key in record.keys for p in members.get(key, ())]
         if not periods:
             tell("", "not_listed", Outcome.DROPPED, lambda: text("not_listed"))
-            mapper._count("Patient", Outcome.DROPPED)
+            mapper.count("Patient", Outcome.DROPPED)
             return _NOT_LISTED, 0
         good = [p for p in periods if p.problem is None]
         if not good:
@@ -442,12 +440,12 @@ def _settle(
     ):
         if later != NONE and earlier != NONE and later < earlier:
             consequence = "patient_skipped_consequence" if fatal else "kept_consequence"
-            a, b = _iso(later), _iso(earlier)
+            a, b = iso_day(later), iso_day(earlier)
             message = partial(_before, later_name, a, earlier_name, b, consequence)
             if fatal:
                 return skip(later_name, "before", message)
             tell(later_name, "before", Outcome.KEPT, message)
-    mapper._count("Patient", Outcome.ALTERED if altered else Outcome.KEPT)
+    mapper.count("Patient", Outcome.ALTERED if altered else Outcome.KEPT)
     kept.ids.append(record.id)
     kept.birth.append(record.birth)
     kept.sex.append(record.sex)
@@ -643,7 +641,7 @@ def _report(
 ) -> ImportReport:
     outcomes = {key: outcome.value for key, outcome in mapper.outcomes.items()}
     rows = {} if extract is None else {t.name: len(extract.table(t.name)) for t in TABLES}
-    totals = getattr(mapper, "patient_totals", {"read": len(mapper.patients)})
+    totals = mapper.patient_totals or {"read": len(mapper.patients)}
     return ImportReport(
         sources=tuple(mask_cpr(label) for label in labels),
         resources={k: tuple(v) for k, v in mapper.counts.items()},  # type: ignore[misc]
@@ -652,7 +650,3 @@ def _report(
         reasons=reasons_from(mapper.log, outcomes),
         fatal=tuple(mask_cpr(f) for f in fatal),
     )
-
-
-def _iso(day: int) -> str:
-    return str(np.datetime64(day, "D"))

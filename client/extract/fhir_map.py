@@ -28,7 +28,7 @@ from client.extract.fhir_codes import (
     lab_code,
     most_specific,
 )
-from client.extract.fhir_dates import BAD, NO_ZONE, PARTIAL, DanishDays
+from client.extract.fhir_dates import BAD, NO_ZONE, PARTIAL, DanishDays, iso_day
 from client.extract.fhir_messages import text
 from client.extract.fhir_model import CodeableConcept, Coding, Period, Resource
 from client.extract.issues import Effect, IssueLog
@@ -182,6 +182,7 @@ class Mapper:
         self.counts: dict[str, list[int]] = {}  # type -> [read, kept, altered, dropped]
         self.outcomes: dict[tuple[str, str], Outcome] = {}  # (element path, kind) -> outcome
         self.cpr_like_ids = 0
+        self.patient_totals: dict[str, int] = {}  # set once the list is settled
         # the resource being mapped
         self._src = 0
         self._line = 0
@@ -224,7 +225,8 @@ class Mapper:
     def _label(self) -> str:
         return f"{self._type}/{self._id}" if self._id else self._type
 
-    def _count(self, rtype: str, outcome: Outcome) -> None:
+    def count(self, rtype: str, outcome: Outcome) -> None:
+        """Count one resource of `rtype` with its final outcome."""
         counts = self.counts.get(rtype)
         if counts is None:
             counts = self.counts[rtype] = [0, 0, 0, 0]
@@ -275,7 +277,7 @@ class Mapper:
                 lambda: text("not_used", value=repr(rtype)),
                 label="",
             )
-            self._count(rtype, Outcome.DROPPED)
+            self.count(rtype, Outcome.DROPPED)
             return
         try:
             handler(self, res, full_url)
@@ -284,7 +286,7 @@ class Mapper:
                 self._skip_patient(res, full_url, rejected)
                 return
             self.note(rejected.element, rejected.kind, Outcome.DROPPED, rejected.message)
-            self._count(rtype, Outcome.DROPPED)
+            self.count(rtype, Outcome.DROPPED)
             return
         if rtype not in _COUNTED_LATER:
             counts = self.counts.get(rtype)
@@ -306,14 +308,20 @@ class Mapper:
             self._skip_patient(None, None, _Rejected(path, "malformed", message), rid=rid)
             return
         self.note(path, "malformed", Outcome.DROPPED, message)
-        self._count(self._type, Outcome.DROPPED)
+        self.count(self._type, Outcome.DROPPED)
 
     def no_resource(self, method: str | None) -> None:
         self._type, self._id = "Bundle.entry", None
         self.note(
             "", "no_resource", Outcome.DROPPED, lambda: text("no_resource", value=repr(method))
         )
-        self._count("Bundle.entry", Outcome.DROPPED)
+        self.count("Bundle.entry", Outcome.DROPPED)
+
+    def export_error(self, source: int, line: int, shown: str) -> None:
+        """An OperationOutcome from a Bulk Data error file: data the server could not export."""
+        self.set_position(source, line)
+        self._type, self._id = "OperationOutcome", None
+        self.note("", "export_error", Outcome.DROPPED, lambda: text("export_error", value=shown))
 
     def set_position(self, source: int, line: int) -> None:
         self._src, self._line = source, line
@@ -376,13 +384,13 @@ class Mapper:
                 self.note(
                     "id", "duplicate_resource", Outcome.DROPPED, lambda: text("duplicate_resource")
                 )
-                self._count("Patient", Outcome.DROPPED)
+                self.count("Patient", Outcome.DROPPED)
                 return
             if first.problem is None:
                 first.problem = ("id", "duplicate_patient", lambda: text("duplicate_patient"))
             first.keys = tuple(dict.fromkeys(first.keys + record.keys))
             self.note("id", "duplicate_patient", Outcome.DROPPED, lambda: text("duplicate_patient"))
-            self._count("Patient", Outcome.DROPPED)
+            self.count("Patient", Outcome.DROPPED)
             return
         if has_cpr(record.id):
             self.cpr_like_ids += 1
@@ -420,7 +428,7 @@ class Mapper:
             self.patients[known].keys = tuple(
                 dict.fromkeys(self.patients[known].keys + record.keys)
             )
-            self._count("Patient", Outcome.DROPPED)
+            self.count("Patient", Outcome.DROPPED)
             self.note(rejected.element, rejected.kind, Outcome.DROPPED, rejected.message)
             return
         if has_cpr(pid):
@@ -459,7 +467,7 @@ class Mapper:
             )
         name = res.id or f"#{len(self.groups) + 1}"
         self.groups[name] = members
-        self._count("Group", Outcome.KEPT)
+        self.count("Group", Outcome.KEPT)
 
     def _medication(self, res: Resource, full_url: str | None) -> None:
         atc = self._atc(res.code, "code", required=False)
@@ -467,7 +475,7 @@ class Mapper:
             self.medications[f"Medication/{res.id}"] = atc
         if full_url:
             self.medications[full_url] = atc
-        self._count("Medication", Outcome.KEPT)
+        self.count("Medication", Outcome.KEPT)
 
     # --- events --------------------------------------------------------------------------------
 
@@ -531,7 +539,7 @@ class Mapper:
             )
             end = start
         if end is not None and end < start:
-            shown_end, shown_start = _iso(end), _iso(start)
+            shown_end, shown_start = iso_day(end), iso_day(start)
             raise _Rejected(
                 "abatement[x]",
                 "end_before_start",
@@ -850,12 +858,6 @@ def reference_key(ref: str) -> str:
         if len(parts) == 3:
             return f"{parts[1]}/{parts[2]}"
     return ref
-
-
-def _iso(day: int) -> str:
-    from datetime import date, timedelta
-
-    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
 
 
 _HANDLERS: dict[str, Callable[[Mapper, Resource, str | None], None]] = {
