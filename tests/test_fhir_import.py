@@ -201,3 +201,59 @@ def test_cli_import_writes_a_loadable_extract_and_a_report(practice, tmp_path) -
     doc = json.loads(report.read_text())
     assert doc["patients"]["listed"] == len(practice.patients)
     assert doc["resources"]["Group"] == {"read": 1, "kept": 1, "altered": 0, "dropped": 0}
+
+
+def _bundle_of(*resources: dict) -> dict:
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": r} for r in resources],
+    }
+
+
+def _listed(pid: str, gender: str = "female") -> dict:
+    return {
+        "resourceType": "Patient",
+        "id": pid,
+        "gender": gender,
+        "birthDate": "1950-01-01",
+        "extension": [
+            {
+                "url": "https://klynge.dk/fhir/StructureDefinition/list-membership",
+                "valuePeriod": {"start": "2000-01-01"},
+            }
+        ],
+    }
+
+
+def test_skipping_too_many_patients_stops_the_import(tmp_path) -> None:
+    good = [_listed(f"g{i}") for i in range(20)]
+    bad = [_listed(f"b{i}", "unknown") for i in range(6)]
+    with pytest.raises(FhirImportError, match="--max-skipped-patients") as err:
+        import_fhir([_write(tmp_path, _bundle_of(*good, *bad))])
+    assert err.value.report is not None and err.value.report.patients["skipped"] == 6
+    result = import_fhir([_write(tmp_path, _bundle_of(*good, *bad[:5]))])
+    assert len(result.extract.patients) == 20  # five may always be skipped
+
+
+def test_several_groups_need_a_choice(tmp_path) -> None:
+    def group(gid: str, *pids: str) -> dict:
+        members = [
+            {"entity": {"reference": f"Patient/{p}"}, "period": {"start": "2001-01-01"}}
+            for p in pids
+        ]
+        return {
+            "resourceType": "Group",
+            "id": gid,
+            "type": "person",
+            "actual": True,
+            "member": members,
+        }
+
+    path = _write(
+        tmp_path, _bundle_of(_listed("a"), _listed("b"), group("x", "a"), group("y", "a", "b"))
+    )
+    with pytest.raises(FhirImportError, match="--group-id"):
+        import_fhir([path])
+    chosen = import_fhir([path], group_id="x").extract.patients
+    assert list(chosen.patient_id) == ["a"] and str(chosen.list_start[0].date()) == "2001-01-01"
