@@ -184,8 +184,6 @@ class Mapper:
         self.cpr_like_ids = 0
         self.patient_totals: dict[str, int] = {}  # set once the list is settled
         # the resource being mapped
-        self._src = 0
-        self._line = 0
         self._type = ""
         self._id: str | None = None
         self._altered = False
@@ -222,6 +220,14 @@ class Mapper:
         if outcome is Outcome.ALTERED:
             self._altered = True
 
+    @property
+    def _src(self) -> int:
+        return self._where >> 32
+
+    @property
+    def _line(self) -> int:
+        return self._where & 0xFFFFFFFF
+
     def _label(self) -> str:
         return f"{self._type}/{self._id}" if self._id else self._type
 
@@ -233,17 +239,19 @@ class Mapper:
         counts[0] += 1
         counts[_OUTCOME_SLOT[outcome]] += 1
 
+    def _known_day(self, value: str) -> int | None:
+        """The day of a date or zoned dateTime already seen (the common case), else None."""
+        if len(value) == 10:
+            return self._plain_days.get(value)
+        day = self._timed_days.get(value[:13] + ("Z" if value[-1] == "Z" else value[-6:]))
+        return day if day is not None and BAD < day < NO_ZONE else None
+
     def _day(self, value: str | None, element: str, *, patient: bool = False) -> int | None:
         """The Danish day of a date/dateTime; None (and a counted reason) when it names no day."""
         if value is None:
             return None
-        if len(value) == 10:
-            day = self._plain_days.get(value)
-        elif value[-1] == "Z":
-            day = self._timed_days.get(value[:13] + "Z")
-        else:
-            day = self._timed_days.get(value[:13] + value[-6:])
-        if day is not None and BAD < day < NO_ZONE:
+        day = self._known_day(value)
+        if day is not None:
             return day
         day = self.days.day(value)
         if day >= NO_ZONE:
@@ -265,7 +273,7 @@ class Mapper:
 
     def resource(self, res: Resource, source: int, line: int, full_url: str | None) -> None:
         rtype = res.resourceType or "?"
-        self._src, self._line, self._type, self._id = source, line, rtype, res.id
+        self._type, self._id = rtype, res.id
         self._where = (source << 32) | line
         self._altered = False
         handler = _HANDLERS.get(rtype)
@@ -324,7 +332,7 @@ class Mapper:
         self.note("", "export_error", Outcome.DROPPED, lambda: text("export_error", value=shown))
 
     def set_position(self, source: int, line: int) -> None:
-        self._src, self._line = source, line
+        self._where = (source << 32) | line
 
     # --- Patient ---------------------------------------------------------------------------
 
@@ -742,33 +750,37 @@ class Mapper:
         service = res.serviceType
         if service is not None and service.coding:
             for coding in service.coding:
-                if (
-                    coding.system == OK22_SERVICE_SYSTEM
-                    and coding.code
-                    and coding.code not in codes
-                ):
-                    codes.append(coding.code)
-        if isinstance(res.type, list):
+                code = coding.code
+                if coding.system == OK22_SERVICE_SYSTEM and code and code not in codes:
+                    codes.append(code)
+        if res.type is not None and isinstance(res.type, list):
             for concept in res.type:
                 for coding in _codings(concept):
                     if is_service(coding.system) and coding.code and coding.code not in codes:
                         codes.append(coding.code)
         if not codes:
             raise _Rejected("serviceType", "no_service_code", lambda: text("no_service_code"))
-        start = res.period.start if res.period is not None else None
+        period = res.period
+        start = period.start if period is not None else None
         if start is None:
             raise _Rejected(
                 "period.start", "no_date", lambda: text("no_date", element="period.start")
             )
-        day = self._day(start, "period.start")
+        day = self._known_day(start)
+        if day is None:
+            day = self._day(start, "period.start")
         table = self.encounters
         index = self.codes.index
+        where = self._where
         for code in codes:
             table.ref.append(subject)
             table.day.append(day)  # type: ignore[arg-type]
             found = index.get(code)
             table.code.append(self.codes.id(code) if found is None else found)
-        self._origin(table, len(codes))
+            table.where.append(where)
+        if self._altered:
+            n = len(table.where)
+            table.altered_rows.extend(range(n - len(codes), n))
 
     def _origin(self, table: Events, rows: int) -> None:
         """Where the last `rows` rows came from (one resource)."""
