@@ -210,6 +210,20 @@ RULES = [
         (0, 2),
     ),
     Rule(
+        "a year-only onset counts from the year's last day",
+        [condition("p3", [(ICPC2, "T90")], "2026")],
+        {"conditions": [("p3", "ICPC2", "T90", "2026-12-31", None)]},
+        "DM-01",
+        (0, 2),
+    ),
+    Rule(
+        "a month-only onset counts from the month's last day",
+        [condition("p3", [(ICPC2, "T90")], "2026-08")],
+        {"conditions": [("p3", "ICPC2", "T90", "2026-08-31", None)]},
+        "DM-01",
+        (0, 3),
+    ),
+    Rule(
         "without onset, recordedDate is the start",
         [condition("p3", [(ICPC2, "T90")], None, recordedDate="2021-02-03")],
         {"conditions": [("p3", "ICPC2", "T90", "2021-02-03", None)]},

@@ -22,7 +22,7 @@ DANISH_TIME = ZoneInfo("Europe/Copenhagen")
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_PARTIAL = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
+PARTIAL_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 _DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
 _CACHE_MAX = 500_000
 
@@ -68,7 +68,7 @@ def _convert(value: str) -> int:
             return BAD
     match = _DATETIME.match(value)
     if match is None:
-        return PARTIAL if _PARTIAL.match(value) else BAD
+        return PARTIAL if PARTIAL_DATE.match(value) else BAD
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -81,3 +81,11 @@ def _convert(value: str) -> int:
 def iso_day(day: int) -> str:
     """A day number as YYYY-MM-DD, for messages."""
     return date.fromordinal(day + EPOCH_ORDINAL).isoformat()
+
+
+def last_day(partial: str) -> int:
+    """The last day a partial date (YYYY or YYYY-MM) can mean, as days since 1970-01-01."""
+    year = int(partial[:4])
+    month = int(partial[5:7]) if len(partial) == 7 else 12
+    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return following.toordinal() - 1 - EPOCH_ORDINAL

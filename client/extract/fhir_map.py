@@ -28,7 +28,15 @@ from client.extract.fhir_codes import (
     lab_code,
     most_specific,
 )
-from client.extract.fhir_dates import BAD, NO_ZONE, PARTIAL, DanishDays, iso_day
+from client.extract.fhir_dates import (
+    BAD,
+    NO_ZONE,
+    PARTIAL,
+    PARTIAL_DATE,
+    DanishDays,
+    iso_day,
+    last_day,
+)
 from client.extract.fhir_messages import text
 from client.extract.fhir_model import CodeableConcept, Coding, Period, Resource
 from client.extract.issues import Effect, IssueLog
@@ -518,7 +526,7 @@ class Mapper:
                 found.append(repr(coding.system))
         if not rows:
             raise _no_code("code", found)
-        start = self._day(res.onsetDateTime, "onsetDateTime")
+        start = self._onset(res.onsetDateTime)
         if start is None and res.onsetPeriod is not None:
             start = self._day(res.onsetPeriod.start, "onsetPeriod.start")
         if start is None and res.recordedDate is not None:
@@ -561,6 +569,20 @@ class Mapper:
             table.system.append(system)
             table.code.append(self.codes.id(code))
         self._origin(table, len(rows))
+
+    def _onset(self, value: str | None) -> int | None:
+        """A problem list often knows only the year: a partial onset counts from its last day."""
+        if value is None or not PARTIAL_DATE.match(value):
+            return self._day(value, "onsetDateTime")
+        day = last_day(value)
+        shown = iso_day(day)
+        self.note(
+            "onsetDateTime",
+            "onset_partial",
+            Outcome.ALTERED,
+            lambda: text("onset_partial", value=repr(value), day=shown),
+        )
+        return day
 
     def _medication_request(self, res: Resource, full_url: str | None) -> None:
         status = res.status

@@ -130,6 +130,10 @@ MESSAGES = {
         "en": "clinicalStatus {value} without an abatement date; never counted as active",
         "da": "clinicalStatus {value} uden slutdato; tælles aldrig som aktiv",
     },
+    "extract.fhir_onset_partial": {
+        "en": "onset {value} names no day; counted from its last day, {day}",
+        "da": "onset {value} angiver ingen dag; tælles fra dens sidste dag, {day}",
+    },
     "extract.fhir_onset_from_recorded": {
         "en": "no onset; recordedDate {value} is used as the start",
         "da": "ingen onset; recordedDate {value} bruges som start",
