@@ -41,7 +41,7 @@ from client.extract.fhir_messages import text
 from client.extract.fhir_model import CodeableConcept, Coding, Period, Resource
 from client.extract.issues import Effect, IssueLog
 from common.cpr import has_cpr, mask_cpr
-from indicator_defs.fhir_measure import CANONICAL_BASE, OK22_SERVICE_SYSTEM
+from indicator_defs.fhir_measure import ATC_SYSTEM, CANONICAL_BASE, OK22_SERVICE_SYSTEM
 
 LIST_MEMBERSHIP_EXT = f"{CANONICAL_BASE}/StructureDefinition/list-membership"
 DDD_EXT = f"{CANONICAL_BASE}/StructureDefinition/ddd"
@@ -125,6 +125,7 @@ RTYPES = ("Condition", "MedicationRequest", "MedicationStatement", "Observation"
 _RTYPE = {name: i for i, name in enumerate(RTYPES)}
 CONDITION_SYSTEMS = ("ICPC2", "ICD10")
 LAB_SYSTEMS = ("NPU", "DNK", "LOCAL")
+_LAB_SYSTEM_INDEX = {name: i for i, name in enumerate(LAB_SYSTEMS)}
 
 
 @dataclass
@@ -646,11 +647,16 @@ class Mapper:
         table.code.append(code)
         table.value.append(ddd)
         table.rtype.append(_RTYPE[self._type])
-        self._origin(table, 1)
+        table.where.append(self._where)
+        if self._altered:
+            table.altered_rows.append(len(table.where) - 1)
 
     def _atc(
         self, concept: CodeableConcept | None, element: str, *, required: bool = True
     ) -> str | None:
+        codings = concept.coding if concept is not None else None
+        if codings and len(codings) == 1 and codings[0].system == ATC_SYSTEM and codings[0].code:
+            return codings[0].code  # the usual case: one ATC coding
         codes = [c.code for c in _codings(concept) if is_atc(c.system) and c.code]
         if not codes:
             if not required:
@@ -675,13 +681,13 @@ class Mapper:
         if keys:
             value, unit = self._value(res, "value[x]", keys)
             for key in keys:
-                rows.append((LAB_SYSTEMS.index(key[0]), key[1], value, unit))
+                rows.append((_LAB_SYSTEM_INDEX[key[0]], key[1], value, unit))
         for i, component in enumerate(res.component or ()):
             keys = _lab_keys(component.code, found)
             if keys:
                 c_value, c_unit = self._value(component, f"component[{i}].value[x]", keys)
                 for key in keys:
-                    rows.append((LAB_SYSTEMS.index(key[0]), key[1], c_value, c_unit))
+                    rows.append((_LAB_SYSTEM_INDEX[key[0]], key[1], c_value, c_unit))
         if not rows:
             raise _no_code("code", found)
         raw, element = res.effectiveDateTime, "effectiveDateTime"
@@ -693,20 +699,29 @@ class Mapper:
             raise _Rejected(
                 "effective[x]", "no_date", lambda: text("no_date", element="effective[x]")
             )
-        day = self._day(raw, element)
+        day = self._known_day(raw)
+        if day is None:
+            day = self._day(raw, element)
+        if len(rows) > 1:  # a code and its components may repeat one analysis: first wins
+            first: dict[tuple[int, str], tuple[int, str, float, int]] = {}
+            for row in rows:
+                first.setdefault((row[0], row[1]), row)
+            rows = list(first.values())
         table = self.lab_results
-        seen: set[tuple[int, str]] = set()
+        index = self.codes.index
+        where = self._where
         for system, code, row_value, row_unit in rows:
-            if (system, code) in seen:
-                continue
-            seen.add((system, code))
             table.ref.append(subject)
             table.day.append(day)  # type: ignore[arg-type]
             table.system.append(system)
-            table.code.append(self.codes.id(code))
+            found_code = index.get(code)
+            table.code.append(self.codes.id(code) if found_code is None else found_code)
             table.value.append(row_value)
             table.unit.append(row_unit)
-        self._origin(table, len(seen))
+            table.where.append(where)
+        if self._altered:
+            n = len(table.where)
+            table.altered_rows.extend(range(n - len(rows), n))
 
     def _value(
         self, holder: object, element: str, keys: list[tuple[str, str]]
@@ -854,6 +869,11 @@ def _codings(concept: object) -> list[Coding]:
 def _lab_keys(
     concept: CodeableConcept | None, found: list[str] | None = None
 ) -> list[tuple[str, str]]:
+    codings = concept.coding if concept is not None else None
+    if codings and len(codings) == 1 and codings[0].code:  # the usual case
+        key = lab_code(codings[0].system, codings[0].code)
+        if key is not None:
+            return [key]
     keys: list[tuple[str, str]] = []
     for coding in _codings(concept):
         if not coding.code:
