@@ -321,9 +321,9 @@ def _assemble(
     ids = patients.column("patient_id").combine_chunks()
     frames = {"patients": _frame(TABLES[0], patients, guard, None)}
     known = known_patient_ids(frames["patients"])
-    for spec, attribute in zip(
-        TABLES[1:], ("conditions", "prescriptions", "lab_results", "encounters"), strict=True
-    ):
+    # Largest first: its transient columns then coexist with the fewest finished frames.
+    for spec in sorted(TABLES[1:], key=lambda t: -len(getattr(mapper, t.name))):
+        attribute = spec.name
         events = getattr(mapper, attribute)
         rows = _settled_rows(mapper, spec, events, ref_status, medication_codes)
         table = _event_table(mapper, spec, events, rows, ref_status, ids)
@@ -331,6 +331,7 @@ def _assemble(
         del events, rows
         frames[spec.name] = _frame(spec, table, guard, known)
         del table
+        pa.default_memory_pool().release_unused()  # keep the peak to one table's worth
     problems = [
         str(issue)
         for issue in (*guard.report().fatal, *guard.report().warnings)
@@ -339,7 +340,7 @@ def _assemble(
     if problems:
         fatal.extend(f"internal: {p}" for p in problems[:EXAMPLES])
         return None
-    return Extract(**frames)
+    return Extract(**{t.name: frames[t.name] for t in TABLES})
 
 
 def _chosen_group(
