@@ -14,6 +14,8 @@ import logging
 from datetime import UTC, datetime
 from enum import IntEnum
 
+from common.cpr import mask_cpr
+
 LogValue = str | int | float | bool | None
 _MAX_LOG_TEXT = 300
 
@@ -58,4 +60,4 @@ class JsonLineFormatter(logging.Formatter):
             "logger": record.name,
             **body,
         }
-        return json.dumps(document, ensure_ascii=False, sort_keys=True)
+        return mask_cpr(json.dumps(document, ensure_ascii=False, sort_keys=True))  # never a CPR

@@ -14,6 +14,7 @@ import typer
 from typer import _click  # typer's own copy of click: Group.invoke takes its Context
 from typer.core import TyperGroup
 
+from common.cpr import mask_cpr
 from common.errors import KlyngeError
 from common.i18n import set_lang
 from klynge.commands import (
@@ -39,7 +40,7 @@ class _KlyngeGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except KlyngeError as exc:
-            typer.echo(f"klynge: {exc}", err=True)
+            typer.echo(f"klynge: {mask_cpr(str(exc))}", err=True)  # docs/fhir.md, "CPR"
             raise typer.Exit(exc.exit_code) from None
 
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from client.extract.schema import ColumnKind
+from common.cpr import mask_cpr
 
 _DECIMAL = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
@@ -282,6 +283,8 @@ def _as_numpy_datetime(one: pa.Array) -> np.datetime64:
 
 
 def _shorten(value: str) -> str:
+    """A cell as messages show it: never a CPR number (docs/fhir.md, "CPR")."""
+    value = mask_cpr(value)
     if len(value) > _SHOWN_MAX:
         value = value[: _SHOWN_MAX - 1] + "…"
     return f"'{value}'"

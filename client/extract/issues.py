@@ -74,19 +74,29 @@ class IssueLog:
         self,
         file: str,
         kind: str,
-        message: str,
+        message: str | Callable[[], str],
         effect: Effect,
         *,
         line: int | None = None,
         column: str | None = None,
+        count: int = 1,
     ) -> None:
+        """Record `count` issues of one kind; a callable message is built only for an example."""
         fatal = self._is_fatal(effect)
         group = self._group(file, column, kind, fatal)
-        group.count += 1
+        group.count += count
         if len(group.examples) < self._cap:
+            text_ = message() if callable(message) else message
             group.examples.append(
-                ExtractIssue(file, line, column, self._finish(message, effect), fatal, kind)
+                ExtractIssue(file, line, column, self._finish(text_, effect), fatal, kind)
             )
+
+    def groups(self) -> tuple[tuple[IssueCount, tuple[ExtractIssue, ...]], ...]:
+        """Every problem with its exact count and its first examples, in the order first seen."""
+        return tuple(
+            (IssueCount(g.file, g.column, g.kind, g.fatal, g.count), tuple(g.examples))
+            for g in self._groups.values()
+        )
 
     def add_rows(
         self,

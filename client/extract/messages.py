@@ -15,6 +15,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "extract.where_line": {"en": "line {n}", "da": "linje {n}"},
     "extract.where_row": {"en": "row {n}", "da": "række {n}"},
     "extract.where_column": {"en": "column '{name}'", "da": "kolonne '{name}'"},
+    "extract.where_entry": {"en": "entry {n}", "da": "post {n}"},  # a FHIR Bundle entry
+    "extract.where_element": {"en": "element '{name}'", "da": "element '{name}'"},
     # the error as a whole
     "extract.error_head_one": {
         "en": "1 problem in the extract {path}; nothing was loaded:",

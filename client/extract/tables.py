@@ -35,13 +35,23 @@ class ExtractIssue:
         if self.line is not None:
             where += ", " + location(self.file, self.line)
         if self.column is not None:
-            where += ", " + text("where_column", name=self.column)
+            kind = "where_element" if is_fhir(self.file) else "where_column"
+            where += ", " + text(kind, name=self.column)
         return f"{where}: {self.message}"
 
 
 def location(file: str, line: int) -> str:
-    """'line 3' for CSV, 'row 3' for Parquet, where a line number means nothing."""
-    return text("where_row" if file.endswith(".parquet") else "where_line", n=line)
+    """'line 3' for CSV and NDJSON, 'row 3' for Parquet, 'entry 3' for a FHIR Bundle."""
+    if file.endswith(".parquet"):
+        return text("where_row", n=line)
+    if file.endswith(".json"):
+        return text("where_entry", n=line)
+    return text("where_line", n=line)
+
+
+def is_fhir(file: str) -> bool:
+    """Issues in FHIR files name elements, not columns."""
+    return file.endswith((".json", ".ndjson"))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from typing import Any
 
 import typer
 
-from client.extract.fhir_bundle import FhirBundleError, load_fhir_bundle
+from client.extract.fhir_import import DEFAULT_MAX_SKIPPED, FhirImportError, import_fhir
+from client.extract.fhir_report import ImportReport
 from client.extract.writer import extract_format, write_extract
 from common.i18n import register, t
 from indicator_defs import load_catalogue
@@ -16,14 +17,18 @@ from indicator_defs.fhir_measure import CANONICAL_BASE, catalogue_measures
 from reporting.release_document import read_results
 from server.fhir_report import FhirReportError, release_bundle, validate_measure_report
 
-app = typer.Typer(help="FHIR R4: Measure and MeasureReport export, Bundle import.")
+app = typer.Typer(help="FHIR R4: Measure and MeasureReport export; Bundle and Bulk Data import.")
 
 register(
     {
         "fhir.wrote": {"da": "Skrev {n} filer i {out}", "en": "Wrote {n} files to {out}"},
         "fhir.imported": {
-            "da": "Indlæste {patients} patienter fra {bundle}; udtræk skrevet i {out}",
-            "en": "Read {patients} patients from {bundle}; extract written to {out}",
+            "da": "Udtræk med {patients} patienter skrevet i {out}",
+            "en": "Extract with {patients} patients written to {out}",
+        },
+        "fhir.bad_format": {
+            "da": "--format: {value} er hverken csv eller parquet",
+            "en": "--format: {value} is not csv or parquet",
         },
     }
 )
@@ -72,15 +77,40 @@ def report(
 
 
 @app.command("import")
-def import_bundle(
-    bundle: Path = typer.Argument(..., help="FHIR R4 Bundle (JSON) of one practice."),
+def import_command(
+    inputs: list[Path] = typer.Argument(
+        ..., help="Bundles (.json), NDJSON files or Bulk Data $export folders of one practice."
+    ),
     out: Path = typer.Option(..., "--out", help="Extract directory to write (schema v1)."),
     fmt: str = typer.Option("csv", "--format", help="csv or parquet."),
+    group: Path = typer.Option(
+        None, "--group", help="A Group resource (JSON) naming the practice's listed patients."
+    ),
+    group_id: str = typer.Option(None, "--group-id", help="Which Group is the list, if several."),
+    report: Path = typer.Option(None, "--report", help="Also write the import report as JSON."),
+    max_skipped: float = typer.Option(
+        DEFAULT_MAX_SKIPPED,
+        "--max-skipped-patients",
+        help="Fail if more than this share of patients must be skipped (at least 5 may be).",
+    ),
 ) -> None:
-    """Convert a FHIR R4 Bundle into a validated schema-v1 extract directory."""
+    """Convert a practice's FHIR data into a validated extract, with a report of every resource."""
     form = extract_format(fmt)
     if form is None:
-        raise FhirBundleError(f"--format: {fmt!r} is not csv or parquet")
-    extract = load_fhir_bundle(bundle)
-    write_extract(extract, out, form)
-    typer.echo(t("fhir.imported", patients=len(extract.patients), bundle=bundle, out=out))
+        raise FhirImportError(str(out), [t("fhir.bad_format", value=repr(fmt))], None)
+    try:
+        result = import_fhir(inputs, group=group, group_id=group_id, max_skipped=max_skipped)
+    except FhirImportError as exc:
+        if report is not None and exc.report is not None:
+            _write_report(report, exc.report)
+        raise
+    write_extract(result.extract, out, form)
+    if report is not None:
+        _write_report(report, result.report)
+    typer.echo(result.report.render())
+    typer.echo(t("fhir.imported", patients=len(result.extract.patients), out=out))
+
+
+def _write_report(path: Path, report: ImportReport) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_json(path, report.to_json())
