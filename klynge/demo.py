@@ -50,7 +50,7 @@ class DemoError(KlyngeError):
 @dataclass(frozen=True)
 class DemoOptions:
     out: Path
-    practices: int = 18
+    practices: int = 45  # 15 a cluster: about 45,000 listed, like a median Danish cluster
     clusters: int = 3
     seed: int = 1
     no_dp: bool = False

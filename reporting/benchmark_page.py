@@ -112,6 +112,16 @@ register(
             "da": "Skjult betyder, at tallet er for lille til at blive vist; det er ikke 0.",
             "en": "Suppressed means the figure is too small to be shown; it is not 0.",
         },
+        "report.bars.uncertain": {
+            "da": (
+                "En bleg, stiplet søjle er for usikker til at bruge: dens 95 %-interval er "
+                "bredere, end manifestet tillader for en brugbar sammenligning."
+            ),
+            "en": (
+                "A faint, dashed bar is too uncertain to use: its 95 % interval is wider than "
+                "the manifest allows for a useful comparison."
+            ),
+        },
         "report.trend_caption": {
             "da": "Den tykke linje er {unit}; et hul betyder, at tallet var skjult.",
             "en": "The thick line is {unit}; a gap means the figure was suppressed.",
@@ -486,6 +496,7 @@ def _bar_row(
         colour,
         missing=words.word("suppressed", lang),
         why=why,
+        uncertain=words.word("uncertain", lang) if figure is not None and figure.uncertain else "",
     )
 
 
@@ -504,6 +515,8 @@ def _bars_figure(rows: list[BarRow], ind: Indicator, lang: Lang) -> Figure:
         caption = ""
     if any(r.rate is None for r in rows):
         caption = f"{caption} {t('report.bars.suppressed', lang)}".strip()
+    if any(r.uncertain for r in rows):
+        caption = f"{caption} {t('report.bars.uncertain', lang)}".strip()
     return Figure(t("report.fig.rates", lang), chart, caption)
 
 

@@ -108,7 +108,7 @@ class IndicatorTrend:
 
 
 class Position(Enum):
-    """Own rate against the cluster's rate and its released 95% interval."""
+    """Own rate against the rest of the cluster (or the cluster), beyond 99.8 % limits."""
 
     ABOVE = "above"
     BELOW = "below"
@@ -128,6 +128,7 @@ class IndicatorReport:
     better: bool | None  # own rate better than the cluster's (by direction); None if unknown
     placement: IndicatorPlacement | None = None  # None: no released histogram for it
     trend: IndicatorTrend | None = None  # None: no trend was computed
+    compared_with: str | None = None  # "rest_of_cluster", "cluster", or None
 
     @property
     def numerator(self) -> int:

@@ -131,17 +131,36 @@ register(
             "da": "Egen praksis: {num} hændelser / {den} = {rate} (højst {cap} pr. patient).",
             "en": "Own practice: {num} events / {den} = {rate} (at most {cap} per patient).",
         },
-        "preport.pos.above": {
-            "da": "Over klyngen (uden for klyngens 95 %-interval)",
-            "en": "Above the cluster (outside the cluster's 95% interval)",
-        },
-        "preport.pos.below": {
-            "da": "Under klyngen (uden for klyngens 95 %-interval)",
-            "en": "Below the cluster (outside the cluster's 95% interval)",
-        },
+        "preport.pos.above": {"da": "Over {what}", "en": "Above {what}"},
+        "preport.pos.below": {"da": "Under {what}", "en": "Below {what}"},
         "preport.pos.within_noise": {
-            "da": "Inden for klyngens 95 %-interval: ingen sikker forskel",
-            "en": "Within the cluster's 95% interval: no clear difference",
+            "da": "Ingen sikker forskel fra {what}",
+            "en": "No certain difference from {what}",
+        },
+        "preport.what.rest_of_cluster": {
+            "da": "resten af klyngen",
+            "en": "the rest of the cluster",
+        },
+        "preport.what.cluster": {"da": "klyngen", "en": "the cluster"},
+        "preport.pos.rule": {
+            "da": (
+                "Over eller under siges kun, når forskellen er større, end tilfældighed og "
+                "støj kan forklare ved 99,8 %-grænserne (som i et tragtdiagram), fordi siden "
+                "laver omkring {n} sammenligninger. Praksis sammenlignes med resten af "
+                "klyngen: klyngens tal minus praksis' egne tal og egen støjandel, som kun "
+                "praksis kender."
+            ),
+            "en": (
+                "Above or below is said only when the difference exceeds what chance and noise "
+                "explain at the 99.8 % limits (as in a funnel plot), because the page makes "
+                "about {n} comparisons. The practice is compared with the rest of its cluster: "
+                "the cluster's figures minus the practice's own figures and own noise share, "
+                "which only the practice knows."
+            ),
+        },
+        "preport.uncertain": {
+            "da": "for usikker til at bruge",
+            "en": "too uncertain to use",
         },
         "preport.pos.no_own_rate": {
             "da": "Ingen egne patienter i nævneren",
@@ -406,6 +425,8 @@ def _published_text(fig: IndicatorFigure | None, scale: int, lang: Lang) -> str:
     if fig.rate is None:
         return t("preport.suppressed_why", lang, why=_why(fig, lang))
     text = rate(fig.rate, scale, lang=lang)
+    if fig.uncertain:
+        text += f" ({t('preport.uncertain', lang)})"
     bounds = fig.interval
     if bounds:
         key = "preport.interval" if fig.interval_source == "released" else "preport.interval_noise"
@@ -415,7 +436,8 @@ def _published_text(fig: IndicatorFigure | None, scale: int, lang: Lang) -> str:
 
 
 def _position_text(item: IndicatorReport, lang: Lang) -> str:
-    text = t(f"preport.pos.{item.position.value}", lang)
+    what = t(f"preport.what.{item.compared_with or 'cluster'}", lang)
+    text = t(f"preport.pos.{item.position.value}", lang, what=what)
     if item.better is True:
         text += t("preport.pos.better", lang)
     elif item.better is False:
@@ -469,7 +491,12 @@ def _bars(item: IndicatorReport, report: PracticeReport, lang: Lang) -> Markup:
             continue
         why = _why(fig, lang) if fig.rate is None else ""
         missing = words.word("suppressed", lang)
-        rows.append(BarRow(label, fig.rate, fig.interval, colour, missing=missing, why=why))
+        uncertain = t("preport.uncertain", lang) if fig.uncertain else ""
+        rows.append(
+            BarRow(
+                label, fig.rate, fig.interval, colour, missing=missing, why=why, uncertain=uncertain
+            )
+        )
     return interval_bars(
         rows, scale=ind.scale, target=ind.target, upper=upper_bound(ind), lang=lang
     )
@@ -794,6 +821,7 @@ def render_practice_report(report: PracticeReport, lang: Lang) -> str:
         noise_only=_noise_only(report),
         more=more,
         summary=[_summary_row(i, lang) for i in report.indicators],
+        rule=t("preport.pos.rule", lang, n=integer(len(report.indicators), lang)),
         cards=[_card(i, report, lang) for i in report.indicators],
         receipts=_receipts(report, lang),
         budget=_budget(report, lang),

@@ -57,6 +57,7 @@ register(
         "words.field.denominator": {"da": "nævner", "en": "denominator"},
         "words.field.rate": {"da": "rate", "en": "rate"},
         "words.suppressed": {"da": "skjult", "en": "suppressed"},
+        "words.uncertain": {"da": "for usikker til at bruge", "en": "too uncertain to use"},
         "words.target": {"da": "mål", "en": "target"},
         "words.target_is": {"da": "mål {v}", "en": "target {v}"},
         "words.no_target": {"da": "intet mål", "en": "no target"},

@@ -14,9 +14,9 @@ from client.report.patients import patients_per_indicator
 from client.report.practice_report import (
     BudgetYear,
     Position,
-    position,
 )
 from client.report.published import ReleaseChoice, choose_releases
+from client.report.verdict import judge
 from client.synth.practice import synthesize_practice
 from indicator_defs import load_catalogue
 from reporting.practice_page import render_practice_report
@@ -73,15 +73,27 @@ def _figure(rate, den=500, sd=10.0):
     return IndicatorFigure("X", None, den, rate, sd, {})
 
 
-def test_position_says_within_noise_inside_the_95_interval():
-    fig = _figure(0.8)  # half width 1.96 * 10 / 500 = 0.0392
-    assert position(0.83, fig) is Position.WITHIN_NOISE
-    assert position(0.77, fig) is Position.WITHIN_NOISE
-    assert position(0.85, fig) is Position.ABOVE
-    assert position(0.75, fig) is Position.BELOW
-    assert position(None, fig) is Position.NO_OWN_RATE
-    assert position(0.5, _figure(None)) is Position.SUPPRESSED
-    assert position(0.5, None) is Position.NO_RELEASE
+def _judge(own, figure, own_den=200):
+    return judge(own, own_den, rest=None, cluster=figure, proportion=True).position
+
+
+def test_a_verdict_needs_more_than_chance_and_noise_at_the_99_8_limits():
+    """Against the cluster (no own record): the own rate's chance and the cluster's interval.
+
+    Own denominator 200, cluster 0.8 with noise SD 10 on 500: SD of the difference
+    √(0.8·0.2/200 + (10/500)²) ≈ 0.035, so the 99.8 % limits are ±0.108.
+    """
+    fig = _figure(0.8)
+    assert _judge(0.85, fig) is Position.WITHIN_NOISE  # outside the old 95 % band: not enough
+    assert _judge(0.70, fig) is Position.WITHIN_NOISE
+    assert _judge(0.95, fig) is Position.ABOVE
+    assert _judge(0.65, fig) is Position.BELOW
+    assert _judge(None, fig) is Position.NO_OWN_RATE
+    assert _judge(0.5, _figure(None)) is Position.SUPPRESSED
+    assert _judge(0.5, None) is Position.NO_RELEASE
+    # A bigger own denominator means less chance, so a smaller difference counts.
+    assert _judge(0.9, fig) is Position.WITHIN_NOISE
+    assert _judge(0.9, fig, own_den=5000) is Position.ABOVE
 
 
 def _report(choice: ReleaseChoice, budget=()):

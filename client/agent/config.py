@@ -155,6 +155,11 @@ class AgentSettings:
         return self.state_dir / "releases"
 
     @property
+    def contributions_dir(self) -> Path:
+        """The practice's own bounded cells and noise share per round: never sent."""
+        return self.state_dir / "contributions"
+
+    @property
     def status_path(self) -> Path:
         return self.state_dir / "status.json"
 

@@ -104,6 +104,7 @@ class AgentContext:
     extract: PreparedExtract
     ledger: Ledger
     receipts_dir: Path
+    contributions_dir: Path | None = None  # where to keep own cells and noise (never sent)
 
 
 class RoundState(StrEnum):
@@ -466,6 +467,13 @@ class AgentCore:
                 f"the receipt could not be stored ({type(exc).__name__}); nothing was sent",
             ) from None
         self.last_receipt = ReceiptStatus(signed, path)
+        if ctx.contributions_dir is not None:
+            try:
+                pipeline.keep_contribution(
+                    ctx.contributions_dir, rnd.round_id, reference, manifest, prepared
+                )
+            except OSError:  # the comparison in the local report is lost, nothing else
+                self._event("contribution_not_kept", round_id=rnd.round_id)
         self._event(
             "budget_charged",
             round_id=rnd.round_id,

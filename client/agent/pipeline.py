@@ -15,6 +15,7 @@ Why this order:
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from client.engine.fast import PreparedExtract, evaluate_prepared
+from common.atomic import atomic_write
 from indicator_defs import Catalogue
 from privacy.contribution import PreparedContribution, prepare_contribution
 from privacy.layout import ReleaseLayout, RoundScope
@@ -97,3 +99,32 @@ def store_receipt(
     """Sign the receipt with the practice's identity key and keep it for the practice."""
     signed = sign_receipt(receipt, key)
     return signed, write_receipt(directory, signed)
+
+
+def keep_contribution(
+    directory: Path,
+    round_id: str,
+    reference_date: date,
+    manifest: Manifest,
+    prepared: PreparedContribution,
+) -> Path:
+    """Keep the practice's own bounded cells and noise share of one round, readable by it alone.
+
+    With them the practice's local report can compare the practice with the
+    rest of its cluster: the cluster's release minus the practice's own cells
+    and own noise is the other practices' sum with only their noise. Sent with
+    the values, the noise share would strip them of their protection, so it
+    never leaves this directory.
+    """
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    document = {
+        "round_id": round_id,
+        "reference_date": reference_date.isoformat(),
+        "manifest_hash": manifest.hash(),
+        "min_survivors": getattr(prepared.release, "n_min", None),
+        "bounded": [int(v) for v in prepared.bounded],
+        "noise": [int(v) for v in prepared.noise],
+    }
+    path = directory / f"{round_id}.json"
+    atomic_write(path, json.dumps(document).encode("utf-8"), mode=0o600)
+    return path

@@ -84,6 +84,7 @@ def load_agent(
         extract=extract,
         ledger=ledger,
         receipts_dir=settings.receipts_dir,
+        contributions_dir=settings.contributions_dir,
     )
 
 

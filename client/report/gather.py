@@ -19,6 +19,7 @@ from client.report.patients import patients_per_indicator
 from client.report.practice_report import budget_years, build_report
 from client.report.published import choose_releases, latest_cluster_date, read_releases
 from client.report.trend import build_trends, own_counts, trend_dates
+from client.report.verdict import is_proportion, read_contribution, rest_of_cluster
 from indicator_defs import Catalogue, load_catalogue
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
@@ -53,6 +54,13 @@ def gather_report(
         prepared, chosen, trend_dates(releases, settings.cluster_id, as_of), {as_of: at_as_of}
     )
     ledger = Ledger.open(settings.ledger_dir)  # verified: a corrupt ledger is an error
+    chosen_releases = choose_releases(releases, settings.cluster_id, as_of)
+    rest = None
+    cluster_release = chosen_releases.cluster
+    if cluster_release is not None:
+        kept = read_contribution(settings.contributions_dir, cluster_release.round_ids)
+        if kept is not None:
+            rest = rest_of_cluster(manifest, cluster_release, kept)
     return build_report(
         practice_id=settings.practice_id,
         cluster_id=settings.cluster_id,
@@ -60,8 +68,10 @@ def gather_report(
         generated_at=generated_at,
         catalogue=chosen,
         patients=patients,
-        releases=choose_releases(releases, settings.cluster_id, as_of),
+        releases=chosen_releases,
         charges=ledger.charges(),
         budget=budget_years(budget_rows(ledger, manifest.budget, today)),
         trends=build_trends(chosen, releases, settings.cluster_id, own),
+        rest=rest,
+        proportions={e.id: is_proportion(manifest, e.id) for e in manifest.indicators},
     )

@@ -16,7 +16,9 @@ from typing import Any
 
 from client.report.placement import place_indicator
 from client.report.published import ReleaseChoice
+from client.report.verdict import judge
 from indicator_defs import model as m
+from privacy.estimation import GroupEstimate
 from privacy.ledger import Charge
 from reporting.practice_model import (
     BudgetYear,
@@ -27,28 +29,6 @@ from reporting.practice_model import (
     PracticeReport,
     ReceiptRow,
 )
-from reporting.release_document import IndicatorFigure
-
-
-def position(own: float | None, cluster: IndicatorFigure | None) -> Position:
-    """Above or below only when the own rate lies outside the cluster's 95% interval.
-
-    The interval is the released one (sampling and noise); older releases
-    without it fall back to the noise's own interval (`IndicatorFigure.interval`).
-    """
-    if cluster is None:
-        return Position.NO_RELEASE
-    if cluster.rate is None:
-        return Position.SUPPRESSED
-    if own is None:
-        return Position.NO_OWN_RATE
-    interval = cluster.interval
-    low, high = interval if interval else (cluster.rate, cluster.rate)
-    if own > high:
-        return Position.ABOVE
-    if own < low:
-        return Position.BELOW
-    return Position.WITHIN_NOISE
 
 
 def is_better(pos: Position, direction: m.Direction) -> bool | None:
@@ -115,7 +95,11 @@ def build_report(
     charges: list[Charge],
     budget: tuple[BudgetYear, ...],
     trends: dict[str, IndicatorTrend] | None = None,
+    rest: dict[str, GroupEstimate] | None = None,
+    proportions: dict[str, bool] | None = None,
 ) -> PracticeReport:
+    """`rest`: the rest of the cluster (`verdict.rest_of_cluster`) where the practice kept its
+    own cells and noise; otherwise verdicts compare with the whole cluster's interval."""
     # Rounds whose masked counts were delivered: the practice is one of the practices summed.
     sent = frozenset(c.receipt.round_id for c in charges if c.sent)
     indicators = []
@@ -124,19 +108,27 @@ def build_report(
         cluster = releases.cluster.figures.get(ind.id) if releases.cluster else None
         region = releases.region.figures.get(ind.id) if releases.region else None
         rate = None if own.denominator == 0 else own.numerator / own.denominator
-        pos = position(rate, cluster)
+        proportion = (proportions or {}).get(ind.id, ind.scale == 100)
+        verdict = judge(
+            rate,
+            own.denominator,
+            rest=(rest or {}).get(ind.id),
+            cluster=cluster,
+            proportion=proportion,
+        )
         indicators.append(
             IndicatorReport(
                 ind,
                 own,
                 cluster,
                 region,
-                pos,
-                is_better(pos, ind.direction),
+                verdict.position,
+                is_better(verdict.position, ind.direction),
                 placement=place_indicator(
                     releases.cluster, releases.region, ind.id, own.numerator, own.denominator, sent
                 ),
                 trend=(trends or {}).get(ind.id),
+                compared_with=verdict.compared_with,
             )
         )
     return PracticeReport(

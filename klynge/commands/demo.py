@@ -110,7 +110,7 @@ def _cell(doc: ReleaseDocument | None, indicator_id: str, scale: int) -> str:
 
 def demo(
     out: Path = typer.Option(Path("klynge-demo"), "--out", help="Output directory."),
-    practices: int = typer.Option(18, "--practices", min=5),
+    practices: int = typer.Option(DemoOptions.practices, "--practices", min=5),
     clusters: int = typer.Option(3, "--clusters", min=1),
     seed: int = typer.Option(1, "--seed"),
     no_dp: bool = typer.Option(False, "--no-dp", help="Exact sums, no noise (for checking)."),

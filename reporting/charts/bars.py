@@ -58,6 +58,7 @@ class BarRow:
     colour: str = REGION
     missing: str = ""
     why: str = ""
+    uncertain: str = ""  # words such as "too uncertain to use": the bar is drawn faint, hatched
 
 
 def bar_axis_top(rows: Sequence[BarRow], target: float | None, upper: float) -> float | None:
@@ -137,12 +138,16 @@ def interval_bars(
         parts.append(
             element(
                 "rect",
+                element("title", row.uncertain) if row.uncertain else None,
+                class_="uncertain" if row.uncertain else None,
                 x=left,
                 y=y + 5,
                 width=w,
                 height=_ROW - 10,
                 fill=row.colour,
-                fill_opacity="0.85",
+                fill_opacity="0.3" if row.uncertain else "0.85",
+                stroke=row.colour if row.uncertain else None,
+                stroke_dasharray="3,2" if row.uncertain else None,
             )
         )
         if row.interval is not None:
@@ -160,9 +165,10 @@ def interval_bars(
                         fill=INK,
                     )
                 )
+        shown = f"{interval_text} · {row.uncertain}" if row.uncertain else interval_text
         tail = (
-            element("tspan", interval_text, fill=LABEL, font_weight=400, font_size=10, dx=5)
-            if interval_text
+            element("tspan", shown, fill=LABEL, font_weight=400, font_size=10, dx=5)
+            if shown
             else None
         )
         parts.append(element("text", value, tail, x=plot_end + 12, y=mid + 4, font_weight=600))
