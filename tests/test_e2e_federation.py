@@ -32,7 +32,7 @@ from transport.pki import PkiLayout, init_pki, issue_practices
 from transport.tls import TlsFiles
 
 pytestmark = pytest.mark.e2e
-SMALL = {"patients": 250, "stage_timeout_s": 3.0, "timeout_s": 120.0}
+SMALL = {"practices": 18, "patients": 250, "stage_timeout_s": 3.0, "timeout_s": 120.0}
 
 
 def run_demo(tmp: Path, **kw):
