@@ -40,6 +40,7 @@ from protocols.registry import PracticeRegistry
 from protocols.wire import (
     FETCH_CLUSTER,
     FETCH_REGION,
+    MAX_REASON_CHARS,
     RELEASE_MEDIA_TYPE,
     Refusal,
     RoundOutcome,
@@ -406,7 +407,7 @@ class CoordinatorService(CoordinatorHandler):
             rnd.cluster_id,
             rnd.announcement.reference_date,
             "aborted" if reason else "released",
-            reason or "",
+            (reason or "")[:MAX_REASON_CHARS],
             0 if noisy is None else noisy.contributors,
         )
         for practice in rnd.practice_ids():
