@@ -377,6 +377,17 @@ class CoordinatorService(CoordinatorHandler):
         region = self.federation.cluster(rnd.cluster_id).region
         noisy = None
         reason = rnd.abort_reason
+        for fault in rnd.coordinator.share_faults:  # excluded, and named, whatever the outcome
+            log_event(
+                self._log,
+                "share_rejected",
+                level=logging.WARNING,
+                round_id=rnd.round_id,
+                practice=fault.holder,
+                owner=fault.owner,
+                secret=fault.secret,
+                reason="not on the polynomial the owner's other shares and commitment agree on",
+            )
         if rnd.result is not None:
             noisy = cluster_sum(
                 self.manifest,
