@@ -113,13 +113,13 @@ class CoordinatorService(CoordinatorHandler):
             for cluster in self.federation.clusters:
                 if not self._done(cluster.id, ref):
                     self._pending.append(_Pending(cluster.id, ref, self._started))
+        admitted = [p.id for p in self.federation.practices if self.registry.identity_key(p.id)]
+        port = settings.port
         self.transport = CoordinatorTransport(
             TlsFiles.for_server(PkiLayout(settings.pki_dir)),
             self,
-            allow_list(
-                [p.id for p in self.federation.practices if self.registry.identity_key(p.id)]
-            ),
-            config=CoordinatorConfig(address=f"{settings.host}:{settings.port}"),
+            allow_list(admitted),
+            config=CoordinatorConfig.for_registry(len(admitted), f"{settings.host}:{port}"),
             fetch=self._fetch,
         )
 
