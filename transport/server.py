@@ -81,6 +81,7 @@ class CoordinatorConfig:
     address: str = "127.0.0.1:0"
     max_sessions: int = 256
     max_sessions_per_practice: int = 3
+    max_streams_per_connection: int = 8
     max_message_bytes: int = MAX_MESSAGE_BYTES
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     hello_timeout: float = 2.0
@@ -222,6 +223,9 @@ class CoordinatorTransport:
             *stream_options(cfg.max_message_bytes, cfg.keepalive_time_ms, cfg.keepalive_timeout_ms),
             ("grpc.http2.min_ping_interval_without_data_ms", cfg.min_client_ping_interval_ms),
             ("grpc.so_reuseport", 0),  # never share a port with another coordinator
+            # An agent needs one Session stream and the odd Fetch per connection; a
+            # flooding client must open (and pay TLS for) a connection per few streams.
+            ("grpc.max_concurrent_streams", cfg.max_streams_per_connection),
         ]
         server = grpc.server(self._executor, options=options, maximum_concurrent_rpcs=workers)
         server.add_generic_rpc_handlers(
