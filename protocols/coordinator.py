@@ -63,7 +63,7 @@ from protocols.neighbours import NeighbourGraph, build_graph
 from protocols.params import RoundParams, default_params
 from protocols.prg import add_masks
 from protocols.randomness import RandomBytes, system_random_bytes
-from protocols.transcript import self_mask_commitment
+from protocols.transcript import nonce_digest, self_mask_commitment
 
 MapFunction = Callable[[Callable[..., np.ndarray], Iterable[object]], Iterable[np.ndarray]]
 
@@ -353,17 +353,21 @@ class SecAggCoordinator:
         m = self._ann.params.min_survivors
         if len(advertised) < m:
             raise self._abort(BelowMinimumError("ADVERTISE_KEYS", len(advertised), m))
-        graph = build_graph(self._ann.round_id, advertised, self._ann.params.k)
+        ads = self._ads
+        nonces = tuple(ads[u].graph_nonce for u in advertised)
+        graph = build_graph(
+            self._ann.round_id, advertised, self._ann.params.k, nonce_digest(nonces)
+        )
         graph.fill()
         self._graph, self._advertised = graph, advertised
         self._advertised_set = frozenset(advertised)
-        ads = self._ads
         broadcasts = {
             u: KeyBroadcast(
                 self._ann.round_id,
                 u,
                 advertised,
                 tuple(ads[v] for v in graph.neighbours_of(u)),
+                nonces,
             )
             for u in advertised
         }
