@@ -21,6 +21,7 @@ from pathlib import Path
 
 from client.agent.config import load_settings
 from client.agent.daemon import AgentDaemon, start_agents
+from client.agent.startup import load_agent
 from klynge.demo import DemoLayout, DemoOptions, prepare, round_rows, stop_all
 from privacy.ledger import Ledger
 
@@ -115,6 +116,17 @@ class LiveFederation:
         daemons = start_agents(settings)
         self.daemons.extend(daemons)
         return daemons
+
+    def daemon(self, practice: str) -> AgentDaemon:
+        """One practice's real agent daemon, loaded but not started (patch it, then start)."""
+        settings = load_settings(self.layout.agent_configs[practice])
+        daemon = AgentDaemon(
+            settings,
+            load_agent(settings, today=date.today()),
+            target=settings.coordinator.target(),
+        )
+        self.daemons.append(daemon)
+        return daemon
 
     def rounds(self) -> list[tuple[str, date, str]]:
         return round_rows(self.layout.store)
