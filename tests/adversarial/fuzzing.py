@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import random
 import threading
 import time
@@ -155,22 +156,39 @@ def run_fuzz(root: Path, per_direction: int, seed: int = 12) -> FuzzReport:
             with lock:
                 feed_shadow(envelope)
 
+        outbox: queue.Queue[Envelope | None] = queue.Queue()
+
         def send(reply: Envelope) -> None:
-            original_send(reply)  # the genuine envelope first: the round goes on
-            with lock:
+            outbox.put(reply)  # sent from the fuzzing thread: this one must go on reading acks
+
+        def send_mutants() -> None:
+            """Each genuine reply, then its mutants; the next genuine reply only once those
+            are answered, so the round waits at a stage while its mutants are parsed."""
+            while (reply := outbox.get()) is not None:
+                with daemon._lock:
+                    original_send(reply)
                 from_agent.append(reply)
                 for _ in range(per_message):
-                    label, mutant = mutate(reply, rng, from_agent)
+                    with lock:
+                        label, mutant = mutate(reply, rng, from_agent)
                     mutant = replace(mutant, sender=reply.sender, seq=rng.randrange(1, 2**63))
-                    while daemon.transport.pending > 900:
+                    while daemon.transport.pending > 500:
                         time.sleep(0.01)
                     try:
                         daemon.transport.send(mutant)
                     except Exception as exc:  # refused before sending (envelope checks)
-                        report.coordinator_answers[f"not sent: {type(exc).__name__}"] += 1
+                        with lock:
+                            report.coordinator_answers[f"not sent: {type(exc).__name__}"] += 1
                         continue
-                    report.mutations[f"to_coordinator.{label}"] += 1
-                    report.to_coordinator += 1
+                    with lock:
+                        report.mutations[f"to_coordinator.{label}"] += 1
+                        report.to_coordinator += 1
+                deadline = time.monotonic() + 10  # the stage deadline is 60 s
+                while daemon.transport.pending > 0 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+
+        sender = threading.Thread(target=send_mutants, name="fuzz-sender", daemon=True)
+        sender.start()
 
         def on_error(session, code, reason, key) -> None:  # type: ignore[no-untyped-def]
             with lock:
@@ -186,6 +204,8 @@ def run_fuzz(root: Path, per_direction: int, seed: int = 12) -> FuzzReport:
 
         states = fed.wait_for_rounds({cluster}, timeout=600)
         report.round_state = states[cluster]
+        outbox.put(None)
+        sender.join(timeout=300)
         deadline = time.monotonic() + 30  # let the last answers arrive
         while daemon.transport.pending and time.monotonic() < deadline:
             time.sleep(0.1)
