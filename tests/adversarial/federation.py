@@ -22,7 +22,14 @@ from pathlib import Path
 from client.agent.config import load_settings
 from client.agent.daemon import AgentDaemon, start_agents
 from client.agent.startup import load_agent
-from klynge.demo import DemoLayout, DemoOptions, prepare, round_rows, stop_all
+from klynge.demo import (
+    DemoLayout,
+    DemoOptions,
+    prepare,
+    round_rows,
+    start_coordinator,
+    stop_all,
+)
 from privacy.ledger import Ledger
 
 
@@ -59,31 +66,7 @@ class LiveFederation:
         return [p.id for p in chosen]
 
     def start_coordinator(self) -> int:
-        port_file = self.layout.coordinator_dir / "coordinator.port"
-        port_file.unlink(missing_ok=True)
-        with open(self.layout.logs / "coordinator.out", "ab") as log:
-            self.coordinator = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "klynge",
-                    "server",
-                    "run",
-                    "--config",
-                    str(self.layout.server_config),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-                start_new_session=True,
-            )
-        self.procs.append(self.coordinator)
-        deadline = time.monotonic() + 60
-        while not port_file.exists():
-            if self.coordinator.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(self.coordinator_output())
-            time.sleep(0.05)
-        self.port = int(port_file.read_text())
+        self.coordinator, self.port = start_coordinator(self.layout, self.env, self.procs, 60)
         return self.port
 
     def agent_process(self, practices: list[str], *extra: str, name: str = "") -> subprocess.Popen:

@@ -11,6 +11,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from protocols.coordinator import SecAggCoordinator
+from protocols.params import RoundParams
+from protocols.randomness import RandomBytes, system_random_bytes
+from protocols.simulator import Cluster
 from transport.admission import allow_list
 from transport.client import AgentConfig, AgentHandler, AgentTransport, Backoff
 from transport.pki import PkiLayout, init_pki, issue_practices
@@ -18,6 +22,26 @@ from transport.server import CoordinatorConfig, CoordinatorHandler, CoordinatorT
 from transport.tls import TlsFiles
 
 PRACTICES = ["p01", "p02", "p03", "p04"]
+
+
+def new_round(
+    cluster: Cluster,
+    params: RoundParams,
+    length: int = 8,
+    random_bytes: RandomBytes = system_random_bytes,
+) -> SecAggCoordinator:
+    """A coordinator's round over a simulated cluster, for driving stages by hand."""
+    return SecAggCoordinator.new_round(
+        cluster_id="K01",
+        reference_date="2026-09-30",
+        manifest_hash=bytes(32),
+        participants=cluster.participants,
+        vector_length=length,
+        params=params,
+        random_bytes=random_bytes,
+    )
+
+
 FAST_BACKOFF = Backoff(initial=0.05, maximum=0.2, multiplier=2.0, jitter=0.5)
 
 

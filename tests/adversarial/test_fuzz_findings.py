@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from adversarial.support import new_round
 from protocols.agent import SecAggAgent
-from protocols.coordinator import SecAggCoordinator
 from protocols.messages import ShareBundle, Stage
 from protocols.params import RoundParams
 from protocols.randomness import seeded_random_bytes
@@ -18,14 +18,7 @@ def test_a_resent_earlier_message_does_not_count_as_answering_the_current_stage(
     from protocols.messages import ShareBundle
 
     cluster = make_cluster(6, seeded_random_bytes("resend"))
-    coordinator = SecAggCoordinator.new_round(
-        cluster_id="K01",
-        reference_date="2026-09-30",
-        manifest_hash=bytes(32),
-        participants=cluster.participants,
-        vector_length=4,
-        params=RoundParams(5, 3, 5),
-    )
+    coordinator = new_round(cluster, RoundParams(5, 3, 5), length=4)
     rnd = ClusterRound(coordinator, 60.0, now=0.0)
     agents = {
         p: SecAggAgent(p, cluster.identities[p], cluster.registry) for p in cluster.practice_ids

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from adversarial.support import new_round
 from protocols.agent import SecAggAgent
-from protocols.coordinator import SecAggCoordinator
 from protocols.errors import SecAggError
 from protocols.messages import KeyBroadcast
 from protocols.neighbours import build_graph
@@ -55,15 +55,7 @@ def test_a_substituted_nonce_is_refused_by_its_owner_and_its_neighbours_in_the_n
     every practice consistent keys for the steered graph) loses that practice and all its
     neighbours: it pays k + 1 participants per try, on top of what excluding costs."""
     rb = seeded_random_bytes("grind-sub")
-    coordinator = SecAggCoordinator.new_round(
-        cluster_id="sim",
-        reference_date="2025-01-01",
-        manifest_hash=bytes(32),
-        participants=CLUSTER.participants,
-        vector_length=8,
-        params=PARAMS,
-        random_bytes=rb,
-    )
+    coordinator = new_round(CLUSTER, PARAMS, random_bytes=rb)
     ann = coordinator.announcement
     agents = [
         SecAggAgent(p.practice_id, CLUSTER.identities[p.practice_id], CLUSTER.registry, rb)
