@@ -299,8 +299,10 @@ class SecAggAgent:
             if advertised.size < params.min_survivors:
                 raise BelowMinimumError("SHARE_KEYS", int(advertised.size), params.min_survivors)
             nonces = broadcast.graph_nonces
-            if len(nonces) != advertised.size or any(
-                type(x) is not bytes or len(x) != GRAPH_NONCE_BYTES for x in nonces
+            if (
+                len(nonces) != advertised.size
+                or set(map(type, nonces)) != {bytes}
+                or set(map(len, nonces)) != {GRAPH_NONCE_BYTES}
             ):
                 raise ProtocolError("SHARE_KEYS", reason("graph_nonces_malformed"))
             if nonces[pos] != self._graph_nonce:
