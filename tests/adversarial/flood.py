@@ -49,7 +49,10 @@ class Flood:
 
     def _one(self, channel: grpc.Channel, deadline: float) -> None:
         while not self._stop.is_set() and time.monotonic() < deadline:
-            call = channel.stream_stream(SESSION_METHOD)(_silent(self._stop))
+            try:
+                call = channel.stream_stream(SESSION_METHOD)(_silent(self._stop))
+            except ValueError:  # the channel was closed: the flood is over
+                return
             with self._lock:
                 self.opened += 1
             try:
