@@ -14,7 +14,10 @@ What is measured (all CPU figures are process/thread CPU, not wall time):
   any worker processes with --jobs > 1); `server_wall_s` its elapsed time;
   `server_unmask_cpu_s` the final unmasking alone;
 - `plain_sum_s` sums the same survivors' vectors with numpy: the floor;
-- `exact` is true when the unmasked sum equals the plain sum bit for bit.
+- `exact` is true when the unmasked sum equals the plain sum bit for bit;
+- with `--corrupt-holders K`, K practices return a wrong share for every secret
+  they hold; `share_faults_named` counts the wrong shares the coordinator found
+  and named, and `server_unmask_cpu_s` then includes the decoding.
 
 Dropouts: a fraction `--dropout` of practices vanish at `--dropout-stage`.
 The default, after sharing keys, is the coordinator's worst case: each such
@@ -64,6 +67,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--jobs", type=int, default=1, help="coordinator processes for unmasking")
     ap.add_argument("--seed", type=int, default=20250101)
     ap.add_argument("--codec-sample", type=int, default=25, help="agents sampled for codec cost")
+    ap.add_argument(
+        "--corrupt-holders",
+        type=int,
+        default=0,
+        help="practices that return a wrong share for every secret they hold (decoding cost)",
+    )
     ap.add_argument("--compare-flower", action="store_true")
     ap.add_argument("--flower-python", help="interpreter with flwr==1.41.* for the comparison")
     ap.add_argument("--flower-samples", type=int, default=20)
@@ -126,6 +135,22 @@ def run_klynge(args: argparse.Namespace) -> dict:
             received[pid].append(message)
         return message
 
+    agents = None
+    if args.corrupt_holders:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        from adversarial.faulty import FaultyAgent
+
+        from protocols.agent import SecAggAgent
+
+        # The lowest indices rank first among holders, so their shares are the ones tried.
+        liars = set(sorted(set(cluster.practice_ids) - dropout.all())[: args.corrupt_holders])
+        agents = {
+            pid: (FaultyAgent if pid in liars else SecAggAgent)(
+                pid, cluster.identities[pid], cluster.registry, random_bytes
+            )
+            for pid in cluster.practice_ids
+        }
+
     pool = None
     worker_cpu = [0.0]
     map_fn = None
@@ -152,6 +177,7 @@ def run_klynge(args: argparse.Namespace) -> dict:
             wall_timer=time.perf_counter,
             map_fn=map_fn,
             jobs=args.jobs,
+            agents=agents,
         )
     finally:
         if pool is not None:
@@ -209,6 +235,8 @@ def run_klynge(args: argparse.Namespace) -> dict:
             k: round(v, 4) for k, v in outcome.coordinator_cpu_by_call.items()
         },
         "server_jobs": args.jobs,
+        "corrupt_holders": args.corrupt_holders,
+        "share_faults_named": len(outcome.result.share_faults) if outcome.result else None,
         "plain_sum_s": round(plain_sum_s, 5),
         "exact": exact,
         "error": str(outcome.error) if outcome.error else None,

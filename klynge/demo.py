@@ -264,6 +264,34 @@ class RunOutcome:
     seconds: float
 
 
+def start_coordinator(
+    layout: DemoLayout, env: dict[str, str], procs: list[subprocess.Popen], wait_s: float = 30
+) -> tuple[subprocess.Popen, int]:
+    """`klynge server run` on the layout's server.toml (added to `procs` at once, so the
+    caller stops it whatever happens), and the port it listens on once it says so."""
+    port_file = layout.coordinator_dir / "coordinator.port"
+    port_file.unlink(missing_ok=True)
+    started = time.monotonic()
+    with open(layout.logs / "coordinator.out", "wb") as log:
+        coordinator = subprocess.Popen(
+            _klynge("server", "run", "--config", str(layout.server_config)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    procs.append(coordinator)
+    while not port_file.exists():
+        if coordinator.poll() is not None:
+            raise DemoError(
+                f"the coordinator stopped at start-up; see {layout.logs / 'coordinator.out'}"
+            )
+        if time.monotonic() - started > wait_s:
+            raise DemoError(f"the coordinator did not start within {wait_s:.0f} s")
+        time.sleep(0.05)
+    return coordinator, int(port_file.read_text())
+
+
 def run(
     layout: DemoLayout,
     options: DemoOptions,
@@ -277,26 +305,8 @@ def run(
     dropouts = choose_dropouts(
         layout.federation, options.dropout, options.seed, options.dropout_stage
     )
-    port_file = layout.coordinator_dir / "coordinator.port"
-    port_file.unlink(missing_ok=True)
     try:
-        with open(layout.logs / "coordinator.out", "wb") as log:
-            coordinator = subprocess.Popen(
-                _klynge("server", "run", "--config", str(layout.server_config)),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        procs.append(coordinator)
-        while not port_file.exists():
-            if coordinator.poll() is not None:
-                raise DemoError(
-                    f"the coordinator stopped at start-up; see {layout.logs / 'coordinator.out'}"
-                )
-            if time.monotonic() - started > 30:
-                raise DemoError("the coordinator did not start within 30 s")
-            time.sleep(0.05)
+        coordinator, _port = start_coordinator(layout, env, procs)
         agents: dict[str, subprocess.Popen] = {}
         for cluster in layout.federation.clusters:
             args = ["agent", "run"]

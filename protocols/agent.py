@@ -63,6 +63,7 @@ from protocols.errors import (
 from protocols.identity import IdentityKey, verify_signature
 from protocols.kdf import Purpose, owner_key, pair_key
 from protocols.messages import (
+    GRAPH_NONCE_BYTES,
     AgentMessage,
     CoordinatorMessage,
     EncryptedShare,
@@ -89,6 +90,7 @@ from protocols.transcript import (
     DOMAIN_KEY_ADVERTISEMENT,
     DOMAIN_SURVIVORS,
     key_advertisement_payload,
+    nonce_digest,
     self_mask_commitment,
     share_aad,
     share_nonce,
@@ -152,6 +154,7 @@ class SecAggAgent:
         self._enc_sk: X25519PrivateKey | None = None
         self._mask_sk: X25519PrivateKey | None = None
         self._seed: bytes | None = None
+        self._graph_nonce = b""
         self._aeads: dict[int, AESGCM] | None = None
         self._holdings: dict[int, tuple[int, int]] | None = None
 
@@ -262,12 +265,17 @@ class SecAggAgent:
             self._enc_sk = X25519PrivateKey.from_private_bytes(self._random(32))
             self._mask_sk = X25519PrivateKey.from_private_bytes(self._random(32))
             self._seed = self._random(32)
+            self._graph_nonce = self._random(GRAPH_NONCE_BYTES)
             enc_pk = self._enc_sk.public_key().public_bytes_raw()
             mask_pk = self._mask_sk.public_key().public_bytes_raw()
             commitment = self_mask_commitment(ann.round_id, me, self._seed)
-            payload = key_advertisement_payload(ann.digest, me, enc_pk, mask_pk, commitment)
+            payload = key_advertisement_payload(
+                ann.digest, me, enc_pk, mask_pk, commitment, self._graph_nonce
+            )
             signature = self._identity.sign(DOMAIN_KEY_ADVERTISEMENT, payload)
-            advert = KeyAdvertisement(ann.round_id, me, enc_pk, mask_pk, commitment, signature)
+            advert = KeyAdvertisement(
+                ann.round_id, me, enc_pk, mask_pk, commitment, signature, self._graph_nonce
+            )
             self._replies[Stage.ANNOUNCE] = (announcement, advert)
             self._stage = Stage.SHARE_KEYS
             return advert
@@ -290,8 +298,18 @@ class SecAggAgent:
                 raise ProtocolError("SHARE_KEYS", reason("advertised_omits_self"))
             if advertised.size < params.min_survivors:
                 raise BelowMinimumError("SHARE_KEYS", int(advertised.size), params.min_survivors)
+            nonces = broadcast.graph_nonces
+            if (
+                len(nonces) != advertised.size
+                or set(map(type, nonces)) != {bytes}
+                or set(map(len, nonces)) != {GRAPH_NONCE_BYTES}
+            ):
+                raise ProtocolError("SHARE_KEYS", reason("graph_nonces_malformed"))
+            if nonces[pos] != self._graph_nonce:
+                raise ProtocolError("SHARE_KEYS", reason("graph_nonce_altered"))
+            nonces_digest = nonce_digest(nonces)
             members = tuple(broadcast.advertised)
-            graph = build_graph(ann.round_id, members, params.k)
+            graph = build_graph(ann.round_id, members, params.k, nonces_digest)
             neighbours = graph.neighbours_of(me)
             if len(neighbours) < params.threshold:
                 raise BelowMinimumError("SHARE_KEYS", len(neighbours), params.threshold)
@@ -304,7 +322,12 @@ class SecAggAgent:
             for v in neighbours:
                 ad = ads[v]
                 payload = key_advertisement_payload(
-                    ann.digest, v, ad.encryption_key, ad.mask_key, ad.self_mask_commitment
+                    ann.digest,
+                    v,
+                    ad.encryption_key,
+                    ad.mask_key,
+                    ad.self_mask_commitment,
+                    ad.graph_nonce,
                 )
                 if ad.round_id != ann.round_id or not verify_signature(
                     ann.participants[v].identity_key,
@@ -313,6 +336,8 @@ class SecAggAgent:
                     ad.signature,
                 ):
                     raise SignatureError(self._name(v), reason("round_keys"))
+                if nonces[int(np.searchsorted(advertised, v))] != ad.graph_nonce:
+                    raise ProtocolError("SHARE_KEYS", reason("graph_nonce_altered"))
             assert self._seed is not None and self._mask_sk is not None
             secrets = [
                 int.from_bytes(self._seed, "big"),
@@ -336,6 +361,7 @@ class SecAggAgent:
                 )
                 shares.append(EncryptedShare(me, v, ciphertext))
             self._advertised_array = advertised
+            self._nonce_digest = nonces_digest
             self._neighbours = neighbours
             self._neighbour_ads = ads
             self._aeads = aeads
@@ -478,7 +504,7 @@ class SecAggAgent:
                 raise BelowMinimumError(
                     "CONSISTENCY", int(survivors.size), ann.params.min_survivors
                 )
-            payload = survivor_payload(ann.digest, advertised, survivors)
+            payload = survivor_payload(ann.digest, advertised, self._nonce_digest, survivors)
             signature = self._identity.sign(DOMAIN_SURVIVORS, payload)
             message = SurvivorSignature(ann.round_id, self._me, signature)
             self._survivors = frozenset(survivors.tolist())

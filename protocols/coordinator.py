@@ -63,9 +63,20 @@ from protocols.neighbours import NeighbourGraph, build_graph
 from protocols.params import RoundParams, default_params
 from protocols.prg import add_masks
 from protocols.randomness import RandomBytes, system_random_bytes
-from protocols.transcript import self_mask_commitment
+from protocols.transcript import nonce_digest, self_mask_commitment
 
 MapFunction = Callable[[Callable[..., np.ndarray], Iterable[object]], Iterable[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class ShareFault:
+    """A share a holder returned that is not on the polynomial the owner's other shares
+    (and its signed commitment) agree on: the holder altered it, or the owner dealt it
+    wrong. It was left out; the secret was rebuilt from the others."""
+
+    holder: str
+    owner: str
+    secret: str  # "self_mask_seed" or "mask_key"
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class AggregateResult:
     contributors: tuple[int, ...]
     practice_ids: tuple[str, ...]
     vector: np.ndarray
+    share_faults: tuple[ShareFault, ...] = ()
 
     @property
     def count(self) -> int:
@@ -116,6 +128,30 @@ def run_unmask_job(job: UnmaskJob) -> np.ndarray:
     return add_masks(acc, keys, signs)
 
 
+def _code(what: str) -> str:
+    return what.replace(" ", "_").replace("-", "_")
+
+
+def _as_secret(value: int) -> bytes | None:
+    """A rebuilt field element as a 256-bit secret, or None if it cannot be one."""
+    return None if value >> 256 else value.to_bytes(32, "big")
+
+
+def _matches_commitment(round_id: bytes, owner: int, commitment: bytes) -> Callable[[bytes], bool]:
+    """The check of a rebuilt self-mask seed: its signed SHA-256 commitment."""
+    return lambda seed: self_mask_commitment(round_id, owner, seed) == commitment
+
+
+def _matches_public_key(signed: bytes) -> Callable[[bytes], bool]:
+    """The check of a rebuilt mask key: the X25519 public key its owner signed."""
+
+    def check(private: bytes) -> bool:
+        public = X25519PrivateKey.from_private_bytes(private).public_key()
+        return public.public_bytes_raw() == signed
+
+    return check
+
+
 class SecAggCoordinator:
     """One round for one cluster (see module docstring)."""
 
@@ -142,6 +178,9 @@ class SecAggCoordinator:
         self._seed_shares: dict[int, list[tuple[int, int]]] = {}
         self._key_shares: dict[int, list[tuple[int, int]]] = {}
         self._result: AggregateResult | None = None
+        # Holders caught returning a wrong share; their shares are tried last for other owners.
+        self._suspects: set[int] = set()
+        self._faults: list[ShareFault] = []
 
     @classmethod
     def new_round(
@@ -314,17 +353,21 @@ class SecAggCoordinator:
         m = self._ann.params.min_survivors
         if len(advertised) < m:
             raise self._abort(BelowMinimumError("ADVERTISE_KEYS", len(advertised), m))
-        graph = build_graph(self._ann.round_id, advertised, self._ann.params.k)
+        ads = self._ads
+        nonces = tuple(ads[u].graph_nonce for u in advertised)
+        graph = build_graph(
+            self._ann.round_id, advertised, self._ann.params.k, nonce_digest(nonces)
+        )
         graph.fill()
         self._graph, self._advertised = graph, advertised
         self._advertised_set = frozenset(advertised)
-        ads = self._ads
         broadcasts = {
             u: KeyBroadcast(
                 self._ann.round_id,
                 u,
                 advertised,
                 tuple(ads[v] for v in graph.neighbours_of(u)),
+                nonces,
             )
             for u in advertised
         }
@@ -397,11 +440,32 @@ class SecAggCoordinator:
             self._survivors,
             tuple(self._name(u) for u in self._survivors),
             vector,
+            tuple(self._faults),
         )
         self._stage = Stage.DONE
         return self._result
 
-    def _rebuild(self, owner: int, shares: dict[int, list[tuple[int, int]]], what: str) -> bytes:
+    @property
+    def share_faults(self) -> tuple[ShareFault, ...]:
+        """Wrong shares found so far (also after an abort, to name the culprits)."""
+        return tuple(self._faults)
+
+    def _rebuild(
+        self,
+        owner: int,
+        shares: dict[int, list[tuple[int, int]]],
+        what: str,
+        valid: Callable[[bytes], bool],
+    ) -> bytes:
+        """`owner`'s secret from its holders' shares, checked by `valid` (its commitment).
+
+        Fast path: t shares from holders not yet caught lying, as before. If the
+        result fails its check, decode all returned shares as a Reed-Solomon
+        codeword (`shamir.decode`): up to (n - t) / 2 wrong shares are corrected and
+        their holders named; holders caught for earlier owners are dropped first,
+        which costs one point each instead of two. Whatever is returned is only
+        used if it passes `valid`, so a decoder fooled beyond its radius is harmless.
+        """
         t = self._ann.params.threshold
         held = shares.get(owner, ())
         if len(held) < t:
@@ -409,48 +473,109 @@ class SecAggCoordinator:
                 self._name(owner), f"{len(held)} shares of its {what} returned, {t} needed"
             )
         assert self._graph is not None
-        # The t holders ranked first in the owner's neighbour list (rank = Shamir x): point
-        # sets then repeat across owners, so the Lagrange coefficients are often cached.
-        chosen = sorted(held)[:t]
+        # Shamir x = the holder's rank in the owner's neighbour list. Sorted by holder, the
+        # t first points repeat across owners, so their Lagrange coefficients are cached.
         neighbours = self._graph.neighbours_of(owner)
-        points = []
+        points: list[tuple[int, int, int]] = []  # (x, share, holder)
         rank = 0
-        for holder, y in chosen:
+        for holder, y in sorted(held):
             while neighbours[rank] != holder:
                 rank += 1
-            points.append((rank + 1, y))
-        value = shamir.reconstruct(points)
-        if value >> 256:
-            raise ReconstructionError(self._name(owner), f"rebuilt {what} is not 256 bits")
-        return value.to_bytes(32, "big")
+            points.append((rank + 1, y, holder))
+        trusted = [p for p in points if p[2] not in self._suspects]
+        if len(trusted) >= t:
+            secret = _as_secret(shamir.reconstruct([(x, y) for x, y, _ in trusted[:t]]))
+            if secret is not None and valid(secret):
+                return secret
+        attempts = [trusted, points] if len(trusted) < len(points) else [points]
+        agreed_but_invalid = False
+        for attempt in attempts:
+            try:
+                decoded = shamir.decode([(x, y) for x, y, _ in attempt], t)
+            except shamir.DecodingError:
+                continue
+            secret = _as_secret(decoded.secret)
+            if secret is None or not valid(secret):
+                agreed_but_invalid = agreed_but_invalid or not decoded.wrong
+                continue
+            wrong = set(decoded.wrong)
+            for x, _, holder in attempt:
+                if x in wrong:
+                    self._suspects.add(holder)
+                    self._faults.append(
+                        ShareFault(self._name(holder), self._name(owner), _code(what))
+                    )
+            return secret
+        suspects = sorted(self._name(h) for _, _, h in points if h in self._suspects)
+        named = ""
+        if suspects:
+            named = f"; shares from {', '.join(suspects)} were wrong for other owners"
+        if agreed_but_invalid:
+            raise ReconstructionError(
+                self._name(owner),
+                f"the returned shares agree on a {what} that does not match its signed "
+                f"commitment (the owner dealt them so, or every holder altered them){named}",
+            )
+        raise ReconstructionError(
+            self._name(owner),
+            f"{len(held)} shares of its {what} returned, too many are wrong to correct "
+            f"(at most {(len(held) - t) // 2}){named}",
+        )
+
+    def _rebuild_all(
+        self,
+        wanted: list[tuple[int, dict[int, list[tuple[int, int]]], str, Callable[[bytes], bool]]],
+    ) -> dict[int, bytes]:
+        """Rebuild each secret; retry the failures once with every holder caught meanwhile
+        dropped first, so which owner comes first never decides whether a round survives."""
+        out: dict[int, bytes] = {}
+        failed = []
+        for item in wanted:
+            try:
+                out[item[0]] = self._rebuild(*item)
+            except ReconstructionError:
+                failed.append(item)
+        for item in failed:
+            out[item[0]] = self._rebuild(*item)
+        return out
 
     def _unmask_jobs(self, jobs: int) -> list[UnmaskJob]:
         round_id = self._ann.round_id
         graph = self._graph
         assert graph is not None
-        self_masks: list[tuple[int, bytes]] = []
-        for u in self._survivors:
-            seed = self._rebuild(u, self._seed_shares, "self-mask seed")
-            if self_mask_commitment(round_id, u, seed) != self._ads[u].self_mask_commitment:
-                raise ReconstructionError(
-                    self._name(u), "self-mask seed does not match its commitment (corrupt share)"
+        seeds = self._rebuild_all(
+            [
+                (
+                    u,
+                    self._seed_shares,
+                    "self-mask seed",
+                    _matches_commitment(round_id, u, self._ads[u].self_mask_commitment),
                 )
-            self_masks.append((u, seed))
+                for u in self._survivors
+            ]
+        )
+        self_masks = [(u, seeds[u]) for u in self._survivors]
+        dropped = sorted(self._shared - self._survivor_set)
+        keys = self._rebuild_all(
+            [
+                (
+                    u,
+                    self._key_shares,
+                    "mask key",
+                    _matches_public_key(self._ads[u].mask_key),
+                )
+                for u in dropped
+            ]
+        )
         pair_masks: list[tuple[int, bytes, tuple[tuple[int, bytes], ...]]] = []
-        for u in sorted(self._shared - self._survivor_set):
-            private = self._rebuild(u, self._key_shares, "mask key")
-            public = X25519PrivateKey.from_private_bytes(private).public_key().public_bytes_raw()
-            if public != self._ads[u].mask_key:
-                raise ReconstructionError(
-                    self._name(u), "mask key does not match its signed public key (corrupt share)"
-                )
+        for u in dropped:
             partners = tuple(
                 (v, self._ads[v].mask_key)
                 for v in graph.neighbours_of(u)
                 if v in self._survivor_set and u in self._delivered_from.get(v, ())
             )
             if partners:
-                pair_masks.append((u, private, partners))
+                pair_masks.append((u, keys[u], partners))
         # Balance the slices by the number of PRG streams each implies.
         slices: list[tuple[list[tuple[int, bytes]], list[tuple[int, bytes, Any]], int]] = [
             ([], [], 0) for _ in range(jobs)

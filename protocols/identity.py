@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import CryptoError
 
 from protocols.errors import IdentityKeyError
 from protocols.randomness import RandomBytes, system_random_bytes
@@ -59,7 +61,27 @@ class IdentityKey:
 
 
 def verify_signature(public_key: bytes, domain: bytes, message: bytes, signature: bytes) -> bool:
-    """True when `signature` is `public_key`'s signature of `message` under `domain`."""
+    """True when `signature` is `public_key`'s signature of `message` under `domain`.
+
+    Verified by libsodium, which is about twice as fast as OpenSSL's Ed25519 here
+    (an agent verifies 40 neighbours' keys per round) and at least as strict: it
+    refuses non-canonical encodings and small-order keys and points. The
+    obviously-correct path, `verify_signature_reference` (OpenSSL through
+    `cryptography`), stays; a Hypothesis test checks the two agree.
+    """
+    if len(public_key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:
+        return False
+    try:
+        crypto_sign_open(signature + _framed(domain, message), public_key)
+    except (CryptoError, ValueError, TypeError):
+        return False
+    return True
+
+
+def verify_signature_reference(
+    public_key: bytes, domain: bytes, message: bytes, signature: bytes
+) -> bool:
+    """`verify_signature` through OpenSSL: slower, the reference it is checked against."""
     if len(public_key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:
         return False
     try:

@@ -10,6 +10,7 @@ Every symmetric key in a round comes from here, so the binding is uniform:
 
 from __future__ import annotations
 
+import hmac
 import struct
 from enum import Enum
 
@@ -27,6 +28,17 @@ class Purpose(Enum):
 
 
 def _hkdf(secret: bytes, salt: bytes, info: bytes) -> bytes:
+    """HKDF-SHA256 for one 32-byte output block: extract, then T(1) = HMAC(PRK, info || 1).
+
+    Spelt with `hmac.digest` (two HMACs, about 1.5 us) rather than
+    `cryptography`'s HKDF object (about 4 us): an agent derives 80 keys a round.
+    `hkdf_reference` is the library's; a test checks they agree.
+    """
+    prk = hmac.digest(salt, secret, "sha256")
+    return hmac.digest(prk, info + b"\x01", "sha256")
+
+
+def hkdf_reference(secret: bytes, salt: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=info).derive(secret)
 
 

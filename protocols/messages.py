@@ -43,10 +43,11 @@ from protocols.params import MAX_PARTICIPANTS, RoundParams
 from protocols.prg import MAX_WORDS
 from protocols.registry import PRACTICE_ID
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: graph nonces in advertisements and broadcasts
 MAGIC = b"KLSA"
 ROUND_ID_BYTES = 16
 KEY_BYTES = 32  # X25519 public keys, SHA-256 digests
+GRAPH_NONCE_BYTES = 16  # each practice's fresh contribution to the neighbour graph's seed
 IDENTITY_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
 SHARE_PLAINTEXT_BYTES = 2 * shamir.ELEMENT_BYTES
@@ -306,18 +307,20 @@ class KeyAdvertisement(_Message):
 
     `self_mask_commitment` is SHA-256 over the self-mask seed; the coordinator
     checks the reconstructed seed against it, so corrupted shares are detected
-    instead of silently producing a wrong sum.
+    instead of silently producing a wrong sum. `graph_nonce` is fresh randomness
+    that goes into the neighbour graph's seed (see `neighbours`).
     """
 
     KIND: ClassVar[int] = 2
     STAGE: ClassVar[Stage] = Stage.ADVERTISE_KEYS
-    BODY_BYTES: ClassVar[int] = 4 + 3 * KEY_BYTES + SIGNATURE_BYTES
+    BODY_BYTES: ClassVar[int] = 4 + 3 * KEY_BYTES + SIGNATURE_BYTES + GRAPH_NONCE_BYTES
 
     sender: int
     encryption_key: bytes
     mask_key: bytes
     self_mask_commitment: bytes
     signature: bytes
+    graph_nonce: bytes
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -326,6 +329,7 @@ class KeyAdvertisement(_Message):
         _bytes("mask_key", self.mask_key, KEY_BYTES)
         _bytes("self_mask_commitment", self.self_mask_commitment, KEY_BYTES)
         _bytes("signature", self.signature, SIGNATURE_BYTES)
+        _bytes("graph_nonce", self.graph_nonce, GRAPH_NONCE_BYTES)
 
     def _write_body(self, w: Writer) -> None:
         w.u32(self.sender)
@@ -333,6 +337,7 @@ class KeyAdvertisement(_Message):
         w.fixed(self.mask_key)
         w.fixed(self.self_mask_commitment)
         w.fixed(self.signature)
+        w.fixed(self.graph_nonce)
 
     @classmethod
     def _read_body(cls, r: Reader, round_id: bytes, prefix: str = "") -> Self:
@@ -343,6 +348,7 @@ class KeyAdvertisement(_Message):
             r.fixed(KEY_BYTES, prefix + "mask_key"),
             r.fixed(KEY_BYTES, prefix + "self_mask_commitment"),
             r.fixed(SIGNATURE_BYTES, prefix + "signature"),
+            r.fixed(GRAPH_NONCE_BYTES, prefix + "graph_nonce"),
         )
 
 
@@ -351,7 +357,8 @@ class KeyAdvertisement(_Message):
 
 @dataclass(frozen=True)
 class KeyBroadcast(_Message):
-    """To one agent: who advertised keys, and the signed keys of its neighbours."""
+    """To one agent: who advertised keys, each one's graph nonce (in the same order),
+    and the signed keys of its neighbours."""
 
     KIND: ClassVar[int] = 3
     STAGE: ClassVar[Stage] = Stage.SHARE_KEYS
@@ -359,12 +366,14 @@ class KeyBroadcast(_Message):
     recipient: int
     advertised: tuple[int, ...]
     neighbour_keys: tuple[KeyAdvertisement, ...]
+    graph_nonces: tuple[bytes, ...]
 
     def __post_init__(self) -> None:
         super().__post_init__()
         _index("recipient", self.recipient)
         _tuple(self, "advertised")
         _tuple(self, "neighbour_keys")
+        _tuple(self, "graph_nonces")
 
     def _write_body(self, w: Writer) -> None:
         w.u32(self.recipient)
@@ -374,6 +383,9 @@ class KeyBroadcast(_Message):
             if ad.round_id != self.round_id:
                 raise MessageError(f"neighbour_keys[{i}]", "belongs to another round")
             ad._write_body(w)
+        if len(self.graph_nonces) != len(self.advertised):
+            raise MessageError("graph_nonces", "one per advertised practice")
+        w.fixed(b"".join(self.graph_nonces))
 
     @classmethod
     def _read_body(cls, r: Reader, round_id: bytes) -> Self:
@@ -384,7 +396,11 @@ class KeyBroadcast(_Message):
         keys = tuple(
             KeyAdvertisement._read_body(r, round_id, f"neighbour_keys[{i}].") for i in range(n)
         )
-        return cls(round_id, recipient, advertised, keys)
+        block = r.fixed(GRAPH_NONCE_BYTES * len(advertised), "graph_nonces")
+        nonces = tuple(
+            block[i : i + GRAPH_NONCE_BYTES] for i in range(0, len(block), GRAPH_NONCE_BYTES)
+        )
+        return cls(round_id, recipient, advertised, keys, nonces)
 
 
 @dataclass(frozen=True)

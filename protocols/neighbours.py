@@ -1,7 +1,10 @@
 """The SecAgg+ neighbour graph, derived so the coordinator cannot choose it.
 
 Construction (a Harary graph on a keyed random ring, as in Bell et al. 2020):
-1. seed = SHA-256(domain, round id, k, sorted member list);
+1. seed = SHA-256(domain, round id, k, sorted member list, digest of the
+   members' graph nonces), each nonce fresh from that practice's signed key
+   advertisement: the round id alone (the coordinator's choice) no longer
+   decides the graph (docs/secagg.md, "The neighbour graph cannot be ground");
 2. each member gets a 64-bit sort key from an AES-256-CTR keystream under the
    seed; sorting by key (ties by index) places the members on a ring;
 3. each member is joined to the k/2 members on either side of it.
@@ -34,7 +37,7 @@ import numpy as np
 
 from protocols.prg import mask_stream
 
-_DOMAIN = b"klynge/secagg/v1/neighbour-graph\x00"
+_DOMAIN = b"klynge/secagg/v2/neighbour-graph\x00"
 
 
 @dataclass(frozen=True)
@@ -97,16 +100,20 @@ class NeighbourGraph:
         return i + 1
 
 
-def graph_seed(round_id: bytes, members: Sequence[int], k: int) -> bytes:
+def graph_seed(round_id: bytes, members: Sequence[int], k: int, nonce_digest: bytes) -> bytes:
     h = hashlib.sha256(_DOMAIN)
     h.update(round_id)
     h.update(struct.pack("<II", k, len(members)))
     h.update(np.asarray(members, dtype="<u4").tobytes())
+    h.update(nonce_digest)
     return h.digest()
 
 
-def build_graph(round_id: bytes, members: Sequence[int], k: int) -> NeighbourGraph:
-    """The round's graph over `members`, which must be sorted and distinct."""
+def build_graph(
+    round_id: bytes, members: Sequence[int], k: int, nonce_digest: bytes
+) -> NeighbourGraph:
+    """The round's graph over `members` (sorted, distinct); `nonce_digest` is
+    `transcript.nonce_digest` of the members' advertised graph nonces."""
     array = np.asarray(members, dtype=np.int64)
     if array.ndim != 1 or np.any(array[1:] <= array[:-1]) or (array.size and array[0] < 0):
         raise ValueError("graph members must be sorted, distinct, non-negative indices")
@@ -117,7 +124,7 @@ def build_graph(round_id: bytes, members: Sequence[int], k: int) -> NeighbourGra
     if n - 1 > k and k % 2:
         raise ValueError("a sparse neighbour graph needs an even k")
     if n - 1 > k:
-        keys = mask_stream(graph_seed(round_id, members, k), n)
+        keys = mask_stream(graph_seed(round_id, members, k, nonce_digest), n)
         order = np.argsort(keys, kind="stable")  # ring slot -> index into members
         ring = array[order]
         position = np.empty(n, dtype=np.int64)  # index into members -> ring slot

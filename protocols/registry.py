@@ -31,12 +31,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from common import boundedjson
 from protocols.errors import IdentityKeyError, RegistryError
 from protocols.identity import IdentityKey, public_key_from_hex
 from protocols.signed_document import verify_document
 from protocols.texts import reason
 
 FORMAT = "klynge-practice-registry"
+_MAX_BYTES = 64 * 1024 * 1024  # about 250 bytes a practice
 VERSION = 1
 SIGNATURE_DOMAIN = b"klynge/practice-registry/v1"
 PRACTICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -103,15 +105,6 @@ def encode_registry(registry: PracticeRegistry) -> bytes:
     return (json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2) + "\n").encode()
 
 
-def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
 def parse_registry(data: bytes, *, source: str) -> PracticeRegistry:
     """A registry from JSON bytes. Call only on bytes whose signature was verified."""
 
@@ -119,11 +112,13 @@ def parse_registry(data: bytes, *, source: str) -> PracticeRegistry:
         return RegistryError(source, where, reason)
 
     try:
-        doc = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicate_keys)
+        data.decode("utf-8")
     except UnicodeDecodeError:
         raise fail("document", reason("not_utf8")) from None
-    except ValueError as exc:
-        raise fail("document", reason("not_json", detail=exc)) from None
+    try:  # duplicated keys are refused too
+        doc = boundedjson.loads(data, source=source, max_bytes=_MAX_BYTES, max_depth=4)
+    except boundedjson.BoundedJsonError as exc:
+        raise fail("document", reason("not_json", detail=exc.reason)) from None
     if not isinstance(doc, dict):
         raise fail("document", reason("not_object"))
     if set(doc) != _TOP_KEYS:

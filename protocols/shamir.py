@@ -23,6 +23,7 @@ field.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from math import factorial, prod
 
@@ -153,3 +154,126 @@ def decode_element(data: bytes) -> int:
     if value >= PRIME:
         raise ValueError("value outside the field GF(2^521 - 1)")
     return value
+
+
+# --- robust reconstruction: Reed-Solomon decoding (Gao's algorithm) ----------------
+#
+# Shamir shares are a Reed-Solomon codeword: the values of a polynomial of degree
+# < threshold at distinct points. With n shares of which e are wrong, the secret
+# is still determined when 2e <= n - threshold, and Gao's algorithm (Gao, "A new
+# algorithm for decoding Reed-Solomon codes", 2003) finds the polynomial with one
+# interpolation and one partial extended Euclid, O(n^2) field operations. It also
+# says which shares are off the polynomial: those holders are the ones to name.
+# Beyond that radius decoding fails or returns a wrong polynomial; callers check
+# the secret against a commitment, so a wrong answer is detected, never used.
+
+Poly = list[int]  # coefficients, lowest degree first, no trailing zeros
+
+
+def _trim(p: Poly) -> Poly:
+    while p and p[-1] == 0:
+        p.pop()
+    return p
+
+
+def _mul(a: Poly, b: Poly) -> Poly:
+    if not a or not b:
+        return []
+    out = [0] * (len(a) + len(b) - 1)
+    for i, x in enumerate(a):
+        if x:
+            for j, y in enumerate(b):
+                out[i + j] += x * y
+    return _trim([c % PRIME for c in out])
+
+
+def _sub(a: Poly, b: Poly) -> Poly:
+    n = max(len(a), len(b))
+    return _trim(
+        [((a[i] if i < len(a) else 0) - (b[i] if i < len(b) else 0)) % PRIME for i in range(n)]
+    )
+
+
+def _divmod(a: Poly, b: Poly) -> tuple[Poly, Poly]:
+    if not b:
+        raise ZeroDivisionError("polynomial division by zero")
+    rem = list(a)
+    quotient = [0] * max(0, len(a) - len(b) + 1)
+    lead = pow(b[-1], -1, PRIME)
+    for shift in range(len(a) - len(b), -1, -1):
+        coeff = rem[shift + len(b) - 1] * lead % PRIME
+        quotient[shift] = coeff
+        if coeff:
+            for j, bj in enumerate(b):
+                rem[shift + j] = (rem[shift + j] - coeff * bj) % PRIME
+    return _trim(quotient), _trim(rem[: len(b) - 1])
+
+
+def evaluate(p: Poly, x: int) -> int:
+    acc = 0
+    for c in reversed(p):
+        acc = (acc * x + c) % PRIME
+    return acc
+
+
+def _interpolate(points: Sequence[tuple[int, int]]) -> Poly:
+    """The polynomial of degree < len(points) through `points` (Newton's form)."""
+    xs = [x for x, _ in points]
+    coeffs = [y % PRIME for _, y in points]
+    n = len(points)
+    for level in range(1, n):
+        for i in range(n - 1, level - 1, -1):
+            den = pow((xs[i] - xs[i - level]) % PRIME, -1, PRIME)
+            coeffs[i] = (coeffs[i] - coeffs[i - 1]) * den % PRIME
+    poly: Poly = [coeffs[-1]] if coeffs else []
+    for i in range(n - 2, -1, -1):
+        poly = _sub(_mul(poly, [(-xs[i]) % PRIME, 1]), [(-coeffs[i]) % PRIME])
+    return _trim(poly)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """The secret f(0), and the x-coordinates whose shares are not on f."""
+
+    secret: int
+    wrong: tuple[int, ...]
+
+
+class DecodingError(ValueError):
+    """More wrong shares than the points can correct: 2e > n - threshold."""
+
+
+def decode(points: Sequence[tuple[int, int]], threshold: int) -> Decoded:
+    """The polynomial of degree < `threshold` that all but at most (n - t) / 2 points lie on.
+
+    Gao's algorithm; raises `DecodingError` when no such polynomial exists.
+    """
+    n = len(points)
+    if len({x for x, _ in points}) != n or any(x <= 0 for x, _ in points):
+        raise ValueError("share points must be distinct and positive")
+    if any(not 0 <= y < PRIME for _, y in points):
+        raise ValueError("share outside the field")
+    if n < threshold:
+        raise DecodingError(f"{n} shares, {threshold} needed")
+    g0: Poly = [1]
+    for x, _ in points:
+        g0 = _mul(g0, [(-x) % PRIME, 1])
+    g1 = _interpolate(points)
+    # Partial extended Euclid on (g0, g1), tracking only g1's cofactor.
+    r_prev, r_cur = g0, g1
+    v_prev: Poly = []
+    v_cur: Poly = [1]
+    stop = (n + threshold) / 2
+    while r_cur and len(r_cur) - 1 >= stop:
+        q, r_next = _divmod(r_prev, r_cur)
+        r_prev, r_cur = r_cur, r_next
+        v_prev, v_cur = v_cur, _sub(v_prev, _mul(q, v_cur))
+    if not v_cur:
+        raise DecodingError("no error locator")
+    f, remainder = _divmod(r_cur, v_cur)
+    if remainder or len(f) > threshold:
+        raise DecodingError(f"too many wrong shares among {n} for threshold {threshold}")
+    wrong = tuple(x for x, y in points if evaluate(f, x) != y)
+    if 2 * len(wrong) > n - threshold:
+        raise DecodingError(f"too many wrong shares among {n} for threshold {threshold}")
+    return Decoded(f[0] if f else 0, wrong)

@@ -44,6 +44,14 @@ _REASONS: dict[str, dict[Lang, str]] = {
         "en": "the list of practices with keys omits this practice",
         "da": "listen over praksisser med nøgler udelader denne praksis",
     },
+    "graph_nonces_malformed": {
+        "en": "the graph nonces are not one 16-byte value per practice that advertised keys",
+        "da": "grafens nonces er ikke én 16-byte-værdi pr. praksis, der har annonceret nøgler",
+    },
+    "graph_nonce_altered": {
+        "en": "a graph nonce differs from the one its practice signed (the graph was altered)",
+        "da": "en graf-nonce afviger fra den, dens praksis har signeret (grafen er manipuleret)",
+    },
     "keys_not_neighbours": {
         "en": "the keys delivered are not exactly those of this practice's neighbours",
         "da": "de leverede nøgler er ikke præcis nøglerne fra denne praksis' naboer",

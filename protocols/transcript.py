@@ -5,12 +5,13 @@ never disagree, and so a reviewer can see what each signature covers:
 
 - a key advertisement binds the announcement digest (round id, cluster,
   manifest hash, reference date, parameters and the full participant list),
-  the sender's index and its two X25519 keys and self-mask commitment: a
-  coordinator can neither move keys between practices or rounds nor show two
-  practices different announcements without signatures failing;
+  the sender's index and its two X25519 keys, self-mask commitment and graph
+  nonce: a coordinator can neither move keys between practices or rounds nor
+  show two practices different announcements without signatures failing;
 - a survivor signature binds the announcement digest, the set of practices
-  that advertised keys (which fixes the neighbour graph) and the survivor
-  set: agents that accept each other's signatures share one view of the round;
+  that advertised keys and the digest of their graph nonces (which together
+  fix the neighbour graph) and the survivor set: agents that accept each
+  other's signatures share one view of the round and of its graph;
 - share ciphertexts carry (round id, sender, recipient) as associated data.
 """
 
@@ -26,6 +27,7 @@ DOMAIN_KEY_ADVERTISEMENT = b"klynge/secagg/v1/key-advertisement"
 DOMAIN_SURVIVORS = b"klynge/secagg/v1/survivor-set"
 _COMMITMENT_PREFIX = b"klynge/secagg/v1/self-mask-commitment\x00"
 _SHARE_AAD_PREFIX = b"klynge/secagg/v1/share\x00"
+_NONCES_PREFIX = b"klynge/secagg/v1/graph-nonces\x00"
 
 
 def index_set_digest(indices: Sequence[int] | np.ndarray) -> bytes:
@@ -38,6 +40,7 @@ def key_advertisement_payload(
     encryption_key: bytes,
     mask_key: bytes,
     self_mask_commitment: bytes,
+    graph_nonce: bytes,
 ) -> bytes:
     return (
         announcement_digest
@@ -45,15 +48,28 @@ def key_advertisement_payload(
         + encryption_key
         + mask_key
         + self_mask_commitment
+        + graph_nonce
     )
+
+
+def nonce_digest(nonces: Sequence[bytes]) -> bytes:
+    """SHA-256 over the advertised practices' graph nonces, in index order."""
+    return hashlib.sha256(_NONCES_PREFIX + b"".join(nonces)).digest()
 
 
 def survivor_payload(
     announcement_digest: bytes,
     advertised: Sequence[int] | np.ndarray,
+    graph_nonces: bytes,
     survivors: Sequence[int] | np.ndarray,
 ) -> bytes:
-    return announcement_digest + index_set_digest(advertised) + index_set_digest(survivors)
+    """`graph_nonces` is `nonce_digest` of the broadcast's nonces."""
+    return (
+        announcement_digest
+        + index_set_digest(advertised)
+        + graph_nonces
+        + index_set_digest(survivors)
+    )
 
 
 def self_mask_commitment(round_id: bytes, owner: int, seed: bytes) -> bytes:

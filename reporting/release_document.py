@@ -14,7 +14,6 @@ empty comparison.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
+from common import boundedjson
 from common.errors import FileKeyError
 from privacy.intervals import noise_interval
 
@@ -31,6 +31,7 @@ LEVELS: tuple[Level, ...] = ("cluster", "region")
 DECILES = 9  # the 1st..9th decile
 WITHHELD_REASONS = ("too_few_practices", "too_noisy", "empty")
 _CELL_FIELDS = ("numerator", "denominator", "rate")
+_MAX_FILE_BYTES = 64 * 1024 * 1024  # results.json holds every unit of a period
 
 
 class ReleaseDocumentError(FileKeyError):
@@ -643,10 +644,15 @@ def parse_results(source: Path | str, doc: Any) -> PeriodResults:
 
 
 def _load(path: Path) -> Any:
+    """A downloaded file came from the coordinator: read it within bounds, like the wire."""
     try:
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        return boundedjson.loads(
+            path.read_bytes(), source=str(path), max_bytes=_MAX_FILE_BYTES, max_depth=32
+        )
+    except OSError as exc:
         raise ReleaseDocumentError(path, None, f"cannot read as JSON ({exc})") from None
+    except boundedjson.BoundedJsonError as exc:
+        raise ReleaseDocumentError(path, None, f"cannot read as JSON ({exc.reason})") from None
 
 
 def read_release(path: Path) -> ReleaseDocument:

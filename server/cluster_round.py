@@ -81,8 +81,10 @@ class ClusterRound:
         index = self._index(practice_id)
         if index is None or getattr(message, "sender", index) != index:
             raise ProtocolError(self.stage.name, f"sender is not participant {practice_id}")
+        stage = self.stage
         self.coordinator.receive(message)
-        self._expected.discard(index)
+        if message.stage is stage:  # a redelivery of an earlier stage's message answers nothing
+            self._expected.discard(index)
         return self._advance_if_complete(now)
 
     def refuse(self, practice_id: str, reason: str, now: float) -> list[Outbound]:

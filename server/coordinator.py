@@ -40,6 +40,7 @@ from protocols.registry import PracticeRegistry
 from protocols.wire import (
     FETCH_CLUSTER,
     FETCH_REGION,
+    MAX_REASON_CHARS,
     RELEASE_MEDIA_TYPE,
     Refusal,
     RoundOutcome,
@@ -112,13 +113,13 @@ class CoordinatorService(CoordinatorHandler):
             for cluster in self.federation.clusters:
                 if not self._done(cluster.id, ref):
                     self._pending.append(_Pending(cluster.id, ref, self._started))
+        admitted = [p.id for p in self.federation.practices if self.registry.identity_key(p.id)]
+        port = settings.port
         self.transport = CoordinatorTransport(
             TlsFiles.for_server(PkiLayout(settings.pki_dir)),
             self,
-            allow_list(
-                [p.id for p in self.federation.practices if self.registry.identity_key(p.id)]
-            ),
-            config=CoordinatorConfig(address=f"{settings.host}:{settings.port}"),
+            allow_list(admitted),
+            config=CoordinatorConfig.for_registry(len(admitted), f"{settings.host}:{port}"),
             fetch=self._fetch,
         )
 
@@ -376,6 +377,17 @@ class CoordinatorService(CoordinatorHandler):
         region = self.federation.cluster(rnd.cluster_id).region
         noisy = None
         reason = rnd.abort_reason
+        for fault in rnd.coordinator.share_faults:  # excluded, and named, whatever the outcome
+            log_event(
+                self._log,
+                "share_rejected",
+                level=logging.WARNING,
+                round_id=rnd.round_id,
+                practice=fault.holder,
+                owner=fault.owner,
+                secret=fault.secret,
+                reason="not on the polynomial the owner's other shares and commitment agree on",
+            )
         if rnd.result is not None:
             noisy = cluster_sum(
                 self.manifest,
@@ -406,7 +418,7 @@ class CoordinatorService(CoordinatorHandler):
             rnd.cluster_id,
             rnd.announcement.reference_date,
             "aborted" if reason else "released",
-            reason or "",
+            (reason or "")[:MAX_REASON_CHARS],
             0 if noisy is None else noisy.contributors,
         )
         for practice in rnd.practice_ids():

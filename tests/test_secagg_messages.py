@@ -66,6 +66,7 @@ def adverts(draw: st.DrawFn, round_id: bytes | None = None) -> KeyAdvertisement:
         draw(key32),
         draw(key32),
         draw(sig64),
+        draw(st.binary(min_size=16, max_size=16)),
     )
 
 
@@ -73,7 +74,9 @@ def adverts(draw: st.DrawFn, round_id: bytes | None = None) -> KeyAdvertisement:
 def broadcasts(draw: st.DrawFn) -> KeyBroadcast:
     rid = draw(round_ids)
     ads = tuple(draw(st.lists(adverts(rid), max_size=5)))
-    return KeyBroadcast(rid, draw(indices), draw(index_sets), ads)
+    advertised = draw(index_sets)
+    nonces = tuple(bytes([i % 256]) * 16 for i in range(len(advertised)))
+    return KeyBroadcast(rid, draw(indices), advertised, ads, nonces)
 
 
 ciphertexts = st.binary(min_size=CIPHERTEXT_BYTES, max_size=CIPHERTEXT_BYTES)
@@ -195,7 +198,7 @@ def test_random_bytes_raise_message_error(blob: bytes) -> None:
 
 def test_a_header_with_unknown_version_kind_or_stage_is_rejected() -> None:
     raw = bytearray(SurvivorSet(bytes(16), (1, 2)).to_bytes())
-    for pos, value in ((4, 2), (5, 99), (6, int(Stage.UNMASK))):
+    for pos, value in ((4, 3), (5, 99), (6, int(Stage.UNMASK))):
         bad = bytearray(raw)
         bad[pos] = value
         with pytest.raises(MessageError):
@@ -221,9 +224,15 @@ def test_unsorted_index_sets_are_rejected_on_the_wire() -> None:
     "build",
     [
         lambda: SurvivorSet(bytes(15), ()),
-        lambda: KeyAdvertisement(bytes(16), 0, bytes(31), bytes(32), bytes(32), bytes(64)),
-        lambda: KeyAdvertisement(bytes(16), -1, bytes(32), bytes(32), bytes(32), bytes(64)),
-        lambda: KeyAdvertisement(bytes(16), True, bytes(32), bytes(32), bytes(32), bytes(64)),
+        lambda: KeyAdvertisement(
+            bytes(16), 0, bytes(31), bytes(32), bytes(32), bytes(64), bytes(16)
+        ),
+        lambda: KeyAdvertisement(
+            bytes(16), -1, bytes(32), bytes(32), bytes(32), bytes(64), bytes(16)
+        ),
+        lambda: KeyAdvertisement(
+            bytes(16), True, bytes(32), bytes(32), bytes(32), bytes(64), bytes(16)
+        ),
         lambda: MaskedInput(bytes(16), 0, bytes(7)),
         lambda: MaskedInput(bytes(16), 0, b""),
         lambda: EncryptedShare(3, 3, bytes(CIPHERTEXT_BYTES)),
@@ -232,7 +241,7 @@ def test_unsorted_index_sets_are_rejected_on_the_wire() -> None:
         lambda: UnmaskResponse(bytes(16), 1, (OwnerShare(1, 5),), ()),
         lambda: ShareBundle(bytes(16), 0, (EncryptedShare(1, 2, bytes(CIPHERTEXT_BYTES)),)),
         lambda: Participant("bad id!", bytes(32)),
-        lambda: SurvivorSet(bytes(16), (1,), version=2),
+        lambda: SurvivorSet(bytes(16), (1,), version=3),
     ],
 )
 def test_invalid_fields_raise_message_error(build) -> None:
@@ -269,6 +278,8 @@ def test_encoding_refuses_inconsistent_nested_messages() -> None:
     share = EncryptedShare(1, 2, bytes(CIPHERTEXT_BYTES))
     with pytest.raises(MessageError):
         ShareDelivery(bytes(16), 3, (share,)).to_bytes()
-    ad = KeyAdvertisement(bytes([1]) * 16, 0, bytes(32), bytes(32), bytes(32), bytes(64))
+    ad = KeyAdvertisement(bytes([1]) * 16, 0, bytes(32), bytes(32), bytes(32), bytes(64), bytes(16))
     with pytest.raises(MessageError):
-        KeyBroadcast(bytes(16), 0, (0,), (ad,)).to_bytes()
+        KeyBroadcast(bytes(16), 0, (0,), (ad,), (bytes(16),)).to_bytes()
+    with pytest.raises(MessageError):  # one graph nonce per advertised practice
+        KeyBroadcast(bytes(16), 0, (0, 1), (), (bytes(16),)).to_bytes()

@@ -175,8 +175,8 @@ def test_randomness_sources() -> None:
 
 def test_graph_is_deterministic_symmetric_and_regular() -> None:
     members = tuple(range(0, 300, 3))
-    g = build_graph(bytes(16), members, 10)
-    again = build_graph(bytes(16), members, 10)
+    g = build_graph(bytes(16), members, 10, bytes(32))
+    again = build_graph(bytes(16), members, 10, bytes(32))
     for u in members:
         nbrs = g.neighbours_of(u)
         assert nbrs == again.neighbours_of(u)
@@ -185,22 +185,22 @@ def test_graph_is_deterministic_symmetric_and_regular() -> None:
             assert u in g.neighbours_of(v)
             assert 1 <= g.share_x(u, v) <= 10
         assert sorted(g.share_x(u, v) for v in nbrs) == list(range(1, 11))
-    filled = build_graph(bytes(16), members, 10)
+    filled = build_graph(bytes(16), members, 10, bytes(32))
     filled.fill()
     assert all(filled.neighbours_of(u) == g.neighbours_of(u) for u in members)
 
 
 def test_graph_depends_on_round_and_members_only() -> None:
     members = tuple(range(50))
-    g1 = build_graph(bytes(16), members, 6)
-    g2 = build_graph(bytes([1]) * 16, members, 6)
-    g3 = build_graph(bytes(16), members[:-1], 6)
+    g1 = build_graph(bytes(16), members, 6, bytes(32))
+    g2 = build_graph(bytes([1]) * 16, members, 6, bytes(32))
+    g3 = build_graph(bytes(16), members[:-1], 6, bytes(32))
     assert any(g1.neighbours_of(u) != g2.neighbours_of(u) for u in members)
     assert any(g1.neighbours_of(u) != g3.neighbours_of(u) for u in members[:-1])
 
 
 def test_small_graphs_are_complete_and_bad_members_are_refused() -> None:
-    g = build_graph(bytes(16), (2, 5, 9), 40)
+    g = build_graph(bytes(16), (2, 5, 9), 40, bytes(32))
     assert g.complete and g.neighbours_of(5) == (2, 9) and g.degree == 2
     assert g.share_x(5, 9) == 2
     with pytest.raises(KeyError):
@@ -208,6 +208,6 @@ def test_small_graphs_are_complete_and_bad_members_are_refused() -> None:
     with pytest.raises(KeyError):
         g.share_x(2, 2)
     with pytest.raises(ValueError):
-        build_graph(bytes(16), (3, 2), 4)
+        build_graph(bytes(16), (3, 2), 4, bytes(32))
     with pytest.raises(ValueError):
-        build_graph(bytes(16), tuple(range(20)), 5)  # a ring needs an even k
+        build_graph(bytes(16), tuple(range(20)), 5, bytes(32))  # a ring needs an even k

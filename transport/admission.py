@@ -9,6 +9,8 @@ ends the RPC with a status code and leaves one log line saying why.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import NoReturn
 
@@ -47,11 +49,32 @@ def allow_list(practice_ids: Iterable[str], fingerprints: Mapping[str, str] | No
 
 
 class Gate:
-    """Authenticates and admits callers, and refuses RPCs with one log line each."""
+    """Authenticates and admits callers, and refuses RPCs with a log line saying why.
 
-    def __init__(self, admit: Admit, log: logging.Logger) -> None:
+    Refusals of one kind for one practice are logged at most once per
+    `quiet_s` seconds, with the number left unlogged meanwhile, so a flood of
+    refused streams cannot turn into a flood of log writes.
+    """
+
+    def __init__(self, admit: Admit, log: logging.Logger, quiet_s: float = 1.0) -> None:
         self._admit = admit
         self._log = log
+        self._quiet_s = quiet_s
+        self._lock = threading.Lock()
+        self._last: dict[tuple[str, str], tuple[float, int]] = {}
+
+    def _throttled(self, key: tuple[str, str]) -> int | None:
+        """None to stay quiet, or how many like it went unlogged since the last line."""
+        now = time.monotonic()
+        with self._lock:
+            last, unlogged = self._last.get(key, (-self._quiet_s, 0))
+            if now - last < self._quiet_s:
+                self._last[key] = (last, unlogged + 1)
+                return None
+            if len(self._last) > 10_000:
+                self._last.clear()
+            self._last[key] = (now, 0)
+            return unlogged
 
     def refuse(
         self,
@@ -61,15 +84,19 @@ class Gate:
         reason: str,
         **fields: object,
     ) -> NoReturn:
-        log_event(
-            self._log,
-            event,
-            level=logging.WARNING,
-            reason=reason,
-            status=status.name,
-            address=context.peer(),
-            **fields,
-        )
+        unlogged = self._throttled((str(fields.get("practice_id", context.peer())), reason))
+        if unlogged is not None:
+            extra = {"unlogged": unlogged} if unlogged else {}
+            log_event(
+                self._log,
+                event,
+                level=logging.WARNING,
+                reason=reason,
+                status=status.name,
+                address=context.peer(),
+                **fields,
+                **extra,
+            )
         context.abort(status, reason)
         raise AssertionError("grpc's abort returned")  # it raises; this satisfies NoReturn
 

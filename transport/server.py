@@ -20,6 +20,17 @@ Guarantees this module gives the round orchestration built on it:
 - Logs are JSON lines through `log_event`, which refuses bytes: payloads and
   keys never reach them.
 
+Fair admission (no certificate, however noisy, locks out another practice):
+- at most `max_sessions_per_practice` streams per certificate's practice,
+  welcomed or still waiting for their Hello (a reconnect overlapping the old
+  stream needs two; a flood gets no more than that);
+- a stream that has not said Hello within `hello_timeout` (seconds, short)
+  is closed, so idle streams cannot hold slots;
+- `max_sessions` overall, which the coordinator sizes to its registry: every
+  registered practice plus one practice's worth of spare, so even with one
+  certificate at its cap every other practice still finds a slot.
+Refused streams end at once with RESOURCE_EXHAUSTED and one log line.
+
 One practice has at most one live session: a new one (a reconnect after a
 network blip the server has not noticed yet) supersedes the old, which gets
 `on_disconnect`. That callback can arrive *after* `on_connect` of the newer
@@ -69,9 +80,11 @@ class CoordinatorConfig:
 
     address: str = "127.0.0.1:0"
     max_sessions: int = 256
+    max_sessions_per_practice: int = 3
+    max_streams_per_connection: int = 8
     max_message_bytes: int = MAX_MESSAGE_BYTES
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
-    hello_timeout: float = 10.0
+    hello_timeout: float = 2.0
     heartbeat_interval: float = 15.0
     keepalive_time_ms: int = 20_000
     keepalive_timeout_ms: int = KEEPALIVE_TIMEOUT_MS
@@ -84,8 +97,18 @@ class CoordinatorConfig:
     def __post_init__(self) -> None:
         if self.max_payload_bytes + FRAME_OVERHEAD_BYTES > self.max_message_bytes:
             raise ValueError("max_message_bytes must exceed max_payload_bytes by 4 KiB")
-        if self.max_sessions < 1 or self.fetch_workers < 1:
-            raise ValueError("max_sessions and fetch_workers must be positive")
+        if self.max_sessions < 1 or self.fetch_workers < 1 or self.max_sessions_per_practice < 1:
+            raise ValueError("session caps and fetch_workers must be positive")
+
+    @classmethod
+    def for_registry(cls, practices: int, address: str, per_practice: int = 3) -> CoordinatorConfig:
+        """Limits sized to a registry of `practices`: each may hold a session, and one
+        practice's full allowance is spare, so a flooding certificate crowds nobody out."""
+        return cls(
+            address=address,
+            max_sessions=max(1, practices) + per_practice,
+            max_sessions_per_practice=per_practice,
+        )
 
 
 class CoordinatorSideSession(Session):
@@ -180,6 +203,7 @@ class CoordinatorTransport:
         self._lock = threading.Lock()
         self._sessions: dict[str, CoordinatorSideSession] = {}
         self._pending = 0
+        self._streams: dict[str, int] = {}  # practice -> its admitted streams (any state)
         self._readers: set[threading.Thread] = set()
         self._server: grpc.Server | None = None
         self._executor: futures.ThreadPoolExecutor | None = None
@@ -199,6 +223,9 @@ class CoordinatorTransport:
             *stream_options(cfg.max_message_bytes, cfg.keepalive_time_ms, cfg.keepalive_timeout_ms),
             ("grpc.http2.min_ping_interval_without_data_ms", cfg.min_client_ping_interval_ms),
             ("grpc.so_reuseport", 0),  # never share a port with another coordinator
+            # An agent needs one Session stream and the odd Fetch per connection; a
+            # flooding client must open (and pay TLS for) a connection per few streams.
+            ("grpc.max_concurrent_streams", cfg.max_streams_per_connection),
         ]
         server = grpc.server(self._executor, options=options, maximum_concurrent_rpcs=workers)
         server.add_generic_rpc_handlers(
@@ -270,19 +297,25 @@ class CoordinatorTransport:
         if self._stopping:
             context.abort(grpc.StatusCode.UNAVAILABLE, "coordinator shutting down")
         peer = self._gate.authenticate(context, "Session")
+        cfg = self._config
         with self._lock:
-            full = len(self._sessions) + self._pending >= self._config.max_sessions
-            if not full:
+            mine = self._streams.get(peer.practice_id, 0)
+            if mine >= cfg.max_sessions_per_practice:
+                full = "too many sessions for this practice"
+            elif len(self._sessions) + self._pending >= cfg.max_sessions:
+                full = "too many sessions"
+            else:
+                full = ""
                 self._pending += 1
+                self._streams[peer.practice_id] = mine + 1
         if full:
             self._gate.refuse(
                 context,
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 "refused",
-                "too many sessions",
+                full,
                 practice_id=peer.practice_id,
             )
-        cfg = self._config
         session = CoordinatorSideSession(
             peer, context.peer(), cfg.outbound_frames, cfg.max_payload_bytes, self._log
         )
@@ -334,6 +367,11 @@ class CoordinatorTransport:
     def _forget(self, session: CoordinatorSideSession) -> None:
         with self._lock:
             session.admissible = False
+            left = self._streams.get(session.practice_id, 0) - 1
+            if left > 0:
+                self._streams[session.practice_id] = left
+            else:
+                self._streams.pop(session.practice_id, None)
             if not session.welcomed:
                 self._pending -= 1
                 return

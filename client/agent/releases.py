@@ -9,18 +9,21 @@ the local report shows exactly what was published.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from client.agent.errors import AgentError
+from common import boundedjson
 from common.atomic import atomic_write
 from protocols import wire
 from protocols.envelope import FetchResult
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 LEVELS = (wire.FETCH_CLUSTER, wire.FETCH_REGION)
+# A release document is a few levels deep (period, indicator, cell, extras).
+MAX_RELEASE_BYTES = 8 * 1024 * 1024
+MAX_RELEASE_DEPTH = 16
 
 
 class ReleaseFormatError(AgentError):
@@ -48,9 +51,14 @@ def store_release(
             f"expected {wire.RELEASE_MEDIA_TYPE!r}"
         )
     try:
-        document = json.loads(result.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ReleaseFormatError(f"{level} release: body is not JSON ({exc})") from None
+        document = boundedjson.loads(
+            result.body,
+            source=f"{level} release",
+            max_bytes=MAX_RELEASE_BYTES,
+            max_depth=MAX_RELEASE_DEPTH,
+        )
+    except boundedjson.BoundedJsonError as exc:
+        raise ReleaseFormatError(str(exc)) from None
     if not isinstance(document, dict):
         raise ReleaseFormatError(f"{level} release: body is not a JSON object")
     rounds = document.get("round_ids")

@@ -1,0 +1,1 @@
+"""Tests that attack: malformed and mutated messages, corrupted shares, session floods, kills."""
