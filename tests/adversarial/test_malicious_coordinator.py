@@ -18,7 +18,7 @@ import pytest
 
 from adversarial.federation import LiveFederation
 from common.keyfiles import load_public_key, public_bytes
-from privacy.layout import VectorLayout
+from privacy.layout import ReleaseLayout, RoundScope
 from privacy.manifest import load_manifest
 from privacy.plan import round_min_survivors
 from protocols import wire
@@ -102,7 +102,7 @@ def test_claiming_a_live_practice_dropped_yields_its_key_never_its_vector(tmp_pa
                 reference_date=fed.options.reference_date,
                 manifest_hash=bytes.fromhex(manifest.hash()),
                 participants=[Participant(p, registry.identity_key(p)) for p in practices],
-                vector_length=VectorLayout.from_manifest(manifest).length,
+                vector_length=ReleaseLayout.for_round(manifest, RoundScope.CLUSTER).length,
                 params=params,
             )
             ann = coordinator.announcement
