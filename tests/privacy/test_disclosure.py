@@ -1,0 +1,224 @@
+"""Input bounding, coordinator plausibility checks and disclosure control."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from privacy.bounding import bound_vector
+from privacy.disclosure import (
+    COMPLEMENTARY,
+    DENOMINATOR_SUPPRESSED,
+    RATE_DENOMINATOR_TOO_SMALL,
+    SMALL_COMPLEMENT,
+    SMALL_COUNT,
+    TOO_FEW_PRACTICES,
+    apply_disclosure_control,
+)
+from privacy.errors import BoundingError, DisclosureError
+from privacy.layout import VectorLayout
+from privacy.plausibility import check_plausibility
+from tests.privacy.builders import STRATA, indicator, make_manifest
+
+MANIFEST = make_manifest(
+    indicators=(
+        indicator("DM-01"),
+        indicator("AB-01", unit="events", cap=4),
+        indicator("AB-02", unit="events", cap=4, den_events=True),
+    )
+)
+LAYOUT = VectorLayout.from_manifest(MANIFEST)
+RULES = MANIFEST.disclosure
+
+
+def _vector(dm, ab1, ab2, list_size):
+    """Each argument: per-stratum (num, den) pairs."""
+    values = [v for block in (dm, ab1, ab2) for pair in block for v in pair]
+    return np.array([*values, list_size], dtype=np.int64)
+
+
+def test_layout_matches_the_engine_vector_order():
+    assert LAYOUT.length == MANIFEST.vector_length == 3 * 2 * len(STRATA) + 1
+    assert LAYOUT.label(0) == ("DM-01", STRATA[0], "numerator")
+    assert LAYOUT.label(3) == ("DM-01", STRATA[1], "denominator")
+    assert LAYOUT.label(LAYOUT.length - 1) == ("", "", "list_size")
+
+
+def test_bounding_clips_to_public_bounds_and_reports_it():
+    v = _vector(
+        dm=[(5, 3), (-2, 4), (1, 10_000), (0, 0)],
+        ab1=[(500, 10), (3, 1), (0, 0), (0, 0)],
+        ab2=[(7, 5), (2, 9_999), (0, 0), (0, 0)],
+        list_size=2_000,
+    )
+    bounded, report = bound_vector(v, LAYOUT, max_list_size=50_000)
+    dm = bounded[:8].reshape(4, 2)
+    assert dm.tolist() == [[3, 3], [0, 4], [1, 2000], [0, 0]]
+    ab1 = bounded[8:16].reshape(4, 2)
+    assert ab1[0].tolist() == [40, 10]  # numerator ≤ cap × patients
+    ab2 = bounded[16:24].reshape(4, 2)
+    assert ab2[0].tolist() == [5, 5]  # same-unit events: numerator ≤ denominator
+    assert ab2[1].tolist() == [2, 8000]  # events ≤ cap × list size
+    fields = {(c.indicator_id, c.stratum, c.field) for c in report.clips}
+    assert ("DM-01", STRATA[0], "numerator") in fields
+    assert ("DM-01", STRATA[1], "numerator") in fields
+    assert report.changed
+    clean, clean_report = bound_vector(bounded, LAYOUT, max_list_size=50_000)
+    assert np.array_equal(clean, bounded) and not clean_report.changed
+    big, _ = bound_vector(_vector([(0, 0)] * 4, [(0, 0)] * 4, [(0, 0)] * 4, 90_000), LAYOUT, 50_000)
+    assert big[-1] == 50_000
+
+
+def test_bounding_rejects_a_wrong_layout():
+    with pytest.raises(BoundingError, match="shape"):
+        bound_vector(np.zeros(5, dtype=np.int64), LAYOUT, 50_000)
+    with pytest.raises(BoundingError, match="integers"):
+        bound_vector(np.zeros(LAYOUT.length), LAYOUT, 50_000)
+
+
+def test_plausibility_passes_honest_noisy_sums_and_flags_garbage():
+    rng = np.random.default_rng(0)
+    honest = _vector(
+        dm=[(100, 150), (300, 320), (90, 160), (250, 300)],
+        ab1=[(2000, 9000), (900, 4000), (800, 3000), (700, 2000)],
+        ab2=[(600, 2000), (300, 900), (200, 800), (100, 700)],
+        list_size=48_000,
+    )
+    sd = 40.0
+    noisy = honest + rng.normal(0, sd, honest.size).round().astype(np.int64)
+    assert (
+        check_plausibility(noisy, LAYOUT, contributors=16, noise_sd=sd, max_list_size=50_000) == ()
+    )
+    garbage = noisy.copy()
+    garbage[0] = 10_000  # numerator far above its denominator
+    garbage[3] = -5_000  # impossible negative denominator
+    flags = check_plausibility(garbage, LAYOUT, contributors=16, noise_sd=sd, max_list_size=50_000)
+    reasons = {(f.index, f.reason) for f in flags}
+    assert (0, "numerator_exceeds_denominator") in reasons
+    assert (3, "denominator_out_of_range") in reasons
+    huge = noisy.copy()
+    huge[-1] = 16 * 50_000 + 1000  # more listed patients than 16 practices can have
+    flags = check_plausibility(huge, LAYOUT, contributors=16, noise_sd=sd, max_list_size=50_000)
+    assert any(f.reason == "list_size_out_of_range" for f in flags)
+
+
+def _release(v, contributors=8, rules=RULES):
+    return apply_disclosure_control(
+        v, LAYOUT, rules, aggregate="cluster-7", level="cluster", contributors=contributors
+    )
+
+
+def _suppressed(release, indicator_id):
+    return {
+        (c.stratum, c.field): c.reason for c in release.suppressed if c.indicator_id == indicator_id
+    }
+
+
+def test_small_cells_are_suppressed_with_complementary_suppression():
+    big = [(200, 1000)] * 4
+    v = _vector(dm=[(3, 400), (120, 300), (60, 200), (90, 250)], ab1=big, ab2=big, list_size=5000)
+    release = _release(v)
+    hidden = _suppressed(release, "DM-01")
+    assert hidden[(STRATA[0], "numerator")] == SMALL_COUNT
+    # The total numerator is shown, so a second stratum numerator must go: the smallest (60).
+    assert hidden[(STRATA[2], "numerator")] == COMPLEMENTARY
+    dm = release.indicators[0]
+    assert dm.total.numerator == 3 + 120 + 60 + 90
+    assert dm.strata[0].numerator is None and dm.strata[2].numerator is None
+    assert dm.strata[0].rate is None and dm.strata[1].rate == pytest.approx(0.4)
+    assert dm.strata[0].denominator == 400  # the denominator itself is fine
+
+
+def test_a_hidden_total_is_not_derivable_from_its_strata():
+    big = [(200, 1000)] * 4
+    v = _vector(dm=[(1, 40), (1, 30), (1, 20), (1, 30)], ab1=big, ab2=big, list_size=5000)
+    hidden = _suppressed(_release(v), "DM-01")
+    assert all(hidden[(s, "numerator")] == SMALL_COUNT for s in STRATA)
+    assert hidden[("total", "numerator")] == SMALL_COUNT
+
+
+def test_two_hidden_strata_protect_each_other_without_hiding_the_total():
+    one = make_manifest(indicators=(replace(indicator("X"), strata=("all", "other")),))
+    layout = VectorLayout.from_manifest(one)
+    v = np.array([2, 50, 40, 40, 500], dtype=np.int64)  # stratum 'other': 40 of 40 → complement 0
+    release = apply_disclosure_control(
+        v, layout, one.disclosure, aggregate="c", level="cluster", contributors=9
+    )
+    hidden = _suppressed(release, "X")
+    assert hidden[("all", "numerator")] == SMALL_COUNT
+    assert hidden[("other", "numerator")] == SMALL_COMPLEMENT
+    assert ("total", "numerator") not in hidden  # two strata hidden already protect each other
+
+
+def test_denominator_suppression_hides_its_numerator_and_rate():
+    big = [(200, 1000)] * 4
+    v = _vector(dm=[(2, 4), (120, 300), (60, 200), (90, 250)], ab1=big, ab2=big, list_size=5000)
+    release = _release(v)
+    hidden = _suppressed(release, "DM-01")
+    assert hidden[(STRATA[0], "denominator")] == SMALL_COUNT
+    assert hidden[(STRATA[0], "numerator")] in (SMALL_COUNT, DENOMINATOR_SUPPRESSED)
+    assert hidden[(STRATA[2], "denominator")] == COMPLEMENTARY
+    assert hidden[(STRATA[0], "rate")] == DENOMINATOR_SUPPRESSED
+
+
+def test_rates_need_the_minimum_denominator():
+    big = [(200, 1000)] * 4
+    rules = replace(RULES, min_denominator_for_rate=400, suppress_small_complement=False)
+    v = _vector(dm=[(50, 300), (120, 500), (60, 450), (90, 600)], ab1=big, ab2=big, list_size=5000)
+    release = _release(v, rules=rules)
+    hidden = _suppressed(release, "DM-01")
+    assert hidden[(STRATA[0], "rate")] == RATE_DENOMINATOR_TOO_SMALL
+    assert release.indicators[0].strata[0].numerator == 50  # counts are still shown
+    assert release.indicators[0].strata[1].rate == pytest.approx(0.24)
+
+
+def test_too_few_practices_releases_nothing():
+    v = _vector([(200, 1000)] * 4, [(200, 1000)] * 4, [(200, 1000)] * 4, 5000)
+    release = _release(v, contributors=4)
+    assert release.indicators == () and release.list_size is None
+    assert {c.reason for c in release.suppressed} == {TOO_FEW_PRACTICES}
+    assert len(release.suppressed) == len(LAYOUT.indicators) + 1
+
+
+def test_rounding_applies_to_shown_counts_and_rates_use_rounded_values():
+    rules = replace(RULES, rounding_base=5)
+    v = _vector([(203, 1002)] * 4, [(200, 1000)] * 4, [(200, 1000)] * 4, 4998)
+    release = _release(v, rules=rules)
+    cell = release.indicators[0].strata[0]
+    assert (cell.numerator, cell.denominator) == (205, 1000)
+    assert cell.rate == pytest.approx(205 / 1000)
+    assert release.list_size == 5000
+
+
+def test_disclosure_rejects_a_wrong_layout():
+    with pytest.raises(DisclosureError, match="cluster-7"):
+        _release(np.zeros(4, dtype=np.int64))
+
+
+counts = st.integers(min_value=-20, max_value=60)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(counts, counts), min_size=4, max_size=4))
+def test_no_released_total_reveals_exactly_one_hidden_cell(cells):
+    v = _vector(cells, [(200, 1000)] * 4, [(200, 1000)] * 4, 5000)
+    release = _release(v)
+    dm = release.indicators[0]
+    for field in ("numerator", "denominator"):
+        hidden = [getattr(c, field) is None for c in dm.strata]
+        total_shown = getattr(dm.total, field) is not None
+        # Never exactly one unknown in the linear system "total = Σ strata".
+        unknowns = sum(hidden) + (0 if total_shown else 1)
+        assert unknowns != 1
+        for cell in (*dm.strata, dm.total):
+            value = getattr(cell, field)
+            assert value is None or value >= RULES.min_cell
+    recorded = {(c.stratum, c.field) for c in release.suppressed if c.indicator_id == "DM-01"}
+    for cell in (*dm.strata, dm.total):
+        for field in ("numerator", "denominator", "rate"):
+            if getattr(cell, field) is None:
+                assert (cell.stratum, field) in recorded
