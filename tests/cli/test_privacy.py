@@ -247,6 +247,7 @@ def test_bad_inputs_are_typed_errors(runner, signed, tmp_path):
     fails(result, SignatureError, "bad-sig.toml", "signature.value: not valid base64")
 
 
+@pytest.mark.slow
 def test_the_real_entry_point_prints_one_line_and_no_traceback(tmp_path):
     broken = tmp_path / "broken.toml"
     broken.write_text("[dp]\ndelta = 1e-6\n")

@@ -222,3 +222,33 @@ def test_no_released_total_reveals_exactly_one_hidden_cell(cells):
         for field in ("numerator", "denominator", "rate"):
             if getattr(cell, field) is None:
                 assert (cell.stratum, field) in recorded
+
+
+@pytest.mark.parametrize("complement", [RULES.min_cell - 1, RULES.min_cell])
+def test_a_numerator_is_hidden_exactly_when_its_complement_is_below_the_minimum(complement):
+    """'All but 2 patients' discloses as much as '2': the boundary is min_cell itself."""
+    rules = replace(RULES, suppress_small_complement=True)
+    big = [(200, 1000)] * 4
+    den = 400
+    dm = [(den - complement, den), (120, 300), (60, 200), (90, 250)]
+    release = _release(_vector(dm=dm, ab1=big, ab2=big, list_size=5000), rules=rules)
+    hidden = _suppressed(release, "DM-01")
+    if complement < rules.min_cell:
+        assert hidden[(STRATA[0], "numerator")] == SMALL_COMPLEMENT
+        assert release.indicators[0].strata[0].numerator is None
+    else:
+        assert (STRATA[0], "numerator") not in hidden
+        assert release.indicators[0].strata[0].numerator is not None
+
+
+@pytest.mark.parametrize("list_size", [RULES.min_cell - 1, RULES.min_cell])
+def test_the_list_size_is_hidden_exactly_when_below_the_minimum(list_size):
+    big = [(200, 1000)] * 4
+    release = _release(_vector(dm=big, ab1=big, ab2=big, list_size=list_size))
+    hidden = {c.field: c.reason for c in release.suppressed if c.indicator_id == ""}
+    if list_size < RULES.min_cell:
+        assert release.list_size is None
+        assert hidden == {"list_size": SMALL_COUNT}
+    else:
+        assert release.list_size is not None
+        assert hidden == {}

@@ -48,6 +48,7 @@ def test_shared_population_is_measured_once_by_every_pair() -> None:
         assert est.variance(population_name("pop")) == pytest.approx(2 * v / m)
 
 
+@pytest.mark.slow
 def test_predicted_covariance_matches_monte_carlo() -> None:
     rng = np.random.default_rng(7)
     truth_d, truth_p = 2000, [1800, 1100, 1500]

@@ -86,6 +86,27 @@ def test_refusal_changes_nothing_and_a_smaller_release_still_fits(ledger):
     assert ledger.charge(_request(manifest27, "r5", date(2027, 3, 31))).budget_year == 2027
 
 
+@pytest.mark.parametrize(("budget_share", "fits"), [(1 + 1e-9, True), (0.995, False)])
+def test_the_yearly_budget_is_a_hard_limit(tmp_path, budget_share, fits):
+    """A year may spend its whole budget, and not half a percent more."""
+    dates = (date(2026, 3, 31), date(2026, 6, 30))
+    probe = Ledger.create(tmp_path / "probe", "practice-0123", clock=_clock)
+    manifest = make_manifest(epsilon=1.0, budget_epsilon=10.0)
+    for i, ref in enumerate(dates):
+        probe.charge(_request(manifest, f"r{i}", ref))
+    two = probe.spent(2026, manifest.budget.delta_per_year)
+    tight = make_manifest(epsilon=1.0, budget_epsilon=two * budget_share)
+    ledger = Ledger.create(tmp_path / "ledger", "practice-0123", clock=_clock)
+    ledger.charge(_request(tight, "r0", dates[0]))
+    if fits:
+        receipt = ledger.charge(_request(tight, "r1", dates[1]))
+        assert receipt.year_epsilon_spent == pytest.approx(two, rel=1e-12)
+    else:
+        with pytest.raises(BudgetExceeded):
+            ledger.charge(_request(tight, "r1", dates[1]))
+        assert len(ledger.charges()) == 1
+
+
 def test_yearly_spend_composes_rdp_curves(ledger):
     manifest = make_manifest()
     release = manifest_release(manifest)
@@ -204,6 +225,7 @@ _CRASH_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("step", "phase", "charged", "sent"),
     [

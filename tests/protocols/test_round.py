@@ -16,6 +16,7 @@ from protocols.agent import SecAggAgent
 from protocols.coordinator import SecAggCoordinator
 from protocols.errors import BelowMinimumError, InputError, ReconstructionError
 from protocols.messages import Participant, ShareDelivery, Stage
+from protocols.neighbours import NeighbourGraph
 from protocols.params import RoundParams, default_params
 from protocols.randomness import seeded_random_bytes
 from protocols.simulator import DropoutPattern, make_cluster, plain_sum, simulate_round
@@ -96,6 +97,32 @@ def _predicted_complete(assignment: dict[str, str], n: int, params: RoundParams)
     return None
 
 
+def _predicted_ring(
+    assignment: dict[str, str], graph: NeighbourGraph, params: RoundParams
+) -> type | None:
+    """The outcome a ring-graph round must have, from who drops when and whose neighbour is who.
+
+    Member i is RING.practice_ids[i]. A signer is asked to unmask only if at least t of its
+    neighbours signed; every survivor's seed and every dropped sharer's key needs t shares
+    from neighbours that answer.
+    """
+    index = {pid: i for i, pid in enumerate(RING.practice_ids)}
+    gone = {s: {index[p] for p, stage in assignment.items() if stage == s} for s in STAGES}
+    advertised = set(index.values()) - gone["before_advertising"]
+    shared = advertised - gone["after_advertising"]
+    survivors = shared - gone["after_sharing"]
+    if min(len(advertised), len(shared), len(survivors)) < params.min_survivors:
+        return BelowMinimumError
+    signers = survivors - gone["after_masked_input"]
+    asked = {u for u in signers if len(set(graph.neighbours_of(u)) & signers) >= params.threshold}
+    responders = asked - gone["during_unmasking"]
+    for owner in shared:
+        if len(set(graph.neighbours_of(owner)) & responders) < params.threshold:
+            return ReconstructionError
+    return None
+
+
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     assignment=st.dictionaries(
@@ -125,6 +152,7 @@ def test_every_dropout_pattern_complete_graph(assignment: dict[str, str], seed: 
         assert len(owners) == len(set(owners))
 
 
+@pytest.mark.slow
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     assignment=st.dictionaries(
@@ -142,10 +170,13 @@ def test_dropout_patterns_ring_graph(assignment: dict[str, str], seed: int) -> N
         dropout=_pattern(assignment),
         random_bytes=seeded_random_bytes(seed),
     )
-    if out.error is None:
-        assert out.exact
+    assert out.coordinator is not None and out.coordinator.graph is not None
+    predicted = _predicted_ring(assignment, out.coordinator.graph, RING_PARAMS)
+    if predicted is None:
+        assert out.error is None and out.exact, out.error
     else:
-        assert isinstance(out.error, BelowMinimumError | ReconstructionError)
+        assert isinstance(out.error, predicted), out.error
+        assert out.result is None
 
 
 def test_one_dropout_at_every_stage_ring_graph() -> None:
@@ -315,3 +346,23 @@ def test_bad_vectors_are_refused_without_ending_the_round(vector: np.ndarray) ->
     assert agents[1].ready_for_input  # still able to send a good vector
     out = agents[1].masked_input(np.array([1, 2, 3, 4], dtype=np.uint8))
     assert out.length == 4
+
+
+def test_ring_round_aborts_when_too_few_neighbours_answer() -> None:
+    """Both outcomes are reachable: four of one survivor's eight neighbours vanish at unmasking."""
+    vectors = _vectors(RING, 8, np.random.default_rng(7))
+    first = simulate_round(RING, vectors, params=RING_PARAMS, random_bytes=seeded_random_bytes(7))
+    assert first.error is None and first.exact
+    assert first.coordinator is not None and first.coordinator.graph is not None
+    neighbours = first.coordinator.graph.neighbours_of(0)  # the same round id, the same graph
+    assignment = {RING.practice_ids[v]: "during_unmasking" for v in neighbours[:4]}
+    assert _predicted_ring(assignment, first.coordinator.graph, RING_PARAMS) is ReconstructionError
+    out = simulate_round(
+        RING,
+        vectors,
+        params=RING_PARAMS,
+        dropout=_pattern(assignment),
+        random_bytes=seeded_random_bytes(7),
+    )
+    assert isinstance(out.error, ReconstructionError), out.error
+    assert out.result is None

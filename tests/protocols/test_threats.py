@@ -351,6 +351,25 @@ def test_unmasking_without_t_genuine_neighbour_signatures_reveals_nothing() -> N
         genuine = [s for j, s in sigs.items() if j != me]
 
 
+def test_survivor_signatures_from_non_neighbours_do_not_count() -> None:
+    """In a ring graph an agent counts only its own neighbours' signatures over the set."""
+    r = Round(RING, RING_PARAMS, seed="non-neighbours")
+    honest = r.mask()
+    sigs = {i: r.agents[i].sign_survivors(honest) for i in honest.survivors}
+    me = 0
+    neighbours = set(r.coordinator.graph.neighbours_of(me))
+    strangers = [s for j, s in sigs.items() if j != me and j not in neighbours]
+    assert len(strangers) >= RING_PARAMS.threshold
+    with pytest.raises(ConsistencyError):
+        r.agents[me].unmask(UnmaskRequest(r.ann.round_id, me, tuple(strangers)))
+    assert r.agents[me].stage == Stage.ABORTED
+    # the same request with its neighbours' signatures is answered
+    other = 1
+    theirs = tuple(sigs[j] for j in r.coordinator.graph.neighbours_of(other))
+    response = r.agents[other].unmask(UnmaskRequest(r.ann.round_id, other, theirs))
+    assert isinstance(response, UnmaskResponse)
+
+
 # --- replays -----------------------------------------------------------------------------
 
 
@@ -420,6 +439,25 @@ def test_honest_coordinator_aborts_below_minimum_before_any_reveal() -> None:
     assert isinstance(out.error, BelowMinimumError)
     assert out.responses == {} and out.result is None
     assert out.coordinator is not None and out.coordinator.stage == Stage.ABORTED
+
+
+@pytest.mark.parametrize("missing", [PARAMS.min_survivors - 1, PARAMS.min_survivors])
+def test_honest_coordinator_routes_no_share_below_the_minimum(missing: int) -> None:
+    """Fewer sharers than the minimum: the round stops at key sharing, before any share moves."""
+    skip = frozenset(range(len(CLUSTER.practice_ids) - missing))
+    r = Round(seed=("share-minimum", missing))
+    if missing < PARAMS.min_survivors:
+        with pytest.raises(BelowMinimumError) as refused:
+            r.share(skip)
+        assert refused.value.fields == {
+            "stage": "SHARE_KEYS",
+            "count": missing,
+            "minimum": PARAMS.min_survivors,
+        }
+        assert r.coordinator.stage == Stage.ABORTED
+    else:
+        deliveries = r.share(skip)
+        assert sorted(deliveries) == sorted(set(range(len(CLUSTER.practice_ids))) - skip)
 
 
 def test_agents_refuse_a_survivor_set_below_the_minimum() -> None:

@@ -243,7 +243,16 @@ def test_suppressed_cell_with_too_few_practices_is_allowed(store):
         SuppressedCell("dm-hba1c", "all", "numerator", "fewer than 5 practices"),
         SuppressedCell("dm-hba1c", "all", "denominator", "fewer than 5 practices"),
     ]
-    store.record_release(cluster_release("R1", [cell(num=None, den=None, n=2)], both))
+    few = cell(num=None, den=None, n=2)
+    # the same cell with its counts is refused: fewer than 5 practices may not be shown
+    with pytest.raises(StoreError, match="needs at least 5"):
+        store.record_release(cluster_release("R1", [cell(n=2)]))
+    release_id = store.record_release(cluster_release("R1", [few], both))
+    stored = store.release(release_id)
+    assert stored is not None
+    assert stored.release.cells == (few,)
+    assert set(stored.release.suppressed) == set(both)
+    assert store.round("R1").state is RoundState.RELEASED
 
 
 def test_per_practice_breakdown_is_refused(store):

@@ -34,6 +34,7 @@ def test_committed_stubs_match_regeneration(tmp_path):
         )
 
 
+@pytest.mark.slow
 def test_stubs_import_as_package_with_installed_runtime():
     # A fresh interpreter, warnings as errors: protobuf's gencode/runtime version
     # check and grpc's generated-version check run at import and must pass.

@@ -253,6 +253,7 @@ def test_agents_run_a_round_over_mtls_store_status_and_releases(federation, capl
     assert "dropping_out" in events and "release_not_found" in events
 
 
+@pytest.mark.slow
 def test_klynge_agent_run_stops_cleanly_on_sigterm(tmp_path):
     """A real process: it keeps redialling a coordinator that is not there, then SIGTERM."""
     pki = make_pki(tmp_path / "pki", IDS[:2])

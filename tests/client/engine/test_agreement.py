@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +19,8 @@ from client.engine.fast import evaluate_fast
 from client.engine.reference import evaluate_reference
 from indicator_defs import load_catalogue
 from tests.client.engine.strategies import REF, extracts
+
+pytestmark = pytest.mark.slow  # hundreds of generated extracts through both engines
 
 CATALOGUE = load_catalogue()
 

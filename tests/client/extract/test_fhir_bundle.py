@@ -122,6 +122,7 @@ def test_unreadable_file(tmp_path) -> None:
         load_fhir_bundle(path)
 
 
+@pytest.mark.slow
 def test_cli_import_writes_a_loadable_extract(practice, bundle, tmp_path) -> None:
     import typer
     from typer.testing import CliRunner

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 
 from client.engine.fast import PreparedExtract, evaluate_fast, patient_contributions
@@ -52,6 +53,7 @@ def test_lists_at_an_earlier_reference_date():
     _check(PRACTICE, date(2025, 12, 31))
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(extracts())
 def test_lists_agree_with_reference_on_edge_case_extracts(extract):

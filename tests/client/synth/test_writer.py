@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import client.extract.writer as writer_module
+from client.extract.loader import load_extract
 from client.extract.schema import TABLES, ColumnKind
 from client.extract.tables import Extract
 from client.extract.writer import ExtractWriteError, format_decimals, write_extract
@@ -131,9 +132,8 @@ def test_parquet_types(extract: Extract, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_round_trip_through_the_loader(extract: Extract, tmp_path: Path, fmt: str) -> None:
-    loader = pytest.importorskip("client.extract.loader")
     write_extract(extract, tmp_path, fmt)  # type: ignore[arg-type]
-    loaded = loader.load_extract(tmp_path)
+    loaded = load_extract(tmp_path)
     assert loaded.warnings == ()
     for table in TABLES:
         pd.testing.assert_frame_equal(
