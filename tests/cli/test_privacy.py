@@ -23,13 +23,13 @@ from privacy.errors import (
     SignatureError,
     TrustStoreError,
 )
-from privacy.ledger import ChargeRequest, Ledger
+from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
-from privacy.plan import manifest_release
 from privacy.receipts import sign_receipt
 from privacy.signing import generate_private_key
 from privacy.transparency import TransparencyLog
 from tests import REPO_ROOT
+from tests.privacy.builders import charge_request
 
 CHECKLIST = {
     "da": [
@@ -310,17 +310,7 @@ def test_audit_reports_budget_used_signature_and_log(runner, signed, tmp_path):
     manifest_path, _, public = signed
     manifest = load_manifest(manifest_path).manifest
     ledger = Ledger.create(tmp_path / "ledger", "practice-0123")
-    receipt = ledger.charge(
-        ChargeRequest(
-            "r1",
-            "coordinator",
-            manifest,
-            date(2026, 3, 31),
-            manifest_release(manifest),
-            b"masked" * 10,
-            manifest.vector_length,
-        )
-    )
+    receipt = ledger.charge(charge_request(manifest, payload=b"masked" * 10))
     log_path = tmp_path / "log.jsonl"
     log = TransparencyLog(log_path, clock=lambda: datetime(2026, 4, 2, tzinfo=UTC))
     log.append_receipt(sign_receipt(receipt, generate_private_key()))

@@ -14,6 +14,7 @@ from pathlib import Path
 from privacy.catalogue import InstalledCatalogue, InstalledCodelist, InstalledIndicator
 from privacy.defaults import default_manifest_path
 from privacy.distribution import DistributionSpec
+from privacy.ledger import ChargeRequest
 from privacy.manifest import (
     Budget,
     CodelistEntry,
@@ -23,6 +24,8 @@ from privacy.manifest import (
     Schedule,
     load_manifest,
 )
+from privacy.plan import manifest_release
+from privacy.release import Release
 
 STRATA = ("F:18-64", "F:65+", "M:18-64", "M:65+")
 
@@ -122,3 +125,24 @@ def installed_for(manifest: Manifest) -> InstalledCatalogue:
 def write_text(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def charge_request(
+    manifest: Manifest,
+    round_id: str = "r1",
+    ref: date = date(2026, 3, 31),
+    payload: bytes = b"masked",
+    release: Release | None = None,
+    *,
+    recipient: str = "coordinator",
+) -> ChargeRequest:
+    """What an agent asks its ledger to charge; the release is the manifest's unless given."""
+    return ChargeRequest(
+        round_id=round_id,
+        recipient=recipient,
+        manifest=manifest,
+        reference_date=ref,
+        release=release or manifest_release(manifest),
+        payload=payload,
+        coordinates=manifest.vector_length,
+    )

@@ -10,10 +10,10 @@ import pytest
 from client.engine.result import IndicatorCount, PracticeResult, StratumCount
 from privacy.contribution import prepare_contribution
 from privacy.errors import MechanismError
-from privacy.ledger import ChargeRequest, Ledger
+from privacy.ledger import Ledger
 from privacy.randomness import SeededStream
 from privacy.release import LocalLaplaceRelease, SkellamRelease
-from tests.privacy.builders import make_manifest
+from tests.privacy.builders import charge_request, make_manifest
 
 
 def _result(manifest, numerator=7, denominator=20, list_size=1500) -> PracticeResult:
@@ -44,15 +44,7 @@ def test_engine_vector_is_bounded_noised_and_charged_with_the_same_release(tmp_p
     assert np.array_equal(prepared.values, again.values)  # seeded: reproducible
     ledger = Ledger.create(tmp_path / "ledger", "p-1")
     receipt = ledger.charge(
-        ChargeRequest(
-            "r1",
-            "coordinator",
-            manifest,
-            date(2026, 3, 31),
-            prepared.release,
-            prepared.values.tobytes(),
-            manifest.vector_length,
-        )
+        charge_request(manifest, payload=prepared.values.tobytes(), release=prepared.release)
     )
     assert receipt.parameters["n_min"] == 12
     assert receipt.epsilon == pytest.approx(prepared.release.cost().epsilon)

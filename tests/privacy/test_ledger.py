@@ -20,7 +20,7 @@ from privacy.rdp import compose, to_approx_dp
 from privacy.receipts import Receipt, describe, sign_receipt, verify_receipt, write_receipt
 from privacy.signing import generate_private_key
 from tests import REPO_ROOT
-from tests.privacy.builders import make_manifest
+from tests.privacy.builders import charge_request, make_manifest
 
 PAYLOAD = b"\x01\x02masked" * 64
 
@@ -30,14 +30,8 @@ def _clock() -> datetime:
 
 
 def _request(manifest, round_id="r-2026Q1", ref=date(2026, 3, 31), payload=PAYLOAD, release=None):
-    return ChargeRequest(
-        round_id=round_id,
-        recipient="coordinator:cluster-7",
-        manifest=manifest,
-        reference_date=ref,
-        release=release or manifest_release(manifest),
-        payload=payload,
-        coordinates=manifest.vector_length,
+    return charge_request(
+        manifest, round_id, ref, payload, release, recipient="coordinator:cluster-7"
     )
 
 

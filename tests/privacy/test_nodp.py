@@ -40,7 +40,7 @@ from privacy.report_model import render_html, render_json, render_markdown
 from privacy.signing import generate_private_key, key_id
 from privacy.transparency import TransparencyLog, verify_log
 from privacy.trust import check_signature
-from tests.privacy.builders import default_manifest, make_manifest
+from tests.privacy.builders import charge_request, default_manifest, make_manifest
 
 Q1, Q2 = date(2026, 3, 31), date(2026, 6, 30)
 
@@ -209,14 +209,9 @@ def _clock() -> datetime:
 
 
 def _request(manifest, round_id: str, ref: date, release=None) -> ChargeRequest:
-    return ChargeRequest(
-        round_id=round_id,
-        recipient="coordinator:cluster-1",
-        manifest=manifest,
-        reference_date=ref,
-        release=release or manifest_release(manifest),
-        payload=round_id.encode() * 32,
-        coordinates=manifest.vector_length,
+    payload = round_id.encode() * 32
+    return charge_request(
+        manifest, round_id, ref, payload, release, recipient="coordinator:cluster-1"
     )
 
 

@@ -13,8 +13,8 @@ import pytest
 
 from privacy.errors import AlreadyContributed, BudgetExceeded, LedgerCorrupt
 from privacy.ledger import LEDGER_FILE, ChargeRequest, Ledger
-from privacy.plan import manifest_release
 from tests.client.agent.world import default_manifest, with_id
+from tests.privacy.builders import charge_request
 
 REF = date(2026, 9, 30)
 
@@ -29,15 +29,7 @@ def ledger(tmp_path):
 
 
 def request(manifest, round_id="r1", ref=REF, payload=b"masked", release=None) -> ChargeRequest:
-    return ChargeRequest(
-        round_id=round_id,
-        recipient="coordinator:K01",
-        manifest=manifest,
-        reference_date=ref,
-        release=release or manifest_release(manifest),
-        payload=payload,
-        coordinates=manifest.vector_length,
-    )
+    return charge_request(manifest, round_id, ref, payload, release, recipient="coordinator:K01")
 
 
 def dry_run(ledger: Ledger, req: ChargeRequest, with_payload: bool = False):
