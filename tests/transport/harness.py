@@ -7,7 +7,6 @@ loopback sockets with an ephemeral port, and nothing about gRPC is mocked.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -162,36 +161,3 @@ def agent(
         yield transport
     finally:
         transport.close(timeout=2.0)
-
-
-class LogCapture(logging.Handler):
-    """Collects formatted records of the transport loggers."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-        self.lock_ = threading.Lock()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with self.lock_:
-            self.lines.append(record.getMessage())
-
-    def events(self) -> list[str]:
-        import json
-
-        with self.lock_:
-            return [json.loads(line)["event"] for line in self.lines]
-
-
-@contextmanager
-def captured_logs() -> Iterator[LogCapture]:
-    capture = LogCapture()
-    logger = logging.getLogger("klynge.transport")
-    old_level = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(capture)
-    try:
-        yield capture
-    finally:
-        logger.removeHandler(capture)
-        logger.setLevel(old_level)

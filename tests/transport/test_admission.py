@@ -9,10 +9,10 @@ import pytest
 
 from protocols.envelope import ErrorCode
 from protocols.generated import klynge_pb2 as pb
+from tests.logcapture import captured_logs
 from tests.transport.harness import (
     RecordingCoordinator,
     agent,
-    captured_logs,
     coordinator,
     make_pki,
     wait_until,

@@ -23,7 +23,7 @@ from protocols.envelope import (
     FrameRejected,
 )
 from protocols.generated import klynge_pb2 as pb
-from tests.transport.harness import captured_logs
+from tests.logcapture import captured_logs
 from transport.dispatch import Dispatcher
 from transport.server import CoordinatorHandler, CoordinatorSideSession
 from transport.session import StreamEnd, deliver

@@ -11,11 +11,11 @@ import pytest
 
 from protocols.envelope import Envelope, ErrorCode, FetchNotFound, FetchResult
 from protocols.generated import klynge_pb2 as pb
+from tests.logcapture import captured_logs
 from tests.transport.harness import (
     RecordingAgent,
     RecordingCoordinator,
     agent,
-    captured_logs,
     coordinator,
     make_pki,
     wait_until,

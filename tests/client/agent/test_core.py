@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import logging
 import math
 from contextlib import contextmanager
 
@@ -47,26 +46,13 @@ from tests.client.agent.world import (
     run_round,
     with_id,
 )
+from tests.logcapture import captured_logs
 
 
 @contextmanager
 def agent_logs():
-    lines: list[dict] = []
-
-    class Capture(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            lines.append(json.loads(record.getMessage()))
-
-    logger = logging.getLogger("klynge.agent")
-    handler = Capture(logging.DEBUG)
-    old = logger.level
-    logger.setLevel(logging.DEBUG)
-    logger.addHandler(handler)
-    try:
-        yield lines
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old)
+    with captured_logs("klynge.agent") as capture:
+        yield capture
 
 
 def charges(world, pid):
@@ -214,7 +200,7 @@ def test_a_second_round_for_the_same_manifest_and_date_is_refused(tmp_path):
     }
     assert not second.sent  # no keys advertised, nothing masked
     assert {p: ledger_bytes(world, p) for p in world.practice_ids} == before
-    refused = [line for line in logs if line["event"] == "round_refused"]
+    refused = [line for line in logs.records() if line["event"] == "round_refused"]
     assert {line["practice_id"] for line in refused} == set(world.practice_ids)
     assert all(line["reason"] == "already_contributed" and line["detail"] for line in refused)
     # a later date in the schedule is a new slot: it runs (and is charged) normally
@@ -369,7 +355,7 @@ def test_malformed_envelopes_are_refused_or_logged_never_raised(tmp_path):
         # a Refusal or RoundOutcome with broken JSON
         bad_outcome = Envelope("cd" * 16, "DONE", "coordinator", 0, b"{not json", "RoundOutcome")
         assert core.on_envelope(bad_outcome) == []
-    events = [line["event"] for line in logs]
+    events = logs.events()
     assert "round_refused" in events and "envelope_refused" in events
     assert "message_rejected" in events
 
