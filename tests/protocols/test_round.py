@@ -19,20 +19,19 @@ from protocols.messages import Participant, ShareDelivery, Stage
 from protocols.neighbours import NeighbourGraph
 from protocols.params import RoundParams, default_params
 from protocols.randomness import seeded_random_bytes
-from protocols.simulator import DropoutPattern, make_cluster, plain_sum, simulate_round
+from protocols.simulator import (
+    DROPOUT_STAGES,
+    DropoutPattern,
+    make_cluster,
+    plain_sum,
+    simulate_round,
+)
 
 INT64 = np.iinfo(np.int64)
 SMALL = make_cluster(8, seeded_random_bytes("round-small"))
 SMALL_PARAMS = default_params(8)  # k=7 (complete), t=4, m=5
 RING = make_cluster(24, seeded_random_bytes("round-ring"))
 RING_PARAMS = RoundParams(k=8, threshold=5, min_survivors=12)
-STAGES = (
-    "before_advertising",
-    "after_advertising",
-    "after_sharing",
-    "after_masked_input",
-    "during_unmasking",
-)
 
 
 def _vectors(cluster, length: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -40,13 +39,6 @@ def _vectors(cluster, length: int, rng: np.random.Generator) -> dict[str, np.nda
         p: rng.integers(INT64.min, INT64.max, length, dtype=np.int64, endpoint=True)
         for p in cluster.practice_ids
     }
-
-
-def _pattern(assignment: dict[str, str]) -> DropoutPattern:
-    groups: dict[str, set[str]] = {s: set() for s in STAGES}
-    for pid, stage in assignment.items():
-        groups[stage].add(pid)
-    return DropoutPattern(**{s: frozenset(v) for s, v in groups.items()})
 
 
 def test_no_dropout_sum_is_exact_and_agents_finish() -> None:
@@ -84,7 +76,7 @@ def test_counts_sum_is_the_true_total() -> None:
 
 def _predicted_complete(assignment: dict[str, str], n: int, params: RoundParams) -> type | None:
     """The outcome a complete-graph round must have: None (exact sum) or the error type."""
-    gone = {s: {p for p, stage in assignment.items() if stage == s} for s in STAGES}
+    gone = {s: {p for p, stage in assignment.items() if stage == s} for s in DROPOUT_STAGES}
     u1 = n - len(gone["before_advertising"])
     u2 = u1 - len(gone["after_advertising"])
     survivors = u2 - len(gone["after_sharing"])
@@ -107,7 +99,7 @@ def _predicted_ring(
     from neighbours that answer.
     """
     index = {pid: i for i, pid in enumerate(RING.practice_ids)}
-    gone = {s: {index[p] for p, stage in assignment.items() if stage == s} for s in STAGES}
+    gone = {s: {index[p] for p, stage in assignment.items() if stage == s} for s in DROPOUT_STAGES}
     advertised = set(index.values()) - gone["before_advertising"]
     shared = advertised - gone["after_advertising"]
     survivors = shared - gone["after_sharing"]
@@ -126,7 +118,7 @@ def _predicted_ring(
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     assignment=st.dictionaries(
-        st.sampled_from(SMALL.practice_ids), st.sampled_from(STAGES), max_size=4
+        st.sampled_from(SMALL.practice_ids), st.sampled_from(DROPOUT_STAGES), max_size=4
     ),
     seed=st.integers(0, 2**32),
 )
@@ -137,7 +129,7 @@ def test_every_dropout_pattern_complete_graph(assignment: dict[str, str], seed: 
         SMALL,
         vectors,
         params=SMALL_PARAMS,
-        dropout=_pattern(assignment),
+        dropout=DropoutPattern.at_stages(assignment),
         random_bytes=seeded_random_bytes(seed),
     )
     predicted = _predicted_complete(assignment, 8, SMALL_PARAMS)
@@ -156,7 +148,7 @@ def test_every_dropout_pattern_complete_graph(assignment: dict[str, str], seed: 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     assignment=st.dictionaries(
-        st.sampled_from(RING.practice_ids), st.sampled_from(STAGES), max_size=5
+        st.sampled_from(RING.practice_ids), st.sampled_from(DROPOUT_STAGES), max_size=5
     ),
     seed=st.integers(0, 2**32),
 )
@@ -167,7 +159,7 @@ def test_dropout_patterns_ring_graph(assignment: dict[str, str], seed: int) -> N
         RING,
         vectors,
         params=RING_PARAMS,
-        dropout=_pattern(assignment),
+        dropout=DropoutPattern.at_stages(assignment),
         random_bytes=seeded_random_bytes(seed),
     )
     assert out.coordinator is not None and out.coordinator.graph is not None
@@ -361,7 +353,7 @@ def test_ring_round_aborts_when_too_few_neighbours_answer() -> None:
         RING,
         vectors,
         params=RING_PARAMS,
-        dropout=_pattern(assignment),
+        dropout=DropoutPattern.at_stages(assignment),
         random_bytes=seeded_random_bytes(7),
     )
     assert isinstance(out.error, ReconstructionError), out.error
