@@ -8,6 +8,7 @@ import json
 import re
 import tomllib
 
+import pytest
 from typer.testing import CliRunner
 
 from klynge.cli import root
@@ -36,6 +37,7 @@ def test_every_compose_command_is_a_valid_klynge_invocation():
         assert result.exit_code == 0, (service, result.output)
 
 
+@pytest.mark.slow
 def test_setup_creates_every_path_the_services_use(tmp_path):
     cmds = commands()
     data = tmp_path / "data"

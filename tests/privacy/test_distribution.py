@@ -59,6 +59,7 @@ neighbours = st.tuples(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=500, deadline=None)
 @given(neighbours)
 def test_one_patient_never_moves_the_block_more_than_its_stated_sensitivity(case):

@@ -167,6 +167,7 @@ def test_trailing_bytes_raise_message_error(message, extra: bytes) -> None:
         decode_message(message.to_bytes() + extra)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(any_message, st.data())
 def test_corrupted_bytes_decode_or_raise_message_error(message, data) -> None:

@@ -47,6 +47,7 @@ date_like = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(date_like, max_size=30))
 def test_dates_match_the_reference(cells: list[str]) -> None:
@@ -61,6 +62,7 @@ def test_dates_match_the_reference(cells: list[str]) -> None:
             assert np.isnat(parsed.values[i])
 
 
+@pytest.mark.slow
 def test_every_day_of_the_calendar_round_trips() -> None:
     days = np.arange(np.datetime64("0001-01-01"), np.datetime64("9999-12-31"), 7)
     parsed = parse_dates(pa.array(days.astype(str)))
@@ -86,6 +88,7 @@ decimal_like = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.lists(decimal_like, max_size=30))
 def test_decimals_match_the_reference(cells: list[str]) -> None:
