@@ -252,3 +252,33 @@ def test_the_list_size_is_hidden_exactly_when_below_the_minimum(list_size):
     else:
         assert release.list_size is not None
         assert hidden == {}
+
+
+@pytest.mark.parametrize("count", [RULES.min_cell - 1, RULES.min_cell])
+def test_a_count_is_hidden_exactly_when_below_the_minimum(count):
+    """A count of min_cell is shown; one less is not (for numerators and denominators)."""
+    rules = replace(RULES, suppress_small_complement=False)
+    big = [(200, 1000)] * 4
+    dm = [(count, 400), (120, 300), (60, 200), (90, 250)]  # the numerator at the edge
+    hidden = _suppressed(
+        _release(_vector(dm=dm, ab1=big, ab2=big, list_size=5000), rules=rules), "DM-01"
+    )
+    assert ((STRATA[0], "numerator") in hidden) is (count < rules.min_cell)
+    dm = [(0, count), (120, 300), (60, 200), (90, 250)]  # the denominator at the edge
+    hidden = _suppressed(
+        _release(_vector(dm=dm, ab1=big, ab2=big, list_size=5000), rules=rules), "DM-01"
+    )
+    assert ((STRATA[0], "denominator") in hidden) is (count < rules.min_cell)
+
+
+def test_a_denominator_hidden_to_protect_another_hides_its_numerator_too():
+    """Otherwise numerator and rate together would give the hidden denominator back."""
+    big = [(200, 1000)] * 4
+    # stratum 2 has the smallest shown denominator, stratum 3 the smallest shown numerator
+    v = _vector(dm=[(2, 4), (120, 300), (150, 200), (30, 250)], ab1=big, ab2=big, list_size=5000)
+    release = _release(v)
+    hidden = _suppressed(release, "DM-01")
+    assert hidden[(STRATA[2], "denominator")] == COMPLEMENTARY
+    assert hidden[(STRATA[3], "numerator")] == COMPLEMENTARY
+    assert hidden[(STRATA[2], "numerator")] == DENOMINATOR_SUPPRESSED
+    assert release.indicators[0].strata[2].numerator is None
