@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from datetime import date
 
 import duckdb
 import numpy as np
+from timing import median_time  # benchmarks/timing.py
 
 from client.engine.duckdb_sql import PINNED_IDS, run_pinned
 from client.engine.fast import PreparedExtract, evaluate_prepared
@@ -28,15 +28,6 @@ from client.synth.practice import synthesize_practice
 from indicator_defs import load_catalogue
 
 REF = date(2026, 9, 30)
-
-
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def main() -> None:
@@ -63,9 +54,11 @@ def main() -> None:
     catalogue = load_catalogue()
     pinned = catalogue.select(list(PINNED_IDS))
 
-    prepare_s, prepared = best_of(lambda: PreparedExtract.from_extract(extract), args.repeat)
-    full_s, full = best_of(lambda: evaluate_prepared(prepared, catalogue, REF), args.repeat)
-    pinned_s, engine_pinned = best_of(lambda: evaluate_prepared(prepared, pinned, REF), args.repeat)
+    prepare_s, prepared = median_time(lambda: PreparedExtract.from_extract(extract), args.repeat)
+    full_s, full = median_time(lambda: evaluate_prepared(prepared, catalogue, REF), args.repeat)
+    pinned_s, engine_pinned = median_time(
+        lambda: evaluate_prepared(prepared, pinned, REF), args.repeat
+    )
 
     con = duckdb.connect()
     con.execute("PRAGMA threads=1")  # the engine uses one core; so does the baseline
@@ -75,8 +68,8 @@ def main() -> None:
             frame = getattr(extract, name)  # noqa: F841 - read by DuckDB's replacement scan
             con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM frame")
 
-    duck_prepare_s, _ = best_of(duck_prepare, args.repeat)
-    duck_s, duck = best_of(lambda: run_pinned(con, REF), args.repeat)
+    duck_prepare_s, _ = median_time(duck_prepare, args.repeat)
+    duck_s, duck = median_time(lambda: run_pinned(con, REF), args.repeat)
 
     engine_cells = {
         (ic.indicator_id, s.stratum): (s.numerator, s.denominator)

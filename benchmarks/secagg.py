@@ -49,13 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-STAGES = (
-    "before_advertising",
-    "after_advertising",
-    "after_sharing",
-    "after_masked_input",
-    "during_unmasking",
-)
+from protocols.simulator import DROPOUT_STAGES, DropoutPattern
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -63,7 +57,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--clients", type=int, default=1700)
     ap.add_argument("--length", type=int, default=4096)
     ap.add_argument("--dropout", type=float, default=0.1)
-    ap.add_argument("--dropout-stage", choices=(*STAGES, "spread"), default="after_sharing")
+    ap.add_argument("--dropout-stage", choices=(*DROPOUT_STAGES, "spread"), default="after_sharing")
     ap.add_argument("--jobs", type=int, default=1, help="coordinator processes for unmasking")
     ap.add_argument("--seed", type=int, default=20250101)
     ap.add_argument("--codec-sample", type=int, default=25, help="agents sampled for codec cost")
@@ -94,14 +88,10 @@ def _timed_job(job: object) -> tuple[np.ndarray, float]:
 
 
 def _dropout_pattern(practice_ids: tuple[str, ...], fraction: float, stage: str, rng):
-    from protocols.simulator import DropoutPattern
-
     count = round(fraction * len(practice_ids))
     dropped = rng.choice(np.array(practice_ids), count, replace=False).tolist()
-    groups: dict[str, set[str]] = {s: set() for s in STAGES}
-    for i, pid in enumerate(dropped):
-        groups[STAGES[i % len(STAGES)] if stage == "spread" else stage].add(pid)
-    return DropoutPattern(**{s: frozenset(v) for s, v in groups.items()})
+    stages = DROPOUT_STAGES if stage == "spread" else (stage,)
+    return DropoutPattern.at_stages({pid: stages[i % len(stages)] for i, pid in enumerate(dropped)})
 
 
 def run_klynge(args: argparse.Namespace) -> dict:

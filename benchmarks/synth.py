@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import numpy as np
+from timing import median_time  # benchmarks/timing.py
 
 from client.extract.schema import TABLES
 from client.extract.writer import write_extract
@@ -29,15 +27,6 @@ from client.synth.practice import synthesize_practice
 from client.synth.quality import QualityProfile
 
 REF = date(2026, 9, 30)
-
-
-def median_time(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
 
 
 def main() -> None:

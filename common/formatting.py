@@ -34,7 +34,15 @@ def _lang(lang: Lang | None) -> Lang:
 
 
 def number(value: float, decimals: int = 0, lang: Lang | None = None) -> str:
-    """`value` with `decimals` decimals and grouped thousands: 1.234,5 (da), 1,234.5 (en)."""
+    """`value` with `decimals` decimals and grouped thousands: 1.234,5 (da), 1,234.5 (en).
+
+    >>> number(1234.5, 1, "da"), number(1234.5, 1, "en")
+    ('1.234,5', '1,234.5')
+    >>> number(-0.04, 1, "da")  # rounds to zero: no sign
+    '0,0'
+    >>> number(-2, 0, "da")  # a true minus sign
+    '−2'
+    """
     if math.isnan(value):
         return "–"
     if math.isinf(value):
@@ -47,12 +55,22 @@ def number(value: float, decimals: int = 0, lang: Lang | None = None) -> str:
 
 
 def integer(value: int | float, lang: Lang | None = None) -> str:
-    """A count: 12.000 (da), 12,000 (en)."""
+    """A count: 12.000 (da), 12,000 (en).
+
+    >>> integer(12000, "da"), integer(12000, "en")
+    ('12.000', '12,000')
+    """
     return number(round(value), 0, lang)
 
 
 def percent(proportion: float | None, decimals: int = 1, lang: Lang | None = None) -> str:
-    """A proportion as a percentage: 12,3 % (da), 12.3% (en); None is a dash."""
+    """A proportion as a percentage: 12,3 % (da), 12.3% (en); None is a dash.
+
+    Danish puts a no-break space before the sign:
+
+    >>> percent(0.123, lang="da"), percent(0.123, lang="en"), percent(None)
+    ('12,3\xa0%', '12.3%', '–')
+    """
     if proportion is None:
         return "–"
     text = number(proportion * 100, decimals, lang)
@@ -72,7 +90,11 @@ def per(scale: int, lang: Lang | None = None) -> str:
 
 
 def rate(proportion: float | None, scale: int, decimals: int = 1, lang: Lang | None = None) -> str:
-    """A rate for people: a percentage when `scale` is 100, else "369,2 pr. 1.000"."""
+    """A rate for people: a percentage when `scale` is 100, else "369,2 pr. 1.000".
+
+    >>> rate(0.3692, 1000, lang="da"), rate(0.3692, 1000, lang="en")
+    ('369,2 pr.\xa01.000', '369.2 per\xa01,000')
+    """
     if proportion is None:
         return "–"
     if scale == 100:
@@ -88,7 +110,11 @@ def rate_value(proportion: float, scale: int, decimals: int = 1, lang: Lang | No
 def interval(
     bounds: tuple[float, float] | None, scale: int, decimals: int = 1, lang: Lang | None = None
 ) -> str:
-    """A 95 % interval on a rate's scale: "80,1–88,4 %" or "350,0–420,5 pr. 1.000"."""
+    """A 95 % interval on a rate's scale: "80,1–88,4 %" or "350,0–420,5 pr. 1.000".
+
+    >>> interval((0.801, 0.884), 100, lang="en")
+    '80.1–88.4%'
+    """
     if bounds is None:
         return "–"
     lo, hi = (number(b * scale, decimals, lang) for b in bounds)
@@ -98,12 +124,20 @@ def interval(
 
 
 def epsilon(value: float, lang: Lang | None = None, decimals: int = 2) -> str:
-    """A privacy parameter ε: 1,00 (da), 1.00 (en); unbounded is ∞."""
+    """A privacy parameter ε: 1,00 (da), 1.00 (en); unbounded is ∞.
+
+    >>> epsilon(1.0, "da"), epsilon(float("inf"), "en")
+    ('1,00', '∞')
+    """
     return "∞" if math.isinf(value) else number(value, decimals, lang)
 
 
 def scientific(value: float, lang: Lang | None = None) -> str:
-    """A small probability such as δ = 10⁻⁶, written with a superscript exponent."""
+    """A small probability such as δ = 10⁻⁶, written with a superscript exponent.
+
+    >>> scientific(1e-6), scientific(2.5e-7, "da")
+    ('10⁻⁶', '2,5·10⁻⁷')
+    """
     if value <= 0:
         return number(value, 0, lang)
     exponent = math.floor(math.log10(value))
@@ -115,14 +149,22 @@ def scientific(value: float, lang: Lang | None = None) -> str:
 
 
 def day(value: date, lang: Lang | None = None) -> str:
-    """A date in words: 31. marts 2026 (da), 31 March 2026 (en)."""
+    """A date in words: 31. marts 2026 (da), 31 March 2026 (en).
+
+    >>> day(date(2026, 3, 31), "da"), day(date(2026, 3, 31), "en")
+    ('31. marts 2026', '31 March 2026')
+    """
     if _lang(lang) == "da":
         return f"{value.day}. {_MONTHS_DA[value.month - 1]} {value.year}"
     return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
 
 
 def quarter(value: date, lang: Lang | None = None) -> str:
-    """The quarter a reference date closes: 1. kvt. 2026 (da), Q1 2026 (en)."""
+    """The quarter a reference date closes: 1. kvt. 2026 (da), Q1 2026 (en).
+
+    >>> quarter(date(2026, 3, 31), "da"), quarter(date(2026, 12, 31), "en")
+    ('1. kvt. 2026', 'Q4 2026')
+    """
     q = (value.month - 1) // 3 + 1
     return f"{q}. kvt. {value.year}" if _lang(lang) == "da" else f"Q{q} {value.year}"
 

@@ -15,6 +15,24 @@ and, where the file lets us find it, the line:
 
 `read_table` and `parse_table` remember the line of every `[[array]]` header,
 so an error inside the third `[[practices]]` table names that table's line.
+
+For example (`parse_table` takes text; `read_table` reads the file):
+
+>>> root = parse_table('rounds = 4\\n[[practices]]\\nid = "P1"\\nsize = 3\\n', "agent.toml")
+>>> root.integer("rounds", minimum=1)
+4
+>>> practice = next(root.tables("practices"))
+>>> practice.string("id")
+'P1'
+>>> practice.done()
+Traceback (most recent call last):
+common.errors.FileKeyError: agent.toml:2, key 'practices[0].size': unknown key (allowed: id)
+>>> parse_table("rounds = 0\\n", "agent.toml").integer("rounds", minimum=1)
+Traceback (most recent call last):
+common.errors.FileKeyError: agent.toml, key 'rounds': must be at least 1, got 0
+>>> parse_table("rounds = \\n", "agent.toml")
+Traceback (most recent call last):
+common.errors.FileKeyError: agent.toml:1: not valid TOML: Invalid value (column 10)
 """
 
 from __future__ import annotations

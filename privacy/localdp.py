@@ -26,24 +26,28 @@ def _domain(dimension: int) -> Any:
     return dp.vector_domain(dp.atom_domain(T="i64"), size=dimension)
 
 
+def _measurement(name: str, make: Any, metric: Any, dimension: int, scale: float) -> Any:
+    """OpenDP's `make(domain, metric, scale)`, its refusals as MechanismError naming `name`."""
+    if not scale > 0:
+        raise MechanismError(f"{name} scale must be positive, got {scale}")
+    try:
+        return make(_domain(dimension), metric, scale=float(scale))
+    except dp.OpenDPException as exc:
+        raise MechanismError(f"OpenDP refused the {name} mechanism: {exc}") from None
+
+
 def discrete_laplace(dimension: int, scale: float) -> Any:
     """Discrete Laplace on an integer vector under the L1 metric (pure ε-DP)."""
-    if not scale > 0:
-        raise MechanismError(f"discrete Laplace scale must be positive, got {scale}")
-    try:
-        return dp.m.make_laplace(_domain(dimension), dp.l1_distance(T="i64"), scale=float(scale))
-    except dp.OpenDPException as exc:
-        raise MechanismError(f"OpenDP refused the discrete Laplace mechanism: {exc}") from None
+    return _measurement(
+        "discrete Laplace", dp.m.make_laplace, dp.l1_distance(T="i64"), dimension, scale
+    )
 
 
 def discrete_gaussian(dimension: int, scale: float) -> Any:
     """Discrete Gaussian on an integer vector under the L2 metric (ρ-zCDP)."""
-    if not scale > 0:
-        raise MechanismError(f"discrete Gaussian scale must be positive, got {scale}")
-    try:
-        return dp.m.make_gaussian(_domain(dimension), dp.l2_distance(T="f64"), scale=float(scale))
-    except dp.OpenDPException as exc:
-        raise MechanismError(f"OpenDP refused the discrete Gaussian mechanism: {exc}") from None
+    return _measurement(
+        "discrete Gaussian", dp.m.make_gaussian, dp.l2_distance(T="f64"), dimension, scale
+    )
 
 
 def laplace_epsilon(measurement: Any, l1: int) -> float:

@@ -19,7 +19,7 @@ import contextlib
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import ParamSpec, TypeVar, cast
 
 import numpy as np
@@ -95,6 +95,14 @@ class DropoutPattern:
     after_masked_input: frozenset[str] = frozenset()
     during_unmasking: frozenset[str] = frozenset()
 
+    @classmethod
+    def at_stages(cls, stage_of: Mapping[str, str]) -> DropoutPattern:
+        """Each practice in `stage_of` vanishes at the stage named for it (see DROPOUT_STAGES)."""
+        groups: dict[str, set[str]] = {stage: set() for stage in DROPOUT_STAGES}
+        for practice_id, stage in stage_of.items():
+            groups[stage].add(practice_id)
+        return cls(**{stage: frozenset(ids) for stage, ids in groups.items()})
+
     def all(self) -> frozenset[str]:
         return (
             self.before_advertising
@@ -103,6 +111,10 @@ class DropoutPattern:
             | self.after_masked_input
             | self.during_unmasking
         )
+
+
+# The points of a round at which a practice can vanish, in the order they happen.
+DROPOUT_STAGES: tuple[str, ...] = tuple(f.name for f in fields(DropoutPattern))
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 It is deliberately slow and literal: each rule in `indicator_defs.model`'s
 docstring is written once, as close to its wording as Python allows. The fast
-engine must agree with it on every extract (tests/test_engine_agreement.py).
+engine must agree with it on every extract (tests/client/engine/test_agreement.py).
 Do not optimise this file; clarity is its whole job.
 """
 

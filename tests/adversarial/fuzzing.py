@@ -30,11 +30,11 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from adversarial.federation import LiveFederation
 from client.agent.core import AgentCore
 from privacy.ledger import Ledger
 from protocols.envelope import Envelope, ErrorCode
 from protocols.mutations import mutate
+from tests.adversarial.federation import LiveFederation
 
 _CATCH_ALL_AGENT = "agent_failed"
 

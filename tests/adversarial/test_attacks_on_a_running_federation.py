@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from adversarial.faulty import FaultyAgent
-from adversarial.federation import LiveFederation
-from adversarial.flood import Flood
+from tests.adversarial.faulty import FaultyAgent
+from tests.adversarial.federation import LiveFederation
+from tests.adversarial.flood import Flood
 from transport.pki import PkiLayout
 from transport.tls import TlsFiles
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from adversarial.support import new_round
 from protocols.agent import SecAggAgent
 from protocols.messages import ShareBundle, Stage
 from protocols.params import RoundParams
 from protocols.randomness import seeded_random_bytes
 from protocols.simulator import make_cluster
 from server.cluster_round import ClusterRound
+from tests.adversarial.support import new_round
 
 
 def test_a_resent_earlier_message_does_not_count_as_answering_the_current_stage() -> None:

@@ -9,9 +9,9 @@ import random
 
 import pytest
 
-from adversarial.fuzzing import run_fuzz
 from protocols.envelope import Envelope
 from protocols.mutations import mutate
+from tests.adversarial.fuzzing import run_fuzz
 
 pytestmark = pytest.mark.e2e
 

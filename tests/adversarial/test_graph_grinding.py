@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from adversarial.support import new_round
 from protocols.agent import SecAggAgent
 from protocols.errors import SecAggError
 from protocols.messages import KeyBroadcast
@@ -19,6 +18,7 @@ from protocols.randomness import seeded_random_bytes
 from protocols.simulator import make_cluster, simulate_round
 from protocols.texts import reason
 from protocols.transcript import nonce_digest
+from tests.adversarial.support import new_round
 
 CLUSTER = make_cluster(30, seeded_random_bytes("grind"))
 PARAMS = RoundParams(k=8, threshold=5, min_survivors=15)

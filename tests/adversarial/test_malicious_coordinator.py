@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from adversarial.federation import LiveFederation
 from common.keyfiles import load_public_key, public_bytes
 from privacy.layout import ReleaseLayout, RoundScope
 from privacy.manifest import load_manifest
@@ -31,6 +30,7 @@ from protocols.messages import (
     UnmaskResponse,
 )
 from protocols.params import RoundParams, default_params
+from tests.adversarial.federation import LiveFederation
 from transport.admission import allow_list
 from transport.pki import PkiLayout
 from transport.server import CoordinatorHandler, CoordinatorSideSession, CoordinatorTransport

@@ -10,13 +10,13 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adversarial.faulty import FaultyAgent
 from protocols import shamir
 from protocols.agent import SecAggAgent
 from protocols.errors import ReconstructionError
 from protocols.params import RoundParams
 from protocols.randomness import seeded_random_bytes, system_random_bytes
 from protocols.simulator import DropoutPattern, make_cluster, simulate_round
+from tests.adversarial.faulty import FaultyAgent
 
 RING = make_cluster(40, seeded_random_bytes("robust-ring"))
 RING_PARAMS = RoundParams(k=12, threshold=7, min_survivors=20)

@@ -12,8 +12,8 @@ from contextlib import ExitStack
 
 import pytest
 
-from adversarial.flood import Flood
-from adversarial.support import PRACTICES, agent, coordinator, make_pki, wait_until
+from tests.adversarial.flood import Flood
+from tests.adversarial.support import PRACTICES, agent, coordinator, make_pki, wait_until
 from transport.server import CoordinatorConfig
 from transport.tls import TlsFiles
 

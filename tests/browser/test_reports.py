@@ -1,0 +1,141 @@
+"""The HTML reports of a real demo run, opened in real headless Chromium.
+
+String checks on the HTML cannot tell whether the charts are drawn or whether
+the page quietly fetches a font or script from the internet. A browser can:
+each report must load from file:// with no request that is not ``file:`` or
+``data:``, draw its SVG charts at a visible size and give a non-blank
+full-page screenshot. Chromium is found, or installed as Debian's ``chromium``
+package when running as root (see browser/chromium.py).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.cdp import launch
+from tests.browser.chromium import find_or_install_chromium
+from tests.browser.screenshot import png_byte_variety, png_size
+
+pytestmark = pytest.mark.e2e
+
+DEMO_ARGS = ("--practices", "5", "--clusters", "1", "--patients", "200", "--seed", "3")
+DEMO_TIMEOUT_S = 240
+MIN_CHARTS = 3
+MIN_PNG_BYTES = 20_000
+MIN_BYTE_VARIETY = 64  # a single-colour PNG inflates to a handful of distinct bytes
+WIDTH = 1200
+# What the demo above writes: the region, its first cluster, and one practice's own report.
+EXPECTED_REPORTS = ("cluster-K01-report.html", "practice-P0001.html", "region-report.html")
+
+# Charts are <svg> elements; a drawn one is visible and holds at least one shape.
+SVG_STATS = """(() => {
+  const shapes = 'rect,path,line,circle,polyline,polygon,ellipse';
+  const stats = {total: 0, drawn: 0, zeroSize: []};
+  for (const svg of document.querySelectorAll('svg')) {
+    if (svg.parentElement && svg.parentElement.closest('svg')) continue;
+    stats.total += 1;
+    const box = svg.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) {
+      if (!svg.closest('details:not([open])')) stats.zeroSize.push(svg.outerHTML.slice(0, 120));
+    } else if (svg.querySelector(shapes)) {
+      stats.drawn += 1;
+    }
+  }
+  return stats;
+})()"""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What one report did in the browser."""
+
+    requests: list[str]
+    errors: list[str]
+    title: str
+    svg: dict[str, Any]
+    png: bytes
+    screenshot: Path
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Run a small real demo federation once, as a user would, and return its out dir."""
+    out = tmp_path_factory.mktemp("browser-demo") / "demo"
+    cmd = [sys.executable, "-m", "klynge", "demo", "--out", str(out), *DEMO_ARGS]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=DEMO_TIMEOUT_S, check=False)
+    assert done.returncode == 0, (
+        f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def reports(demo_out: Path) -> list[Path]:
+    """Every HTML report the demo wrote next to results.json."""
+    return sorted(demo_out.glob("*.html"))
+
+
+@pytest.fixture(scope="module")
+def rendered(reports: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
+    """Load every report in one Chromium and record requests, charts and a screenshot."""
+    shots = tmp_path_factory.mktemp("screenshots")
+    results: dict[str, Rendered] = {}
+    with launch(find_or_install_chromium()) as browser:
+        for report in reports:
+            page = browser.new_page(width=WIDTH)
+            page.navigate(report.resolve().as_uri())
+            png = page.screenshot(full_page=True)
+            shot = shots / f"{report.stem}.png"
+            shot.write_bytes(png)
+            results[report.name] = Rendered(
+                requests=list(page.requests),
+                errors=list(page.errors),
+                title=page.evaluate("document.title"),
+                svg=page.evaluate(SVG_STATS),
+                png=png,
+                screenshot=shot,
+            )
+            page.close()
+    return results
+
+
+def test_demo_writes_every_report(reports: list[Path], rendered: dict[str, Rendered]) -> None:
+    assert [r.name for r in reports] == list(EXPECTED_REPORTS)
+    assert sorted(rendered) == list(EXPECTED_REPORTS)
+
+
+@pytest.mark.parametrize("name", EXPECTED_REPORTS)
+def test_report_makes_no_network_requests(rendered: dict[str, Rendered], name: str) -> None:
+    r = rendered[name]
+    offenders = [url for url in r.requests if not url.startswith(("file:", "data:"))]
+    assert not offenders, f"{name} must be self-contained, but it requested: {offenders}"
+    assert r.requests, f"{name}: no request recorded at all, so the check saw nothing"
+
+
+@pytest.mark.parametrize("name", EXPECTED_REPORTS)
+def test_report_renders_charts(rendered: dict[str, Rendered], name: str) -> None:
+    r = rendered[name]
+    assert r.title.strip(), f"{name}: empty <title>"
+    assert not r.errors, f"{name}: JavaScript errors: {r.errors}"
+    assert not r.svg["zeroSize"], f"{name}: zero-size <svg>: {r.svg['zeroSize']}"
+    assert r.svg["drawn"] >= MIN_CHARTS, (
+        f"{name}: {r.svg['drawn']} drawn charts of {r.svg['total']} <svg>, want >= {MIN_CHARTS}"
+    )
+
+
+@pytest.mark.parametrize("name", EXPECTED_REPORTS)
+def test_screenshot_is_a_non_blank_png(rendered: dict[str, Rendered], name: str) -> None:
+    r = rendered[name]
+    width, height = png_size(r.png)
+    assert width == WIDTH and height > 300, f"{name}: screenshot is {width}x{height}"
+    assert len(r.png) > MIN_PNG_BYTES, f"{name}: {len(r.png)} B PNG looks empty"
+    variety = png_byte_variety(r.png)
+    assert variety >= MIN_BYTE_VARIETY, (
+        f"{name}: screenshot {r.screenshot} looks blank ({variety} distinct bytes)"
+    )

@@ -1,0 +1,191 @@
+"""Shared builders for the privacy tests (no tests here).
+
+Small manifests are derived from the shipped default so every field is
+realistic, with a handful of synthetic indicators so tests do not depend on
+the catalogue's exact contents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from privacy.catalogue import InstalledCatalogue, InstalledCodelist, InstalledIndicator
+from privacy.defaults import default_manifest_path
+from privacy.distribution import DistributionSpec
+from privacy.layout import ReleaseLayout, RoundScope
+from privacy.ledger import ChargeRequest
+from privacy.manifest import (
+    COUNT,
+    LIST_POPULATION,
+    PASS_FAIL,
+    Budget,
+    CodelistEntry,
+    DpParams,
+    IndicatorEntry,
+    Manifest,
+    RegionRound,
+    Schedule,
+    load_manifest,
+)
+from privacy.plan import manifest_release
+from privacy.release import Release
+
+STRATA = ("F:18-64", "F:65+", "M:18-64", "M:65+")
+
+
+def fake_hash(seed: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def indicator(
+    ind_id: str,
+    unit: str = "patients",
+    cap: int = 1,
+    den_events: bool = False,
+    *,
+    population: str | None = None,
+    headline: bool = True,
+    noise_weight: int | None = None,
+    per_1000: float = 50.0,
+    rate: float = 0.8,
+) -> IndicatorEntry:
+    """A proportion (patients, or events over events), or a rate of events per listed patient."""
+    count = unit == "events" and not den_events
+    return IndicatorEntry(
+        id=ind_id,
+        content_hash=fake_hash(ind_id),
+        unit=unit,
+        cells=COUNT if count else PASS_FAIL,
+        max_per_patient=1 if unit == "patients" else cap,
+        population=LIST_POPULATION if count else (population or f"pop-{ind_id.lower()}"),
+        headline=headline,
+        noise_weight=noise_weight or (1 if unit == "patients" else cap * cap),
+        strata=STRATA,
+        expected_denominator_per_1000=1000.0 if count else per_1000,
+        expected_rate=0.35 if count else rate,
+        expected_clipped_share=None if unit == "patients" else 0.001,
+    )
+
+
+def default_manifest() -> Manifest:
+    return load_manifest(default_manifest_path()).manifest
+
+
+def make_manifest(
+    *,
+    indicators: tuple[IndicatorEntry, ...] | None = None,
+    epsilon: float | None = 1.0,
+    mu: float | None = None,
+    delta: float = 1e-6,
+    budget_epsilon: float = 3.0,
+    mechanism: str = "distributed_skellam",
+    scale: float | None = None,
+    version: int = 1,
+    reference_dates: tuple[date, ...] | None = None,
+    distribution: DistributionSpec | None = None,
+    region_round: bool = False,
+) -> Manifest:
+    """A small manifest for unit tests; a region-wide round (on the last reference date,
+    with `distribution`) only when asked for."""
+    base = default_manifest()
+    indicators = indicators or (
+        indicator("DM-01"),
+        indicator("DM-02"),
+        indicator("AB-01", unit="events", cap=4),
+    )
+    codelists = (CodelistEntry("t2d", "2026.1", fake_hash("t2d")),)
+    dates = reference_dates or (
+        date(2026, 3, 31),
+        date(2026, 6, 30),
+        date(2026, 9, 30),
+        date(2026, 12, 31),
+    )
+    return replace(
+        base,
+        meta=replace(base.meta, id="test-manifest", version=version),
+        indicators=indicators,
+        codelists=codelists,
+        mechanism=mechanism,
+        schedule=Schedule("quarterly", dates),
+        dp=DpParams(
+            delta=delta,
+            design_dropout=0.2,
+            epsilon_per_release=None if (mu or scale) else epsilon,
+            mu=mu,
+            scale=scale,
+        ),
+        budget=Budget(budget_epsilon, 1e-6, "calendar_year"),
+        region_round=RegionRound((dates[-1],), epsilon, distribution)
+        if (region_round or distribution is not None)
+        else None,
+    )
+
+
+def installed_for(manifest: Manifest) -> InstalledCatalogue:
+    """An installed catalogue that matches the manifest exactly."""
+    indicators = {
+        e.id: InstalledIndicator(
+            e.id,
+            e.content_hash,
+            e.unit,
+            e.cells,
+            e.max_per_patient,
+            e.population,  # one denominator per population name
+            e.strata,
+            {"da": e.id, "en": e.id},
+            (),
+        )
+        for e in manifest.indicators
+    }
+    codelists = {
+        c.name: InstalledCodelist(c.name, c.version, c.content_hash) for c in manifest.codelists
+    }
+    return InstalledCatalogue(indicators, codelists)
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cluster_layout(manifest: Manifest) -> ReleaseLayout:
+    return ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
+
+
+def cluster_length(manifest: Manifest) -> int:
+    """Coordinates of a cluster round's vector under `manifest`."""
+    return cluster_layout(manifest).length
+
+
+def encode(manifest: Manifest, result: object) -> np.ndarray:
+    """An engine result (`PracticeResult`) as a cluster round's cells."""
+    counts = result.counts()  # type: ignore[attr-defined]
+    size = result.list_size  # type: ignore[attr-defined]
+    return cluster_layout(manifest).encode(counts, size)
+
+
+def charge_request(
+    manifest: Manifest,
+    round_id: str = "r1",
+    ref: date = date(2026, 3, 31),
+    payload: bytes = b"masked",
+    release: Release | None = None,
+    *,
+    recipient: str = "coordinator",
+) -> ChargeRequest:
+    """What an agent asks its ledger to charge; the release is the manifest's unless given."""
+    return ChargeRequest(
+        round_id=round_id,
+        recipient=recipient,
+        manifest=manifest,
+        reference_date=ref,
+        release=release or manifest_release(manifest),
+        payload=payload,
+        coordinates=cluster_length(manifest),
+    )
