@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from test_privacy_support import make_manifest
 
+from common.keyfiles import write_private_key
 from privacy.errors import AlreadyContributed, BudgetExceeded, LedgerCorrupt, LedgerError
 from privacy.ledger import LEDGER_FILE, ChargeRequest, Ledger
 from privacy.manifest_toml import render_manifest
@@ -23,6 +24,7 @@ from privacy.signing import generate_private_key
 
 ROOT = Path(__file__).resolve().parents[1]
 PAYLOAD = b"\x01\x02masked" * 64
+KEY = generate_private_key()  # the practice's identity key
 
 
 def _clock() -> datetime:
@@ -43,7 +45,7 @@ def _request(manifest, round_id="r-2026Q1", ref=date(2026, 3, 31), payload=PAYLO
 
 @pytest.fixture
 def ledger(tmp_path):
-    return Ledger.create(tmp_path / "ledger", "practice-0123", clock=_clock)
+    return Ledger.create(tmp_path / "ledger", "practice-0123", KEY, clock=_clock)
 
 
 def test_charge_writes_a_receipt_of_what_leaves(ledger):
@@ -122,7 +124,7 @@ def test_mark_sent_needs_a_charge(ledger):
 
 def test_create_refuses_to_overwrite_and_open_refuses_a_missing_ledger(tmp_path, ledger):
     with pytest.raises(LedgerError, match="already exists"):
-        Ledger.create(ledger.directory, "practice-0123")
+        Ledger.create(ledger.directory, "practice-0123", KEY)
     with pytest.raises(LedgerError, match="no privacy ledger"):
         Ledger.open(tmp_path / "elsewhere")
 
@@ -157,7 +159,7 @@ def test_corrupted_ledger_is_never_silently_reset(ledger, corrupt, message):
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     with pytest.raises(LedgerCorrupt, match=message) as info:
         Ledger.open(ledger.directory)
-    assert str(path) in str(info.value) and "operator" in str(info.value)
+    assert str(path) in str(info.value) and "recover-ledger" in str(info.value)
     with pytest.raises(LedgerCorrupt):
         ledger.charge(_request(manifest, "r3", date(2026, 9, 30)))
     assert _lines(path) == lines  # the refusal did not rewrite the file
@@ -180,18 +182,20 @@ _CRASH_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys
     from datetime import date, datetime, UTC
+    from common.keyfiles import load_private_key
     from privacy.ledger import ChargeRequest, Ledger
     from privacy.manifest import load_manifest
     from privacy.plan import manifest_release
 
-    directory, manifest_path, step, phase = sys.argv[1:5]
+    directory, manifest_path, step, phase, key_path = sys.argv[1:6]
 
     def hook(name):
         if name == step and os.environ.get("PHASE_ACTIVE") == "1":
             os.kill(os.getpid(), signal.SIGKILL)
 
     manifest = load_manifest(manifest_path).manifest
-    ledger = Ledger.open(directory, clock=lambda: datetime(2026, 4, 2, tzinfo=UTC), hook=hook)
+    ledger = Ledger.open(directory, key=load_private_key(key_path),
+                         clock=lambda: datetime(2026, 4, 2, tzinfo=UTC), hook=hook)
     request = ChargeRequest("r-crash", "coordinator", manifest, date(2026, 3, 31),
                             manifest_release(manifest), b"masked" * 50, manifest.vector_length)
     os.environ["PHASE_ACTIVE"] = "1" if phase == "charge" else "0"
@@ -221,15 +225,26 @@ def test_crash_at_any_step_neither_loses_nor_doubles_a_charge(tmp_path, step, ph
     manifest_path = tmp_path / "m.toml"
     manifest_path.write_text(render_manifest(manifest), encoding="utf-8")
     directory = tmp_path / "ledger"
-    Ledger.create(directory, "practice-0123")
+    Ledger.create(directory, "practice-0123", KEY)
+    key_path = tmp_path / "identity.key"
+    write_private_key(key_path, KEY)
     proc = subprocess.run(
-        [sys.executable, "-c", _CRASH_SCRIPT, str(directory), str(manifest_path), step, phase],
+        [
+            sys.executable,
+            "-c",
+            _CRASH_SCRIPT,
+            str(directory),
+            str(manifest_path),
+            step,
+            phase,
+            str(key_path),
+        ],
         cwd=ROOT,
         capture_output=True,
         timeout=60,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
-    ledger = Ledger.open(directory)  # never corrupt, whatever the step
+    ledger = Ledger.open(directory, key=KEY)  # never corrupt, whatever the step
     charges = ledger.charges()
     assert len(charges) == (1 if charged else 0)
     if charged:
