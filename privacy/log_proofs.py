@@ -3,9 +3,10 @@
 A practice asks the coordinator (over its mTLS Fetch call) for a *view*: the
 current signed tree head, a consistency proof from the last head the practice
 saw, every statement the practice ever signed (receipts, approvals) with an
-inclusion proof, and the entry that ended each of the practice's rounds (its
-release or its abort) with an inclusion proof. `verify_view` checks all of it
-against the log key and the practice's own identity key. What passes is true
+inclusion proof, and the entry that ended each round the practice was asked to
+join or holds a receipt of (its release or its abort) with an inclusion proof.
+`verify_view` checks all of it against the log key and the practice's own
+identity key. What passes is true
 of the one append-only history every other practice and the reviewer see
 (RFC 9162's guarantees), so the practice can act on it:
 
@@ -162,7 +163,10 @@ def build_view(log: TransparencyLog, practice_id: str, since: Checkpoint | None)
             )
         consistency = log.consistency_proof(since.tree_size, size)
     statements = [e for e in log.statements_of(practice_id) if e.index < size]
+    # The rounds it was asked to join (it may have been charged in one whose receipt never
+    # reached the log) and those its receipts name.
     rounds = {str(e.payload["round_id"]) for e in statements if e.kind == Kind.RECEIPT}
+    rounds.update(log.rounds_of(practice_id))
     outcomes = sorted(
         {
             o.index: o for r in rounds if (o := log.outcome_of(r)) is not None and o.index < size

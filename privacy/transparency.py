@@ -120,6 +120,7 @@ class TransparencyLog:
         self._by_practice: dict[str, list[int]] = {}
         self._statements: dict[tuple[str, str], int] = {}  # (kind, signature) -> index
         self._outcomes: dict[str, int] = {}  # round id -> its release or abort entry
+        self._rounds_of: dict[str, list[str]] = {}  # practice id -> rounds it was asked to join
         for entry in self._entries:
             self._index(entry)
 
@@ -173,6 +174,11 @@ class TransparencyLog:
         """Every receipt and approval the practice signed, in log order."""
         with self._lock:
             return [self._entries[i] for i in self._by_practice.get(practice_id, [])]
+
+    def rounds_of(self, practice_id: str) -> list[str]:
+        """The rounds whose opening listed the practice as a participant, in log order."""
+        with self._lock:
+            return list(self._rounds_of.get(practice_id, []))
 
     def outcome_of(self, round_id: str) -> LogEntry | None:
         """The entry that ended a round: its release, or its abort."""
@@ -264,6 +270,9 @@ class TransparencyLog:
         if statement is not None:
             self._by_practice.setdefault(statement.practice_id, []).append(entry.index)
             self._statements[(entry.kind, statement.signer.signature)] = entry.index
+        elif entry.kind == Kind.ROUND_OPENED:
+            for practice in entry.payload["participants"]:
+                self._rounds_of.setdefault(str(practice), []).append(str(entry.payload["round_id"]))
         elif entry.kind == Kind.ROUND_ABORTED:
             self._outcomes[str(entry.payload["round_id"])] = entry.index
         elif entry.kind == Kind.RELEASE and entry.payload["level"] == "cluster":
