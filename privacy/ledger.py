@@ -228,8 +228,9 @@ class Ledger:
         """Rebuild the ledger from the practice's signed receipts in the transparency log.
 
         Every receipt is checked against `key` and the practice. Charges of the
-        current ledger that the log lacks (charged, then never sent) are kept
-        when that ledger still verifies, so recovery never lowers the spend. The
+        current ledger for rounds the log has no receipt of (charged, then never
+        sent) are kept when that ledger still verifies, so recovery never lowers
+        the spend; for a round the log has, the log's receipt is the one kept. The
         old file is kept beside the new one (its path is returned), never
         deleted. `recovered_from` names the log head the receipts were proven
         against; it is recorded in the new ledger's first entry.
@@ -251,8 +252,9 @@ class Ledger:
                 if old is not None and old.practice_id == practice_id:
                     kept = old.charges()
                     sent = {c.receipt.round_id for c in kept if c.sent}
-            logged = {s.receipt.receipt_id for s in receipts}
-            charges = [*receipts, *(c.signed for c in kept if c.receipt.receipt_id not in logged)]
+            # The log's receipt of a round wins over the old ledger's (which may be edited).
+            logged = {s.receipt.round_id for s in receipts}
+            charges = [*receipts, *(c.signed for c in kept if c.receipt.round_id not in logged)]
             charges.sort(key=lambda s: s.receipt.charged_at)
             # A receipt in the log was published before its vector was sent: count it as sent.
             sent |= {s.receipt.round_id for s in receipts}

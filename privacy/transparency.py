@@ -65,6 +65,10 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class LogWriteError(LogError):
+    """The log could not be written (a full disk, an I/O error); it is as it was before."""
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """A head someone remembers or published: the log's size and root at that time."""
@@ -147,7 +151,7 @@ class TransparencyLog:
                     os.close(fd)
             except OSError as exc:
                 path.unlink(missing_ok=True)
-                raise LogError(path, f"cannot create the log ({exc.strerror})") from None
+                raise LogWriteError(path, f"cannot create the log ({exc.strerror})") from None
             return cls(path, key, _Contents([], MerkleTree(), [head]), clock, write)
         contents = _read(path, key.public_key(), None)
         return cls(path, key, contents, clock, write)
@@ -247,7 +251,7 @@ class TransparencyLog:
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         except OSError as exc:
-            raise LogError(self.path, f"cannot open for appending ({exc.strerror})") from None
+            raise LogWriteError(self.path, f"cannot open for appending ({exc.strerror})") from None
         try:
             before = os.fstat(fd).st_size
             try:
@@ -259,7 +263,7 @@ class TransparencyLog:
                     os.fsync(fd)
                 except OSError:
                     pass  # the next open reports the torn line; nothing was signed past it
-                raise LogError(
+                raise LogWriteError(
                     self.path, f"cannot append ({exc.strerror or exc}); the log is unchanged"
                 ) from None
         finally:

@@ -130,14 +130,19 @@ class CoordinatorService(CoordinatorHandler):
         if not self._reserve.ensure():
             self.store.close()
             raise StartupError(
-                f"{self._reserve.path.parent}: no room for the coordinator's "
-                f"{self._reserve.size // 1024} kB reserve (the disk is full); free space and start "
-                "again"
+                f"{self._reserve.path.parent}: not enough free space for the coordinator's "
+                f"{self._reserve.size // 1024} kB reserve and as much again (the disk is full); "
+                "free space and start again"
             )
         self._paused: str | None = None  # why no new round opens (a storage fault), or None
         self._lock = threading.RLock()
+        self._fault_seen: BaseException | None = None  # a write failed on a fetch thread
         self.log = LogService(
-            open_log(settings.log_file, log_key, self.store), self.store, self.registry, self._log
+            open_log(settings.log_file, log_key, self.store),
+            self.store,
+            self.registry,
+            self._log,
+            on_write_failure=self._note_fault,
         )
         self._publish_manifest(signed)
         self._practice = {p.id: p for p in self.federation.practices}
@@ -234,6 +239,7 @@ class CoordinatorService(CoordinatorHandler):
         try:
             while not self._stop.is_set():
                 with self._lock:
+                    self._abort_on_fault()
                     self._resume_if_storage_back()
                     self._take_triggers()
                     self._start_ready_rounds()
@@ -268,11 +274,30 @@ class CoordinatorService(CoordinatorHandler):
                 self._log, "storage_failed", level=logging.ERROR, reason=reason, reserve_freed=freed
             )
         self._paused = reason
+        self.log.paused = reason  # the freed reserve is for abort records, not new receipts
+
+    def _note_fault(self, exc: BaseException) -> None:
+        """Called on a fetch thread when a practice's receipt could not be logged."""
+        self._fault_seen = exc
+
+    def _abort_on_fault(self) -> None:
+        """A coordinator that cannot log receipts cannot finish a round: end them all now,
+        with the reason, rather than let them run into their deadlines."""
+        exc, self._fault_seen = self._fault_seen, None
+        if exc is None:
+            return
+        self._storage_fault(exc)
+        for round_id in list(self._active.values()):
+            rnd = self._rounds[round_id]
+            if rnd.result is None:  # the root cause, whatever the protocol made of it since
+                rnd.abort_reason = f"the coordinator could not write its log: {exc}"
+            self._complete_if_finished(rnd)
 
     def _resume_if_storage_back(self) -> None:
         if self._paused is not None and self._reserve.ensure():
             log_event(self._log, "storage_recovered", after=self._paused[:200])
             self._paused = None
+            self.log.paused = None
 
     # --- scheduling ------------------------------------------------------------------
 
@@ -510,6 +535,8 @@ class CoordinatorService(CoordinatorHandler):
     # --- releases ---------------------------------------------------------------------
 
     def _complete_if_finished(self, rnd: ClusterRound) -> None:
+        if self._fault_seen is not None:
+            self._abort_on_fault()  # completes every active round, this one included
         if not rnd.finished or self._active.get(rnd.cluster_id) != rnd.round_id:
             return
         del self._active[rnd.cluster_id]

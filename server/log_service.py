@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -35,7 +36,7 @@ from privacy.log_proofs import (
     ViewRequest,
     build_view,
 )
-from privacy.transparency import Checkpoint, TransparencyLog
+from privacy.transparency import Checkpoint, LogWriteError, TransparencyLog
 from protocols.envelope import FetchResult
 from protocols.registry import PracticeRegistry
 from server.store import Store, StoreError
@@ -84,11 +85,16 @@ class LogService:
         store: Store,
         registry: PracticeRegistry,
         logger: logging.Logger,
+        on_write_failure: Callable[[LogWriteError], None] | None = None,
     ) -> None:
         self.log = log
         self._store = store
         self._registry = registry
         self._log = logger
+        # A publication that cannot be written (a full disk) is the coordinator's fault to handle.
+        self._on_write_failure = on_write_failure or (lambda _exc: None)
+        # Why no statement is taken (the reserve must stay free for abort records), or None.
+        self.paused: str | None = None
         self._lock = threading.Lock()
         self._participants: dict[str, frozenset[str]] = {}
         self._opened: dict[tuple[str, str, str], int] = {}  # (cluster, date, manifest) -> rounds
@@ -161,9 +167,19 @@ class LogService:
                 participants = self._participants.get(round_id)
             if participants is None or practice_id not in participants:
                 raise LogRefused(f"round {round_id} was not opened with practice {practice_id}")
-        with self._lock:
-            before = len(self.log)
-            entry = self.log.publish(statement, public_key_from_raw(raw, "registry"))
-            head = self.log.head()
+        paused = self.paused
+        if paused is not None:
+            raise LogRefused(
+                f"the coordinator takes no statements until its storage is back: {paused}"
+            )
+        try:
+            with self._lock:
+                before = len(self.log)
+                entry = self.log.publish(statement, public_key_from_raw(raw, "registry"))
+                head = self.log.head()
+        except LogWriteError as exc:
+            self.paused = str(exc)
+            self._on_write_failure(exc)
+            raise
         if entry.index >= before:
             self._record_head(head)

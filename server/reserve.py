@@ -5,8 +5,9 @@ rounds end (in the store and in the transparency log), or a round would sit
 in `running` with nothing said. So it keeps a reserve file beside the log;
 when a write fails for lack of space it deletes the reserve, which frees
 enough room for the abort records, and it opens no new round until the
-reserve can be written again (the operator freed space). The reserve is
-written with real bytes, not a sparse file, so the space is really held.
+reserve is back *and* as much again is free: the operator freed space, not
+merely the coordinator its own reserve. The reserve is written with real
+bytes, not a sparse file, so the space is really held.
 """
 
 from __future__ import annotations
@@ -23,8 +24,12 @@ class DiskReserve:
         self.size = size
 
     def ensure(self) -> bool:
-        """Hold the reserve; False (and nothing left behind) if the disk has no room for it."""
-        if self.path.exists() and self.path.stat().st_size == self.size:
+        """Hold the reserve with as much again free beside it; False (and nothing left
+        behind) if the disk has not that much room."""
+        present = self.path.exists() and self.path.stat().st_size == self.size
+        if self.free_bytes() < (self.size if present else 2 * self.size):
+            return False
+        if present:
             return True
         tmp = self.path.with_name(self.path.name + ".tmp")
         try:
@@ -45,6 +50,13 @@ class DiskReserve:
             tmp.unlink(missing_ok=True)
             return False
         return True
+
+    def free_bytes(self) -> int:
+        try:
+            stats = os.statvfs(self.path.parent)
+        except OSError:
+            return 0
+        return stats.f_bavail * stats.f_frsize
 
     def release(self) -> bool:
         """Free the reserve for the writes that must still happen; True if it was held."""

@@ -396,7 +396,9 @@ class Store:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(str(path), f"not a Klynge store: {exc}") from exc
+            raise StoreError(
+                str(path), f"not a readable Klynge store ({exc}); restore it from a backup"
+            ) from None
         if mode != "wal":
             conn.close()
             raise StoreError(str(path), f"cannot switch to WAL mode (got {mode})")
@@ -413,7 +415,7 @@ class Store:
         try:
             rows = self._conn.execute("PRAGMA quick_check").fetchall()
         except StoreError as exc:
-            raise StoreError(str(self.path), f"not a Klynge store: {exc.reason}") from None
+            raise StoreError(str(self.path), f"not a readable Klynge store: {exc.reason}") from None
         problems = [str(r[0]) for r in rows if r[0] != "ok"]
         if problems:
             raise StoreError(

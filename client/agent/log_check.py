@@ -154,7 +154,12 @@ class LogChecker:
         try:
             answer = self._fetch(scope, body)
         except KlyngeError as exc:
-            raise RoundRefused(code, f"the transparency log could not be read: {exc}") from None
+            what = (
+                "the statement could not be published in the transparency log (nothing was sent)"
+                if scope == FETCH_LOG_PUBLISH
+                else "the transparency log could not be read"
+            )
+            raise RoundRefused(code, f"{what}: {exc}") from None
         try:
             view = verify_view(
                 LogView.from_bytes(answer),

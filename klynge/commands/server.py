@@ -55,26 +55,25 @@ register(
 
 class _OneLineFileHandler(logging.FileHandler):
     """A log file that cannot be written (a full disk) costs one line on stderr, not a
-    traceback per record; lines are lost until writing works again."""
+    traceback per record; lines are lost until writing works again, then it says nothing
+    more until the next failure."""
 
-    _failing = False
+    failing = False
+    _failed_now = False
 
     def emit(self, record: logging.LogRecord) -> None:
-        try:
-            super().emit(record)
-            self.flush()
-            type(self)._failing = False
-        except OSError as exc:
-            if not type(self)._failing:
-                type(self)._failing = True
-                sys.stderr.write(
-                    t("server.log_unwritable", path=self.baseFilename, error=exc.strerror) + "\n"
-                )
+        self._failed_now = False
+        super().emit(record)  # reports its own failures through handleError
+        if not self._failed_now:
+            self.failing = False
 
     def handleError(self, record: logging.LogRecord) -> None:
-        if not type(self)._failing:
-            type(self)._failing = True
-            sys.stderr.write(t("server.log_unwritable", path=self.baseFilename, error="") + "\n")
+        self._failed_now = True
+        if not self.failing:
+            self.failing = True
+            exc = sys.exc_info()[1]  # logging calls this inside its except clause
+            error = getattr(exc, "strerror", None) or str(exc or "")
+            sys.stderr.write(t("server.log_unwritable", path=self.baseFilename, error=error) + "\n")
 
 
 def _logging(log_file: Path | None) -> None:
