@@ -100,6 +100,15 @@ class DemoLayout:
     def coordinator_dir(self) -> Path:
         return self.out / "coordinator"
 
+    @property
+    def transparency_log(self) -> Path:
+        return self.coordinator_dir / "state" / "transparency.log"
+
+    @property
+    def log_key(self) -> Path:
+        """The public key the log's tree heads verify under (hex)."""
+        return self.coordinator_dir / "log.key.pub"
+
 
 Step = Callable[[str], None]
 
