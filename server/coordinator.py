@@ -384,17 +384,7 @@ class CoordinatorService(CoordinatorHandler):
             # agent was asked to join, so it costs no one anything and is not an attempt.
             round_id = f"none-{cluster}-{ref.isoformat()}-{os.urandom(4).hex()}"
             reason = f"too few practices connected ({len(online)}): {exc}"
-            try:
-                self.store.create_round(
-                    round_id,
-                    cluster=cluster,
-                    region=region,
-                    reference_date=ref,
-                    manifest_hash=self.manifest_hash,
-                )
-            except _STORAGE_ERRORS as fault:
-                self._storage_fault(fault)
-                self._pending.append(item)
+            if not self._create_round(round_id, item):
                 return
             self._record_abort(round_id, cluster, ref, reason, attempt=0, retry=False)
             log_event(self._log, "round_not_started", cluster=cluster, reason=reason[:200])
@@ -415,17 +405,7 @@ class CoordinatorService(CoordinatorHandler):
         )
         rnd = ClusterRound(coordinator, self.settings.rounds.stage_timeout_s, self._clock())
         attempt = self._attempts(cluster, ref) + 1
-        try:
-            self.store.create_round(
-                rnd.round_id,
-                cluster=cluster,
-                region=region,
-                reference_date=ref,
-                manifest_hash=self.manifest_hash,
-            )
-        except _STORAGE_ERRORS as fault:
-            self._storage_fault(fault)
-            self._pending.append(item)  # nothing was created: run it when storage is back
+        if not self._create_round(rnd.round_id, item):
             return
         try:
             self.store.set_round_state(rnd.round_id, RoundState.RUNNING)
@@ -467,6 +447,23 @@ class CoordinatorService(CoordinatorHandler):
             attempt=attempt,
         )
         self._send(rnd.start())
+
+    def _create_round(self, round_id: str, item: _Pending) -> bool:
+        """Record a new round; on a storage fault nothing was created, so the period waits
+        (pending again) until storage is back."""
+        try:
+            self.store.create_round(
+                round_id,
+                cluster=item.cluster,
+                region=self.federation.cluster(item.cluster).region,
+                reference_date=item.reference_date,
+                manifest_hash=self.manifest_hash,
+            )
+        except _STORAGE_ERRORS as fault:
+            self._storage_fault(fault)
+            self._pending.append(item)
+            return False
+        return True
 
     # --- messages ------------------------------------------------------------------
 

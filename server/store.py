@@ -190,8 +190,20 @@ def _damaged(path: Path, exc: sqlite3.Error) -> StoreError:
     )
 
 
+@contextmanager
+def _sqlite_errors(path: Path) -> Iterator[None]:
+    """Turn SQLite's failures into StoreErrors naming the file; constraint violations pass
+    through (the store turns those into its own messages)."""
+    try:
+        yield
+    except sqlite3.IntegrityError:
+        raise
+    except sqlite3.Error as exc:
+        raise _damaged(path, exc) from None
+
+
 class _Cursor:
-    """A cursor whose failures are StoreErrors (see `_Connection`)."""
+    """A cursor whose failures are StoreErrors (see `_sqlite_errors`)."""
 
     def __init__(self, cursor: sqlite3.Cursor, path: Path) -> None:
         self._cursor = cursor
@@ -202,48 +214,31 @@ class _Cursor:
         return self._cursor.lastrowid
 
     def fetchone(self) -> Any:
-        try:
+        with _sqlite_errors(self._path):
             return self._cursor.fetchone()
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise _damaged(self._path, exc) from None
 
     def fetchall(self) -> list[Any]:
-        try:
+        with _sqlite_errors(self._path):
             return self._cursor.fetchall()
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise _damaged(self._path, exc) from None
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self.fetchall())
 
 
 class _Connection:
-    """sqlite3.Connection whose failures, except constraint violations (which the store
-    turns into its own messages), are StoreErrors naming the file."""
+    """sqlite3.Connection whose failures are StoreErrors (see `_sqlite_errors`)."""
 
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self.raw = connection
         self._path = path
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> _Cursor:
-        try:
+        with _sqlite_errors(self._path):
             return _Cursor(self.raw.execute(sql, args), self._path)
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise _damaged(self._path, exc) from None
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> _Cursor:
-        try:
+        with _sqlite_errors(self._path):
             return _Cursor(self.raw.executemany(sql, rows), self._path)
-        except sqlite3.IntegrityError:
-            raise
-        except sqlite3.Error as exc:
-            raise _damaged(self._path, exc) from None
 
     @property
     def in_transaction(self) -> bool:

@@ -156,6 +156,17 @@ class Federation:
             [*KLYNGE, *args], capture_output=True, text=True, env=ENV, timeout=timeout
         )
 
+    def verify_log_cli(self, *extra: str) -> subprocess.CompletedProcess[str]:
+        """`klynge audit verify-log` on the coordinator's log, under its log key."""
+        return self.klynge(
+            "audit",
+            "verify-log",
+            str(self.log_path),
+            "--log-key",
+            str(self.dir / "log.key.pub"),
+            *extra,
+        )
+
     def stop(self) -> None:
         stop_all(self.procs)
 
@@ -234,15 +245,9 @@ def assert_nothing_leaked(fed: Federation) -> None:
 
 
 def assert_nothing_half_written(fed: Federation) -> None:
-    registry = fed.layout.out / "registry.json"
-    verified = fed.klynge(
-        "audit",
-        "verify-log",
-        str(fed.log_path),
-        "--log-key",
-        str(fed.dir / "log.key.pub"),
+    verified = fed.verify_log_cli(
         "--registry",
-        str(registry),
+        str(fed.layout.out / "registry.json"),
         "--registry-authority",
         str(fed.layout.out / "authority" / "registry-authority.pub"),
     )

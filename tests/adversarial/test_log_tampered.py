@@ -90,15 +90,7 @@ def test_a_tampered_log_stops_the_coordinator_or_the_practices(tmp_path):
     fed.log_path.write_bytes(original)
     _rewrite_history(fed)
     _one_line_refusal(fed, "does not extend the tree head")
-    result = fed.klynge(
-        "audit",
-        "verify-log",
-        str(fed.log_path),
-        "--log-key",
-        str(fed.dir / "log.key.pub"),
-        "--expect-head",
-        f"{seen['tree_size']}:{seen['root']}",
-    )
+    result = fed.verify_log_cli("--expect-head", f"{seen['tree_size']}:{seen['root']}")
     assert result.returncode != 0 and "history was rewritten" in result.stderr, result.stderr
 
     # 4. ... and the store replaced too: the coordinator starts, the practices refuse
