@@ -106,3 +106,32 @@ def test_the_reserve_needs_as_much_again_free_and_leaves_nothing_when_refused(tm
     greedy = DiskReserve(tmp_path / "big.reserve", size=reserve.free_bytes())
     assert not greedy.ensure()
     assert list(tmp_path.glob("big.reserve*")) == []
+
+
+def test_log_key_command_and_an_os_error_are_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from common.keyfiles import load_private_key, load_public_key
+    from klynge.cli import root
+
+    runner = CliRunner()
+    out = tmp_path / "log.key"
+    result = runner.invoke(root, ["--lang", "en", "server", "log-key", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    public = load_public_key(tmp_path / "log.key.pub")
+    assert public.public_bytes_raw() == load_private_key(out).public_key().public_bytes_raw()
+    assert public.public_bytes_raw().hex() in result.output
+    (tmp_path / "a-file").write_text("not a directory")
+    config = tmp_path / "server.toml"
+    config.write_text(
+        '[coordinator]\nlisten = "127.0.0.1:0"\nstore = "c.sqlite"\nstate_dir = "a-file/state"\n'
+        '[tls]\npki_dir = "pki"\n[federation]\nfile = "f.toml"\nregistry = "r.json"\n'
+        'registry_authority = "a.pub"\n[manifest]\nfile = "m.toml"\n[transparency]\n'
+        'key = "log.key"\n'
+    )
+    result = runner.invoke(
+        root,
+        ["server", "trigger", "--config", str(config), "--cluster", "K01", "--as-of", "2026-09-30"],
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.startswith("klynge: ") and "a-file" in result.output

@@ -150,7 +150,7 @@ class Federation:
             args += ["--config", str(self.layout.agent_configs[practice])]
         return self.start(name, *args, *extra)
 
-    def klynge(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def klynge(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """A command run to completion, as an operator would run it."""
         return subprocess.run(
             [*KLYNGE, *args], capture_output=True, text=True, env=ENV, timeout=timeout

@@ -65,8 +65,8 @@ def test_an_edited_rolled_back_or_recreated_ledger_is_refused_and_recovered(tmp_
     fed.server_config(rounds={"schedule": [first.isoformat()]})
     try:
         fed.start_coordinator()
-        agents = fed.start_agents(fed.ids, "--once", "--timeout", "120")
-        assert agents.wait(180) == 0, fed.output("agents").read_text()[-2000:]
+        agents = fed.start_agents(fed.ids, "--once", "--timeout", "240")
+        assert agents.wait(300) == 0, fed.output("agents").read_text()[-2000:]
     finally:
         fed.stop()
     assert [r.state for r in fed.rounds()] == [RoundState.RELEASED]

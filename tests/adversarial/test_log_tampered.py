@@ -67,8 +67,8 @@ def test_a_tampered_log_stops_the_coordinator_or_the_practices(tmp_path):
     fed.server_config(rounds={"schedule": [fed.options.reference_dates[0].isoformat()]})
     try:
         fed.start_coordinator()
-        agents = fed.start_agents(fed.ids, "--once", "--timeout", "120")
-        assert agents.wait(180) == 0, fed.output("agents").read_text()[-2000:]
+        agents = fed.start_agents(fed.ids, "--once", "--timeout", "240")
+        assert agents.wait(300) == 0, fed.output("agents").read_text()[-2000:]
         fed.stop()
     finally:
         fed.stop()
