@@ -216,3 +216,18 @@ def test_a_verification_release_costs_infinity_from_its_own_parameters(tmp_path)
     ledger = Ledger.create(tmp_path / "l", "P0001", KEY, clock=_clock)
     ledger.charge(_request(manifest, "v1", Q1))
     assert math.isinf(Ledger.open(ledger.directory).spent(2026, 1e-6))
+
+
+def test_recovery_keeps_the_logs_receipt_over_an_edited_one(ledger):
+    manifest = make_manifest()
+    ledger.charge(_request(manifest, "r1", Q1))
+    logged = [c.signed for c in ledger.charges()]
+    true_spend = ledger.spent(2026, 1e-6)
+    # Edited and re-signed with the practice's own key: valid on its own, but not the log's.
+    _write(ledger.path, _rechain(_inflate_mu(_entries(ledger.path), 100), KEY))
+    assert Ledger.open(ledger.directory, key=KEY).receipt_ids() != {
+        s.receipt.receipt_id for s in logged
+    }
+    rebuilt, _ = Ledger.recover(ledger.directory, KEY, "P0001", logged, recovered_from={})
+    assert [c.receipt for c in rebuilt.charges()] == [s.receipt for s in logged]
+    assert rebuilt.spent(2026, 1e-6) == pytest.approx(true_spend)
