@@ -37,15 +37,19 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644, hook: Hook | Non
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
-        os.fchmod(fd, mode)
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-        hook("tmp_written")
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        try:
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            hook("tmp_written")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk must not leave a half-written temp file
+        raise
     hook("tmp_synced")
     os.replace(tmp, path)
     hook("renamed")

@@ -34,7 +34,11 @@ from klynge.options import language
 
 
 class _KlyngeGroup(TyperGroup):
-    """Turns any KlyngeError raised below into one line on stderr and an exit code."""
+    """Turns any KlyngeError raised below into one line on stderr and an exit code.
+
+    So does an operating-system error no layer below turned into one (a full disk,
+    a directory without permission): it names the file and the system's reason.
+    """
 
     def invoke(self, ctx: _click.Context) -> object:
         try:
@@ -42,6 +46,10 @@ class _KlyngeGroup(TyperGroup):
         except KlyngeError as exc:
             typer.echo(f"klynge: {mask_cpr(str(exc))}", err=True)  # docs/fhir.md, "CPR"
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            typer.echo(f"klynge: {where}{exc.strerror or exc}", err=True)
+            raise typer.Exit(KlyngeError.exit_code) from None
 
 
 root = typer.Typer(

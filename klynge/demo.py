@@ -32,7 +32,7 @@ from client.synth.federation import DEFAULT_AS_OF, synthesize_federation
 from common.errors import KlyngeError
 from common.federation import Federation
 from common.i18n import current_lang
-from common.keyfiles import write_private_key, write_public_key
+from common.keyfiles import public_bytes, write_private_key, write_public_key
 from privacy.authoring import default_manifest, write_signed
 from privacy.manifest import Manifest
 from privacy.signing import generate_private_key
@@ -100,6 +100,15 @@ class DemoLayout:
     def coordinator_dir(self) -> Path:
         return self.out / "coordinator"
 
+    @property
+    def transparency_log(self) -> Path:
+        return self.coordinator_dir / "state" / "transparency.log"
+
+    @property
+    def log_key(self) -> Path:
+        """The public key the log's tree heads verify under (hex)."""
+        return self.coordinator_dir / "log.key.pub"
+
 
 Step = Callable[[str], None]
 
@@ -160,6 +169,9 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
     step("agents")
     coordinator_dir = out / "coordinator"
     coordinator_dir.mkdir(parents=True, exist_ok=True)
+    log_key = generate_private_key()  # signs the transparency log's tree heads
+    write_private_key(coordinator_dir / "log.key", log_key)
+    write_public_key(coordinator_dir / "log.key.pub", log_key.public_key(), form="hex")
     registry_path = out / "registry.json"
     provisioned = [
         provision_practice(
@@ -171,6 +183,7 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
             manifest_authority=manifest_key.public_key(),
             registry_path=registry_path,
             registry_authority_key=registry_key.public_key,
+            log_key=public_bytes(log_key.public_key()),
             approved_by="Praksisledelsen (demo)",
             today=today,
             **(
@@ -211,6 +224,7 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
                     "registry_authority": "../authority/registry-authority.pub",
                 },
                 "manifest": {"file": "../manifest.toml"},
+                "transparency": {"key": "log.key", "log": "state/transparency.log"},
                 "rounds": {
                     "schedule": [d.isoformat() for d in options.reference_dates],
                     "start_when": "all_connected",

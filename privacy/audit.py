@@ -28,12 +28,13 @@ from privacy.catalogue import InstalledCatalogue, definition_mismatches
 from privacy.distribution import patient_l2_units
 from privacy.errors import LedgerCorrupt, LedgerError, LogError, ManifestRefused, SignatureError
 from privacy.layout import ReleaseLayout, RoundScope
-from privacy.ledger import Ledger, YearUsage
+from privacy.ledger import MAX_ATTEMPTS_PER_PERIOD, Ledger, YearUsage
+from privacy.log_entries import Kind
 from privacy.manifest import Manifest, SignedManifest
 from privacy.plan import PrivacyPlan, privacy_plan, round_min_survivors
 from privacy.rdp import to_approx_dp
 from privacy.report_model import Bullets, Para, Report, Section, Table
-from privacy.transparency import KINDS, LogVerification, verify_log
+from privacy.transparency import Checkpoint, LogVerification, verify_log
 from privacy.trust import check_signature
 from privacy.utility import (
     GOAL_REGION_HALF_WIDTH,
@@ -93,9 +94,13 @@ def ledger_status(directory: Path | str, delta: float) -> LedgerStatus:
         return LedgerStatus(str(directory), None, (), str(exc))
 
 
-def log_status(path: Path | str) -> LogStatus:
+def log_status(
+    path: Path | str,
+    log_key: Ed25519PublicKey | None = None,
+    expected_head: Checkpoint | None = None,
+) -> LogStatus:
     try:
-        return LogStatus(str(path), verify_log(path))
+        return LogStatus(str(path), verify_log(path, log_key=log_key, expected_head=expected_head))
     except LogError as exc:
         return LogStatus(str(path), None, str(exc))
 
@@ -399,6 +404,10 @@ class _Builder:
             )
         if not budget.unlimited:
             dp_blocks.append(Para(self.tr("audit.dp.headroom", n=plan.releases_within_budget)))
+            spare = max(plan.releases_within_budget - plan.worst_year.releases, 0)
+            dp_blocks.append(
+                Para(self.tr("audit.dp.aborted", attempts=MAX_ATTEMPTS_PER_PERIOD, spare=spare))
+            )
         if not feasible:
             dp_blocks.append(Para(self.tr("audit.dp.infeasible")))
         dp_blocks.append(self.noise_table())
@@ -626,10 +635,11 @@ class _Builder:
         return Section("secagg", self.tr("audit.sec.secagg"), tuple(blocks))
 
     def audit_log(self, log: LogStatus | None) -> tuple[Section, dict[str, Any] | None]:
-        kinds = Bullets(tuple(self.tr(f"audit.log.kind.{k}") for k in KINDS))
+        kinds = Bullets(tuple(self.tr(f"audit.log.kind.{k.value}") for k in Kind))
         blocks: list[Any] = [
             Para(self.tr("audit.log.what")),
             kinds,
+            Para(self.tr("audit.log.checks")),
             Para(self.tr("audit.log.detects")),
         ]
         data = None
@@ -637,14 +647,16 @@ class _Builder:
             blocks.append(Para(self.tr("audit.log.none")))
         elif log.verification is not None:
             v = log.verification
+            head = f"{v.head.tree_size}:{v.head.root}"
             blocks.append(
                 Para(
                     self.tr(
                         "audit.log.ok",
                         path=log.path,
                         n=v.entries,
-                        signed=v.signed_entries,
-                        head=v.head.head_hash,
+                        signed=v.signed_by_practices,
+                        practices=len(v.practices),
+                        head=head,
                     )
                 )
             )
@@ -652,8 +664,11 @@ class _Builder:
                 "path": log.path,
                 "verifies": True,
                 "entries": v.entries,
-                "signed_entries": v.signed_entries,
-                "head": v.head.head_hash,
+                "kinds": dict(v.kinds),
+                "signed_by_practices": v.signed_by_practices,
+                "practices": sorted(v.practices),
+                "head": head,
+                "log_key_id": v.head.key_id,
             }
         else:
             blocks.append(Para(self.tr("audit.log.bad", detail=log.error)))

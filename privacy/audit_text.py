@@ -401,6 +401,28 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "da": "Budgettet rummer {n} udgivelser af denne størrelse pr. år.",
         "en": "The budget admits {n} releases of this size per year.",
     },
+    "audit.dp.aborted": {
+        "da": (
+            "Afbrudte runder: en praksis, der har sendt sin maskerede vektor i en runde, som "
+            "derefter afbrydes, har betalt udgivelsens ε (det trækkes før afsendelse), for "
+            "koordinatoren kan have set vektoren. Perioden køres højst én gang mere (højst "
+            "{attempts} runder pr. periode; agenter afviser flere) som en ny runde med nye "
+            "masker og ny støj, der trækkes igen; agenter deltager kun, når loggen viser, at den "
+            "første runde blev afbrudt. Ingen vektor sendes to gange, så der findes aldrig to "
+            "summer over de samme støjfyldte vektorer at trække fra hinanden. Budgettet giver "
+            "plads til {spare} sådanne gentagelser om året ud over planen."
+        ),
+        "en": (
+            "Aborted rounds: a practice that sent its masked vector in a round that then aborted "
+            "has paid that release's ε (it is charged before sending), since the coordinator may "
+            "have seen the vector. The period is run at most once more (at most {attempts} "
+            "rounds per period; agents refuse more) as a new round with new masks and fresh "
+            "noise, charged again; agents join it only when the log shows the first round "
+            "aborted. No vector is ever sent twice, so there are never two sums over the same "
+            "noisy vectors to difference. The budget leaves room for {spare} such retries a year "
+            "beyond the schedule."
+        ),
+    },
     "audit.dp.infeasible": {
         "da": "ADVARSEL: planen overskrider årsbudgettet; agenter afviser manifestet.",
         "en": "WARNING: the schedule exceeds the yearly budget; agents refuse this manifest.",
@@ -521,56 +543,108 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "audit.sec.log": {"da": "7. Revisionslog", "en": "7. Audit log"},
     "audit.log.what": {
         "da": (
-            "Gennemsigtighedsloggen er kun til tilføjelse og hash-kædet: hver post binder sig "
-            "til den forrige, og agenter underskriver deres kvitteringer. Den registrerer:"
+            "Gennemsigtighedsloggen er én Merkle-log, som kun kan tilføjes til (RFC 9162, som i "
+            "Certificate Transparency): efter hver post underskriver koordinatoren et træhoved "
+            "(størrelse og rod) med sin lognøgle. Praksis underskriver selv deres kvitteringer og "
+            "godkendelser med deres identitetsnøgle. Loggen rummer præcis disse slags poster:"
         ),
         "en": (
-            "The transparency log is append-only and hash-chained: each entry commits to the "
-            "previous one, and agents sign their receipts. It records:"
+            "The transparency log is one append-only Merkle log (RFC 9162, as in Certificate "
+            "Transparency): after every entry the coordinator signs a tree head (size and root) "
+            "with its log key. Practices sign their own receipts and approvals with their "
+            "identity key. The log holds exactly these kinds of entry:"
         ),
     },
-    "audit.log.kind.manifest_published": {
-        "da": "manifest: id, version, hash, myndighedens nøgle, godkender, kodeversion",
-        "en": "manifest: id, version, hash, authority key, approver, code version",
+    "audit.log.kind.manifest": {
+        "da": "manifest: id, version, hash, myndighedens nøgle-id, gyldighed, kodeversion",
+        "en": "manifest: id, version, hash, authority key id, validity, code version",
+    },
+    "audit.log.kind.approval": {
+        "da": (
+            "godkendelse (underskrevet af praksis): praksis, manifestets id, version og hash, "
+            "dato (intet personnavn)"
+        ),
+        "en": (
+            "approval (signed by the practice): practice, manifest id, version and hash, date "
+            "(no person's name)"
+        ),
     },
     "audit.log.kind.round_opened": {
-        "da": "runde: id, klynge, referencedato, manifesthash, deltagere, k, t, minimum",
-        "en": "round: id, cluster, reference date, manifest hash, participants, k, t, minimum",
+        "da": (
+            "åbnet runde: id, klynge, referencedato, manifesthash, deltagere, k, t, minimum, "
+            "forsøg nr., kodeversion"
+        ),
+        "en": (
+            "round opened: id, cluster, reference date, manifest hash, participants, k, t, "
+            "minimum, attempt, code version"
+        ),
     },
     "audit.log.kind.receipt": {
         "da": (
-            "kvittering (underskrevet af agenten): sendte bytes (hash, størrelse), runde, "
-            "manifest, ε, δ, tidspunkt"
+            "kvittering (underskrevet af praksis, offentliggjort før vektoren sendes): sendte "
+            "bytes (SHA-256, størrelse), runde, manifest, mekanismens parametre, ε, δ, tidspunkt"
         ),
-        "en": "receipt (signed by the agent): bytes sent (hash, size), round, manifest, ε, δ, time",
+        "en": (
+            "receipt (signed by the practice, published before its vector is sent): bytes sent "
+            "(SHA-256, size), round, manifest, mechanism parameters, ε, δ, time"
+        ),
     },
     "audit.log.kind.release": {
-        "da": "udgivelse: aggregat, niveau, modtagere, antal praksis, undertrykte celler med årsag",
-        "en": "release: aggregate, level, recipients, contributors, suppressed cells with reasons",
+        "da": (
+            "udgivelse: aggregat, niveau, referencedato, runder, modtagere, antal praksis, "
+            "undertrykte celler med årsag"
+        ),
+        "en": (
+            "release: aggregate, level, reference date, rounds, recipients, contributors, "
+            "suppressed cells with reasons"
+        ),
     },
     "audit.log.kind.round_aborted": {
-        "da": "afbrudt runde og årsag",
-        "en": "aborted round and reason",
+        "da": "afbrudt runde: årsag, forsøg nr., og om perioden køres igen",
+        "en": "aborted round: reason, attempt, and whether the period runs again",
     },
-    "audit.log.kind.note": {
-        "da": "operatørnotat (fx gendannet regnskab, tilbagekaldt nøgle)",
-        "en": "operator note (e.g. restored ledger, revoked key)",
+    "audit.log.checks": {
+        "da": (
+            "Ved hver runde beder hver agent om et bevis for, at dens tidligere kvitteringer er "
+            "med i loggen (inklusionsbevis), og at det nye træhoved bygger videre på det sidste, "
+            "den så (konsistensbevis). Mislykkes et af dem, afviser agenten runden med årsagen. "
+            "Mangler praksis' regnskab en kvittering, som loggen har (et gendannet eller "
+            "genskabt regnskab), trækker agenten intet, før regnskabet er genopbygget fra loggen "
+            "(`klynge agent recover-ledger`)."
+        ),
+        "en": (
+            "At every round each agent asks for proof that its earlier receipts are in the log "
+            "(inclusion proofs) and that the new tree head extends the last one it saw "
+            "(a consistency proof). If either fails, the agent refuses the round and says why. "
+            "If the practice's ledger lacks a receipt the log holds (a restored or re-created "
+            "ledger), the agent charges nothing until the ledger is rebuilt from the log "
+            "(`klynge agent recover-ledger`)."
+        ),
     },
     "audit.log.detects": {
         "da": (
-            "`klynge audit verify-log` opdager redigering, sletning og ombytning af poster; "
-            "afkortning af halen opdages, når et tidligere offentliggjort hoved (antal og hash) "
-            "angives."
+            "`klynge audit verify-log` genberegner hvert træhoved og kontrollerer hver "
+            "underskrift: det opdager en redigeret, indsat, slettet eller flyttet post, en "
+            "forfalsket kvittering og en afrevet eller afkortet fil; mod et tidligere set hoved "
+            "(--expect-head STØRRELSE:ROD) også en log, der er skåret tilbage eller skrevet om. "
+            "Koordinatoren nægter at starte på en log, der ikke verificerer."
         ),
         "en": (
-            "`klynge audit verify-log` detects edited, deleted and reordered entries; a "
-            "truncated tail is detected when a previously published head (count and hash) is "
-            "given."
+            "`klynge audit verify-log` recomputes every tree head and checks every signature: "
+            "it detects an edited, inserted, deleted or moved entry, a forged receipt, and a torn "
+            "or cut file; against a head seen earlier (--expect-head SIZE:ROOT) also a log cut "
+            "back or rewritten. The coordinator refuses to start on a log that does not verify."
         ),
     },
     "audit.log.ok": {
-        "da": "Loggen {path} er verificeret: {n} poster, {signed} underskrevne, hoved {head}.",
-        "en": "The log {path} verifies: {n} entries, {signed} signed, head {head}.",
+        "da": (
+            "Loggen {path} er verificeret: {n} poster, heraf {signed} underskrevet af "
+            "{practices} praksis; seneste træhoved {head}."
+        ),
+        "en": (
+            "The log {path} verifies: {n} entries, {signed} of them signed by {practices} "
+            "practices; latest tree head {head}."
+        ),
     },
     "audit.log.bad": {
         "da": "Loggen verificerer IKKE: {detail}",

@@ -86,8 +86,8 @@ class LedgerCorrupt(PrivacyError):
         self.line = line
         where = f"{path}:{line}" if line is not None else str(path)
         super().__init__(
-            f"{where}: privacy ledger is corrupt ({message}); releases are refused until "
-            "an operator restores the ledger from a backup"
+            f"{where}: privacy ledger is corrupt ({message}); releases are refused until it is "
+            "rebuilt from the transparency log (`klynge agent recover-ledger`)"
         )
 
 

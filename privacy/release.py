@@ -13,6 +13,7 @@ which mechanism it is, so a new mechanism is one new class here.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -61,6 +62,7 @@ __all__ = [
     "SkellamRelease",
     "calibrate_local_scale",
     "calibrate_skellam_mu",
+    "release_from_parameters",
 ]
 
 
@@ -97,7 +99,11 @@ class Release(Protocol):
         ...
 
     def parameters(self) -> dict[str, Any]:
-        """The parameters as a JSON-safe document (ledger entries, receipts, releases)."""
+        """The parameters as a JSON-safe document (ledger entries, receipts, releases).
+
+        Complete: `release_from_parameters(name, parameters())` rebuilds this very
+        mechanism, so a receipt alone says what it cost (the ledger recomputes it).
+        """
         ...
 
     def parameter_rows(self, lang: Lang | None = None) -> tuple[tuple[str, str], ...]:
@@ -228,7 +234,13 @@ class SkellamRelease:
         return 2 * self.lam * survivors * self.coordinate_weights().astype(np.float64)
 
     def parameters(self) -> dict[str, Any]:
-        return {"mu": self.mu, "n_min": self.n_min, "lambda": self.lam}
+        return {
+            "mu": self.mu,
+            "n_min": self.n_min,
+            "lambda": self.lam,
+            "delta": self.delta,
+            "sensitivity": self.sensitivity.as_dict(),
+        }
 
     def title(self, lang: Lang | None = None) -> str:
         return _title(self.name, lang)
@@ -321,7 +333,12 @@ class _LocalRelease:
         raise NotImplementedError
 
     def parameters(self) -> dict[str, Any]:
-        return {"scale": self.scale, "dimension": self.dimension}
+        return {
+            "scale": self.scale,
+            "dimension": self.dimension,
+            "delta": self.delta,
+            "sensitivity": self.sensitivity.as_dict(),
+        }
 
     def title(self, lang: Lang | None = None) -> str:
         return _title(self.name, lang)
@@ -453,13 +470,63 @@ class NoNoiseRelease:
 
     def parameters(self) -> dict[str, Any]:
         # JSON-safe (receipts and the ledger refuse non-finite numbers): ε = ∞ spelt "inf".
-        return {"noise": "none", "differential_privacy": False, "epsilon": "inf"}
+        return {
+            "noise": "none",
+            "differential_privacy": False,
+            "epsilon": "inf",
+            "sensitivity": self.sensitivity.as_dict(),
+        }
 
     def title(self, lang: Lang | None = None) -> str:
         return _title(self.name, lang)
 
     def parameter_rows(self, lang: Lang | None = None) -> tuple[tuple[str, str], ...]:
         return ()
+
+
+def release_from_parameters(name: str, parameters: Mapping[str, Any]) -> Release:
+    """The mechanism a receipt names, rebuilt from its own parameters (and validated again).
+
+    The ledger charges `curve()` of this object, never a number stored beside
+    it, so an ε or RDP term edited in a ledger file cannot lower the spend.
+    """
+
+    def number(key: str) -> float:
+        value = parameters.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise MechanismError(f"{name} parameter {key} must be a number")
+        return float(value)
+
+    def count(key: str) -> int:
+        value = parameters.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise MechanismError(f"{name} parameter {key} must be an integer")
+        return value
+
+    def expect(keys: set[str]) -> Sensitivity:
+        if set(parameters) != keys:
+            raise MechanismError(f"{name} parameters must be exactly {', '.join(sorted(keys))}")
+        return Sensitivity.from_dict(parameters["sensitivity"])
+
+    if name == DISTRIBUTED_SKELLAM:
+        sensitivity = expect({"mu", "n_min", "lambda", "delta", "sensitivity"})
+        release = SkellamRelease(number("mu"), count("n_min"), sensitivity, number("delta"))
+        if not math.isclose(number("lambda"), release.lam, rel_tol=1e-12):
+            raise MechanismError(f"{name}: λ does not follow from its own μ and n_min")
+        return release
+    if name in LOCAL_MECHANISMS:
+        sensitivity = expect({"scale", "dimension", "delta", "sensitivity"})
+        local = LocalLaplaceRelease if name == LOCAL_LAPLACE else LocalGaussianRelease
+        return local(number("scale"), count("dimension"), sensitivity, number("delta"))
+    if name == NO_NOISE:
+        sensitivity = expect({"noise", "differential_privacy", "epsilon", "sensitivity"})
+        none = NoNoiseRelease(sensitivity)
+        if {k: v for k, v in parameters.items() if k != "sensitivity"} != {
+            k: v for k, v in none.parameters().items() if k != "sensitivity"
+        }:
+            raise MechanismError(f"{name} parameters do not describe a release without noise")
+        return none
+    raise MechanismError(f"unknown mechanism {name!r}")
 
 
 def _title(name: str, lang: Lang | None) -> str:

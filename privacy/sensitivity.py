@@ -26,6 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from privacy.errors import MechanismError
 
@@ -83,6 +84,32 @@ class Sensitivity:
                 for b in self.blocks
             ],
         }
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> Sensitivity:
+        """Rebuild from `as_dict()`, refusing totals that are not the sums of their blocks."""
+        if not isinstance(doc, dict) or set(doc) != {"l1", "l2_squared", "blocks"}:
+            raise MechanismError("sensitivity must have exactly l1, l2_squared and blocks")
+        blocks = doc["blocks"]
+        if not isinstance(blocks, list) or not blocks:
+            raise MechanismError("sensitivity blocks must be a non-empty list")
+        fields = {"block", "l1", "l2_squared", "coordinates", "noise_weight"}
+        parsed = []
+        for block in blocks:
+            if not isinstance(block, dict) or set(block) != fields:
+                raise MechanismError(f"a sensitivity block has exactly {', '.join(sorted(fields))}")
+            numbers = [block[k] for k in ("l1", "l2_squared", "coordinates", "noise_weight")]
+            if not isinstance(block["block"], str) or not all(_is_count(v) for v in numbers):
+                raise MechanismError("a sensitivity block has a name and integer sizes")
+            parsed.append(Contribution(block["block"], *numbers))
+        total = vector_sensitivity(parsed)
+        if (doc["l1"], doc["l2_squared"]) != (total.l1, total.l2_squared):
+            raise MechanismError("sensitivity totals are not the sums of their blocks")
+        return total
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def cells_contribution(

@@ -167,10 +167,15 @@ class Envelope:
 
 @dataclass(frozen=True)
 class FetchQuery:
-    """What an agent asks `Fetch` for; the coordinator scopes it to the caller's cluster/region."""
+    """What an agent asks `Fetch` for; the coordinator scopes it to the caller's cluster/region.
+
+    `body` carries a log scope's request document (`privacy.log_proofs`); it is
+    empty for releases.
+    """
 
     scope: str
     round_id: str
+    body: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True)

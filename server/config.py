@@ -21,12 +21,18 @@ directory can be moved as a whole.
     [manifest]
     file = "manifest.toml"          # the signed protocol manifest
 
+    [transparency]
+    key = "log.key"                 # Ed25519 key that signs the log's tree heads (0600)
+    log = "transparency.log"        # default: STATE_DIR/transparency.log
+
     [rounds]
     schedule = ["2026-09-30"]       # reference dates run when a cluster is ready
     start_when = "all_connected"    # or "manual": only `klynge server trigger`
     ready_after_s = 30              # then start with whoever is connected (>= minimum)
     stage_timeout_s = 10
     exit_when_done = false          # the demo stops the coordinator after its rounds
+    max_attempts = 2                # a period whose round aborted is run once more ...
+    retry_after_s = 600             # ... no sooner than this after the abort
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from pathlib import Path
 
 from common.errors import FileKeyError
 from common.tomlfile import Table, read_table
+from privacy.ledger import MAX_ATTEMPTS_PER_PERIOD
 
 START_WHEN = ("all_connected", "manual")
 
@@ -52,6 +59,8 @@ class RoundSettings:
     ready_after_s: float
     stage_timeout_s: float
     exit_when_done: bool
+    max_attempts: int = 2
+    retry_after_s: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,8 @@ class ServerSettings:
     registry: Path
     registry_authority: Path
     manifest: Path
+    log_key: Path
+    log_file: Path
     rounds: RoundSettings
 
     @property
@@ -78,12 +89,15 @@ class ServerSettings:
 def load_server_settings(path: Path) -> ServerSettings:
     path = Path(path)
     root = read_table(path, error=ConfigError, what="server configuration file")
-    sections = ("coordinator", "tls", "federation", "manifest")
-    coordinator, tls, federation, manifest = (root.table(s, required=False) for s in sections)
+    sections = ("coordinator", "tls", "federation", "manifest", "transparency")
+    coordinator, tls, federation, manifest, transparency = (
+        root.table(s, required=False) for s in sections
+    )
     listen = coordinator.string("listen")
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
         raise coordinator.fail("listen", "must be HOST:PORT, e.g. 127.0.0.1:50051")
+    state_dir = coordinator.path_value("state_dir", required=False, default="coordinator-state")
     settings = ServerSettings(
         source=path,
         host=host,
@@ -91,15 +105,17 @@ def load_server_settings(path: Path) -> ServerSettings:
         port_file=coordinator.path_value("port_file", required=False),
         store=coordinator.path_value("store"),
         log=coordinator.path_value("log", required=False),
-        state_dir=coordinator.path_value("state_dir", required=False, default="coordinator-state"),
+        state_dir=state_dir,
         pki_dir=tls.path_value("pki_dir"),
         federation=federation.path_value("file"),
         registry=federation.path_value("registry"),
         registry_authority=federation.path_value("registry_authority"),
         manifest=manifest.path_value("file"),
+        log_key=transparency.path_value("key"),
+        log_file=transparency.path_value("log", required=False) or state_dir / "transparency.log",
         rounds=_rounds(root.table("rounds", required=False)),
     )
-    for table in (coordinator, tls, federation, manifest, root):
+    for table in (coordinator, tls, federation, manifest, transparency, root):
         table.done()
     return settings
 
@@ -116,6 +132,11 @@ def _rounds(t: Table) -> RoundSettings:
         ready_after_s=t.number("ready_after_s", required=False, default=30.0, positive=True),
         stage_timeout_s=t.number("stage_timeout_s", required=False, default=10.0, positive=True),
         exit_when_done=t.boolean("exit_when_done", required=False, default=False),
+        # Agents accept no more rounds per period than this (each is charged in full).
+        max_attempts=t.integer(
+            "max_attempts", required=False, default=2, minimum=1, maximum=MAX_ATTEMPTS_PER_PERIOD
+        ),
+        retry_after_s=t.number("retry_after_s", required=False, default=600.0, minimum=0),
     )
     t.done()
     return rounds

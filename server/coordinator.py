@@ -6,6 +6,20 @@ and stores what it releases. Everything that protects a practice is checked
 by that practice's agent; what this service adds is liveness (deadlines,
 dropouts, restarts) and bookkeeping (store, transparency log, logs).
 
+Faults end cleanly. A store or log that does not open and verify stops the
+coordinator before it listens, with one line. A write that fails mid-round
+(a full disk, a damaged store) aborts that round: the reserve beside the log
+(`server.reserve`) is freed so the abort and its reason can still be recorded
+in the store and the log, and no new round opens until the reserve can be
+written again. A coordinator killed mid-round aborts the round when it
+restarts ("coordinator restarted").
+
+Aborted periods (docs/privacy.md): a period whose round aborted is run again
+once (`rounds.max_attempts`), no sooner than `rounds.retry_after_s` after the
+abort (at once after a restart), as a new round with a new id, fresh masks
+and, at every agent, fresh noise charged again. Agents accept the retry only
+when the log shows the earlier round's abort.
+
 Threads: transport callbacks arrive on the transport's dispatcher thread;
 `run()` ticks deadlines, schedules and triggers on the caller's thread. One
 lock serialises both, so the round state machines need no locks of their
@@ -24,13 +38,16 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from common.errors import KlyngeError
 from common.federation import Federation, load_federation
-from common.keyfiles import load_public_key, public_bytes
+from common.keyfiles import load_private_key, load_public_key, public_bytes
 from common.logs import log_event
+from common.version import code_version
+from privacy.errors import LogError
 from privacy.layout import ReleaseLayout, RoundScope
-from privacy.manifest import Manifest, load_manifest
+from privacy.log_entries import Kind
+from privacy.manifest import Manifest, SignedManifest, load_manifest
 from privacy.plan import round_min_survivors, round_release
-from privacy.transparency import TransparencyLog
 from protocols.coordinator import SecAggCoordinator
 from protocols.envelope import Envelope, FetchNotFound, FetchQuery, FetchResult
 from protocols.errors import ParameterError, SecAggError
@@ -51,8 +68,11 @@ from protocols.wire import (
 from server.cluster_round import ClusterRound, Outbound
 from server.config import ServerSettings
 from server.documents import release_document
+from server.log_service import SCOPES as LOG_SCOPES
+from server.log_service import LogService, open_log
 from server.releasing import NoisySum, build_release, cluster_sum, regional_sum
-from server.store import Level, Practice, RoundState, Store
+from server.reserve import DiskReserve
+from server.store import Level, Practice, RoundState, Store, StoreError
 from transport.admission import allow_list
 from transport.pki import PkiLayout
 from transport.server import (
@@ -65,6 +85,12 @@ from transport.signed_files import load_registry
 from transport.tls import PeerIdentity, TlsFiles
 
 _log = logging.getLogger("klynge.coordinator")
+# What a failed write raises: the store's and the log's own errors, or the OS's.
+_STORAGE_ERRORS = (StoreError, LogError, OSError)
+
+
+class StartupError(KlyngeError):
+    """The coordinator cannot start (no room for its reserve, a log or store it refuses)."""
 
 
 @dataclass
@@ -72,6 +98,7 @@ class _Pending:
     cluster: str
     reference_date: date
     since: float  # when it became pending (for ready_after_s)
+    not_before: float = 0.0  # a retry waits until then
 
 
 class CoordinatorService(CoordinatorHandler):
@@ -89,30 +116,80 @@ class CoordinatorService(CoordinatorHandler):
         self.registry: PracticeRegistry = load_registry(
             settings.registry, public_bytes(load_public_key(settings.registry_authority))
         )
-        self.manifest: Manifest = load_manifest(settings.manifest).manifest
+        signed = load_manifest(settings.manifest)
+        self.manifest: Manifest = signed.manifest
         self.manifest_hash = self.manifest.hash()
         self.layout = ReleaseLayout.for_round(self.manifest, RoundScope.CLUSTER)
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         settings.trigger_dir.mkdir(parents=True, exist_ok=True)
-        self.log_file = TransparencyLog(settings.state_dir / "transparency.log")
+        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+        log_key = load_private_key(settings.log_key)
         self.store = Store.open(settings.store)
-        for round_id in self.store.abort_unfinished("coordinator restarted"):
-            log_event(self._log, "round_aborted", round_id=round_id, reason="coordinator restarted")
+        self._reserve = DiskReserve(
+            settings.log_file.with_name(settings.log_file.name + ".reserve")
+        )
+        if not self._reserve.ensure():
+            self.store.close()
+            raise StartupError(
+                f"{self._reserve.path.parent}: not enough free space for the coordinator's "
+                f"{self._reserve.size // 1024} kB reserve and as much again (the disk is full); "
+                "free space and start again"
+            )
+        self._paused: str | None = None  # why no new round opens (a storage fault), or None
+        self._lock = threading.RLock()
+        self._fault_seen: BaseException | None = None  # a write failed on a fetch thread
+        self.log = LogService(
+            open_log(settings.log_file, log_key, self.store),
+            self.store,
+            self.registry,
+            self._log,
+            on_write_failure=self._note_fault,
+        )
+        self._publish_manifest(signed)
         self._practice = {p.id: p for p in self.federation.practices}
         for p in self.federation.practices:
             if self.registry.identity_key(p.id) is not None and self.store.practice(p.id) is None:
                 self.store.register_practice(Practice(p.id, p.cluster, p.region))
-        self._lock = threading.RLock()
         self._rounds: dict[str, ClusterRound] = {}
+        self._attempt: dict[str, int] = {}  # round id -> which attempt at its period
         self._active: dict[str, str] = {}  # cluster -> running round id
         self._pending: list[_Pending] = []
         self._sums: dict[tuple[str, date], dict[str, NoisySum | None]] = {}
         self._stop = threading.Event()
         self._started = clock()
-        for ref in settings.rounds.schedule:
-            for cluster in self.federation.clusters:
-                if not self._done(cluster.id, ref):
-                    self._pending.append(_Pending(cluster.id, ref, self._started))
+        interrupted: list[tuple[str, date]] = []
+        for round_id in self.store.abort_unfinished("coordinator restarted"):
+            stored = self.store.round(round_id)
+            assert stored is not None
+            attempt = self._attempts(stored.cluster, stored.reference_date)
+            retry = attempt < settings.rounds.max_attempts
+            self._log_abort(
+                round_id,
+                stored.cluster,
+                stored.reference_date,
+                "coordinator restarted",
+                attempt,
+                retry,
+            )
+            log_event(self._log, "round_aborted", round_id=round_id, reason="coordinator restarted")
+            if retry:
+                interrupted.append((stored.cluster, stored.reference_date))
+        periods = [
+            (c.id, ref) for ref in settings.rounds.schedule for c in self.federation.clusters
+        ]
+        for cluster_id, ref in dict.fromkeys([*periods, *interrupted]):
+            if self._done(cluster_id, ref):
+                continue
+            if self._attempts(cluster_id, ref) >= settings.rounds.max_attempts:
+                log_event(
+                    self._log,
+                    "period_not_retried",
+                    cluster=cluster_id,
+                    reference_date=ref.isoformat(),
+                    attempts=self._attempts(cluster_id, ref),
+                )
+                continue
+            self._pending.append(_Pending(cluster_id, ref, self._started))
         admitted = [p.id for p in self.federation.practices if self.registry.identity_key(p.id)]
         port = settings.port
         self.transport = CoordinatorTransport(
@@ -121,6 +198,27 @@ class CoordinatorService(CoordinatorHandler):
             allow_list(admitted),
             config=CoordinatorConfig.for_registry(len(admitted), f"{settings.host}:{port}"),
             fetch=self._fetch,
+        )
+
+    def _publish_manifest(self, signed: SignedManifest) -> None:
+        """The manifest this coordinator runs rounds under, once per hash, before any round."""
+        if any(
+            e.payload["manifest_hash"] == self.manifest_hash
+            for e in self.log.log.entries("manifest")
+        ):
+            return
+        meta = self.manifest.meta
+        self.log.append(
+            Kind.MANIFEST,
+            {
+                "manifest_id": meta.id,
+                "version": meta.version,
+                "manifest_hash": self.manifest_hash,
+                "authority_key_id": signed.signature.key_id if signed.signature else "unsigned",
+                "valid_from": meta.valid_from.isoformat(),
+                "valid_until": meta.valid_until.isoformat(),
+                "code_version": code_version(),
+            },
         )
 
     # --- lifecycle -----------------------------------------------------------------
@@ -142,6 +240,8 @@ class CoordinatorService(CoordinatorHandler):
         try:
             while not self._stop.is_set():
                 with self._lock:
+                    self._abort_on_fault()
+                    self._resume_if_storage_back()
                     self._take_triggers()
                     self._start_ready_rounds()
                     for rnd in list(self._rounds.values()):
@@ -164,6 +264,42 @@ class CoordinatorService(CoordinatorHandler):
         self.store.close()
         log_event(self._log, "coordinator_stopped")
 
+    # --- storage faults --------------------------------------------------------------
+
+    def _storage_fault(self, exc: BaseException) -> None:
+        """A write failed: free the reserve (room for the abort records) and open no new round."""
+        reason = str(exc)[:300] or type(exc).__name__
+        freed = self._reserve.release()
+        if self._paused is None:
+            log_event(
+                self._log, "storage_failed", level=logging.ERROR, reason=reason, reserve_freed=freed
+            )
+        self._paused = reason
+        self.log.paused = reason  # the freed reserve is for abort records, not new receipts
+
+    def _note_fault(self, exc: BaseException) -> None:
+        """Called on a fetch thread when a practice's receipt could not be logged."""
+        self._fault_seen = exc
+
+    def _abort_on_fault(self) -> None:
+        """A coordinator that cannot log receipts cannot finish a round: end them all now,
+        with the reason, rather than let them run into their deadlines."""
+        exc, self._fault_seen = self._fault_seen, None
+        if exc is None:
+            return
+        self._storage_fault(exc)
+        for round_id in list(self._active.values()):
+            rnd = self._rounds[round_id]
+            if rnd.result is None:  # the root cause, whatever the protocol made of it since
+                rnd.abort_reason = f"the coordinator could not write its log: {exc}"
+            self._complete_if_finished(rnd)
+
+    def _resume_if_storage_back(self) -> None:
+        if self._paused is not None and self._reserve.ensure():
+            log_event(self._log, "storage_recovered", after=self._paused[:200])
+            self._paused = None
+            self.log.paused = None
+
     # --- scheduling ------------------------------------------------------------------
 
     def _done(self, cluster: str, ref: date) -> bool:
@@ -173,6 +309,10 @@ class CoordinatorService(CoordinatorHandler):
             and r.state is RoundState.RELEASED
             for r in self.store.rounds(cluster=cluster)
         )
+
+    def _attempts(self, cluster: str, ref: date) -> int:
+        """Rounds of this period the log shows opened: what agents were asked to join."""
+        return self.log.opened(cluster, ref.isoformat(), self.manifest_hash)
 
     def request_round(self, cluster: str, ref: date) -> None:
         with self._lock:
@@ -201,24 +341,26 @@ class CoordinatorService(CoordinatorHandler):
         """Start a pending round when its whole cluster is online, or, after `ready_after_s`,
         when enough of it is online to meet the round's minimum. A cluster too small to
         ever meet the privacy floor is recorded as aborted at once; one that merely has
-        too few practices online yet keeps waiting."""
+        too few practices online yet keeps waiting. Nothing opens while storage fails."""
+        if self._paused is not None:
+            return
         now = self._clock()
         connected = set(self.transport.connected())
         for item in list(self._pending):
-            if item.cluster in self._active:
+            if item.cluster in self._active or now < item.not_before:
                 continue
             members = self._members(item.cluster)
             online = [m for m in members if m in connected]
             if len(members) < PRIVACY_FLOOR:
                 self._pending.remove(item)
-                self._open_round(item.cluster, item.reference_date, sorted(online))
+                self._open_round(item, sorted(online))
                 continue
             everyone = len(online) == len(members) and self.settings.rounds.start_when != "manual"
-            waited = now - item.since >= self.settings.rounds.ready_after_s
+            waited = now - max(item.since, item.not_before) >= self.settings.rounds.ready_after_s
             if not (everyone or (waited and self._can_run(len(online)))):
                 continue
             self._pending.remove(item)
-            self._open_round(item.cluster, item.reference_date, sorted(online))
+            self._open_round(item, sorted(online))
 
     def _can_run(self, n: int) -> bool:
         try:
@@ -231,25 +373,21 @@ class CoordinatorService(CoordinatorHandler):
         minimum = max(base.min_survivors, round_min_survivors(self.manifest, n))
         return RoundParams(base.k, base.threshold, minimum)
 
-    def _open_round(self, cluster: str, ref: date, online: list[str]) -> None:
+    def _open_round(self, item: _Pending, online: list[str]) -> None:
+        cluster, ref = item.cluster, item.reference_date
         region = self.federation.cluster(cluster).region
         try:
             params = self._round_params(len(online))
             if params.min_survivors > len(online):
                 raise ParameterError("participants", f"{len(online)} cannot meet the minimum")
         except SecAggError as exc:
-            # Too few practices online: record an aborted round, so the gap is visible.
+            # Too few practices online: record an aborted round, so the gap is visible. No
+            # agent was asked to join, so it costs no one anything and is not an attempt.
             round_id = f"none-{cluster}-{ref.isoformat()}-{os.urandom(4).hex()}"
-            self.store.create_round(
-                round_id,
-                cluster=cluster,
-                region=region,
-                reference_date=ref,
-                manifest_hash=self.manifest_hash,
-            )
             reason = f"too few practices connected ({len(online)}): {exc}"
-            self.store.set_round_state(round_id, RoundState.ABORTED, abort_reason=reason)
-            self.log_file.append("round_aborted", {"round_id": round_id, "reason": reason})
+            if not self._create_round(round_id, item):
+                return
+            self._record_abort(round_id, cluster, ref, reason, attempt=0, retry=False)
             log_event(self._log, "round_not_started", cluster=cluster, reason=reason[:200])
             self._record_sum(region, cluster, ref, None)
             return
@@ -267,29 +405,36 @@ class CoordinatorService(CoordinatorHandler):
             params=params,
         )
         rnd = ClusterRound(coordinator, self.settings.rounds.stage_timeout_s, self._clock())
-        self.store.create_round(
-            rnd.round_id,
-            cluster=cluster,
-            region=region,
-            reference_date=ref,
-            manifest_hash=self.manifest_hash,
-        )
-        self.store.set_round_state(rnd.round_id, RoundState.RUNNING)
+        attempt = self._attempts(cluster, ref) + 1
+        if not self._create_round(rnd.round_id, item):
+            return
+        try:
+            self.store.set_round_state(rnd.round_id, RoundState.RUNNING)
+            self.log.append(
+                Kind.ROUND_OPENED,
+                {
+                    "round_id": rnd.round_id,
+                    "cluster": cluster,
+                    "reference_date": ref.isoformat(),
+                    "manifest_hash": self.manifest_hash,
+                    "participants": online,
+                    "k": params.k,
+                    "t": params.threshold,
+                    "minimum": params.min_survivors,
+                    "attempt": attempt,
+                    "code_version": code_version(),
+                },
+            )
+        except _STORAGE_ERRORS as fault:
+            # Not announced, so not an attempt (the log does not show it opened).
+            self._storage_fault(fault)
+            reason = f"the round could not be recorded as opened: {fault}"
+            self._record_abort(rnd.round_id, cluster, ref, reason, attempt=0, retry=False)
+            self._pending.append(item)
+            return
         self._rounds[rnd.round_id] = rnd
+        self._attempt[rnd.round_id] = attempt
         self._active[cluster] = rnd.round_id
-        self.log_file.append(
-            "round_opened",
-            {
-                "round_id": rnd.round_id,
-                "cluster": cluster,
-                "reference_date": ref.isoformat(),
-                "manifest_hash": self.manifest_hash,
-                "participants": online,
-                "k": params.k,
-                "t": params.threshold,
-                "minimum": params.min_survivors,
-            },
-        )
         log_event(
             self._log,
             "round_opened",
@@ -300,8 +445,26 @@ class CoordinatorService(CoordinatorHandler):
             k=params.k,
             t=params.threshold,
             minimum=params.min_survivors,
+            attempt=attempt,
         )
         self._send(rnd.start())
+
+    def _create_round(self, round_id: str, item: _Pending) -> bool:
+        """Record a new round; on a storage fault nothing was created, so the period waits
+        (pending again) until storage is back."""
+        try:
+            self.store.create_round(
+                round_id,
+                cluster=item.cluster,
+                region=self.federation.cluster(item.cluster).region,
+                reference_date=item.reference_date,
+                manifest_hash=self.manifest_hash,
+            )
+        except _STORAGE_ERRORS as fault:
+            self._storage_fault(fault)
+            self._pending.append(item)
+            return False
+        return True
 
     # --- messages ------------------------------------------------------------------
 
@@ -370,6 +533,8 @@ class CoordinatorService(CoordinatorHandler):
     # --- releases ---------------------------------------------------------------------
 
     def _complete_if_finished(self, rnd: ClusterRound) -> None:
+        if self._fault_seen is not None:
+            self._abort_on_fault()  # completes every active round, this one included
         if not rnd.finished or self._active.get(rnd.cluster_id) != rnd.round_id:
             return
         del self._active[rnd.cluster_id]
@@ -398,12 +563,16 @@ class CoordinatorService(CoordinatorHandler):
                 contributors=rnd.result.count,
                 min_survivors=rnd.announcement.params.min_survivors,
             )
-            reason = self._publish(noisy)
+            try:
+                reason = self._publish(noisy)
+            except _STORAGE_ERRORS as fault:
+                self._storage_fault(fault)
+                reason = f"the release could not be recorded ({fault}); nothing was released"
+        retry = False
         if reason is not None:
-            self.store.set_round_state(rnd.round_id, RoundState.ABORTED, abort_reason=reason[:500])
-            self.log_file.append(
-                "round_aborted", {"round_id": rnd.round_id, "reason": reason[:500]}
-            )
+            attempt = self._attempt.get(rnd.round_id, 1)
+            retry = attempt < self.settings.rounds.max_attempts
+            self._record_abort(rnd.round_id, rnd.cluster_id, ref, reason, attempt, retry)
             log_event(
                 self._log,
                 "round_aborted",
@@ -411,8 +580,16 @@ class CoordinatorService(CoordinatorHandler):
                 reason=reason[:200],
                 refused=len(rnd.progress.refused),
                 dropped=len(rnd.progress.dropped),
+                retry=retry,
             )
             noisy = None
+            if retry:
+                # A new round, with new masks and, at every agent, fresh noise charged again.
+                now = self._clock()
+                wait = (
+                    0.0 if reason == "coordinator stopped" else self.settings.rounds.retry_after_s
+                )
+                self._pending.append(_Pending(rnd.cluster_id, ref, now, now + wait))
         outcome = RoundOutcome(
             rnd.round_id,
             rnd.cluster_id,
@@ -426,31 +603,85 @@ class CoordinatorService(CoordinatorHandler):
             if session is not None:
                 session.send(outcome.to_envelope("coordinator"))
         self._rounds.pop(rnd.round_id, None)
-        self._record_sum(region, rnd.cluster_id, ref, noisy)
+        self._attempt.pop(rnd.round_id, None)
+        if not retry:  # a retried period's regional aggregate waits for the retry
+            self._record_sum(region, rnd.cluster_id, ref, noisy)
+
+    def _record_abort(
+        self, round_id: str, cluster: str, ref: date, reason: str, attempt: int, retry: bool
+    ) -> None:
+        """Record an abort in the store and the log; on a storage fault, with the reserve freed."""
+        for last_try in (False, True):
+            try:
+                stored = self.store.round(round_id)
+                if stored is not None and stored.state is not RoundState.ABORTED:
+                    self.store.set_round_state(
+                        round_id, RoundState.ABORTED, abort_reason=reason[:500]
+                    )
+                self._log_abort(round_id, cluster, ref, reason, attempt, retry)
+                return
+            except _STORAGE_ERRORS as fault:
+                self._storage_fault(fault)
+                if last_try:
+                    log_event(
+                        self._log,
+                        "abort_not_recorded",
+                        level=logging.ERROR,
+                        round_id=round_id,
+                        reason=str(fault)[:200],
+                    )
+
+    def _log_abort(
+        self, round_id: str, cluster: str, ref: date, reason: str, attempt: int, retry: bool
+    ) -> None:
+        if self.log.log.outcome_of(round_id) is not None:
+            return  # recorded by an earlier try
+        self.log.append(
+            Kind.ROUND_ABORTED,
+            {
+                "round_id": round_id,
+                "cluster": cluster,
+                "reference_date": ref.isoformat(),
+                "manifest_hash": self.manifest_hash,
+                "reason": reason[:500],
+                "attempt": attempt,
+                "retry": retry,
+            },
+        )
 
     def _publish(self, noisy: NoisySum) -> str | None:
-        """Store one aggregate's release; the reason it was withheld, or None."""
+        """Store and log one aggregate's release, all or nothing; why it was withheld, or None."""
         mechanism = round_release(self.manifest, noisy.min_survivors)
         outcome = build_release(self.manifest, self.layout, noisy, mechanism)
         if outcome.release is None:
             return outcome.withheld_reason
-        release_id = self.store.record_release(outcome.release)
-        self.log_file.append(
-            "release",
-            {
-                "release_id": release_id,
-                "aggregate": noisy.unit,
-                "level": noisy.level.value,
-                "reference_date": noisy.reference_date.isoformat(),
-                "round_ids": list(noisy.round_ids),
-                "contributors": noisy.contributors,
-                "manifest_hash": self.manifest_hash,
-                "suppressed_cells": len(outcome.release.suppressed),
-                "recipients": [
-                    r.name for r in self.manifest.recipients if noisy.level.value in r.receives
-                ],
-            },
-        )
+        release = outcome.release
+        with self.store.atomic():  # a log entry that cannot be written rolls the store back
+            release_id = self.store.record_release(release)
+            self.log.append(
+                Kind.RELEASE,
+                {
+                    "release_id": release_id,
+                    "aggregate": noisy.unit,
+                    "level": noisy.level.value,
+                    "reference_date": noisy.reference_date.isoformat(),
+                    "round_ids": list(noisy.round_ids),
+                    "contributors": noisy.contributors,
+                    "manifest_hash": self.manifest_hash,
+                    "recipients": [
+                        r.name for r in self.manifest.recipients if noisy.level.value in r.receives
+                    ],
+                    "suppressed": [
+                        {
+                            "indicator": c.indicator_id,
+                            "stratum": c.stratum,
+                            "cell": c.cell,
+                            "reason": c.reason,
+                        }
+                        for c in release.suppressed
+                    ],
+                },
+            )
         log_event(
             self._log,
             "released",
@@ -458,7 +689,7 @@ class CoordinatorService(CoordinatorHandler):
             unit=noisy.unit,
             release_id=release_id,
             contributors=noisy.contributors,
-            suppressed=len(outcome.release.suppressed),
+            suppressed=len(release.suppressed),
         )
         return None
 
@@ -473,7 +704,11 @@ class CoordinatorService(CoordinatorHandler):
         del self._sums[region, ref]
         if not released:
             return
-        reason = self._publish(regional_sum(region, released))
+        try:
+            reason = self._publish(regional_sum(region, released))
+        except _STORAGE_ERRORS as fault:
+            self._storage_fault(fault)
+            reason = f"the regional release could not be recorded ({fault})"
         if reason is not None:
             log_event(self._log, "region_withheld", region=region, reason=reason[:200])
 
@@ -483,6 +718,8 @@ class CoordinatorService(CoordinatorHandler):
         practice = self._practice.get(peer.practice_id)
         if practice is None:
             raise FetchNotFound("unknown practice")
+        if query.scope in LOG_SCOPES:
+            return self.log.fetch(peer.practice_id, query.scope, query.body)
         if query.scope == FETCH_CLUSTER:
             level, unit = Level.CLUSTER, practice.cluster
         elif query.scope == FETCH_REGION:

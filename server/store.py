@@ -13,6 +13,15 @@ Rules this module enforces (and the round orchestration must respect):
 - **Published is published.** Releases are append-only: triggers refuse
   UPDATE and DELETE, so not even a bug here can rewrite history. The
   transparency log is not here: it is `privacy.transparency`'s file.
+- **A damaged or full disk is one clear error.** Every SQLite failure other
+  than a constraint (a file that is not a database, a malformed page, a full
+  disk) becomes a `StoreError` naming the file; the transaction it happened
+  in is rolled back, so the store stays as it was. `open` runs SQLite's quick
+  integrity check, so a damaged store is refused at start-up, not mid-round.
+- **The log's last head, for start-up.** `record_log_head` keeps the size and
+  root of every tree head the coordinator signed (not a second chain: just
+  what it promised), so a log file cut back or replaced under a stopped
+  coordinator is refused when it starts (`server.coordinator`).
 - **Schema migrations from day one.** `PRAGMA user_version` is the schema
   version; `MIGRATIONS` are applied in order, each in its own transaction, so
   a crash mid-upgrade leaves the previous version intact. A database newer
@@ -30,7 +39,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -146,6 +155,18 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "DROP TABLE IF EXISTS transparency_log",
         ),
     ),
+    (
+        3,
+        "the transparency log's signed heads, so a cut-back log is refused at start-up",
+        (
+            """CREATE TABLE log_heads (
+                tree_size INTEGER PRIMARY KEY CHECK (tree_size >= 0),
+                root TEXT NOT NULL CHECK (length(root) = 64),
+                recorded_at TEXT NOT NULL
+            ) STRICT""",
+            *_append_only("log_heads"),
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _MIN_SQLITE = (3, 37, 0)  # STRICT tables
@@ -158,6 +179,73 @@ class StoreError(KlyngeError):
         self.where = where
         self.reason = reason
         super().__init__(f"{where}: {reason}")
+
+
+def _damaged(path: Path, exc: sqlite3.Error) -> StoreError:
+    reason = str(exc)
+    if "full" in reason:
+        return StoreError(str(path), f"the disk is full ({reason}); nothing was written")
+    return StoreError(
+        str(path), f"cannot be read or written ({reason}); restore the store from a backup"
+    )
+
+
+@contextmanager
+def _sqlite_errors(path: Path) -> Iterator[None]:
+    """Turn SQLite's failures into StoreErrors naming the file; constraint violations pass
+    through (the store turns those into its own messages)."""
+    try:
+        yield
+    except sqlite3.IntegrityError:
+        raise
+    except sqlite3.Error as exc:
+        raise _damaged(path, exc) from None
+
+
+class _Cursor:
+    """A cursor whose failures are StoreErrors (see `_sqlite_errors`)."""
+
+    def __init__(self, cursor: sqlite3.Cursor, path: Path) -> None:
+        self._cursor = cursor
+        self._path = path
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    def fetchone(self) -> Any:
+        with _sqlite_errors(self._path):
+            return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        with _sqlite_errors(self._path):
+            return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.fetchall())
+
+
+class _Connection:
+    """sqlite3.Connection whose failures are StoreErrors (see `_sqlite_errors`)."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self.raw = connection
+        self._path = path
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> _Cursor:
+        with _sqlite_errors(self._path):
+            return _Cursor(self.raw.execute(sql, args), self._path)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> _Cursor:
+        with _sqlite_errors(self._path):
+            return _Cursor(self.raw.executemany(sql, rows), self._path)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.in_transaction
+
+    def close(self) -> None:
+        self.raw.close()
 
 
 # -- records -----------------------------------------------------------------
@@ -272,7 +360,7 @@ class Store:
         clock: Callable[[], datetime],
         min_contributing_practices: int,
     ) -> None:
-        self._conn = connection
+        self._conn = _Connection(connection, path)
         self.path = path
         self._clock = clock
         self._min_practices = min_contributing_practices
@@ -303,17 +391,32 @@ class Store:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(str(path), f"not a Klynge store: {exc}") from exc
+            raise StoreError(
+                str(path), f"not a readable Klynge store ({exc}); restore it from a backup"
+            ) from None
         if mode != "wal":
             conn.close()
             raise StoreError(str(path), f"cannot switch to WAL mode (got {mode})")
         store = cls(conn, path, clock=clock, min_contributing_practices=min_contributing_practices)
         try:
+            store._check_integrity()
             store._migrate()
         except BaseException:
             conn.close()
             raise
         return store
+
+    def _check_integrity(self) -> None:
+        try:
+            rows = self._conn.execute("PRAGMA quick_check").fetchall()
+        except StoreError as exc:
+            raise StoreError(str(self.path), f"not a readable Klynge store: {exc.reason}") from None
+        problems = [str(r[0]) for r in rows if r[0] != "ok"]
+        if problems:
+            raise StoreError(
+                str(self.path),
+                f"failed SQLite's integrity check ({problems[0][:120]}); restore it from a backup",
+            )
 
     def close(self) -> None:
         with self._lock:
@@ -328,7 +431,7 @@ class Store:
     # transactions and migrations ------------------------------------------------
 
     @contextmanager
-    def atomic(self) -> Iterator[sqlite3.Connection]:
+    def atomic(self) -> Iterator[_Connection]:
         """One transaction around everything inside; nested uses join the outer one."""
         with self._lock:
             outer = self._depth == 0
@@ -339,12 +442,19 @@ class Store:
                 yield self._conn
             except BaseException:
                 self._depth -= 1
-                if outer:
-                    self._conn.execute("ROLLBACK")
+                if outer and self._conn.in_transaction:
+                    with suppress(sqlite3.Error):  # SQLite may have rolled back already
+                        self._conn.raw.execute("ROLLBACK")
                 raise
             self._depth -= 1
             if outer:
-                self._conn.execute("COMMIT")
+                try:
+                    self._conn.execute("COMMIT")
+                except StoreError:
+                    if self._conn.in_transaction:
+                        with suppress(sqlite3.Error):
+                            self._conn.raw.execute("ROLLBACK")
+                    raise
 
     @property
     def schema_version(self) -> int:
@@ -354,8 +464,8 @@ class Store:
     def _migrate(self) -> None:
         try:
             current = self.schema_version
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(str(self.path), f"not a Klynge store: {exc}") from exc
+        except StoreError as exc:
+            raise StoreError(str(self.path), f"not a Klynge store: {exc.reason}") from exc
         if current > SCHEMA_VERSION:
             raise StoreError(
                 str(self.path),
@@ -372,7 +482,7 @@ class Store:
                     for statement in statements:
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {int(version)}")
-            except sqlite3.DatabaseError as exc:
+            except (sqlite3.DatabaseError, StoreError) as exc:
                 raise StoreError(str(self.path), f"migration {version} failed: {exc}") from exc
 
     def _now(self) -> str:
@@ -698,6 +808,25 @@ class Store:
         with self._lock:
             ids = [row[0] for row in self._conn.execute(query + " ORDER BY r.id", args)]
         return [found for i in ids if (found := self.release(i)) is not None]
+
+    # transparency log heads ------------------------------------------------------
+
+    def record_log_head(self, tree_size: int, root: str) -> None:
+        """Remember a tree head the coordinator signed (a head already recorded is kept)."""
+        with self.atomic() as conn:
+            conn.execute(
+                "INSERT INTO log_heads (tree_size, root, recorded_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(tree_size) DO NOTHING",
+                (tree_size, root, self._now()),
+            )
+
+    def last_log_head(self) -> tuple[int, str] | None:
+        """(size, root) of the largest tree head recorded, or None."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT tree_size, root FROM log_heads ORDER BY tree_size DESC LIMIT 1"
+            ).fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
 
     def latest_release(self, level: Level, unit: str) -> StoredRelease | None:
         """The newest release for a cluster or region: what `Fetch` serves by default."""

@@ -27,13 +27,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from importlib import metadata
 
 import grpc
 
 from common.errors import KlyngeError
 from common.i18n import register, t
 from common.logs import log_event
+from common.version import code_version
 from protocols.envelope import (
     DEFAULT_MAX_PAYLOAD_BYTES,
     PROTOCOL_VERSION,
@@ -83,13 +83,6 @@ register(
 )
 
 
-def _agent_version() -> str:
-    try:
-        return f"klynge/{metadata.version('klynge')}"
-    except metadata.PackageNotFoundError:
-        return "klynge/unknown"
-
-
 @dataclass(frozen=True)
 class Backoff:
     """Exponential backoff with jitter: attempt n waits in [(1-jitter)·b, b], b = min(max, i·mⁿ)."""
@@ -131,7 +124,7 @@ class AgentConfig:
     max_message_bytes: int = MAX_MESSAGE_BYTES
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     max_pending: int = 1024
-    agent_version: str = field(default_factory=_agent_version)
+    agent_version: str = field(default_factory=code_version)
 
 
 class TransportClosedError(KlyngeError):
@@ -561,8 +554,11 @@ class AgentTransport:
 
     # fetching releases ---------------------------------------------------------
 
-    def fetch(self, scope: str, round_id: str = "", timeout: float | None = None) -> FetchResult:
-        """Released results for this practice's `scope` (e.g. "cluster"), with a deadline."""
+    def fetch(
+        self, scope: str, round_id: str = "", timeout: float | None = None, body: bytes = b""
+    ) -> FetchResult:
+        """Released results for this practice's `scope` (e.g. "cluster"), or a transparency-log
+        request (`body`), with a deadline."""
         if self._closing.is_set():
             raise TransportClosedError()
         with self._lock:
@@ -575,4 +571,4 @@ class AgentTransport:
                 )
                 self._fetch_target = target
             channel = self._fetch_channel
-        return fetch_release(channel, scope, round_id, timeout or self._config.fetch_timeout)
+        return fetch_release(channel, scope, round_id, timeout or self._config.fetch_timeout, body)

@@ -1,8 +1,9 @@
 """Both ends of the Fetch RPC: an agent asks for released results, the coordinator serves them.
 
-The agent names only a scope ("cluster", "region") and optionally a round id;
-the coordinator decides from the caller's certificate which cluster or region
-it may see. "Nothing released" is NOT_FOUND on the wire and `FetchNotFound`
+The agent names only a scope ("cluster", "region", or a transparency-log
+scope with a request body) and optionally a round id; the coordinator decides
+from the caller's certificate which cluster or region it may see, and for
+which practice it speaks. "Nothing released" is NOT_FOUND on the wire and `FetchNotFound`
 at both ends; any other refusal reaches the agent as `FetchError`.
 """
 
@@ -35,6 +36,7 @@ register(
 )
 
 FetchHandler = Callable[[PeerIdentity, FetchQuery], FetchResult]
+MAX_REQUEST_BODY_BYTES = 1024 * 1024  # a signed receipt with its parameters is a few kB
 
 
 class FetchError(KlyngeError):
@@ -73,7 +75,14 @@ class FetchService:
             )
         if self._fetch is None:
             refuse(grpc.StatusCode.UNIMPLEMENTED, "this coordinator serves no releases")
-        query = FetchQuery(scope=request.scope[:64], round_id=request.round_id[:128])
+        if len(request.body) > MAX_REQUEST_BODY_BYTES:
+            refuse(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"request body of {len(request.body)} bytes exceeds {MAX_REQUEST_BODY_BYTES}",
+            )
+        query = FetchQuery(
+            scope=request.scope[:64], round_id=request.round_id[:128], body=bytes(request.body)
+        )
         started = time.perf_counter()
         try:
             result = self._fetch(peer, query)
@@ -108,9 +117,13 @@ class FetchService:
         ).SerializeToString()
 
 
-def fetch_release(channel: grpc.Channel, scope: str, round_id: str, timeout: float) -> FetchResult:
+def fetch_release(
+    channel: grpc.Channel, scope: str, round_id: str, timeout: float, body: bytes = b""
+) -> FetchResult:
     """Call Fetch on `channel` with a deadline; NOT_FOUND is `FetchNotFound`."""
-    request = pb.FetchRequest(protocol_version=PROTOCOL_VERSION, scope=scope, round_id=round_id)
+    request = pb.FetchRequest(
+        protocol_version=PROTOCOL_VERSION, scope=scope, round_id=round_id, body=body
+    )
     call = channel.unary_unary(
         FETCH_METHOD,
         request_serializer=pb.FetchRequest.SerializeToString,

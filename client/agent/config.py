@@ -18,6 +18,8 @@ Errors name the file and the key.
     port_wait_s = 30                     # how long to wait for port_file to appear
     fetch_timeout_s = 30
     region_wait_s = 30                   # how long to retry a regional release not yet built
+    log_key = "<64 hex>"                 # the coordinator's transparency-log key (tree heads);
+                                         # or: log_key_file = "..." (PEM or 64 hex)
 
     [identity]
     pki_dir = "../pki"                   # mTLS files, `klynge pki` layout
@@ -67,6 +69,7 @@ class CoordinatorSettings:
     port_wait_s: float
     fetch_timeout_s: float
     region_wait_s: float
+    log_key: bytes  # raw Ed25519: the key every tree head of the coordinator's log is signed with
 
     def current_target(self, fallback: str) -> str:
         """The address to dial now, without waiting: a coordinator that restarted on a
@@ -164,6 +167,11 @@ class AgentSettings:
         return self.state_dir / "status.json"
 
     @property
+    def log_head_path(self) -> Path:
+        """The last transparency-log head this agent verified (it must only ever grow)."""
+        return self.state_dir / "log_head.json"
+
+    @property
     def tls_files(self) -> TlsFiles:
         return TlsFiles.for_practice(PkiLayout(self.pki_dir), self.practice_id)
 
@@ -188,7 +196,7 @@ def load_settings(path: Path | str) -> AgentSettings:
     registry_table = root.table("registry")
     registry = registry_table.path_value("path")
     signature = registry_table.path_value("signature", required=False)
-    authority_key = _authority_key(registry_table)
+    authority_key = _public_key(registry_table, "authority_key")
     registry_table.done()
     trust = root.table("trust")
     trust_dir = trust.path_value("dir")
@@ -231,6 +239,7 @@ def _coordinator(t: Table) -> CoordinatorSettings:
         port_wait_s=_seconds(t, "port_wait_s"),
         fetch_timeout_s=_seconds(t, "fetch_timeout_s") or 30.0,
         region_wait_s=_seconds(t, "region_wait_s"),
+        log_key=_public_key(t, "log_key"),
     )
     t.done()
     return settings
@@ -240,17 +249,18 @@ def _seconds(t: Table, name: str) -> float:
     return t.number(name, required=False, default=30.0, minimum=0)
 
 
-def _authority_key(t: Table) -> bytes:
-    inline = t.string("authority_key", required=False)
-    key_file = t.path_value("authority_key_file", required=False)
+def _public_key(t: Table, name: str) -> bytes:
+    """An Ed25519 public key given inline as `name` (64 hex) or in the file `name`_file."""
+    inline = t.string(name, required=False)
+    key_file = t.path_value(f"{name}_file", required=False)
     if (inline is None) == (key_file is None):
-        raise t.fail(None, "set exactly one of authority_key (64 hex) or authority_key_file")
+        raise t.fail(None, f"set exactly one of {name} (64 hex) or {name}_file")
     if inline is not None:
         try:
-            return public_key_from_hex(inline, source=t.key("authority_key"))
+            return public_key_from_hex(inline, source=t.key(name))
         except IdentityKeyError as exc:
-            raise t.fail("authority_key", str(exc.fields["reason"])) from None
+            raise t.fail(name, str(exc.fields["reason"])) from None
     try:
         return public_bytes(load_public_key(key_file))  # PEM or 64 hex
     except KeyFileError as exc:
-        raise t.fail("authority_key_file", str(exc)) from None
+        raise t.fail(f"{name}_file", str(exc)) from None

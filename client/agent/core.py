@@ -9,7 +9,8 @@ Per round (one `SecAggAgent` each):
     RoundAnnouncement → policy checks → KeyAdvertisement     (or Refusal)
     KeyBroadcast      → ShareBundle
     ShareDelivery     → receive_shares → compute → bound + noise → mask
-                        → charge ledger → signed receipt → MaskedInput   (or Refusal)
+                        → charge ledger → signed receipt → receipt in the log
+                        → MaskedInput                                    (or Refusal)
     SurvivorSet       → SurvivorSignature
     UnmaskRequest     → UnmaskResponse
     RoundOutcome      → `on_outcome` hook (the daemon fetches releases)
@@ -19,8 +20,14 @@ Rules the core keeps whatever the coordinator does:
   log line, and the round is abandoned; a message that is merely stale or
   malformed for a round still running is logged and dropped (the round goes on);
 - an identical redelivery gets the identical answer; a replayed round is refused;
-- budget is charged, and the receipt stored, before the masked input is
-  returned for sending; `on_sent` records the hand-over in the ledger;
+- budget is charged, and the receipt stored and proven in the transparency
+  log, before the masked input is returned for sending; `on_sent` records the
+  hand-over in the ledger;
+- before it advertises keys, the log's proofs must pass and the ledger must
+  hold every receipt the log holds (`client.agent.log_check`); a period runs
+  again only after the log proves its earlier round aborted. Without a
+  `LogChecker` (in-process unit tests of the protocol) these log checks are off;
+  the daemon always has one;
 - logs carry ids, stages and reason codes, never values, vectors or keys.
 """
 
@@ -39,6 +46,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from client.agent import pipeline
+from client.agent.log_check import LogChecker
 from client.agent.policy import (
     ManifestGate,
     RefusalCode,
@@ -129,6 +137,7 @@ class _Round:
     reason: str = ""
     charged: bool = False
     sent: bool = False
+    aborted_rounds: frozenset[str] = frozenset()  # proven aborted in the log (a retry's licence)
     contributors: int | None = None
     replies: dict[bytes, list[Envelope]] = field(default_factory=dict)
 
@@ -167,8 +176,10 @@ class AgentCore:
         random_bytes: RandomBytes = system_random_bytes,
         on_outcome: Callable[[wire.RoundOutcome], None] | None = None,
         logger: logging.Logger | None = None,
+        log: LogChecker | None = None,
     ) -> None:
         self.context = context
+        self.log_checker = log
         self._today = today
         self._now = now
         self._noise_source = noise_source
@@ -378,7 +389,20 @@ class AgentCore:
         check_vector_length(accepted, ann)
         floor = check_min_survivors(accepted, ann)
         release = round_release(accepted.manifest, floor)
-        check_ledger(ctx.ledger, rnd.round_id, accepted, reference, release)
+        if self.log_checker is not None:
+            view = self.log_checker.check_before_round(ctx.ledger)
+            try:
+                view = self.log_checker.publish_approval(accepted, view)
+            except RoundRefused as refusal:  # the approval is for the public record only
+                self._event(
+                    "approval_not_published",
+                    logging.WARNING,
+                    round_id=rnd.round_id,
+                    reason=refusal.code.value,
+                    detail=refusal.detail,
+                )
+            rnd.aborted_rounds = view.aborted_rounds()
+        check_ledger(ctx.ledger, rnd.round_id, accepted, reference, release, rnd.aborted_rounds)
         rnd.accepted, rnd.reference_date, rnd.min_survivors = accepted, reference, floor
 
     # --- later stages ------------------------------------------------------------------
@@ -454,6 +478,7 @@ class AgentCore:
                 reference_date=reference,
                 prepared=prepared,
                 payload=envelope.payload,
+                aborted_rounds=rnd.aborted_rounds,
             )
         except Exception as exc:
             raise ledger_refusal(exc) from None
@@ -467,6 +492,9 @@ class AgentCore:
                 f"the receipt could not be stored ({type(exc).__name__}); nothing was sent",
             ) from None
         self.last_receipt = ReceiptStatus(signed, path)
+        if self.log_checker is not None:
+            # Charged, not sent: a receipt the log will not take means the vector stays here.
+            self.log_checker.publish_receipt(signed, ctx.ledger)
         if ctx.contributions_dir is not None:
             try:
                 pipeline.keep_contribution(

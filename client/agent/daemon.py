@@ -31,10 +31,13 @@ from typing import Any
 from client.agent.config import AgentSettings
 from client.agent.core import AgentContext, AgentCore
 from client.agent.errors import AgentError, AgentStartupError
+from client.agent.log_check import LogChecker
+from client.agent.policy import RefusalCode, RoundRefused
 from client.agent.releases import LEVELS, store_release
 from client.agent.startup import load_agent
 from client.agent.status import budget_rows, last_receipt, status_document, write_status
 from common.errors import KlyngeError
+from common.keyfiles import public_key_from_raw
 from common.logs import log_event
 from privacy.ledger import Ledger
 from privacy.manifest import Budget
@@ -105,6 +108,13 @@ class AgentDaemon(AgentHandler):
         self._stall_after = stall_after
         self.stalled = False
         self._lock = threading.RLock()
+        checker = LogChecker(
+            settings.practice_id,
+            context.receipt_key,
+            public_key_from_raw(settings.coordinator.log_key, f"{settings.path}: log_key"),
+            self._log_fetch,
+            settings.log_head_path,
+        )
         self.core = AgentCore(
             context,
             today=today,
@@ -112,6 +122,7 @@ class AgentDaemon(AgentHandler):
             noise_source=noise_source,
             on_outcome=self._on_outcome,
             logger=self._log,
+            log=checker,
         )
         self.transport = AgentTransport(
             AgentConfig(
@@ -142,6 +153,31 @@ class AgentDaemon(AgentHandler):
     @property
     def practice_id(self) -> str:
         return self.settings.practice_id
+
+    def _log_fetch(self, scope: str, body: bytes) -> bytes:
+        return self.transport.fetch(scope, "", None, body).body
+
+    def check_log(self) -> None:
+        """At start-up: refuse to run with a ledger the log shows is behind (rolled back or
+        re-created). A log that cannot be reached yet is checked again before each round."""
+        checker = self.core.log_checker
+        assert checker is not None
+        try:
+            with self._lock:
+                view = checker.check_before_round(self.core.context.ledger)
+        except RoundRefused as refusal:
+            if refusal.code in (RefusalCode.LEDGER_BEHIND_LOG, RefusalCode.RECEIPT_NOT_LOGGED):
+                raise AgentStartupError(
+                    f"{self.core.context.ledger.path}: {refusal.detail}"
+                ) from None
+            self._event(
+                "log_check_deferred",
+                logging.WARNING,
+                reason=refusal.code.value,
+                detail=refusal.detail,
+            )
+            return
+        self._event("log_checked", head=view.head.short, receipts=len(view.receipts()))
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -388,6 +424,7 @@ def start_agents(
         for daemon in daemons:
             daemon.start()
             started.append(daemon)
+            daemon.check_log()
     except BaseException:
         for daemon in started:
             daemon.stop()

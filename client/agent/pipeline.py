@@ -1,6 +1,7 @@
 """The privacy steps of one contribution, each a small function the core calls in order.
 
-    verify manifest (policy) → compute → bound + noise → mask → charge ledger → send
+    verify manifest (policy) → compute → bound + noise → mask → charge ledger
+        → receipt published in the transparency log → send
 
 Why this order:
 - the vector is computed only after `SecAggAgent.receive_shares` passed every
@@ -10,7 +11,9 @@ Why this order:
   receipt is computed from the parameters that drew the noise;
 - the ledger is charged with exactly the bytes that will leave (the encoded
   `MaskedInput`, which looks uniformly random) before they are handed to the
-  transport; a refused charge means nothing is sent.
+  transport; a refused charge means nothing is sent;
+- the signed receipt is in the transparency log, proven, before the bytes
+  leave, so the coordinator never holds a vector whose charge is not public.
 """
 
 from __future__ import annotations
@@ -78,8 +81,13 @@ def charge(
     reference_date: date,
     prepared: PreparedContribution,
     payload: bytes,
+    aborted_rounds: frozenset[str] = frozenset(),
 ) -> Receipt:
-    """Durably charge the budget for `payload` (the exact bytes to send), or refuse."""
+    """Durably charge the budget for `payload` (the exact bytes to send), or refuse.
+
+    `aborted_rounds`: rounds the transparency log proves aborted; only they let
+    a period be charged a second time (a retry, with fresh noise).
+    """
     return ledger.charge(
         ChargeRequest(
             round_id=round_id,
@@ -89,6 +97,7 @@ def charge(
             release=prepared.release,
             payload=payload,
             coordinates=int(prepared.values.size),
+            aborted_rounds=aborted_rounds,
         )
     )
 

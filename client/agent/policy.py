@@ -97,6 +97,9 @@ class RefusalCode(StrEnum):
     INPUT_REJECTED = "input_rejected"
     COMPUTE_FAILED = "compute_failed"
     RECEIPT_FAILED = "receipt_failed"
+    LOG_UNVERIFIABLE = "log_unverifiable"  # the log's proofs fail, or it cannot be reached
+    LEDGER_BEHIND_LOG = "ledger_behind_log"  # the log holds receipts the ledger lacks
+    RECEIPT_NOT_LOGGED = "receipt_not_logged"  # a receipt the log should hold is not in it
     INTERNAL_ERROR = "internal_error"
 
 
@@ -318,9 +321,10 @@ def check_ledger(
     accepted: AcceptedManifest,
     reference: date,
     release: Release,
+    aborted_rounds: frozenset[str] = frozenset(),
 ) -> None:
     """Ask the ledger, without writing, whether it would accept this round's charge."""
     try:
-        ledger.check(round_id, accepted.manifest, reference, release)
+        ledger.check(round_id, accepted.manifest, reference, release, aborted_rounds=aborted_rounds)
     except Exception as exc:
         raise ledger_refusal(exc) from None

@@ -5,7 +5,7 @@
     DIR/identity.key         Ed25519 identity key, PKCS#8 PEM, mode 0600 (never overwritten)
     DIR/identity.pub         its public key, 64 hex characters (what the registry lists)
     DIR/trust/               the manifest authority's key and this practice's approvals
-    DIR/state/ledger/        an empty privacy ledger (`Ledger.create`)
+    DIR/state/ledger/        an empty privacy ledger, signed with the identity key (`Ledger.create`)
     DIR/agent.toml           the configuration `klynge agent run --config` reads
 
 Everything that can be refused (a manifest not signed by the given authority,
@@ -76,6 +76,7 @@ def provision_agent(
     manifest_authority: Ed25519PublicKey,
     registry_path: Path,
     registry_authority_key: bytes,
+    log_key: bytes,
     approved_by: str,
     today: date,
     coordinator_address: str | None = None,
@@ -111,9 +112,9 @@ def provision_agent(
     add_authority(trust_dir, authority_name, manifest_authority)
     for manifest in signed:
         approve_manifest(trust_dir, manifest, approved_by, today)
-    Ledger.create(ledger_dir, practice_id)
+    Ledger.create(ledger_dir, practice_id, identity.private_key)
 
-    coordinator: dict[str, object] = {}
+    coordinator: dict[str, object] = {"log_key": public_key_to_hex(log_key)}
     if coordinator_address is not None:
         coordinator["address"] = coordinator_address
     else:

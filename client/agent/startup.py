@@ -6,7 +6,8 @@ identity key is unreadable or not this practice's key in the signed registry;
 the registry's signature does not verify against the locally configured
 authority key; a configured manifest is not acceptable today (unsigned,
 unknown authority, not approved, expired, definitions differ from those
-installed); the extract does not load; or the ledger is missing or corrupt.
+installed); the extract does not load; or the ledger is missing, corrupt or
+signed with another key than this practice's identity key.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def load_agent(
     step("manifests")
     manifests, gate = load_manifests(settings, installed, today)
     step("ledger")
-    ledger = Ledger.open(settings.ledger_dir)
+    ledger = Ledger.open(settings.ledger_dir, key=private)  # signed with this identity key
     if ledger.practice_id != settings.practice_id:
         raise AgentStartupError(
             f"{ledger.path}: the ledger belongs to practice {ledger.practice_id!r}, "

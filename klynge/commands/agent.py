@@ -1,4 +1,4 @@
-"""`klynge agent run|status|init|registry|report`: the practice agent daemon and its set-up.
+"""`klynge agent run|status|init|registry|report|recover-ledger`: the practice agent and its set-up.
 
 `run` takes part in rounds for one or several practices in one process (the
 demo runs a few per process) until SIGINT/SIGTERM, or with `--once` until
@@ -6,6 +6,8 @@ every agent has seen one round outcome. Logs are JSON lines on stderr.
 `status` reads what the daemon last wrote and recomputes the budget from the
 ledger, so it is right even when no daemon runs. `report` writes the
 practice's own HTML report, computed locally and never sent anywhere.
+`recover-ledger` rebuilds a rolled-back or re-created ledger from the
+practice's signed receipts in the coordinator's transparency log.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from client.agent.provision import (
     provisioned_from_config,
     write_practice_registry,
 )
+from client.agent.recovery import recover
 from client.agent.status import budget_rows, last_receipt, read_status, render_status
 from client.report.errors import ReportError
 from client.report.gather import gather_report
@@ -41,6 +44,7 @@ from common.logs import JsonLineFormatter
 from klynge.options import chosen_language
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
+from privacy.receipts import format_epsilon
 from protocols.errors import IdentityKeyError
 from protocols.identity import IdentityKey, public_key_from_hex, public_key_to_hex
 from reporting.practice_page import render_practice_report
@@ -86,6 +90,20 @@ register(
             "rapporten viser kun egne tal.",
             "en": " No cluster or regional results for the date have been downloaded yet; "
             "the report shows own figures only.",
+        },
+        "agent.cli.recovered": {
+            "da": "Regnskabet for {practice} er genopbygget fra {n} kvittering(er) i "
+            "gennemsigtighedsloggen (træhoved {head}). {spent}{previous}",
+            "en": "The ledger of {practice} was rebuilt from {n} receipt(s) in the transparency "
+            "log (tree head {head}). {spent}{previous}",
+        },
+        "agent.cli.recovered_spent": {
+            "da": "Brugt i {year}: ε = {eps} ({releases} udgivelser). ",
+            "en": "Spent in {year}: ε = {eps} ({releases} releases). ",
+        },
+        "agent.cli.recovered_previous": {
+            "da": "Den tidligere fil er gemt som {path}.",
+            "en": "The previous file is kept as {path}.",
         },
         "agent.cli.coordinator": {
             "da": "angiv enten --coordinator VÆRT:PORT eller --port-file FIL",
@@ -205,14 +223,14 @@ def status(
         typer.echo(line)
 
 
-def _authority_key(value: str) -> bytes:
-    """A registry authority public key: 64 hex characters, or a key file (PEM or hex)."""
+def _authority_key(value: str, option: str = "--registry-authority-key") -> bytes:
+    """An Ed25519 public key: 64 hex characters, or a key file (PEM or hex)."""
     try:
         if Path(value).is_file():
             return public_bytes(load_public_key(Path(value)))
-        return public_key_from_hex(value, source="--registry-authority-key")
+        return public_key_from_hex(value, source=option)
     except (IdentityKeyError, KeyFileError) as exc:
-        raise typer.BadParameter(str(exc), param_hint="--registry-authority-key") from None
+        raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
 @app.command("init")
@@ -229,6 +247,9 @@ def init(
     registry: Path = typer.Option(..., "--registry", help="Where the signed registry will be."),
     registry_authority_key: str = typer.Option(
         ..., "--registry-authority-key", help="Registry authority public key: hex, or a file."
+    ),
+    log_key: str = typer.Option(
+        ..., "--log-key", help="The coordinator's transparency-log public key: hex, or a file."
     ),
     approved_by: str = typer.Option(..., "--approved-by", help="Who in the practice approves."),
     coordinator: str | None = typer.Option(None, "--coordinator", help="HOST:PORT to dial."),
@@ -252,6 +273,7 @@ def init(
         manifest_authority=load_public_key(manifest_authority),
         registry_path=registry,
         registry_authority_key=_authority_key(registry_authority_key),
+        log_key=_authority_key(log_key, "--log-key"),
         approved_by=approved_by,
         today=today,
         coordinator_address=coordinator,
@@ -265,6 +287,41 @@ def init(
             dir=provisioned.directory,
             key_file=provisioned.directory / "identity.key",
             public=public_key_to_hex(provisioned.identity_public_key),
+        )
+    )
+
+
+@app.command("recover-ledger")
+def recover_ledger_cmd(
+    config: Path = typer.Option(..., "--config", help="The practice's agent.toml."),
+) -> None:
+    """Rebuild the privacy ledger from this practice's signed receipts in the coordinator's
+    transparency log (after a restore from an older copy, or a deleted ledger). Every proof
+    and signature is checked; the old file is kept."""
+    settings = load_settings(config)
+    today = datetime.now(UTC).date()
+    result = recover(settings, today)
+    delta = load_manifest(settings.manifests[0]).manifest.budget.delta_per_year
+    usage = result.ledger.usage(delta)  # the latest year with releases
+    spent = (
+        t(
+            "agent.cli.recovered_spent",
+            year=usage[-1].year,
+            eps=format_epsilon(usage[-1].epsilon),
+            releases=usage[-1].releases,
+        )
+        if usage
+        else ""
+    )
+    previous = t("agent.cli.recovered_previous", path=result.previous) if result.previous else ""
+    typer.echo(
+        t(
+            "agent.cli.recovered",
+            practice=settings.practice_id,
+            n=result.receipts,
+            head=result.head.short,
+            spent=spent,
+            previous=previous,
         )
     )
 

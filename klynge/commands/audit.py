@@ -17,15 +17,16 @@ from typer.core import TyperGroup
 from common.atomic import atomic_write
 from common.errors import KlyngeError
 from common.i18n import register, t
-from common.keyfiles import load_public_key
+from common.keyfiles import load_public_key, public_bytes, public_key_from_raw
 from klynge.options import chosen_language
 from privacy.audit import build_report, ledger_status, log_status, signature_status
 from privacy.catalogue import installed_catalogue
 from privacy.manifest import load_manifest
 from privacy.report_model import render_html, render_json, render_markdown
 from privacy.signing import key_id
-from privacy.transparency import LogHead, verify_log
+from privacy.transparency import Checkpoint, verify_log
 from privacy.trust import load_trust_store
+from transport.signed_files import load_registry
 
 
 class _ReportByDefault(TyperGroup):
@@ -51,13 +52,17 @@ register(
         },
         "auditcmd.log_ok": {
             "da": (
-                "Loggen er intakt: {path}, {n} poster ({signed} underskrevne), hoved {count}:{head}"
+                "Loggen er intakt: {path}, {n} poster ({kinds}), {signed} underskrevet af "
+                "{practices} praksis; træhoved {head} underskrevet af lognøgle {log_key_id}"
             ),
-            "en": "Log intact: {path}, {n} entries ({signed} signed), head {count}:{head}",
+            "en": (
+                "Log intact: {path}, {n} entries ({kinds}), {signed} signed by {practices} "
+                "practices; tree head {head} signed by log key {log_key_id}"
+            ),
         },
-        "auditcmd.head_pair": {
-            "da": "--expect-head og --expect-count skal angives sammen",
-            "en": "--expect-head and --expect-count must be given together",
+        "auditcmd.registry_pair": {
+            "da": "--registry og --registry-authority skal angives sammen",
+            "en": "--registry and --registry-authority must be given together",
         },
         "auditcmd.bad_format": {
             "da": "skal være md, html eller json",
@@ -74,6 +79,9 @@ def report(
     manifest_path: Path = typer.Argument(..., metavar="MANIFEST"),
     ledger: Path | None = typer.Option(None, "--ledger", help="A practice's ledger directory."),
     log: Path | None = typer.Option(None, "--log", help="A transparency log to verify."),
+    log_key: Path | None = typer.Option(
+        None, "--log-key", help="The coordinator's log public key (with --log)."
+    ),
     fmt: str = typer.Option("md", "--format", help="md, html or json."),
     out: Path | None = typer.Option(None, "--out", help="Write here (default: print)."),
     lang: str | None = typer.Option(
@@ -110,7 +118,9 @@ def report(
         installed=installed,
         installed_error=installed_error,
         ledger=ledger_status(ledger, delta) if ledger is not None else None,
-        log=log_status(log) if log is not None else None,
+        log=log_status(log, load_public_key(log_key) if log_key else None)
+        if log is not None
+        else None,
     )
     text = _RENDERERS[fmt](document)
     if out is None:
@@ -123,31 +133,57 @@ def report(
 @app.command("verify-log")
 def verify_log_cmd(
     log_path: Path = typer.Argument(..., metavar="FILE"),
+    log_key: Path | None = typer.Option(
+        None, "--log-key", help="The coordinator's log public key: every head must be its."
+    ),
     expect_head: str | None = typer.Option(
-        None, "--expect-head", help="Hash of the last entry of a previously published head."
+        None,
+        "--expect-head",
+        help="SIZE:ROOT of a head seen or published earlier; the log must extend it.",
     ),
-    expect_count: int | None = typer.Option(
-        None, "--expect-count", help="Entry count of that published head."
+    registry: Path | None = typer.Option(
+        None, "--registry", help="Signed practice registry: receipts must be its practices' keys."
     ),
-    signer_keys: list[Path] = typer.Option(
-        [], "--signer-key", help="Only accept signatures by these public keys (repeatable)."
+    registry_authority: Path | None = typer.Option(
+        None, "--registry-authority", help="The registry authority's public key (with --registry)."
     ),
 ) -> None:
-    """Verify a log's hash chain and signatures: detects edits, deletions and reordering."""
-    if (expect_head is None) != (expect_count is None):
-        raise typer.BadParameter(t("auditcmd.head_pair"), param_hint="--expect-head")
-    head = LogHead(expect_count, expect_head) if expect_head and expect_count is not None else None
-    trusted = None
-    if signer_keys:
-        trusted = {key_id(k): k for k in (load_public_key(p) for p in signer_keys)}
-    result = verify_log(log_path, expected_head=head, trusted_signers=trusted)
+    """Verify a transparency log offline: every entry, practice signature and signed tree head.
+
+    Detects edited, inserted, deleted and moved entries, forged receipts, a torn or cut
+    file, heads signed by another key; with --expect-head also a log cut back or rewritten.
+    """
+    if (registry is None) != (registry_authority is None):
+        raise typer.BadParameter(t("auditcmd.registry_pair"), param_hint="--registry")
+    head = None
+    if expect_head is not None:
+        try:
+            head = Checkpoint.parse(expect_head)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--expect-head") from None
+    identities = None
+    if registry is not None and registry_authority is not None:
+        signed = load_registry(registry, public_bytes(load_public_key(registry_authority)))
+        identities = {
+            e.practice_id: public_key_from_raw(e.identity_key, str(registry))
+            for e in signed.entries
+        }
+    result = verify_log(
+        log_path,
+        log_key=load_public_key(log_key) if log_key is not None else None,
+        expected_head=head,
+        identities=identities,
+    )
+    kinds = ", ".join(f"{k} {n}" for k, n in result.kinds.items() if n)
     typer.echo(
         t(
             "auditcmd.log_ok",
             path=log_path,
             n=result.entries,
-            signed=result.signed_entries,
-            count=result.head.count,
-            head=result.head.head_hash,
+            kinds=kinds or "–",
+            signed=result.signed_by_practices,
+            practices=len(result.practices),
+            log_key_id=result.head.key_id,
+            head=f"{result.head.tree_size}:{result.head.root}",
         )
     )

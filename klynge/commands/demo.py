@@ -19,8 +19,10 @@ from common.atomic import atomic_write
 from common.formatting import rate
 from common.i18n import current_lang, t
 from common.i18n import register as register_messages
+from common.keyfiles import load_public_key
 from indicator_defs import load_catalogue
 from klynge.demo import DemoError, DemoOptions, prepare, round_rows, run
+from privacy.transparency import verify_log
 from reporting.benchmark_page import render_cluster_report, render_region_report
 from reporting.practice_page import render_practice_report
 from reporting.release_document import ReleaseDocument
@@ -76,6 +78,12 @@ register_messages(
         "demo.aborted": {
             "da": "Afbrudt: {cluster}: {reason}",
             "en": "Aborted: {cluster}: {reason}",
+        },
+        "demo.log": {
+            "da": "Gennemsigtighedslog: {n} poster ({kinds}), {signed} underskrevet af praksis; "
+            "træhoved {head}. Kontrollér: klynge audit verify-log {path} --log-key {key_file}",
+            "en": "Transparency log: {n} entries ({kinds}), {signed} signed by practices; "
+            "tree head {head}. Check it: klynge audit verify-log {path} --log-key {key_file}",
         },
         "demo.practice_report": {
             "da": "Praksisrapport (lokal, med patient-id'er): {path}",
@@ -232,6 +240,18 @@ def demo(
     else:
         stdout.print(t("demo.cluster_report", cluster=cluster_ids[0], path=cluster_report))
     stdout.print(t("demo.practice_report", path=practice_report))
+    log = verify_log(layout.transparency_log, log_key=load_public_key(layout.log_key))
+    stdout.print(
+        t(
+            "demo.log",
+            n=log.entries,
+            kinds=", ".join(f"{k} {n}" for k, n in log.kinds.items() if n),
+            signed=log.signed_by_practices,
+            head=log.head.short,
+            path=layout.transparency_log,
+            key_file=layout.log_key,
+        )
+    )
 
 
 def _print_commands(layout) -> None:

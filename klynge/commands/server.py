@@ -1,9 +1,10 @@
-"""`klynge server run|trigger|status`: the regional coordinator."""
+"""`klynge server run|trigger|status|log-key`: the regional coordinator."""
 
 from __future__ import annotations
 
 import logging
 import signal
+import sys
 from pathlib import Path
 
 import typer
@@ -12,7 +13,9 @@ from rich.table import Table
 
 from common.dates import parse_iso_date
 from common.i18n import register, t
+from common.keyfiles import public_bytes, write_private_key, write_public_key
 from common.logs import JsonLineFormatter
+from privacy.signing import generate_private_key
 from server.config import load_server_settings
 from server.coordinator import CoordinatorService, write_trigger
 from server.store import Store
@@ -33,13 +36,49 @@ register(
         "server.col.state": {"da": "Status", "en": "State"},
         "server.col.reason": {"da": "Årsag", "en": "Reason"},
         "server.releases": {"da": "{n} udgivelser i lageret", "en": "{n} releases in the store"},
+        "server.log_head": {
+            "da": "Gennemsigtighedslog: {path}, {n} poster, træhoved {head}",
+            "en": "Transparency log: {path}, {n} entries, tree head {head}",
+        },
+        "server.log_key_written": {
+            "da": "Lognøgle skrevet til {path} (0600); offentlig nøgle til agenterne: {public}",
+            "en": "Log key written to {path} (0600); public key for the agents: {public}",
+        },
+        "server.log_unwritable": {
+            "da": "klynge: kan ikke skrive til {path} ({error}); logning fortsætter, når det "
+            "igen er muligt",
+            "en": "klynge: cannot write to {path} ({error}); logging resumes when it can",
+        },
     }
 )
 
 
+class _OneLineFileHandler(logging.FileHandler):
+    """A log file that cannot be written (a full disk) costs one line on stderr, not a
+    traceback per record; lines are lost until writing works again, then it says nothing
+    more until the next failure."""
+
+    failing = False
+    _failed_now = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._failed_now = False
+        super().emit(record)  # reports its own failures through handleError
+        if not self._failed_now:
+            self.failing = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self._failed_now = True
+        if not self.failing:
+            self.failing = True
+            exc = sys.exc_info()[1]  # logging calls this inside its except clause
+            error = getattr(exc, "strerror", None) or str(exc or "")
+            sys.stderr.write(t("server.log_unwritable", path=self.baseFilename, error=error) + "\n")
+
+
 def _logging(log_file: Path | None) -> None:
     handler: logging.Handler = (
-        logging.FileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
+        _OneLineFileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
     )
     handler.setFormatter(JsonLineFormatter())
     root = logging.getLogger("klynge")
@@ -93,5 +132,23 @@ def status(config: Path = typer.Option(..., "--config", help="server.toml")) -> 
         console = Console()
         console.print(table)
         console.print(t("server.releases", n=len(store.releases())))
+        head = store.last_log_head()
+        if head is not None:
+            console.print(
+                t("server.log_head", path=settings.log_file, n=head[0], head=f"{head[0]}:{head[1]}")
+            )
     finally:
         store.close()
+
+
+@app.command("log-key")
+def log_key(
+    out: Path = typer.Option(..., "--out", help="Private key file to write (0600)."),
+) -> None:
+    """Create the coordinator's transparency-log key; its public key goes into every agent.toml
+    (`[coordinator] log_key`), so agents can check the log's signed tree heads."""
+    key = generate_private_key()
+    write_private_key(out, key)
+    public = out.with_name(out.name + ".pub")
+    write_public_key(public, key.public_key(), form="hex", overwrite=True)
+    typer.echo(t("server.log_key_written", path=out, public=public_bytes(key.public_key()).hex()))

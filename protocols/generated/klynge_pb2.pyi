@@ -136,14 +136,16 @@ class CoordinatorFrame(_message.Message):
     def __init__(self, welcome: _Optional[_Union[Welcome, _Mapping]] = ..., envelope: _Optional[_Union[Envelope, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., ack: _Optional[_Union[Ack, _Mapping]] = ..., error: _Optional[_Union[Error, _Mapping]] = ...) -> None: ...
 
 class FetchRequest(_message.Message):
-    __slots__ = ("protocol_version", "scope", "round_id")
+    __slots__ = ("protocol_version", "scope", "round_id", "body")
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     ROUND_ID_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
     protocol_version: int
     scope: str
     round_id: str
-    def __init__(self, protocol_version: _Optional[int] = ..., scope: _Optional[str] = ..., round_id: _Optional[str] = ...) -> None: ...
+    body: bytes
+    def __init__(self, protocol_version: _Optional[int] = ..., scope: _Optional[str] = ..., round_id: _Optional[str] = ..., body: _Optional[bytes] = ...) -> None: ...
 
 class FetchResponse(_message.Message):
     __slots__ = ("protocol_version", "round_id", "media_type", "body")

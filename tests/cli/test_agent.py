@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from client.agent.config import load_settings
 from client.agent.status import status_document, write_status
-from common.keyfiles import write_private_key, write_public_key
+from common.keyfiles import load_private_key, write_private_key, write_public_key
 from klynge.cli import root
 from privacy.ledger import ChargeRequest, Ledger
 from privacy.manifest import load_manifest
@@ -55,7 +55,7 @@ def test_status_before_the_agent_ever_ran_is_danish_by_default(world):
 def test_status_shows_connection_last_round_budget_left_and_last_receipt(world):
     settings = world.settings("P0001")
     manifest = load_manifest(world.manifest_path).manifest
-    ledger = Ledger.open(settings.ledger_dir)
+    ledger = Ledger.open(settings.ledger_dir, key=load_private_key(settings.identity_key))
     receipt = ledger.charge(
         ChargeRequest(
             round_id="ab" * 16,
@@ -180,6 +180,8 @@ def test_init_and_registry_commands_set_up_a_startable_agent(tmp_path, world, au
         str(tmp_path / "registry2.json"),
         "--registry-authority-key",
         registry_public,
+        "--log-key",
+        registry_public,  # any Ed25519 public key will do for set-up
         "--approved-by",
         "Dr. Jensen",
         "--port-file",
@@ -226,6 +228,8 @@ def test_init_and_registry_commands_set_up_a_startable_agent(tmp_path, world, au
         "r.json",
         "--registry-authority-key",
         registry_public,
+        "--log-key",
+        registry_public,  # any Ed25519 public key will do for set-up
         "--approved-by",
         "x",
         "--coordinator",

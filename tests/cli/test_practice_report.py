@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from client.agent.config import load_settings
 from client.extract.loader import load_extract
 from client.report.patients import patients_per_indicator
+from common.keyfiles import load_private_key
 from indicator_defs import load_catalogue
 from klynge.cli import root
 from klynge.demo import DemoOptions, prepare
@@ -112,7 +113,7 @@ def test_with_releases_and_a_charged_round(agent, tmp_path):
     ids = _write_release(agent, "cluster", agent.cluster_id, ["r1"])
     _write_release(agent, "region", "Midtjylland", ["r1", "r2"])
     manifest = load_manifest(agent.manifests[0]).manifest
-    ledger = Ledger.open(agent.ledger_dir)
+    ledger = Ledger.open(agent.ledger_dir, key=load_private_key(agent.identity_key))
     receipt = ledger.charge(
         ChargeRequest(
             round_id="r1",

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 import pytest
 from typer.testing import CliRunner
 
+from common.keyfiles import write_public_key
 from klynge.cli import root
 from privacy.defaults import default_manifest_path
 from privacy.errors import (
@@ -23,13 +24,14 @@ from privacy.errors import (
     SignatureError,
     TrustStoreError,
 )
-from privacy.ledger import Ledger
+from privacy.ledger import ChargeRequest, Ledger
+from privacy.log_entries import Statement
 from privacy.manifest import load_manifest
-from privacy.receipts import sign_receipt
+from privacy.plan import manifest_release
 from privacy.signing import generate_private_key
 from privacy.transparency import TransparencyLog
 from tests import REPO_ROOT
-from tests.privacy.builders import charge_request
+from tests.privacy.builders import cluster_length
 
 CHECKLIST = {
     "da": [
@@ -318,11 +320,23 @@ def test_audit_subcommand_form_formats_and_output_file(runner, tmp_path):
 def test_audit_reports_budget_used_signature_and_log(runner, signed, tmp_path):
     manifest_path, _, public = signed
     manifest = load_manifest(manifest_path).manifest
-    ledger = Ledger.create(tmp_path / "ledger", "practice-0123")
-    receipt = ledger.charge(charge_request(manifest, payload=b"masked" * 10))
+    ledger = Ledger.create(tmp_path / "ledger", "practice-0123", generate_private_key())
+    ledger.charge(
+        ChargeRequest(
+            "r1",
+            "coordinator",
+            manifest,
+            date(2026, 3, 31),
+            manifest_release(manifest),
+            b"masked" * 10,
+            cluster_length(manifest),
+        )
+    )
     log_path = tmp_path / "log.jsonl"
-    log = TransparencyLog(log_path, clock=lambda: datetime(2026, 4, 2, tzinfo=UTC))
-    log.append_receipt(sign_receipt(receipt, generate_private_key()))
+    log = TransparencyLog.open(
+        log_path, generate_private_key(), clock=lambda: datetime(2026, 4, 2, tzinfo=UTC)
+    )
+    log.publish(Statement.from_receipt(ledger.charges()[0].signed), ledger.identity)
     result = run(
         runner,
         "--lang",
@@ -340,6 +354,8 @@ def test_audit_reports_budget_used_signature_and_log(runner, signed, tmp_path):
     assert "## Budget used so far" in result.output
     assert "| 2026 | 1 | 0 |" in result.output
     assert "The log " in result.output and "verifies: 1 entries" in result.output
+    assert "1 of them signed by 1 practices" in result.output
+    assert "approval (signed by the practice)" in result.output  # what the log holds
     assert "signature by key" in result.output and ": valid." in result.output
     (tmp_path / "ledger" / "ledger.jsonl").write_text("garbage\n")
     result = run(runner, "--lang", "en", "audit", manifest_path, "--ledger", tmp_path / "ledger")
@@ -349,20 +365,38 @@ def test_audit_reports_budget_used_signature_and_log(runner, signed, tmp_path):
 
 def test_verify_log_command(runner, tmp_path):
     log_path = tmp_path / "log.jsonl"
-    log = TransparencyLog(log_path)
+    key = generate_private_key()
+    log = TransparencyLog.open(log_path, key)
     for i in range(3):
-        log.append("note", {"text": f"entry {i}"})
-    result = run(runner, "--lang", "en", "audit", "verify-log", log_path)
+        log.append(
+            "round_aborted",
+            {
+                "round_id": f"r{i}",
+                "cluster": "K01",
+                "reference_date": "2026-03-31",
+                "manifest_hash": "a" * 64,
+                "reason": "too few survivors",
+                "attempt": 1,
+                "retry": False,
+            },
+        )
+    public = tmp_path / "log.pub"
+    write_public_key(public, key.public_key(), form="hex")
+    result = run(runner, "--lang", "en", "audit", "verify-log", log_path, "--log-key", public)
     assert result.exit_code == 0, result.output
-    assert "Log intact" in result.output and "3 entries" in result.output
-    head = result.output.strip().rsplit(":", 1)[-1]
+    assert "Log intact" in result.output and "3 entries (round_aborted 3)" in result.output
+    head = f"{log.head().tree_size}:{log.head().root}"
+    assert head in result.output
     lines = log_path.read_text().splitlines()
-    log_path.write_text("\n".join(lines[:2]) + "\n")
-    result = run(
-        runner, "audit", "verify-log", log_path, "--expect-head", head, "--expect-count", "3"
-    )
-    fails(result, LogError, "truncated")
-    log_path.write_text(lines[0] + "\n" + lines[2] + "\n")
-    fails(run(runner, "audit", "verify-log", log_path), LogError, "log.jsonl:2", "sequence")
+    log_path.write_text("\n".join(lines[:-2]) + "\n")  # the last entry and its head cut off
+    assert run(runner, "audit", "verify-log", log_path).exit_code == 0  # a valid prefix ...
     result = run(runner, "audit", "verify-log", log_path, "--expect-head", head)
-    assert result.exit_code != 0
+    fails(result, LogError, "cut back")  # ... but not the log whose head was published
+    log_path.write_text("\n".join([lines[0], *lines[3:]]) + "\n")
+    fails(run(runner, "audit", "verify-log", log_path), LogError, "log.jsonl:2", "index 1")
+    other = tmp_path / "other.pub"
+    write_public_key(other, generate_private_key().public_key(), form="hex")
+    log_path.write_text("\n".join(lines) + "\n")
+    fails(run(runner, "audit", "verify-log", log_path, "--log-key", other), LogError, "log key")
+    result = run(runner, "audit", "verify-log", log_path, "--expect-head", "3:xyz")
+    assert result.exit_code != 0 and "SIZE:ROOT" in result.output

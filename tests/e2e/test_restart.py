@@ -1,6 +1,8 @@
 """Fault: the coordinator dies mid-round, after some practices sent (and paid for)
-their masked vectors. Restarted, it must abort that round, release nothing
-partial, and no practice may be charged twice for the same period."""
+their masked vectors. Restarted, it must abort that round with its reason in the
+transparency log, release nothing partial, and run the period once more: a new
+round the agents join only because the log proves the first aborted, with fresh
+noise, charged again (docs/privacy.md, "Aborted periods")."""
 
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ import pytest
 import tomli_w
 
 from client.agent.config import load_settings
+from common.keyfiles import load_private_key
 from klynge.demo import DemoOptions, prepare, stop_all
+from privacy.transparency import TransparencyLog
 from server.store import RoundState, Store
 
 pytestmark = pytest.mark.e2e
@@ -62,6 +66,7 @@ def test_coordinator_restart_mid_round(tmp_path):
         out=tmp_path / "demo", practices=6, clusters=1, patients=200, stage_timeout_s=60.0
     )
     layout = prepare(options)
+    log_key = load_private_key(layout.coordinator_dir / "log.key")
     # The first round waits for all six practices (the default). The coordinator uses
     # port 0, as in the demo: restarted, it gets a new port, and the agents find it
     # again through the port file it writes.
@@ -116,17 +121,24 @@ def test_coordinator_restart_mid_round(tmp_path):
             "the restarted coordinator's round to end",
         )
         rounds, releases = _rounds(layout)
-        assert releases == []  # nothing partial, ever
         first, second = sorted(rounds, key=lambda r: r.created_at)
         assert first.state is RoundState.ABORTED and "restarted" in first.abort_reason
-        assert second.state is RoundState.ABORTED
-        # no practice was charged twice: those who paid refuse the repeat for this period
-        assert [_charges(layout, p) for p in ids] == [1, 1, 1, 1, 1, 0]
-        events = [
-            json.loads(line)
-            for line in (layout.coordinator_dir / "coordinator.log").read_text().splitlines()
+        assert second.state is RoundState.RELEASED
+        # nothing partial, ever: the one release is the retry's
+        assert [r.release.round_ids for r in releases if r.release.level == "cluster"] == [
+            (second.id,)
         ]
-        refusals = {e["practice"]: e["reason"] for e in events if e["event"] == "agent_refused"}
-        assert refusals == dict.fromkeys(ids[:-1], "already_contributed")
+        # the five who paid for the aborted round paid again for the retry, with fresh noise
+        assert [_charges(layout, p) for p in ids] == [2, 2, 2, 2, 2, 0]
+        log = TransparencyLog.open(layout.coordinator_dir / "state" / "transparency.log", log_key)
+        aborted = [e.payload for e in log.entries("round_aborted")]
+        assert [(a["round_id"], a["reason"], a["retry"]) for a in aborted] == [
+            (first.id, "coordinator restarted", True)
+        ]
+        opened = [
+            (e.payload["round_id"], e.payload["attempt"]) for e in log.entries("round_opened")
+        ]
+        assert opened == [(first.id, 1), (second.id, 2)]
+        assert len(log.entries("receipt")) == 10
     finally:
         stop_all(procs)

@@ -13,6 +13,7 @@ from privacy.errors import MechanismError
 from privacy.ledger import Ledger
 from privacy.randomness import SeededStream
 from privacy.release import LocalLaplaceRelease, SkellamRelease
+from privacy.signing import generate_private_key
 from tests.privacy.builders import charge_request, cluster_length, encode, make_manifest
 
 
@@ -42,7 +43,7 @@ def test_engine_vector_is_bounded_noised_and_charged_with_the_same_release(tmp_p
     }
     again = prepare_contribution(manifest, vector, round_min_survivors=12, source=SeededStream(5))
     assert np.array_equal(prepared.values, again.values)  # seeded: reproducible
-    ledger = Ledger.create(tmp_path / "ledger", "p-1")
+    ledger = Ledger.create(tmp_path / "ledger", "p-1", generate_private_key())
     receipt = ledger.charge(
         charge_request(manifest, payload=prepared.values.tobytes(), release=prepared.release)
     )

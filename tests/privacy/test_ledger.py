@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from common.keyfiles import write_private_key
 from privacy.errors import AlreadyContributed, BudgetExceeded, LedgerCorrupt, LedgerError
 from privacy.ledger import LEDGER_FILE, ChargeRequest, Ledger
 from privacy.manifest_toml import render_manifest
@@ -23,6 +24,7 @@ from tests import REPO_ROOT
 from tests.privacy.builders import charge_request, cluster_length, make_manifest
 
 PAYLOAD = b"\x01\x02masked" * 64
+KEY = generate_private_key()  # the practice's identity key
 
 
 def _clock() -> datetime:
@@ -37,7 +39,7 @@ def _request(manifest, round_id="r-2026Q1", ref=date(2026, 3, 31), payload=PAYLO
 
 @pytest.fixture
 def ledger(tmp_path):
-    return Ledger.create(tmp_path / "ledger", "practice-0123", clock=_clock)
+    return Ledger.create(tmp_path / "ledger", "practice-0123", KEY, clock=_clock)
 
 
 def test_charge_writes_a_receipt_of_what_leaves(ledger):
@@ -84,13 +86,13 @@ def test_refusal_changes_nothing_and_a_smaller_release_still_fits(ledger):
 def test_the_yearly_budget_is_a_hard_limit(tmp_path, budget_share, fits):
     """A year may spend its whole budget, and not half a percent more."""
     dates = (date(2026, 3, 31), date(2026, 6, 30))
-    probe = Ledger.create(tmp_path / "probe", "practice-0123", clock=_clock)
+    probe = Ledger.create(tmp_path / "probe", "practice-0123", KEY, clock=_clock)
     manifest = make_manifest(epsilon=1.0, budget_epsilon=10.0)
     for i, ref in enumerate(dates):
         probe.charge(_request(manifest, f"r{i}", ref))
     two = probe.spent(2026, manifest.budget.delta_per_year)
     tight = make_manifest(epsilon=1.0, budget_epsilon=two * budget_share)
-    ledger = Ledger.create(tmp_path / "ledger", "practice-0123", clock=_clock)
+    ledger = Ledger.create(tmp_path / "ledger", "practice-0123", KEY, clock=_clock)
     ledger.charge(_request(tight, "r0", dates[0]))
     if fits:
         receipt = ledger.charge(_request(tight, "r1", dates[1]))
@@ -137,7 +139,7 @@ def test_mark_sent_needs_a_charge(ledger):
 
 def test_create_refuses_to_overwrite_and_open_refuses_a_missing_ledger(tmp_path, ledger):
     with pytest.raises(LedgerError, match="already exists"):
-        Ledger.create(ledger.directory, "practice-0123")
+        Ledger.create(ledger.directory, "practice-0123", KEY)
     with pytest.raises(LedgerError, match="no privacy ledger"):
         Ledger.open(tmp_path / "elsewhere")
 
@@ -172,7 +174,7 @@ def test_corrupted_ledger_is_never_silently_reset(ledger, corrupt, message):
     path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     with pytest.raises(LedgerCorrupt, match=message) as info:
         Ledger.open(ledger.directory)
-    assert str(path) in str(info.value) and "operator" in str(info.value)
+    assert str(path) in str(info.value) and "recover-ledger" in str(info.value)
     with pytest.raises(LedgerCorrupt):
         ledger.charge(_request(manifest, "r3", date(2026, 9, 30)))
     assert _lines(path) == lines  # the refusal did not rewrite the file
@@ -195,18 +197,20 @@ _CRASH_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys
     from datetime import date, datetime, UTC
+    from common.keyfiles import load_private_key
     from privacy.ledger import ChargeRequest, Ledger
     from privacy.manifest import load_manifest
     from privacy.plan import manifest_release
 
-    directory, manifest_path, step, phase = sys.argv[1:5]
+    directory, manifest_path, step, phase, key_path = sys.argv[1:6]
 
     def hook(name):
         if name == step and os.environ.get("PHASE_ACTIVE") == "1":
             os.kill(os.getpid(), signal.SIGKILL)
 
     manifest = load_manifest(manifest_path).manifest
-    ledger = Ledger.open(directory, clock=lambda: datetime(2026, 4, 2, tzinfo=UTC), hook=hook)
+    ledger = Ledger.open(directory, key=load_private_key(key_path),
+                         clock=lambda: datetime(2026, 4, 2, tzinfo=UTC), hook=hook)
     request = ChargeRequest("r-crash", "coordinator", manifest, date(2026, 3, 31),
                             manifest_release(manifest), b"masked" * 50,
                             manifest_release(manifest).dimension)
@@ -238,15 +242,26 @@ def test_crash_at_any_step_neither_loses_nor_doubles_a_charge(tmp_path, step, ph
     manifest_path = tmp_path / "m.toml"
     manifest_path.write_text(render_manifest(manifest), encoding="utf-8")
     directory = tmp_path / "ledger"
-    Ledger.create(directory, "practice-0123")
+    Ledger.create(directory, "practice-0123", KEY)
+    key_path = tmp_path / "identity.key"
+    write_private_key(key_path, KEY)
     proc = subprocess.run(
-        [sys.executable, "-c", _CRASH_SCRIPT, str(directory), str(manifest_path), step, phase],
+        [
+            sys.executable,
+            "-c",
+            _CRASH_SCRIPT,
+            str(directory),
+            str(manifest_path),
+            step,
+            phase,
+            str(key_path),
+        ],
         cwd=REPO_ROOT,
         capture_output=True,
         timeout=60,
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
-    ledger = Ledger.open(directory)  # never corrupt, whatever the step
+    ledger = Ledger.open(directory, key=KEY)  # never corrupt, whatever the step
     charges = ledger.charges()
     assert len(charges) == (1 if charged else 0)
     if charged:

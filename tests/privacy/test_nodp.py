@@ -31,10 +31,11 @@ from privacy.contribution import prepare_contribution
 from privacy.errors import BudgetExceeded, ManifestError
 from privacy.layout import ReleaseLayout, RoundScope
 from privacy.ledger import LEDGER_FILE, ChargeRequest, Ledger
+from privacy.log_entries import Statement
 from privacy.manifest import Budget, load_manifest, parse_manifest
 from privacy.manifest_toml import render_manifest
 from privacy.plan import manifest_release, round_min_survivors, validate_plan
-from privacy.receipts import Receipt, describe, sign_receipt
+from privacy.receipts import Receipt, describe
 from privacy.release import NoNoiseRelease
 from privacy.report_model import render_html, render_json, render_markdown
 from privacy.signing import generate_private_key, key_id
@@ -214,7 +215,7 @@ def _request(manifest, round_id: str, ref: date, release=None) -> ChargeRequest:
 
 @pytest.fixture
 def ledger(tmp_path):
-    return Ledger.create(tmp_path / "ledger", "practice-0007", clock=_clock)
+    return Ledger.create(tmp_path / "ledger", "practice-0007", generate_private_key(), clock=_clock)
 
 
 def test_ledger_records_a_release_without_dp_at_infinite_epsilon(ledger, tmp_path):
@@ -227,20 +228,18 @@ def test_ledger_records_a_release_without_dp_at_infinite_epsilon(ledger, tmp_pat
     reopened = Ledger.open(ledger.directory)
     assert [c.receipt for c in reopened.charges()] == [receipt]
     assert reopened.spent(2026, 1e-6) == math.inf
-    assert reopened.charge(_request(manifest, "v-1", Q1)) == receipt  # idempotent retry
+    assert ledger.charge(_request(manifest, "v-1", Q1)) == receipt  # idempotent retry
     assert Receipt.from_document(json.loads(json.dumps(receipt.document()))) == receipt
     assert "ε = ∞" in describe(receipt, "en") and "WITHOUT differential privacy" in describe(
         receipt, "en"
     )
     assert "UDEN differential privacy" in describe(receipt, "da")
     # Signed receipts with ε = ∞ can be published and verified in the transparency log.
-    agent = generate_private_key()
-    log = TransparencyLog(tmp_path / "log.jsonl")
-    log.append_receipt(sign_receipt(receipt, agent))
-    result = verify_log(
-        tmp_path / "log.jsonl", trusted_signers={key_id(agent.public_key()): agent.public_key()}
-    )
-    assert result.signed_entries == 1
+    log = TransparencyLog.open(tmp_path / "log.jsonl", generate_private_key())
+    signed = ledger.charges()[0].signed
+    log.publish(Statement.from_receipt(signed), ledger.identity)
+    result = verify_log(tmp_path / "log.jsonl", identities={"practice-0007": ledger.identity})
+    assert result.signed_by_practices == 1
 
 
 def test_after_a_release_without_dp_no_dp_release_is_allowed_that_year(ledger):

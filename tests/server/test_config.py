@@ -26,6 +26,9 @@ registry_authority = "authority.pub"
 [manifest]
 file = "manifest.toml"
 
+[transparency]
+key = "log.key"
+
 [rounds]
 schedule = ["2026-09-30", 2026-12-31]
 start_when = "manual"
@@ -54,6 +57,9 @@ def test_a_valid_file_resolves_paths_and_fills_defaults(tmp_path):
     assert s.rounds.start_when == "manual"
     assert (s.rounds.ready_after_s, s.rounds.stage_timeout_s) == (30.0, 10.0)
     assert s.rounds.exit_when_done is False
+    assert s.log_key == base / "log.key"
+    assert s.log_file == base / "coordinator-state" / "transparency.log"
+    assert (s.rounds.max_attempts, s.rounds.retry_after_s) == (2, 600.0)
 
 
 def test_rounds_may_be_left_out(tmp_path):
@@ -77,6 +83,8 @@ def test_rounds_may_be_left_out(tmp_path):
         ('start_when = "manual"', "stage_timeout_s = 0", "rounds.stage_timeout_s", ""),
         ('start_when = "manual"', 'ready_after_s = "soon"', "rounds.ready_after_s", ""),
         ('start_when = "manual"', "exit_when_done = 1", "rounds.exit_when_done", "true or false"),
+        ('start_when = "manual"', "max_attempts = 3", "rounds.max_attempts", "2"),
+        ('key = "log.key"', 'log = "t.log"', "transparency.key", "required"),
     ],
 )
 def test_errors_name_the_file_and_the_key(tmp_path, old, new, key, fragment):

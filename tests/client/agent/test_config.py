@@ -23,6 +23,7 @@ manifests = ["../manifest.toml"]
 
 [coordinator]
 address = "coordinator.region:7443"
+log_key = "{KEY}"
 
 [identity]
 pki_dir = "../pki"
@@ -58,6 +59,8 @@ def test_a_valid_config_resolves_paths_against_its_own_directory(tmp_path):
     assert s.coordinator.target() == "coordinator.region:7443"
     assert s.tls_files.cert == (tmp_path / "pki" / "practices" / "P0001.pem").resolve()
     assert s.coordinator.region_wait_s == 30.0
+    assert s.coordinator.log_key.hex() == KEY
+    assert s.log_head_path == base / "state" / "log_head.json"
 
 
 @pytest.mark.parametrize(

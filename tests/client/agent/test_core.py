@@ -287,7 +287,7 @@ def test_the_budget_check_comes_before_keys_are_advertised(tmp_path):
     pid = world.practice_ids[0]
     # Another manifest of this practice already spent most of 2026's budget.
     greedy = with_id(world.manifest, "greedy", epsilon_per_release=2.95)
-    Ledger.open(world.ledger_dir(pid)).charge(
+    Ledger.open(world.ledger_dir(pid), key=world.keys[pid]).charge(
         ChargeRequest(
             round_id="earlier",
             recipient="coordinator:K01",
@@ -315,7 +315,7 @@ def test_a_charge_refused_at_the_last_moment_sends_nothing(tmp_path):
     def tamper(target, envelope):
         if target == pid and envelope.kind == "ShareDelivery" and not raced["done"]:
             raced["done"] = True
-            Ledger.open(world.ledger_dir(pid)).charge(
+            Ledger.open(world.ledger_dir(pid), key=world.keys[pid]).charge(
                 ChargeRequest(
                     round_id="other-process",
                     recipient="coordinator:K01",

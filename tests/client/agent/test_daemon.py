@@ -24,6 +24,7 @@ import pytest
 from client.agent.config import load_settings
 from client.agent.daemon import run_agents, start_agents
 from privacy.ledger import Ledger
+from privacy.log_entries import Kind
 from privacy.manifest import load_manifest
 from privacy.plan import round_min_survivors
 from protocols import wire
@@ -32,6 +33,9 @@ from protocols.envelope import FetchNotFound, FetchQuery, FetchResult
 from protocols.errors import SecAggError
 from protocols.messages import Participant, Stage
 from protocols.params import RoundParams
+from server.log_service import SCOPES as LOG_SCOPES
+from server.log_service import LogService, open_log
+from server.store import Store
 from tests.client.agent.world import REF, TODAY, provision_world
 from tests.privacy.builders import cluster_length
 from tests.transport.harness import FAST_BACKOFF, make_pki, wait_until
@@ -42,6 +46,7 @@ from transport.server import (
     CoordinatorSideSession,
     CoordinatorTransport,
 )
+from transport.signed_files import load_registry
 from transport.tls import PeerIdentity, TlsFiles
 
 IDS = [f"P{i + 1:04d}" for i in range(6)]
@@ -65,6 +70,7 @@ class MiniCoordinator(CoordinatorHandler):
     gone: set[int] = field(default_factory=set)
     timer: threading.Timer | None = None
     release: bytes = b""
+    log: LogService | None = None  # the real transparency log and its Fetch scopes
 
     def start_round(self) -> None:
         n = len(self.participants)
@@ -78,6 +84,22 @@ class MiniCoordinator(CoordinatorHandler):
                 params=RoundParams(k=n - 1, threshold=n // 2 + 1, min_survivors=self.min_survivors),
             )
             ann = self.round.announcement
+            if self.log is not None:
+                self.log.append(
+                    Kind.ROUND_OPENED,
+                    {
+                        "round_id": ann.round_id.hex(),
+                        "cluster": "K01",
+                        "reference_date": ann.reference_date,
+                        "manifest_hash": self.manifest_hash.hex(),
+                        "participants": [p.practice_id for p in ann.participants],
+                        "k": n - 1,
+                        "t": n // 2 + 1,
+                        "minimum": self.min_survivors,
+                        "attempt": 1,
+                        "code_version": "klynge/test",
+                    },
+                )
             self._expect(range(n))
             for p in ann.participants:
                 self._send(p.practice_id, wire.to_envelope(ann))
@@ -176,6 +198,8 @@ class MiniCoordinator(CoordinatorHandler):
         self.finished.set()
 
     def fetch(self, peer: PeerIdentity, query: FetchQuery) -> FetchResult:
+        if self.log is not None and query.scope in LOG_SCOPES:
+            return self.log.fetch(peer.practice_id, query.scope, query.body)
         if query.scope == wire.FETCH_CLUSTER and self.release:
             return FetchResult(query.round_id, wire.RELEASE_MEDIA_TYPE, self.release)
         raise FetchNotFound("no regional aggregate yet")
@@ -195,6 +219,14 @@ def federation(tmp_path):
     handler = MiniCoordinator(
         participants, bytes.fromhex(m.hash()), cluster_length(m), round_min_survivors(m, len(IDS))
     )
+    store = Store.open(tmp_path / "coordinator.sqlite")
+    registry = load_registry(world.registry_path, world.registry_authority.public_key)
+    handler.log = LogService(
+        open_log(tmp_path / "transparency.log", world.log_key, store),
+        store,
+        registry,
+        logging.getLogger("klynge.coordinator"),
+    )
     transport = CoordinatorTransport(
         TlsFiles.for_server(pki),
         handler,
@@ -209,6 +241,7 @@ def federation(tmp_path):
         yield world, settings, handler, transport
     finally:
         transport.stop(grace=0.5)
+        store.close()
 
 
 def test_agents_run_a_round_over_mtls_store_status_and_releases(federation, caplog):
@@ -225,6 +258,12 @@ def test_agents_run_a_round_over_mtls_store_status_and_releases(federation, capl
     assert handler.result is not None, handler.error
     assert handler.result.count == 5 and dropped not in handler.result.practice_ids
     assert handler.refusals == {}
+    # Every charge is in the log, published by its practice before its vector left.
+    assert handler.log is not None
+    logged = {e.payload["practice_id"] for e in handler.log.log.entries("receipt")}
+    assert logged == set(IDS) - {dropped}
+    approvals = {e.payload["practice_id"] for e in handler.log.log.entries("approval")}
+    assert approvals == set(IDS)
 
     for s in settings:
         ledger = Ledger.open(s.ledger_dir)

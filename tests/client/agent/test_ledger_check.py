@@ -13,6 +13,7 @@ import pytest
 
 from privacy.errors import AlreadyContributed, BudgetExceeded, LedgerCorrupt
 from privacy.ledger import LEDGER_FILE, ChargeRequest, Ledger
+from privacy.signing import generate_private_key
 from tests.client.agent.world import default_manifest, with_id
 from tests.privacy.builders import charge_request
 
@@ -25,7 +26,7 @@ def _clock() -> datetime:
 
 @pytest.fixture
 def ledger(tmp_path):
-    return Ledger.create(tmp_path / "ledger", "P0001", clock=_clock)
+    return Ledger.create(tmp_path / "ledger", "P0001", generate_private_key(), clock=_clock)
 
 
 def request(manifest, round_id="r1", ref=REF, payload=b"masked", release=None) -> ChargeRequest:

@@ -22,6 +22,7 @@ from client.agent.provision import (
 )
 from client.agent.startup import load_agent
 from client.extract.errors import ExtractError
+from common.keyfiles import public_bytes
 from privacy.errors import KeyFileError, LedgerCorrupt
 from privacy.ledger import LEDGER_FILE
 from privacy.signing import generate_private_key
@@ -82,6 +83,7 @@ def test_provisioning_never_overwrites_and_refuses_before_writing(world, tmp_pat
         manifest_authority=world.manifest_authority.public_key(),
         registry_path=world.registry_path,
         registry_authority_key=world.registry_authority.public_key,
+        log_key=public_bytes(world.log_key.public_key()),
         approved_by="Dr. Test",
         today=TODAY,
         coordinator_address="127.0.0.1:7443",

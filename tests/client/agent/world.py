@@ -27,6 +27,7 @@ from client.agent.provision import ProvisionedAgent, provision_agent, write_prac
 from client.engine.fast import PreparedExtract
 from client.extract.writer import write_extract
 from client.synth.practice import synthesize_practice
+from common.keyfiles import public_bytes
 from indicator_defs import load_catalogue
 from privacy.catalogue import from_catalogue
 from privacy.defaults import default_manifest_path
@@ -133,7 +134,7 @@ class World:
             gate=ManifestGate((self.signed,), self.trust_dir(pid), from_catalogue(cat)),
             catalogue=cat,
             extract=extract(self.practice_ids.index(pid)),
-            ledger=ledger or Ledger.open(self.ledger_dir(pid)),
+            ledger=ledger or Ledger.open(self.ledger_dir(pid), key=self.keys[pid]),
             receipts_dir=self.receipts_dir(pid),
         )
 
@@ -166,7 +167,7 @@ def make_world(root: Path, n: int = 6, manifest: Manifest | None = None) -> Worl
         trust = root / pid / "trust"
         add_authority(trust, "test manifest authority", authority.public_key())
         approve_manifest(trust, signed, "Dr. Test", TODAY)
-        Ledger.create(root / pid / "ledger", pid)
+        Ledger.create(root / pid / "ledger", pid, keys[pid])
     world = World(root, ids, authority, manifest_path, signed, keys, registry)
     return world
 
@@ -322,6 +323,7 @@ class Provisioned:
     registry_path: Path
     registry_authority: IdentityKey
     pki_dir: Path
+    log_key: Ed25519PrivateKey  # the coordinator's transparency-log key the agents trust
 
     def config(self, pid: str) -> Path:
         return next(a.config_path for a in self.agents if a.practice_id == pid)
@@ -338,6 +340,7 @@ def provision_world(
     pki_dir: Path | None = None,
     manifest: Manifest | None = None,
     region_wait_s: float | None = None,
+    log_key: Ed25519PrivateKey | None = None,
 ) -> Provisioned:
     """n practices provisioned the way the demo does it, with the signed registry written."""
     authority = generate_private_key()
@@ -346,6 +349,7 @@ def provision_world(
     registry_authority = IdentityKey.generate()
     registry_path = root / "registry.json"
     pki_dir = pki_dir or root / "pki"
+    log_key = log_key or generate_private_key()
     agents = []
     for i in range(n):
         pid = f"P{i + 1:04d}"
@@ -362,6 +366,7 @@ def provision_world(
                 manifest_authority=authority.public_key(),
                 registry_path=registry_path,
                 registry_authority_key=registry_authority.public_key,
+                log_key=public_bytes(log_key.public_key()),
                 approved_by="Dr. Test",
                 today=TODAY,
                 coordinator_address=None if port_file else "127.0.0.1:7443",
@@ -374,5 +379,5 @@ def provision_world(
         registry_path, agents, registry_authority, issuer="Test region", issued=TODAY
     )
     return Provisioned(
-        root, agents, manifest_path, authority, registry_path, registry_authority, pki_dir
+        root, agents, manifest_path, authority, registry_path, registry_authority, pki_dir, log_key
     )
