@@ -54,7 +54,7 @@ def _rewrite(path, edit, key=None) -> None:
 def _mu_times_100(receipt: dict) -> None:
     p = receipt["parameters"]
     p["mu"] *= 100
-    p["lambda"] = p["mu"] / (2 * p["n_min"])
+    p["lambda"] = p["mu"] / (2 * (p["n_min"] - 1))  # shares sized against a fellow
 
 
 def test_an_edited_rolled_back_or_recreated_ledger_is_refused_and_recovered(tmp_path):

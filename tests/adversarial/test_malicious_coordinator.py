@@ -10,19 +10,21 @@ these attacks (and more) are `tests/test_secagg_threats.py`.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import time
 from dataclasses import dataclass, field
 
 import pytest
 
-from common.keyfiles import load_public_key, public_bytes
+from common.keyfiles import load_private_key, load_public_key, public_bytes
 from privacy.layout import ReleaseLayout, RoundScope
+from privacy.log_entries import Kind
 from privacy.manifest import load_manifest
 from privacy.plan import round_min_survivors
 from protocols import wire
 from protocols.coordinator import SecAggCoordinator
-from protocols.envelope import Envelope
+from protocols.envelope import Envelope, FetchNotFound, FetchQuery, FetchResult
 from protocols.messages import (
     Message,
     Participant,
@@ -30,12 +32,15 @@ from protocols.messages import (
     UnmaskResponse,
 )
 from protocols.params import RoundParams, default_params
+from server.log_service import SCOPES as LOG_SCOPES
+from server.log_service import LogService, open_log
+from server.store import Store
 from tests.adversarial.federation import LiveFederation
 from transport.admission import allow_list
 from transport.pki import PkiLayout
 from transport.server import CoordinatorHandler, CoordinatorSideSession, CoordinatorTransport
 from transport.signed_files import load_registry
-from transport.tls import TlsFiles
+from transport.tls import PeerIdentity, TlsFiles
 
 pytestmark = pytest.mark.e2e
 
@@ -72,8 +77,31 @@ def test_claiming_a_live_practice_dropped_yields_its_key_never_its_vector(tmp_pa
             public_bytes(load_public_key(layout.out / "authority" / "registry-authority.pub")),
         )
         inbox = Inbox()
+        # The coordinator keeps an honest log (agents refuse a round without one); its lie is
+        # in the round itself.
+        layout.transparency_log.parent.mkdir(parents=True, exist_ok=True)
+        store = Store.open(layout.store)
+        log = LogService(
+            open_log(
+                layout.transparency_log,
+                load_private_key(layout.coordinator_dir / "log.key"),
+                store,
+            ),
+            store,
+            registry,
+            logging.getLogger("klynge.coordinator"),
+        )
+
+        def fetch(peer: PeerIdentity, query: FetchQuery) -> FetchResult:
+            if query.scope in LOG_SCOPES:
+                return log.fetch(peer.practice_id, query.scope, query.body)
+            raise FetchNotFound("no releases here")
+
         server = CoordinatorTransport(
-            TlsFiles.for_server(PkiLayout(layout.out / "pki")), inbox, allow_list(practices)
+            TlsFiles.for_server(PkiLayout(layout.out / "pki")),
+            inbox,
+            allow_list(practices),
+            fetch=fetch,
         )
         server.start()
         try:
@@ -106,6 +134,21 @@ def test_claiming_a_live_practice_dropped_yields_its_key_never_its_vector(tmp_pa
                 params=params,
             )
             ann = coordinator.announcement
+            log.append(
+                Kind.ROUND_OPENED,
+                {
+                    "round_id": ann.round_id.hex(),
+                    "cluster": cluster,
+                    "reference_date": ann.reference_date,
+                    "manifest_hash": manifest.hash(),
+                    "participants": [p.practice_id for p in ann.participants],
+                    "k": params.k,
+                    "t": params.threshold,
+                    "minimum": params.min_survivors,
+                    "attempt": 1,
+                    "code_version": "klynge/test",
+                },
+            )
             name = [p.practice_id for p in ann.participants]
 
             def stage(outbound: dict[int, Message]) -> None:

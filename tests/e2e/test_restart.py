@@ -53,6 +53,21 @@ def _charges(layout, practice: str) -> int:
     )
 
 
+def _receipts_logged(layout) -> int:
+    """Receipts in the coordinator's log file, read as plain lines (it is being written)."""
+    path = layout.coordinator_dir / "state" / "transparency.log"
+    if not path.exists():
+        return 0
+    count = 0
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a line being written
+        count += record.get("type") == "entry" and record.get("kind") == "receipt"
+    return count
+
+
 def _rounds(layout) -> list:
     store = Store.open(layout.store)
     try:
@@ -96,8 +111,12 @@ def test_coordinator_restart_mid_round(tmp_path):
                 layout.logs / "hung.out",
             )
         )
+        # A practice charges its ledger, then publishes its receipt, then sends: wait
+        # for all five receipts in the log, or the crash may fall between the two.
         _wait(
-            lambda: all(_charges(layout, p) == 1 for p in ids[:-1]),
+            lambda: (
+                all(_charges(layout, p) == 1 for p in ids[:-1]) and _receipts_logged(layout) == 5
+            ),
             60,
             "five practices to pay for and send their masked vectors",
         )
