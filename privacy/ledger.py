@@ -5,10 +5,12 @@ Guarantees:
   on disk; the caller sends afterwards. A crash at any point therefore leaves
   either no charge and nothing sent, or a charge (perhaps for a vector that
   never left). A lost send costs budget; a lost charge cannot happen.
-- **No double spend.** One release per (manifest, reference date): a retry of
-  the same round with the same bytes returns the existing receipt; any other
-  round for that manifest and date is refused. A fresh noise draw for the same
-  data would be a second release.
+- **No double spend.** One release per (manifest, reference date, scope): a
+  retry of the same round with the same bytes returns the existing receipt;
+  any other round for that manifest, date and scope is refused. A fresh noise
+  draw for the same data would be a second release. The scope (a cluster
+  round, or the region-wide round of that date: two different releases, each
+  charged) is read from the receipt's recipient (`receipts.recipient_scope`).
 - **Budget.** The RDP curves of all charges whose reference date falls in the
   calendar year are added, with the new one, and converted to (ε, δ) at the
   manifest's yearly δ. Over budget: refused, and nothing is written, so a
@@ -51,9 +53,10 @@ from privacy.errors import (
     LedgerError,
     MechanismError,
 )
+from privacy.layout import RoundScope
 from privacy.manifest import Manifest
 from privacy.rdp import RdpCurve, compose, term_from_spec, to_approx_dp
-from privacy.receipts import Receipt, ReceiptFormatError
+from privacy.receipts import Receipt, ReceiptFormatError, recipient_scope
 from privacy.release import PrivacyCost, Release
 
 LEDGER_FILE = "ledger.jsonl"
@@ -214,7 +217,12 @@ class Ledger:
         with _locked(self.directory):
             self._reload()
             existing, after = self._screen(
-                request.round_id, manifest, request.reference_date, cost, payload_sha
+                request.round_id,
+                manifest,
+                request.reference_date,
+                cost,
+                payload_sha,
+                recipient_scope(request.recipient),
             )
             if existing is not None:
                 return existing  # an idempotent retry of the same send
@@ -252,6 +260,8 @@ class Ledger:
         reference_date: date,
         release: Release,
         payload: bytes | None = None,
+        *,
+        scope: RoundScope = RoundScope.CLUSTER,
     ) -> Receipt | None:
         """Dry run of `charge`: raise the refusal `charge` would raise; write nothing.
 
@@ -265,7 +275,7 @@ class Ledger:
         with _locked(self.directory):
             self._reload()
             existing, _ = self._screen(
-                round_id, manifest, reference_date, release.cost(), payload_sha
+                round_id, manifest, reference_date, release.cost(), payload_sha, scope
             )
             return existing
 
@@ -276,6 +286,7 @@ class Ledger:
         reference_date: date,
         cost: PrivacyCost,
         payload_sha: str | None,
+        scope: RoundScope,
     ) -> tuple[Receipt | None, float]:
         """(receipt of an identical earlier send, or None; the year's ε after this release).
 
@@ -285,12 +296,17 @@ class Ledger:
         manifest_hash = manifest.hash()
         for existing in self.charges():
             r = existing.receipt
-            same_slot = r.manifest_hash == manifest_hash and r.reference_date == reference_date
+            same_slot = (
+                r.manifest_hash == manifest_hash
+                and r.reference_date == reference_date
+                and recipient_scope(r.recipient) is scope
+            )
             if r.round_id == round_id or same_slot:
                 if r.round_id == round_id and same_slot and r.payload_sha256 == payload_sha:
                     return r, r.year_epsilon_spent
+                what = "a region-wide round" if scope is RoundScope.REGION else "round"
                 raise AlreadyContributed(
-                    f"{self.path}: this practice already released in round {r.round_id} for "
+                    f"{self.path}: this practice already released in {what} {r.round_id} for "
                     f"manifest {r.manifest_id} v{r.manifest_version}, reference date "
                     f"{r.reference_date.isoformat()}; a second release would spend budget twice"
                 )

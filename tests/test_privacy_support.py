@@ -160,6 +160,11 @@ def cluster_length(manifest: Manifest) -> int:
     return cluster_layout(manifest).length
 
 
+def region_length(manifest: Manifest) -> int:
+    """Coordinates of a region-wide round's vector under `manifest`."""
+    return ReleaseLayout.for_round(manifest, RoundScope.REGION).length
+
+
 def encode(manifest: Manifest, result: object) -> np.ndarray:
     """An engine result (`PracticeResult`) as a cluster round's cells."""
     counts = result.counts()  # type: ignore[attr-defined]
