@@ -62,26 +62,26 @@ def mask(agent: SecAggAgent, values: np.ndarray) -> MaskedInput:
     return agent.masked_input(values)
 
 
-def recipient_of(cluster_id: str) -> str:
-    """Who receives the masked vector: the coordinator, for this cluster's sum only."""
-    return f"coordinator:{cluster_id}"
-
-
 def charge(
     ledger: Ledger,
     *,
     round_id: str,
-    cluster_id: str,
+    recipient: str,
     manifest: Manifest,
     reference_date: date,
     prepared: PreparedContribution,
     payload: bytes,
 ) -> Receipt:
-    """Durably charge the budget for `payload` (the exact bytes to send), or refuse."""
+    """Durably charge the budget for `payload` (the exact bytes to send), or refuse.
+
+    `recipient` (`receipts.recipient_of`) names the sum the vector goes into:
+    one cluster's, or one region's in a region-wide round; the ledger tells
+    the two kinds of release apart by it.
+    """
     return ledger.charge(
         ChargeRequest(
             round_id=round_id,
-            recipient=recipient_of(cluster_id),
+            recipient=recipient,
             manifest=manifest,
             reference_date=reference_date,
             release=prepared.release,
