@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_privacy_support import region_truth
 
 from privacy.defaults import default_manifest_path
 from privacy.errors import MechanismError
@@ -25,7 +26,7 @@ from privacy.estimation import (
     rate_interval,
 )
 from privacy.layout import TOTAL, ReleaseLayout, RoundScope
-from privacy.manifest import LIST_POPULATION, PASS_FAIL, Manifest, load_manifest
+from privacy.manifest import Manifest, load_manifest
 from privacy.plan import round_release
 
 
@@ -111,47 +112,11 @@ def _small_manifest() -> Manifest:
     )
 
 
-def _region_truth(manifest: Manifest, seed: int = 3) -> tuple[np.ndarray, np.ndarray, dict]:
-    """True (cluster totals, region-wide strata) vectors of one region, and the totals."""
-    rng = np.random.default_rng(seed)
-    clusters = ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
-    region = ReleaseLayout.for_round(manifest, RoundScope.REGION)
-    sizes: dict[tuple[str, str], int] = {}  # (population, stratum) -> patients
-    counts: dict[tuple[str, str], tuple[int, int]] = {}  # (indicator, stratum) -> (num, den)
-    for block in region.blocks:
-        entry = block.entry
-        for s in block.groups:
-            size = sizes.setdefault((entry.population, s), int(rng.integers(200, 3000)))
-            if entry.cells == PASS_FAIL:
-                counts[entry.id, s] = (int(rng.integers(0, size + 1)), size)
-            else:  # events (capped at 4 a patient) per listed patient
-                counts[entry.id, s] = (int(rng.integers(0, size)), size)
-    list_size = sum(v for (pop, _), v in sizes.items() if pop == LIST_POPULATION)
-    region_vector = np.zeros(region.length, dtype=np.int64)
-    cluster_vector = np.zeros(clusters.length, dtype=np.int64)
-    totals = {}
-    for block in region.blocks:
-        for g, s in enumerate(block.groups):
-            for field, value in zip(
-                block.fields, block.cells(*counts[block.indicator_id, s]), strict=True
-            ):
-                region_vector[block.index(g, field)] = value
-        num = sum(counts[block.indicator_id, s][0] for s in block.groups)
-        den = sum(counts[block.indicator_id, s][1] for s in block.groups)
-        totals[block.indicator_id] = (num, den)
-        cblock = clusters.block(block.indicator_id)
-        for field, value in zip(cblock.fields, cblock.cells(num, den), strict=True):
-            cluster_vector[cblock.index(0, field)] = value
-    region_vector[region.list_size_index] = list_size
-    cluster_vector[clusters.list_size_index] = list_size
-    return cluster_vector, region_vector, totals
-
-
 def test_joint_totals_of_exact_sums_are_the_exact_totals() -> None:
     manifest = _small_manifest()
     clusters = ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
     region = ReleaseLayout.for_round(manifest, RoundScope.REGION)
-    cluster_vector, region_vector, totals = _region_truth(manifest)
+    cluster_vector, region_vector, totals = region_truth(manifest)
     got = estimate_region_totals(
         clusters,
         cluster_vector,
@@ -176,7 +141,7 @@ def test_joint_totals_match_a_monte_carlo_and_beat_either_measurement_alone() ->
     region = ReleaseLayout.for_round(manifest, RoundScope.REGION)
     cluster_var = 3 * round_release(manifest, 5).sum_variance(6)
     region_var = round_release(manifest, 14, RoundScope.REGION).sum_variance(18)
-    cluster_vector, region_vector, totals = _region_truth(manifest)
+    cluster_vector, region_vector, totals = region_truth(manifest)
     predicted = estimate_region_totals(
         clusters, cluster_vector, cluster_var, region, region_vector, region_var
     )
