@@ -25,7 +25,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -301,26 +301,8 @@ def run(
     dropouts = choose_dropouts(
         layout.federation, options.dropout, options.seed, options.dropout_stage
     )
-    port_file = layout.coordinator_dir / "coordinator.port"
-    port_file.unlink(missing_ok=True)
     try:
-        with open(layout.logs / "coordinator.out", "wb") as log:
-            coordinator = subprocess.Popen(
-                _klynge("server", "run", "--config", str(layout.server_config)),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        procs.append(coordinator)
-        while not port_file.exists():
-            if coordinator.poll() is not None:
-                raise DemoError(
-                    f"the coordinator stopped at start-up; see {layout.logs / 'coordinator.out'}"
-                )
-            if time.monotonic() - started > 30:
-                raise DemoError("the coordinator did not start within 30 s")
-            time.sleep(0.05)
+        coordinator = start_coordinator(layout, env, procs)
         agents: dict[str, subprocess.Popen] = {}
         region_dates = region_round_dates(layout.manifest, options.reference_dates)
         # One round each: agents may exit after it. Several periods, or a region-wide round
@@ -369,6 +351,34 @@ def run(
         )
     finally:
         stop_all(procs)
+
+
+def start_coordinator(
+    layout: DemoLayout, env: Mapping[str, str], procs: list[subprocess.Popen]
+) -> subprocess.Popen:
+    """`klynge server run` on the layout's server.toml (added to `procs`, for `stop_all`),
+    once it has written its port file."""
+    port_file = layout.coordinator_dir / "coordinator.port"
+    port_file.unlink(missing_ok=True)
+    started = time.monotonic()
+    with open(layout.logs / "coordinator.out", "wb") as log:
+        coordinator = subprocess.Popen(
+            _klynge("server", "run", "--config", str(layout.server_config)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            start_new_session=True,
+        )
+    procs.append(coordinator)
+    while not port_file.exists():
+        if coordinator.poll() is not None:
+            raise DemoError(
+                f"the coordinator stopped at start-up; see {layout.logs / 'coordinator.out'}"
+            )
+        if time.monotonic() - started > 30:
+            raise DemoError("the coordinator did not start within 30 s")
+        time.sleep(0.05)
+    return coordinator
 
 
 def round_rows(store_path: Path) -> list[tuple[str, date, str]]:

@@ -62,9 +62,8 @@ from server.releasing import (
     NoisySum,
     RegionRoundUse,
     build_release,
-    cluster_sum,
-    region_round_sum,
     regional_sum,
+    round_sum,
 )
 from server.store import Level, Practice, RoundState, Scope, Store
 from transport.admission import allow_list
@@ -480,18 +479,17 @@ class CoordinatorService(CoordinatorHandler):
         noisy = None
         reason = rnd.abort_reason
         if rnd.result is not None:
-            summed: dict[str, Any] = {
-                "round_id": rnd.round_id,
-                "reference_date": ref,
-                "vector": rnd.result.vector,
-                "contributors": rnd.result.count,
-                "min_survivors": ann.params.min_survivors,
-                "practices": frozenset(rnd.result.practice_ids),
-            }
-            if region_wide:
-                noisy = region_round_sum(self.manifest, region=region, **summed)
-            else:
-                noisy = cluster_sum(self.manifest, cluster=rnd.unit, **summed)
+            noisy = round_sum(
+                self.manifest,
+                scope=rnd.scope,
+                unit=rnd.unit,
+                round_id=rnd.round_id,
+                reference_date=ref,
+                vector=rnd.result.vector,
+                contributors=rnd.result.count,
+                min_survivors=ann.params.min_survivors,
+                practices=frozenset(rnd.result.practice_ids),
+            )
             reason = self._publish(noisy)
         if reason is not None:
             self.store.set_round_state(rnd.round_id, RoundState.ABORTED, abort_reason=reason[:500])

@@ -96,10 +96,11 @@ class ReleaseOutcome:
     withheld_reason: str | None
 
 
-def cluster_sum(
+def round_sum(
     manifest: Manifest,
     *,
-    cluster: str,
+    scope: RoundScope,
+    unit: str,
     round_id: str,
     reference_date: date,
     vector: np.ndarray,
@@ -107,43 +108,19 @@ def cluster_sum(
     min_survivors: int,
     practices: frozenset[str] = frozenset(),
 ) -> NoisySum:
-    variance = round_release(manifest, min_survivors).sum_variance(contributors)
+    """One round's unmasked sum: a cluster's (cluster level), or a region-wide round's (region
+    level, laid out for the region scope), with the noise variance its agents added."""
+    variance = round_release(manifest, min_survivors, scope).sum_variance(contributors)
     return NoisySum(
-        Level.CLUSTER,
-        cluster,
+        Level.REGION if scope is RoundScope.REGION else Level.CLUSTER,
+        unit,
         (round_id,),
         reference_date,
         np.asarray(vector, dtype=np.int64),
         contributors,
         np.asarray(variance, dtype=np.float64),
         min_survivors,
-        practices=practices,
-    )
-
-
-def region_round_sum(
-    manifest: Manifest,
-    *,
-    region: str,
-    round_id: str,
-    reference_date: date,
-    vector: np.ndarray,
-    contributors: int,
-    min_survivors: int,
-    practices: frozenset[str] = frozenset(),
-) -> NoisySum:
-    """A region-wide round's unmasked sum: region level, laid out for the region scope."""
-    release = round_release(manifest, min_survivors, RoundScope.REGION)
-    return NoisySum(
-        Level.REGION,
-        region,
-        (round_id,),
-        reference_date,
-        np.asarray(vector, dtype=np.int64),
-        contributors,
-        np.asarray(release.sum_variance(contributors), dtype=np.float64),
-        min_survivors,
-        RoundScope.REGION,
+        scope,
         practices,
     )
 

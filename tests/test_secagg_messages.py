@@ -246,8 +246,8 @@ def test_invalid_fields_raise_message_error(build) -> None:
         build()
 
 
-def test_announcement_checks_order_dates_and_duplicate_keys() -> None:
-    base = RoundAnnouncement(
+def two_party_announcement() -> RoundAnnouncement:
+    return RoundAnnouncement(
         bytes(16),
         "K01",
         "2025-03-31",
@@ -256,6 +256,10 @@ def test_announcement_checks_order_dates_and_duplicate_keys() -> None:
         8,
         (Participant("a", bytes(32)), Participant("b", bytes([1]) * 32)),
     )
+
+
+def test_announcement_checks_order_dates_and_duplicate_keys() -> None:
+    base = two_party_announcement()
     assert base.index_of("b") == 1 and base.index_of("c") is None
     with pytest.raises(MessageError):
         dataclasses.replace(base, participants=base.participants[::-1])
@@ -273,15 +277,7 @@ def test_announcement_checks_order_dates_and_duplicate_keys() -> None:
 
 def test_announcement_says_what_it_sums_and_the_digest_binds_it() -> None:
     """A cluster round names its cluster; a region-wide round its region and no cluster."""
-    cluster = RoundAnnouncement(
-        bytes(16),
-        "K01",
-        "2025-03-31",
-        bytes(32),
-        RoundParams(4, 3, 5),
-        8,
-        (Participant("a", bytes(32)), Participant("b", bytes([1]) * 32)),
-    )
+    cluster = two_party_announcement()
     assert cluster.scope == SCOPE_CLUSTER and cluster.unit == "K01"
     region = dataclasses.replace(cluster, cluster_id="", scope=SCOPE_REGION, region="Midtjylland")
     assert region.unit == "Midtjylland"

@@ -21,9 +21,8 @@ from privacy.plan import round_release
 from server.releasing import (
     RegionRoundUse,
     build_release,
-    cluster_sum,
-    region_round_sum,
     regional_sum,
+    round_sum,
 )
 from server.store import Level
 
@@ -41,9 +40,10 @@ def sums(manifest: Manifest, *, noise: bool = True, region_practices=PRACTICES, 
         var = round_release(manifest, 5).sum_variance(6)
         noisy = share + (rng.normal(0, np.sqrt(var)).round() if noise else 0)
         clusters.append(
-            cluster_sum(
+            round_sum(
                 manifest,
-                cluster=f"K0{k + 1}",
+                scope=RoundScope.CLUSTER,
+                unit=f"K0{k + 1}",
                 round_id=f"c{k}",
                 reference_date=REF,
                 vector=noisy.astype(np.int64),
@@ -54,9 +54,10 @@ def sums(manifest: Manifest, *, noise: bool = True, region_practices=PRACTICES, 
         )
     var = round_release(manifest, 14, RoundScope.REGION).sum_variance(len(region_practices))
     noisy = region_vector + (rng.normal(0, np.sqrt(var)).round() if noise else 0)
-    region_round = region_round_sum(
+    region_round = round_sum(
         manifest,
-        region="Midtjylland",
+        scope=RoundScope.REGION,
+        unit="Midtjylland",
         round_id="w1",
         reference_date=REF,
         vector=noisy.astype(np.int64),
