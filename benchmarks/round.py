@@ -56,6 +56,7 @@ def federation(out: Path, practices: int, clusters: int, patients: int | None, s
         seed=seed,
         stage_timeout_s=30.0,
         timeout_s=600.0,
+        region_round=False,  # cluster rounds only (benchmarks/region_round.py times the other)
     )
     layout = prepare(options)
     t0 = time.perf_counter()

@@ -7,6 +7,12 @@ server.toml. `run` starts a real coordinator process and a few agent
 processes (one per cluster; each hosts its cluster's practices, each with its
 own certificate and gRPC session), waits for the rounds, stops every process
 it started, and reads what the coordinator's store released.
+
+The demo's manifest runs the region-wide round on the demo's (last) reference
+date: the default manifest schedules it on 2026-12-31 and 2027-12-31, which
+the demo's date (2026-09-30, the newest quarter a synthetic extract made today
+can describe) is not, so the demo moves that year's region-wide round to its
+own date. The yearly plan is unchanged: the same number of rounds of each kind.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,7 +40,7 @@ from common.federation import Federation
 from common.i18n import current_lang
 from common.keyfiles import public_bytes, write_private_key, write_public_key
 from privacy.authoring import default_manifest, write_signed
-from privacy.manifest import Manifest
+from privacy.manifest import Manifest, load_manifest
 from privacy.signing import generate_private_key
 from protocols.identity import IdentityKey
 from transport.pki import DEFAULT_SERVER_HOSTS, PkiLayout, init_pki, issue_practices
@@ -66,6 +72,7 @@ class DemoOptions:
         return quarter_ends(self.reference_date, self.periods)
 
     region: str = "Midtjylland"  # one region of several clusters: the regional benchmark
+    region_round: bool = True  # run the region-wide round on the (last) reference date
     dropout_stage: str | None = None  # None: each dropout picks SHARE_KEYS or MASKED_INPUT
     container_host: str | None = None  # e.g. "coordinator": lay out for containers, port 50051
 
@@ -113,21 +120,38 @@ class DemoLayout:
 Step = Callable[[str], None]
 
 
-def _demo_manifest(no_dp: bool, today: date, reference_dates: tuple[date, ...]) -> Manifest:
-    """The default manifest, valid around today so the demo never expires with the calendar."""
+def _demo_manifest(
+    no_dp: bool, today: date, reference_dates: tuple[date, ...], region_round: bool = True
+) -> Manifest:
+    """The default manifest, valid around today so the demo never expires with the calendar,
+    with the region-wide round of the last reference date's year moved to that date (or,
+    without `region_round`, left where the default manifest has it)."""
     manifest = default_manifest(no_dp=no_dp)
     schedule = manifest.schedule
     if not set(reference_dates) <= set(schedule.reference_dates):
         schedule = dataclasses.replace(
             schedule, reference_dates=tuple(sorted({*schedule.reference_dates, *reference_dates}))
         )
+    moved = manifest.region_round
+    if moved is not None and region_round:
+        last = reference_dates[-1]
+        dates = {d for d in moved.reference_dates if d.year != last.year} | {last}
+        moved = dataclasses.replace(moved, reference_dates=tuple(sorted(dates)))
     meta = dataclasses.replace(
         manifest.meta,
         issued=today,
         valid_from=min(today, *schedule.reference_dates) - timedelta(days=1),
         valid_until=max(today, *schedule.reference_dates) + timedelta(days=730),
     )
-    return dataclasses.replace(manifest, meta=meta, schedule=schedule)
+    return dataclasses.replace(manifest, meta=meta, schedule=schedule, region_round=moved)
+
+
+def region_round_dates(manifest_path: Path, reference_dates: tuple[date, ...]) -> tuple[date, ...]:
+    """The demo's reference dates on which its manifest runs a region-wide round."""
+    region_round = load_manifest(manifest_path).manifest.region_round
+    if region_round is None:
+        return ()
+    return tuple(d for d in reference_dates if d in region_round.reference_dates)
 
 
 def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
@@ -163,7 +187,7 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
     manifest_path = out / "manifest.toml"
     write_signed(
         manifest_path,
-        _demo_manifest(options.no_dp, today, options.reference_dates),
+        _demo_manifest(options.no_dp, today, options.reference_dates, options.region_round),
         manifest_key,
     )
     step("agents")
@@ -279,7 +303,7 @@ class RunOutcome:
 
 
 def start_coordinator(
-    layout: DemoLayout, env: dict[str, str], procs: list[subprocess.Popen], wait_s: float = 30
+    layout: DemoLayout, env: Mapping[str, str], procs: list[subprocess.Popen], wait_s: float = 30
 ) -> tuple[subprocess.Popen, int]:
     """`klynge server run` on the layout's server.toml (added to `procs` at once, so the
     caller stops it whatever happens), and the port it listens on once it says so."""
@@ -291,7 +315,7 @@ def start_coordinator(
             _klynge("server", "run", "--config", str(layout.server_config)),
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=dict(env),
             start_new_session=True,
         )
     procs.append(coordinator)
@@ -322,9 +346,13 @@ def run(
     try:
         coordinator, _port = start_coordinator(layout, env, procs)
         agents: dict[str, subprocess.Popen] = {}
+        region_dates = region_round_dates(layout.manifest, options.reference_dates)
+        # One round each: agents may exit after it. Several periods, or a region-wide round
+        # beside the cluster round: agents run until stopped.
+        once = options.periods == 1 and not region_dates
         for cluster in layout.federation.clusters:
             args = ["agent", "run"]
-            if options.periods == 1:  # several periods: agents run until stopped
+            if once:
                 args += ["--once", "--timeout", str(options.timeout_s)]
             for practice in layout.federation.practices_in(cluster.id):
                 args += ["--config", str(layout.agent_configs[practice.id])]
@@ -342,6 +370,7 @@ def run(
         deadline = started + options.timeout_s
         clusters = {c.id for c in layout.federation.clusters}
         wanted = {(c, d) for c in clusters for d in options.reference_dates}
+        wanted |= {(r.name, d) for r in layout.federation.regions for d in region_dates}
         while finished_rounds(layout.store) & wanted != wanted:
             if coordinator.poll() is not None:
                 raise DemoError(f"the coordinator stopped; see {layout.logs / 'coordinator.out'}")
@@ -352,7 +381,7 @@ def run(
         rounds_done = time.monotonic()
         # With --once, agents exit after their outcome and downloads; otherwise they get a
         # moment to download the last period's releases and are then stopped.
-        grace = 15 if options.periods == 1 else 5
+        grace = 15 if once else 10
         for proc in agents.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=max(0.1, rounds_done + grace - time.monotonic()))
@@ -367,7 +396,8 @@ def run(
 
 
 def round_rows(store_path: Path) -> list[tuple[str, date, str]]:
-    """(cluster, reference date, state) of every round so far, oldest first.
+    """(cluster, or region of a region-wide round; reference date; state) of every round so
+    far, oldest first.
 
     Read-only, from the running coordinator's store; empty while it does not
     exist yet or is momentarily locked.
@@ -378,7 +408,8 @@ def round_rows(store_path: Path) -> list[tuple[str, date, str]]:
         con = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=0.5)
         try:
             rows = con.execute(
-                "SELECT cluster, reference_date, state FROM rounds ORDER BY created_at, id"
+                "SELECT CASE scope WHEN 'region' THEN region ELSE cluster END, reference_date, "
+                "state FROM rounds ORDER BY created_at, id"
             ).fetchall()
         finally:
             con.close()
@@ -388,7 +419,7 @@ def round_rows(store_path: Path) -> list[tuple[str, date, str]]:
 
 
 def finished_rounds(store_path: Path) -> set[tuple[str, date]]:
-    """(cluster, reference date) pairs whose round has ended (released or aborted)."""
+    """(cluster or region, reference date) pairs whose round has ended (released or aborted)."""
     return {(c, d) for c, d, state in round_rows(store_path) if state in ("released", "aborted")}
 
 

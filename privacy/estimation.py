@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from privacy.errors import MechanismError
-from privacy.layout import TOTAL, ReleaseLayout
+from privacy.layout import TOTAL, IndicatorBlock, ReleaseLayout
 from privacy.manifest import LIST_POPULATION, PASS_FAIL
 
 Z95 = 1.959963984540054  # two-sided 95 %
@@ -77,6 +77,20 @@ class Estimate:
         """Value and noise variance of Σ weight × latent."""
         g = self._gradient(weights)
         return float(g @ self.values), float(g @ self.covariance @ g)
+
+    def pair(
+        self, numerator: Mapping[str, float], denominator: Mapping[str, float]
+    ) -> tuple[float, float, float, float, float]:
+        """(N, D, var N, var D, cov N D) of two linear combinations of latents."""
+        gn, gd = self._gradient(numerator), self._gradient(denominator)
+        cn, cd = self.covariance @ gn, self.covariance @ gd
+        return (
+            float(gn @ self.values),
+            float(gd @ self.values),
+            float(gn @ cn),
+            float(gd @ cd),
+            float(gn @ cd),
+        )
 
     def ratio(self, numerator: str, denominator: str) -> tuple[float, float]:
         """N / D and its noise variance by the delta method (the denominator's noise included)."""
@@ -215,30 +229,110 @@ class GroupEstimate:
     proportion: bool
 
 
-def combined(indicator_id: str, group: str, parts: Sequence[GroupEstimate]) -> GroupEstimate:
-    """The figure of a sum of groups whose noise is independent (e.g. the strata of a total)."""
-    num = sum(p.numerator for p in parts)
-    den = sum(p.denominator for p in parts)
-    var_n = sum(p.numerator_variance for p in parts)
-    var_d = sum(p.denominator_variance for p in parts)
-    cov = sum(p.covariance for p in parts)
+def _group_estimate(
+    indicator_id: str,
+    group: str,
+    moments: tuple[float, float, float, float, float],
+    proportion: bool,
+) -> GroupEstimate:
+    """A figure from (numerator, denominator, their variances, their covariance): the rate
+    N / D with its noise variance by the delta method."""
+    num, den, var_n, var_d, cov = moments
     if den <= 0:
         rate, rate_var = math.nan, math.inf
     else:
         rate = num / den
         rate_var = (var_n - 2 * rate * cov + rate * rate * var_d) / (den * den)
     return GroupEstimate(
-        indicator_id,
-        group,
-        num,
-        den,
-        var_n,
-        var_d,
-        cov,
-        rate,
-        max(rate_var, 0.0),
-        parts[0].proportion,
+        indicator_id, group, num, den, var_n, var_d, cov, rate, max(rate_var, 0.0), proportion
     )
+
+
+def combined(indicator_id: str, group: str, parts: Sequence[GroupEstimate]) -> GroupEstimate:
+    """The figure of a sum of groups whose noise is independent (e.g. the strata of a total)."""
+    moments = (
+        sum(p.numerator for p in parts),
+        sum(p.denominator for p in parts),
+        sum(p.numerator_variance for p in parts),
+        sum(p.denominator_variance for p in parts),
+        sum(p.covariance for p in parts),
+    )
+    return _group_estimate(indicator_id, group, moments, parts[0].proportion)
+
+
+def _passed(indicator_id: str, group: str) -> str:
+    return passed_name(f"{indicator_id}|{group}")
+
+
+def _population(population: str, group: str) -> str:
+    return population_name(f"{population}|{group}")
+
+
+class _Cells:
+    """The cells of one or more released vectors, as measurements of latent counts.
+
+    Latents are per group: P (passed, or events) of an indicator and D (size) of
+    a population. A group's cells may measure a sum of latents over several
+    groups (`over`): a cluster round's totals measure the sums of the
+    region-wide round's strata. Cells couple latents of one population only,
+    so each population is solved on its own.
+    """
+
+    def __init__(self) -> None:
+        self.systems: dict[str, list[Cell]] = {}
+
+    def add_block(
+        self,
+        block: IndicatorBlock,
+        group: int,
+        values: np.ndarray,
+        variances: np.ndarray,
+        over: Sequence[str],
+    ) -> None:
+        entry = block.entry
+        passed = tuple((_passed(entry.id, s), 1.0) for s in over)
+        population = tuple((_population(entry.population, s), 1.0) for s in over)
+        first, second = (block.index(group, f) for f in block.fields)
+        cells = self.systems.setdefault(entry.population, [])
+        cells.append(Cell(passed, float(values[first]), float(variances[first])))
+        if entry.cells == PASS_FAIL:  # fail = D − P
+            terms = population + tuple((name, -1.0) for name, _ in passed)
+        else:  # listed = D
+            terms = population
+        cells.append(Cell(terms, float(values[second]), float(variances[second])))
+
+    def add_list_size(
+        self, layout: ReleaseLayout, values: np.ndarray, variances: np.ndarray, over: Sequence[str]
+    ) -> None:
+        """The list-size cell measures the listed population that COUNT indicators divide by."""
+        if LIST_POPULATION not in self.systems or not over:
+            return
+        i = layout.list_size_index
+        terms = tuple((_population(LIST_POPULATION, s), 1.0) for s in over)
+        self.systems[LIST_POPULATION].append(Cell(terms, float(values[i]), float(variances[i])))
+
+    def solve(self) -> dict[str, Estimate]:
+        return {population: estimate(cells) for population, cells in self.systems.items()}
+
+
+def _list_groups(layout: ReleaseLayout) -> tuple[str, ...]:
+    """The groups of the listed population (those of the first COUNT indicator), if any."""
+    for block in layout.blocks:
+        if block.entry.population == LIST_POPULATION:
+            return block.groups
+    return ()
+
+
+def _figure(
+    solved: Mapping[str, Estimate], block: IndicatorBlock, group: str, over: Sequence[str]
+) -> GroupEstimate:
+    """The figure of `block`'s indicator summed over the groups `over`, labelled `group`."""
+    entry = block.entry
+    moments = solved[entry.population].pair(
+        {_passed(entry.id, s): 1.0 for s in over},
+        {_population(entry.population, s): 1.0 for s in over},
+    )
+    return _group_estimate(entry.id, group, moments, entry.cells == PASS_FAIL)
 
 
 def estimate_release(
@@ -247,58 +341,56 @@ def estimate_release(
     """Least-squares figures for every indicator and group of one released vector.
 
     Indicators on the same population share their denominator's estimate, per
-    group; in a cluster round the list-size cell is a further measurement of
-    the listed population that COUNT indicators divide by.
+    group; the list-size cell is a further measurement of the listed
+    population that COUNT indicators divide by (its total, in a region-wide
+    round the sum of its strata).
     """
-    systems: dict[str, list[Cell]] = {}
-    members: list[tuple[str, str, str, str]] = []  # (system, indicator, group, population key)
+    cells = _Cells()
     for block in layout.blocks:
-        entry = block.entry
         for g, group in enumerate(block.groups):
-            system = f"{entry.population}|{group}"
-            cells = systems.setdefault(system, [])
-            population = population_name(system)
-            passed = passed_name(f"{entry.id}|{group}")
-            first, second = (block.index(g, f) for f in block.fields)
-            if entry.cells == PASS_FAIL:
-                cells.append(Cell(((passed, 1.0),), float(values[first]), float(variances[first])))
-                cells.append(
-                    Cell(
-                        ((population, 1.0), (passed, -1.0)),
-                        float(values[second]),
-                        float(variances[second]),
-                    )
-                )
-            else:
-                cells.append(Cell(((passed, 1.0),), float(values[first]), float(variances[first])))
-                cells.append(
-                    Cell(((population, 1.0),), float(values[second]), float(variances[second]))
-                )
-            members.append((system, entry.id, group, population))
-    list_system = f"{LIST_POPULATION}|{TOTAL}"
-    if list_system in systems:
-        i = layout.list_size_index
-        systems[list_system].append(
-            Cell(((population_name(list_system), 1.0),), float(values[i]), float(variances[i]))
-        )
-    solved = {name: estimate(cells) for name, cells in systems.items()}
-    out = {}
-    for system, indicator_id, group, population in members:
-        est = solved[system]
-        passed = passed_name(f"{indicator_id}|{group}")
-        rate, rate_var = est.ratio(passed, population)
-        proportion = layout.block(indicator_id).entry.cells == PASS_FAIL
-        i, j = est.index(passed), est.index(population)
-        out[indicator_id, group] = GroupEstimate(
-            indicator_id,
-            group,
-            est.value(passed),
-            est.value(population),
-            float(est.covariance[i, i]),
-            float(est.covariance[j, j]),
-            float(est.covariance[i, j]),
-            rate,
-            rate_var,
-            proportion,
-        )
-    return out
+            cells.add_block(block, g, values, variances, (group,))
+    cells.add_list_size(layout, values, variances, _list_groups(layout))
+    solved = cells.solve()
+    return {
+        (block.indicator_id, group): _figure(solved, block, group, (group,))
+        for block in layout.blocks
+        for group in block.groups
+    }
+
+
+def estimate_region_totals(
+    clusters: ReleaseLayout,
+    cluster_values: np.ndarray,
+    cluster_variances: np.ndarray,
+    region: ReleaseLayout,
+    region_values: np.ndarray,
+    region_variances: np.ndarray,
+) -> dict[str, GroupEstimate]:
+    """Each indicator's regional total from the cluster sums and the region-wide round together.
+
+    `cluster_values` is the sum of the region's cluster sums (their noise is
+    independent, so its variance is the sum of theirs); it measures each
+    indicator's totals. The region-wide round's strata cells measure the
+    per-stratum counts whose sums are those totals. Valid only when both
+    rounds summed exactly the same practices: then both measure the same
+    latent counts, and one generalised least-squares fit over all cells gives
+    totals whose noise variance is below either measurement's alone.
+    """
+    if tuple(b.indicator_id for b in clusters.blocks) != tuple(
+        b.indicator_id for b in region.blocks
+    ):
+        raise MechanismError("the cluster and region-wide layouts come from different manifests")
+    cells = _Cells()
+    for block in region.blocks:
+        for g, group in enumerate(block.groups):
+            cells.add_block(block, g, region_values, region_variances, (group,))
+    strata = _list_groups(region)
+    cells.add_list_size(region, region_values, region_variances, strata)
+    for block in clusters.blocks:
+        over = region.block(block.indicator_id).groups
+        cells.add_block(block, 0, cluster_values, cluster_variances, over)
+    cells.add_list_size(clusters, cluster_values, cluster_variances, strata)
+    solved = cells.solve()
+    return {
+        block.indicator_id: _figure(solved, block, TOTAL, block.groups) for block in region.blocks
+    }

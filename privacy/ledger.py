@@ -7,12 +7,14 @@ Guarantees:
   either no charge and nothing sent, or a charge (perhaps for a vector that
   never left). A lost send costs budget; a lost charge cannot happen.
 - **No double spend.** One release per round; one round per (manifest,
-  reference date), except that a period whose earlier round the transparency
+  reference date, scope), except that a period whose earlier round the transparency
   log proves aborted may be run once more (`MAX_ATTEMPTS_PER_PERIOD`, see
   docs/privacy.md "Aborted periods"). Each attempt draws fresh noise and is
   charged in full: a retry is a second release, never a second look at the
   first one's noisy vector. A retry of the same round with the same bytes
-  returns the existing receipt.
+  returns the existing receipt. The scope (a cluster round, or the
+  region-wide round of that date: two different releases, each charged) is
+  read from the receipt's recipient (`receipts.recipient_scope`).
 - **Budget from the receipts themselves.** Each charge stores the practice's
   signed receipt and nothing derived: the RDP curve is rebuilt from the
   receipt's own mechanism parameters (`release_from_parameters`) every time
@@ -69,6 +71,7 @@ from privacy.errors import (
     MechanismError,
     SignatureError,
 )
+from privacy.layout import RoundScope
 from privacy.manifest import Manifest
 from privacy.rdp import RdpCurve, compose, to_approx_dp
 from privacy.receipts import (
@@ -76,6 +79,7 @@ from privacy.receipts import (
     Receipt,
     ReceiptFormatError,
     SignedReceipt,
+    recipient_scope,
     sign_receipt,
     verify_receipt,
 )
@@ -362,6 +366,7 @@ class Ledger:
                 cost,
                 payload_sha,
                 request.aborted_rounds,
+                recipient_scope(request.recipient),
             )
             if existing is not None:
                 return existing  # an idempotent retry of the same send
@@ -405,6 +410,8 @@ class Ledger:
         release: Release,
         payload: bytes | None = None,
         aborted_rounds: Collection[str] = frozenset(),
+        *,
+        scope: RoundScope = RoundScope.CLUSTER,
     ) -> Receipt | None:
         """Dry run of `charge`: raise the refusal `charge` would raise; write nothing.
 
@@ -418,7 +425,13 @@ class Ledger:
         with _locked(self.directory):
             self._reload()
             existing, _ = self._screen(
-                round_id, manifest, reference_date, release.cost(), payload_sha, aborted_rounds
+                round_id,
+                manifest,
+                reference_date,
+                release.cost(),
+                payload_sha,
+                aborted_rounds,
+                scope,
             )
             return existing
 
@@ -430,6 +443,7 @@ class Ledger:
         cost: PrivacyCost,
         payload_sha: str | None,
         aborted_rounds: Collection[str],
+        scope: RoundScope,
     ) -> tuple[Receipt | None, float]:
         """(receipt of an identical earlier send, or None; the year's ε after this release).
 
@@ -440,17 +454,21 @@ class Ledger:
         same_period = []
         for existing in self.charges():
             r = existing.receipt
-            same_slot = r.manifest_hash == manifest_hash and r.reference_date == reference_date
+            same_slot = (
+                r.manifest_hash == manifest_hash
+                and r.reference_date == reference_date
+                and recipient_scope(r.recipient) is scope
+            )
             if r.round_id == round_id:
                 if same_slot and r.payload_sha256 == payload_sha:
                     return r, r.year_epsilon_spent
                 raise AlreadyContributed(
-                    f"{self.path}: this practice already released in round {r.round_id}; a "
-                    "second release in the same round would spend budget twice"
+                    f"{self.path}: this practice already released in {_round_word(scope)} "
+                    f"{r.round_id}; a second release in the same round would spend budget twice"
                 )
             if same_slot:
                 same_period.append(r)
-        self._screen_period(same_period, reference_date, aborted_rounds)
+        self._screen_period(same_period, reference_date, aborted_rounds, scope)
         budget = manifest.budget
         year = reference_date.year
         before = [c.curve for c in self.charges(year)]
@@ -479,7 +497,11 @@ class Ledger:
         return None, after
 
     def _screen_period(
-        self, earlier: list[Receipt], reference_date: date, aborted_rounds: Collection[str]
+        self,
+        earlier: list[Receipt],
+        reference_date: date,
+        aborted_rounds: Collection[str],
+        scope: RoundScope,
     ) -> None:
         """A period runs again only after every earlier round of it was proven aborted."""
         if not earlier:
@@ -492,7 +514,8 @@ class Ledger:
         unproven = [e.round_id for e in earlier if e.round_id not in aborted_rounds]
         if unproven:
             raise AlreadyContributed(
-                f"{self.path}: this practice already released in round {unproven[0]} for "
+                f"{self.path}: this practice already released in {_round_word(scope)} "
+                f"{unproven[0]} for "
                 f"{period}; the period runs again only when the transparency log shows that "
                 "round aborted"
             )
@@ -576,6 +599,10 @@ def _header_key(header: dict[str, Any], path: Path) -> Ed25519PublicKey:
         return public_key_from_text(header["identity_key"], "identity_key")
     except SignatureError as exc:
         raise LedgerCorrupt(path, str(exc), line=1) from None
+
+
+def _round_word(scope: RoundScope) -> str:
+    return "a region-wide round" if scope is RoundScope.REGION else "round"
 
 
 def _curve(receipt: Receipt, path: Path, line: int) -> RdpCurve:

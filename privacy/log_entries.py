@@ -153,6 +153,33 @@ SCHEMAS: dict[str, dict[str, Check]] = {
 }
 
 
+def _is_scope(v: Any) -> bool:
+    return isinstance(v, str) and v == "region"
+
+
+def _region_wide(schema: dict[str, Check]) -> dict[str, Check]:
+    """The same entry for a region-wide round: its unit is a region, not a cluster."""
+    fields = {k: v for k, v in schema.items() if k != "cluster"}
+    return {**fields, "scope": _is_scope, "region": _is_str}
+
+
+# A region-wide round (docs/privacy.md) names its region where a cluster round names its
+# cluster, and says so with "scope": "region"; its release says the same.
+REGION_SCHEMAS: dict[str, dict[str, Check]] = {
+    Kind.ROUND_OPENED: _region_wide(SCHEMAS[Kind.ROUND_OPENED]),
+    Kind.ROUND_ABORTED: _region_wide(SCHEMAS[Kind.ROUND_ABORTED]),
+    Kind.RELEASE: {**SCHEMAS[Kind.RELEASE], "scope": _is_scope},
+}
+
+
+def round_unit(payload: Mapping[str, Any]) -> tuple[str, str]:
+    """(scope, unit) of a round-opened or round-aborted payload: ("cluster", id) or
+    ("region", name)."""
+    if payload.get("scope") == "region":
+        return "region", str(payload["region"])
+    return "cluster", str(payload["cluster"])
+
+
 def check_payload(kind: str, payload: Any) -> None:
     """Raise EntryError unless `payload` has exactly the fields of `kind`, each well typed."""
     if kind not in set(Kind):
@@ -166,6 +193,8 @@ def check_payload(kind: str, payload: Any) -> None:
             raise EntryError(f"receipt is malformed ({exc})") from None
         return
     schema = SCHEMAS[kind]
+    if "scope" in payload and kind in REGION_SCHEMAS:
+        schema = REGION_SCHEMAS[kind]
     missing = sorted(set(schema) - set(payload))
     if missing:
         raise EntryError(f"{kind} payload lacks {missing[0]}")

@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -307,6 +308,12 @@ class Manifest:
 
     def hash(self) -> str:
         """The manifest's identity: SHA-256 over its domain-tagged canonical form."""
+        return self._identity
+
+    @cached_property
+    def _identity(self) -> str:
+        # Computed once: the manifest is immutable (a changed copy is a new object), and
+        # the ledger, the agent's checks and the coordinator ask for it on every round.
         return canonical_hash(HASH_DOMAIN, self.canonical_document())
 
     def signing_message(self) -> bytes:

@@ -32,6 +32,7 @@ from privacy.release import (
 )
 from privacy.release import LOCAL_LAPLACE as _LOCAL_LAPLACE
 from privacy.sensitivity import Sensitivity, vector_sensitivity
+from protocols.params import RoundParams, default_params
 
 
 def manifest_sensitivity(manifest: Manifest, scope: RoundScope = RoundScope.CLUSTER) -> Sensitivity:
@@ -105,6 +106,30 @@ def round_min_survivors(manifest: Manifest, participants: int) -> int:
         return manifest.secagg.min_survivors
     designed = math.floor(participants * (1 - manifest.dp.design_dropout))
     return max(manifest.secagg.min_survivors, designed)
+
+
+def round_params(
+    manifest: Manifest, participants: int, scope: RoundScope = RoundScope.CLUSTER
+) -> RoundParams:
+    """Neighbours k, threshold t and survivor floor of a round of `participants` practices.
+
+    k and t are `protocols.params.default_params`' for a cluster round (a
+    complete graph at any realistic cluster size). A region-wide round of more
+    practices than the manifest's `[secagg] neighbours` + 1 uses the manifest's
+    neighbours and threshold: how many practices hold shares of each secret is
+    the authority's signed choice, and the agents check it. The floor is the
+    larger of the defaults' (abort odds), t + 1 and `round_min_survivors`
+    (noise sizing). Raises ParameterError for a round that cannot be safe.
+    """
+    base = default_params(participants)
+    k, t = base.k, base.threshold
+    secagg = manifest.secagg
+    if scope is RoundScope.REGION and participants - 1 > secagg.neighbours:
+        k, t = secagg.neighbours, secagg.threshold
+    minimum = max(base.min_survivors, t + 1, round_min_survivors(manifest, participants))
+    params = RoundParams(k, t, minimum)
+    params.check_for(participants)
+    return params
 
 
 @dataclass(frozen=True)

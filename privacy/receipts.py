@@ -28,9 +28,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from common.atomic import atomic_write
 from common.canonical import canonical_hash, domain_message
 from common.i18n import Lang, register, t
+from privacy.layout import RoundScope
 from privacy.signing import key_id, public_key_from_text, public_key_to_text, sign, verify
 
 RECEIPT_DOMAIN = "klynge-receipt/1"
+COORDINATOR = "coordinator"
+_REGION_RECIPIENT = f"{COORDINATOR}:region:"
 INFINITE_EPSILON = "inf"
 _EPSILON_FIELDS = ("epsilon", "year_epsilon_spent", "year_epsilon_budget")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -135,6 +138,21 @@ class Receipt:
         except ValueError:
             raise ReceiptFormatError("receipt field reference_date is not a date") from None
         return cls(**values)
+
+
+def recipient_of(scope: RoundScope, unit: str) -> str:
+    """Who receives a masked vector: the coordinator, for one cluster's or one region's sum."""
+    if scope is RoundScope.REGION:
+        return f"{_REGION_RECIPIENT}{unit}"
+    return f"{COORDINATOR}:{unit}"
+
+
+def recipient_scope(recipient: str) -> RoundScope:
+    """The kind of round a receipt's recipient names (receipts carry no other scope field).
+
+    Cluster ids cannot contain a colon, so "coordinator:region:…" is never a cluster.
+    """
+    return RoundScope.REGION if recipient.startswith(_REGION_RECIPIENT) else RoundScope.CLUSTER
 
 
 def _encode_epsilon(value: float) -> float | str:

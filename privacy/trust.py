@@ -33,6 +33,7 @@ from privacy.errors import (
     SignatureError,
     TrustStoreError,
 )
+from privacy.layout import RoundScope
 from privacy.manifest import Manifest, SignedManifest
 from privacy.plan import PrivacyPlan, validate_plan
 from privacy.signing import key_id, public_key_from_text, public_key_to_text, verify
@@ -274,11 +275,31 @@ def check_manifest(
     )
 
 
-def check_reference_date(accepted: AcceptedManifest, reference_date: date) -> None:
-    """Refuse a round whose reference date the signed schedule does not list."""
-    if reference_date not in accepted.manifest.schedule.reference_dates:
+def check_reference_date(
+    accepted: AcceptedManifest, reference_date: date, scope: RoundScope = RoundScope.CLUSTER
+) -> None:
+    """Refuse a round whose reference date the signed schedule does not list.
+
+    A region-wide round runs only on the dates the manifest's `[region_round]`
+    lists: it is priced for those, and the yearly plan counts no others.
+    """
+    manifest = accepted.manifest
+    if reference_date not in manifest.schedule.reference_dates:
         raise ManifestRefused(
             RefusalReason.OFF_SCHEDULE,
             f"reference date {reference_date.isoformat()} is not in the schedule of manifest "
-            f"{accepted.manifest.meta.id} v{accepted.manifest.meta.version}",
+            f"{manifest.meta.id} v{manifest.meta.version}",
         )
+    if scope is RoundScope.REGION:
+        region = manifest.region_round
+        if region is None or reference_date not in region.reference_dates:
+            listed = (
+                "none"
+                if region is None
+                else ", ".join(d.isoformat() for d in region.reference_dates)
+            )
+            raise ManifestRefused(
+                RefusalReason.OFF_SCHEDULE,
+                f"reference date {reference_date.isoformat()} is not a region-wide round date of "
+                f"manifest {manifest.meta.id} v{manifest.meta.version} (it lists {listed})",
+            )

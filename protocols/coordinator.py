@@ -43,6 +43,7 @@ from protocols.errors import (
 )
 from protocols.kdf import Purpose, owner_key, pair_key
 from protocols.messages import (
+    SCOPE_CLUSTER,
     AgentMessage,
     EncryptedShare,
     KeyAdvertisement,
@@ -193,8 +194,13 @@ class SecAggCoordinator:
         vector_length: int,
         params: RoundParams | None = None,
         random_bytes: RandomBytes = system_random_bytes,
+        scope: str = SCOPE_CLUSTER,
+        region: str = "",
     ) -> SecAggCoordinator:
-        """A round with a fresh random id; participants are sorted by practice id."""
+        """A round with a fresh random id; participants are sorted by practice id.
+
+        A region-wide round (`scope` SCOPE_REGION) names its `region` and no cluster.
+        """
         ordered = tuple(sorted(participants, key=lambda p: p.practice_id))
         if isinstance(reference_date, dt.date):
             reference_date = reference_date.isoformat()
@@ -206,6 +212,8 @@ class SecAggCoordinator:
             params or default_params(len(ordered)),
             vector_length,
             ordered,
+            scope,
+            region,
         )
         return cls(announcement)
 

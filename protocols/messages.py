@@ -54,6 +54,10 @@ SHARE_PLAINTEXT_BYTES = 2 * shamir.ELEMENT_BYTES
 CIPHERTEXT_BYTES = SHARE_PLAINTEXT_BYTES + 16  # AES-GCM tag
 MAX_VECTOR_LENGTH = MAX_WORDS
 MAX_TEXT = 256
+# What a round sums (`RoundAnnouncement.scope`): one cluster, or every practice of a region.
+SCOPE_CLUSTER = "cluster"
+SCOPE_REGION = "region"
+SCOPES: tuple[str, ...] = (SCOPE_CLUSTER, SCOPE_REGION)  # wire code = index
 _HEADER_BYTES = len(MAGIC) + 3 + ROUND_ID_BYTES
 
 
@@ -211,7 +215,11 @@ class RoundAnnouncement(_Message):
     """Who takes part, with which parameters, for which manifest and reference date.
 
     Participants are sorted by practice id; a participant's index in this
-    tuple is how every later message refers to it.
+    tuple is how every later message refers to it. `scope` says what the
+    round sums: one cluster (`cluster_id`, `region` empty) or, in a
+    region-wide round, every practice of `region` (`cluster_id` empty). Both
+    are in the digest every agent signs, so a coordinator cannot present a
+    cluster round to one practice and a region round to another.
     """
 
     KIND: ClassVar[int] = 1
@@ -223,10 +231,21 @@ class RoundAnnouncement(_Message):
     params: RoundParams
     vector_length: int
     participants: tuple[Participant, ...]
+    scope: str = SCOPE_CLUSTER
+    region: str = ""
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        _text("cluster_id", self.cluster_id)
+        if self.scope not in SCOPES:
+            raise MessageError("scope", f"expected one of {', '.join(SCOPES)}")
+        if self.scope == SCOPE_CLUSTER:
+            _text("cluster_id", self.cluster_id)
+            if self.region != "":
+                raise MessageError("region", "a cluster round names no region")
+        else:
+            if self.cluster_id != "":
+                raise MessageError("cluster_id", "a region-wide round names no cluster")
+            _text("region", self.region)
         if not isinstance(self.reference_date, str):
             raise MessageError("reference_date", "expected text YYYY-MM-DD")
         try:
@@ -247,6 +266,11 @@ class RoundAnnouncement(_Message):
                 raise MessageError("participants", "must be sorted by practice id, no duplicates")
         if len({p.identity_key for p in participants}) != len(participants):
             raise MessageError("participants", "two participants share an identity key")
+
+    @property
+    def unit(self) -> str:
+        """What the round sums: the cluster id, or the region of a region-wide round."""
+        return self.region if self.scope == SCOPE_REGION else self.cluster_id
 
     @cached_property
     def digest(self) -> bytes:
@@ -277,6 +301,8 @@ class RoundAnnouncement(_Message):
         for p in self.participants:
             w.text(p.practice_id)
             w.fixed(p.identity_key)
+        w.u8(SCOPES.index(self.scope))
+        w.text(self.region)
 
     @classmethod
     def _read_body(cls, r: Reader, round_id: bytes) -> Self:
@@ -287,6 +313,10 @@ class RoundAnnouncement(_Message):
         vector_length = r.u32("vector_length")
         records = r.labelled_keys("participants", MAX_PARTICIPANTS, 64, IDENTITY_KEY_BYTES)
         participants = tuple(Participant(pid, key) for pid, key in records)
+        code = r.u8("scope")
+        if code >= len(SCOPES):
+            raise MessageError("scope", f"unknown scope code {code}")
+        region = r.text("region", MAX_TEXT)
         return cls(
             round_id,
             cluster_id,
@@ -295,6 +325,8 @@ class RoundAnnouncement(_Message):
             params,
             vector_length,
             participants,
+            SCOPES[code],
+            region,
         )
 
 

@@ -18,7 +18,7 @@ duplicate identity keys are errors naming the field.
       "issued": "2025-01-31",
       "practices": [
         {"practice_id": "012345", "name": "...", "cluster": "K01",
-         "identity_key": "<64 hex characters>"}
+         "region": "Midtjylland", "identity_key": "<64 hex characters>"}
       ]
     }
 """
@@ -45,7 +45,7 @@ PRACTICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 _TOP_KEYS = {"format", "version", "issuer", "issued", "practices"}
 _ENTRY_REQUIRED = {"practice_id", "identity_key"}
-_ENTRY_OPTIONAL = {"name", "cluster"}
+_ENTRY_OPTIONAL = {"name", "cluster", "region"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,10 @@ class RegistryEntry:
     identity_key: bytes
     name: str = ""
     cluster: str = ""
+    # Which region's region-wide round the practice belongs to; "" in registries that predate
+    # region-wide rounds (and then it takes part in none). Written only when set, so such a
+    # registry encodes as before.
+    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class PracticeRegistry:
     issued: dt.date
     entries: tuple[RegistryEntry, ...]
     _by_id: dict[str, bytes] = field(init=False, repr=False, compare=False)
+    _entries: dict[str, RegistryEntry] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_id: dict[str, bytes] = {}
@@ -74,9 +79,13 @@ class PracticeRegistry:
             by_id[entry.practice_id] = entry.identity_key
             owners[entry.identity_key] = entry.practice_id
         object.__setattr__(self, "_by_id", by_id)
+        object.__setattr__(self, "_entries", {e.practice_id: e for e in self.entries})
 
     def identity_key(self, practice_id: str) -> bytes | None:
         return self._by_id.get(practice_id)
+
+    def entry(self, practice_id: str) -> RegistryEntry | None:
+        return self._entries.get(practice_id)
 
     def __contains__(self, practice_id: object) -> bool:
         return practice_id in self._by_id
@@ -97,6 +106,7 @@ def encode_registry(registry: PracticeRegistry) -> bytes:
                 "practice_id": e.practice_id,
                 "name": e.name,
                 "cluster": e.cluster,
+                **({"region": e.region} if e.region else {}),
                 "identity_key": e.identity_key.hex(),
             }
             for e in sorted(registry.entries, key=lambda e: e.practice_id)
@@ -171,7 +181,11 @@ def parse_registry(data: bytes, *, source: str) -> PracticeRegistry:
             raise fail(where + ".identity_key", reason("shared_key", practice_id=seen_keys[key]))
         seen_ids.add(pid)
         seen_keys[key] = pid
-        entries.append(RegistryEntry(pid, key, item.get("name", ""), item.get("cluster", "")))
+        entries.append(
+            RegistryEntry(
+                pid, key, item.get("name", ""), item.get("cluster", ""), item.get("region", "")
+            )
+        )
     return PracticeRegistry(doc["issuer"], issued, tuple(entries))
 
 

@@ -33,7 +33,7 @@ from typing import ClassVar, Self
 from common import boundedjson
 from common.errors import KlyngeError
 from protocols.envelope import COORDINATOR_SENDER, Envelope
-from protocols.messages import Message, decode_message
+from protocols.messages import SCOPE_CLUSTER, SCOPE_REGION, Message, decode_message
 
 SEQ = 0
 
@@ -151,16 +151,31 @@ class RoundOutcome(_Control):
     KIND: ClassVar[str] = "RoundOutcome"
     STAGE: ClassVar[str] = "DONE"
 
-    cluster_id: str
+    cluster_id: str  # "" for a region-wide round
     reference_date: str
     state: str  # "released" or "aborted"
     reason: str  # why it aborted; "" when released
     contributors: int
+    scope: str = SCOPE_CLUSTER  # as in the round's announcement
+    region: str = ""  # the region of a region-wide round
+
+    @property
+    def unit(self) -> str:
+        return self.region if self.scope == SCOPE_REGION else self.cluster_id
 
     def __post_init__(self) -> None:
         super().__post_init__()
         kind = self.KIND
-        _matching(kind, "cluster_id", self.cluster_id, _NAME)
+        if self.scope == SCOPE_REGION:
+            if self.cluster_id != "":
+                raise WireError(f"{kind}.cluster_id: a region-wide round names no cluster")
+            _matching(kind, "region", self.region, _NAME)
+        elif self.scope == SCOPE_CLUSTER:
+            _matching(kind, "cluster_id", self.cluster_id, _NAME)
+            if self.region != "":
+                raise WireError(f"{kind}.region: a cluster round names no region")
+        else:
+            raise WireError(f"{kind}.scope: expected {SCOPE_CLUSTER} or {SCOPE_REGION}")
         date_text = _text(kind, "reference_date", self.reference_date, 10)
         try:
             parsed = dt.date.fromisoformat(date_text)
@@ -203,5 +218,7 @@ def from_envelope(envelope: Envelope) -> Message | Refusal | RoundOutcome:
 # --- Fetch: released results an agent may download -----------------------------
 
 FETCH_CLUSTER = "cluster"  # the latest released round of the caller's own cluster
-FETCH_REGION = "region"  # the latest regional aggregate of the caller's region
+# The caller's region: the release holding the named round (a regional aggregate for a
+# cluster round's id, the region-wide round's own release for its id), else the latest.
+FETCH_REGION = "region"
 RELEASE_MEDIA_TYPE = "application/vnd.klynge.release+json"

@@ -1,9 +1,13 @@
 """The benchmark reports of one period's releases: region and cluster.
 
 The region report puts the region first (its rate with interval against the
-target, the distribution of practice rates, a funnel of its clusters, the
-trend) and ends with a compact table of all clusters. The cluster report
-shows one cluster beside its region and the target, for the cluster meeting.
+target, its age/sex strata and the distribution of practice rates, a funnel
+of its clusters, the trend) and ends with a compact table of all clusters.
+The cluster report shows one cluster beside its region and the target, for
+the cluster meeting, with the region's strata and distribution. Strata and
+distributions come from the period's region-wide round (a cluster round
+releases totals only); the totals from the region's aggregate of its cluster
+sums, which says whether it combined them with the region-wide round.
 
 No scripts, fonts or images are fetched: charts are inline SVG, so the file
 opens offline and prints on A4 with one indicator per page. Suppressed
@@ -91,6 +95,45 @@ register(
             "en": "Distribution of practice rates",
         },
         "report.fig.funnel": {"da": "Klyngerne i tragtplot", "en": "Clusters in a funnel plot"},
+        "report.fig.strata": {
+            "da": "Regionens rate efter køn og alder",
+            "en": "The region's rate by sex and age",
+        },
+        "report.fig.region_distribution": {
+            "da": "Fordeling af praksissernes rater i regionen",
+            "en": "Distribution of practice rates in the region",
+        },
+        "report.strata.caption": {
+            "da": "Fra den regionsdækkende runde ({n} praksisser). Søjlen er raten i gruppen, "
+            "stregen dens 95 %-interval (tilfældig variation og støj).",
+            "en": "From the region-wide round ({n} practices). The bar is the group's rate, the "
+            "line its 95% interval (chance variation and noise).",
+        },
+        "report.stratum.F": {"da": "Kvinder {ages}", "en": "Women {ages}"},
+        "report.stratum.M": {"da": "Mænd {ages}", "en": "Men {ages}"},
+        "report.region_round.same_contributors": {
+            "da": "Regionens totaler bygger på både klyngerunderne og den regionsdækkende runde "
+            "({n} praksisser i begge).",
+            "en": "The region's totals combine the cluster rounds and the region-wide round "
+            "({n} practices in both).",
+        },
+        "report.region_round.contributors_differ": {
+            "da": "Den regionsdækkende runde ({n} praksisser) havde andre deltagere end "
+            "klyngerunderne ({m}); regionens totaler er fra klyngerunderne, strata og fordelinger "
+            "fra den regionsdækkende runde.",
+            "en": "The region-wide round ({n} practices) had other contributors than the cluster "
+            "rounds ({m}); the region's totals are from the cluster rounds, strata and "
+            "distributions from the region-wide round.",
+        },
+        "report.region_round.region_round_not_released": {
+            "da": "Den regionsdækkende runde udgav intet; regionens totaler er fra klyngerunderne.",
+            "en": "The region-wide round released nothing; the region's totals are from the "
+            "cluster rounds.",
+        },
+        "report.region_round.exact": {
+            "da": "Strata og fordelinger er fra den regionsdækkende runde ({n} praksisser).",
+            "en": "Strata and distributions are from the region-wide round ({n} practices).",
+        },
         "report.fig.trend": {"da": "Udvikling pr. kvartal", "en": "Trend by quarter"},
         "report.bars.caption": {
             "da": "Søjlen er den udgivne rate. Den sorte streg er 95 %-intervallet: det dækker "
@@ -261,21 +304,26 @@ class Block:
 
 @dataclass(frozen=True)
 class RegionGroup:
-    """A region's release and the clusters whose rounds it sums (None: no regional release)."""
+    """A region's release and the clusters whose rounds it sums (None: no regional release),
+    and the release of its region-wide round (None: none ran, or it released nothing)."""
 
     region: str | None
     release: ReleaseDocument | None
     clusters: list[str]
+    round_release: ReleaseDocument | None = None
 
 
 def region_groups(results: PeriodResults) -> list[RegionGroup]:
     """Regions in name order with their clusters; clusters without a regional release last."""
     groups = []
     placed: set[str] = set()
-    for region, doc in sorted(results.regions.items()):
-        members = sorted(c for c, d in results.clusters.items() if doc.shares_round_with(d))
+    for region in sorted({*results.regions, *results.region_rounds}):
+        doc = results.regions.get(region)
+        members = sorted(
+            c for c, d in results.clusters.items() if doc is not None and doc.shares_round_with(d)
+        )
         placed.update(members)
-        groups.append(RegionGroup(region, doc, members))
+        groups.append(RegionGroup(region, doc, members, results.region_round(region)))
     rest = sorted(c for c in results.clusters if c not in placed)
     if rest:
         groups.append(RegionGroup(None, None, rest))
@@ -423,7 +471,20 @@ def _region_facts(results: PeriodResults, group: RegionGroup, lang: Lang) -> tup
         clusters=integer(len(group.clusters), lang),
         practices=_count(contributors, lang),
     )
-    return (_period(results, lang), counts, _mechanisms([group.release, *clusters], lang))
+    facts = [_period(results, lang), counts]
+    facts += _region_round_fact(group, lang)
+    facts.append(_mechanisms([group.release, *clusters, group.round_release], lang))
+    return tuple(facts)
+
+
+def _region_round_fact(group: RegionGroup, lang: Lang) -> list[str]:
+    """How the region's totals used the region-wide round, in one sentence (none if none ran)."""
+    note = None if group.release is None else group.release.region_round
+    if note is None:
+        return []
+    n = _count(group.round_release.contributors if group.round_release else None, lang)
+    m = _count(group.release.contributors if group.release else None, lang)
+    return [t(f"report.region_round.{note.totals}", lang, n=n, m=m)]
 
 
 def _cluster_facts(
@@ -441,7 +502,8 @@ def _cluster_facts(
         _period(results, lang),
         group.region or t("report.region.none", lang),
         counts,
-        _mechanisms([doc, group.release], lang),
+        *_region_round_fact(group, lang),
+        _mechanisms([doc, group.release, group.round_release], lang),
     )
 
 
@@ -464,11 +526,11 @@ def _split_shown(
     periods = results.periods()
     for ind in catalogue.indicators.values():
         released = any(
-            _rate(p.release(u), ind.id) is not None
-            or _distribution(p.release(u), ind.id) is not None
+            _rate(doc, ind.id) is not None or _distribution(doc, ind.id) is not None
             for p in periods
             for u in units
             if u is not None
+            for doc in (p.release(u), p.region_round(u))
         )
         (shown if released else hidden).append(ind)
     return shown, hidden
@@ -520,12 +582,49 @@ def _bars_figure(rows: list[BarRow], ind: Indicator, lang: Lang) -> Figure:
     return Figure(t("report.fig.rates", lang), chart, caption)
 
 
-def _distribution_figure(doc: ReleaseDocument | None, ind: Indicator, lang: Lang) -> Figure | None:
+def _distribution_figure(
+    doc: ReleaseDocument | None, ind: Indicator, lang: Lang, title: str = "report.fig.distribution"
+) -> Figure | None:
     dist = _distribution(doc, ind.id)
     if dist is None:
         return None
     chart = histogram(dist, scale=ind.scale, target=ind.target, lang=lang)
-    return Figure(t("report.fig.distribution", lang), chart, _distribution_caption(dist, ind, lang))
+    return Figure(t(title, lang), chart, _distribution_caption(dist, ind, lang))
+
+
+def stratum_label(stratum: str, lang: Lang) -> str:
+    """ "F:65-79" in words ("Kvinder 65-79"); a label of another form as it is."""
+    sex, _, ages = stratum.partition(":")
+    if sex not in ("F", "M") or not ages:
+        return stratum
+    return t(f"report.stratum.{sex}", lang, ages=ages)
+
+
+def _strata_figure(doc: ReleaseDocument | None, ind: Indicator, lang: Lang) -> Figure | None:
+    """The region-wide round's rate in each age/sex stratum, with intervals."""
+    figure = _figure(doc, ind.id)
+    if doc is None or figure is None or not figure.strata:
+        return None
+    rows = []
+    for s in figure.strata:
+        why = "" if s.rate is not None else words.reasons(s.suppressed, lang)
+        rows.append(
+            BarRow(
+                stratum_label(s.stratum, lang),
+                s.rate,
+                sampling_interval(s, ind),
+                REGION,
+                missing=words.word("suppressed", lang),
+                why=why,
+            )
+        )
+    chart = interval_bars(
+        rows, scale=ind.scale, target=ind.target, upper=upper_bound(ind), lang=lang
+    )
+    caption = t("report.strata.caption", lang, n=_count(doc.contributors, lang))
+    if any(r.rate is None for r in rows):
+        caption = f"{caption} {t('report.bars.suppressed', lang)}"
+    return Figure(t("report.fig.strata", lang), chart, caption)
 
 
 def _distribution_caption(dist: Distribution, ind: Indicator, lang: Lang) -> str:
@@ -611,7 +710,8 @@ def _region_section(
         ind,
         [
             _bars_figure(rows, ind, lang),
-            _distribution_figure(group.release, ind, lang),
+            _strata_figure(group.round_release, ind, lang),
+            _distribution_figure(group.round_release or group.release, ind, lang),
             Figure(t("report.fig.funnel", lang), chart, caption),
             _trend_figure(results, trend, ind, lang),
         ],
@@ -632,9 +732,17 @@ def _cluster_section(
     place = _funnel_place(_funnel(results, group, ind), cluster_id, lang)
     if place:
         bars = Figure(bars.title, bars.chart, f"{bars.caption} {place}")
+    # A cluster round releases no strata or histogram: the region's, from its region-wide round.
+    region_wide = group.round_release
     return _section(
         ind,
-        [bars, _distribution_figure(doc, ind, lang), _trend_figure(results, trend, ind, lang)],
+        [
+            bars,
+            _strata_figure(region_wide, ind, lang),
+            _distribution_figure(doc, ind, lang)
+            or _distribution_figure(region_wide, ind, lang, "report.fig.region_distribution"),
+            _trend_figure(results, trend, ind, lang),
+        ],
         lang,
     )
 

@@ -281,6 +281,19 @@ register(
             "en": "{share} of the practices in {where} have a lower rate than yours ({rate}): "
             "your practice is in decile {decile} (1 = the lowest tenth, 10 = the highest).",
         },
+        "preport.place.quintile.region": {
+            "da": "Jeres praksis ligger i regionens {which} femtedel.",
+            "en": "Your practice is in the region's {which} quintile.",
+        },
+        "preport.place.quintile.cluster": {
+            "da": "Jeres praksis ligger i klyngens {which} femtedel.",
+            "en": "Your practice is in the cluster's {which} quintile.",
+        },
+        "preport.quintile.1": {"da": "nederste", "en": "lowest"},
+        "preport.quintile.2": {"da": "næstnederste", "en": "second-lowest"},
+        "preport.quintile.3": {"da": "midterste", "en": "middle"},
+        "preport.quintile.4": {"da": "næstøverste", "en": "second-highest"},
+        "preport.quintile.5": {"da": "øverste", "en": "highest"},
         "preport.place.fallback": {
             "da": "Klyngens decil er ikke givet ({why}), så regionens fordeling er brugt.",
             "en": "The cluster's decile is not given ({why}), so the region's distribution "
@@ -522,6 +535,13 @@ def _withheld(place: Placement, lang: Lang) -> str:
     )
 
 
+def _quintile_text(place: Placement, lang: Lang) -> str:
+    """The place in words: which fifth of the practices, from the decile (1-2 lowest, …)."""
+    assert place.decile is not None
+    which = t(f"preport.quintile.{(place.decile + 1) // 2}", lang)
+    return t(f"preport.place.quintile.{place.level}", lang, which=which)
+
+
 def _place_texts(
     placement: IndicatorPlacement, indicator: m.Indicator, denominator: int, lang: Lang
 ) -> tuple[list[str], list[str]]:
@@ -535,6 +555,7 @@ def _place_texts(
     elif used is not None:
         if used.level == "region" and cluster is not None:
             main.append(t("preport.place.fallback", lang, why=_withheld(cluster, lang)))
+        main.append(_quintile_text(used, lang))
         main.append(
             t(
                 "preport.place.decile",

@@ -11,7 +11,7 @@ import math
 
 from indicator_defs.model import Indicator
 from privacy.intervals import rate_interval
-from reporting.release_document import IndicatorFigure
+from reporting.release_document import IndicatorFigure, StratumFigure
 
 
 def is_proportion(indicator: Indicator) -> bool:
@@ -25,7 +25,7 @@ def upper_bound(indicator: Indicator) -> float:
 
 
 def sampling_interval(
-    figure: IndicatorFigure | None, indicator: Indicator
+    figure: IndicatorFigure | StratumFigure | None, indicator: Indicator
 ) -> tuple[float, float] | None:
     """The released 95 % interval (sampling and noise); recomputed alike for older releases.
 

@@ -30,6 +30,16 @@ Level = Literal["cluster", "region"]
 LEVELS: tuple[Level, ...] = ("cluster", "region")
 DECILES = 9  # the 1st..9th decile
 WITHHELD_REASONS = ("too_few_practices", "too_noisy", "empty")
+# How a region's aggregate used the period's region-wide round (`server.releasing`): its
+# totals combine both when both rounds summed the same practices, else come from the
+# cluster sums alone, and this says why.
+SAME_CONTRIBUTORS = "same_contributors"
+REGION_ROUND_TOTALS = (
+    SAME_CONTRIBUTORS,
+    "contributors_differ",
+    "region_round_not_released",
+    "exact",
+)
 _CELL_FIELDS = ("numerator", "denominator", "rate")
 _MAX_FILE_BYTES = 64 * 1024 * 1024  # results.json holds every unit of a period
 
@@ -142,6 +152,19 @@ class Distribution:
 
 
 @dataclass(frozen=True)
+class RegionRoundNote:
+    """The period's region-wide round, as a region's aggregate of its cluster sums used it."""
+
+    round_id: str
+    totals: str  # one of REGION_ROUND_TOTALS
+
+    @property
+    def combined(self) -> bool:
+        """The totals are one least-squares estimate from the cluster sums and this round."""
+        return self.totals == SAME_CONTRIBUTORS
+
+
+@dataclass(frozen=True)
 class ReleaseDocument:
     """One cluster's or region's release of one period, as published."""
 
@@ -162,6 +185,7 @@ class ReleaseDocument:
     list_size: int | None = None  # None when absent or suppressed (see list_size_suppressed)
     list_size_suppressed: bool | None = None
     scope: str = "cluster"  # "region" for a region-wide round's release (strata, distributions)
+    region_round: RegionRoundNote | None = None  # a region's aggregate: the region-wide round
 
     @property
     def order_key(self) -> tuple[date, str, str]:
@@ -199,6 +223,9 @@ class ReleaseDocument:
             extras["distributions"] = {
                 k: _distribution_json(d) for k, d in self.distributions.items()
             }
+        if self.region_round is not None:
+            note = self.region_round
+            extras["region_round"] = {"round_id": note.round_id, "totals": note.totals}
         return {
             "release_id": self.release_id,
             "created_at": self.created_at,
@@ -214,6 +241,8 @@ class ReleaseDocument:
 
 @dataclass(frozen=True)
 class AbortedRound:
+    """A round that released nothing; `cluster` is the region for a region-wide round."""
+
     round_id: str
     cluster: str
     reason: str
@@ -223,8 +252,11 @@ class AbortedRound:
 class PeriodResults:
     """results.json: every cluster's and region's release of one period, for machines.
 
-    `history` (earlier periods, for trends), `dp` and `dropouts` are added by
-    the commands that write a report's input; None means the key is absent.
+    `regions` are the regions' aggregates of their cluster sums (totals);
+    `region_rounds` the releases of the period's region-wide rounds (strata
+    and practice-rate distributions), by region. `history` (earlier periods,
+    for trends), `dp` and `dropouts` are added by the commands that write a
+    report's input; None means the key is absent.
     """
 
     reference_date: date
@@ -234,6 +266,7 @@ class PeriodResults:
     history: tuple[PeriodResults, ...] | None = None
     dp: bool | None = None
     dropouts: Mapping[str, str] | None = None
+    region_rounds: Mapping[str, ReleaseDocument] = field(default_factory=dict)
 
     def periods(self) -> list[PeriodResults]:
         """Earlier periods (from `history`) and this one, oldest first."""
@@ -244,11 +277,16 @@ class PeriodResults:
         """The release of a cluster or region of this period; None if it released nothing."""
         return self.clusters.get(unit) or self.regions.get(unit)
 
+    def region_round(self, region: str | None) -> ReleaseDocument | None:
+        """The release of the region's region-wide round of this period, if one ran."""
+        return None if region is None else self.region_rounds.get(region)
+
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
             "reference_date": self.reference_date.isoformat(),
             "clusters": {k: d.to_json() for k, d in self.clusters.items()},
             "regions": {k: d.to_json() for k, d in self.regions.items()},
+            "region_rounds": {k: d.to_json() for k, d in self.region_rounds.items()},
             "aborted_rounds": [
                 {"round_id": a.round_id, "cluster": a.cluster, "reason": a.reason}
                 for a in self.aborted_rounds
@@ -511,6 +549,21 @@ def _scope(doc: dict[str, Any], at: _At) -> str:
     return str(value)
 
 
+def _region_round(doc: dict[str, Any], at: _At) -> RegionRoundNote | None:
+    """A region's aggregate: how it used the period's region-wide round (absent: no such round)."""
+    value = doc.get("region_round")
+    if value is None:
+        return None
+    at = at / "region_round"
+    entry = _object(value, at)
+    totals = _required(entry, "totals", (str,), at)
+    if totals not in REGION_ROUND_TOTALS:
+        raise (at / "totals").error(
+            f"expected one of {', '.join(REGION_ROUND_TOTALS)}, got {totals!r:.40}"
+        )
+    return RegionRoundNote(_required(entry, "round_id", (str,), at), totals)
+
+
 def _placed(doc: dict[str, Any], name: str, implied: str | None, at: _At) -> str:
     """A field that results.json also implies by where it files the document; they must agree."""
     if implied is not None and name not in doc:
@@ -528,6 +581,7 @@ def _release(
     level: str | None = None,
     unit: str | None = None,
     reference_date: str | None = None,
+    scope: str | None = None,
 ) -> ReleaseDocument:
     if not isinstance(doc, dict):
         raise at.error("a release must be a JSON object")
@@ -553,6 +607,9 @@ def _release(
         raise (at / "list_size_suppressed").error("expected true or false")
     indicators = _required(doc, "indicators", (list,), at)
     figures = [_figure(entry, at / "indicators" / i) for i, entry in enumerate(indicators)]
+    released_scope = _scope(doc, at)
+    if scope is not None and released_scope != scope:
+        raise (at / "scope").error(f"filed as a {scope} round's release, but says {released_scope}")
     return ReleaseDocument(
         release_id=_required(doc, "release_id", (int, str), at),
         created_at=_required(doc, "created_at", (str,), at),
@@ -570,7 +627,8 @@ def _release(
         parameters=parameters,
         list_size=_count(doc, "list_size", at),
         list_size_suppressed=suppressed_list,
-        scope=_scope(doc, at),
+        scope=released_scope,
+        region_round=_region_round(doc, at),
     )
 
 
@@ -607,10 +665,18 @@ def _period(doc: Any, at: _At, *, nested: bool) -> PeriodResults:
     except ValueError:
         raise (at / "reference_date").error("not an ISO date (YYYY-MM-DD)") from None
     units: dict[str, dict[str, ReleaseDocument]] = {}
-    for key, level in (("clusters", "cluster"), ("regions", "region")):
-        filed = _object(_required(doc, key, (dict,), at), at / key)
+    for key, level, scope in (
+        ("clusters", "cluster", "cluster"),
+        ("regions", "region", "cluster"),
+        ("region_rounds", "region", "region"),
+    ):
+        # region_rounds: absent in results written before region-wide rounds ran
+        raw = doc.get(key, {}) if key == "region_rounds" else _required(doc, key, (dict,), at)
+        filed = _object(raw, at / key)
         units[key] = {
-            unit: _release(d, at / key / unit, level=level, unit=unit, reference_date=ref)
+            unit: _release(
+                d, at / key / unit, level=level, unit=unit, reference_date=ref, scope=scope
+            )
             for unit, d in filed.items()
         }
     history = doc.get("history")
@@ -634,6 +700,7 @@ def _period(doc: Any, at: _At, *, nested: bool) -> PeriodResults:
         history=history,
         dp=dp,
         dropouts=dropouts,
+        region_rounds=units["region_rounds"],
     )
 
 

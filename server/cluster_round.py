@@ -1,4 +1,8 @@
-"""One cluster's round, driven by messages and a clock that are passed in.
+"""One round, driven by messages and a clock that are passed in.
+
+A cluster round and a region-wide round move through the same stages under
+the same deadlines and abort rules; only what they sum differs (`scope`,
+`unit`), so one class drives both.
 
 `SecAggCoordinator` knows the protocol's stages; this class knows *when* to
 move between them: as soon as every practice still expected at a stage has
@@ -12,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from privacy.layout import RoundScope
 from protocols.coordinator import AggregateResult, SecAggCoordinator
 from protocols.errors import ProtocolError, SecAggError
-from protocols.messages import Message, Stage, SurvivorSet
+from protocols.messages import SCOPE_REGION, Message, Stage, SurvivorSet
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,10 @@ class ClusterRound:
         self.coordinator = coordinator
         self.announcement = coordinator.announcement
         self.round_id = self.announcement.round_id.hex()
-        self.cluster_id = self.announcement.cluster_id
+        self.unit = self.announcement.unit  # the cluster, or the region of a region-wide round
+        self.scope = (
+            RoundScope.REGION if self.announcement.scope == SCOPE_REGION else RoundScope.CLUSTER
+        )
         self._timeout = stage_timeout_s
         self._deadline = now + stage_timeout_s
         self._finish = finish or (lambda c: c.finish())

@@ -1,10 +1,17 @@
-"""The coordinator service: cluster rounds over the agents' gRPC sessions.
+"""The coordinator service: cluster and region-wide rounds over the agents' gRPC sessions.
 
 It is the untrusted party of the threat model: it relays SecAgg+ messages,
-unmasks only the sum of a cluster's survivors, applies disclosure control,
-and stores what it releases. Everything that protects a practice is checked
-by that practice's agent; what this service adds is liveness (deadlines,
-dropouts, restarts) and bookkeeping (store, transparency log, logs).
+unmasks only the sum of a round's survivors, applies disclosure control,
+and stores what it releases. On a reference date the manifest lists for the
+region-wide round it also runs, alongside the cluster rounds, one round with
+every connected practice of each region (the federation file says which
+clusters are in which region), under the same deadlines and abort rules; its
+sum is released at region level only, and the region's aggregate of its
+cluster sums waits for it, so both measurements can be combined.
+
+Everything that protects a practice is checked by that practice's agent;
+what this service adds is liveness (deadlines, dropouts, restarts) and
+bookkeeping (store, transparency log, logs).
 
 Faults end cleanly. A store or log that does not open and verify stops the
 coordinator before it listens, with one line. A write that fails mid-round
@@ -37,6 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from common.errors import KlyngeError
 from common.federation import Federation, load_federation
@@ -47,12 +55,12 @@ from privacy.errors import LogError
 from privacy.layout import ReleaseLayout, RoundScope
 from privacy.log_entries import Kind
 from privacy.manifest import Manifest, SignedManifest, load_manifest
-from privacy.plan import round_min_survivors, round_release
+from privacy.plan import round_params, round_release
 from protocols.coordinator import SecAggCoordinator
 from protocols.envelope import Envelope, FetchNotFound, FetchQuery, FetchResult
 from protocols.errors import ParameterError, SecAggError
 from protocols.messages import Participant
-from protocols.params import PRIVACY_FLOOR, RoundParams, default_params
+from protocols.params import PRIVACY_FLOOR, RoundParams
 from protocols.registry import PracticeRegistry
 from protocols.wire import (
     FETCH_CLUSTER,
@@ -70,9 +78,15 @@ from server.config import ServerSettings
 from server.documents import release_document
 from server.log_service import SCOPES as LOG_SCOPES
 from server.log_service import LogService, open_log
-from server.releasing import NoisySum, build_release, cluster_sum, regional_sum
+from server.releasing import (
+    NoisySum,
+    RegionRoundUse,
+    build_release,
+    regional_sum,
+    round_sum,
+)
 from server.reserve import DiskReserve
-from server.store import Level, Practice, RoundState, Store, StoreError
+from server.store import Level, Practice, RoundState, Scope, Store, StoreError
 from transport.admission import allow_list
 from transport.pki import PkiLayout
 from transport.server import (
@@ -95,10 +109,22 @@ class StartupError(KlyngeError):
 
 @dataclass
 class _Pending:
-    cluster: str
+    unit: str  # the cluster, or the region of a region-wide round
     reference_date: date
     since: float  # when it became pending (for ready_after_s)
+    scope: RoundScope = RoundScope.CLUSTER
     not_before: float = 0.0  # a retry waits until then
+
+    @property
+    def key(self) -> tuple[RoundScope, str]:
+        return (self.scope, self.unit)
+
+
+def _where(scope: RoundScope, unit: str) -> dict[str, Any]:
+    """How a log entry names a round's unit: its cluster, or its region and scope."""
+    if scope is RoundScope.REGION:
+        return {"scope": scope.value, "region": unit}
+    return {"cluster": unit}
 
 
 class CoordinatorService(CoordinatorHandler):
@@ -119,7 +145,11 @@ class CoordinatorService(CoordinatorHandler):
         signed = load_manifest(settings.manifest)
         self.manifest: Manifest = signed.manifest
         self.manifest_hash = self.manifest.hash()
-        self.layout = ReleaseLayout.for_round(self.manifest, RoundScope.CLUSTER)
+        self.layouts = {
+            scope: ReleaseLayout.for_round(self.manifest, scope)
+            for scope in RoundScope
+            if scope is RoundScope.CLUSTER or self.manifest.region_round is not None
+        }
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         settings.trigger_dir.mkdir(parents=True, exist_ok=True)
         settings.log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -152,20 +182,24 @@ class CoordinatorService(CoordinatorHandler):
                 self.store.register_practice(Practice(p.id, p.cluster, p.region))
         self._rounds: dict[str, ClusterRound] = {}
         self._attempt: dict[str, int] = {}  # round id -> which attempt at its period
-        self._active: dict[str, str] = {}  # cluster -> running round id
+        self._active: dict[tuple[RoundScope, str], str] = {}  # (scope, unit) -> running round
         self._pending: list[_Pending] = []
         self._sums: dict[tuple[str, date], dict[str, NoisySum | None]] = {}
+        # (region, date) of a region-wide round this run expects: None until it has ended.
+        self._region_rounds: dict[tuple[str, date], RegionRoundUse | None] = {}
         self._stop = threading.Event()
         self._started = clock()
-        interrupted: list[tuple[str, date]] = []
+        interrupted: list[_Pending] = []
         for round_id in self.store.abort_unfinished("coordinator restarted"):
             stored = self.store.round(round_id)
             assert stored is not None
-            attempt = self._attempts(stored.cluster, stored.reference_date)
+            scope = RoundScope(stored.scope.value)
+            attempt = self._attempts(scope, stored.unit, stored.reference_date)
             retry = attempt < settings.rounds.max_attempts
             self._log_abort(
                 round_id,
-                stored.cluster,
+                scope,
+                stored.unit,
                 stored.reference_date,
                 "coordinator restarted",
                 attempt,
@@ -173,29 +207,47 @@ class CoordinatorService(CoordinatorHandler):
             )
             log_event(self._log, "round_aborted", round_id=round_id, reason="coordinator restarted")
             if retry:
-                interrupted.append((stored.cluster, stored.reference_date))
-        periods = [
-            (c.id, ref) for ref in settings.rounds.schedule for c in self.federation.clusters
-        ]
-        for cluster_id, ref in dict.fromkeys([*periods, *interrupted]):
-            if self._done(cluster_id, ref):
+                interrupted.append(
+                    _Pending(stored.unit, stored.reference_date, self._started, scope)
+                )
+        scheduled: list[_Pending] = []
+        for ref in settings.rounds.schedule:
+            scheduled += [_Pending(c.id, ref, self._started) for c in self.federation.clusters]
+            if self._region_round_date(ref):
+                scheduled += [
+                    _Pending(r.name, ref, self._started, RoundScope.REGION)
+                    for r in self.federation.regions
+                ]
+        seen: set[tuple[RoundScope, str, date]] = set()
+        for item in [*scheduled, *interrupted]:
+            period = (item.scope, item.unit, item.reference_date)
+            if period in seen or self._done(
+                Scope(item.scope.value), item.unit, item.reference_date
+            ):
                 continue
-            if self._attempts(cluster_id, ref) >= settings.rounds.max_attempts:
+            seen.add(period)
+            attempts = self._attempts(item.scope, item.unit, item.reference_date)
+            if attempts >= settings.rounds.max_attempts:
                 log_event(
                     self._log,
                     "period_not_retried",
-                    cluster=cluster_id,
-                    reference_date=ref.isoformat(),
-                    attempts=self._attempts(cluster_id, ref),
+                    **_where(item.scope, item.unit),
+                    reference_date=item.reference_date.isoformat(),
+                    attempts=attempts,
                 )
                 continue
-            self._pending.append(_Pending(cluster_id, ref, self._started))
+            if item.scope is RoundScope.REGION:
+                self._expect_region_round(item.unit, item.reference_date, self._started)
+            else:
+                self._pending.append(item)
         admitted = [p.id for p in self.federation.practices if self.registry.identity_key(p.id)]
         port = settings.port
         self.transport = CoordinatorTransport(
             TlsFiles.for_server(PkiLayout(settings.pki_dir)),
             self,
             allow_list(admitted),
+            # A region-wide round needs every practice of the region connected at once:
+            # `for_registry` allows one session per registered practice.
             config=CoordinatorConfig.for_registry(len(admitted), f"{settings.host}:{port}"),
             fetch=self._fetch,
         )
@@ -302,17 +354,29 @@ class CoordinatorService(CoordinatorHandler):
 
     # --- scheduling ------------------------------------------------------------------
 
-    def _done(self, cluster: str, ref: date) -> bool:
+    def _done(self, scope: Scope, unit: str, ref: date) -> bool:
+        """A round of this scope, unit and period was released under this manifest."""
         return any(
             r.reference_date == ref
             and r.manifest_hash == self.manifest_hash
             and r.state is RoundState.RELEASED
-            for r in self.store.rounds(cluster=cluster)
+            and r.unit == unit
+            for r in self.store.rounds(scope=scope)
         )
 
-    def _attempts(self, cluster: str, ref: date) -> int:
+    def _attempts(self, scope: RoundScope, unit: str, ref: date) -> int:
         """Rounds of this period the log shows opened: what agents were asked to join."""
-        return self.log.opened(cluster, ref.isoformat(), self.manifest_hash)
+        return self.log.opened(scope.value, unit, ref.isoformat(), self.manifest_hash)
+
+    def _region_round_date(self, ref: date) -> bool:
+        """Whether the manifest runs a region-wide round on this reference date."""
+        region_round = self.manifest.region_round
+        return region_round is not None and ref in region_round.reference_dates
+
+    def _expect_region_round(self, region: str, ref: date, since: float) -> None:
+        """Queue the region-wide round; the region's aggregate of this period waits for it."""
+        self._pending.append(_Pending(region, ref, since, RoundScope.REGION))
+        self._region_rounds[region, ref] = None
 
     def request_round(self, cluster: str, ref: date) -> None:
         with self._lock:
@@ -322,34 +386,69 @@ class CoordinatorService(CoordinatorHandler):
             self._pending.append(_Pending(cluster, ref, self._clock()))
             log_event(self._log, "round_requested", cluster=cluster, reference_date=ref.isoformat())
 
+    def request_region_round(self, region: str, ref: date) -> None:
+        """A region-wide round by hand; only on a date the manifest lists for one."""
+        with self._lock:
+            reason = None
+            if region not in {r.name for r in self.federation.regions}:
+                reason = "unknown region"
+            elif not self._region_round_date(ref):
+                reason = "the manifest runs no region-wide round on this date"
+            if reason is not None:
+                log_event(self._log, "trigger_refused", region=region, reason=reason)
+                return
+            self._expect_region_round(region, ref, self._clock())
+            log_event(self._log, "round_requested", region=region, reference_date=ref.isoformat())
+
     def _take_triggers(self) -> None:
-        """Manual triggers arrive as small JSON files (`klynge server trigger`)."""
+        """Manual triggers arrive as small JSON files (`klynge server trigger`):
+        {"cluster": ..., "reference_date": ...} or {"region": ..., "reference_date": ...}."""
         for path in sorted(self.settings.trigger_dir.glob("*.json")):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-                self.request_round(str(data["cluster"]), date.fromisoformat(data["reference_date"]))
+                ref = date.fromisoformat(data["reference_date"])
+                if "region" in data:
+                    self.request_region_round(str(data["region"]), ref)
+                else:
+                    self.request_round(str(data["cluster"]), ref)
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 log_event(self._log, "trigger_refused", file=path.name, reason=str(exc)[:200])
             path.unlink(missing_ok=True)
 
-    def _members(self, cluster: str) -> list[str]:
-        return [
-            p.id for p in self.federation.practices_in(cluster) if self.registry.identity_key(p.id)
-        ]
+    def _members(self, item: _Pending) -> list[str]:
+        """The registered practices a round of this unit sums: a cluster's, or a region's."""
+        if item.scope is RoundScope.REGION:
+            clusters = {c.id for c in self.federation.clusters_in(item.unit)}
+            practices = [p for p in self.federation.practices if p.cluster in clusters]
+        else:
+            practices = list(self.federation.practices_in(item.unit))
+        return [p.id for p in practices if self.registry.identity_key(p.id)]
 
     def _start_ready_rounds(self) -> None:
         """Start a pending round when its whole cluster is online, or, after `ready_after_s`,
         when enough of it is online to meet the round's minimum. A cluster too small to
         ever meet the privacy floor is recorded as aborted at once; one that merely has
-        too few practices online yet keeps waiting. Nothing opens while storage fails."""
+        too few practices online yet keeps waiting. Nothing opens while storage fails.
+
+        A region-wide round starts by the same rule over its region, and until
+        `ready_after_s` the region's cluster rounds of that date wait to start with it,
+        in the same tick: so the practices present for one are present for the other
+        (whose sums can then be combined), and no practice vanishing from an early
+        cluster round keeps the region-wide round from having everyone. After that a
+        cluster round starts by its own rule, whatever the region-wide round does.
+        """
         if self._paused is not None:
             return
         now = self._clock()
         connected = set(self.transport.connected())
-        for item in list(self._pending):
-            if item.cluster in self._active or now < item.not_before:
+        ordered = sorted(self._pending, key=lambda i: i.scope is not RoundScope.REGION)
+        for item in ordered:
+            if item.key in self._active or now < item.not_before:
                 continue
-            members = self._members(item.cluster)
+            waited = now - item.since >= self.settings.rounds.ready_after_s
+            if item.scope is RoundScope.CLUSTER and not waited and self._waits_for_region(item):
+                continue
+            members = self._members(item)
             online = [m for m in members if m in connected]
             if len(members) < PRIVACY_FLOOR:
                 self._pending.remove(item)
@@ -357,39 +456,50 @@ class CoordinatorService(CoordinatorHandler):
                 continue
             everyone = len(online) == len(members) and self.settings.rounds.start_when != "manual"
             waited = now - max(item.since, item.not_before) >= self.settings.rounds.ready_after_s
-            if not (everyone or (waited and self._can_run(len(online)))):
+            if not (everyone or (waited and self._can_run(len(online), item.scope))):
                 continue
             self._pending.remove(item)
             self._open_round(item, sorted(online))
 
-    def _can_run(self, n: int) -> bool:
+    def _waits_for_region(self, item: _Pending) -> bool:
+        """A cluster round whose region's region-wide round of that date has not started."""
+        region = self.federation.cluster(item.unit).region
+        return any(
+            p.scope is RoundScope.REGION
+            and p.unit == region
+            and p.reference_date == item.reference_date
+            for p in self._pending
+        )
+
+    def _can_run(self, n: int, scope: RoundScope) -> bool:
         try:
-            return self._round_params(n).min_survivors <= n
+            return round_params(self.manifest, n, scope).min_survivors <= n
         except SecAggError:
             return False
 
-    def _round_params(self, n: int) -> RoundParams:
-        base = default_params(n)
-        minimum = max(base.min_survivors, round_min_survivors(self.manifest, n))
-        return RoundParams(base.k, base.threshold, minimum)
-
     def _open_round(self, item: _Pending, online: list[str]) -> None:
-        cluster, ref = item.cluster, item.reference_date
-        region = self.federation.cluster(cluster).region
+        scope, unit, ref = item.scope, item.unit, item.reference_date
+        region = unit if scope is RoundScope.REGION else self.federation.cluster(unit).region
+        cluster = "" if scope is RoundScope.REGION else unit
+        where = _where(scope, unit)
+        params: RoundParams | None = None
         try:
-            params = self._round_params(len(online))
+            params = round_params(self.manifest, len(online), scope)
             if params.min_survivors > len(online):
                 raise ParameterError("participants", f"{len(online)} cannot meet the minimum")
         except SecAggError as exc:
             # Too few practices online: record an aborted round, so the gap is visible. No
             # agent was asked to join, so it costs no one anything and is not an attempt.
-            round_id = f"none-{cluster}-{ref.isoformat()}-{os.urandom(4).hex()}"
+            round_id = f"none-{unit}-{ref.isoformat()}-{os.urandom(4).hex()}"
             reason = f"too few practices connected ({len(online)}): {exc}"
             if not self._create_round(round_id, item):
                 return
-            self._record_abort(round_id, cluster, ref, reason, attempt=0, retry=False)
-            log_event(self._log, "round_not_started", cluster=cluster, reason=reason[:200])
-            self._record_sum(region, cluster, ref, None)
+            self._record_abort(round_id, scope, unit, ref, reason, attempt=0, retry=False)
+            log_event(self._log, "round_not_started", **where, reason=reason[:200])
+            if scope is RoundScope.REGION:
+                self._record_region_round(region, ref, RegionRoundUse(round_id, None))
+            else:
+                self._record_sum(region, unit, ref, None)
             return
         participants = []
         for practice in online:
@@ -401,11 +511,13 @@ class CoordinatorService(CoordinatorHandler):
             reference_date=ref,
             manifest_hash=bytes.fromhex(self.manifest_hash),
             participants=participants,
-            vector_length=self.layout.length,
+            vector_length=self.layouts[scope].length,
             params=params,
+            scope=scope.value,
+            region=region if scope is RoundScope.REGION else "",
         )
         rnd = ClusterRound(coordinator, self.settings.rounds.stage_timeout_s, self._clock())
-        attempt = self._attempts(cluster, ref) + 1
+        attempt = self._attempts(scope, unit, ref) + 1
         if not self._create_round(rnd.round_id, item):
             return
         try:
@@ -414,7 +526,7 @@ class CoordinatorService(CoordinatorHandler):
                 Kind.ROUND_OPENED,
                 {
                     "round_id": rnd.round_id,
-                    "cluster": cluster,
+                    **where,
                     "reference_date": ref.isoformat(),
                     "manifest_hash": self.manifest_hash,
                     "participants": online,
@@ -429,17 +541,17 @@ class CoordinatorService(CoordinatorHandler):
             # Not announced, so not an attempt (the log does not show it opened).
             self._storage_fault(fault)
             reason = f"the round could not be recorded as opened: {fault}"
-            self._record_abort(rnd.round_id, cluster, ref, reason, attempt=0, retry=False)
+            self._record_abort(rnd.round_id, scope, unit, ref, reason, attempt=0, retry=False)
             self._pending.append(item)
             return
         self._rounds[rnd.round_id] = rnd
         self._attempt[rnd.round_id] = attempt
-        self._active[cluster] = rnd.round_id
+        self._active[item.key] = rnd.round_id
         log_event(
             self._log,
             "round_opened",
             round_id=rnd.round_id,
-            cluster=cluster,
+            **where,
             reference_date=ref.isoformat(),
             participants=len(online),
             k=params.k,
@@ -453,12 +565,14 @@ class CoordinatorService(CoordinatorHandler):
         """Record a new round; on a storage fault nothing was created, so the period waits
         (pending again) until storage is back."""
         try:
+            region_wide = item.scope is RoundScope.REGION
             self.store.create_round(
                 round_id,
-                cluster=item.cluster,
-                region=self.federation.cluster(item.cluster).region,
+                cluster="" if region_wide else item.unit,
+                region=item.unit if region_wide else self.federation.cluster(item.unit).region,
                 reference_date=item.reference_date,
                 manifest_hash=self.manifest_hash,
+                scope=Scope(item.scope.value),
             )
         except _STORAGE_ERRORS as fault:
             self._storage_fault(fault)
@@ -535,11 +649,14 @@ class CoordinatorService(CoordinatorHandler):
     def _complete_if_finished(self, rnd: ClusterRound) -> None:
         if self._fault_seen is not None:
             self._abort_on_fault()  # completes every active round, this one included
-        if not rnd.finished or self._active.get(rnd.cluster_id) != rnd.round_id:
+        key = (rnd.scope, rnd.unit)
+        if not rnd.finished or self._active.get(key) != rnd.round_id:
             return
-        del self._active[rnd.cluster_id]
-        ref = date.fromisoformat(rnd.announcement.reference_date)
-        region = self.federation.cluster(rnd.cluster_id).region
+        del self._active[key]
+        ann = rnd.announcement
+        ref = date.fromisoformat(ann.reference_date)
+        region_wide = rnd.scope is RoundScope.REGION
+        region = rnd.unit if region_wide else self.federation.cluster(rnd.unit).region
         noisy = None
         reason = rnd.abort_reason
         for fault in rnd.coordinator.share_faults:  # excluded, and named, whatever the outcome
@@ -554,14 +671,16 @@ class CoordinatorService(CoordinatorHandler):
                 reason="not on the polynomial the owner's other shares and commitment agree on",
             )
         if rnd.result is not None:
-            noisy = cluster_sum(
+            noisy = round_sum(
                 self.manifest,
-                cluster=rnd.cluster_id,
+                scope=rnd.scope,
+                unit=rnd.unit,
                 round_id=rnd.round_id,
                 reference_date=ref,
                 vector=rnd.result.vector,
                 contributors=rnd.result.count,
-                min_survivors=rnd.announcement.params.min_survivors,
+                min_survivors=ann.params.min_survivors,
+                practices=frozenset(rnd.result.practice_ids),
             )
             try:
                 reason = self._publish(noisy)
@@ -572,7 +691,7 @@ class CoordinatorService(CoordinatorHandler):
         if reason is not None:
             attempt = self._attempt.get(rnd.round_id, 1)
             retry = attempt < self.settings.rounds.max_attempts
-            self._record_abort(rnd.round_id, rnd.cluster_id, ref, reason, attempt, retry)
+            self._record_abort(rnd.round_id, rnd.scope, rnd.unit, ref, reason, attempt, retry)
             log_event(
                 self._log,
                 "round_aborted",
@@ -589,14 +708,16 @@ class CoordinatorService(CoordinatorHandler):
                 wait = (
                     0.0 if reason == "coordinator stopped" else self.settings.rounds.retry_after_s
                 )
-                self._pending.append(_Pending(rnd.cluster_id, ref, now, now + wait))
+                self._pending.append(_Pending(rnd.unit, ref, now, rnd.scope, now + wait))
         outcome = RoundOutcome(
             rnd.round_id,
-            rnd.cluster_id,
-            rnd.announcement.reference_date,
+            ann.cluster_id,
+            ann.reference_date,
             "aborted" if reason else "released",
             (reason or "")[:MAX_REASON_CHARS],
             0 if noisy is None else noisy.contributors,
+            ann.scope,
+            ann.region,
         )
         for practice in rnd.practice_ids():
             session = self.transport.session(practice)
@@ -604,11 +725,22 @@ class CoordinatorService(CoordinatorHandler):
                 session.send(outcome.to_envelope("coordinator"))
         self._rounds.pop(rnd.round_id, None)
         self._attempt.pop(rnd.round_id, None)
-        if not retry:  # a retried period's regional aggregate waits for the retry
-            self._record_sum(region, rnd.cluster_id, ref, noisy)
+        if retry:
+            return  # a retried period's aggregates wait for the retry
+        if region_wide:
+            self._record_region_round(region, ref, RegionRoundUse(rnd.round_id, noisy))
+        else:
+            self._record_sum(region, rnd.unit, ref, noisy)
 
     def _record_abort(
-        self, round_id: str, cluster: str, ref: date, reason: str, attempt: int, retry: bool
+        self,
+        round_id: str,
+        scope: RoundScope,
+        unit: str,
+        ref: date,
+        reason: str,
+        attempt: int,
+        retry: bool,
     ) -> None:
         """Record an abort in the store and the log; on a storage fault, with the reserve freed."""
         for last_try in (False, True):
@@ -618,7 +750,7 @@ class CoordinatorService(CoordinatorHandler):
                     self.store.set_round_state(
                         round_id, RoundState.ABORTED, abort_reason=reason[:500]
                     )
-                self._log_abort(round_id, cluster, ref, reason, attempt, retry)
+                self._log_abort(round_id, scope, unit, ref, reason, attempt, retry)
                 return
             except _STORAGE_ERRORS as fault:
                 self._storage_fault(fault)
@@ -632,7 +764,14 @@ class CoordinatorService(CoordinatorHandler):
                     )
 
     def _log_abort(
-        self, round_id: str, cluster: str, ref: date, reason: str, attempt: int, retry: bool
+        self,
+        round_id: str,
+        scope: RoundScope,
+        unit: str,
+        ref: date,
+        reason: str,
+        attempt: int,
+        retry: bool,
     ) -> None:
         if self.log.log.outcome_of(round_id) is not None:
             return  # recorded by an earlier try
@@ -640,7 +779,7 @@ class CoordinatorService(CoordinatorHandler):
             Kind.ROUND_ABORTED,
             {
                 "round_id": round_id,
-                "cluster": cluster,
+                **_where(scope, unit),
                 "reference_date": ref.isoformat(),
                 "manifest_hash": self.manifest_hash,
                 "reason": reason[:500],
@@ -649,10 +788,11 @@ class CoordinatorService(CoordinatorHandler):
             },
         )
 
-    def _publish(self, noisy: NoisySum) -> str | None:
+    def _publish(self, noisy: NoisySum, region_round: RegionRoundUse | None = None) -> str | None:
         """Store and log one aggregate's release, all or nothing; why it was withheld, or None."""
-        mechanism = round_release(self.manifest, noisy.min_survivors)
-        outcome = build_release(self.manifest, self.layout, noisy, mechanism)
+        mechanism = round_release(self.manifest, noisy.min_survivors, noisy.scope)
+        layout = self.layouts[noisy.scope]
+        outcome = build_release(self.manifest, layout, noisy, mechanism, region_round)
         if outcome.release is None:
             return outcome.withheld_reason
         release = outcome.release
@@ -664,6 +804,7 @@ class CoordinatorService(CoordinatorHandler):
                     "release_id": release_id,
                     "aggregate": noisy.unit,
                     "level": noisy.level.value,
+                    **({"scope": noisy.scope.value} if noisy.scope is RoundScope.REGION else {}),
                     "reference_date": noisy.reference_date.isoformat(),
                     "round_ids": list(noisy.round_ids),
                     "contributors": noisy.contributors,
@@ -686,6 +827,7 @@ class CoordinatorService(CoordinatorHandler):
             self._log,
             "released",
             aggregate_level=noisy.level.value,
+            scope=noisy.scope.value,
             unit=noisy.unit,
             release_id=release_id,
             contributors=noisy.contributors,
@@ -694,18 +836,30 @@ class CoordinatorService(CoordinatorHandler):
         return None
 
     def _record_sum(self, region: str, cluster: str, ref: date, noisy: NoisySum | None) -> None:
-        """Once every cluster of a region has finished this period, release the region."""
-        sums = self._sums.setdefault((region, ref), {})
-        sums[cluster] = noisy
+        """Keep a cluster's sum until the region's aggregate of this period can be released."""
+        self._sums.setdefault((region, ref), {})[cluster] = noisy
+        self._release_region(region, ref)
+
+    def _record_region_round(self, region: str, ref: date, use: RegionRoundUse) -> None:
+        self._region_rounds[region, ref] = use
+        self._release_region(region, ref)
+
+    def _release_region(self, region: str, ref: date) -> None:
+        """Once every cluster of a region has finished this period, and the period's
+        region-wide round (if this run holds one) has ended, release the region's aggregate."""
+        sums = self._sums.get((region, ref), {})
         clusters = [c.id for c in self.federation.clusters_in(region)]
         if set(sums) != set(clusters):
             return
-        released = [s for s in sums.values() if s is not None]
+        if (region, ref) in self._region_rounds and self._region_rounds[region, ref] is None:
+            return  # the region-wide round is still to run or running
         del self._sums[region, ref]
+        region_round = self._region_rounds.pop((region, ref), None)
+        released = [s for s in sums.values() if s is not None]
         if not released:
             return
         try:
-            reason = self._publish(regional_sum(region, released))
+            reason = self._publish(regional_sum(region, released), region_round)
         except _STORAGE_ERRORS as fault:
             self._storage_fault(fault)
             reason = f"the regional release could not be recorded ({fault})"
@@ -739,12 +893,16 @@ class CoordinatorService(CoordinatorHandler):
         return FetchResult(",".join(stored.release.round_ids), RELEASE_MEDIA_TYPE, body)
 
 
-def write_trigger(trigger_dir: Path, cluster: str, ref: date) -> Path:
-    """Queue a manual round for a running coordinator (atomic: write, then rename)."""
+def write_trigger(trigger_dir: Path, cluster: str, ref: date, *, region: bool = False) -> Path:
+    """Queue a manual round for a running coordinator (atomic: write, then rename).
+
+    With `region`, `cluster` names a region and the round is its region-wide round.
+    """
     trigger_dir.mkdir(parents=True, exist_ok=True)
     name = f"{time.time_ns()}-{cluster}.json"
     tmp = trigger_dir / f".{name}.tmp"
-    tmp.write_text(json.dumps({"cluster": cluster, "reference_date": ref.isoformat()}))
+    key = "region" if region else "cluster"
+    tmp.write_text(json.dumps({key: cluster, "reference_date": ref.isoformat()}))
     final = trigger_dir / name
     tmp.replace(final)
     return final

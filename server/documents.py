@@ -14,6 +14,7 @@ from typing import Any
 
 from reporting.release_document import (
     IndicatorFigure,
+    RegionRoundNote,
     ReleaseDocument,
     StratumFigure,
     parse_distributions,
@@ -96,4 +97,11 @@ def release_document(stored: StoredRelease) -> ReleaseDocument:
         list_size=extras.get("list_size"),
         list_size_suppressed=extras.get("list_size_suppressed"),
         scope=str(extras.get("scope", "cluster")),
+        region_round=_region_round(extras.get("region_round")),
     )
+
+
+def _region_round(value: Any) -> RegionRoundNote | None:
+    if not isinstance(value, dict):
+        return None
+    return RegionRoundNote(str(value["round_id"]), str(value["totals"]))

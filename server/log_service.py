@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from common.keyfiles import public_key_from_raw
 from common.logs import log_event
 from privacy.errors import LogError
-from privacy.log_entries import Kind, LogEntry, TreeHead
+from privacy.log_entries import Kind, LogEntry, TreeHead, round_unit
 from privacy.log_proofs import (
     FETCH_LOG_PUBLISH,
     FETCH_LOG_VIEW,
@@ -97,7 +97,8 @@ class LogService:
         self.paused: str | None = None
         self._lock = threading.Lock()
         self._participants: dict[str, frozenset[str]] = {}
-        self._opened: dict[tuple[str, str, str], int] = {}  # (cluster, date, manifest) -> rounds
+        # (scope, unit, date, manifest) -> rounds opened
+        self._opened: dict[tuple[str, str, str, str], int] = {}
         for entry in log.entries(Kind.ROUND_OPENED):
             self._remember(entry)
 
@@ -123,13 +124,14 @@ class LogService:
         if entry.kind == Kind.ROUND_OPENED:
             p = entry.payload
             self._participants[str(p["round_id"])] = frozenset(str(x) for x in p["participants"])
-            period = (str(p["cluster"]), str(p["reference_date"]), str(p["manifest_hash"]))
+            period = (*round_unit(p), str(p["reference_date"]), str(p["manifest_hash"]))
             self._opened[period] = self._opened.get(period, 0) + 1
 
-    def opened(self, cluster: str, reference_date: str, manifest_hash: str) -> int:
-        """How many rounds of this period the log shows opened (agents were asked to join)."""
+    def opened(self, scope: str, unit: str, reference_date: str, manifest_hash: str) -> int:
+        """How many rounds of this period the log shows opened (agents were asked to join);
+        `scope` is "cluster" (unit a cluster id) or "region" (a region-wide round)."""
         with self._lock:
-            return self._opened.get((cluster, reference_date, manifest_hash), 0)
+            return self._opened.get((scope, unit, reference_date, manifest_hash), 0)
 
     # --- Fetch -------------------------------------------------------------------------
 

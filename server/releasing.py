@@ -13,7 +13,13 @@ noise variances come from the same release object whose parameters drew the
 agents' noise, so what is published about the noise cannot disagree with it.
 
 A regional aggregate is the sum of the same period's cluster sums: it adds
-no information beyond them and costs no further privacy budget.
+no information beyond them and costs no further privacy budget. A
+region-wide round (scope region: every practice of the region in one round,
+charged on its own) is released on its own, with its strata and practice-rate
+histograms; when it summed exactly the practices the cluster rounds summed,
+the regional aggregate's totals are one least-squares estimate from both
+(`privacy.estimation.estimate_region_totals`), otherwise the aggregate says
+why they come from the cluster sums alone.
 """
 
 from __future__ import annotations
@@ -26,7 +32,13 @@ import numpy as np
 
 from privacy.disclosure import DisclosedRelease, apply_disclosure_control
 from privacy.distribution import deciles, released_histogram
-from privacy.estimation import GroupEstimate, combined, estimate_release, rate_interval
+from privacy.estimation import (
+    GroupEstimate,
+    combined,
+    estimate_region_totals,
+    estimate_release,
+    rate_interval,
+)
 from privacy.layout import TOTAL, ReleaseLayout, RoundScope
 from privacy.manifest import PASS_FAIL, Disclosure, Manifest
 from privacy.plan import round_release
@@ -49,6 +61,31 @@ class NoisySum:
     variance: np.ndarray  # per coordinate
     min_survivors: int  # the survivor floor the agents sized their noise for (lowest, for a region)
     scope: RoundScope = RoundScope.CLUSTER  # the layout of `vector`
+    # Who contributed, in memory only (never stored): to tell whether a region-wide round
+    # summed exactly the practices the cluster rounds did.
+    practices: frozenset[str] = frozenset()
+
+
+# Why a regional aggregate's totals do (or do not) use the period's region-wide round.
+SAME_CONTRIBUTORS = "same_contributors"  # combined in one least-squares estimate
+CONTRIBUTORS_DIFFER = "contributors_differ"
+NOT_RELEASED = "region_round_not_released"  # aborted, or withheld
+EXACT = "exact"  # no noise: the cluster sums are the totals
+
+
+@dataclass(frozen=True)
+class RegionRoundUse:
+    """The period's region-wide round, as the regional aggregate of the same region sees it."""
+
+    round_id: str
+    noisy: NoisySum | None  # None: the round released nothing
+
+    def reason(self, aggregate: NoisySum, has_dp: bool) -> str:
+        if self.noisy is None:
+            return NOT_RELEASED
+        if not aggregate.practices or self.noisy.practices != aggregate.practices:
+            return CONTRIBUTORS_DIFFER
+        return SAME_CONTRIBUTORS if has_dp else EXACT
 
 
 @dataclass(frozen=True)
@@ -59,26 +96,32 @@ class ReleaseOutcome:
     withheld_reason: str | None
 
 
-def cluster_sum(
+def round_sum(
     manifest: Manifest,
     *,
-    cluster: str,
+    scope: RoundScope,
+    unit: str,
     round_id: str,
     reference_date: date,
     vector: np.ndarray,
     contributors: int,
     min_survivors: int,
+    practices: frozenset[str] = frozenset(),
 ) -> NoisySum:
-    variance = round_release(manifest, min_survivors).sum_variance(contributors)
+    """One round's unmasked sum: a cluster's (cluster level), or a region-wide round's (region
+    level, laid out for the region scope), with the noise variance its agents added."""
+    variance = round_release(manifest, min_survivors, scope).sum_variance(contributors)
     return NoisySum(
-        Level.CLUSTER,
-        cluster,
+        Level.REGION if scope is RoundScope.REGION else Level.CLUSTER,
+        unit,
         (round_id,),
         reference_date,
         np.asarray(vector, dtype=np.int64),
         contributors,
         np.asarray(variance, dtype=np.float64),
         min_survivors,
+        scope,
+        practices,
     )
 
 
@@ -96,13 +139,22 @@ def regional_sum(region: str, clusters: list[NoisySum]) -> NoisySum:
         sum(c.contributors for c in clusters),
         np.sum([c.variance for c in clusters], axis=0),
         min(c.min_survivors for c in clusters),
+        practices=frozenset().union(*(c.practices for c in clusters)),
     )
 
 
 def build_release(
-    manifest: Manifest, layout: ReleaseLayout, noisy: NoisySum, mechanism: Mechanism
+    manifest: Manifest,
+    layout: ReleaseLayout,
+    noisy: NoisySum,
+    mechanism: Mechanism,
+    region_round: RegionRoundUse | None = None,
 ) -> ReleaseOutcome:
-    """Check plausibility, then publish the figures (or say why nothing is published)."""
+    """Check plausibility, then publish the figures (or say why nothing is published).
+
+    `region_round`, for a regional aggregate: the period's region-wide round,
+    whose cells join the totals' estimate when it summed the same practices.
+    """
     flags = check_plausibility(
         noisy.vector,
         layout,
@@ -119,8 +171,15 @@ def build_release(
         return ReleaseOutcome(None, None, flags, reason)
     if noisy.contributors < manifest.disclosure.min_practices:
         return ReleaseOutcome(None, None, (), "too few contributing practices")
+    note: dict[str, object] = {}
+    joint = None
+    if region_round is not None:
+        reason = region_round.reason(noisy, manifest.has_dp)
+        note = {"region_round": {"round_id": region_round.round_id, "totals": reason}}
+        if reason == SAME_CONTRIBUTORS and region_round.noisy is not None:
+            joint = _joint_totals(manifest, layout, noisy, region_round.noisy)
     if manifest.has_dp:
-        cells = _dp_cells(manifest.disclosure, layout, noisy)
+        cells = _dp_cells(manifest.disclosure, layout, noisy, joint)
         suppressed: list[SuppressedCell] = []
         list_size: int | None = int(noisy.vector[layout.list_size_index])
         disclosed = None
@@ -154,19 +213,46 @@ def build_release(
             "epsilon_per_release": _finite(cost.epsilon),
             "delta_per_release": cost.delta,
             **_distributions(layout, noisy),
+            **note,
         },
     )
     return ReleaseOutcome(release, disclosed, (), None)
 
 
-def _dp_cells(rules: Disclosure, layout: ReleaseLayout, noisy: NoisySum) -> list[ReleasedCell]:
-    """Every group of every indicator: its raw noisy cells and the least-squares figure."""
+def _joint_totals(
+    manifest: Manifest, layout: ReleaseLayout, aggregate: NoisySum, region_round: NoisySum
+) -> dict[str, GroupEstimate]:
+    """Regional totals from the cluster sums and the same practices' region-wide round."""
+    region = ReleaseLayout.for_round(manifest, RoundScope.REGION)
+    return estimate_region_totals(
+        layout,
+        aggregate.vector,
+        aggregate.variance,
+        region,
+        region_round.vector,
+        region_round.variance,
+    )
+
+
+def _dp_cells(
+    rules: Disclosure,
+    layout: ReleaseLayout,
+    noisy: NoisySum,
+    totals: dict[str, GroupEstimate] | None = None,
+) -> list[ReleasedCell]:
+    """Every group of every indicator: its raw noisy cells and the least-squares figure.
+
+    `totals` replaces the totals' figures (a regional aggregate estimated
+    jointly with its region-wide round); the raw cells stay the aggregate's.
+    """
     estimates = estimate_release(layout, noisy.vector, noisy.variance)
     out = []
     for block in layout.blocks:
         parts = []
         for g, group in enumerate(block.groups):
             est = estimates[block.indicator_id, group]
+            if totals is not None and group == TOTAL:
+                est = totals[block.indicator_id]
             parts.append(est)
             raw = {f: int(noisy.vector[block.index(g, f)]) for f in block.fields}
             sd = {

@@ -167,6 +167,14 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             *_append_only("log_heads"),
         ),
     ),
+    (
+        4,
+        "rounds.scope: a cluster round, or a region-wide round (cluster '', region its unit)",
+        (
+            """ALTER TABLE rounds ADD COLUMN scope TEXT NOT NULL DEFAULT 'cluster'
+                CHECK (scope IN ('cluster', 'region'))""",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 _MIN_SQLITE = (3, 37, 0)  # STRICT tables
@@ -271,6 +279,13 @@ class Level(StrEnum):
     REGION = "region"
 
 
+class Scope(StrEnum):
+    """What a round sums: one cluster, or every practice of a region (a region-wide round)."""
+
+    CLUSTER = "cluster"
+    REGION = "region"
+
+
 @dataclass(frozen=True)
 class Practice:
     id: str
@@ -283,7 +298,7 @@ class Practice:
 @dataclass(frozen=True)
 class Round:
     id: str
-    cluster: str
+    cluster: str  # "" for a region-wide round
     region: str
     reference_date: date
     manifest_hash: str
@@ -291,6 +306,12 @@ class Round:
     created_at: str
     updated_at: str
     abort_reason: str | None = None
+    scope: Scope = Scope.CLUSTER
+
+    @property
+    def unit(self) -> str:
+        """The cluster, or the region of a region-wide round."""
+        return self.region if self.scope is Scope.REGION else self.cluster
 
 
 @dataclass(frozen=True)
@@ -535,15 +556,21 @@ class Store:
         region: str,
         reference_date: date,
         manifest_hash: str,
+        scope: Scope = Scope.CLUSTER,
     ) -> Round:
-        if not round_id or not cluster or not region or not manifest_hash:
-            raise StoreError("round", "id, cluster, region and manifest hash must be non-empty")
+        """A pending round; a region-wide round (`scope` region) has `cluster` ''."""
+        scope = Scope(scope)
+        if not round_id or not region or not manifest_hash:
+            raise StoreError("round", "id, region and manifest hash must be non-empty")
+        if bool(cluster) != (scope is Scope.CLUSTER):
+            raise StoreError("round", "a cluster round names its cluster; a region-wide round none")
         now = self._now()
         try:
             with self.atomic() as conn:
                 conn.execute(
                     """INSERT INTO rounds (id, cluster, region, reference_date, manifest_hash,
-                           state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                           state, created_at, updated_at, scope)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
                         round_id,
                         cluster,
@@ -553,6 +580,7 @@ class Store:
                         RoundState.PENDING.value,
                         now,
                         now,
+                        scope.value,
                     ),
                 )
         except sqlite3.IntegrityError as exc:
@@ -590,25 +618,28 @@ class Store:
 
     def round(self, round_id: str) -> Round | None:
         with self._lock:
-            row = self._conn.execute(
-                "SELECT id, cluster, region, reference_date, manifest_hash, state, created_at, "
-                "updated_at, abort_reason FROM rounds WHERE id = ?",
-                (round_id,),
-            ).fetchone()
+            row = self._conn.execute(_ROUND_COLUMNS + " WHERE id = ?", (round_id,)).fetchone()
         return _round(row) if row else None
 
-    def rounds(self, *, cluster: str | None = None, state: RoundState | None = None) -> list[Round]:
-        query = (
-            "SELECT id, cluster, region, reference_date, manifest_hash, state, created_at, "
-            "updated_at, abort_reason FROM rounds WHERE 1 = 1"
-        )
+    def rounds(
+        self,
+        *,
+        cluster: str | None = None,
+        state: RoundState | None = None,
+        scope: Scope | None = None,
+        region: str | None = None,
+    ) -> list[Round]:
+        query = _ROUND_COLUMNS + " WHERE 1 = 1"
         args: list[str] = []
-        if cluster is not None:
-            query += " AND cluster = ?"
-            args.append(cluster)
-        if state is not None:
-            query += " AND state = ?"
-            args.append(state.value)
+        for column, value in (
+            ("cluster", cluster),
+            ("state", state),
+            ("scope", scope),
+            ("region", region),
+        ):
+            if value is not None:
+                query += f" AND {column} = ?"
+                args.append(str(value))
         with self._lock:
             rows = self._conn.execute(query + " ORDER BY created_at, id", args).fetchall()
         return [_round(row) for row in rows]
@@ -622,11 +653,12 @@ class Store:
     # releases ------------------------------------------------------------------
 
     def record_release(self, release: Release) -> int:
-        """Store a release in one transaction, and mark its cluster round released.
+        """Store a release in one transaction, and mark its round released.
 
-        A cluster release needs its one round `running`; a regional release
-        needs every round `released`, in that region, for the same period and
-        manifest.
+        A cluster release needs its one round `running`, and so does the
+        release of a region-wide round (level region, its one round of scope
+        region); a regional aggregate needs every round a `released` cluster
+        round, in that region, for the same period and manifest.
         """
         where = f"release {release.level}/{release.unit}"
         with self.atomic() as conn:
@@ -679,7 +711,7 @@ class Store:
                 )
             except sqlite3.IntegrityError as exc:
                 raise StoreError(where, f"rejected by the schema: {exc}") from exc
-            if release.level == Level.CLUSTER:
+            if release.level == Level.CLUSTER or _region_wide(rounds):
                 self.set_round_state(release.round_ids[0], RoundState.RELEASED)
         return int(release_id)
 
@@ -729,6 +761,9 @@ class Store:
                 raise StoreError(where, f"suppressed cell {s.indicator_id}/{s.stratum}: bad entry")
 
     def _check_rounds(self, release: Release, rounds: Sequence[Round], where: str) -> None:
+        region_wide = _region_wide(rounds)
+        if region_wide and (release.level != Level.REGION or len(rounds) != 1):
+            raise StoreError(where, "a region-wide round is released alone, at region level")
         for r in rounds:
             if (
                 r.reference_date != release.reference_date
@@ -743,8 +778,9 @@ class Store:
             else:
                 if r.region != release.unit:
                     raise StoreError(where, f"round {r.id} is of region {r.region}")
-                if r.state is not RoundState.RELEASED:
-                    raise StoreError(where, f"round {r.id} is {r.state}, not released")
+                wanted = RoundState.RUNNING if region_wide else RoundState.RELEASED
+                if r.state is not wanted:
+                    raise StoreError(where, f"round {r.id} is {r.state}, not {wanted}")
 
     def release(self, release_id: int) -> StoredRelease | None:
         with self._lock:
@@ -839,8 +875,14 @@ class Store:
         return self.release(row[0]) if row else None
 
 
+_ROUND_COLUMNS = (
+    "SELECT id, cluster, region, reference_date, manifest_hash, state, created_at, "
+    "updated_at, abort_reason, scope FROM rounds"
+)
+
+
 def _round(row: tuple[Any, ...]) -> Round:
-    rid, cluster, region, ref, manifest, state, created, updated, reason = row
+    rid, cluster, region, ref, manifest, state, created, updated, reason, scope = row
     return Round(
         rid,
         cluster,
@@ -851,7 +893,16 @@ def _round(row: tuple[Any, ...]) -> Round:
         created,
         updated,
         reason,
+        Scope(scope),
     )
+
+
+def _region_wide(rounds: Sequence[Round]) -> bool:
+    """True for a region-wide round's release; mixing the two kinds in one release is refused."""
+    kinds = {r.scope for r in rounds}
+    if len(kinds) > 1:
+        raise StoreError("release", "mixes cluster rounds and a region-wide round")
+    return kinds == {Scope.REGION}
 
 
 def _refuse_practice_keys(value: Any, practice_ids: set[str], where: str) -> None:

@@ -45,7 +45,7 @@ from protocols.envelope import (
     FetchResult,
 )
 from protocols.generated import klynge_pb2 as pb
-from transport.fetch import fetch_release
+from transport.fetch import FetchError, fetch_release
 from transport.frames import (
     SESSION_METHOD,
     PeerError,
@@ -571,4 +571,17 @@ class AgentTransport:
                 )
                 self._fetch_target = target
             channel = self._fetch_channel
-        return fetch_release(channel, scope, round_id, timeout or self._config.fetch_timeout, body)
+        deadline = time.monotonic() + (timeout or self._config.fetch_timeout)
+        pause = 0.05
+        while True:
+            try:
+                return fetch_release(channel, scope, round_id, deadline - time.monotonic(), body)
+            except FetchError as exc:
+                # A busy coordinator refuses at once (its Fetch slots are full, e.g. when a
+                # whole region checks the log for two rounds together): wait, then ask again.
+                busy = exc.status == grpc.StatusCode.RESOURCE_EXHAUSTED.name
+                wait = pause * (0.5 + random.random())
+                if not busy or time.monotonic() + wait >= deadline or self._closing.is_set():
+                    raise
+                time.sleep(wait)
+                pause = min(pause * 2, 1.0)

@@ -108,6 +108,10 @@ class CoordinatorConfig:
             address=address,
             max_sessions=max(1, practices) + per_practice,
             max_sessions_per_practice=per_practice,
+            # Each practice asks for the log's proofs at each round it joins, and a
+            # region-wide round runs beside the cluster rounds: room for a region's
+            # practices at once, up to a bound on idle threads (agents retry when busy).
+            fetch_workers=max(8, min(practices, 64)),
         )
 
 

@@ -8,6 +8,7 @@ Errors name the file and the key.
     format = "klynge-agent/1"
     practice_id = "P0001"
     cluster_id = "K01"
+    region = "Midtjylland"               # optional: for the registry this practice is listed in
     extract_dir = "../federation/practices/P0001"
     state_dir = "state"                  # ledger/, receipts/, releases/, status.json
     manifests = ["../manifest.toml"]     # the manifests this agent may run rounds under
@@ -144,6 +145,9 @@ class AgentSettings:
     registry_signature: Path | None
     registry_authority_key: bytes
     trust_dir: Path
+    # The region as provisioned, written into the registry it signs; the agent trusts only
+    # the signed registry's region (checked against this one at start-up when both are set).
+    region: str = ""
 
     @property
     def ledger_dir(self) -> Path:
@@ -185,6 +189,7 @@ def load_settings(path: Path | str) -> AgentSettings:
         raise root.fail("format", f"unsupported format {fmt!r}; this version reads {FORMAT!r}")
     practice_id = root.string("practice_id", pattern=PRACTICE_ID)
     cluster_id = root.string("cluster_id", pattern=_CLUSTER_ID)
+    region = root.string("region", required=False, default="")
     extract_dir = root.path_value("extract_dir")
     state_dir = root.path_value("state_dir")
     manifests = tuple(root.resolve(m) for m in root.strings("manifests", nonempty=True))
@@ -216,6 +221,7 @@ def load_settings(path: Path | str) -> AgentSettings:
         registry_signature=signature,
         registry_authority_key=authority_key,
         trust_dir=trust_dir,
+        region=region,
     )
 
 

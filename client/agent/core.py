@@ -11,6 +11,10 @@ Per round (one `SecAggAgent` each):
     ShareDelivery     → receive_shares → compute → bound + noise → mask
                         → charge ledger → signed receipt → receipt in the log
                         → MaskedInput                                    (or Refusal)
+
+A round is a cluster round or a region-wide round (`RoundAnnouncement.scope`);
+the same core takes part in both, each checked, laid out and charged for its
+own scope.
     SurvivorSet       → SurvivorSignature
     UnmaskRequest     → UnmaskResponse
     RoundOutcome      → `on_outcome` hook (the daemon fetches releases)
@@ -56,19 +60,23 @@ from client.agent.policy import (
     check_min_survivors,
     check_participants_cluster,
     check_reference,
+    check_region,
+    check_region_params,
     check_vector_length,
     ledger_refusal,
+    round_scope,
     secagg_refusal,
 )
 from client.engine.fast import PreparedExtract
 from common.logs import log_event
 from indicator_defs import Catalogue
 from privacy.errors import PrivacyError
+from privacy.layout import RoundScope
 from privacy.ledger import Ledger
 from privacy.manifest import SignedManifest
 from privacy.plan import round_release
 from privacy.randomness import RandomSource, system_source
-from privacy.receipts import SignedReceipt
+from privacy.receipts import SignedReceipt, recipient_of
 from privacy.trust import AcceptedManifest
 from protocols import wire
 from protocols.agent import SecAggAgent
@@ -103,6 +111,7 @@ class AgentContext:
 
     practice_id: str
     cluster_id: str
+    region: str  # the signed registry's region for this practice; "" if it names none
     identity: IdentityKey
     receipt_key: Ed25519PrivateKey  # the same Ed25519 key as `identity`, for privacy.receipts
     registry: PracticeRegistry
@@ -133,6 +142,7 @@ class _Round:
     agent: SecAggAgent | None = None
     accepted: AcceptedManifest | None = None
     reference_date: date | None = None
+    scope: RoundScope = RoundScope.CLUSTER
     min_survivors: int = 0
     reason: str = ""
     charged: bool = False
@@ -371,6 +381,7 @@ class AgentCore:
             "round_joined",
             round_id=rid,
             reference_date=ann.reference_date,
+            scope=ann.scope,
             manifest_id=accepted.manifest.meta.id,
             manifest_version=accepted.manifest.meta.version,
             participants=len(ann.participants),
@@ -382,13 +393,19 @@ class AgentCore:
         """The agent's own policy, before any key is advertised (see `policy`)."""
         ctx = self.context
         today = self._today()
-        check_cluster(ann, ctx.cluster_id)
-        check_participants_cluster(ann, ctx.registry)
+        scope = round_scope(ann)
+        if scope is RoundScope.REGION:
+            check_region(ann, ctx.region, ctx.registry)
+        else:
+            check_cluster(ann, ctx.cluster_id)
+            check_participants_cluster(ann, ctx.registry)
         accepted = ctx.gate.accept(ann, today)
         reference = check_reference(accepted, ann, today)
         check_vector_length(accepted, ann)
+        if scope is RoundScope.REGION:
+            check_region_params(accepted, ann)
         floor = check_min_survivors(accepted, ann)
-        release = round_release(accepted.manifest, floor)
+        release = round_release(accepted.manifest, floor, scope)
         if self.log_checker is not None:
             view = self.log_checker.check_before_round(ctx.ledger)
             try:
@@ -402,8 +419,11 @@ class AgentCore:
                     detail=refusal.detail,
                 )
             rnd.aborted_rounds = view.aborted_rounds()
-        check_ledger(ctx.ledger, rnd.round_id, accepted, reference, release, rnd.aborted_rounds)
+        check_ledger(
+            ctx.ledger, rnd.round_id, accepted, reference, release, rnd.aborted_rounds, scope
+        )
         rnd.accepted, rnd.reference_date, rnd.min_survivors = accepted, reference, floor
+        rnd.scope = scope
 
     # --- later stages ------------------------------------------------------------------
 
@@ -460,9 +480,12 @@ class AgentCore:
         assert accepted is not None and reference is not None
         manifest = accepted.manifest
         ctx = self.context
+        scope = rnd.scope
         try:
-            vector = pipeline.compute_vector(ctx.extract, ctx.catalogue, manifest, reference)
-            prepared = pipeline.add_noise(manifest, vector, rnd.min_survivors, self._noise_source())
+            vector = pipeline.compute_vector(ctx.extract, ctx.catalogue, manifest, reference, scope)
+            prepared = pipeline.add_noise(
+                manifest, vector, rnd.min_survivors, self._noise_source(), scope
+            )
         except Exception as exc:
             raise RoundRefused(
                 RefusalCode.COMPUTE_FAILED,
@@ -473,7 +496,9 @@ class AgentCore:
             receipt = pipeline.charge(
                 ctx.ledger,
                 round_id=rnd.round_id,
-                cluster_id=ctx.cluster_id,
+                recipient=recipient_of(
+                    scope, ctx.region if scope is RoundScope.REGION else ctx.cluster_id
+                ),
                 manifest=manifest,
                 reference_date=reference,
                 prepared=prepared,
@@ -505,6 +530,7 @@ class AgentCore:
         self._event(
             "budget_charged",
             round_id=rnd.round_id,
+            scope=scope.value,
             reference_date=reference.isoformat(),
             epsilon=_epsilon(receipt.epsilon),
             year_epsilon_spent=_epsilon(receipt.year_epsilon_spent),
@@ -516,12 +542,15 @@ class AgentCore:
     # --- DONE -----------------------------------------------------------------------
 
     def _outcome(self, outcome: wire.RoundOutcome) -> None:
-        if outcome.cluster_id != self.context.cluster_id:
+        region_round = outcome.scope == RoundScope.REGION.value
+        own = self.context.region if region_round else self.context.cluster_id
+        if outcome.unit != own:
+            what = "region" if region_round else "cluster"
             self._event(
                 "outcome_ignored",
                 logging.WARNING,
                 round_id=outcome.round_id,
-                reason=f"outcome names cluster {outcome.cluster_id!r}",
+                reason=f"outcome names {what} {outcome.unit!r}",
             )
             return
         rnd = self._rounds.get(outcome.round_id)
@@ -541,6 +570,7 @@ class AgentCore:
         self._event(
             "round_outcome",
             round_id=outcome.round_id,
+            scope=outcome.scope,
             state=outcome.state,
             reason=outcome.reason,
             contributors=outcome.contributors,

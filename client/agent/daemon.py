@@ -8,9 +8,12 @@ under the daemon's lock, so the core and the ledger see no concurrency.
 
 After a `RoundOutcome` with state "released" a worker thread fetches the
 cluster and the regional release (`wire.FETCH_CLUSTER`, `wire.FETCH_REGION`)
-and stores them under `state_dir/releases/`. A regional aggregate is built
-only once every cluster of the round is in, so NOT_FOUND is retried for
-`region_wait_s`.
+and stores them under `state_dir/releases/`; after a region-wide round's, that
+round's own release (`wire.FETCH_REGION` with its round id). A regional
+aggregate is built only once every cluster of the round is in (and the
+period's region-wide round, if one runs, has ended), so NOT_FOUND is retried
+for `region_wait_s`, and a regional aggregate still missing then is fetched
+again after the period's region-wide round.
 
 Logs are JSON lines through `common.logs.log_event`: ids, stages,
 reason codes and counts, never values, vectors or keys.
@@ -33,7 +36,7 @@ from client.agent.core import AgentContext, AgentCore
 from client.agent.errors import AgentError, AgentStartupError
 from client.agent.log_check import LogChecker
 from client.agent.policy import RefusalCode, RoundRefused
-from client.agent.releases import LEVELS, store_release
+from client.agent.releases import LEVELS, REGION_ROUND, store_release
 from client.agent.startup import load_agent
 from client.agent.status import budget_rows, last_receipt, status_document, write_status
 from common.errors import KlyngeError
@@ -44,6 +47,7 @@ from privacy.manifest import Budget
 from privacy.randomness import RandomSource, system_source
 from protocols import wire
 from protocols.envelope import Envelope, EnvelopeKey, ErrorCode, FetchNotFound
+from protocols.messages import SCOPE_REGION
 from transport.client import (
     AgentConfig,
     AgentHandler,
@@ -141,7 +145,9 @@ class AgentDaemon(AgentHandler):
                 f"{settings.tls_files.cert}: the certificate names practice "
                 f"{self.transport.practice_id!r}, the configuration {settings.practice_id!r}"
             )
-        self._fetch_jobs: queue.Queue[str | None] = queue.Queue()
+        self._fetch_jobs: queue.Queue[wire.RoundOutcome | None] = queue.Queue()
+        # reference date -> the cluster round whose regional aggregate was not found yet
+        self._region_missing: dict[str, str] = {}
         self._fetcher: threading.Thread | None = None
         self._stopping = threading.Event()
         self._running = False
@@ -265,30 +271,45 @@ class AgentDaemon(AgentHandler):
 
     def _on_outcome(self, outcome: wire.RoundOutcome) -> None:
         if outcome.state == "released":
-            self._fetch_jobs.put(outcome.round_id)
+            self._fetch_jobs.put(outcome)
         else:
             self.done.set()
 
     def _fetch_loop(self) -> None:
         while True:
-            round_id = self._fetch_jobs.get()
-            if round_id is None:
+            outcome = self._fetch_jobs.get()
+            if outcome is None:
                 return
             try:
-                for scope in LEVELS:
-                    self._fetch(scope, round_id)
+                self._fetch_releases(outcome)
             except Exception as exc:  # never let one bad answer stop later downloads
                 self._event(
                     "release_fetch_failed",
                     logging.ERROR,
-                    round_id=round_id,
+                    round_id=outcome.round_id,
                     error=type(exc).__name__,
                 )
             finally:
                 self.done.set()
 
-    def _fetch(self, scope: str, round_id: str) -> None:
-        """Download and keep one release; NOT_FOUND and errors are retried until the deadline."""
+    def _fetch_releases(self, outcome: wire.RoundOutcome) -> None:
+        ref = outcome.reference_date
+        if outcome.scope == SCOPE_REGION:
+            self._fetch(wire.FETCH_REGION, outcome.round_id, record_as=REGION_ROUND)
+            missing = self._region_missing.pop(ref, None)
+            if missing is not None:  # the regional aggregate waited for this round
+                self._fetch(wire.FETCH_REGION, missing)
+            return
+        for scope in LEVELS:
+            found = self._fetch(scope, outcome.round_id)
+            if scope == wire.FETCH_REGION and not found:
+                self._region_missing[ref] = outcome.round_id
+
+    def _fetch(self, scope: str, round_id: str, *, record_as: str | None = None) -> bool:
+        """Download and keep one release; NOT_FOUND and errors are retried until the deadline.
+
+        True once it is stored; `record_as` is its key in status.json (default `scope`).
+        """
         deadline = time.monotonic() + self.settings.coordinator.region_wait_s
         while not self._stopping.is_set():
             try:
@@ -297,7 +318,7 @@ class AgentDaemon(AgentHandler):
             except FetchNotFound:
                 if time.monotonic() >= deadline:
                     self._event("release_not_found", scope=scope, round_id=round_id)
-                    return
+                    return False
             except KlyngeError as exc:
                 self._event(
                     "release_fetch_failed",
@@ -307,7 +328,7 @@ class AgentDaemon(AgentHandler):
                     reason=str(exc),
                 )
                 if time.monotonic() >= deadline:
-                    return
+                    return False
             else:
                 record = ReleaseRecord(
                     stored.round_id,
@@ -315,13 +336,14 @@ class AgentDaemon(AgentHandler):
                     self._now().isoformat(timespec="seconds"),
                 )
                 with self._lock:
-                    self._releases[scope] = record
+                    self._releases[record_as or scope] = record
                     self.write_status()
                 self._event(
                     "release_stored", scope=scope, round_id=stored.round_id, file=record.file
                 )
-                return
+                return True
             self._stopping.wait(_RETRY_S)
+        return False
 
     # --- status --------------------------------------------------------------------
 

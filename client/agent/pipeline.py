@@ -67,16 +67,11 @@ def mask(agent: SecAggAgent, values: np.ndarray) -> MaskedInput:
     return agent.masked_input(values)
 
 
-def recipient_of(cluster_id: str) -> str:
-    """Who receives the masked vector: the coordinator, for this cluster's sum only."""
-    return f"coordinator:{cluster_id}"
-
-
 def charge(
     ledger: Ledger,
     *,
     round_id: str,
-    cluster_id: str,
+    recipient: str,
     manifest: Manifest,
     reference_date: date,
     prepared: PreparedContribution,
@@ -87,11 +82,15 @@ def charge(
 
     `aborted_rounds`: rounds the transparency log proves aborted; only they let
     a period be charged a second time (a retry, with fresh noise).
+
+    `recipient` (`receipts.recipient_of`) names the sum the vector goes into:
+    one cluster's, or one region's in a region-wide round; the ledger tells
+    the two kinds of release apart by it.
     """
     return ledger.charge(
         ChargeRequest(
             round_id=round_id,
-            recipient=recipient_of(cluster_id),
+            recipient=recipient,
             manifest=manifest,
             reference_date=reference_date,
             release=prepared.release,

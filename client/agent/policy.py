@@ -1,12 +1,15 @@
 """What a round announcement must satisfy before this practice advertises keys.
 
 The coordinator is not trusted (ARCHITECTURE.md), so everything it announces
-is checked against what the practice holds locally: its own cluster, the
-manifests it approved (re-read from the trust store for every round, so a
-withdrawn approval stops the next round without a restart), the signed
-schedule, the vector layout the manifest prescribes, the survivor floor the
-noise is sized for, and the ledger. Each check is a small function that
-raises `RoundRefused` with a stable reason code and one line for the log; the
+is checked against what the practice holds locally: its own cluster (or, for
+a region-wide round, its own region and the signed registry's word that every
+participant is of that region), the manifests it approved (re-read from the
+trust store for every round, so a withdrawn approval stops the next round
+without a restart), the signed schedule (a region-wide round only on the
+manifest's region-round dates), the vector layout the manifest prescribes for
+the round's scope, the SecAgg parameters and the survivor floor the noise is
+sized for, and the ledger. Each check is a small function that raises
+`RoundRefused` with a stable reason code and one line for the log; the
 registry, identity and SecAgg+ parameter checks follow in
 `protocols.agent.SecAggAgent.advertise`.
 
@@ -38,7 +41,7 @@ from privacy.errors import (
 from privacy.layout import ReleaseLayout, RoundScope
 from privacy.ledger import Ledger
 from privacy.manifest import SignedManifest
-from privacy.plan import round_min_survivors
+from privacy.plan import round_min_survivors, round_params
 from privacy.release import Release
 from privacy.trust import (
     APPROVED_FILE,
@@ -58,7 +61,7 @@ from protocols.errors import (
     SignatureError,
     UnknownParticipantError,
 )
-from protocols.messages import RoundAnnouncement
+from protocols.messages import SCOPE_REGION, RoundAnnouncement
 from protocols.registry import PracticeRegistry
 
 
@@ -67,6 +70,8 @@ class RefusalCode(StrEnum):
 
     WRONG_CLUSTER = "wrong_cluster"
     PARTICIPANT_OTHER_CLUSTER = "participant_other_cluster"
+    WRONG_REGION = "wrong_region"
+    PARTICIPANT_OTHER_REGION = "participant_other_region"
     MANIFEST_UNKNOWN = "manifest_unknown"
     MANIFEST_UNSIGNED = "manifest_unsigned"
     MANIFEST_UNKNOWN_AUTHORITY = "manifest_unknown_authority"
@@ -188,6 +193,46 @@ def check_participants_cluster(announcement: RoundAnnouncement, registry: Practi
             )
 
 
+def round_scope(announcement: RoundAnnouncement) -> RoundScope:
+    return RoundScope.REGION if announcement.scope == SCOPE_REGION else RoundScope.CLUSTER
+
+
+def check_region(announcement: RoundAnnouncement, region: str, registry: PracticeRegistry) -> None:
+    """A region-wide round of this practice's own region, whose every participant the signed
+    registry places in that region.
+
+    The practice's region is the signed registry's, never the coordinator's
+    word. A participant outside the region would be summed into a release
+    published under this region's name; one missing from the registry could
+    be a coordinator's invention (the registry check in `protocols.agent`
+    refuses it too, after this one).
+    """
+    if not region:
+        raise RoundRefused(
+            RefusalCode.WRONG_REGION,
+            f"round is for region {announcement.region!r}; the signed registry places this "
+            "practice in no region, so it takes part in no region-wide round",
+        )
+    if announcement.region != region:
+        raise RoundRefused(
+            RefusalCode.WRONG_REGION,
+            f"round is for region {announcement.region!r}; this practice is in {region!r}",
+        )
+    for p in announcement.participants:
+        entry = registry.entry(p.practice_id)
+        if entry is None:
+            raise RoundRefused(
+                RefusalCode.UNKNOWN_PARTICIPANT,
+                f"participant {p.practice_id} is not in the signed registry",
+            )
+        if entry.region != region:
+            where = repr(entry.region) if entry.region else "no region"
+            raise RoundRefused(
+                RefusalCode.PARTICIPANT_OTHER_REGION,
+                f"participant {p.practice_id} is registered in {where}, not {region!r}",
+            )
+
+
 class ManifestGate:
     """`privacy.trust.check_manifest` for announced hashes, re-run only when an input changes.
 
@@ -272,10 +317,11 @@ class ManifestGate:
 def check_reference(
     accepted: AcceptedManifest, announcement: RoundAnnouncement, today: date
 ) -> date:
-    """The announced reference date, if the signed schedule lists it and it is not in the future."""
+    """The announced reference date, if the signed schedule lists it (for its scope) and it is
+    not in the future."""
     reference = date.fromisoformat(announcement.reference_date)  # the message validated the form
     try:
-        check_reference_date(accepted, reference)
+        check_reference_date(accepted, reference, round_scope(announcement))
     except ManifestRefused as exc:
         raise manifest_refusal(exc) from None
     if reference > today:
@@ -288,12 +334,35 @@ def check_reference(
 
 
 def check_vector_length(accepted: AcceptedManifest, announcement: RoundAnnouncement) -> None:
-    expected = ReleaseLayout.for_round(accepted.manifest, RoundScope.CLUSTER).length
+    """The length of the layout the manifest prescribes for the round's scope."""
+    expected = ReleaseLayout.for_round(accepted.manifest, round_scope(announcement)).length
     if announcement.vector_length != expected:
         raise RoundRefused(
             RefusalCode.VECTOR_LENGTH,
             f"announced vector length {announcement.vector_length}; manifest "
             f"{accepted.manifest.meta.id} v{accepted.manifest.meta.version} prescribes {expected}",
+        )
+
+
+def check_region_params(accepted: AcceptedManifest, announcement: RoundAnnouncement) -> None:
+    """A region-wide round's neighbours and threshold are the manifest's (`plan.round_params`).
+
+    Fewer neighbours than the authority signed for would leave each secret
+    with fewer holders than it decided on; `SecAggAgent.advertise` then checks
+    that the parameters are safe at all.
+    """
+    n = len(announcement.participants)
+    try:
+        wanted = round_params(accepted.manifest, n, RoundScope.REGION)
+    except SecAggError as exc:
+        raise secagg_refusal(exc) from None
+    got = announcement.params
+    if (got.k, got.threshold) != (wanted.k, wanted.threshold):
+        raise RoundRefused(
+            RefusalCode.UNSAFE_PARAMETERS,
+            f"round announces k = {got.k}, t = {got.threshold}; for {n} participants manifest "
+            f"{accepted.manifest.meta.id} v{accepted.manifest.meta.version} prescribes "
+            f"k = {wanted.k}, t = {wanted.threshold}",
         )
 
 
@@ -322,9 +391,17 @@ def check_ledger(
     reference: date,
     release: Release,
     aborted_rounds: frozenset[str] = frozenset(),
+    scope: RoundScope = RoundScope.CLUSTER,
 ) -> None:
     """Ask the ledger, without writing, whether it would accept this round's charge."""
     try:
-        ledger.check(round_id, accepted.manifest, reference, release, aborted_rounds=aborted_rounds)
+        ledger.check(
+            round_id,
+            accepted.manifest,
+            reference,
+            release,
+            aborted_rounds=aborted_rounds,
+            scope=scope,
+        )
     except Exception as exc:
         raise ledger_refusal(exc) from None

@@ -59,6 +59,7 @@ class ProvisionedAgent:
     directory: Path
     config_path: Path
     identity_public_key: bytes
+    region: str = ""  # listed in the registry: which region-wide round it takes part in
 
 
 def _relative(target: Path, base: Path) -> str:
@@ -87,6 +88,7 @@ def provision_agent(
     region_wait_s: float | None = None,
     authority_name: str = "manifest authority",
     name: str = "",
+    region: str = "",
     random_bytes: RandomBytes = system_random_bytes,
 ) -> ProvisionedAgent:
     """Create one practice's agent directory (see module docstring); returns its public key."""
@@ -132,6 +134,7 @@ def provision_agent(
         "format": FORMAT,
         "practice_id": practice_id,
         "cluster_id": cluster_id,
+        **({"region": region} if region else {}),
         "extract_dir": _relative(extract_dir, directory),
         "state_dir": STATE_DIR,
         "manifests": [_relative(p, directory) for p in manifests],
@@ -151,7 +154,7 @@ def provision_agent(
     config_path.write_text(header + tomli_w.dumps(document), encoding="utf-8")
     load_settings(config_path)  # what we wrote must read back
     return ProvisionedAgent(
-        practice_id, cluster_id, name, directory, config_path, identity.public_key
+        practice_id, cluster_id, name, directory, config_path, identity.public_key, region
     )
 
 
@@ -174,6 +177,7 @@ def provision_practice(
         cluster_id=practice.cluster,
         extract_dir=federation.extract_dir(practice),
         name=practice.name,
+        region=practice.region,
         **options,  # type: ignore[arg-type]
     )
 
@@ -189,6 +193,7 @@ def provisioned_from_config(config_path: Path) -> ProvisionedAgent:
         settings.path.parent,
         settings.path,
         public,
+        settings.region,
     )
 
 
@@ -196,7 +201,10 @@ def build_registry(
     agents: Iterable[ProvisionedAgent], *, issuer: str, issued: date
 ) -> PracticeRegistry:
     return make_registry(
-        (RegistryEntry(a.practice_id, a.identity_public_key, a.name, a.cluster_id) for a in agents),
+        (
+            RegistryEntry(a.practice_id, a.identity_public_key, a.name, a.cluster_id, a.region)
+            for a in agents
+        ),
         issuer=issuer,
         issued=issued,
     )

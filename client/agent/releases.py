@@ -3,8 +3,9 @@
 Only aggregates the coordinator released come here (the coordinator scopes a
 `Fetch` to the caller's own cluster and region by its certificate). They are
 stored byte for byte as served, one JSON file per level, named by the round
-this practice took part in (`cluster-<round>.json`, `region-<round>.json`), so
-the local report shows exactly what was published.
+this practice took part in (`cluster-<round>.json`, `region-<round>.json`; a
+region-wide round's own release is `region-<its round>.json` and says
+`"scope": "region"`), so the local report shows exactly what was published.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ LEVELS = (wire.FETCH_CLUSTER, wire.FETCH_REGION)
 # A release document is a few levels deep (period, indicator, cell, extras).
 MAX_RELEASE_BYTES = 8 * 1024 * 1024
 MAX_RELEASE_DEPTH = 16
+REGION_ROUND = "region_round"  # status.json's key for a region-wide round's release
 
 
 class ReleaseFormatError(AgentError):

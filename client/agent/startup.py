@@ -59,7 +59,7 @@ def load_agent(
     registry = load_registry(
         settings.registry, settings.registry_authority_key, settings.registry_signature
     )
-    check_registry_entry(settings, registry, identity)
+    region = check_registry_entry(settings, registry, identity)
     step("manifests")
     manifests, gate = load_manifests(settings, installed, today)
     step("ledger")
@@ -76,6 +76,7 @@ def load_agent(
     return AgentContext(
         practice_id=settings.practice_id,
         cluster_id=settings.cluster_id,
+        region=region,
         identity=identity,
         receipt_key=private,
         registry=registry,
@@ -91,9 +92,13 @@ def load_agent(
 
 def check_registry_entry(
     settings: AgentSettings, registry: PracticeRegistry, identity: IdentityKey
-) -> None:
-    """This practice is in the registry, with this identity key and this cluster."""
-    entry = next((e for e in registry.entries if e.practice_id == settings.practice_id), None)
+) -> str:
+    """This practice is in the registry, with this identity key and this cluster; its region.
+
+    The region is the signed registry's ("" if it names none: then the practice
+    takes part in no region-wide round).
+    """
+    entry = registry.entry(settings.practice_id)
     if entry is None:
         raise AgentStartupError(
             f"{settings.registry}: practice {settings.practice_id} is not in the signed registry"
@@ -108,6 +113,12 @@ def check_registry_entry(
             f"{settings.path}: cluster_id is {settings.cluster_id!r}, but the signed registry "
             f"places practice {settings.practice_id} in {entry.cluster!r}"
         )
+    if settings.region and entry.region and entry.region != settings.region:
+        raise AgentStartupError(
+            f"{settings.path}: region is {settings.region!r}, but the signed registry "
+            f"places practice {settings.practice_id} in {entry.region!r}"
+        )
+    return entry.region
 
 
 def load_manifests(

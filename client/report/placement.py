@@ -1,6 +1,9 @@
 """Where the practice's own rate falls among the practices of its cluster and region.
 
-The released histograms count practices (not patients). The practice places
+The released histograms count practices (not patients). Only the region-wide
+round releases them (a cluster round releases totals only), so the region's
+distribution is the one a practice is placed in; a cluster release with a
+histogram (an older one) is still used where it has one. The practice places
 its own exactly computed rate in them locally; nothing about the placement is
 sent. A decile is stated only where the release gives deciles: a histogram
 whose noise or size does not support deciles does not support the

@@ -125,7 +125,13 @@ def build_report(
                 verdict.position,
                 is_better(verdict.position, ind.direction),
                 placement=place_indicator(
-                    releases.cluster, releases.region, ind.id, own.numerator, own.denominator, sent
+                    releases.cluster,
+                    # the region-wide round's histograms; an older regional release's otherwise
+                    releases.region_round or releases.region,
+                    ind.id,
+                    own.numerator,
+                    own.denominator,
+                    sent,
                 ),
                 trend=(trends or {}).get(ind.id),
                 compared_with=verdict.compared_with,

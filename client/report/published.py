@@ -25,8 +25,9 @@ def read_releases(directory: Path) -> list[ReleaseDocument]:
 @dataclass(frozen=True)
 class ReleaseChoice:
     cluster: ReleaseDocument | None
-    region: ReleaseDocument | None
+    region: ReleaseDocument | None  # the region's aggregate of its cluster sums
     other_dates: tuple[date, ...]  # reference dates downloaded but not compared with
+    region_round: ReleaseDocument | None = None  # the period's region-wide round, if any
 
 
 def latest_cluster_date(releases: list[ReleaseDocument], cluster_id: str) -> date | None:
@@ -35,7 +36,7 @@ def latest_cluster_date(releases: list[ReleaseDocument], cluster_id: str) -> dat
 
 
 def choose_releases(releases: list[ReleaseDocument], cluster_id: str, as_of: date) -> ReleaseChoice:
-    """The newest cluster and regional release for exactly `as_of`.
+    """The newest cluster and regional release, and region-wide round, for exactly `as_of`.
 
     A release for another date is not compared with: the practice's own value
     is computed at `as_of`, and a rate from another quarter would mislead.
@@ -46,11 +47,15 @@ def choose_releases(releases: list[ReleaseDocument], cluster_id: str, as_of: dat
         key=lambda r: r.order_key,
     )
     cluster = clusters[-1] if clusters else None
-    regions = sorted((r for r in same if r.level == "region"), key=lambda r: r.order_key)
+    regional = sorted((r for r in same if r.level == "region"), key=lambda r: r.order_key)
+    regions = [r for r in regional if r.scope != "region"]
     if cluster is not None:
         # the region this cluster's round was folded into, if downloaded
         linked = [r for r in regions if r.shares_round_with(cluster)]
         regions = linked or regions
     region = regions[-1] if regions else None
+    rounds = [r for r in regional if r.scope == "region"]
+    if region is not None:  # the region-wide round of the aggregate's own region
+        rounds = [r for r in rounds if r.unit == region.unit] or rounds
     others = sorted({r.reference_date for r in releases} - {as_of})
-    return ReleaseChoice(cluster, region, tuple(others))
+    return ReleaseChoice(cluster, region, tuple(others), rounds[-1] if rounds else None)

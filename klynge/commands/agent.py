@@ -238,6 +238,9 @@ def init(
     directory: Path = typer.Argument(..., metavar="DIR", help="Agent directory to create."),
     practice: str = typer.Option(..., "--practice", help="Practice id (as in its certificate)."),
     cluster: str = typer.Option(..., "--cluster", help="Cluster id."),
+    region: str = typer.Option(
+        "", "--region", help="Region, listed in the registry: its region-wide rounds."
+    ),
     extract: Path = typer.Option(..., "--extract", help="The practice's extract directory."),
     pki: Path = typer.Option(..., "--pki", help="PKI directory (`klynge pki`)."),
     manifests: list[Path] = typer.Option(..., "--manifest", help="Signed manifest to approve."),
@@ -267,6 +270,7 @@ def init(
         directory,
         practice_id=practice,
         cluster_id=cluster,
+        region=region,
         extract_dir=extract,
         pki_dir=pki,
         manifests=manifests,

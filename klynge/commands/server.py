@@ -29,9 +29,13 @@ register(
             "en": "Coordinator listening on port {port}; stop with Ctrl-C",
         },
         "server.queued": {"da": "Runde bestilt: {path}", "en": "Round requested: {path}"},
+        "server.trigger_unit": {
+            "da": "angiv enten --cluster eller --region",
+            "en": "give either --cluster or --region",
+        },
         "server.rounds": {"da": "Runder", "en": "Rounds"},
         "server.col.round": {"da": "Runde", "en": "Round"},
-        "server.col.cluster": {"da": "Klynge", "en": "Cluster"},
+        "server.col.cluster": {"da": "Klynge/region", "en": "Cluster/region"},
         "server.col.date": {"da": "Referencedato", "en": "Reference date"},
         "server.col.state": {"da": "Status", "en": "State"},
         "server.col.reason": {"da": "Årsag", "en": "Reason"},
@@ -103,12 +107,22 @@ def run(config: Path = typer.Option(..., "--config", help="server.toml")) -> Non
 @app.command("trigger")
 def trigger(
     config: Path = typer.Option(..., "--config", help="server.toml"),
-    cluster: str = typer.Option(..., "--cluster"),
+    cluster: str | None = typer.Option(None, "--cluster"),
+    region: str | None = typer.Option(
+        None, "--region", help="A region-wide round (on a date the manifest lists for one)."
+    ),
     as_of: str = typer.Option(..., "--as-of", help="Reference date, YYYY-MM-DD."),
 ) -> None:
     """Ask a running coordinator for a round (picked up within a second)."""
+    if (cluster is None) == (region is None):
+        raise typer.BadParameter(t("server.trigger_unit"), param_hint="--cluster")
     settings = load_server_settings(config)
-    path = write_trigger(settings.trigger_dir, cluster, parse_iso_date(as_of, "--as-of"))
+    ref = parse_iso_date(as_of, "--as-of")
+    if region is not None:
+        path = write_trigger(settings.trigger_dir, region, ref, region=True)
+    else:
+        assert cluster is not None
+        path = write_trigger(settings.trigger_dir, cluster, ref)
     Console().print(t("server.queued", path=path))
 
 
@@ -124,7 +138,7 @@ def status(config: Path = typer.Option(..., "--config", help="server.toml")) -> 
         for r in store.rounds():
             table.add_row(
                 r.id[:16],
-                r.cluster,
+                r.unit,
                 r.reference_date.isoformat(),
                 r.state.value,
                 r.abort_reason or "",

@@ -106,3 +106,18 @@ def test_valid_control_messages_round_trip_and_cannot_be_built_invalid():
     assert wire.from_envelope(outcome.to_envelope("coordinator")) == outcome
     with pytest.raises(wire.WireError):
         wire.RoundOutcome(ROUND, "K01", "2026-09-30", "released", "", True)  # type: ignore[arg-type]
+
+
+def test_an_outcome_names_a_cluster_or_a_region_never_both_or_neither():
+    wide = wire.RoundOutcome(ROUND, "", "2026-09-30", "released", "", 40, "region", "Midt")
+    assert wire.from_envelope(wide.to_envelope("coordinator")) == wide
+    assert wide.unit == "Midt"
+    for cluster, scope, region in [
+        ("K01", "region", "Midt"),  # a region-wide round names no cluster
+        ("", "region", ""),  # nor leaves out its region
+        ("K01", "cluster", "Midt"),  # a cluster round names no region
+        ("", "cluster", ""),
+        ("K01", "nation", ""),  # no such scope
+    ]:
+        with pytest.raises(wire.WireError):
+            wire.RoundOutcome(ROUND, cluster, "2026-09-30", "released", "", 4, scope, region)

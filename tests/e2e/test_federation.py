@@ -4,7 +4,11 @@ Real gRPC over real sockets, real mutual TLS with certificates created for
 the test, real key files, ledgers and a real SQLite store on disk. Nothing
 is mocked. Each scenario is one demo federation run (`klynge.demo`), then
 its outputs are checked against `klynge compute` run on every practice's
-own extract.
+own extract. The demo runs the cluster rounds and, on its reference date,
+the region-wide round beside them: cluster releases carry totals only; the
+region-wide round's release carries the strata and the practice-rate
+histograms. Who contributed to a round is read from the practices' own
+ledgers (a charge, and the hand-over of the masked input), never guessed.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ from typer.testing import CliRunner
 from client.agent.config import load_settings
 from klynge.cli import root
 from klynge.demo import DemoOptions, prepare, run, stop_all
+from privacy.layout import TOTAL, ReleaseLayout, RoundScope
+from privacy.manifest import load_manifest
+from privacy.plan import round_params
 from server.results import results_document
 from server.store import Store
 from transport.client import AgentConfig, AgentHandler, AgentTransport
@@ -96,9 +103,55 @@ def true_cells(computed: dict[str, dict], members: list[str]) -> dict[str, dict[
     return cells
 
 
-def survivors_of(layout, doc: dict, dropouts: dict[str, str]) -> list[str]:
-    members = [p.id for p in layout.federation.practices_in(doc["unit"])]
-    return [p for p in members if dropouts.get(p) != "SHARE_KEYS"]
+def ledger_entries(layout, practice_id: str) -> list[dict]:
+    ledger = load_settings(layout.agent_configs[practice_id]).ledger_dir / "ledger.jsonl"
+    return [json.loads(line) for line in ledger.read_text().splitlines()]
+
+
+def contributors_of(layout, doc: dict) -> list[str]:
+    """The practices whose ledger says they charged and handed over a masked input for the
+    release's round (one round: a cluster's, or the region-wide round)."""
+    (round_id,) = doc["round_ids"]
+    out = []
+    for p in layout.federation.practices:
+        entries = ledger_entries(layout, p.id)
+        charged = any(
+            e["kind"] == "charge" and e["receipt"]["round_id"] == round_id for e in entries
+        )
+        sent = any(e["kind"] == "sent" and e["round_id"] == round_id for e in entries)
+        if charged and sent:
+            out.append(p.id)
+    assert len(out) == doc["contributors"], (doc["unit"], out)
+    return out
+
+
+def true_strata_cells(manifest, computed, members) -> dict[tuple[str, str], dict[str, int]]:
+    """(indicator, stratum or total) -> {field: true cell}, summed over `members`."""
+    counts = truth(computed, members)
+    layout = ReleaseLayout.for_round(manifest, RoundScope.REGION)
+    return {
+        (block.indicator_id, group): dict(
+            zip(block.fields, block.cells(*counts[block.indicator_id, group]), strict=True)
+        )
+        for block in layout.blocks
+        for group in (*block.groups, TOTAL)
+    }
+
+
+def check_cells_within(doc: dict, expected, sigmas: float = 6.0) -> int:
+    """Every raw noisy cell of a DP release within `sigmas` of the truth; how many checked."""
+    checked = 0
+    for ind_id, stratum, cell in released_cells(doc):
+        if not cell.get("cells"):  # a total over strata: an estimate, no raw cells of its own
+            continue
+        want = expected[ind_id, stratum]
+        assert set(cell["cells"]) == set(want)
+        for field, value in cell["cells"].items():
+            sd = cell["cell_noise_sd"][field]
+            assert sd > 0
+            assert abs(value - want[field]) <= sigmas * sd + 1, (doc["unit"], ind_id, stratum)
+            checked += 1
+    return checked
 
 
 def hat_weights(rate: float, bins: int) -> list[float]:
@@ -128,6 +181,36 @@ def check_cluster_rounds_carry_no_histograms(results) -> None:
         assert "distributions" not in doc
 
 
+def check_distributions(doc: dict, layout, members: list[str], computed) -> None:
+    """Without noise, each histogram the region-wide round releases is the hat-function
+    histogram of the true practice rates. Fixed point rounds each practice's two bins to
+    1/scale of a practice."""
+    spec = load_manifest(layout.manifest).manifest.distribution
+    assert spec is not None and spec.indicators
+    assert set(doc["distributions"]) == set(spec.indicators)
+    for name in spec.indicators:
+        dist = doc["distributions"][name]
+        want = expected_histogram(computed, members, name, spec.bins, spec.full_weight_denominator)
+        assert dist["practices"] == len(members)
+        assert dist["bin_noise_sd"] == 0
+        assert dist["bins"] == pytest.approx(want, abs=len(members) * 1.5 / spec.scale + 0.01)
+        assert sum(dist["bins"]) > 1
+        assert dist["deciles"] is not None  # 12+ practices and no noise: deciles are given
+
+
+def check_exact(doc: dict, expected, where: str) -> int:
+    """Every released figure equals the truth; a hidden one says why, never zero."""
+    checked = 0
+    for ind_id, stratum, cell in released_cells(doc):
+        for i, field in enumerate(("numerator", "denominator")):
+            if cell[field] is not None:
+                assert cell[field] == expected[ind_id, stratum][i], (where, ind_id, stratum)
+                checked += 1
+            else:
+                assert field in cell["suppressed"]
+    return checked
+
+
 def test_no_dp_release_equals_the_sum_of_local_computes_even_with_dropouts(tmp_path):
     _, layout, outcome, results = run_demo(tmp_path, no_dp=True, dropout=0.1)
     assert set(results["clusters"]) == {"K01", "K02", "K03"}, results["aborted_rounds"]
@@ -136,27 +219,32 @@ def test_no_dp_release_equals_the_sum_of_local_computes_even_with_dropouts(tmp_p
     checked = 0
     region_members = []
     for cluster, doc in results["clusters"].items():
-        members = survivors_of(layout, doc, outcome.dropouts)
+        members = contributors_of(layout, doc)
         region_members += members
-        assert doc["contributors"] == len(members)
-        expected = truth(computed, members)
-        for ind_id, stratum, cell in released_cells(doc):
-            assert stratum == "total"  # a cluster round releases totals, no age/sex strata
-            for i, field in enumerate(("numerator", "denominator")):
-                if cell[field] is not None:
-                    assert cell[field] == expected[ind_id, stratum][i], (cluster, ind_id, stratum)
-                    checked += 1
-                else:
-                    assert field in cell["suppressed"]  # hidden, and says why; never zero
-    # Without noise the disclosure rules may hide a small count, but most totals are shown.
-    indicators = len(next(iter(results["clusters"].values()))["indicators"])
-    assert checked > 0.8 * 3 * 2 * indicators
+        assert 4 <= len(members) <= 6
+        checked += check_exact(doc, truth(computed, members), cluster)
+        # a cluster round releases its totals only
+        assert all(ind["strata"] == [] for ind in doc["indicators"])
+        assert "distributions" not in doc
+    assert checked > 100
     (region,) = results["regions"].values()
-    expected = truth(computed, region_members)
-    for ind_id, stratum, cell in released_cells(region):
-        if cell["numerator"] is not None:
-            assert cell["numerator"] == expected[ind_id, stratum][0]
-    check_cluster_rounds_carry_no_histograms(results)
+    check_exact(region, truth(computed, region_members), "region")
+    assert all(ind["strata"] == [] for ind in region["indicators"])
+
+    # The region-wide round: its strata cells are the sums of the practices' own strata,
+    # its histograms those of their own rates.
+    (wide,) = results["region_rounds"].values()
+    assert wide["scope"] == "region" and wide["level"] == "region"
+    wide_members = contributors_of(layout, wide)
+    assert len(wide_members) >= 12
+    assert check_exact(wide, truth(computed, wide_members), "region-wide") > 150
+    check_distributions(wide, layout, wide_members, computed)
+    same = sorted(wide_members) == sorted(region_members)
+    note = region["region_round"]
+    assert note == {
+        "round_id": wide["round_ids"][0],
+        "totals": "exact" if same else "contributors_differ",
+    }
     # every practice can fetch its cluster's and region's release for its local report
     for p in layout.federation.practices:
         if p.id in outcome.dropouts:
@@ -165,11 +253,13 @@ def test_no_dp_release_equals_the_sum_of_local_computes_even_with_dropouts(tmp_p
         names = sorted(x.name for x in releases.glob("*.json"))
         assert any(n.startswith("cluster-") for n in names), p.id
         assert any(n.startswith("region-") for n in names), p.id
+        assert f"region-{wide['round_ids'][0]}.json" in names, p.id
 
 
 def test_dp_release_is_within_six_sigma_and_the_server_holds_no_patient_data(tmp_path):
     _, layout, _, results = run_demo(tmp_path)
     assert set(results["clusters"]) == {"K01", "K02", "K03"}, results["aborted_rounds"]
+    manifest = load_manifest(layout.manifest).manifest
     computed = compute_all(layout)
     covered = figures = 0
     for doc in results["clusters"].values():
@@ -193,6 +283,28 @@ def test_dp_release_is_within_six_sigma_and_the_server_holds_no_patient_data(tmp
         check_cluster_rounds_carry_no_histograms(results)
     # 95 % intervals (noise and chance) hold the practices' true rate in most cases.
     assert figures > 30 and covered >= 0.8 * figures, (covered, figures)
+    everyone = [p.id for p in layout.federation.practices]
+    (wide,) = results["region_rounds"].values()
+    assert wide["contributors"] == len(everyone) and wide["mechanism"] == "distributed_skellam"
+    assert check_cells_within(wide, true_strata_cells(manifest, computed, everyone)) > 300
+    spec = manifest.distribution
+    for name in spec.indicators:
+        dist = wide["distributions"][name]
+        want = expected_histogram(computed, everyone, name, spec.bins, spec.full_weight_denominator)
+        assert dist["bin_noise_sd"] > 0
+        for got, true in zip(dist["bins"], want, strict=True):
+            # a bin is shown as max(noisy, 0): it can only be nearer a true count ≥ 0
+            assert abs(got - true) <= 6 * dist["bin_noise_sd"] + 0.01, (name, got, true)
+    # Every practice took part in both rounds, so the region's totals use both
+    (region,) = results["regions"].values()
+    assert region["region_round"] == {
+        "round_id": wide["round_ids"][0],
+        "totals": "same_contributors",
+    }
+    expected = truth(computed, everyone)
+    for ind in region["indicators"]:
+        num = expected[ind["id"], "total"][0]
+        assert abs(ind["numerator"] - num) <= 6 * ind["noise_sd"] + 1, ind["id"]
 
     # Scan everything the coordinator wrote: store, logs, transparency log.
     coordinator_files = [
@@ -225,11 +337,21 @@ def test_a_cluster_below_the_minimum_releases_nothing(tmp_path):
         tmp_path, practices=10, clusters=2, dropout=0.2, dropout_stage="SHARE_KEYS"
     )
     assert results["clusters"] == {} and results["regions"] == {}
-    reasons = [r["reason"] for r in results["aborted_rounds"]]
-    assert len(reasons) == 2 and all("BelowMinimum" in r for r in reasons), reasons
+    reasons = {r["cluster"]: r["reason"] for r in results["aborted_rounds"]}
+    assert {"K01", "K02"} <= set(reasons)
+    assert all("BelowMinimum" in reasons[c] for c in ("K01", "K02")), reasons
+    manifest = load_manifest(layout.manifest).manifest
     store = Store.open(layout.store)
     try:
-        assert store.releases() == []
+        # Only the region-wide round may release: its own sum, at region level, if at least
+        # its own floor of the region's ten practices contributed; never a cluster's figures.
+        for stored in store.releases():
+            release = stored.release
+            assert release.level.value == "region" and release.extras["scope"] == "region"
+            assert (
+                release.extras["contributors"]
+                >= round_params(manifest, 10, RoundScope.REGION).min_survivors
+            )
     finally:
         store.close()
 
@@ -316,11 +438,21 @@ def test_several_periods_are_backfilled_and_charged_per_period(tmp_path):
         store.close()
     for ref in options.reference_dates:
         assert {("K01", ref), ("K02", ref)} <= released
-    # each practice paid once per period, under one yearly budget
+    # each practice paid once per period for its cluster round, and once for the region-wide
+    # round of the last period (the demo's manifest runs one there), under one yearly budget
     for p in layout.federation.practices:
-        ledger = load_settings(layout.agent_configs[p.id]).ledger_dir / "ledger.jsonl"
-        kinds = [json.loads(line)["kind"] for line in ledger.read_text().splitlines()]
-        assert kinds.count("charge") == 2, p.id
+        charged = [
+            (e["receipt"]["reference_date"], e["receipt"]["recipient"])
+            for e in ledger_entries(layout, p.id)
+            if e["kind"] == "charge"
+        ]
+        assert sorted(charged) == sorted(
+            [
+                ("2026-06-30", f"coordinator:{p.cluster}"),
+                ("2026-09-30", f"coordinator:{p.cluster}"),
+                ("2026-09-30", f"coordinator:region:{p.region}"),
+            ]
+        ), p.id
         # and holds its cluster's and region's release of each period, not the newest twice
         releases = load_settings(layout.agent_configs[p.id]).state_dir / "releases"
         held = defaultdict(set)

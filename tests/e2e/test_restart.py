@@ -78,7 +78,12 @@ def _rounds(layout) -> list:
 
 def test_coordinator_restart_mid_round(tmp_path):
     options = DemoOptions(
-        out=tmp_path / "demo", practices=6, clusters=1, patients=200, stage_timeout_s=60.0
+        out=tmp_path / "demo",
+        practices=6,
+        clusters=1,
+        patients=200,
+        stage_timeout_s=60.0,
+        region_round=False,  # one cluster round, restarted
     )
     layout = prepare(options)
     log_key = load_private_key(layout.coordinator_dir / "log.key")

@@ -163,6 +163,11 @@ def cluster_length(manifest: Manifest) -> int:
     return cluster_layout(manifest).length
 
 
+def region_length(manifest: Manifest) -> int:
+    """Coordinates of a region-wide round's vector under `manifest`."""
+    return ReleaseLayout.for_round(manifest, RoundScope.REGION).length
+
+
 def encode(manifest: Manifest, result: object) -> np.ndarray:
     """An engine result (`PracticeResult`) as a cluster round's cells."""
     counts = result.counts()  # type: ignore[attr-defined]
@@ -189,3 +194,44 @@ def charge_request(
         payload=payload,
         coordinates=cluster_length(manifest),
     )
+
+
+def region_truth(manifest: Manifest, seed: int = 3) -> tuple[np.ndarray, np.ndarray, dict]:
+    """One region's true sums, as (the cluster rounds' totals summed, the region-wide round's
+    strata cells, each indicator's (numerator, denominator) total): random but consistent
+    counts, every population well below the listed patients (manifests with a COUNT
+    indicator on the list, as the default)."""
+    rng = np.random.default_rng(seed)
+    clusters = ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
+    region = ReleaseLayout.for_round(manifest, RoundScope.REGION)
+    listed: dict[str, int] = {}
+    sizes: dict[tuple[str, str], int] = {}  # (population, stratum) -> patients
+    counts: dict[tuple[str, str], tuple[int, int]] = {}  # (indicator, stratum) -> (num, den)
+    for block in region.blocks:
+        entry = block.entry
+        for s in block.groups:
+            top = listed.setdefault(s, int(rng.integers(2000, 3000)))
+            size = top if entry.population == LIST_POPULATION else int(rng.integers(50, top // 3))
+            size = sizes.setdefault((entry.population, s), size)
+            if entry.cells == PASS_FAIL:
+                counts[entry.id, s] = (int(rng.integers(0, size + 1)), size)
+            else:  # events per listed patient, well below the cap
+                counts[entry.id, s] = (int(rng.integers(0, size)), size)
+    region_vector = np.zeros(region.length, dtype=np.int64)
+    cluster_vector = np.zeros(clusters.length, dtype=np.int64)
+    totals = {}
+    for block in region.blocks:
+        for g, s in enumerate(block.groups):
+            cells = block.cells(*counts[block.indicator_id, s])
+            for field, value in zip(block.fields, cells, strict=True):
+                region_vector[block.index(g, field)] = value
+        num = sum(counts[block.indicator_id, s][0] for s in block.groups)
+        den = sum(counts[block.indicator_id, s][1] for s in block.groups)
+        totals[block.indicator_id] = (num, den)
+        cblock = clusters.block(block.indicator_id)
+        for field, value in zip(cblock.fields, cblock.cells(num, den), strict=True):
+            cluster_vector[cblock.index(0, field)] = value
+    list_size = sum(v for (population, _), v in sizes.items() if population == LIST_POPULATION)
+    region_vector[region.list_size_index] = list_size
+    cluster_vector[clusters.list_size_index] = list_size
+    return cluster_vector, region_vector, totals

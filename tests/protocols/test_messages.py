@@ -13,6 +13,8 @@ from protocols.errors import MessageError
 from protocols.messages import (
     CIPHERTEXT_BYTES,
     MAGIC,
+    SCOPE_CLUSTER,
+    SCOPE_REGION,
     EncryptedShare,
     KeyAdvertisement,
     KeyBroadcast,
@@ -46,14 +48,18 @@ practice_ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,11}", fullmatch=True)
 def announcements(draw: st.DrawFn) -> RoundAnnouncement:
     ids = sorted(draw(st.sets(practice_ids, min_size=1, max_size=12)))
     keys = draw(st.lists(key32, min_size=len(ids), max_size=len(ids), unique=True))
+    unit = draw(st.text(min_size=1, max_size=20).filter(lambda s: len(s.encode()) <= 256))
+    region_wide = draw(st.booleans())
     return RoundAnnouncement(
         draw(round_ids),
-        draw(st.text(min_size=1, max_size=20).filter(lambda s: len(s.encode()) <= 256)),
+        "" if region_wide else unit,
         draw(st.dates().map(lambda d: d.isoformat())),
         draw(key32),
         RoundParams(draw(st.integers(1, 60)), draw(st.integers(1, 60)), draw(st.integers(1, 99))),
         draw(st.integers(1, 4096)),
         tuple(Participant(i, k) for i, k in zip(ids, keys, strict=True)),
+        SCOPE_REGION if region_wide else SCOPE_CLUSTER,
+        unit if region_wide else "",
     )
 
 
@@ -250,8 +256,8 @@ def test_invalid_fields_raise_message_error(build) -> None:
         build()
 
 
-def test_announcement_checks_order_dates_and_duplicate_keys() -> None:
-    base = RoundAnnouncement(
+def two_party_announcement() -> RoundAnnouncement:
+    return RoundAnnouncement(
         bytes(16),
         "K01",
         "2025-03-31",
@@ -260,6 +266,10 @@ def test_announcement_checks_order_dates_and_duplicate_keys() -> None:
         8,
         (Participant("a", bytes(32)), Participant("b", bytes([1]) * 32)),
     )
+
+
+def test_announcement_checks_order_dates_and_duplicate_keys() -> None:
+    base = two_party_announcement()
     assert base.index_of("b") == 1 and base.index_of("c") is None
     with pytest.raises(MessageError):
         dataclasses.replace(base, participants=base.participants[::-1])
@@ -273,6 +283,28 @@ def test_announcement_checks_order_dates_and_duplicate_keys() -> None:
         dataclasses.replace(base, vector_length=0)
     assert len(base.digest) == 32
     assert base.digest != dataclasses.replace(base, manifest_hash=bytes([7]) * 32).digest
+
+
+def test_announcement_says_what_it_sums_and_the_digest_binds_it() -> None:
+    """A cluster round names its cluster; a region-wide round its region and no cluster."""
+    cluster = two_party_announcement()
+    assert cluster.scope == SCOPE_CLUSTER and cluster.unit == "K01"
+    region = dataclasses.replace(cluster, cluster_id="", scope=SCOPE_REGION, region="Midtjylland")
+    assert region.unit == "Midtjylland"
+    assert RoundAnnouncement.from_bytes(region.to_bytes()) == region
+    assert region.digest != cluster.digest  # every agent signs which kind of round it joins
+    for bad in (
+        {"scope": "nation"},
+        {"region": "Midtjylland"},  # a cluster round naming a region
+        {"scope": SCOPE_REGION},  # a region-wide round naming a cluster and no region
+        {"scope": SCOPE_REGION, "cluster_id": "", "region": ""},
+    ):
+        with pytest.raises(MessageError):
+            dataclasses.replace(cluster, **bad)
+    data = bytearray(region.to_bytes())
+    data[-(4 + len(b"Midtjylland")) - 1] = 7  # the scope code
+    with pytest.raises(MessageError, match="scope"):
+        RoundAnnouncement.from_bytes(bytes(data))
 
 
 def test_encoding_refuses_inconsistent_nested_messages() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import stat
@@ -99,6 +100,23 @@ def test_registry_round_trip_through_signed_files(tmp_path: Path) -> None:
     assert pid in loaded and "999999" not in loaded and len(loaded) == 4
     data, signature = sign_registry(registry, AUTHORITY)
     assert verify_registry(data, signature, AUTHORITY.public_key, source="mem") == registry
+
+
+def test_a_registry_names_each_practices_region_only_when_it_has_one() -> None:
+    """The region decides which region-wide round a practice joins, so it is signed with the
+    rest; a registry without regions encodes exactly as before there were any."""
+    plain = _registry()
+    assert b'"region"' not in sign_registry(plain, AUTHORITY)[0]
+    regional = make_registry(
+        (dataclasses.replace(e, region="Midtjylland") for e in plain.entries),
+        issuer=plain.issuer,
+        issued=plain.issued,
+    )
+    data, signature = sign_registry(regional, AUTHORITY)
+    loaded = verify_registry(data, signature, AUTHORITY.public_key, source="mem")
+    pid = next(iter(PRACTICES))
+    assert loaded.entry(pid).region == "Midtjylland" and loaded.entry("999999") is None
+    assert plain.entry(pid).region == ""
 
 
 def test_tampered_or_wrongly_signed_registry_is_refused(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from server.store import (
     Release,
     ReleasedCell,
     RoundState,
+    Scope,
     Store,
     StoreError,
     SuppressedCell,
@@ -110,27 +111,42 @@ def test_refuses_newer_schema_and_non_database_files(tmp_path):
         Store.open(junk)
 
 
-def test_a_version_1_store_loses_its_unused_transparency_log_and_keeps_its_releases(
-    tmp_path, monkeypatch
-):
-    import server.store as module
+def _version_1_store(path) -> None:
+    """A store as version 1 of the schema left it: a released cluster round and a log row."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        for statement in MIGRATIONS[0][2]:
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        conn.execute(
+            "INSERT INTO rounds VALUES ('R1', 'c1', 'r1', ?, ?, 'released', 'then', 'then', NULL)",
+            (REF.isoformat(), MANIFEST),
+        )
+        conn.execute(
+            "INSERT INTO releases VALUES (1, 'cluster', 'c1', ?, ?, 'then', '{}')",
+            (REF.isoformat(), MANIFEST),
+        )
+        conn.execute("INSERT INTO release_rounds VALUES (1, 'R1')")
+        conn.execute(
+            "INSERT INTO release_cells VALUES (1, 'dm-hba1c', 'all', 12, 40, 1.5, 5, '{}')"
+        )
+        conn.execute(
+            "INSERT INTO transparency_log VALUES (1, ?, ?, '{}', 'then')", ("0" * 64, "a" * 64)
+        )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
 
+
+def test_a_version_1_store_loses_its_unused_transparency_log_and_keeps_its_releases(tmp_path):
     path = tmp_path / "c.db"
-    monkeypatch.setattr(module, "MIGRATIONS", MIGRATIONS[:1])
-    monkeypatch.setattr(module, "SCHEMA_VERSION", 1)
-    with Store.open(path) as old:
-        for i in range(5):
-            old.register_practice(Practice(f"p{i}", cluster="c1", region="r1"))
-        running_round(old, "R1")
-        old.record_release(cluster_release("R1", [cell(n=5)]))
-        with old.atomic() as conn:
-            conn.execute(
-                "INSERT INTO transparency_log VALUES (1, ?, ?, '{}', 'then')", ("0" * 64, "a" * 64)
-            )
-    monkeypatch.undo()
+    _version_1_store(path)
     with Store.open(path) as new:
-        assert new.schema_version == SCHEMA_VERSION == 3
+        assert new.schema_version == SCHEMA_VERSION == 4
         assert new.latest_release(Level.CLUSTER, "c1").release.cells == (cell(n=5),)
+        [old_round] = new.rounds()
+        assert old_round.scope is Scope.CLUSTER and old_round.unit == "c1"  # migration 3
         tables = {r[0] for r in new._conn.execute("SELECT name FROM sqlite_schema")}
     assert not {t for t in tables if t.startswith("transparency_log")}
     assert {"releases_no_update", "suppressed_cells_no_delete"} <= tables
@@ -300,3 +316,63 @@ def test_history_is_append_only(store):
     ):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"), store.atomic() as conn:
             conn.execute(statement)
+
+
+def region_round(store: Store, round_id: str, region: str = "r1") -> None:
+    store.create_round(
+        round_id,
+        cluster="",
+        region=region,
+        reference_date=REF,
+        manifest_hash=MANIFEST,
+        scope=Scope.REGION,
+    )
+    store.set_round_state(round_id, RoundState.RUNNING)
+
+
+def region_release(round_ids, cells, region="r1", **extras) -> Release:
+    return Release(
+        level=Level.REGION,
+        unit=region,
+        round_ids=tuple(round_ids),
+        reference_date=REF,
+        manifest_hash=MANIFEST,
+        cells=tuple(cells),
+        extras=extras,
+    )
+
+
+def test_a_region_wide_round_is_released_alone_at_region_level(store):
+    region_round(store, "W1")
+    [found] = store.rounds(scope=Scope.REGION)
+    assert found.cluster == "" and found.unit == "r1"
+    release_id = store.record_release(region_release(["W1"], [cell()], scope="region"))
+    assert store.round("W1").state is RoundState.RELEASED
+    assert store.releases(level=Level.REGION, unit="r1", round_id="W1")[0].id == release_id
+    # a region-wide round names no cluster, a cluster round always does
+    with pytest.raises(StoreError, match="names its cluster"):
+        store.create_round(
+            "W2",
+            cluster="c1",
+            region="r1",
+            reference_date=REF,
+            manifest_hash=MANIFEST,
+            scope=Scope.REGION,
+        )
+    with pytest.raises(StoreError, match="names its cluster"):
+        store.create_round(
+            "C9", cluster="", region="r1", reference_date=REF, manifest_hash=MANIFEST
+        )
+
+
+def test_a_region_wide_round_is_never_folded_into_a_regional_aggregate(store):
+    running_round(store, "R1")
+    store.record_release(cluster_release("R1", [cell()]))
+    region_round(store, "W1")
+    before = table_counts(store)
+    with pytest.raises(StoreError, match="mixes cluster rounds and a region-wide round"):
+        store.record_release(region_release(["R1", "W1"], [cell()]))
+    with pytest.raises(StoreError, match="released alone, at region level"):
+        store.record_release(cluster_release("W1", [cell()]))
+    assert table_counts(store) == before
+    assert store.round("W1").state is RoundState.RUNNING

@@ -218,6 +218,55 @@ def test_fetch_returns_release_or_not_found(pki):
         server.stop(0.5)
 
 
+def test_a_busy_coordinator_s_fetch_is_asked_again_not_given_up(pki):
+    """Fetch slots full (grpc refuses at once with RESOURCE_EXHAUSTED): the agent waits and
+    asks again within its deadline, so a region checking the log together is not refused."""
+    import time
+
+    from transport.admission import allow_list
+    from transport.server import CoordinatorConfig, CoordinatorTransport
+    from transport.tls import TlsFiles
+
+    def slow(peer, query):
+        time.sleep(0.3)
+        return FetchResult(round_id=query.round_id, media_type="text/plain", body=b"ok")
+
+    # One session and one fetch slot: while one fetch runs, every other is refused.
+    config = CoordinatorConfig(max_sessions=1, max_sessions_per_practice=1, fetch_workers=1)
+    server = CoordinatorTransport(
+        TlsFiles.for_server(pki),
+        RecordingCoordinator(),
+        allow_list(PRACTICES),
+        config=config,
+        fetch=slow,
+    )
+    server.start()
+    try:
+        with agent(pki, "p01", server.port) as client:
+            assert client.wait_connected(10)
+            results: list[object] = []
+
+            def one(i: int) -> None:
+                try:
+                    results.append(client.fetch("cluster", round_id=f"r{i}", timeout=10))
+                except Exception as exc:  # recorded, so the assertion names it
+                    results.append(exc)
+
+            threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(15)
+        assert sorted(r.round_id for r in results if isinstance(r, FetchResult)) == [
+            "r0",
+            "r1",
+            "r2",
+            "r3",
+        ], results
+    finally:
+        server.stop(0.5)
+
+
 def pki_files(layout, practice):
     from transport.tls import TlsFiles
 
@@ -272,7 +321,13 @@ def test_logs_never_contain_payloads(pki):
             assert client.wait_connected(10)
             for seq, stage in [(0, "echo"), (1, "reject"), (2, "crash"), (0, "echo")]:
                 client.send(envelope("p01", stage=stage, seq=seq, payload=marker))
-            assert wait_until(lambda: len(handler.frames) == 3 and len(received.errors) == 2)
+            assert wait_until(
+                lambda: (
+                    len(handler.frames) == 3
+                    and len(received.errors) == 2
+                    and "duplicate_dropped" in logs.events()  # the last frame, handled last
+                )
+            )
         events = logs.events()
     text = "\n".join(logs.lines)
     assert "duplicate_dropped" in events and "frame_rejected" in events

@@ -40,9 +40,11 @@ from tests.client.agent.world import (
     TODAY,
     announce,
     catalogue,
+    charges,
     default_manifest,
     extract,
     make_world,
+    only_refusal,
     run_round,
     with_id,
 )
@@ -56,19 +58,8 @@ def agent_logs():
         yield capture
 
 
-def charges(world, pid):
-    return Ledger.open(world.ledger_dir(pid)).charges()
-
-
 def ledger_bytes(world, pid) -> bytes:
     return (world.ledger_dir(pid) / LEDGER_FILE).read_bytes()
-
-
-def only_refusal(replies: list[Envelope]) -> wire.Refusal:
-    assert len(replies) == 1, replies
-    message = wire.from_envelope(replies[0])
-    assert isinstance(message, wire.Refusal), message
-    return message
 
 
 def test_a_round_releases_exactly_the_bounded_values_plus_the_practices_noise(tmp_path):

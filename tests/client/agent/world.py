@@ -31,10 +31,11 @@ from common.keyfiles import public_bytes
 from indicator_defs import load_catalogue
 from privacy.catalogue import from_catalogue
 from privacy.defaults import default_manifest_path
+from privacy.layout import RoundScope
 from privacy.ledger import Ledger
 from privacy.manifest import Manifest, Signature, SignedManifest, load_manifest
 from privacy.manifest_toml import render_manifest, with_signature
-from privacy.plan import round_min_survivors
+from privacy.plan import round_min_survivors, round_params
 from privacy.randomness import SeededStream
 from privacy.signing import SIGNATURE_ALGORITHM, generate_private_key, key_id, sign
 from privacy.trust import add_authority, approve_manifest
@@ -43,14 +44,15 @@ from protocols.coordinator import AggregateResult, SecAggCoordinator
 from protocols.envelope import Envelope
 from protocols.errors import SecAggError
 from protocols.identity import IdentityKey
-from protocols.messages import CoordinatorMessage, Participant, RoundAnnouncement
+from protocols.messages import SCOPE_REGION, CoordinatorMessage, Participant, RoundAnnouncement
 from protocols.params import RoundParams
 from protocols.registry import PracticeRegistry, RegistryEntry, make_registry
-from tests.privacy.builders import cluster_length
+from tests.privacy.builders import cluster_length, region_length
 
 TODAY = dt.date(2026, 11, 23)
 REF = dt.date(2026, 9, 30)  # in the default manifest's schedule, before TODAY
 CLUSTER = "K01"
+REGION = "Midtjylland"
 PATIENTS = 300
 
 
@@ -102,6 +104,7 @@ class World:
     registry: PracticeRegistry
     cluster: str = CLUSTER
     cores: dict[str, AgentCore] = field(default_factory=dict)
+    region: str = REGION
 
     @property
     def manifest(self) -> Manifest:
@@ -127,6 +130,7 @@ class World:
         return AgentContext(
             practice_id=pid,
             cluster_id=self.cluster,
+            region=self.region,
             identity=self.identity(pid),
             receipt_key=self.keys[pid],
             registry=self.registry,
@@ -159,7 +163,10 @@ def make_world(root: Path, n: int = 6, manifest: Manifest | None = None) -> Worl
     signed = write_signed_manifest(manifest or default_manifest(), authority, manifest_path)
     keys = {p: generate_private_key() for p in ids}
     registry = make_registry(
-        (RegistryEntry(p, IdentityKey(keys[p]).public_key, cluster=CLUSTER) for p in ids),
+        (
+            RegistryEntry(p, IdentityKey(keys[p]).public_key, cluster=CLUSTER, region=REGION)
+            for p in ids
+        ),
         issuer="test authority",
         issued=dt.date(2026, 1, 1),
     )
@@ -182,10 +189,27 @@ def announce(
     params: RoundParams | None = None,
     vector_length: int | None = None,
     ids: Sequence[str] | None = None,
+    region: str | None = None,
 ) -> RoundAnnouncement:
-    """An announcement built directly (for policy checks that come before any coordinator)."""
+    """An announcement built directly (for policy checks that come before any coordinator).
+
+    With `region`, a region-wide round of that region, with the parameters and
+    vector length the manifest prescribes for one.
+    """
     participants = tuple(sorted(world.participants(ids), key=lambda p: p.practice_id))
     n = len(participants)
+    if region is not None:
+        return RoundAnnouncement(
+            round_id or bytes(range(16)),
+            "",
+            reference_date.isoformat(),
+            manifest_hash or bytes.fromhex(world.manifest.hash()),
+            params or round_params(world.manifest, n, RoundScope.REGION),
+            vector_length or region_length(world.manifest),
+            participants,
+            SCOPE_REGION,
+            region,
+        )
     return RoundAnnouncement(
         round_id or bytes(range(16)),
         cluster or world.cluster,
@@ -232,17 +256,33 @@ def run_round(
     drop_after: Mapping[str, str] | None = None,
     tamper: Tamper | None = None,
     random_bytes: Callable[[int], bytes] | None = None,
+    region: str | None = None,
 ) -> RoundRun:
-    """One round through the real coordinator state machine, envelopes on the wire form."""
+    """One round through the real coordinator state machine, envelopes on the wire form.
+
+    With `region`, a region-wide round of that region (the manifest's parameters and layout).
+    """
     n = len(cores)
+    if region is not None:
+        scoped: dict[str, object] = {
+            "cluster_id": "",
+            "scope": SCOPE_REGION,
+            "region": region,
+            "vector_length": region_length(world.manifest),
+            "params": params or round_params(world.manifest, n, RoundScope.REGION),
+        }
+    else:
+        scoped = {
+            "cluster_id": world.cluster,
+            "vector_length": cluster_length(world.manifest),
+            "params": params or RoundParams(k=n - 1, threshold=n // 2 + 1, min_survivors=5),
+        }
     coordinator = SecAggCoordinator.new_round(
-        cluster_id=world.cluster,
         reference_date=reference_date,
         manifest_hash=manifest_hash or bytes.fromhex(world.manifest.hash()),
         participants=world.participants(sorted(cores)),
-        vector_length=cluster_length(world.manifest),
-        params=params or RoundParams(k=n - 1, threshold=n // 2 + 1, min_survivors=5),
         **({"random_bytes": random_bytes} if random_bytes else {}),
+        **scoped,  # type: ignore[arg-type]
     )
     run = RoundRun(coordinator)
     ann = coordinator.announcement
@@ -290,11 +330,13 @@ def run_round(
         run.error = exc
     outcome = wire.RoundOutcome(
         round_id=ann.round_id.hex(),
-        cluster_id=world.cluster,
+        cluster_id=ann.cluster_id,
         reference_date=reference_date.isoformat(),
         state="released" if run.result is not None else "aborted",
         reason="" if run.result is not None else type(run.error).__name__,
         contributors=run.result.count if run.result is not None else 0,
+        scope=ann.scope,
+        region=ann.region,
     )
     for pid in sorted(cores):
         if pid not in gone:
@@ -372,6 +414,7 @@ def provision_world(
                 coordinator_address=None if port_file else "127.0.0.1:7443",
                 coordinator_port_file=port_file,
                 name=f"Lægehuset {pid}",
+                region=REGION,
                 region_wait_s=region_wait_s,
             )
         )
@@ -381,3 +424,16 @@ def provision_world(
     return Provisioned(
         root, agents, manifest_path, authority, registry_path, registry_authority, pki_dir, log_key
     )
+
+
+def charges(world: World, pid: str) -> list:
+    """The practice's ledger charges, as its ledger reads them."""
+    return Ledger.open(world.ledger_dir(pid)).charges()
+
+
+def only_refusal(replies: list[Envelope]) -> wire.Refusal:
+    """The one reply, which must be a refusal."""
+    assert len(replies) == 1, replies
+    message = wire.from_envelope(replies[0])
+    assert isinstance(message, wire.Refusal), message
+    return message

@@ -272,3 +272,30 @@ def test_a_no_dp_release_states_epsilon_as_inf(tmp_path):
     release = read_releases(write(tmp_path, d))[0]
     assert release.epsilon_per_release == float("inf")
     assert "ε ∞" in render_practice_report(report_from(tmp_path, d), "en")
+
+
+def region_round(distributions):
+    """A region-wide round's release: the region's strata and practice-rate histograms."""
+    d = doc("region", "Midtjylland", distributions, rounds=("w1",), release_id=5)
+    d["scope"] = "region"
+    return d
+
+
+def test_the_practice_is_placed_in_the_region_wide_rounds_distribution(tmp_path):
+    """A cluster round releases no histogram: the place is the region's, in words."""
+    aggregate = doc("region", "Midtjylland", None, rounds=("r1", "r2"), release_id=4)
+    report = report_from(tmp_path, doc(), aggregate, region_round({"DM-01": dist(practices=160)}))
+    dm01 = next(i for i in report.indicators if i.indicator.id == "DM-01")
+    used = dm01.placement.decile_from
+    assert dm01.placement.cluster is None
+    assert used.level == "region" and used.unit == "Midtjylland"
+    assert used.distribution.practices == 160 and used.decile is not None
+    fifth = (used.decile + 1) // 2
+    which = {1: "lowest", 2: "second-lowest", 3: "middle", 4: "second-highest", 5: "highest"}
+    en = card(render_practice_report(report, "en"), "DM-01")
+    assert f"Your practice is in the region's {which[fifth]} quintile." in en
+    assert "The cluster's decile is not given" not in en  # there is no cluster histogram
+    da = card(render_practice_report(report, "da"), "DM-01")
+    assert "Jeres praksis ligger i regionens" in da and "femtedel" in da
+    # the region column still shows the aggregate of the cluster sums, not the round's
+    assert report.region_release is not None and report.region_release.scope == "cluster"
