@@ -30,7 +30,10 @@ register(
             "da": "Beregn praksissens egne indikatorer lokalt.",
             "en": "Compute a practice's own indicators locally.",
         },
-        "cli.cmd.indicators": {"da": "Vis indikatorkataloget.", "en": "Show the indicator catalogue."},
+        "cli.cmd.indicators": {
+            "da": "Vis indikatorkataloget.",
+            "en": "Show the indicator catalogue.",
+        },
         "cli.cmd.synth": {
             "da": "Lav syntetiske praksisudtræk og en føderationsfil.",
             "en": "Generate synthetic practice extracts and a federation file.",
