@@ -24,8 +24,7 @@ from typing import Any
 
 import typer
 from typer import _click  # typer's own copy of click: Group.invoke takes its Context
-from typer._click.core import Parameter
-from typer.core import TyperCommand, TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from common.cpr import mask_cpr
 from common.errors import KlyngeError
@@ -112,7 +111,7 @@ class _KlyngeGroup(TyperGroup):
         localize_typer()
         return super().make_context(info_name, args, parent, **extra)
 
-    def get_help_option(self, ctx: _click.Context) -> Parameter | None:
+    def get_help_option(self, ctx: _click.Context) -> TyperOption | None:
         option = super().get_help_option(ctx)
         if option is not None:
             option.help = t("cli.typer.help")

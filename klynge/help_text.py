@@ -13,7 +13,7 @@ same language (`localize_typer`).
 from __future__ import annotations
 
 from typer import _click
-from typer._click.core import Parameter
+from typer.core import TyperOption
 
 from common.i18n import current_lang, register, t
 
@@ -105,7 +105,7 @@ def localize(command: _click.Command) -> _click.Command:
             param.help = translate(param.help)
     original = command.get_help_option
 
-    def help_option(ctx: _click.Context) -> Parameter | None:
+    def help_option(ctx: _click.Context) -> TyperOption | None:
         option = original(ctx)
         if option is not None:
             option.help = t("cli.typer.help")
