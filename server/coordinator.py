@@ -34,7 +34,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -70,6 +70,8 @@ from server.config import ServerSettings
 from server.documents import release_document
 from server.log_service import SCOPES as LOG_SCOPES
 from server.log_service import LogService, open_log
+from server.metrics import Metrics
+from server.reasons import recorded
 from server.releasing import NoisySum, build_release, cluster_sum, regional_sum
 from server.reserve import DiskReserve
 from server.store import Level, Practice, RoundState, Store, StoreError
@@ -101,6 +103,21 @@ class _Pending:
     not_before: float = 0.0  # a retry waits until then
 
 
+@dataclass(frozen=True)
+class TriggerAnswer:
+    """The coordinator's answer to `klynge server trigger`: accepted, or why not.
+
+    `code` names a `server.refused.*` message (`server/reasons.py`) and `fields`
+    fill it, so the CLI words the refusal in its reader's language."""
+
+    accepted: bool
+    code: str = ""
+    fields: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"accepted": self.accepted, "code": self.code, "fields": self.fields or {}}
+
+
 class CoordinatorService(CoordinatorHandler):
     def __init__(
         self,
@@ -110,6 +127,8 @@ class CoordinatorService(CoordinatorHandler):
         logger: logging.Logger | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = Metrics()
+        self.metrics_port: int | None = None
         self._clock = clock
         self._log = logger or _log
         self.federation: Federation = load_federation(settings.federation)
@@ -158,25 +177,22 @@ class CoordinatorService(CoordinatorHandler):
         self._stop = threading.Event()
         self._started = clock()
         interrupted: list[tuple[str, date]] = []
-        for round_id in self.store.abort_unfinished("coordinator restarted"):
+        restarted = recorded("server.reason.restarted")
+        for round_id in self.store.abort_unfinished(restarted):
             stored = self.store.round(round_id)
             assert stored is not None
             attempt = self._attempts(stored.cluster, stored.reference_date)
             retry = attempt < settings.rounds.max_attempts
             self._log_abort(
-                round_id,
-                stored.cluster,
-                stored.reference_date,
-                "coordinator restarted",
-                attempt,
-                retry,
+                round_id, stored.cluster, stored.reference_date, restarted, attempt, retry
             )
-            log_event(self._log, "round_aborted", round_id=round_id, reason="coordinator restarted")
+            log_event(self._log, "round_aborted", round_id=round_id, reason=restarted)
             if retry:
                 interrupted.append((stored.cluster, stored.reference_date))
-        periods = [
-            (c.id, ref) for ref in settings.rounds.schedule for c in self.federation.clusters
-        ]
+        # "manual" means manual: the schedule waits for `klynge server trigger`; only a
+        # period a restart interrupted is run again by itself.
+        schedule = () if settings.rounds.start_when == "manual" else settings.rounds.schedule
+        periods = [(c.id, ref) for ref in schedule for c in self.federation.clusters]
         for cluster_id, ref in dict.fromkeys([*periods, *interrupted]):
             if self._done(cluster_id, ref):
                 continue
@@ -196,7 +212,10 @@ class CoordinatorService(CoordinatorHandler):
             TlsFiles.for_server(PkiLayout(settings.pki_dir)),
             self,
             allow_list(admitted),
-            config=CoordinatorConfig.for_registry(len(admitted), f"{settings.host}:{port}"),
+            config=replace(
+                CoordinatorConfig.for_registry(len(admitted), f"{settings.host}:{port}"),
+                reflection=settings.operations.reflection,
+            ),
             fetch=self._fetch,
         )
 
@@ -225,6 +244,9 @@ class CoordinatorService(CoordinatorHandler):
 
     def start(self) -> int:
         port = self.transport.start()
+        if self.settings.operations.metrics is not None:
+            self.metrics_port = self.metrics.serve(*self.settings.operations.metrics)
+            log_event(self._log, "metrics_listening", port=self.metrics_port)
         if self.settings.port_file is not None:
             tmp = self.settings.port_file.with_suffix(".tmp")
             tmp.write_text(f"{port}\n")
@@ -258,7 +280,7 @@ class CoordinatorService(CoordinatorHandler):
         with self._lock:
             for round_id in list(self._active.values()):
                 rnd = self._rounds[round_id]
-                rnd.abort_reason = rnd.abort_reason or "coordinator stopped"
+                rnd.abort_reason = rnd.abort_reason or recorded("server.reason.stopped")
                 self._complete_if_finished(rnd)
         self.transport.stop(grace=2.0)
         self.store.close()
@@ -291,7 +313,7 @@ class CoordinatorService(CoordinatorHandler):
         for round_id in list(self._active.values()):
             rnd = self._rounds[round_id]
             if rnd.result is None:  # the root cause, whatever the protocol made of it since
-                rnd.abort_reason = f"the coordinator could not write its log: {exc}"
+                rnd.abort_reason = recorded("server.reason.log_write", error=exc)
             self._complete_if_finished(rnd)
 
     def _resume_if_storage_back(self) -> None:
@@ -314,22 +336,72 @@ class CoordinatorService(CoordinatorHandler):
         """Rounds of this period the log shows opened: what agents were asked to join."""
         return self.log.opened(cluster, ref.isoformat(), self.manifest_hash)
 
-    def request_round(self, cluster: str, ref: date) -> None:
+    def request_round(self, cluster: str, ref: date) -> TriggerAnswer:
+        """Queue a round for `cluster` on `ref`, or say why not: the cluster must be in
+        the federation, the date on the manifest's schedule, and the period neither
+        released, running, waiting, nor out of attempts."""
         with self._lock:
-            if cluster not in {c.id for c in self.federation.clusters}:
-                log_event(self._log, "trigger_refused", cluster=cluster, reason="unknown cluster")
-                return
-            self._pending.append(_Pending(cluster, ref, self._clock()))
-            log_event(self._log, "round_requested", cluster=cluster, reference_date=ref.isoformat())
+            answer = self._refusal(cluster, ref)
+            if answer is None:
+                self._pending.append(_Pending(cluster, ref, self._clock()))
+                log_event(
+                    self._log, "round_requested", cluster=cluster, reference_date=ref.isoformat()
+                )
+                return TriggerAnswer(True)
+            log_event(self._log, "trigger_refused", cluster=cluster, reason=answer.code)
+            self.metrics.refused(answer.code)
+            return answer
+
+    def _refusal(self, cluster: str, ref: date) -> TriggerAnswer | None:
+        day = ref.isoformat()
+        clusters = [c.id for c in self.federation.clusters]
+        if cluster not in clusters:
+            return TriggerAnswer(
+                False, "unknown_cluster", {"cluster": cluster, "clusters": ", ".join(clusters)}
+            )
+        dates = self.manifest.schedule.reference_dates
+        if ref not in dates:
+            listed = ", ".join(d.isoformat() for d in dates)
+            return TriggerAnswer(False, "not_scheduled", {"date": day, "dates": listed})
+        period = {"cluster": cluster, "date": day}
+        if self._paused is not None:
+            return TriggerAnswer(False, "paused", {"error": self._paused[:200]})
+        running = self._active.get(cluster)
+        if running is not None and self._rounds[running].announcement.reference_date == day:
+            return TriggerAnswer(False, "running", {**period, "round": running[:16]})
+        if any(p.cluster == cluster and p.reference_date == ref for p in self._pending):
+            return TriggerAnswer(False, "pending", period)
+        for stored in self.store.rounds(cluster=cluster):
+            if (
+                stored.reference_date == ref
+                and stored.manifest_hash == self.manifest_hash
+                and stored.state is RoundState.RELEASED
+            ):
+                return TriggerAnswer(False, "released", {**period, "round": stored.id[:16]})
+        attempts = self._attempts(cluster, ref)
+        if attempts >= self.settings.rounds.max_attempts:
+            return TriggerAnswer(False, "exhausted", {**period, "n": str(attempts)})
+        return None
 
     def _take_triggers(self) -> None:
-        """Manual triggers arrive as small JSON files (`klynge server trigger`)."""
+        """Manual triggers arrive as small JSON files (`klynge server trigger`); each is
+        answered beside it (`NAME.answer`), which the waiting command reads."""
         for path in sorted(self.settings.trigger_dir.glob("*.json")):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
-                self.request_round(str(data["cluster"]), date.fromisoformat(data["reference_date"]))
+                answer = self.request_round(
+                    str(data["cluster"]), date.fromisoformat(data["reference_date"])
+                )
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 log_event(self._log, "trigger_refused", file=path.name, reason=str(exc)[:200])
+                answer = TriggerAnswer(False, "bad_request", {"error": str(exc)[:200]})
+            reply = path.with_suffix(".answer")
+            try:
+                tmp = path.with_suffix(".answer.tmp")
+                tmp.write_text(json.dumps(answer.to_json()), encoding="utf-8")
+                tmp.replace(reply)
+            except OSError as exc:
+                log_event(self._log, "trigger_unanswered", file=path.name, reason=str(exc)[:200])
             path.unlink(missing_ok=True)
 
     def _members(self, cluster: str) -> list[str]:
@@ -355,7 +427,7 @@ class CoordinatorService(CoordinatorHandler):
                 self._pending.remove(item)
                 self._open_round(item, sorted(online))
                 continue
-            everyone = len(online) == len(members) and self.settings.rounds.start_when != "manual"
+            everyone = len(online) == len(members)
             waited = now - max(item.since, item.not_before) >= self.settings.rounds.ready_after_s
             if not (everyone or (waited and self._can_run(len(online)))):
                 continue
@@ -379,12 +451,14 @@ class CoordinatorService(CoordinatorHandler):
         try:
             params = self._round_params(len(online))
             if params.min_survivors > len(online):
-                raise ParameterError("participants", f"{len(online)} cannot meet the minimum")
+                raise ParameterError(
+                    "participants", recorded("server.reason.cannot_meet", n=len(online))
+                )
         except SecAggError as exc:
             # Too few practices online: record an aborted round, so the gap is visible. No
             # agent was asked to join, so it costs no one anything and is not an attempt.
             round_id = f"none-{cluster}-{ref.isoformat()}-{os.urandom(4).hex()}"
-            reason = f"too few practices connected ({len(online)}): {exc}"
+            reason = recorded("server.reason.too_few", n=len(online), detail=exc.to_english())
             if not self._create_round(round_id, item):
                 return
             self._record_abort(round_id, cluster, ref, reason, attempt=0, retry=False)
@@ -428,7 +502,7 @@ class CoordinatorService(CoordinatorHandler):
         except _STORAGE_ERRORS as fault:
             # Not announced, so not an attempt (the log does not show it opened).
             self._storage_fault(fault)
-            reason = f"the round could not be recorded as opened: {fault}"
+            reason = recorded("server.reason.not_opened", error=fault)
             self._record_abort(rnd.round_id, cluster, ref, reason, attempt=0, retry=False)
             self._pending.append(item)
             return
@@ -477,6 +551,7 @@ class CoordinatorService(CoordinatorHandler):
 
     def on_connect(self, session: CoordinatorSideSession) -> None:
         log_event(self._log, "agent_connected", practice=session.practice_id)
+        self.metrics.sessions(len(self.transport.connected()))
 
     def on_disconnect(self, session: CoordinatorSideSession, reason: str) -> None:
         with self._lock:
@@ -484,6 +559,7 @@ class CoordinatorService(CoordinatorHandler):
             if current is not None and current is not session and current.is_open:
                 return  # superseded by a reconnect, not a dropout
             log_event(self._log, "agent_disconnected", practice=session.practice_id)
+            self.metrics.sessions(len(self.transport.connected()))
             for rnd in list(self._rounds.values()):
                 self._send(rnd.disconnected(session.practice_id, self._clock()))
                 self._complete_if_finished(rnd)
@@ -514,6 +590,7 @@ class CoordinatorService(CoordinatorHandler):
                         reason=message.reason,
                         detail=message.detail[:200],
                     )
+                    self.metrics.refused(message.reason, source="agent")
                     self._send(rnd.refuse(practice, message.reason, self._clock()))
                 else:
                     self._send(rnd.receive(practice, message, self._clock()))
@@ -567,7 +644,7 @@ class CoordinatorService(CoordinatorHandler):
                 reason = self._publish(noisy)
             except _STORAGE_ERRORS as fault:
                 self._storage_fault(fault)
-                reason = f"the release could not be recorded ({fault}); nothing was released"
+                reason = recorded("server.reason.not_recorded", error=fault)
         retry = False
         if reason is not None:
             attempt = self._attempt.get(rnd.round_id, 1)
@@ -587,9 +664,12 @@ class CoordinatorService(CoordinatorHandler):
                 # A new round, with new masks and, at every agent, fresh noise charged again.
                 now = self._clock()
                 wait = (
-                    0.0 if reason == "coordinator stopped" else self.settings.rounds.retry_after_s
+                    0.0
+                    if reason == recorded("server.reason.stopped")
+                    else self.settings.rounds.retry_after_s
                 )
                 self._pending.append(_Pending(rnd.cluster_id, ref, now, now + wait))
+        self.metrics.round_ended("aborted" if reason else "released", rnd.stage_durations)
         outcome = RoundOutcome(
             rnd.round_id,
             rnd.cluster_id,
@@ -748,3 +828,21 @@ def write_trigger(trigger_dir: Path, cluster: str, ref: date) -> Path:
     final = trigger_dir / name
     tmp.replace(final)
     return final
+
+
+def await_answer(request: Path, timeout_s: float) -> TriggerAnswer | None:
+    """The coordinator's answer to a queued trigger, or None (withdrawn) when no running
+    coordinator took it within `timeout_s`; it ticks every 50 ms, so an answer is quick."""
+    reply = request.with_suffix(".answer")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if reply.exists():
+            data = json.loads(reply.read_text(encoding="utf-8"))
+            reply.unlink(missing_ok=True)
+            fields = {str(k): str(v) for k, v in dict(data.get("fields") or {}).items()}
+            return TriggerAnswer(bool(data["accepted"]), str(data.get("code", "")), fields)
+        time.sleep(0.02)
+    request.unlink(missing_ok=True)  # not taken: withdraw it, so it cannot fire later
+    if reply.exists():  # taken in the last instant
+        return await_answer(request, 0.5)
+    return None
