@@ -121,7 +121,7 @@ def run_fuzz(root: Path, per_direction: int, seed: int = 12) -> FuzzReport:
         shadow_dir = root / "shadow"
         shadow_context = replace(
             context,
-            ledger=Ledger.create(shadow_dir / "ledger", context.practice_id),
+            ledger=Ledger.create(shadow_dir / "ledger", context.practice_id, context.receipt_key),
             receipts_dir=shadow_dir / "receipts",
         )
         shadow = AgentCore(shadow_context, logger=shadow_log)
