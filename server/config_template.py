@@ -1,6 +1,6 @@
 """The commented `server.toml` that `klynge server init` writes.
 
-Its paths match docs/runbook-region.md, relative to the file's own folder (as
+Its paths are relative to the file's own folder (as
 `server/config.py` resolves them), and a test loads it, so the template, the
 reader and the runbook agree.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 SERVER_TOML = """\
 # The regional coordinator's configuration (klynge server run --config server.toml).
-# Relative paths are relative to this file's folder. See docs/runbook-region.md.
+# Relative paths are relative to this file's folder. See docs/federation.md.
 
 [coordinator]
 listen = "0.0.0.0:50051"            # HOST:PORT the agents dial (mutual TLS)
