@@ -8,6 +8,7 @@ them side by side, and a missing translation is a test failure, not a blank.
 from __future__ import annotations
 
 import os
+import re
 from typing import Literal
 
 Lang = Literal["da", "en"]
@@ -52,3 +53,36 @@ def t(key: str, lang: Lang | None = None, **values: object) -> str:
 
 def all_keys() -> list[str]:
     return sorted(_MESSAGES)
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """A registered English template as a regex: each {field} captures any text."""
+    parts = re.split(r"\{(\w+)(?:[^}]*)\}", template)
+    regex = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>.*?)" for i, part in enumerate(parts)
+    )
+    return re.compile(regex + r"\Z", re.S)
+
+
+def reword(text: str, prefixes: tuple[str, ...], lang: Lang | None = None) -> str:
+    """Recorded English `text` in `lang`, when it is one of the registered messages under
+    `prefixes` (the fields, reworded in turn); unchanged otherwise.
+
+    Stores and logs keep one language (English, what a reviewer of any reader can
+    search); what a person reads is rendered in theirs.
+
+    >>> register({"doc.reason": {"en": "{n} left", "da": "{n} tilbage"}})
+    >>> reword("3 left", ("doc.",), "da")
+    '3 tilbage'
+    >>> reword("something else", ("doc.",), "da")
+    'something else'
+    """
+    for key, texts in _MESSAGES.items():
+        if not key.startswith(prefixes):
+            continue
+        match = _pattern(texts["en"]).match(text)
+        if match is None:
+            continue
+        fields = {k: reword(v, prefixes, lang) for k, v in match.groupdict().items()}
+        return texts[lang or current_lang()].format(**fields)
+    return text

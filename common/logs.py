@@ -61,3 +61,25 @@ class JsonLineFormatter(logging.Formatter):
             **body,
         }
         return mask_cpr(json.dumps(document, ensure_ascii=False, sort_keys=True))  # never a CPR
+
+
+class TextLineFormatter(JsonLineFormatter):
+    """The same events as one readable line: `TIME LEVEL LOGGER event key=value ...`.
+
+    For a person tailing a log; `JsonLineFormatter` is for machines (and the default).
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        document = json.loads(super().format(record))
+        head = [document.pop(k, "") for k in ("ts", "level", "logger")]
+        event = document.pop("event", None) or document.pop("message", "")
+        fields = " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in document.items())
+        return " ".join(str(p) for p in (*head, event, fields) if p != "")
+
+
+LOG_FORMATS = ("json", "text")
+
+
+def line_formatter(kind: str) -> logging.Formatter:
+    """The formatter `log_format = "json"|"text"` (server.toml, `--log-format`) names."""
+    return TextLineFormatter() if kind == "text" else JsonLineFormatter()

@@ -1,44 +1,143 @@
 """The `klynge` command: one entry point, subcommand groups per job.
 
 Each group lives in `klynge/commands/<group>.py` and exposes `app` (a group)
-or `register(root)` (top-level commands). Errors that carry a file, row or
-field are turned into one clear line and a non-zero exit here, never a
-traceback.
+or `register(root)` (top-level commands). `COMMANDS` names them with their
+one-line help, so `klynge --help` lists every command without importing any
+of them: a command's module (and its heavy dependencies: pandas, Jinja2,
+gRPC) is imported only when that command runs or shows its own help.
+
+The language is settled before any help text is built (`--lang` on the
+command line, else `KLYNGE_LANG`, else Danish), and help is translated when a
+command is built (`klynge.help_text`), so `--help` speaks the reader's
+language although Typer fixes help strings at import time.
+
+Errors that carry a file, row or field are turned into one clear line and a
+non-zero exit here, never a traceback.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import typer
 from typer import _click  # typer's own copy of click: Group.invoke takes its Context
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from common.cpr import mask_cpr
 from common.errors import KlyngeError
-from common.i18n import set_lang
-from klynge.commands import (
-    agent,
-    audit,
-    demo,
-    fhir,
-    indicators,
-    local,
-    manifest,
-    pki,
-    report,
-    server,
-    synth,
-)
+from common.i18n import set_lang, t
+from klynge.help_text import localize, localize_typer
 from klynge.options import language
 
 
-class _KlyngeGroup(TyperGroup):
-    """Turns any KlyngeError raised below into one line on stderr and an exit code.
+@dataclass(frozen=True)
+class CommandEntry:
+    """One entry of `klynge --help`: where the command lives and its one-line help."""
 
-    So does an operating-system error no layer below turned into one (a full disk,
+    name: str
+    module: str  # under klynge.commands
+    group: bool  # True: the module's `app`; False: what its `register(root)` adds
+    help_key: str  # registered in klynge.help_text, Danish and English
+
+
+COMMANDS: tuple[CommandEntry, ...] = (
+    CommandEntry("compute", "local", False, "cli.cmd.compute"),
+    CommandEntry("indicators", "indicators", True, "cli.cmd.indicators"),
+    CommandEntry("synth", "synth", False, "cli.cmd.synth"),
+    CommandEntry("manifest", "manifest", True, "cli.cmd.manifest"),
+    CommandEntry("audit", "audit", True, "cli.cmd.audit"),
+    CommandEntry("pki", "pki", True, "cli.cmd.pki"),
+    CommandEntry("server", "server", True, "cli.cmd.server"),
+    CommandEntry("agent", "agent", True, "cli.cmd.agent"),
+    CommandEntry("demo", "demo", False, "cli.cmd.demo"),
+    CommandEntry("report", "report", True, "cli.cmd.report"),
+    CommandEntry("fhir", "fhir", True, "cli.cmd.fhir"),
+)
+_BY_NAME = {c.name: c for c in COMMANDS}
+_COMPLETION = ("install_completion", "show_completion")
+
+
+def load_command(entry: CommandEntry) -> _click.Command:
+    """Import the command's module and build its click command (untranslated)."""
+    module = importlib.import_module(f"klynge.commands.{entry.module}")
+    if entry.group:
+        command = typer.main.get_command(module.app)
+        # Shell completion is the root's business (off), not each group's.
+        command.params = [p for p in command.params if p.name not in _COMPLETION]
+    else:
+        host = typer.Typer()
+        module.register(host)
+        command = typer.main.get_command(host)
+    command.name = entry.name
+    return command
+
+
+def _lang_in(args: Sequence[str]) -> str | None:
+    """`--lang X` or `--lang=X` among the root's arguments, before any command is built."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+class _KlyngeGroup(TyperGroup):
+    """The root: lazy commands, one language per invocation, one line per error.
+
+    Any KlyngeError raised below becomes one line on stderr and an exit code. So
+    does an operating-system error no layer below turned into one (a full disk,
     a directory without permission): it names the file and the system's reason.
     """
+
+    _listing = False  # while the root's own help is formatted: entries, not modules
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: _click.Context | None = None,
+        **extra: Any,
+    ) -> _click.Context:
+        try:
+            set_lang(language(_lang_in(args)))
+        except typer.BadParameter:
+            set_lang(None)  # the option's own check reports it
+        localize_typer()
+        return super().make_context(info_name, args, parent, **extra)
+
+    def get_help_option(self, ctx: _click.Context) -> TyperOption | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = t("cli.typer.help")
+        return option
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        return [c.name for c in COMMANDS]
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        entry = _BY_NAME.get(cmd_name)
+        if entry is None:
+            return None
+        if self._listing:
+            return TyperCommand(entry.name, help=t(entry.help_key), short_help=t(entry.help_key))
+        return localize(load_command(entry))
+
+    def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        self.help = t("cli.root")
+        for param in self.params:
+            if param.name == "lang":
+                param.help = t("cli.opt.lang")  # type: ignore[attr-defined]
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def invoke(self, ctx: _click.Context) -> object:
         try:
@@ -61,22 +160,6 @@ root = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-# (module, group name or None for top-level commands). Imported, not looked up
-# by name, so a missing command module stops the CLI instead of vanishing from it.
-COMMAND_MODULES: tuple[tuple[ModuleType, str | None], ...] = (
-    (local, None),
-    (indicators, "indicators"),
-    (synth, None),
-    (manifest, "manifest"),
-    (audit, "audit"),
-    (pki, "pki"),
-    (server, "server"),
-    (agent, "agent"),
-    (demo, None),
-    (report, "report"),
-    (fhir, "fhir"),
-)
-
 
 @root.callback()
 def _main(
@@ -85,17 +168,6 @@ def _main(
     ),
 ) -> None:
     set_lang(language(lang or None))  # reset per invocation, so one --lang never leaks
-
-
-def _load_commands() -> None:
-    for module, group in COMMAND_MODULES:
-        if group is None:
-            module.register(root)
-        else:
-            root.add_typer(module.app, name=group)
-
-
-_load_commands()
 
 
 def main() -> None:

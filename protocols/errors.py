@@ -99,6 +99,10 @@ class SecAggError(KlyngeError):
         self.fields = fields
         super().__init__(t(self.key, None, **fields))
 
+    def to_english(self) -> str:
+        """The message in English, as stores and logs record it whatever the reader's language."""
+        return t(self.key, "en", **self.fields)
+
 
 class MessageError(SecAggError):
     """Bytes or fields that do not form a valid message (truncated, oversized, bad value)."""

@@ -53,6 +53,8 @@ class ClusterRound:
         )
         self._timeout = stage_timeout_s
         self._deadline = now + stage_timeout_s
+        self._stage_started = now
+        self.stage_durations: list[tuple[str, float]] = []  # closed stages, for metrics
         self._finish = finish or (lambda c: c.finish())
         self._names = [p.practice_id for p in self.announcement.participants]
         self._expected: set[int] = set(range(len(self._names)))
@@ -137,6 +139,8 @@ class ClusterRound:
     def _close(self, now: float) -> list[Outbound]:
         c = self.coordinator
         self._deadline = now + self._timeout
+        self.stage_durations.append((c.stage.name.lower(), now - self._stage_started))
+        self._stage_started = now
         try:
             stage = c.stage
             if stage is Stage.ADVERTISE_KEYS:
@@ -153,6 +157,6 @@ class ClusterRound:
                 self._expected = set()
                 return []
         except SecAggError as exc:
-            self.abort_reason = f"{type(exc).__name__}: {exc}"
+            self.abort_reason = exc.to_english()  # recorded in words, never a class name
             self._expected = set()
         return []

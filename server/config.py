@@ -33,6 +33,13 @@ directory can be moved as a whole.
     exit_when_done = false          # the demo stops the coordinator after its rounds
     max_attempts = 2                # a period whose round aborted is run once more ...
     retry_after_s = 600             # ... no sooner than this after the abort
+
+    [operations]                    # all optional, all off by default
+    metrics = "127.0.0.1:9464"      # Prometheus text format at http://HOST:PORT/metrics
+    reflection = false              # gRPC server reflection (grpcurl); health is always on
+    log_format = "json"             # or "text": one readable line per event
+
+`klynge server init` writes this file, commented, for a new deployment.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from datetime import date
 from pathlib import Path
 
 from common.errors import FileKeyError
+from common.logs import LOG_FORMATS
 from common.tomlfile import Table, read_table
 from privacy.ledger import MAX_ATTEMPTS_PER_PERIOD
 
@@ -64,6 +72,13 @@ class RoundSettings:
 
 
 @dataclass(frozen=True)
+class OperationsSettings:
+    metrics: tuple[str, int] | None = None  # (host, port) to serve /metrics on
+    reflection: bool = False
+    log_format: str = "json"
+
+
+@dataclass(frozen=True)
 class ServerSettings:
     source: Path
     host: str
@@ -80,6 +95,7 @@ class ServerSettings:
     log_key: Path
     log_file: Path
     rounds: RoundSettings
+    operations: OperationsSettings = OperationsSettings()
 
     @property
     def trigger_dir(self) -> Path:
@@ -93,15 +109,12 @@ def load_server_settings(path: Path) -> ServerSettings:
     coordinator, tls, federation, manifest, transparency = (
         root.table(s, required=False) for s in sections
     )
-    listen = coordinator.string("listen")
-    host, _, port_text = listen.rpartition(":")
-    if not host or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
-        raise coordinator.fail("listen", "must be HOST:PORT, e.g. 127.0.0.1:50051")
+    host, port = _address(coordinator, "listen", coordinator.string("listen"))
     state_dir = coordinator.path_value("state_dir", required=False, default="coordinator-state")
     settings = ServerSettings(
         source=path,
         host=host,
-        port=int(port_text),
+        port=port,
         port_file=coordinator.path_value("port_file", required=False),
         store=coordinator.path_value("store"),
         log=coordinator.path_value("log", required=False),
@@ -114,10 +127,29 @@ def load_server_settings(path: Path) -> ServerSettings:
         log_key=transparency.path_value("key"),
         log_file=transparency.path_value("log", required=False) or state_dir / "transparency.log",
         rounds=_rounds(root.table("rounds", required=False)),
+        operations=_operations(root.table("operations", required=False)),
     )
     for table in (coordinator, tls, federation, manifest, transparency, root):
         table.done()
     return settings
+
+
+def _address(t: Table, key: str, value: str) -> tuple[str, int]:
+    host, _, port_text = value.rpartition(":")
+    if not host or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
+        raise t.fail(key, "must be HOST:PORT, e.g. 127.0.0.1:50051")
+    return host, int(port_text)
+
+
+def _operations(t: Table) -> OperationsSettings:
+    metrics = t.string("metrics", required=False)
+    ops = OperationsSettings(
+        metrics=_address(t, "metrics", metrics) if metrics else None,
+        reflection=t.boolean("reflection", required=False, default=False),
+        log_format=t.string("log_format", required=False, default="json", choices=LOG_FORMATS),
+    )
+    t.done()
+    return ops
 
 
 def _rounds(t: Table) -> RoundSettings:

@@ -41,7 +41,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,8 @@ from server.config import ServerSettings
 from server.documents import release_document
 from server.log_service import SCOPES as LOG_SCOPES
 from server.log_service import LogService, open_log
+from server.metrics import Metrics
+from server.reasons import recorded
 from server.releasing import (
     NoisySum,
     RegionRoundUse,
@@ -127,6 +129,21 @@ def _where(scope: RoundScope, unit: str) -> dict[str, Any]:
     return {"cluster": unit}
 
 
+@dataclass(frozen=True)
+class TriggerAnswer:
+    """The coordinator's answer to `klynge server trigger`: accepted, or why not.
+
+    `code` names a `server.refused.*` message (`server/reasons.py`) and `fields`
+    fill it, so the CLI words the refusal in its reader's language."""
+
+    accepted: bool
+    code: str = ""
+    fields: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"accepted": self.accepted, "code": self.code, "fields": self.fields or {}}
+
+
 class CoordinatorService(CoordinatorHandler):
     def __init__(
         self,
@@ -136,6 +153,8 @@ class CoordinatorService(CoordinatorHandler):
         logger: logging.Logger | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics = Metrics()
+        self.metrics_port: int | None = None
         self._clock = clock
         self._log = logger or _log
         self.federation: Federation = load_federation(settings.federation)
@@ -190,7 +209,8 @@ class CoordinatorService(CoordinatorHandler):
         self._stop = threading.Event()
         self._started = clock()
         interrupted: list[_Pending] = []
-        for round_id in self.store.abort_unfinished("coordinator restarted"):
+        restarted = recorded("server.reason.restarted")
+        for round_id in self.store.abort_unfinished(restarted):
             stored = self.store.round(round_id)
             assert stored is not None
             scope = RoundScope(stored.scope.value)
@@ -201,17 +221,20 @@ class CoordinatorService(CoordinatorHandler):
                 scope,
                 stored.unit,
                 stored.reference_date,
-                "coordinator restarted",
+                restarted,
                 attempt,
                 retry,
             )
-            log_event(self._log, "round_aborted", round_id=round_id, reason="coordinator restarted")
+            log_event(self._log, "round_aborted", round_id=round_id, reason=restarted)
             if retry:
                 interrupted.append(
                     _Pending(stored.unit, stored.reference_date, self._started, scope)
                 )
+        # "manual" means manual: the schedule waits for `klynge server trigger`; only a
+        # period a restart interrupted is run again by itself.
+        schedule = () if settings.rounds.start_when == "manual" else settings.rounds.schedule
         scheduled: list[_Pending] = []
-        for ref in settings.rounds.schedule:
+        for ref in schedule:
             scheduled += [_Pending(c.id, ref, self._started) for c in self.federation.clusters]
             if self._region_round_date(ref):
                 scheduled += [
@@ -248,7 +271,10 @@ class CoordinatorService(CoordinatorHandler):
             allow_list(admitted),
             # A region-wide round needs every practice of the region connected at once:
             # `for_registry` allows one session per registered practice.
-            config=CoordinatorConfig.for_registry(len(admitted), f"{settings.host}:{port}"),
+            config=replace(
+                CoordinatorConfig.for_registry(len(admitted), f"{settings.host}:{port}"),
+                reflection=settings.operations.reflection,
+            ),
             fetch=self._fetch,
         )
 
@@ -277,6 +303,9 @@ class CoordinatorService(CoordinatorHandler):
 
     def start(self) -> int:
         port = self.transport.start()
+        if self.settings.operations.metrics is not None:
+            self.metrics_port = self.metrics.serve(*self.settings.operations.metrics)
+            log_event(self._log, "metrics_listening", port=self.metrics_port)
         if self.settings.port_file is not None:
             tmp = self.settings.port_file.with_suffix(".tmp")
             tmp.write_text(f"{port}\n")
@@ -310,7 +339,7 @@ class CoordinatorService(CoordinatorHandler):
         with self._lock:
             for round_id in list(self._active.values()):
                 rnd = self._rounds[round_id]
-                rnd.abort_reason = rnd.abort_reason or "coordinator stopped"
+                rnd.abort_reason = rnd.abort_reason or recorded("server.reason.stopped")
                 self._complete_if_finished(rnd)
         self.transport.stop(grace=2.0)
         self.store.close()
@@ -343,7 +372,7 @@ class CoordinatorService(CoordinatorHandler):
         for round_id in list(self._active.values()):
             rnd = self._rounds[round_id]
             if rnd.result is None:  # the root cause, whatever the protocol made of it since
-                rnd.abort_reason = f"the coordinator could not write its log: {exc}"
+                rnd.abort_reason = recorded("server.reason.log_write", error=exc)
             self._complete_if_finished(rnd)
 
     def _resume_if_storage_back(self) -> None:
@@ -378,41 +407,94 @@ class CoordinatorService(CoordinatorHandler):
         self._pending.append(_Pending(region, ref, since, RoundScope.REGION))
         self._region_rounds[region, ref] = None
 
-    def request_round(self, cluster: str, ref: date) -> None:
+    def request_round(
+        self, unit: str, ref: date, scope: RoundScope = RoundScope.CLUSTER
+    ) -> TriggerAnswer:
+        """Queue a round for `unit` (a cluster, or with `scope` region a region's
+        region-wide round) on `ref`, or say why not: the unit must be in the federation,
+        the date on the manifest's schedule (for a region-wide round, on its dates), and
+        the period neither released, running, waiting, nor out of attempts."""
         with self._lock:
-            if cluster not in {c.id for c in self.federation.clusters}:
-                log_event(self._log, "trigger_refused", cluster=cluster, reason="unknown cluster")
-                return
-            self._pending.append(_Pending(cluster, ref, self._clock()))
-            log_event(self._log, "round_requested", cluster=cluster, reference_date=ref.isoformat())
+            where = _where(scope, unit)
+            answer = self._refusal(unit, ref, scope)
+            if answer is None:
+                if scope is RoundScope.REGION:
+                    self._expect_region_round(unit, ref, self._clock())
+                else:
+                    self._pending.append(_Pending(unit, ref, self._clock()))
+                log_event(self._log, "round_requested", **where, reference_date=ref.isoformat())
+                return TriggerAnswer(True)
+            log_event(self._log, "trigger_refused", **where, reason=answer.code)
+            self.metrics.refused(answer.code)
+            return answer
 
-    def request_region_round(self, region: str, ref: date) -> None:
-        """A region-wide round by hand; only on a date the manifest lists for one."""
-        with self._lock:
-            reason = None
-            if region not in {r.name for r in self.federation.regions}:
-                reason = "unknown region"
-            elif not self._region_round_date(ref):
-                reason = "the manifest runs no region-wide round on this date"
-            if reason is not None:
-                log_event(self._log, "trigger_refused", region=region, reason=reason)
-                return
-            self._expect_region_round(region, ref, self._clock())
-            log_event(self._log, "round_requested", region=region, reference_date=ref.isoformat())
+    def _refusal(self, unit: str, ref: date, scope: RoundScope) -> TriggerAnswer | None:
+        day = ref.isoformat()
+        region_wide = scope is RoundScope.REGION
+        if region_wide:
+            regions = [r.name for r in self.federation.regions]
+            if unit not in regions:
+                return TriggerAnswer(
+                    False, "unknown_region", {"region": unit, "regions": ", ".join(regions)}
+                )
+            region_round = self.manifest.region_round
+            dates = region_round.reference_dates if region_round is not None else ()
+            if ref not in dates:
+                listed = ", ".join(d.isoformat() for d in dates) or "-"
+                return TriggerAnswer(False, "no_region_round", {"date": day, "dates": listed})
+        else:
+            clusters = [c.id for c in self.federation.clusters]
+            if unit not in clusters:
+                return TriggerAnswer(
+                    False, "unknown_cluster", {"cluster": unit, "clusters": ", ".join(clusters)}
+                )
+            dates = self.manifest.schedule.reference_dates
+            if ref not in dates:
+                listed = ", ".join(d.isoformat() for d in dates)
+                return TriggerAnswer(False, "not_scheduled", {"date": day, "dates": listed})
+        period = {"cluster": unit, "date": day}  # the unit, in the messages' one field
+        if self._paused is not None:
+            return TriggerAnswer(False, "paused", {"error": self._paused[:200]})
+        running = self._active.get((scope, unit))
+        if running is not None and self._rounds[running].announcement.reference_date == day:
+            return TriggerAnswer(False, "running", {**period, "round": running[:16]})
+        if any(p.key == (scope, unit) and p.reference_date == ref for p in self._pending):
+            return TriggerAnswer(False, "pending", period)
+        for stored in self.store.rounds(scope=Scope(scope.value)):
+            if (
+                stored.unit == unit
+                and stored.reference_date == ref
+                and stored.manifest_hash == self.manifest_hash
+                and stored.state is RoundState.RELEASED
+            ):
+                return TriggerAnswer(False, "released", {**period, "round": stored.id[:16]})
+        attempts = self._attempts(scope, unit, ref)
+        if attempts >= self.settings.rounds.max_attempts:
+            return TriggerAnswer(False, "exhausted", {**period, "n": str(attempts)})
+        return None
 
     def _take_triggers(self) -> None:
         """Manual triggers arrive as small JSON files (`klynge server trigger`):
-        {"cluster": ..., "reference_date": ...} or {"region": ..., "reference_date": ...}."""
+        {"cluster": ..., "reference_date": ...} or {"region": ..., "reference_date": ...};
+        each is answered beside it (`NAME.answer`), which the waiting command reads."""
         for path in sorted(self.settings.trigger_dir.glob("*.json")):
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 ref = date.fromisoformat(data["reference_date"])
                 if "region" in data:
-                    self.request_region_round(str(data["region"]), ref)
+                    answer = self.request_round(str(data["region"]), ref, RoundScope.REGION)
                 else:
-                    self.request_round(str(data["cluster"]), ref)
+                    answer = self.request_round(str(data["cluster"]), ref)
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 log_event(self._log, "trigger_refused", file=path.name, reason=str(exc)[:200])
+                answer = TriggerAnswer(False, "bad_request", {"error": str(exc)[:200]})
+            reply = path.with_suffix(".answer")
+            try:
+                tmp = path.with_suffix(".answer.tmp")
+                tmp.write_text(json.dumps(answer.to_json()), encoding="utf-8")
+                tmp.replace(reply)
+            except OSError as exc:
+                log_event(self._log, "trigger_unanswered", file=path.name, reason=str(exc)[:200])
             path.unlink(missing_ok=True)
 
     def _members(self, item: _Pending) -> list[str]:
@@ -454,7 +536,7 @@ class CoordinatorService(CoordinatorHandler):
                 self._pending.remove(item)
                 self._open_round(item, sorted(online))
                 continue
-            everyone = len(online) == len(members) and self.settings.rounds.start_when != "manual"
+            everyone = len(online) == len(members)
             waited = now - max(item.since, item.not_before) >= self.settings.rounds.ready_after_s
             if not (everyone or (waited and self._can_run(len(online), item.scope))):
                 continue
@@ -486,12 +568,14 @@ class CoordinatorService(CoordinatorHandler):
         try:
             params = round_params(self.manifest, len(online), scope)
             if params.min_survivors > len(online):
-                raise ParameterError("participants", f"{len(online)} cannot meet the minimum")
+                raise ParameterError(
+                    "participants", recorded("server.reason.cannot_meet", n=len(online))
+                )
         except SecAggError as exc:
             # Too few practices online: record an aborted round, so the gap is visible. No
             # agent was asked to join, so it costs no one anything and is not an attempt.
             round_id = f"none-{unit}-{ref.isoformat()}-{os.urandom(4).hex()}"
-            reason = f"too few practices connected ({len(online)}): {exc}"
+            reason = recorded("server.reason.too_few", n=len(online), detail=exc.to_english())
             if not self._create_round(round_id, item):
                 return
             self._record_abort(round_id, scope, unit, ref, reason, attempt=0, retry=False)
@@ -540,7 +624,7 @@ class CoordinatorService(CoordinatorHandler):
         except _STORAGE_ERRORS as fault:
             # Not announced, so not an attempt (the log does not show it opened).
             self._storage_fault(fault)
-            reason = f"the round could not be recorded as opened: {fault}"
+            reason = recorded("server.reason.not_opened", error=fault)
             self._record_abort(rnd.round_id, scope, unit, ref, reason, attempt=0, retry=False)
             self._pending.append(item)
             return
@@ -591,6 +675,7 @@ class CoordinatorService(CoordinatorHandler):
 
     def on_connect(self, session: CoordinatorSideSession) -> None:
         log_event(self._log, "agent_connected", practice=session.practice_id)
+        self.metrics.sessions(len(self.transport.connected()))
 
     def on_disconnect(self, session: CoordinatorSideSession, reason: str) -> None:
         with self._lock:
@@ -598,6 +683,7 @@ class CoordinatorService(CoordinatorHandler):
             if current is not None and current is not session and current.is_open:
                 return  # superseded by a reconnect, not a dropout
             log_event(self._log, "agent_disconnected", practice=session.practice_id)
+            self.metrics.sessions(len(self.transport.connected()))
             for rnd in list(self._rounds.values()):
                 self._send(rnd.disconnected(session.practice_id, self._clock()))
                 self._complete_if_finished(rnd)
@@ -628,6 +714,7 @@ class CoordinatorService(CoordinatorHandler):
                         reason=message.reason,
                         detail=message.detail[:200],
                     )
+                    self.metrics.refused(message.reason, source="agent")
                     self._send(rnd.refuse(practice, message.reason, self._clock()))
                 else:
                     self._send(rnd.receive(practice, message, self._clock()))
@@ -686,7 +773,7 @@ class CoordinatorService(CoordinatorHandler):
                 reason = self._publish(noisy)
             except _STORAGE_ERRORS as fault:
                 self._storage_fault(fault)
-                reason = f"the release could not be recorded ({fault}); nothing was released"
+                reason = recorded("server.reason.not_recorded", error=fault)
         retry = False
         if reason is not None:
             attempt = self._attempt.get(rnd.round_id, 1)
@@ -706,9 +793,12 @@ class CoordinatorService(CoordinatorHandler):
                 # A new round, with new masks and, at every agent, fresh noise charged again.
                 now = self._clock()
                 wait = (
-                    0.0 if reason == "coordinator stopped" else self.settings.rounds.retry_after_s
+                    0.0
+                    if reason == recorded("server.reason.stopped")
+                    else self.settings.rounds.retry_after_s
                 )
                 self._pending.append(_Pending(rnd.unit, ref, now, rnd.scope, now + wait))
+        self.metrics.round_ended("aborted" if reason else "released", rnd.stage_durations)
         outcome = RoundOutcome(
             rnd.round_id,
             ann.cluster_id,
@@ -906,3 +996,21 @@ def write_trigger(trigger_dir: Path, cluster: str, ref: date, *, region: bool = 
     final = trigger_dir / name
     tmp.replace(final)
     return final
+
+
+def await_answer(request: Path, timeout_s: float) -> TriggerAnswer | None:
+    """The coordinator's answer to a queued trigger, or None (withdrawn) when no running
+    coordinator took it within `timeout_s`; it ticks every 50 ms, so an answer is quick."""
+    reply = request.with_suffix(".answer")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if reply.exists():
+            data = json.loads(reply.read_text(encoding="utf-8"))
+            reply.unlink(missing_ok=True)
+            fields = {str(k): str(v) for k, v in dict(data.get("fields") or {}).items()}
+            return TriggerAnswer(bool(data["accepted"]), str(data.get("code", "")), fields)
+        time.sleep(0.02)
+    request.unlink(missing_ok=True)  # not taken: withdraw it, so it cannot fire later
+    if reply.exists():  # taken in the last instant
+        return await_answer(request, 0.5)
+    return None

@@ -47,6 +47,8 @@ from concurrent import futures
 from dataclasses import dataclass
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import HealthServicer
 
 from common.logs import log_event
 from protocols.envelope import (
@@ -93,6 +95,7 @@ class CoordinatorConfig:
     max_bad_frames: int = 3
     dedup_capacity: int = 100_000
     fetch_workers: int = 8
+    reflection: bool = False  # grpc.reflection.v1alpha, for grpcurl and the like
 
     def __post_init__(self) -> None:
         if self.max_payload_bytes + FRAME_OVERHEAD_BYTES > self.max_message_bytes:
@@ -212,6 +215,7 @@ class CoordinatorTransport:
         self._server: grpc.Server | None = None
         self._executor: futures.ThreadPoolExecutor | None = None
         self._stopping = False
+        self._health: HealthServicer | None = None
         self.port: int | None = None
 
     # lifecycle ---------------------------------------------------------------
@@ -243,11 +247,28 @@ class CoordinatorTransport:
                 ),
             )
         )
+        # The standard health service (grpc.health.v1), so ordinary probes can check us;
+        # it answers over the same mutual TLS as everything else.
+        self._health = HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        if cfg.reflection:
+            from grpc_reflection.v1alpha import reflection
+
+            reflection.enable_server_reflection(
+                (
+                    SERVICE_NAME,
+                    health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                    reflection.SERVICE_NAME,
+                ),
+                server,
+            )
         port = server.add_secure_port(cfg.address, server_credentials(self._tls))
         if port == 0:
             raise OSError(f"cannot listen on {cfg.address}")
         self._dispatcher.start()
         server.start()
+        for service in ("", SERVICE_NAME):
+            self._health.set(service, health_pb2.HealthCheckResponse.SERVING)
         self._server, self.port = server, port
         log_event(self._log, "coordinator_listening", address=cfg.address, port=port)
         return port
@@ -257,6 +278,8 @@ class CoordinatorTransport:
         if self._server is None or self._stopping:
             return
         self._stopping = True
+        if self._health is not None:
+            self._health.enter_graceful_shutdown()  # NOT_SERVING while we drain
         with self._lock:
             sessions = list(self._sessions.values())
         for session in sessions:

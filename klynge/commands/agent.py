@@ -40,7 +40,7 @@ from common.dates import parse_iso_date
 from common.errors import KeyFileError
 from common.i18n import register, t
 from common.keyfiles import load_private_key, load_public_key, public_bytes
-from common.logs import JsonLineFormatter
+from common.logs import LOG_FORMATS, line_formatter
 from klynge.options import chosen_language
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
@@ -114,12 +114,13 @@ register(
 
 
 @contextmanager
-def _json_logs_to_stderr(level: str) -> Iterator[None]:
-    """JSON lines on stderr for the `klynge` loggers while the agents run; restored after."""
+def _logs_to_stderr(level: str, kind: str = "json") -> Iterator[None]:
+    """Log lines on stderr (JSON, or readable text) for the `klynge` loggers while the
+    agents run; restored after. The same formats as the coordinator's `log_format`."""
     logger = logging.getLogger("klynge")
     saved = (logger.level, logger.propagate)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLineFormatter())
+    handler.setFormatter(line_formatter(kind))
     logger.addHandler(handler)
     logger.setLevel(getattr(logging, level.upper(), logging.INFO))
     logger.propagate = False
@@ -155,6 +156,9 @@ def run(
         None, "--timeout", min=0.1, help="With --once: give up (exit non-zero) after this many s."
     ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    log_format: str = typer.Option(
+        "json", "--log-format", help="json (one object per line) or text (readable lines)."
+    ),
     drop_after: list[str] = typer.Option(
         [], "--drop-after", hidden=True, help="PRACTICE:STAGE: vanish after that stage (demo)."
     ),
@@ -174,7 +178,9 @@ def run(
         for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        with _json_logs_to_stderr(log_level):
+        if log_format not in LOG_FORMATS:
+            raise typer.BadParameter("json or text", param_hint="--log-format")
+        with _logs_to_stderr(log_level, log_format):
             daemons = start_agents(settings, drops=drops, stalls=stalls)
             ids = ", ".join(d.practice_id for d in daemons)
             typer.echo(t("agent.cli.started", n=len(daemons), ids=ids), err=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -20,7 +21,8 @@ from client.engine.result import PracticeResult
 from client.extract.loader import load_extract
 from client.extract.tables import Extract
 from common.dates import parse_iso_date
-from common.formatting import integer, rate
+from common.errors import FileKeyError
+from common.formatting import day, integer, rate
 from common.i18n import current_lang, t
 from common.i18n import register as register_messages
 from indicator_defs import Catalogue, load_catalogue
@@ -51,6 +53,16 @@ register_messages(
         "compute.unknown_ids": {
             "da": "ukendte indikatorer: {ids}",
             "en": "unknown indicators: {ids}",
+        },
+        "compute.outside_range": {
+            "da": "Advarsel: referencedatoen {date} ligger uden for udtrækkets data "
+            "({first} til {last}); resultaterne siger intet om den dag",
+            "en": "Warning: the reference date {date} lies outside the extract's data "
+            "({first} to {last}); the results say nothing about that day",
+        },
+        "compute.no_patients": {
+            "da": "ingen patienter på listen pr. {date}; tjek udtrækket",
+            "en": "no patients listed on {date}; check the extract",
         },
         "compute.local_only": {
             "da": "Beregnet lokalt. Intet er sendt fra praksis.",
@@ -122,6 +134,54 @@ def compute_with_progress(
     return extract, result
 
 
+def data_range(extract: Extract) -> tuple[date, date] | None:
+    """The first and last day the extract has data for: the earliest list registration
+    to the latest dated event or registration (None when it holds no dates at all)."""
+    columns = [
+        ("patients", "list_start"),
+        ("patients", "list_end"),
+        ("conditions", "start_date"),
+        ("prescriptions", "date"),
+        ("lab_results", "date"),
+        ("encounters", "date"),
+    ]
+    days = [extract.table(table)[column] for table, column in columns]
+    lows = [c.min() for c in days if c.notna().any()]
+    highs = [c.max() for c in days if c.notna().any()]
+    if not lows:
+        return None
+    return min(lows).date(), max(highs).date()
+
+
+def check_inputs(extract: Extract, result: PracticeResult, extract_dir: Path) -> None:
+    """A reference date outside the extract's data is a warning naming the range; an
+    extract with no one listed on the day is an error naming the patients file."""
+    warning = _outside_range(extract, result)
+    if warning is not None:
+        Console(stderr=True).print(warning, highlight=False)
+    if result.list_size == 0:
+        when = day(result.reference_date)
+        raise ExtractInputError(
+            extract_dir / "patients.csv", None, t("compute.no_patients", date=when)
+        )
+
+
+def _outside_range(extract: Extract, result: PracticeResult) -> str | None:
+    span = data_range(extract)
+    if span is not None and not span[0] <= result.reference_date <= span[1]:
+        return t(
+            "compute.outside_range",
+            date=day(result.reference_date),
+            first=day(span[0]),
+            last=day(span[1]),
+        )
+    return None
+
+
+class ExtractInputError(FileKeyError):
+    """The extract cannot answer the question asked of it (no one listed on the day)."""
+
+
 def compute(
     extract_dir: Path = typer.Argument(..., help="Directory with the extract (CSV or Parquet)."),
     as_of: str = typer.Option(..., "--as-of", help="Reference date, YYYY-MM-DD."),
@@ -143,6 +203,7 @@ def compute(
         extract_dir, as_of, catalogue, strict, show=sys.stderr.isatty()
     )
     err = Console(stderr=True)
+    check_inputs(extract, result, extract_dir)
     if extract.warnings:
         err.print(
             t("compute.warnings", n=len(extract.warnings), first=extract.warnings[0]),
@@ -155,7 +216,9 @@ def compute(
         return
     lang = current_lang()
     table = Table(
-        title=t("compute.title", date=result.reference_date.isoformat(), list_size=result.list_size)
+        title=t(
+            "compute.title", date=day(result.reference_date), list_size=integer(result.list_size)
+        )
     )
     columns: tuple[tuple[str, JustifyMethod], ...] = (
         ("id", "left"),

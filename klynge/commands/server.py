@@ -1,4 +1,12 @@
-"""`klynge server run|trigger|status|log-key`: the regional coordinator."""
+"""`klynge server init|run|trigger|status|log-key`: the regional coordinator.
+
+`trigger` hands the request to the running coordinator (a file in its spool
+directory) and waits for its answer: the coordinator alone decides, against
+its federation, its manifest's schedule and its store and open rounds, so the
+command and the service can never disagree, and the answer comes within a
+tick (50 ms). No running coordinator: the request is withdrawn and the
+command says so.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +19,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from common.atomic import atomic_write
 from common.dates import parse_iso_date
+from common.formatting import day, integer
 from common.i18n import register, t
 from common.keyfiles import public_bytes, write_private_key, write_public_key
-from common.logs import JsonLineFormatter
+from common.logs import line_formatter
 from privacy.signing import generate_private_key
-from server.config import load_server_settings
-from server.coordinator import CoordinatorService, write_trigger
+from server.config import ConfigError, load_server_settings
+from server.config_template import SERVER_TOML
+from server.coordinator import CoordinatorService, await_answer, write_trigger
+from server.reasons import in_words
 from server.store import Store
 
 app = typer.Typer(help="Run the regional coordinator.", no_args_is_help=True)
@@ -28,10 +40,36 @@ register(
             "da": "Koordinator lytter på port {port}; stop med Ctrl-C",
             "en": "Coordinator listening on port {port}; stop with Ctrl-C",
         },
-        "server.queued": {"da": "Runde bestilt: {path}", "en": "Round requested: {path}"},
+        "server.queued": {
+            "da": "Runde bestilt for {cluster} pr. {date}; den starter, når dens praksisser er "
+            "forbundet",
+            "en": "Round requested for {cluster} on {date}; it starts when its practices are "
+            "connected",
+        },
         "server.trigger_unit": {
             "da": "angiv enten --cluster eller --region",
             "en": "give either --cluster or --region",
+        },
+        "server.refused": {"da": "Runden afvist: {reason}", "en": "Round refused: {reason}"},
+        "server.no_answer": {
+            "da": "Ingen koordinator svarede inden for {seconds} s (kører `klynge server run "
+            "--config {config}`?); bestillingen er trukket tilbage",
+            "en": "No coordinator answered within {seconds} s (is `klynge server run --config "
+            "{config}` running?); the request is withdrawn",
+        },
+        "server.init_written": {
+            "da": "Skrev {path}. Næste skridt: ret stierne, så de peger på jeres filer, og "
+            "start med `klynge server run --config {path}`.",
+            "en": "Wrote {path}. Next: point its paths at your files and start with "
+            "`klynge server run --config {path}`.",
+        },
+        "server.init_exists": {
+            "da": "findes allerede; overskriver ikke en konfiguration",
+            "en": "already exists; not overwriting a configuration",
+        },
+        "server.metrics_at": {
+            "da": "Målinger (Prometheus) på http://{host}:{port}/metrics",
+            "en": "Metrics (Prometheus) at http://{host}:{port}/metrics",
         },
         "server.rounds": {"da": "Runder", "en": "Rounds"},
         "server.col.round": {"da": "Runde", "en": "Round"},
@@ -39,6 +77,10 @@ register(
         "server.col.date": {"da": "Referencedato", "en": "Reference date"},
         "server.col.state": {"da": "Status", "en": "State"},
         "server.col.reason": {"da": "Årsag", "en": "Reason"},
+        "server.state.pending": {"da": "venter", "en": "pending"},
+        "server.state.running": {"da": "kører", "en": "running"},
+        "server.state.released": {"da": "udgivet", "en": "released"},
+        "server.state.aborted": {"da": "afbrudt", "en": "aborted"},
         "server.releases": {"da": "{n} udgivelser i lageret", "en": "{n} releases in the store"},
         "server.log_head": {
             "da": "Gennemsigtighedslog: {path}, {n} poster, træhoved {head}",
@@ -80,11 +122,11 @@ class _OneLineFileHandler(logging.FileHandler):
             sys.stderr.write(t("server.log_unwritable", path=self.baseFilename, error=error) + "\n")
 
 
-def _logging(log_file: Path | None) -> None:
+def _logging(log_file: Path | None, kind: str = "json") -> None:
     handler: logging.Handler = (
         _OneLineFileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
     )
-    handler.setFormatter(JsonLineFormatter())
+    handler.setFormatter(line_formatter(kind))
     root = logging.getLogger("klynge")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
@@ -95,12 +137,17 @@ def _logging(log_file: Path | None) -> None:
 def run(config: Path = typer.Option(..., "--config", help="server.toml")) -> None:
     """Run the coordinator until stopped (or until its scheduled rounds end)."""
     settings = load_server_settings(config)
-    _logging(settings.log)
+    _logging(settings.log, settings.operations.log_format)
     service = CoordinatorService(settings)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: service.stop())
     port = service.start()
-    Console(stderr=True).print(t("server.started", port=port))
+    console = Console(stderr=True)
+    console.print(t("server.started", port=port))
+    if service.metrics_port is not None and settings.operations.metrics is not None:
+        console.print(
+            t("server.metrics_at", host=settings.operations.metrics[0], port=service.metrics_port)
+        )
     service.run()
 
 
@@ -112,18 +159,30 @@ def trigger(
         None, "--region", help="A region-wide round (on a date the manifest lists for one)."
     ),
     as_of: str = typer.Option(..., "--as-of", help="Reference date, YYYY-MM-DD."),
+    wait: float = typer.Option(
+        3.0, "--wait", min=0.1, help="Seconds to wait for the coordinator's answer."
+    ),
 ) -> None:
-    """Ask a running coordinator for a round (picked up within a second)."""
+    """Ask the running coordinator for a round and print its answer; exits non-zero when
+    it refuses (unknown cluster or region, a date off the manifest's schedule, a period
+    already running or released) or does not answer."""
     if (cluster is None) == (region is None):
         raise typer.BadParameter(t("server.trigger_unit"), param_hint="--cluster")
     settings = load_server_settings(config)
     ref = parse_iso_date(as_of, "--as-of")
-    if region is not None:
-        path = write_trigger(settings.trigger_dir, region, ref, region=True)
-    else:
-        assert cluster is not None
-        path = write_trigger(settings.trigger_dir, cluster, ref)
-    Console().print(t("server.queued", path=path))
+    unit = region if region is not None else cluster
+    assert unit is not None
+    request = write_trigger(settings.trigger_dir, unit, ref, region=region is not None)
+    answer = await_answer(request, wait)
+    if answer is None:
+        typer.echo(t("server.no_answer", seconds=integer(wait), config=config), err=True)
+        raise typer.Exit(4)
+    if not answer.accepted:
+        fields: dict[str, object] = dict(answer.fields or {})
+        reason = t(f"server.refused.{answer.code}", None, **fields)
+        typer.echo(t("server.refused", reason=reason), err=True)
+        raise typer.Exit(3)
+    typer.echo(t("server.queued", cluster=unit, date=day(ref)))
 
 
 @app.command("status")
@@ -139,13 +198,13 @@ def status(config: Path = typer.Option(..., "--config", help="server.toml")) -> 
             table.add_row(
                 r.id[:16],
                 r.unit,
-                r.reference_date.isoformat(),
-                r.state.value,
-                r.abort_reason or "",
+                day(r.reference_date),
+                t(f"server.state.{r.state.value}"),
+                in_words(r.abort_reason) if r.abort_reason else "",
             )
         console = Console()
         console.print(table)
-        console.print(t("server.releases", n=len(store.releases())))
+        console.print(t("server.releases", n=integer(len(store.releases()))))
         head = store.last_log_head()
         if head is not None:
             console.print(
@@ -166,3 +225,15 @@ def log_key(
     public = out.with_name(out.name + ".pub")
     write_public_key(public, key.public_key(), form="hex", overwrite=True)
     typer.echo(t("server.log_key_written", path=out, public=public_bytes(key.public_key()).hex()))
+
+
+@app.command("init")
+def init(
+    out: Path = typer.Option(Path("server.toml"), "--out", help="Configuration file to write."),
+) -> None:
+    """Write a commented server.toml for a new coordinator (never over an existing file)."""
+    if out.exists():
+        raise ConfigError(out, None, t("server.init_exists"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, SERVER_TOML.encode())
+    typer.echo(t("server.init_written", path=out))

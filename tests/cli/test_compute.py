@@ -105,3 +105,26 @@ def test_warnings_go_to_stderr_and_json_stays_clean(runner, tmp_path):
     assert "prescriptions.csv, line 2" in result.stderr
     strict = runner.invoke(root, ["compute", str(d), "--as-of", "2025-06-30", "--strict"])
     assert strict.exit_code != 0 and "prescriptions.csv, line 2" in strict.stderr
+
+
+@pytest.mark.parametrize("as_of", ["2031-01-01", "1990-01-01"])
+def test_a_reference_date_outside_the_data_is_a_warning_naming_the_range(
+    runner, extract_dir, as_of
+):
+    result = runner.invoke(root, ["compute", str(extract_dir), "--as-of", as_of, "--json"])
+    assert "outside the extract's data" in result.stderr
+    assert "1 January 2010 to 1 March 2025" in result.stderr or "2010" in result.stderr
+    if as_of.startswith("2031"):
+        assert result.exit_code == 0  # a warning, not an error
+
+
+def test_a_date_inside_the_data_gives_no_warning(runner, extract_dir):
+    result = runner.invoke(root, ["compute", str(extract_dir), "--as-of", "2024-12-31"])
+    assert result.exit_code == 0 and "outside" not in result.stderr
+
+
+def test_an_extract_with_no_listed_patients_is_an_error_naming_the_file(runner, tmp_path):
+    empty = write_extract(tmp_path / "empty")
+    result = runner.invoke(root, ["compute", str(empty), "--as-of", "2025-06-30"])
+    assert result.exit_code != 0
+    assert "patients.csv" in result.stderr and "no patients listed" in result.stderr

@@ -74,3 +74,44 @@ def test_dockerfile_copies_every_package_the_project_installs():
     ]
     copied = set(re.findall(r"^COPY (\S+) \./\1$", DOCKERFILE, flags=re.M))
     assert set(packages) <= copied, sorted(set(packages) - copied)
+
+
+def _dockerfile_user() -> str:
+    users = re.findall(r"^USER (\S+)$", DOCKERFILE, flags=re.M)
+    assert users, "the image must not run as root"
+    return users[-1]
+
+
+def test_the_volume_the_services_write_is_created_for_the_user_they_run_as():
+    """A named volume copies the image's folder, owner included; a folder the image never
+    creates for its user is root's, and every write to it fails with Permission denied."""
+    uid = _dockerfile_user().split(":")[0]
+    mounts = set(re.findall(r'"[\w-]+:(/[\w/]+)"', COMPOSE))
+    assert mounts, "compose mounts no volume"
+    for mount in mounts:
+        made = re.search(rf"mkdir -p (?:\S+ )*{re.escape(mount)}\b", DOCKERFILE)
+        owned = re.search(rf"chown {uid}(?::\d+)? (?:\S+ )*{re.escape(mount)}\b", DOCKERFILE)
+        assert made and owned, f"{mount}: not created and chowned to {uid} in the Dockerfile"
+    for service_user in re.findall(r'^\s+user: "?([\d:]+)"?$', COMPOSE, flags=re.M):
+        assert service_user.split(":")[0] == uid, service_user
+
+
+def test_systemd_units_are_sandboxed_and_run_klynge():
+    units = sorted((REPO_ROOT / "deploy" / "systemd").glob("*.service"))
+    assert {u.name for u in units} == {"klynge-coordinator.service", "klynge-agent.service"}
+    for unit in units:
+        text = unit.read_text()
+        for line in (
+            "NoNewPrivileges=yes",
+            "ProtectSystem=strict",
+            "PrivateTmp=yes",
+            "ProtectHome=yes",
+            "User=klynge",
+        ):
+            assert line in text, (unit.name, line)
+        assert re.search(r"^ReadWritePaths=/var/lib/klynge", text, flags=re.M), unit.name
+        start = re.search(r"^ExecStart=/\S+/klynge (.*)$", text, flags=re.M)
+        assert start, unit.name
+        args = start.group(1).split()
+        result = CliRunner().invoke(root, [*args, "--help"])
+        assert result.exit_code == 0, (unit.name, result.output)
