@@ -64,7 +64,7 @@ class Federation:
             clusters=1,
             patients=200,
             periods=periods,
-            **options,
+            **{"region_round": False, **options},  # the faults are on cluster rounds
         )
         self.layout: DemoLayout = prepare(self.options)
         self.ids = sorted(self.layout.agent_configs)
