@@ -4,7 +4,8 @@ String checks on the HTML cannot tell whether the charts are drawn or whether
 the page quietly fetches a font or script from the internet. A browser can:
 each report must load from file:// with no request that is not ``file:`` or
 ``data:``, draw its SVG charts at a visible size and give a non-blank
-full-page screenshot. Chromium is found, or installed as Debian's ``chromium``
+full-page screenshot, and print on A4 in few pages (headless Chromium's own
+PDF, its pages counted). Chromium is found, or installed as Debian's ``chromium``
 package when running as root (see browser/chromium.py).
 """
 
@@ -20,11 +21,18 @@ import pytest
 
 from tests.browser.cdp import launch
 from tests.browser.chromium import find_or_install_chromium
+from tests.browser.pdf import page_count, page_sizes_mm
 from tests.browser.screenshot import png_byte_variety, png_size
 
 pytestmark = pytest.mark.e2e
 
-DEMO_ARGS = ("--practices", "5", "--clusters", "1", "--patients", "200", "--seed", "3")
+# The demo's default shape (three clusters, every indicator of the catalogue shown) with
+# fewer and smaller practices, so it runs in half the time. What fills a printed page is
+# the same: one section per indicator, one bar per cluster, one column per cluster. Small
+# lists only make more figures "too uncertain", which adds words, so pages counted here are
+# at least those of the default demo (measured: region 6 here against 5, cluster 3 and 3,
+# practice 4 and 4).
+DEMO_ARGS = ("--practices", "15", "--clusters", "3", "--patients", "300", "--seed", "3")
 DEMO_TIMEOUT_S = 240
 MIN_CHARTS = 3
 MIN_PNG_BYTES = 20_000
@@ -32,6 +40,11 @@ MIN_BYTE_VARIETY = 64  # a single-colour PNG inflates to a handful of distinct b
 WIDTH = 1200
 # What the demo above writes: the region, its first cluster, and one practice's own report.
 EXPECTED_REPORTS = ("cluster-K01-report.html", "practice-P0001.html", "region-report.html")
+
+# Most A4 pages each report may print on (issue 14): the region and every cluster beside it,
+# the cluster meeting's report, the practice's own.
+MAX_PAGES = {"region-report.html": 8, "cluster-K01-report.html": 6, "practice-P0001.html": 4}
+A4_MM = (210, 297)
 
 # Charts are <svg> elements; a drawn one is visible and holds at least one shape.
 SVG_STATS = """(() => {
@@ -61,6 +74,7 @@ class Rendered:
     svg: dict[str, Any]
     png: bytes
     screenshot: Path
+    pdf: bytes
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +107,8 @@ def rendered(reports: list[Path], tmp_path_factory: pytest.TempPathFactory) -> d
             png = page.screenshot(full_page=True)
             shot = shots / f"{report.stem}.png"
             shot.write_bytes(png)
+            pdf = page.print_pdf()
+            (shots / f"{report.stem}.pdf").write_bytes(pdf)
             results[report.name] = Rendered(
                 requests=list(page.requests),
                 errors=list(page.errors),
@@ -100,6 +116,7 @@ def rendered(reports: list[Path], tmp_path_factory: pytest.TempPathFactory) -> d
                 svg=page.evaluate(SVG_STATS),
                 png=png,
                 screenshot=shot,
+                pdf=pdf,
             )
             page.close()
     return results
@@ -138,4 +155,15 @@ def test_screenshot_is_a_non_blank_png(rendered: dict[str, Rendered], name: str)
     variety = png_byte_variety(r.png)
     assert variety >= MIN_BYTE_VARIETY, (
         f"{name}: screenshot {r.screenshot} looks blank ({variety} distinct bytes)"
+    )
+
+
+@pytest.mark.parametrize("name", EXPECTED_REPORTS)
+def test_report_prints_on_few_a4_pages(rendered: dict[str, Rendered], name: str) -> None:
+    r = rendered[name]
+    pages = page_count(r.pdf)
+    assert page_sizes_mm(r.pdf) == {A4_MM}, f"{name}: pages of {page_sizes_mm(r.pdf)} mm, not A4"
+    assert 1 <= pages <= MAX_PAGES[name], (
+        f"{name} prints on {pages} A4 pages, at most {MAX_PAGES[name]} allowed "
+        f"(PDF beside {r.screenshot})"
     )
