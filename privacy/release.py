@@ -267,7 +267,7 @@ class SkellamRelease:
         blocks = self.sensitivity.blocks
         rows = []
         for w in sorted({b.noise_weight for b in blocks}):
-            names = [b.block.split(":", 1)[-1] for b in blocks if b.noise_weight == w]
+            names = [_block_name(b.block, lang) for b in blocks if b.noise_weight == w]
             rows.append(
                 (
                     f"{t('release.noise.weight', lang=lang, w=w)}: {', '.join(names)}",
@@ -558,3 +558,12 @@ def calibrate_local_scale(
         raise MechanismError(f"{mechanism!r} is not a local mechanism")
 
     return calibrate(curve, epsilon, delta, low=1e-3, high=_MAX_NOISE)
+
+
+def _block_name(block: str, lang: Lang | None) -> str:
+    """A noise block for a reader: its indicator id, or the list size in words (not a code)."""
+    name = block.split(":", 1)[-1]
+    try:
+        return t(f"release.noise.block.{name}", lang=lang)
+    except KeyError:
+        return name

@@ -41,6 +41,7 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Typical cluster ({n} practices, all survive)",
     },
     "release.noise.weight": {"da": "vægt {w}", "en": "weight {w}"},
+    "release.noise.block.list_size": {"da": "listestørrelse", "en": "list size"},
     "release.noise.local": {
         "da": "Støjens SD pr. værdi for hver praksis: {sd}",
         "en": "Noise SD per value for each practice: {sd}",

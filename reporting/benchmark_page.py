@@ -9,9 +9,12 @@ distributions come from the period's region-wide round (a cluster round
 releases totals only); the totals from the region's aggregate of its cluster
 sums, which says whether it combined them with the region-wide round.
 
-No scripts, fonts or images are fetched: charts are inline SVG, so the file
-opens offline and prints on A4 with one indicator per page. Suppressed
-figures are written as "suppressed", never drawn as zero. Danish or English.
+Both open with an overview table, one row per indicator. No scripts, fonts
+or images are fetched: charts are inline SVG, so the file opens offline. On
+A4 (templates/report.css) several indicators share a page: each figure's
+caption keeps what is particular to it, and how to read a kind of figure,
+the same under every one, is printed once in a box. Suppressed figures are
+written as "suppressed", never drawn as zero. Danish or English.
 """
 
 from __future__ import annotations
@@ -32,7 +35,14 @@ from privacy.release import NO_NOISE
 from reporting import words
 from reporting.charts.axes import CLUSTER, OWN, REGION, SERIES, Key, period_label
 from reporting.charts.bars import BarRow, bar_axis_top, interval_bars
-from reporting.charts.funnel import ClusterFigures, Funnel, Position, build_funnel, funnel_chart
+from reporting.charts.funnel import (
+    ClusterFigures,
+    Funnel,
+    Position,
+    build_funnel,
+    funnel_chart,
+    funnel_how,
+)
 from reporting.charts.histogram import histogram
 from reporting.charts.trend import TrendSeries, trend_chart
 from reporting.numbers import bare_interval, practices
@@ -138,10 +148,10 @@ register(
         "report.bars.caption": {
             "da": "Søjlen er den udgivne rate. Den sorte streg er 95 %-intervallet: det dækker "
             "både tilfældig variation (hvilke patienter der tilfældigvis tælles med) og "
-            "privatlivsstøjen. {target}",
+            "privatlivsstøjen.",
             "en": "The bar is the released rate. The black line is the 95% interval: it covers "
             "both chance variation (which patients happen to be counted) and the privacy "
-            "noise. {target}",
+            "noise.",
         },
         "report.bars.target": {
             "da": "Den røde stiplede linje er målet ({target}).",
@@ -187,6 +197,44 @@ register(
             "en": "outside the 99.8% limits ({d}): more than chance and noise would explain",
         },
         "report.compare": {"da": "Klyngerne side om side", "en": "Clusters side by side"},
+        "report.overview": {"da": "Oversigt", "en": "Overview"},
+        "report.overview.cluster": {"da": "Klynge", "en": "Cluster"},
+        "report.overview.interval": {"da": "95 %-interval", "en": "95% interval"},
+        "report.overview.region": {"da": "Region", "en": "Region"},
+        "report.overview.verdict": {"da": "I forhold til regionen", "en": "Against the region"},
+        "report.overview.legend": {
+            "da": "Klyngens udgivne rate med 95 %-interval ved siden af regionens. Vurderingen "
+            "følger regionens tragtplot: kun uden for de yderste grænser er forskellen "
+            "større, end tilfældighed og støj kan forklare.",
+            "en": "The cluster's released rate with its 95% interval beside the region's. "
+            "The verdict follows the region's funnel plot: only outside the outer limits is "
+            "the difference larger than chance and noise explain.",
+        },
+        "report.verdict.inside": {
+            "da": "ingen sikker forskel fra regionen",
+            "en": "no clear difference from the region",
+        },
+        "report.verdict.warning": {
+            "da": "{d} end regionen, men kan være tilfældigt",
+            "en": "{d} than the region, but may be chance",
+        },
+        "report.verdict.outside": {
+            "da": "{d} end regionen",
+            "en": "{d} than the region",
+        },
+        "report.verdict.better": {"da": " — bedre", "en": " — better"},
+        "report.verdict.worse": {"da": " — dårligere", "en": " — worse"},
+        "report.verdict.none": {
+            "da": "kan ikke vurderes: {why}",
+            "en": "cannot be judged: {why}",
+        },
+        "report.howto": {"da": "Sådan læses figurerne", "en": "How to read the figures"},
+        "report.print_note": {
+            "da": "Udskriften viser hver figurs egne tal; forklaringen, der er ens for alle "
+            "figurer af en slags, står her én gang.",
+            "en": "The print shows each figure's own figures; the explanation that is the "
+            "same for every figure of a kind is given here once.",
+        },
         "report.compare.indicator": {"da": "Indikator", "en": "Indicator"},
         "report.compare.target": {"da": "Mål", "en": "Target"},
         "report.compare.legend": {
@@ -254,10 +302,13 @@ register(
 
 @dataclass(frozen=True)
 class Figure:
+    """A chart with its caption; `how` (how to read this kind of chart) is printed once."""
+
     title: str
     chart: Markup | None
     caption: str
     legend: tuple[Key, ...] = ()
+    how: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -286,6 +337,20 @@ class CompareRow:
 
 
 @dataclass(frozen=True)
+class OverviewRow:
+    """One indicator of the cluster report's opening table, its verdict in words."""
+
+    anchor: str
+    indicator: Indicator
+    rate: str
+    interval: str
+    region: str
+    target: str
+    verdict: str
+    verdict_class: str  # "better", "worse" or ""
+
+
+@dataclass(frozen=True)
 class Block:
     """One region (or one cluster) of the page."""
 
@@ -296,6 +361,13 @@ class Block:
     hidden: str  # the indicators with no figure at all, in one sentence ("" if none)
     units: tuple[str, ...] = ()  # the comparison table's columns
     comparison: tuple[CompareRow, ...] = ()
+    overview: tuple[OverviewRow, ...] = ()
+
+    @property
+    def howto(self) -> tuple[str, ...]:
+        """How to read each kind of figure in the block, each text once, in order."""
+        texts = (h for s in self.sections for f in s.figures for h in f.how)
+        return tuple(dict.fromkeys(texts))
 
 
 # ---------------------------------------------------------------------------
@@ -406,6 +478,7 @@ def render_cluster_report(
         exact=_exact(results, [doc, group.release]),
         sections=tuple(_cluster_section(results, group, cluster_id, ind, lang) for ind in shown),
         hidden=_hidden(hidden, lang),
+        overview=tuple(_overview_row(results, group, cluster_id, ind, lang) for ind in shown),
     )
     aborted = tuple(a for a in results.aborted_rounds if a.cluster == cluster_id)
     return render_page(
@@ -572,14 +645,14 @@ def _bars_figure(rows: list[BarRow], ind: Indicator, lang: Lang) -> Figure:
         if top is not None:
             key = "report.bars.target" if ind.target <= top else "report.bars.target_off"
             target = t(key, lang, target=rate(ind.target, ind.scale, lang=lang))
-    caption = t("report.bars.caption", lang, target=target).strip()
-    if all(r.rate is None for r in rows):
-        caption = ""
-    if any(r.rate is None for r in rows):
-        caption = f"{caption} {t('report.bars.suppressed', lang)}".strip()
+    drawn = any(r.rate is not None for r in rows)
+    how = [t("report.bars.caption", lang)] if drawn else []
+    if not all(r.rate is not None for r in rows):
+        how.append(t("report.bars.suppressed", lang))
     if any(r.uncertain for r in rows):
-        caption = f"{caption} {t('report.bars.uncertain', lang)}".strip()
-    return Figure(t("report.fig.rates", lang), chart, caption)
+        how.append(t("report.bars.uncertain", lang))
+    caption = target if drawn else ""
+    return Figure(t("report.fig.rates", lang), chart, caption, how=tuple(how))
 
 
 def _distribution_figure(
@@ -655,7 +728,7 @@ def _trend_figure(
     """Trend of `units` (label, colour, line width); the first is drawn thick."""
     periods = results.periods()
     if len(periods) < 2:
-        return Figure(t("report.fig.trend", lang), None, t("report.trend_single", lang))
+        return Figure(t("report.fig.trend", lang), None, "", how=(t("report.trend_single", lang),))
     series = [
         TrendSeries(u, [_rate(p.release(u), ind.id) for p in periods], colour, width)
         for u, colour, width in units
@@ -712,7 +785,12 @@ def _region_section(
             _bars_figure(rows, ind, lang),
             _strata_figure(group.round_release, ind, lang),
             _distribution_figure(group.round_release or group.release, ind, lang),
-            Figure(t("report.fig.funnel", lang), chart, caption),
+            Figure(
+                t("report.fig.funnel", lang),
+                chart,
+                caption,
+                how=(funnel_how(lang),) if chart is not None else (),
+            ),
             _trend_figure(results, trend, ind, lang),
         ],
         lang,
@@ -731,7 +809,7 @@ def _cluster_section(
     bars = _bars_figure(rows, ind, lang)
     place = _funnel_place(_funnel(results, group, ind), cluster_id, lang)
     if place:
-        bars = Figure(bars.title, bars.chart, f"{bars.caption} {place}")
+        bars = Figure(bars.title, bars.chart, f"{bars.caption} {place}".strip(), how=bars.how)
     # A cluster round releases no strata or histogram: the region's, from its region-wide round.
     region_wide = group.round_release
     return _section(
@@ -753,6 +831,53 @@ def _funnel_place(funnel: Funnel, cluster_id: str, lang: Lang) -> str:
         return ""
     where = t(f"report.where.{point.position}", lang, d=point.direction(lang))
     return t("report.cluster_funnel", lang, cluster=cluster_id, where=where)
+
+
+# ---------------------------------------------------------------------------
+# The cluster's overview
+
+
+def _overview_row(
+    results: PeriodResults, group: RegionGroup, cluster_id: str, ind: Indicator, lang: Lang
+) -> OverviewRow:
+    """Rate, interval, region, target and a verdict in words against the region's funnel."""
+    figure = _figure(results.clusters[cluster_id], ind.id)
+    region = _figure(group.release, ind.id)
+    target = "–" if ind.target is None else rate(ind.target, ind.scale, lang=lang)
+    region_text = (
+        words.word("suppressed", lang)
+        if region is None or region.rate is None
+        else rate(region.rate, ind.scale, lang=lang)
+    )
+    if figure is None or figure.rate is None:
+        why = (
+            words.reason("missing", lang)
+            if figure is None
+            else words.reasons(figure.suppressed, lang)
+        )
+        return OverviewRow(
+            _slug(ind.id), ind, words.word("suppressed", lang), "", region_text, target,
+            t("report.verdict.none", lang, why=why), "",
+        )  # fmt: skip
+    rate_text = rate(figure.rate, ind.scale, lang=lang)
+    interval = bare_interval(sampling_interval(figure, ind), ind.scale, lang)
+    point = _funnel(results, group, ind).point(cluster_id)
+    verdict_class = ""
+    if figure.uncertain:
+        verdict = words.word("uncertain", lang)
+    elif point is None:
+        verdict = t("report.verdict.none", lang, why=words.reason("missing", lang))
+    elif point.position is Position.INSIDE:
+        verdict = t("report.verdict.inside", lang)
+    else:
+        verdict = t(f"report.verdict.{point.position}", lang, d=point.direction(lang))
+        if point.position is Position.OUTSIDE:
+            better = point.above == (ind.direction.value == "higher")
+            verdict_class = "better" if better else "worse"
+            verdict += t(f"report.verdict.{verdict_class}", lang)
+    return OverviewRow(
+        _slug(ind.id), ind, rate_text, interval, region_text, target, verdict, verdict_class
+    )
 
 
 # ---------------------------------------------------------------------------

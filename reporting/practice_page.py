@@ -11,10 +11,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 
 from markupsafe import Markup
 
-from common.formatting import epsilon, integer, interval, number, percent, rate, scientific
+from common.formatting import (
+    epsilon,
+    integer,
+    interval,
+    number,
+    percent,
+    rate,
+    scientific,
+    timestamp,
+)
 from common.i18n import Lang, register, t
 from indicator_defs import model as m
 from privacy.distribution import MIN_PRACTICES_FOR_DECILES
@@ -101,6 +111,12 @@ register(
             "are recomputed locally at each period's reference date.",
         },
         "preport.summary": {"da": "Oversigt", "en": "Overview"},
+        "preport.print_note": {
+            "da": "Udskriften gentager ikke oversigtens tal på kortene og udelader "
+            "patientlisterne og tomme udviklingsfelter; de står i rapportens HTML-fil.",
+            "en": "The print does not repeat the overview's figures on the cards and leaves "
+            "out the patient lists and empty trend boxes; they are in the report's HTML file.",
+        },
         "preport.col.indicator": {"da": "Indikator", "en": "Indicator"},
         "preport.col.own": {"da": "Egen praksis", "en": "Own practice"},
         "preport.col.cluster": {"da": "Klynge", "en": "Cluster"},
@@ -757,6 +773,18 @@ def _sources(report: PracticeReport, lang: Lang) -> tuple[str | None, list[str]]
     return notice, lines
 
 
+def _moment(text: str, lang: Lang) -> str:
+    """A stored ISO time (UTC) in the one format people read, Danish local time; as is if odd.
+
+    The agent writes "2026-12-01 13:05 UTC", the demo and the ledger ISO 8601.
+    """
+    try:
+        moment = datetime.fromisoformat(text.removesuffix(" UTC"))
+    except ValueError:
+        return text
+    return timestamp(moment, lang)
+
+
 def _ledger_epsilon(value: float, lang: Lang) -> str:
     return epsilon(value, lang, _LEDGER_DECIMALS)
 
@@ -777,7 +805,7 @@ def _receipts(report: PracticeReport, lang: Lang) -> list[ReceiptView]:
         rows.append(
             ReceiptView(
                 date=r.reference_date.isoformat(),
-                charged_at=r.charged_at[:19],
+                charged_at=_moment(r.charged_at, lang),
                 round_id=r.round_id,
                 recipient=r.recipient,
                 manifest_id=r.manifest_id,
@@ -835,7 +863,7 @@ def render_practice_report(report: PracticeReport, lang: Lang) -> str:
             lang,
             cluster=report.cluster_id,
             date=report.as_of.isoformat(),
-            at=report.generated_at,
+            at=_moment(report.generated_at, lang),
         ),
         notice=notice,
         sources=sources,

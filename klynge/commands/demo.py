@@ -16,7 +16,7 @@ from rich.table import Table
 from client.agent.config import load_settings
 from client.report.gather import gather_report
 from common.atomic import atomic_write
-from common.formatting import rate
+from common.formatting import integer, number, rate
 from common.i18n import current_lang, t
 from common.i18n import register as register_messages
 from common.keyfiles import load_public_key
@@ -56,8 +56,8 @@ register_messages(
         "demo.suppressed": {"da": "skjult", "en": "suppressed"},
         "demo.none": {"da": "ingen udgivelse", "en": "no release"},
         "demo.written": {
-            "da": "Skrevet: {results} ({seconds:.1f} s for runderne)",
-            "en": "Written: {results} ({seconds:.1f} s for the rounds)",
+            "da": "Skrevet: {results} ({seconds} s for runderne)",
+            "en": "Written: {results} ({seconds} s for the rounds)",
         },
         "demo.region_report": {
             "da": "Regional rapport: {path}",
@@ -79,6 +79,13 @@ register_messages(
             "da": "Afbrudt: {cluster}: {reason}",
             "en": "Aborted: {cluster}: {reason}",
         },
+        # The log's kinds of entry, counted in the one-line summary (codes in privacy.log_entries).
+        "demo.kind.manifest": {"da": "manifest {n}", "en": "manifest {n}"},
+        "demo.kind.approval": {"da": "godkendelser {n}", "en": "approvals {n}"},
+        "demo.kind.round_opened": {"da": "åbnede runder {n}", "en": "rounds opened {n}"},
+        "demo.kind.receipt": {"da": "kvitteringer {n}", "en": "receipts {n}"},
+        "demo.kind.release": {"da": "udgivelser {n}", "en": "releases {n}"},
+        "demo.kind.round_aborted": {"da": "afbrudte runder {n}", "en": "rounds aborted {n}"},
         "demo.log": {
             "da": "Gennemsigtighedslog: {n} poster ({kinds}), {signed} underskrevet af praksis; "
             "træhoved {head}. Kontrollér: klynge audit verify-log {path} --log-key {key_file}",
@@ -233,7 +240,8 @@ def demo(
         stdout.print(t("demo.dropouts", drops=drops))
     for r in results.aborted_rounds:
         stdout.print(t("demo.aborted", cluster=r.cluster, reason=r.reason))
-    stdout.print(t("demo.written", results=results_path, seconds=outcome.seconds))
+    seconds = number(outcome.seconds, 1)
+    stdout.print(t("demo.written", results=results_path, seconds=seconds))
     stdout.print(t("demo.region_report", path=region_report))
     if cluster_report is None:
         stdout.print(t("demo.no_cluster_report"))
@@ -245,13 +253,21 @@ def demo(
         t(
             "demo.log",
             n=log.entries,
-            kinds=", ".join(f"{k} {n}" for k, n in log.kinds.items() if n),
+            kinds=", ".join(_kind(k, n) for k, n in log.kinds.items() if n),
             signed=log.signed_by_practices,
             head=log.head.short,
             path=layout.transparency_log,
             key_file=layout.log_key,
         )
     )
+
+
+def _kind(kind: str, n: int) -> str:
+    """ "kvitteringer 42": a kind of log entry in words with its count (a newer kind as is)."""
+    try:
+        return t(f"demo.kind.{kind}", n=integer(n))
+    except KeyError:
+        return f"{kind} {integer(n)}"
 
 
 def _print_commands(layout) -> None:

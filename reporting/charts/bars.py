@@ -37,6 +37,7 @@ register(
             "da": "Udgivne rater med 95 %-interval",
             "en": "Released rates with 95% intervals",
         },
+        "charts.bars.uncertain": {"da": "for usikker", "en": "too uncertain"},
         "charts.bars.beyond_axis": {
             "da": "intervallet fortsætter til {high}",
             "en": "the interval continues to {high}",
@@ -85,6 +86,15 @@ def _value_text(row: BarRow, scale: int, lang: Lang) -> tuple[str, str]:
     return rate(row.rate, scale, lang=lang), f"({interval})" if interval else ""
 
 
+def _tail(interval_text: str, uncertain: str, lang: Lang) -> str:
+    """What follows the rate: its interval, and two words when it is too uncertain to use.
+
+    The chart leaves room for all of it, so the words never run outside the figure;
+    the bar's tooltip says it in full.
+    """
+    return f"{interval_text} · {t('charts.bars.uncertain', lang)}" if uncertain else interval_text
+
+
 def interval_bars(
     rows: Sequence[BarRow],
     *,
@@ -102,9 +112,14 @@ def interval_bars(
     When every row is missing there is no axis: nothing is drawn at 0.
     """
     values = [_value_text(r, scale, lang) for r in rows]
+    tails = [_tail(i, r.uncertain, lang) for r, (_, i) in zip(rows, values, strict=True)]
     left = min(max(max(text_width(r.label) for r in rows) + 12, 60), 170)
     value_width = max(
-        [text_width(v, 11) + (text_width(i, 10) + 5 if i else 0) for v, i in values] + [40]
+        [
+            text_width(v, 11) + (text_width(i, 10) + 5 if i else 0)
+            for (v, _), i in zip(values, tails, strict=True)
+        ]
+        + [40]
     )
     plot_end = width - value_width - 16
     top_value = bar_axis_top(rows, target, upper)
@@ -116,7 +131,7 @@ def interval_bars(
         ticks = nice_ticks(0.0, top_value, 5)
         parts.append(x_axis(x, ticks, bottom + 2, rate_ticker(scale, ticks, lang), _TOP - 2))
         parts.append(unit_note(scale, left - 10, bottom + 15, lang, anchor="end"))
-    for i, (row, (value, interval_text)) in enumerate(zip(rows, values, strict=True)):
+    for i, (row, (value, _), shown) in enumerate(zip(rows, values, tails, strict=True)):
         y = _TOP + i * _ROW
         mid = y + _ROW / 2
         parts.append(element("text", row.label, x=left - 6, y=mid + 4, text_anchor="end"))
@@ -165,7 +180,6 @@ def interval_bars(
                         fill=INK,
                     )
                 )
-        shown = f"{interval_text} · {row.uncertain}" if row.uncertain else interval_text
         tail = (
             element("tspan", shown, fill=LABEL, font_weight=400, font_size=10, dx=5)
             if shown

@@ -43,17 +43,21 @@ register(
         "charts.funnel.x": {"da": "nævner (antal)", "en": "denominator (count)"},
         "charts.funnel.what": {
             "da": "Hvert punkt er en klynge: dens rate (op) mod dens nævner (ud ad). "
-            "Den vandrette linje er regionens rate ({centre}). De stiplede kurver er "
+            "Den vandrette linje er regionens rate. De stiplede kurver er "
             "95 %-grænser og de fuldt optrukne 99,8 %-grænser; de tager højde for både "
-            "tilfældig variation og privatlivsstøjen (støjens SD er ca. {sd} i hver klynges "
-            "tæller). "
+            "tilfældig variation og privatlivsstøjen. "
             "Klynger uden for de yderste linjer afviger mere, end tilfældighed og støj kan "
             "forklare.",
             "en": "Each point is a cluster: its rate (up) against its denominator (across). "
-            "The horizontal line is the regional rate ({centre}). The dashed curves are 95% "
+            "The horizontal line is the regional rate. The dashed curves are 95% "
             "limits and the solid ones 99.8% limits; they allow for both chance variation and "
-            "the privacy noise (noise SD about {sd} in each cluster's numerator). Clusters "
+            "the privacy noise. Clusters "
             "outside the outer lines differ by more than chance and noise would explain.",
+        },
+        "charts.funnel.values": {
+            "da": "Regionens rate er {centre}; støjens SD er ca. {sd} i hver klynges tæller.",
+            "en": "The regional rate is {centre}; the noise SD is about {sd} in each "
+            "cluster's numerator.",
         },
         "charts.funnel.outside": {
             "da": "Uden for de yderste linjer: {units}.",
@@ -279,9 +283,15 @@ def _curve_denominators(smallest: float, largest: float, samples: int = 48) -> l
     return [start * ratio ** (k / (samples - 1)) for k in range(samples)]
 
 
+def funnel_how(lang: Lang) -> str:
+    """How to read any funnel plot: the same words under every one, so a print says it once."""
+    return t("charts.funnel.what", lang)
+
+
 def funnel_caption(funnel: Funnel, scale: int, lang: Lang) -> str:
+    """What this funnel shows: its centre, its noise and the clusters outside (see `funnel_how`)."""
     centre = rate(funnel.centre, scale, lang=lang)
-    parts = [t("charts.funnel.what", lang, centre=centre, sd=number(funnel.noise_sd, 0, lang))]
+    parts = [t("charts.funnel.values", lang, centre=centre, sd=number(funnel.noise_sd, 0, lang))]
     outside = [p for p in funnel.points if p.position is Position.OUTSIDE]
     if outside:
         units = ", ".join(f"{p.unit} ({p.direction(lang)})" for p in outside)

@@ -39,6 +39,7 @@ FLAGS = (
     "--remote-debugging-pipe",
 )
 TIMEOUT_S = 30.0
+A4_INCHES = (210 / 25.4, 297 / 25.4)
 STDERR_TAIL = 4000
 
 
@@ -280,6 +281,17 @@ class Page:
             if full_page:
                 self.resize(self.height)
         return base64.b64decode(data)
+
+    def print_pdf(self) -> bytes:
+        """The page printed to PDF as Chromium's print dialog would: A4 paper, the page's own
+        ``@page`` size and margins when it sets them, backgrounds drawn."""
+        params = {
+            "paperWidth": A4_INCHES[0],
+            "paperHeight": A4_INCHES[1],
+            "preferCSSPageSize": True,
+            "printBackground": True,
+        }
+        return base64.b64decode(self.send("Page.printToPDF", params, timeout=120)["data"])
 
     def close(self) -> None:
         """Close the tab."""

@@ -232,3 +232,47 @@ def test_no_dp_results_say_so_loudly():
         doc.update(mechanism="none", epsilon_per_release="inf", delta_per_release=0.0)
     page = render_region_report(results, CAT, "en")
     assert "WITHOUT differential privacy" in page and "class='warn'" in page
+
+
+def _overview_row(page: str, indicator_id: str) -> str:
+    table = page[page.index("<section class='overview'>") : page.index("</table>")]
+    return table.split(f"#{indicator_id}'>")[1].split("</tr>")[0]
+
+
+def _cell(results: dict, unit: str, indicator_id: str) -> dict:
+    return next(c for c in results["clusters"][unit]["indicators"] if c["id"] == indicator_id)
+
+
+def test_cluster_report_opens_with_an_overview_and_a_verdict_in_words():
+    results = _funnel_results()  # K02 (95 %) lies outside the funnel, above the region (80 %)
+    page = render_cluster_report(results, CAT, "K02", "da")
+    assert page.index("<section class='overview'>") < page.index("<section class='ind'>")
+    dm01 = _overview_row(page, "DM-01")  # higher is better for HbA1c measured
+    assert "højere end regionen — bedre" in dm01 and "class='verdict better'" in dm01
+    assert "95,0\xa0%" in dm01 and "80,0\xa0%" in dm01  # the cluster's own rate, the region's
+    k01 = render_cluster_report(results, CAT, "K01", "en")
+    assert "no clear difference from the region" in _overview_row(k01, "DM-01")
+    assert "K02" not in k01  # the overview names no other cluster either
+
+
+def test_overview_says_why_a_hidden_or_uncertain_figure_has_no_verdict():
+    results = _funnel_results()
+    _cell(results, "K01", "DM-01").update(cell_doc(None))
+    page = render_cluster_report(results, CAT, "K01", "en")
+    assert "cannot be judged: numerator: small count" in _overview_row(page, "DM-01")
+    results = _funnel_results()
+    _cell(results, "K01", "DM-01")["uncertain"] = True
+    page = render_cluster_report(results, CAT, "K01", "en")
+    assert "too uncertain to use" in _overview_row(page, "DM-01")
+
+
+def test_how_to_read_a_figure_is_printed_once_and_each_figure_keeps_its_own_words():
+    page = render_region_report(_funnel_results(), CAT, "da")
+    box = page.split("<section class='howto print-only'>")[1].split("</section>")[0]
+    assert box.count("Hvert punkt er en klynge") == 1
+    assert box.count("Søjlen er den udgivne rate") == 1
+    section = _section(page, "DM-01")
+    assert "<span class='how'>Hvert punkt er en klynge" in section  # still beside it on screen
+    assert "Regionens rate er 80,0\xa0%" in section  # this funnel's own centre, not in .how
+    css = page[page.index("@media print") :]
+    assert ".how," in css and ".print-only{display:block}" in css
