@@ -231,9 +231,11 @@ register(
         "report.howto": {"da": "Sådan læses figurerne", "en": "How to read the figures"},
         "report.print_note": {
             "da": "Udskriften viser hver figurs egne tal; forklaringen, der er ens for alle "
-            "figurer af en slags, står her én gang.",
+            "figurer af en slags, står her én gang. Alder og køn og fordelingen af "
+            "praksissernes andele står i rapportens HTML-fil.",
             "en": "The print shows each figure's own figures; the explanation that is the "
-            "same for every figure of a kind is given here once.",
+            "same for every figure of a kind is given here once. The age/sex strata and the "
+            "distributions of practice rates are in the report's HTML file.",
         },
         "report.compare.indicator": {"da": "Indikator", "en": "Indicator"},
         "report.compare.target": {"da": "Mål", "en": "Target"},
@@ -309,6 +311,9 @@ class Figure:
     caption: str
     legend: tuple[Key, ...] = ()
     how: tuple[str, ...] = ()
+    # Left out of the A4 print (said in its box): the region-wide round's strata and
+    # distributions, which would double the pages; the HTML file keeps them.
+    in_print: bool = True
 
 
 @dataclass(frozen=True)
@@ -662,7 +667,7 @@ def _distribution_figure(
     if dist is None:
         return None
     chart = histogram(dist, scale=ind.scale, target=ind.target, lang=lang)
-    return Figure(t(title, lang), chart, _distribution_caption(dist, ind, lang))
+    return Figure(t(title, lang), chart, _distribution_caption(dist, ind, lang), in_print=False)
 
 
 def stratum_label(stratum: str, lang: Lang) -> str:
@@ -697,7 +702,7 @@ def _strata_figure(doc: ReleaseDocument | None, ind: Indicator, lang: Lang) -> F
     caption = t("report.strata.caption", lang, n=_count(doc.contributors, lang))
     if any(r.rate is None for r in rows):
         caption = f"{caption} {t('report.bars.suppressed', lang)}"
-    return Figure(t("report.fig.strata", lang), chart, caption)
+    return Figure(t("report.fig.strata", lang), chart, caption, in_print=False)
 
 
 def _distribution_caption(dist: Distribution, ind: Indicator, lang: Lang) -> str:

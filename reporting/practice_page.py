@@ -113,9 +113,11 @@ register(
         "preport.summary": {"da": "Oversigt", "en": "Overview"},
         "preport.print_note": {
             "da": "Udskriften gentager ikke oversigtens tal på kortene og udelader "
-            "patientlisterne og tomme udviklingsfelter; de står i rapportens HTML-fil.",
+            "patientlisterne, fordelingsfigurerne (pladsen står i ord) og tomme "
+            "udviklingsfelter; de står i rapportens HTML-fil.",
             "en": "The print does not repeat the overview's figures on the cards and leaves "
-            "out the patient lists and empty trend boxes; they are in the report's HTML file.",
+            "out the patient lists, the distribution charts (the place is given in words) and "
+            "empty trend boxes; they are in the report's HTML file.",
         },
         "preport.col.indicator": {"da": "Indikator", "en": "Indicator"},
         "preport.col.own": {"da": "Egen praksis", "en": "Own practice"},
