@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from reporting.release_document import (
+    Definition,
     IndicatorFigure,
     ReleaseDocument,
     StratumFigure,
@@ -96,4 +97,8 @@ def release_document(stored: StoredRelease) -> ReleaseDocument:
         list_size=extras.get("list_size"),
         list_size_suppressed=extras.get("list_size_suppressed"),
         scope=str(extras.get("scope", "cluster")),
+        definitions={
+            k: Definition(str(v["content_hash"]), v.get("version"))
+            for k, v in (extras.get("definitions") or {}).items()
+        },
     )
