@@ -17,6 +17,7 @@ the denominator events, is a `proportion`.
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import date, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from common.i18n import Lang
 from indicator_defs import model as m
 from indicator_defs.codelists import Codelist, CodeSystem
 from indicator_defs.describe import describe_criterion, describe_events
+from indicator_defs.fhir_cql import CqlLibrary, cql_library, criteria_json, library_name
 from indicator_defs.walk import iter_nodes, roots
 
 CANONICAL_BASE = "https://klynge.dk/fhir"
@@ -49,6 +51,10 @@ IMPROVEMENT_NOTATION = "http://terminology.hl7.org/CodeSystem/measure-improvemen
 TRANSLATION_EXT = "http://hl7.org/fhir/StructureDefinition/translation"
 STRATIFIER_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/stratifier"
 CONTENT_HASH_SYSTEM = f"{CANONICAL_BASE}/NamingSystem/indicator-content-hash"
+# Fixed extension URLs (docs/fhir.md; published as StructureDefinitions by `fhir_extensions`).
+LIST_MEMBERSHIP_EXT = f"{CANONICAL_BASE}/StructureDefinition/list-membership"
+CRITERION_EXT = f"{CANONICAL_BASE}/StructureDefinition/criterion"
+STRATIFIER_ID = "sex-age-band"
 
 _ID_CHARS = re.compile(r"[^A-Za-z0-9\-.]")
 
@@ -106,12 +112,21 @@ def _translated(english: str) -> dict[str, Any]:
     }
 
 
-def _population(code: str, da: list[str], en: list[str]) -> dict[str, Any]:
+def _population(code: str, da: list[str], en: list[str], library: CqlLibrary) -> dict[str, Any]:
+    """Criteria in CQL (a `define` of the Measure's library); untranslated nodes in extension"""
     description = "\n".join(da) + "\n\n(en)\n" + "\n".join(en)
+    criteria: dict[str, Any] = {
+        "description": "\n".join(en),
+        "language": "text/cql",
+        "expression": library.defines[code],
+    }
+    fallbacks = library.fallbacks[code]
+    if fallbacks:
+        criteria["extension"] = [{"url": CRITERION_EXT, "valueString": criteria_json(fallbacks)}]
     return {
         "code": {"coding": [{"system": MEASURE_POPULATION, "code": code}]},
         "description": description,
-        "criteria": {"language": "text/plain", "expression": "\n".join(en)},
+        "criteria": criteria,
     }
 
 
@@ -137,23 +152,39 @@ def _denominator_lines(indicator: m.Indicator, lang: Lang) -> list[str]:
     return lines
 
 
+def _age_band_fhirpath(indicator: m.Indicator) -> str:
+    """The band label of a patient's completed years at R (%R: the reference date)."""
+    bounds = indicator.age_bands.bounds
+    labels = indicator.age_bands.labels()
+    age = "(%R.toString().substring(0, 4).toInteger() - birthDate.toString().substring(0, 4)"
+    age += ".toInteger() - iif(%R.toString().substring(5) < birthDate.toString().substring(5),"
+    age += " 1, 0))"
+    expr = f"'{labels[0]}'"
+    for lo, label in zip(bounds[1:], labels[1:], strict=True):
+        expr = f"iif({age} >= {lo}, '{label}', {expr})"
+    return expr
+
+
 def _stratifier(indicator: m.Indicator) -> dict[str, Any]:
+    """Components only: R4 mea-1 forbids a stratifier's own code or criteria beside them."""
     bands = ", ".join(indicator.age_bands.labels())
     return {
-        "code": {"coding": [{"system": STRATIFIER_SYSTEM, "code": "sex-age-band"}]},
-        "description": "Sex x age band (completed years at the reference date)",
+        "id": STRATIFIER_ID,
         "component": [
             {
                 "code": {"coding": [{"system": STRATIFIER_SYSTEM, "code": "sex"}]},
-                "description": "Sex as recorded in the extract: F or M",
-                "criteria": {"language": "text/plain", "expression": "Patient.sex in {F, M}"},
+                "description": "Sex: F (female) or M (male)",
+                "criteria": {
+                    "language": "text/fhirpath",
+                    "expression": "iif(gender = 'female', 'F', iif(gender = 'male', 'M', {}))",
+                },
             },
             {
                 "code": {"coding": [{"system": STRATIFIER_SYSTEM, "code": "age-band"}]},
-                "description": f"Age band at the reference date: {bands}",
+                "description": f"Age band, completed years at the reference date %R: {bands}",
                 "criteria": {
-                    "language": "text/plain",
-                    "expression": f"completed years at the reference date, banded {bands}",
+                    "language": "text/fhirpath",
+                    "expression": _age_band_fhirpath(indicator),
                 },
             },
         ],
@@ -164,41 +195,42 @@ def valueset_id(codelist: Codelist) -> str:
     return fhir_id(f"vs-{codelist.name}")
 
 
+_ICD10_CONCEPT = re.compile(r"^[A-Z]\d{2}")  # a category or below: a concept SKS-D has
+
+
+def _prefix_include(system: str, code: str, is_concept: bool) -> dict[str, Any]:
+    """One include per prefix: R4 ANDs the filters of one include, and ORs the includes.
+
+    A prefix that is itself a concept (E11 as DE11, N05CD) takes `is-a` (the
+    concept and its descendants, which in SKS and ATC share its prefix); a
+    shorter one that names no concept (ICD-10 `E1`) takes a `regex` on the code.
+    """
+    if is_concept:
+        condition = {"property": "concept", "op": "is-a", "value": code}
+    else:
+        condition = {"property": "code", "op": "regex", "value": f"{code}.*"}
+    return {"system": system, "filter": [condition]}
+
+
 def value_set(codelist: Codelist, canonical_base: str = CANONICAL_BASE) -> dict[str, Any]:
-    """A code list as a ValueSet; prefix-matched terminologies (ICD-10, ATC) use is-a filters."""
+    """A code list as a ValueSet whose R4 expansion is exactly the codes the engines match.
+
+    `indicator_defs.fhir_expand` applies the compose rules; a test checks the
+    equality for every code list of the catalogue.
+    """
     base = canonical_base.rstrip("/")
     include: list[dict[str, Any]] = []
     exclude: list[dict[str, Any]] = []
     if codelist.system is CodeSystem.ICPC2:
         include.append({"system": ICPC2_SYSTEM, "concept": [{"code": c} for c in codelist.codes]})
     elif codelist.system is CodeSystem.ICD10:
-        include.append(
-            {
-                "system": SKS_D_SYSTEM,
-                "filter": [
-                    {"property": "concept", "op": "is-a", "value": sks_code(c)}
-                    for c in codelist.codes
-                ],
-            }
-        )
+        include += [
+            _prefix_include(SKS_D_SYSTEM, sks_code(c), bool(_ICD10_CONCEPT.match(c)))
+            for c in codelist.codes
+        ]
     elif codelist.system is CodeSystem.ATC:
-        include.append(
-            {
-                "system": ATC_SYSTEM,
-                "filter": [
-                    {"property": "concept", "op": "is-a", "value": c} for c in codelist.codes
-                ],
-            }
-        )
-        if codelist.exclude:
-            exclude.append(
-                {
-                    "system": ATC_SYSTEM,
-                    "filter": [
-                        {"property": "concept", "op": "is-a", "value": c} for c in codelist.exclude
-                    ],
-                }
-            )
+        include += [_prefix_include(ATC_SYSTEM, c, True) for c in codelist.codes]
+        exclude += [_prefix_include(ATC_SYSTEM, c, True) for c in codelist.exclude]
     elif codelist.system is CodeSystem.LAB:
         by_system: dict[str, list[str]] = {}
         for entry in codelist.codes:
@@ -278,11 +310,15 @@ def measure_resource(
         {"type": "depends-on", "display": cl.title, "resource": f"#{valueset_id(cl)}"}
         for cl in used
     ]
+    library = measure_library(indicator, base)
     resource: dict[str, Any] = {
         "resourceType": "Measure",
         "id": fhir_id(indicator.id),
         "language": "da",
-        "contained": [value_set(cl, base) for cl in used],
+        "contained": [
+            library_resource(indicator, library, base),
+            *(value_set(cl, base) for cl in used),
+        ],
         "url": measure_url(indicator.id, base),
         "identifier": [{"system": CONTENT_HASH_SYSTEM, "value": indicator.content_hash}],
         "version": str(indicator.version),
@@ -298,6 +334,7 @@ def measure_resource(
         "description": description,
         "topic": [{"text": indicator.area}],
         "relatedArtifact": related,
+        "library": [f"#{library_id(indicator)}"],
         "scoring": {"coding": [{"system": MEASURE_SCORING, "code": score}]},
         "improvementNotation": {
             "coding": [
@@ -310,9 +347,9 @@ def measure_resource(
         "group": [
             {
                 "population": [
-                    _population("initial-population", den_da, den_en),
-                    _population("denominator", den_da, den_en),
-                    _population("numerator", num_da, num_en),
+                    _population("initial-population", den_da, den_en, library),
+                    _population("denominator", den_da, den_en, library),
+                    _population("numerator", num_da, num_en, library),
                 ],
                 "stratifier": [_stratifier(indicator)],
             }
@@ -325,6 +362,55 @@ def measure_resource(
             else f"Mål / target: {indicator.target * 100:g} %"
         )
     return resource
+
+
+def library_id(indicator: m.Indicator) -> str:
+    return fhir_id(f"lib-{indicator.id}")
+
+
+def measure_library(indicator: m.Indicator, canonical_base: str = CANONICAL_BASE) -> CqlLibrary:
+    """The CQL of the three populations (event counts where the indicator counts events)."""
+    numerator: object = indicator.numerator or indicator.numerator_events
+    populations = {
+        "initial-population": indicator.population,
+        "denominator": indicator.denominator_events or indicator.population,
+        "numerator": numerator,
+    }
+    caps = {}
+    if indicator.cap_per_patient is not None:
+        if indicator.numerator_events is not None:
+            caps["numerator"] = indicator.cap_per_patient
+        if indicator.denominator_events is not None:
+            caps["denominator"] = indicator.cap_per_patient
+    return cql_library(indicator, populations, caps, canonical_base, LIST_MEMBERSHIP_EXT)
+
+
+def library_resource(
+    indicator: m.Indicator, library: CqlLibrary, canonical_base: str = CANONICAL_BASE
+) -> dict[str, Any]:
+    """The contained logic Library the populations' `criteria` name their `define`s in."""
+    return {
+        "resourceType": "Library",
+        "id": library_id(indicator),
+        "url": f"{canonical_base.rstrip('/')}/Library/{library_name(indicator)}",
+        "version": str(indicator.version),
+        "name": library_name(indicator),
+        "status": "active",
+        "type": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/library-type",
+                    "code": "logic-library",
+                }
+            ]
+        },
+        "content": [
+            {
+                "contentType": "text/cql",
+                "data": base64.b64encode(library.text.encode("utf-8")).decode("ascii"),
+            }
+        ],
+    }
 
 
 def catalogue_measures(

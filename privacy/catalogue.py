@@ -29,6 +29,7 @@ class InstalledIndicator:
     strata: tuple[str, ...]
     title: Mapping[str, str]
     codelists: tuple[str, ...]
+    version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ def from_catalogue(catalogue: Any) -> InstalledCatalogue:
             strata=tuple(ind.strata),
             title=dict(ind.title),
             codelists=tuple(ind.codelists),
+            version=int(ind.version),
         )
     codelists = {
         name: InstalledCodelist(name, str(cl.version), cl.content_hash)
@@ -116,6 +118,7 @@ def manifest_entries(
                 cells=ind.cells,
                 max_per_patient=ind.max_per_patient,
                 strata=ind.strata,
+                version=ind.version,
             )
         )
         names.update(ind.codelists)
@@ -135,6 +138,11 @@ def definition_mismatches(manifest: Manifest, installed: InstalledCatalogue) -> 
         if ind is None:
             problems.append(f"indicator {entry.id} is not installed")
             continue
+        if entry.version is not None and ind.version not in (None, entry.version):
+            problems.append(
+                f"indicator {entry.id}: version {entry.version} in the manifest, "
+                f"{ind.version} installed"
+            )
         if ind.content_hash != entry.content_hash:
             problems.append(
                 f"indicator {entry.id}: definition hash {entry.content_hash[:12]}… in the "

@@ -166,6 +166,9 @@ class IndicatorEntry:
     # Events only: the share of events the per-patient cap removes, measured on synthetic data
     # (`benchmarks/utility.py --clipping`), so the audit can state the cap's bias.
     expected_clipped_share: float | None = None
+    # The definition's version beside its hash, so a release can name the Measure version it
+    # was computed under (FHIR export) even after the catalogue has moved on. None: not pinned.
+    version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -441,6 +444,7 @@ def _indicator(t: Table) -> IndicatorEntry:
         expected_clipped_share=t.number(
             "expected_clipped_share", required=False, minimum=0, maximum=1
         ),
+        version=t.integer("version", required=False, minimum=1),
     )
     t.done()
     problem = indicator_problem(entry)

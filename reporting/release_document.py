@@ -165,6 +165,14 @@ class RegionRoundNote:
 
 
 @dataclass(frozen=True)
+class Definition:
+    """The indicator definition a release was computed under, as its manifest pinned it."""
+
+    content_hash: str
+    version: int | None  # None where the manifest pinned the hash only
+
+
+@dataclass(frozen=True)
 class ReleaseDocument:
     """One cluster's or region's release of one period, as published."""
 
@@ -186,6 +194,8 @@ class ReleaseDocument:
     list_size_suppressed: bool | None = None
     scope: str = "cluster"  # "region" for a region-wide round's release (strata, distributions)
     region_round: RegionRoundNote | None = None  # a region's aggregate: the region-wide round
+    # Per indicator; empty in releases made before definitions were recorded.
+    definitions: Mapping[str, Definition] = field(default_factory=dict)
 
     @property
     def order_key(self) -> tuple[date, str, str]:
@@ -219,6 +229,12 @@ class ReleaseDocument:
             extras["epsilon_per_release"] = eps if math.isfinite(eps) else "inf"
         if self.list_size is not None or self.list_size_suppressed is not None:
             extras["list_size"] = self.list_size
+        if self.definitions:
+            extras["definitions"] = {
+                k: {"content_hash": d.content_hash}
+                | ({} if d.version is None else {"version": d.version})
+                for k, d in self.definitions.items()
+            }
         if self.distributions:
             extras["distributions"] = {
                 k: _distribution_json(d) for k, d in self.distributions.items()
@@ -534,6 +550,25 @@ def parse_distributions(source: str, value: Any) -> dict[str, Distribution]:
     return _distributions({"distributions": value}, _At(source))
 
 
+def _definitions(doc: dict[str, Any], at: _At) -> dict[str, Definition]:
+    """`definitions`: indicator id → its pinned content hash and version; absent in older ones."""
+    value = doc.get("definitions")
+    if value is None:
+        return {}
+    at = at / "definitions"
+    out = {}
+    for indicator_id, entry in _object(value, at).items():
+        here = at / indicator_id
+        entry = _object(entry, here)
+        version = entry.get("version")
+        if version is not None and (
+            isinstance(version, bool) or not isinstance(version, int) or version < 1
+        ):
+            raise (here / "version").error(f"expected a version ≥ 1, got {version!r:.40}")
+        out[indicator_id] = Definition(_required(entry, "content_hash", (str,), here), version)
+    return out
+
+
 def _epsilon(doc: dict[str, Any], at: _At) -> float | None:
     """ε per release; a release without DP (`--no-dp`) states it as the string "inf"."""
     if doc.get("epsilon_per_release") == "inf":
@@ -629,6 +664,7 @@ def _release(
         list_size_suppressed=suppressed_list,
         scope=released_scope,
         region_round=_region_round(doc, at),
+        definitions=_definitions(doc, at),
     )
 
 

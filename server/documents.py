@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from reporting.release_document import (
+    Definition,
     IndicatorFigure,
     RegionRoundNote,
     ReleaseDocument,
@@ -98,6 +99,10 @@ def release_document(stored: StoredRelease) -> ReleaseDocument:
         list_size_suppressed=extras.get("list_size_suppressed"),
         scope=str(extras.get("scope", "cluster")),
         region_round=_region_round(extras.get("region_round")),
+        definitions={
+            k: Definition(str(v["content_hash"]), v.get("version"))
+            for k, v in (extras.get("definitions") or {}).items()
+        },
     )
 
 

@@ -1,4 +1,4 @@
-"""A release document as FHIR R4 `MeasureReport`s (type summary), and a structural validator.
+"""A release document as FHIR R4 `MeasureReport`s (type summary).
 
 The reports carry exactly what the release document carries: aggregate
 counts for a cluster or a region, never one practice's figures. They read
@@ -6,26 +6,39 @@ the typed document (`reporting.release_document`), whose parser has checked
 the counts, rates and period already. A suppressed count is absent with a
 data-absent-reason extension ("masked") and Klynge's reason code, never
 zero, so no FHIR reader can mistake "hidden" for "none". The measure score
-is the released, unscaled rate (numerator/denominator).
+is the released, unscaled rate (numerator/denominator). The `measure` names
+the definition the release was computed under (its manifest pinned version
+and hash), never the catalogue's at export time. Intervals, the uncertain
+label, the mechanism and ε, and a region-wide release's distribution of
+practice rates travel in Klynge's extensions (`docs/fhir.md`,
+`server.fhir_extensions`). `server.fhir_conformance` checks the result.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import date
+import xml.etree.ElementTree as ET
 from typing import Any
 
+from common import formatting as fmt
 from common.errors import KlyngeError
+from common.i18n import Lang, register, t
 from indicator_defs import model as m
 from indicator_defs.fhir_measure import (
     CANONICAL_BASE,
     MEASURE_POPULATION,
+    STRATIFIER_ID,
     STRATIFIER_SYSTEM,
     fhir_id,
     measure_url,
     measurement_period,
 )
-from reporting.release_document import IndicatorFigure, ReleaseDocument, StratumFigure
+from reporting.release_document import (
+    Distribution,
+    IndicatorFigure,
+    ReleaseDocument,
+    StratumFigure,
+)
 
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 SUPPRESSION_REASON_EXT = f"{CANONICAL_BASE}/StructureDefinition/suppression-reason"
@@ -33,9 +46,46 @@ NOISE_SD_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-noise-sd"
 CONTRIBUTORS_EXT = f"{CANONICAL_BASE}/StructureDefinition/contributing-practices"
 MECHANISM_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-mechanism"
 EPSILON_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-epsilon-per-release"
+DELTA_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-delta-per-release"
+INTERVAL_EXT = f"{CANONICAL_BASE}/StructureDefinition/interval"
+UNCERTAIN_EXT = f"{CANONICAL_BASE}/StructureDefinition/uncertain"
+DEFINITION_HASH_EXT = f"{CANONICAL_BASE}/StructureDefinition/definition-hash"
+DISTRIBUTION_EXT = f"{CANONICAL_BASE}/StructureDefinition/practice-rate-distribution"
 RELEASE_ID_SYSTEM = f"{CANONICAL_BASE}/NamingSystem/release"
 POPULATION_CODES = ("initial-population", "denominator", "numerator")
 _LEVEL_DISPLAY = {"cluster": "Klynge (kvalitetsklynge) {unit}", "region": "Region {unit}"}
+
+
+register(
+    {
+        "fhir.narrative.rate": {
+            "da": "{title}, {level} {unit}, {day}: {rate} (95 %-interval {interval})",
+            "en": "{title}, {level} {unit}, {day}: {rate} (95 % interval {interval})",
+        },
+        "fhir.narrative.hidden": {
+            "da": "{title}, {level} {unit}, {day}: ikke offentliggjort",
+            "en": "{title}, {level} {unit}, {day}: not released",
+        },
+        "fhir.narrative.uncertain": {
+            "da": "For usikker til at bruge: intervallet er for bredt.",
+            "en": "Too uncertain to use: the interval is too wide.",
+        },
+        "fhir.narrative.noise": {
+            "da": "Intervallet dækker kun støjen (ældre offentliggørelse).",
+            "en": "The interval covers the noise only (an older release).",
+        },
+        "fhir.narrative.dp": {
+            "da": "Mekanisme {mechanism}, ε {epsilon} pr. offentliggørelse.",
+            "en": "Mechanism {mechanism}, ε {epsilon} per release.",
+        },
+        "fhir.narrative.definition": {
+            "da": "Beregnet efter definition version {version} ({hash}).",
+            "en": "Computed under definition version {version} ({hash}).",
+        },
+        "fhir.level.cluster": {"da": "klynge", "en": "cluster"},
+        "fhir.level.region": {"da": "region", "en": "region"},
+    }
+)
 
 
 class FhirReportError(KlyngeError):
@@ -73,7 +123,105 @@ def _cell(cell: IndicatorFigure | StratumFigure) -> dict[str, Any]:
         out["measureScore"] = _absent(suppressed.get("rate"))
     else:
         out["measureScore"] = {"value": float(cell.rate)}
+    bounds, source = cell.interval, cell.interval_source
+    if bounds is not None and source is not None:
+        out["extension"].append(
+            {
+                "url": INTERVAL_EXT,
+                "extension": [
+                    {"url": "low", "valueDecimal": float(bounds[0])},
+                    {"url": "high", "valueDecimal": float(bounds[1])},
+                    {"url": "level", "valueDecimal": 0.95},
+                    {"url": "source", "valueCode": source},
+                ],
+            }
+        )
+    if cell.uncertain:
+        out["extension"].append({"url": UNCERTAIN_EXT, "valueBoolean": True})
     return out
+
+
+def _distribution(d: Distribution) -> dict[str, Any]:
+    """The released histogram of practice rates (and deciles, or why they are withheld)."""
+    parts: list[dict[str, Any]] = [{"url": "bin", "valueDecimal": float(b)} for b in d.bins]
+    parts += [{"url": "edge", "valueDecimal": float(e)} for e in d.edges]
+    parts += [
+        {"url": "bin-noise-sd", "valueDecimal": float(d.bin_noise_sd)},
+        {"url": "practices", "valueInteger": d.practices},
+        {"url": "full-weight-denominator", "valueInteger": d.full_weight_denominator},
+    ]
+    if d.deciles is not None:
+        parts += [{"url": "decile", "valueDecimal": float(q)} for q in d.deciles]
+    else:
+        parts.append({"url": "deciles-withheld", "valueCode": str(d.deciles_withheld)})
+    return {"url": DISTRIBUTION_EXT, "extension": parts}
+
+
+def measure_canonical(
+    release: ReleaseDocument, indicator: m.Indicator, canonical_base: str
+) -> tuple[str, str | None, int | None]:
+    """(measure canonical, definition hash, version) as the release pinned them.
+
+    A version the manifest pinned wins; a release that recorded only the hash
+    takes the catalogue's version when the hashes agree. A release that
+    records neither (made before definitions were recorded), or a hash the
+    catalogue no longer has without a version, gets the unversioned canonical:
+    the catalogue's current version would be a guess.
+    """
+    url = measure_url(indicator.id, canonical_base)
+    pinned = release.definitions.get(indicator.id)
+    if pinned is None:
+        return url, None, None
+    version = pinned.version
+    if version is None and pinned.content_hash == indicator.content_hash:
+        version = indicator.version
+    if version is None:
+        return url, pinned.content_hash, None
+    return f"{url}|{version}", pinned.content_hash, version
+
+
+def _narrative(
+    release: ReleaseDocument,
+    indicator: m.Indicator,
+    figure: IndicatorFigure,
+    version: tuple[int | None, str | None],
+    lang: Lang,
+) -> dict[str, Any]:
+    """Human-readable text in one language, built as XHTML elements (escaped by construction)."""
+    words = {
+        "title": indicator.title[lang],
+        "level": t(f"fhir.level.{release.level}", lang),
+        "unit": release.unit,
+        "day": fmt.day(release.reference_date, lang),
+    }
+    lines = []
+    if figure.rate is None:
+        lines.append(t("fhir.narrative.hidden", lang, **words))
+    else:
+        lines.append(
+            t(
+                "fhir.narrative.rate",
+                lang,
+                rate=fmt.rate(figure.rate, indicator.scale, lang=lang),
+                interval=fmt.interval(figure.interval, indicator.scale, lang=lang),
+                **words,
+            )
+        )
+        if figure.uncertain:
+            lines.append(t("fhir.narrative.uncertain", lang))
+        if figure.interval_source == "noise":
+            lines.append(t("fhir.narrative.noise", lang))
+    eps = release.epsilon_per_release
+    if release.mechanism is not None and eps is not None:
+        epsilon = fmt.epsilon(eps, lang)
+        lines.append(t("fhir.narrative.dp", lang, mechanism=release.mechanism, epsilon=epsilon))
+    number, digest = version
+    if number is not None and digest is not None:
+        lines.append(t("fhir.narrative.definition", lang, version=number, hash=digest[:12]))
+    div = ET.Element("div", {"xmlns": "http://www.w3.org/1999/xhtml", "lang": lang})
+    for line in lines:
+        ET.SubElement(div, "p").text = line
+    return {"status": "generated", "div": ET.tostring(div, encoding="unicode")}
 
 
 def measure_report(
@@ -82,6 +230,7 @@ def measure_report(
     indicator_id: str,
     *,
     canonical_base: str = CANONICAL_BASE,
+    lang: Lang = "da",
 ) -> dict[str, Any]:
     """One indicator of one release (cluster or region) as a summary MeasureReport."""
     level, unit, reference = release.level, release.unit, release.reference_date
@@ -115,12 +264,16 @@ def measure_report(
                 **_cell(stratum),
             }
         )
-    group["stratifier"] = [
-        {
-            "code": [{"coding": [{"system": STRATIFIER_SYSTEM, "code": "sex-age-band"}]}],
-            "stratum": strata,
-        }
-    ]
+    if strata:
+        group["stratifier"] = [
+            {
+                "code": [{"coding": [{"system": STRATIFIER_SYSTEM, "code": STRATIFIER_ID}]}],
+                "stratum": strata,
+            }
+        ]
+    distribution = release.distributions.get(indicator_id)
+    if distribution is not None:
+        group["extension"].append(_distribution(distribution))
     extensions: list[dict[str, Any]] = []
     if release.contributors is not None:
         extensions.append({"url": CONTRIBUTORS_EXT, "valueInteger": release.contributors})
@@ -129,14 +282,21 @@ def measure_report(
     eps = release.epsilon_per_release
     if eps is not None and math.isfinite(eps):
         extensions.append({"url": EPSILON_EXT, "valueDecimal": float(eps)})
+    if release.delta_per_release is not None:
+        extensions.append({"url": DELTA_EXT, "valueDecimal": float(release.delta_per_release)})
+    measure, digest, version = measure_canonical(release, indicator, canonical_base)
+    if digest is not None:
+        extensions.append({"url": DEFINITION_HASH_EXT, "valueString": digest})
     report: dict[str, Any] = {
         "resourceType": "MeasureReport",
         "id": fhir_id(f"{level}-{unit}-{indicator_id}-{reference.isoformat()}"),
+        "language": lang,
+        "text": _narrative(release, indicator, entry, (version, digest), lang),
         "extension": extensions,
         "identifier": [{"system": RELEASE_ID_SYSTEM, "value": f"{release.release_id}"}],
         "status": "complete",
         "type": "summary",
-        "measure": f"{measure_url(indicator_id, canonical_base)}|{indicator.version}",
+        "measure": measure,
         "date": release.created_at or reference.isoformat(),
         "reporter": {
             "type": "Organization",
@@ -155,10 +315,11 @@ def release_bundle(
     catalogue: m.Catalogue,
     *,
     canonical_base: str = CANONICAL_BASE,
+    lang: Lang = "da",
 ) -> dict[str, Any]:
     """Every indicator of one release as a collection Bundle of MeasureReports."""
     reports = [
-        measure_report(release, catalogue, indicator_id, canonical_base=canonical_base)
+        measure_report(release, catalogue, indicator_id, canonical_base=canonical_base, lang=lang)
         for indicator_id in release.figures
     ]
     return {
@@ -168,117 +329,3 @@ def release_bundle(
             {"fullUrl": f"{canonical_base}/MeasureReport/{r['id']}", "resource": r} for r in reports
         ],
     }
-
-
-# --- structural validation ----------------------------------------------------
-
-
-def _check_population(pop: Any, path: str, problems: list[str]) -> str | None:
-    if not isinstance(pop, dict):
-        problems.append(f"{path}: must be an object")
-        return None
-    codings = (pop.get("code") or {}).get("coding") if isinstance(pop.get("code"), dict) else None
-    code = None
-    if not codings or not isinstance(codings, list):
-        problems.append(f"{path}.code.coding: required")
-    else:
-        coding = codings[0]
-        code = coding.get("code") if isinstance(coding, dict) else None
-        if not isinstance(coding, dict) or coding.get("system") != MEASURE_POPULATION:
-            problems.append(f"{path}.code.coding[0].system: must be {MEASURE_POPULATION}")
-        if code not in POPULATION_CODES:
-            problems.append(f"{path}.code.coding[0].code: {code!r} is not a population code")
-    if "count" in pop:
-        count = pop["count"]
-        if isinstance(count, bool) or not isinstance(count, int):
-            problems.append(f"{path}.count: {count!r} is not an integer")
-        if "_count" in pop:
-            problems.append(f"{path}: a count that is present cannot also be absent")
-    else:
-        exts = (pop.get("_count") or {}).get("extension") or []
-        if not any(isinstance(e, dict) and e.get("url") == DATA_ABSENT_REASON for e in exts):
-            problems.append(f"{path}.count: absent without a data-absent-reason extension")
-    return code
-
-
-def _check_cell(cell: dict[str, Any], path: str, problems: list[str]) -> None:
-    pops = cell.get("population")
-    if not isinstance(pops, list) or not pops:
-        problems.append(f"{path}.population: required, a non-empty list")
-    else:
-        codes = [
-            _check_population(p, f"{path}.population[{i}]", problems) for i, p in enumerate(pops)
-        ]
-        for needed in POPULATION_CODES:
-            if codes.count(needed) != 1:
-                problems.append(f"{path}.population: needs exactly one {needed!r}")
-    score = cell.get("measureScore")
-    if score is not None:
-        if not isinstance(score, dict):
-            problems.append(f"{path}.measureScore: must be a Quantity")
-        elif "value" in score:
-            value = score["value"]
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                problems.append(f"{path}.measureScore.value: {value!r} is not a decimal")
-        elif not any(
-            isinstance(e, dict) and e.get("url") == DATA_ABSENT_REASON
-            for e in score.get("extension", [])
-        ):
-            problems.append(f"{path}.measureScore: empty without a data-absent-reason")
-
-
-def validate_measure_report(resource: Any) -> list[str]:
-    """Structural problems against the R4 MeasureReport shape (empty list: valid).
-
-    Checks required elements and their cardinality, primitive types, the
-    fixed vocabularies (status, type) and population codes. It is not a
-    full profile validator; it catches what an exporter bug would break.
-    """
-    if not isinstance(resource, dict):
-        return ["resource: must be a JSON object"]
-    problems: list[str] = []
-    if resource.get("resourceType") != "MeasureReport":
-        problems.append("resourceType: must be 'MeasureReport'")
-    if resource.get("status") not in ("complete", "pending", "error"):
-        problems.append(f"status: {resource.get('status')!r} is not complete/pending/error")
-    if resource.get("type") not in ("individual", "subject-list", "summary", "data-collection"):
-        problems.append(f"type: {resource.get('type')!r} is not a MeasureReport type")
-    measure = resource.get("measure")
-    if not isinstance(measure, str) or not measure.startswith(("http://", "https://")):
-        problems.append("measure: required canonical URL")
-    period = resource.get("period")
-    if not isinstance(period, dict):
-        problems.append("period: required")
-    else:
-        try:
-            start = date.fromisoformat(str(period.get("start"))[:10])
-            end = date.fromisoformat(str(period.get("end"))[:10])
-            if start > end:
-                problems.append("period: start after end")
-        except ValueError:
-            problems.append("period.start/end: must be dates")
-    rid = resource.get("id")
-    if rid is not None and (not isinstance(rid, str) or fhir_id(rid) != rid):
-        problems.append(f"id: {rid!r} is not a FHIR id")
-    reporter = resource.get("reporter")
-    if reporter is not None and not (isinstance(reporter, dict) and reporter.get("display")):
-        problems.append("reporter: must carry a display")
-    groups = resource.get("group", [])
-    if not isinstance(groups, list):
-        return [*problems, "group: must be a list"]
-    for g, group in enumerate(groups):
-        path = f"group[{g}]"
-        if not isinstance(group, dict):
-            problems.append(f"{path}: must be an object")
-            continue
-        _check_cell(group, path, problems)
-        for s, stratifier in enumerate(group.get("stratifier", [])):
-            for k, stratum in enumerate(stratifier.get("stratum", [])):
-                spath = f"{path}.stratifier[{s}].stratum[{k}]"
-                if "value" not in stratum and not stratum.get("component"):
-                    problems.append(f"{spath}: needs a value or components")
-                for c, comp in enumerate(stratum.get("component", [])):
-                    if not comp.get("code") or not comp.get("value"):
-                        problems.append(f"{spath}.component[{c}]: code and value are required")
-                _check_cell(stratum, spath, problems)
-    return problems

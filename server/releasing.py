@@ -212,11 +212,23 @@ def build_release(
             "parameters": mechanism.parameters(),
             "epsilon_per_release": _finite(cost.epsilon),
             "delta_per_release": cost.delta,
+            "definitions": definitions(manifest),
             **_distributions(layout, noisy),
             **note,
         },
     )
     return ReleaseOutcome(release, disclosed, (), None)
+
+
+def definitions(manifest: Manifest) -> dict[str, dict[str, object]]:
+    """Each indicator's pinned definition (hash, and version where pinned): what was computed."""
+    out: dict[str, dict[str, object]] = {}
+    for entry in manifest.indicators:
+        pinned: dict[str, object] = {"content_hash": entry.content_hash}
+        if entry.version is not None:
+            pinned["version"] = entry.version
+        out[entry.id] = pinned
+    return out
 
 
 def _joint_totals(

@@ -11,11 +11,12 @@ import typer
 from client.extract.fhir_import import DEFAULT_MAX_SKIPPED, FhirImportError, import_fhir
 from client.extract.fhir_report import ImportReport
 from client.extract.writer import extract_format, write_extract
-from common.i18n import register, t
+from common.i18n import current_lang, register, t
 from indicator_defs import load_catalogue
 from indicator_defs.fhir_measure import CANONICAL_BASE, catalogue_measures
 from reporting.release_document import read_results
-from server.fhir_report import FhirReportError, release_bundle, validate_measure_report
+from server.fhir_conformance import check_resource
+from server.fhir_report import FhirReportError, release_bundle
 
 app = typer.Typer(help="FHIR R4: Measure and MeasureReport export; Bundle and Bulk Data import.")
 
@@ -34,6 +35,14 @@ register(
 )
 
 
+def _conformant(name: str, resource: dict[str, Any]) -> None:
+    """Refuse the whole export before anything is written if one resource breaks an R4 rule."""
+    problems = check_resource(resource)
+    if problems:
+        more = f" (+{len(problems) - 1})" if len(problems) > 1 else ""
+        raise FhirReportError(f"{name}: {problems[0]}{more}")
+
+
 def _write_json(path: Path, resource: dict[str, Any]) -> None:
     temp = path.with_name(f".{path.name}.tmp")
     temp.write_text(json.dumps(resource, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -47,6 +56,8 @@ def measures(
 ) -> None:
     """Export every indicator definition as a FHIR R4 Measure."""
     resources = catalogue_measures(load_catalogue(), canonical_base=base)
+    for ind_id, resource in resources.items():
+        _conformant(f"Measure-{ind_id}.json", resource)
     out.mkdir(parents=True, exist_ok=True)
     for ind_id, resource in resources.items():
         _write_json(out / f"Measure-{ind_id}.json", resource)
@@ -64,12 +75,10 @@ def report(
     catalogue = load_catalogue()
     bundles: dict[str, dict[str, Any]] = {}
     for release in (*results.clusters.values(), *results.regions.values()):
-        bundle = release_bundle(release, catalogue, canonical_base=base)
-        for entry in bundle["entry"]:
-            problems = validate_measure_report(entry["resource"])
-            if problems:
-                raise FhirReportError(f"{entry['resource']['id']}: {'; '.join(problems)}")
-        bundles[f"MeasureReports-{release.level}-{release.unit}.json"] = bundle
+        bundle = release_bundle(release, catalogue, canonical_base=base, lang=current_lang())
+        name = f"MeasureReports-{release.level}-{release.unit}.json"
+        _conformant(name, bundle)
+        bundles[name] = bundle
     out.mkdir(parents=True, exist_ok=True)
     for name, bundle in bundles.items():
         _write_json(out / name, bundle)

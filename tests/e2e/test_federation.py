@@ -27,13 +27,17 @@ import pytest
 from typer.testing import CliRunner
 
 from client.agent.config import load_settings
+from indicator_defs import load_catalogue
 from klynge.cli import root
 from klynge.demo import DemoOptions, prepare, run, stop_all
 from privacy.layout import TOTAL, ReleaseLayout, RoundScope
 from privacy.manifest import load_manifest
 from privacy.plan import round_params
+from reporting.release_document import parse_results
+from server.fhir_report import release_bundle
 from server.results import results_document
 from server.store import Store
+from tests.server.fhir_schema import r4_problems
 from transport.client import AgentConfig, AgentHandler, AgentTransport
 from transport.pki import PkiLayout, init_pki, issue_practices
 from transport.tls import TlsFiles
@@ -305,6 +309,7 @@ def test_dp_release_is_within_six_sigma_and_the_server_holds_no_patient_data(tmp
     for ind in region["indicators"]:
         num = expected[ind["id"], "total"][0]
         assert abs(ind["numerator"] - num) <= 6 * ind["noise_sd"] + 1, ind["id"]
+    check_every_release_exports_as_conformant_fhir(results)
 
     # Scan everything the coordinator wrote: store, logs, transparency log.
     coordinator_files = [
@@ -329,6 +334,23 @@ def test_dp_release_is_within_six_sigma_and_the_server_holds_no_patient_data(tmp
         )
         assert vector.tobytes() not in blob
         assert ",".join(map(str, vector[:24])) not in text.replace(" ", "")
+
+
+def check_every_release_exports_as_conformant_fhir(results: dict) -> None:
+    """Every release's Bundle of MeasureReports passes the R4 schema and invariants, and each
+    report names the definition version and hash its release recorded."""
+    catalogue = load_catalogue()
+    parsed = parse_results("results.json", results)
+    releases = [*parsed.clusters.values(), *parsed.regions.values()]
+    assert releases
+    for release in releases:
+        bundle = release_bundle(release, catalogue)
+        assert r4_problems(bundle) == [], (release.level, release.unit)
+        for entry in bundle["entry"]:
+            report = entry["resource"]
+            indicator = catalogue.indicators[report["measure"].rsplit("/", 1)[1].split("|")[0]]
+            assert report["measure"].endswith(f"|{indicator.version}")
+            assert release.definitions[indicator.id].content_hash == indicator.content_hash
 
 
 def test_a_cluster_below_the_minimum_releases_nothing(tmp_path):

@@ -254,3 +254,19 @@ def test_a_new_field_reaches_the_document_and_the_hash_without_editing_to_docume
     }
     assert set_.canonical_document()["bounding"]["max_visits_per_day"] == 40
     assert set_.hash() != base.hash()
+
+
+def test_the_default_manifest_pins_each_definitions_version_beside_its_hash():
+    """A release names the version it was computed under (FHIR export), so pinning records it."""
+    from indicator_defs import load_catalogue
+    from privacy.authoring import default_manifest
+
+    catalogue = load_catalogue()
+    manifest = default_manifest(no_dp=False)
+    assert manifest.indicators
+    for entry in manifest.indicators:
+        assert entry.version == catalogue.indicators[entry.id].version
+    installed = installed_catalogue()
+    older = replace(manifest.indicators[0], version=manifest.indicators[0].version + 1)
+    changed = replace(manifest, indicators=(older, *manifest.indicators[1:]))
+    assert any("version" in p for p in definition_mismatches(changed, installed))

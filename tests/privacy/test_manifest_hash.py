@@ -18,7 +18,7 @@ from privacy.distribution import DistributionSpec
 from tests.privacy.builders import default_manifest, make_manifest
 
 PINNED = {
-    "default": "bf9ef58f527fd9619e3d95b301fed4a4fb55fc9d6e9c1bd409f96ec2f24b5daf",
+    "default": "87c304f2127087945159c557bc163655175acf25e7f986ac0d70c23fd122373a",
     "small": "859ad6d7c45611504c0fea11ca6e4084d1be57c57f759bd088be7f99d6221b72",
     "skellam_mu": "e8894eb42059a32414a126578440c22567f85c83655a8fbdca0e72dad3b72ba1",
     "local_laplace": "66f05c4f6bfb1c8a77c623bd87e8b37335569de1d0645b7d9eab1f97a29afb11",

@@ -201,3 +201,20 @@ def test_the_coordinator_serves_what_it_stored(tmp_path):
         }
     ]
     assert parse_release("served", served) == release_document(stored)
+
+
+def test_definitions_round_trip_and_a_bad_version_names_its_key():
+    """The definitions a release was computed under survive the parser and the writer."""
+    from reporting.release_document import Definition
+
+    definitions = {"DM-01": {"content_hash": "ab" * 32, "version": 3}}
+    definitions["AB-01"] = {"content_hash": "cd" * 32}
+    doc = {**SERVED, "definitions": definitions}
+    release = parse_release("release.json", doc)
+    assert release.definitions["DM-01"] == Definition("ab" * 32, 3)
+    assert release.definitions["AB-01"].version is None
+    assert parse_release("again.json", release.to_json()).definitions == release.definitions
+    doc["definitions"]["DM-01"]["version"] = 0
+    with pytest.raises(ReleaseDocumentError) as err:
+        parse_release("release.json", doc)
+    assert err.value.key == "definitions.DM-01.version"

@@ -1,8 +1,9 @@
-"""FHIR Measure and MeasureReport exports: shape, codes, suppression as absent-with-reason."""
+"""FHIR Measure and MeasureReport exports: R4 schema and invariants, codes, versions, intervals."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 
 import pytest
@@ -20,12 +21,18 @@ from indicator_defs.fhir_measure import (
 )
 from klynge.commands.fhir import app
 from reporting.release_document import parse_release
+from server.fhir_conformance import check_resource
 from server.fhir_report import (
     DATA_ABSENT_REASON,
+    DEFINITION_HASH_EXT,
+    DISTRIBUTION_EXT,
+    INTERVAL_EXT,
+    UNCERTAIN_EXT,
     FhirReportError,
     measure_report,
-    validate_measure_report,
+    release_bundle,
 )
+from tests.server.fhir_schema import r4_problems, schema_problems
 
 CATALOGUE = load_catalogue()
 
@@ -44,14 +51,18 @@ def test_dm01_measure_has_populations_stratifiers_and_codes() -> None:
     group = res["group"][0]
     assert _codes(group) == ["initial-population", "denominator", "numerator"]
     assert all(p["code"]["coding"][0]["system"] == MEASURE_POPULATION for p in group["population"])
-    assert "T90" in group["population"][1]["criteria"]["expression"]
-    assert group["population"][1]["criteria"]["language"] == "text/plain"
+    assert group["population"][1]["criteria"] == {
+        "description": group["population"][1]["description"].split("(en)\n")[1],
+        "language": "text/cql",
+        "expression": "Denominator",
+    }
     comps = [c["code"]["coding"][0]["code"] for c in group["stratifier"][0]["component"]]
     assert comps == ["sex", "age-band"]
-    systems = {inc["system"] for vs in res["contained"] for inc in vs["compose"]["include"]}
+    systems = {inc["system"] for vs in res["contained"][1:] for inc in vs["compose"]["include"]}
     assert systems == {ICPC2_SYSTEM, NPU_SYSTEM}
     refs = {a["resource"] for a in res["relatedArtifact"] if a["type"] == "depends-on"}
-    assert refs == {f"#{vs['id']}" for vs in res["contained"]}
+    assert refs == {f"#{vs['id']}" for vs in res["contained"] if vs["resourceType"] == "ValueSet"}
+    assert res["library"] == ["#lib-DM-01"]
     english = res["_title"]["extension"][0]["extension"][1]["valueString"]
     assert english == "HbA1c measured"
 
@@ -67,7 +78,7 @@ def test_scoring_and_code_systems_across_catalogue() -> None:
         inc["system"]
         for ind in CATALOGUE.indicators.values()
         for vs in measure_resource(ind)["contained"]
-        for inc in vs["compose"]["include"]
+        for inc in vs.get("compose", {}).get("include", [])
     }
     assert {ATC_SYSTEM, SKS_D_SYSTEM, ICPC2_SYSTEM, NPU_SYSTEM} <= all_systems
 
@@ -121,9 +132,9 @@ def _parsed(doc: dict | None = None):
 
 def test_measure_report_validates_and_suppression_is_absent_not_zero() -> None:
     report = measure_report(_parsed(), CATALOGUE, "DM-01")
-    assert validate_measure_report(report) == []
+    assert r4_problems(report) == []
     assert report["type"] == "summary" and report["status"] == "complete"
-    assert report["measure"] == "https://klynge.dk/fhir/Measure/DM-01|1"
+    assert report["measure"] == "https://klynge.dk/fhir/Measure/DM-01"  # records no definition
     assert report["period"] == {"start": "2025-10-01", "end": "2026-09-30"}
     assert report["reporter"]["display"].endswith("K01")
     group = report["group"][0]
@@ -149,8 +160,11 @@ def test_validator_catches_broken_reports() -> None:
     broken["group"][0]["population"][0]["code"]["coding"][0]["code"] = "initial-pop"
     del broken["group"][0]["stratifier"][0]["stratum"][0]["population"][2]["_count"]
     broken["group"][0]["population"][1]["count"] = 3.5
-    problems = validate_measure_report(broken)
-    assert any(p.startswith("type") for p in problems)
+    broken["group"][0]["stratifier"][0]["stratum"][1]["value"] = {"text": "F"}  # mrp-2
+    problems = check_resource(broken)
+    assert any("mrp-2" in p for p in problems)
+    assert schema_problems(broken)  # the schema knows the type codes too
+    assert any(p.startswith("MeasureReport.type") for p in problems)
     assert any("initial-pop" in p for p in problems)
     assert any("data-absent-reason" in p for p in problems)
     assert any("not an integer" in p for p in problems)
@@ -184,4 +198,113 @@ def test_cli_exports_measures_and_reports(tmp_path) -> None:
     )
     assert res.exit_code == 0, res.output
     bundle = json.loads((tmp_path / "r" / "MeasureReports-cluster-K01.json").read_text())
-    assert [validate_measure_report(e["resource"]) for e in bundle["entry"]] == [[]]
+    assert r4_problems(bundle) == []
+    assert len(bundle["entry"]) == 1
+
+
+# --- R4 conformance of every export -------------------------------------------
+
+
+@pytest.mark.parametrize("indicator_id", sorted(CATALOGUE.indicators))
+def test_every_measure_passes_the_r4_schema_and_invariants(indicator_id: str) -> None:
+    measure = measure_resource(CATALOGUE.indicators[indicator_id])
+    assert r4_problems(measure) == []
+    strat = measure["group"][0]["stratifier"][0]
+    assert "code" not in strat and strat["component"]  # mea-1: components only
+
+
+def test_the_checker_and_the_schema_catch_what_the_old_export_did() -> None:
+    """The old export's faults each fail: a stratifier with code and components, text/plain."""
+    broken = measure_resource(CATALOGUE.indicators["DM-01"])
+    strat = broken["group"][0]["stratifier"][0]
+    strat["code"] = {"coding": [{"system": "urn:x", "code": "sex-age-band"}]}
+    broken["group"][0]["population"][0]["criteria"]["language"] = "text/plain"
+    broken["contained"][1]["compose"]["include"][0]["filter"] = [
+        {"property": "concept", "op": "is-a", "value": "T90"}
+    ]  # vsd-3: concepts and a filter in one include
+    problems = check_resource(broken)
+    assert any("mea-1" in p for p in problems)
+    assert any("criteria.language" in p for p in problems)
+    assert any("vsd-3" in p for p in problems)
+    assert any("language" in p for p in schema_problems(broken))
+    orphan = measure_resource(CATALOGUE.indicators["DM-01"])
+    orphan["relatedArtifact"] = orphan["relatedArtifact"][:2]
+    assert any("dom-3" in p for p in check_resource(orphan))
+    empty = measure_resource(CATALOGUE.indicators["DM-01"])
+    empty["topic"] = []
+    empty["extension"] = [{"url": "urn:x", "valueString": "a", "valueCode": "b"}]
+    problems = check_resource(empty)
+    assert any("empty array" in p for p in problems) and any("ext-1" in p for p in problems)
+
+
+def _dp_release(**changes) -> dict:
+    """A DP release as the coordinator publishes it: intervals, an uncertain stratum, ε."""
+    doc = _release()
+    ind = doc["indicators"][0]
+    ind.update(interval=[0.70, 0.80], rate_noise_sd=0.01)
+    for s in ind["strata"]:
+        s.update(numerator=40, rate=0.8, interval=[0.6, 0.95], suppressed={})
+    ind["strata"][0].update(uncertain=True, interval=[0.2, 1.0])
+    doc.update(epsilon_per_release=0.5, delta_per_release=1e-9)
+    doc.update(changes)
+    return doc
+
+
+def _extensions(element: dict, url: str) -> list[dict]:
+    return [e for e in element.get("extension", []) if e["url"] == url]
+
+
+def test_a_report_names_the_definition_version_its_release_was_computed_under() -> None:
+    """Computed under DM-01 version 1, exported after the catalogue moved to version 2: says 1."""
+    old = CATALOGUE.indicators["DM-01"]
+    newer = dataclasses.replace(old, version=2, content_hash="f" * 64)
+    moved = dataclasses.replace(CATALOGUE, indicators={**CATALOGUE.indicators, "DM-01": newer})
+    pinned = {"DM-01": {"content_hash": old.content_hash, "version": 1}}
+    report = measure_report(_parsed(_dp_release(definitions=pinned)), moved, "DM-01")
+    assert report["measure"] == "https://klynge.dk/fhir/Measure/DM-01|1"
+    assert _extensions(report, DEFINITION_HASH_EXT)[0]["valueString"] == old.content_hash
+    # Only the hash recorded: the catalogue's version where the hashes agree, else none at all.
+    by_hash = {"DM-01": {"content_hash": old.content_hash}}
+    doc = _parsed(_dp_release(definitions=by_hash))
+    assert measure_report(doc, CATALOGUE, "DM-01")["measure"].endswith("DM-01|1")
+    assert measure_report(doc, moved, "DM-01")["measure"].endswith("/Measure/DM-01")
+    assert r4_problems(report) == []
+
+
+def test_intervals_uncertainty_and_the_mechanism_travel_in_extensions() -> None:
+    report = measure_report(_parsed(_dp_release()), CATALOGUE, "DM-01", lang="en")
+    assert r4_problems(report) == []
+    group = report["group"][0]
+    parts = {e["url"]: e for e in _extensions(group, INTERVAL_EXT)[0]["extension"]}
+    assert (parts["low"]["valueDecimal"], parts["high"]["valueDecimal"]) == (0.70, 0.80)
+    assert parts["source"]["valueCode"] == "released" and parts["level"]["valueDecimal"] == 0.95
+    first, second = group["stratifier"][0]["stratum"][:2]
+    assert _extensions(first, UNCERTAIN_EXT) == [{"url": UNCERTAIN_EXT, "valueBoolean": True}]
+    assert _extensions(second, UNCERTAIN_EXT) == []
+    eps = [e for e in report["extension"] if e["url"].endswith("dp-epsilon-per-release")]
+    assert eps[0]["valueDecimal"] == 0.5
+    assert "75.0%" in report["text"]["div"] and "70.0–80.0%" in report["text"]["div"]
+    danish = measure_report(_parsed(_dp_release()), CATALOGUE, "DM-01")["text"]["div"]
+    assert "75,0\u00a0%" in danish and "ε 0,50" in danish
+
+
+def test_a_region_wide_release_carries_its_practice_rate_distribution() -> None:
+    dist = {
+        "DM-01": {
+            "bins": [1.0, 2.5, 0.0, 4.0],
+            "edges": [0.0, 0.25, 0.5, 0.75, 1.0],
+            "bin_noise_sd": 0.7,
+            "practices": 8,
+            "full_weight_denominator": 30,
+            "deciles": None,
+            "deciles_withheld": "too_few_practices",
+        }
+    }
+    doc = _dp_release(level="region", unit="Hovedstaden", scope="region", distributions=dist)
+    report = measure_report(_parsed(doc), CATALOGUE, "DM-01")
+    assert r4_problems(report) == []
+    parts = _extensions(report["group"][0], DISTRIBUTION_EXT)[0]["extension"]
+    assert [p["valueDecimal"] for p in parts if p["url"] == "bin"] == [1.0, 2.5, 0.0, 4.0]
+    assert {"url": "deciles-withheld", "valueCode": "too_few_practices"} in parts
+    bundle = release_bundle(_parsed(doc), CATALOGUE)
+    assert r4_problems(bundle) == []
