@@ -13,6 +13,7 @@ from indicator_defs import load_catalogue
 from indicator_defs.fhir_measure import (
     ATC_SYSTEM,
     ICPC2_SYSTEM,
+    LOCAL_LAB_SYSTEM,
     MEASURE_POPULATION,
     NPU_SYSTEM,
     SKS_D_SYSTEM,
@@ -49,7 +50,7 @@ def test_dm01_measure_has_populations_stratifiers_and_codes() -> None:
     comps = [c["code"]["coding"][0]["code"] for c in group["stratifier"][0]["component"]]
     assert comps == ["sex", "age-band"]
     systems = {inc["system"] for vs in res["contained"] for inc in vs["compose"]["include"]}
-    assert systems == {ICPC2_SYSTEM, NPU_SYSTEM}
+    assert systems == {ICPC2_SYSTEM, NPU_SYSTEM, LOCAL_LAB_SYSTEM}  # HbA1c's local alias
     refs = {a["resource"] for a in res["relatedArtifact"] if a["type"] == "depends-on"}
     assert refs == {f"#{vs['id']}" for vs in res["contained"]}
     english = res["_title"]["extension"][0]["extension"][1]["valueString"]
@@ -123,7 +124,7 @@ def test_measure_report_validates_and_suppression_is_absent_not_zero() -> None:
     report = measure_report(_parsed(), CATALOGUE, "DM-01")
     assert validate_measure_report(report) == []
     assert report["type"] == "summary" and report["status"] == "complete"
-    assert report["measure"] == "https://klynge.dk/fhir/Measure/DM-01|1"
+    assert report["measure"] == "https://klynge.dk/fhir/Measure/DM-01|2"  # v2: local HbA1c code
     assert report["period"] == {"start": "2025-10-01", "end": "2026-09-30"}
     assert report["reporter"]["display"].endswith("K01")
     group = report["group"][0]
