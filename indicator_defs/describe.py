@@ -51,6 +51,58 @@ _W = {
         "da": "antal recepter på {codes} {window}",
         "en": "number of prescriptions of {codes} {window}",
     },
+    "covered": {
+        "da": "dækket af {codes} mindst {min} af de seneste {days} dage",
+        "en": "covered by {codes} on at least {min} of the last {days} days",
+    },
+    "covered_together": {
+        "da": "dækket af både {codes} og {other} samtidig mindst {min} af de seneste {days} dage",
+        "en": "covered by both {codes} and {other} on at least {min} of the last {days} days",
+    },
+    "covered_how": {
+        "da": "(en recept dækker sin udleveringsvarighed fra recept-datoen, ellers 1 DDD om dagen)",
+        "en": "(a prescription covers its days' supply from its date, otherwise one DDD a day)",
+    },
+    "died": {
+        "da": "død inden for de seneste {days} dage, mens patienten var på praksisens liste",
+        "en": "died in the last {days} days while on the practice list",
+    },
+    "at_death": {
+        "da": "på dødsdagen (vinduer regnes bagud fra den):",
+        "en": "as of the day of death (windows look back from it):",
+    },
+    "episodes": {
+        "da": "antal episoder: hver dato med {source} {codes} i de {days} dage, der slutter "
+        "{follow} dage før referencedatoen",
+        "en": "number of episodes: each date with {source} {codes} in the {days} days ending "
+        "{follow} days before the reference date",
+    },
+    "episodes_now": {
+        "da": "antal episoder: hver dato med {source} {codes} {window}",
+        "en": "number of episodes: each date with {source} {codes} {window}",
+    },
+    "episodes_new": {
+        "da": "ny: ingen sådan kode i de {days} dage før, og på listen i dem",
+        "en": "new: no such code in the {days} days before, while on the list",
+    },
+    "episodes_with": {"da": "og med", "en": "with"},
+    "near": {"da": "{source} {codes} {when}", "en": "{source} {codes} {when}"},
+    "same_day": {"da": "samme dag", "en": "on the same day"},
+    "day_or_after": {
+        "da": "samme dag eller op til {hi} dage efter",
+        "en": "on the day or up to {hi} days after",
+    },
+    "around": {
+        "da": "fra {lo} dage før til {hi} dage efter",
+        "en": "from {lo} days before to {hi} days after",
+    },
+    "after": {"da": "{lo}-{hi} dage efter", "en": "{lo}-{hi} days after"},
+    "before": {"da": "{hi}-{lo} dage før", "en": "{hi}-{lo} days before"},
+    "source_condition": {"da": "diagnose", "en": "diagnosis"},
+    "source_prescription": {"da": "recept på", "en": "prescription of"},
+    "source_lab": {"da": "prøvesvar", "en": "result of"},
+    "source_encounter": {"da": "ydelse", "en": "service"},
+    "and": {"da": "og", "en": "and"},
 }
 _OPS = {m.Comparator.LT: "<", m.Comparator.LE: "≤", m.Comparator.GE: "≥", m.Comparator.GT: ">"}
 
@@ -119,6 +171,19 @@ def describe_criterion(c: m.Criterion, lang: Lang, indent: int = 0) -> list[str]
                 window=c.window.describe(lang),
             )
         ]
+    if isinstance(c, m.DaysCovered):
+        first, *rest = c.supplies
+        days, codes = c.window.days, _codes(first.codelists)
+        if rest:
+            other = _codes(rest[0].codelists)
+            text = w("covered_together", codes=codes, other=other, min=c.min_days, days=days)
+        else:
+            text = w("covered", codes=codes, min=c.min_days, days=days)
+        return [pad + text, pad + "  " + w("covered_how")]
+    if isinstance(c, m.Died):
+        return [pad + w("died", days=c.window.days)]
+    if isinstance(c, m.AtDeath):
+        return [pad + w("at_death"), *describe_criterion(c.part, lang, indent + 1)]
     if isinstance(c, (m.AllOf, m.AnyOf)):
         lines = [pad + w("all" if isinstance(c, m.AllOf) else "any")]
         for part in c.parts:
@@ -136,4 +201,52 @@ def describe_criterion(c: m.Criterion, lang: Lang, indent: int = 0) -> list[str]
 
 
 def describe_events(e: m.EventCount, lang: Lang) -> str:
+    """One sentence: what is counted per patient (prescriptions, or episodes)."""
+    if isinstance(e, m.Episodes):
+        return _describe_episodes(e, lang)
     return _W["events"][lang].format(codes=_codes(e.codelists), window=e.window.describe(lang))
+
+
+def _describe_episodes(e: m.Episodes, lang: Lang) -> str:
+    w = lambda key, **kw: _W[key][lang].format(**kw)  # noqa: E731
+    a = e.anchor
+    source = w(f"source_{a.table.value}")
+    if a.follow_up_days:
+        text = w(
+            "episodes",
+            source=source,
+            codes=_codes(a.codelists),
+            days=a.window.days,
+            follow=a.follow_up_days,
+        )
+    else:
+        text = w(
+            "episodes_now", source=source, codes=_codes(a.codelists), window=a.window.describe(lang)
+        )
+    if a.new_after_days is not None:
+        text += ", " + w("episodes_new", days=a.new_after_days)
+    if e.require:
+        nears = [
+            w(
+                "near",
+                source=w(f"source_{r.table.value}"),
+                codes=_codes(r.codelists),
+                when=_offsets(r.from_day, r.to_day, lang),
+            )
+            for r in e.require
+        ]
+        text += "; " + w("episodes_with") + " " + f" {w('and')} ".join(nears)
+    return text
+
+
+def _offsets(lo: int, hi: int, lang: Lang) -> str:
+    """Days relative to the anchor, as a person says them (never '-3 days after')."""
+    if lo == hi == 0:
+        return _W["same_day"][lang]
+    if lo == 0:
+        return _W["day_or_after"][lang].format(hi=hi)
+    if lo < 0 <= hi:
+        return _W["around"][lang].format(lo=-lo, hi=hi)
+    if lo > 0:
+        return _W["after"][lang].format(lo=lo, hi=hi)
+    return _W["before"][lang].format(lo=-lo, hi=-hi)

@@ -24,6 +24,7 @@ from indicator_defs.codelists import (
     normalise_entries,
 )
 from indicator_defs.hashing import catalogue_hash, sha256_hex
+from indicator_defs.walk import iter_nodes
 
 
 class DefinitionError(FileKeyError):
@@ -118,19 +119,19 @@ class _CriterionParser:
         self.codelists = codelists
         self.used: set[str] = set()
 
-    def codelist_refs(self, body: Table, kind: str) -> tuple[Codelist, ...]:
-        raw = body.raw("codelist")
+    def codelist_refs(self, body: Table, kind: str, key: str = "codelist") -> tuple[Codelist, ...]:
+        raw = body.raw(key)
         names = [raw] if isinstance(raw, str) else raw
         if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            raise body.fail("codelist", "must be a code list name or a list of names")
+            raise body.fail(key, "must be a code list name or a list of names")
         out = []
         for name in names:
             cl = self.codelists.get(name)
             if cl is None:
-                raise body.fail("codelist", f"unknown code list '{name}'")
+                raise body.fail(key, f"unknown code list '{name}'")
             if cl.system not in _TABLE_SYSTEMS[kind]:
                 raise body.fail(
-                    "codelist",
+                    key,
                     f"code list '{name}' is {cl.system.value}, which cannot match {kind} rows",
                 )
             self.used.add(name)
@@ -161,7 +162,7 @@ class _CriterionParser:
             raise c.fail(
                 kind,
                 "unknown criterion (allowed: listed, age, sex, condition, prescription, "
-                "lab, encounter, all, any, not, score)",
+                "lab, encounter, days_covered, died, at_death, all, any, not, score)",
             )
         return handler(c, kind)
 
@@ -237,6 +238,38 @@ class _CriterionParser:
         body.done()
         return criterion
 
+    def _days_covered(self, c: Table, kind: str) -> m.Criterion:
+        body = c.table(kind)
+        window = self.window(body)
+        if window.days is None:
+            raise body.fail("window_days", "must be a number of days for days_covered")
+        supplies = [m.Supply(self.codelist_refs(body, "prescription"))]
+        if "together_with" in body:
+            supplies.append(m.Supply(self.codelist_refs(body, "prescription", "together_with")))
+        min_days = body.integer("min_days", minimum=1)
+        body.done()
+        if min_days > window.days:
+            raise body.fail("min_days", f"cannot exceed window_days ({window.days})")
+        return m.DaysCovered(tuple(supplies), window, min_days)
+
+    def _died(self, c: Table, kind: str) -> m.Criterion:
+        body = c.table(kind)
+        window = self.window(body)
+        body.done()
+        if window.days is None:
+            raise body.fail("window_days", "must be a number of days for died")
+        return m.Died(window)
+
+    def _at_death(self, c: Table, kind: str) -> m.Criterion:
+        part = self.parse(c.table(kind))
+        for node in iter_nodes(part):
+            if isinstance(node, (m.Listed, m.Died, m.AtDeath)):
+                name = {m.Listed: "listed", m.Died: "died", m.AtDeath: "at_death"}[type(node)]
+                raise c.fail(
+                    kind, f"'{name}' has no meaning inside at_death (nobody is listed after death)"
+                )
+        return m.AtDeath(part)
+
     def _parts(self, c: Table, kind: str) -> tuple[m.Criterion, ...]:
         value = c.raw(kind)
         if not isinstance(value, list) or not value:
@@ -268,14 +301,68 @@ class _CriterionParser:
         return score
 
     def events(self, e: Table) -> m.EventCount:
+        if list(e.data) == ["episodes"]:
+            return self.episodes(e.table("episodes"))
         if list(e.data) != ["prescription"]:
             raise e.fail(
-                None, "event counts are supported for prescriptions: { prescription = {...} }"
+                None,
+                "event counts are prescriptions or episodes: { prescription = {...} } "
+                "or { episodes = {...} }",
             )
         body = e.table("prescription")
         events = m.PrescriptionEvents(self.codelist_refs(body, "prescription"), self.window(body))
         body.done()
         return events
+
+    def _event_table(self, t: Table) -> tuple[m.EventSource, Table]:
+        tables = ", ".join(s.value for s in m.EventSource)
+        if len(t.data) != 1:
+            raise t.fail(None, f"must name exactly one table ({tables})")
+        (name,) = t.data
+        try:
+            source = m.EventSource(name)
+        except ValueError:
+            raise t.fail(name, f"unknown table (allowed: {tables})") from None
+        return source, t.table(name)
+
+    def episodes(self, e: Table) -> m.Episodes:
+        source, body = self._event_table(e.table("anchor"))
+        window = self.window(body)
+        if window.days is None:
+            raise body.fail("window_days", "must be a number of days for an anchor")
+        follow_up = body.integer("follow_up_days", required=False, default=0, minimum=0)
+        new_after = body.integer("new_after_days", required=False, minimum=1)
+        anchor = m.Anchor(
+            source, self.codelist_refs(body, source.value), window, follow_up, new_after
+        )
+        body.done()
+        if "with" in e and not isinstance(e.raw("with"), list):
+            raise e.fail("with", "must be a list of requirements")
+        require = []
+        for item in e.tables("with", required=False):
+            source, body = self._event_table(item)
+            lo = self._signed(body, "from_day")
+            hi = self._signed(body, "to_day")
+            if lo > hi:
+                raise body.fail("from_day", "must not be after to_day")
+            if hi > follow_up:
+                raise body.fail(
+                    "to_day",
+                    f"looks {hi} days past the anchor, beyond the anchor's follow_up_days "
+                    f"({follow_up}): events after the reference date would be needed",
+                )
+            require.append(m.Nearby(source, self.codelist_refs(body, source.value), lo, hi))
+            body.done()
+            item.done()
+        e.done()
+        return m.Episodes(anchor, tuple(require))
+
+    @staticmethod
+    def _signed(body: Table, name: str) -> int:
+        value = body.raw(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise body.fail(name, "must be a whole number of days (may be negative)")
+        return int(value)
 
 
 # --- indicators ---------------------------------------------------------------
@@ -283,6 +370,28 @@ class _CriterionParser:
 
 def _top_level_parts(criterion: m.Criterion) -> tuple[m.Criterion, ...]:
     return criterion.parts if isinstance(criterion, m.AllOf) else (criterion,)
+
+
+def _check_episode_subset(
+    num: Table, numerator: m.EventCount, denominator: m.EventCount | None
+) -> None:
+    """Numerator episodes must be denominator episodes that meet more requirements.
+
+    Then no patient's numerator can exceed their denominator, episode by
+    episode, and the rate is a share of the denominator's episodes.
+    """
+    num_ep, den_ep = isinstance(numerator, m.Episodes), isinstance(denominator, m.Episodes)
+    if denominator is None or not (num_ep or den_ep):
+        return
+    if num_ep != den_ep:
+        raise num.fail("events", "must count episodes when the denominator does")
+    assert isinstance(numerator, m.Episodes) and isinstance(denominator, m.Episodes)
+    if numerator.anchor != denominator.anchor:
+        raise num.fail("events.episodes.anchor", "must equal the denominator's anchor")
+    if any(req not in numerator.require for req in denominator.require):
+        raise num.fail(
+            "events.episodes.with", "must repeat every requirement of the denominator's episodes"
+        )
 
 
 def load_indicator(path: Path, codelists: dict[str, Codelist]) -> m.Indicator:
@@ -297,8 +406,12 @@ def load_indicator(path: Path, codelists: dict[str, Codelist]) -> m.Indicator:
     den = t.table("denominator")
     num = t.table("numerator")
     population = parser.parse(den.table("population"))
-    if not any(isinstance(p, m.Listed) for p in _top_level_parts(population)):
-        raise den.fail("population", "must require { listed = true } at the top level")
+    if not any(isinstance(p, (m.Listed, m.Died)) for p in _top_level_parts(population)):
+        raise den.fail(
+            "population",
+            "must require { listed = true } (or, for the deceased, { died = {...} }) "
+            "at the top level",
+        )
 
     numerator = numerator_events = denominator_events = cap = None
     if unit is m.Unit.PATIENTS:
@@ -319,6 +432,7 @@ def load_indicator(path: Path, codelists: dict[str, Codelist]) -> m.Indicator:
         numerator_events = parser.events(num.table("events"))
         if "events" in den:
             denominator_events = parser.events(den.table("events"))
+        _check_episode_subset(num, numerator_events, denominator_events)
     den.done()
     num.done()
 

@@ -11,6 +11,23 @@ reference date R:
 - age is completed years at R;
 - the latest lab value is the value of the most recent result in the window
   that has a value; when several share that date, the highest value counts.
+
+Episodes and deaths (issue 15):
+- a prescription dated d with a supply of s days covers the days d + k for
+  whole k >= 0 with k < s; s is `days_supply` where the extract gives it,
+  otherwise the DDD stand-in (one DDD a day), otherwise nothing. Days covered
+  are counted inside the window only; overlapping supplies count once;
+- an anchor is a distinct date a of a matching row (conditions: start_date)
+  with E - N < a <= E, where E = R - follow_up_days, so every episode's
+  follow-up has ended by R. With new_after_days = M, a counts only when the
+  patient was on the list from a - M (list_start <= a - M) and has no
+  matching row dated a - M <= d < a: the absence was observed;
+- a `with` requirement holds for an anchor a when a matching row is dated
+  a + from_day <= d <= a + to_day (to_day <= follow_up_days, so d <= R);
+- died in a window: death_date D in the window, and on the list that day
+  (list_start <= D, list_end empty or >= D: a list that ends on the day of
+  death still counts); "at death" evaluates its criterion with R moved to D,
+  and is false for anyone alive on R.
 """
 
 from __future__ import annotations
@@ -113,6 +130,39 @@ class HasEncounter:
 
 
 @dataclass(frozen=True)
+class Supply:
+    """Prescriptions of these lists; each covers its days' supply from its date."""
+
+    codelists: tuple[Codelist, ...]
+
+
+@dataclass(frozen=True)
+class DaysCovered:
+    """At least `min_days` days in the window on which every one of `supplies` covers.
+
+    One supply: days covered (OP-01). Two: days of concurrent use (OP-02).
+    """
+
+    supplies: tuple[Supply, ...]
+    window: Window  # always a number of days
+    min_days: int
+
+
+@dataclass(frozen=True)
+class Died:
+    """Died in the window while on the practice list (the deceased population)."""
+
+    window: Window
+
+
+@dataclass(frozen=True)
+class AtDeath:
+    """`part` as of the day of death: windows look back from it, age is age at death."""
+
+    part: Criterion
+
+
+@dataclass(frozen=True)
 class AllOf:
     parts: tuple[Criterion, ...]
 
@@ -149,6 +199,9 @@ Criterion = (
     | HasPrescription
     | HasLab
     | HasEncounter
+    | DaysCovered
+    | Died
+    | AtDeath
     | AllOf
     | AnyOf
     | Not
@@ -167,7 +220,45 @@ class PrescriptionEvents:
     window: Window
 
 
-EventCount = PrescriptionEvents
+class EventSource(Enum):
+    """The extract table an episode's anchor or requirement is drawn from."""
+
+    CONDITION = "condition"  # dated by start_date
+    PRESCRIPTION = "prescription"
+    LAB = "lab"
+    ENCOUNTER = "encounter"
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The rows that open episodes: one episode per distinct qualifying date."""
+
+    table: EventSource
+    codelists: tuple[Codelist, ...]
+    window: Window  # N days ending follow_up_days before R
+    follow_up_days: int = 0
+    new_after_days: int | None = None  # look-back that must be observed and free of the codes
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """A matching row dated from `from_day` to `to_day` days after the anchor (inclusive)."""
+
+    table: EventSource
+    codelists: tuple[Codelist, ...]
+    from_day: int
+    to_day: int
+
+
+@dataclass(frozen=True)
+class Episodes:
+    """Count of a patient's anchors for which every requirement holds."""
+
+    anchor: Anchor
+    require: tuple[Nearby, ...] = ()
+
+
+EventCount = PrescriptionEvents | Episodes
 
 
 # --- indicator ----------------------------------------------------------------
@@ -175,7 +266,7 @@ EventCount = PrescriptionEvents
 
 class Unit(Enum):
     PATIENTS = "patients"
-    EVENTS = "events"
+    EVENTS = "events"  # prescriptions or episodes, capped per patient
 
 
 class Direction(Enum):

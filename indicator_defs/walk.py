@@ -10,8 +10,12 @@ from indicator_defs import model as m
 def children(node: object) -> tuple[object, ...]:
     if isinstance(node, (m.AllOf, m.AnyOf)):
         return node.parts
-    if isinstance(node, m.Not):
+    if isinstance(node, (m.Not, m.AtDeath)):
         return (node.part,)
+    if isinstance(node, m.DaysCovered):
+        return node.supplies
+    if isinstance(node, m.Episodes):
+        return (node.anchor, *node.require)
     if isinstance(node, m.Score):
         return tuple(item.when for item in node.items)
     return ()

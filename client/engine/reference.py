@@ -48,7 +48,9 @@ class Patient:
     list_end: date | None
     death_date: date | None
     conditions: list[tuple[str, str, date, date | None]] = field(default_factory=list)
-    prescriptions: list[tuple[date, str, float | None]] = field(default_factory=list)
+    prescriptions: list[tuple[date, str, float | None, float | None]] = field(
+        default_factory=list
+    )  # (date, atc, ddd, days_supply)
     labs: list[tuple[date, str, str, float | None]] = field(default_factory=list)
     encounters: list[tuple[date, str]] = field(default_factory=list)
 
@@ -68,7 +70,9 @@ def build_patients(extract: Extract) -> dict[str, Patient]:
             (row.system, row.code, _day(row.start_date), _d(row.end_date))
         )
     for row in extract.rows("prescriptions"):
-        patients[row.patient_id].prescriptions.append((_day(row.date), row.atc, _f(row.ddd)))
+        patients[row.patient_id].prescriptions.append(
+            (_day(row.date), row.atc, _f(row.ddd), _f(row.days_supply))
+        )
     for row in extract.rows("lab_results"):
         patients[row.patient_id].labs.append((_day(row.date), row.system, row.code, _f(row.value)))
     for row in extract.rows("encounters"):
@@ -100,6 +104,30 @@ def in_window(d: date, window: m.Window, ref: date) -> bool:
 
 def any_matches(codelists: tuple[Codelist, ...], code: str, system: str | None = None) -> bool:
     return any(cl.matches(code, system) for cl in codelists)
+
+
+def supply_days(ddd: float | None, days_supply: float | None) -> float:
+    """Days a prescription lasts: its days' supply, else the DDD stand-in, else none."""
+    if days_supply is not None:
+        return days_supply
+    return ddd if ddd is not None else 0.0
+
+
+def listed_at_death(p: Patient) -> bool:
+    """On the list on the day of death; a list ending that very day still counts."""
+    d = p.death_date
+    return d is not None and p.list_start <= d and (p.list_end is None or p.list_end >= d)
+
+
+def dated_rows(p: Patient, table: m.EventSource) -> list[tuple[date, str, str | None]]:
+    """(date, code, system) of one table's rows; conditions are dated by their start."""
+    if table is m.EventSource.CONDITION:
+        return [(start, code, system) for system, code, start, _ in p.conditions]
+    if table is m.EventSource.PRESCRIPTION:
+        return [(d, atc, None) for d, atc, _, _ in p.prescriptions]
+    if table is m.EventSource.LAB:
+        return [(d, code, system) for d, system, code, _ in p.labs]
+    return [(d, code, None) for d, code in p.encounters]
 
 
 class ReferenceEvaluator:
@@ -134,7 +162,7 @@ class ReferenceEvaluator:
         if isinstance(c, m.HasPrescription):
             found = [
                 ddd
-                for d, atc, ddd in p.prescriptions
+                for d, atc, ddd, _ in p.prescriptions
                 if in_window(d, c.window, ref) and any_matches(c.codelists, atc)
             ]
             if len(found) < c.min_count:
@@ -166,6 +194,18 @@ class ReferenceEvaluator:
                 if in_window(d, c.window, ref) and any_matches(c.codelists, code)
             )
             return n >= c.min_count
+        if isinstance(c, m.DaysCovered):
+            return self.days_covered(c) >= c.min_days
+        if isinstance(c, m.Died):
+            return (
+                p.death_date is not None
+                and in_window(p.death_date, c.window, ref)
+                and listed_at_death(p)
+            )
+        if isinstance(c, m.AtDeath):
+            if p.death_date is None or p.death_date > ref:
+                return False
+            return ReferenceEvaluator(p, p.death_date).holds(c.part)
         if isinstance(c, m.AllOf):
             return all(self.holds(part) for part in c.parts)
         if isinstance(c, m.AnyOf):
@@ -177,10 +217,65 @@ class ReferenceEvaluator:
             return points >= c.min
         raise TypeError(f"unknown criterion {c!r}")
 
-    def count_events(self, e: m.EventCount) -> int:
+    def supplies(self, supply: m.Supply) -> list[tuple[date, float]]:
+        """(date, days supplied) of the prescriptions in the supply's lists."""
+        return [
+            (d, supply_days(ddd, days))
+            for d, atc, ddd, days in self.p.prescriptions
+            if any_matches(supply.codelists, atc)
+        ]
+
+    def days_covered(self, c: m.DaysCovered) -> int:
+        """Days of the window on which each supply has a prescription covering the day:
+        day = d + k with whole k >= 0 and k < the days supplied."""
+        groups = [self.supplies(s) for s in c.supplies]
+        assert c.window.days is not None  # the loader requires a number of days
+        window = [self.ref - timedelta(days=k) for k in range(c.window.days)]
         return sum(
             1
-            for d, atc, _ in self.p.prescriptions
+            for day in window
+            if all(any(d <= day and (day - d).days < n for d, n in group) for group in groups)
+        )
+
+    def anchor_dates(self, a: m.Anchor) -> list[date]:
+        """Distinct qualifying dates of the anchor's rows (see indicator_defs.model)."""
+        rows = [
+            d
+            for d, code, system in dated_rows(self.p, a.table)
+            if any_matches(a.codelists, code, system)
+        ]
+        last = self.ref - timedelta(days=a.follow_up_days)
+        assert a.window.days is not None  # the loader requires a number of days
+        first_excluded = last - timedelta(days=a.window.days)
+        out = []
+        for day in sorted(set(rows)):
+            if not first_excluded < day <= last:
+                continue
+            if a.new_after_days is not None:
+                since = day - timedelta(days=a.new_after_days)
+                if self.p.list_start > since or any(since <= d < day for d in rows):
+                    continue
+            out.append(day)
+        return out
+
+    def near(self, req: m.Nearby, anchor: date) -> bool:
+        lo = anchor + timedelta(days=req.from_day)
+        hi = anchor + timedelta(days=req.to_day)
+        return any(
+            lo <= d <= hi and any_matches(req.codelists, code, system)
+            for d, code, system in dated_rows(self.p, req.table)
+        )
+
+    def count_events(self, e: m.EventCount) -> int:
+        if isinstance(e, m.Episodes):
+            return sum(
+                1
+                for day in self.anchor_dates(e.anchor)
+                if all(self.near(req, day) for req in e.require)
+            )
+        return sum(
+            1
+            for d, atc, _, _ in self.p.prescriptions
             if in_window(d, e.window, self.ref) and any_matches(e.codelists, atc)
         )
 

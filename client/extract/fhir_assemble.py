@@ -390,6 +390,7 @@ def _event_table(
         out["date"] = _dates(column(events.day, np.int32).astype(np.int64))
         out["atc"] = codes.take(code_index)
         out["ddd"] = pa.array(column(events.value, np.float64))
+        out["days_supply"] = pa.array(column(events.supply, np.float64))
     elif spec.name == "lab_results":
         out["date"] = _dates(column(events.day, np.int32).astype(np.int64))
         out["system"] = pa.array(LAB_SYSTEMS, TEXT).take(pa.array(column(events.system, np.int8)))

@@ -112,6 +112,7 @@ class Events:
     system: array = field(default_factory=lambda: array("b"))  # conditions and labs
     code: array = field(default_factory=lambda: array("i"))  # code / atc / service_code
     value: array = field(default_factory=lambda: array("d"))  # labs: value; prescriptions: ddd
+    supply: array = field(default_factory=lambda: array("d"))  # prescriptions: days_supply
     unit: array = field(default_factory=lambda: array("i"))
     rtype: array = field(default_factory=lambda: array("b"))  # prescriptions: index in RTYPES
     where: array = field(default_factory=lambda: array("q"))  # source << 32 | entry or line
@@ -121,6 +122,7 @@ class Events:
         return len(self.ref)
 
 
+_DAYS_PER_UNIT = {"d": 1.0, "wk": 7.0}  # UCUM codes a supply duration may use
 RTYPES = ("Condition", "MedicationRequest", "MedicationStatement", "Observation", "Encounter")
 _RTYPE = {name: i for i, name in enumerate(RTYPES)}
 CONDITION_SYSTEMS = ("ICPC2", "ICD10")
@@ -646,10 +648,36 @@ class Mapper:
         table.day.append(day)
         table.code.append(code)
         table.value.append(ddd)
+        table.supply.append(
+            self._supply_days(res) if self._type == "MedicationRequest" else math.nan
+        )
         table.rtype.append(_RTYPE[self._type])
         table.where.append(self._where)
         if self._altered:
             table.altered_rows.append(len(table.where) - 1)
+
+    def _supply_days(self, res: Resource) -> float:
+        """dispenseRequest.expectedSupplyDuration in days: the extract's days_supply.
+
+        A duration that names no number of days leaves the cell empty, as a bad
+        `days_supply` cell does in a CSV extract; the indicators then use the DDD stand-in.
+        """
+        request = res.dispenseRequest
+        duration = request.expectedSupplyDuration if request is not None else None
+        if duration is None:
+            return math.nan
+        unit = duration.code or duration.unit
+        per_unit = _DAYS_PER_UNIT.get(unit) if unit is not None else None
+        if duration.value is not None and per_unit is not None and duration.value > 0:
+            return float(duration.value) * per_unit
+        shown = f"{duration.value!r} {unit!r}"
+        self.note(
+            "dispenseRequest.expectedSupplyDuration",
+            "supply_not_days",
+            Outcome.ALTERED,
+            lambda: text("supply_not_days", value=shown),
+        )
+        return math.nan
 
     def _atc(
         self, concept: CodeableConcept | None, element: str, *, required: bool = True

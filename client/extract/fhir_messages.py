@@ -162,6 +162,12 @@ MESSAGES = {
         "en": "{value}: every threshold on this analysis gives the same answer; stored as {stored}",
         "da": "{value}: alle grænser for denne analyse giver samme svar; gemt som {stored}",
     },
+    "extract.fhir_supply_not_days": {
+        "en": "expectedSupplyDuration {value} is not a number of days (UCUM d or wk); "
+        "days_supply is left empty and the DDD stand-in applies",
+        "da": "expectedSupplyDuration {value} er ikke et antal dage (UCUM d eller wk); "
+        "days_supply efterlades tom, og DDD-stedfortræderen bruges",
+    },
     "extract.fhir_comparator_undecided": {
         "en": "{value}: a threshold on this analysis could go either way; the value is left "
         "empty and the result still counts as taken",

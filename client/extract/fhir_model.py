@@ -40,6 +40,12 @@ class Quantity(msgspec.Struct, gc=False):
     code: str | None = None
 
 
+class DispenseRequest(msgspec.Struct, gc=False):
+    """MedicationRequest.dispenseRequest: how long the prescribed quantity lasts."""
+
+    expectedSupplyDuration: Quantity | None = None
+
+
 class Extension(msgspec.Struct, gc=False):
     url: str | None = None
     valuePeriod: Period | None = None
@@ -96,6 +102,7 @@ class Resource(msgspec.Struct, gc=False):
     component: list[Component] | None = None
     medicationCodeableConcept: CodeableConcept | None = None
     medicationReference: Reference | None = None
+    dispenseRequest: DispenseRequest | None = None
     serviceType: CodeableConcept | None = None
     type: Any = None  # Encounter.type is a list of CodeableConcepts, Group.type a code
     extension: list[Extension] | None = None

@@ -3,6 +3,10 @@
 The schema is deliberately small. It names only the fields the indicator
 catalogue needs (GDPR Art. 5(1)(c), data minimisation), and it has no CPR
 number: `patient_id` is a practice-local pseudonym.
+
+Columns added after version 1 was published may be left out of a file, so
+every existing export keeps loading; the loader then fills them with empty
+cells and the indicators use their documented stand-ins.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ class Column:
     kind: ColumnKind
     required: bool  # a value must be present (not an empty cell)
     allowed: frozenset[str] | None = None  # closed vocabulary, if any
+    may_be_omitted: bool = False  # a later, optional addition: the file may lack the column
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,9 @@ PRESCRIPTIONS = Table(
         Column("date", D, True),
         Column("atc", T, True),
         Column("ddd", N, False),
+        # days the prescribed quantity lasts at the prescribed dose (FHIR
+        # dispenseRequest.expectedSupplyDuration); added for days covered (OP-01, OP-02)
+        Column("days_supply", N, False, may_be_omitted=True),
     ),
 )
 LAB_RESULTS = Table(

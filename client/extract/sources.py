@@ -210,8 +210,8 @@ def _check_header(
         log.add(file, "duplicate_column", message, Effect.FATAL, line=header_line, column=name)
     if repeated:
         return None
-    expected = ", ".join(spec.column_names)
-    for name in spec.column_names:
+    expected = ", ".join(c.name for c in spec.columns if not c.may_be_omitted)
+    for name in (c.name for c in spec.columns if not c.may_be_omitted):
         if name not in names:
             message = text("missing_column", columns=expected)
             log.add(file, "missing_column", message, Effect.FATAL, line=header_line, column=name)

@@ -119,9 +119,14 @@ def _frame(spec: Table, parsed: dict[str, ParsedColumn], keep: np.ndarray) -> pd
     everything = bool(keep.all())
     keep_arrow = pa.array(keep)
     arrays, names = [], []
+    n_rows = int(keep.sum())
     for column in spec.columns:
         cells = parsed.get(column.name)
         if cells is None:
+            if not column.may_be_omitted:
+                continue
+            arrays.append(_empty(column.kind, n_rows))  # left out of the file: all cells empty
+            names.append(column.name)
             continue
         if column.kind is ColumnKind.TEXT:
             arrays.append(cells.text if everything else cells.text.filter(keep_arrow))
@@ -132,6 +137,14 @@ def _frame(spec: Table, parsed: dict[str, ParsedColumn], keep: np.ndarray) -> pd
             arrays.append(pa.array(values))
         names.append(column.name)
     return pa.table(arrays, names=names).to_pandas()
+
+
+def _empty(kind: ColumnKind, n: int) -> pa.Array:
+    if kind is ColumnKind.DATE:
+        return pa.array(np.full(n, np.datetime64("NaT"), dtype="datetime64[us]"))
+    if kind is ColumnKind.DECIMAL:
+        return pa.array(np.full(n, np.nan))
+    return pa.nulls(n, TEXT)
 
 
 def _np(array: pa.Array | pa.ChunkedArray) -> np.ndarray:

@@ -5,6 +5,12 @@ as the dominant statin, apixaban the dominant anticoagulant). DDD values are
 plausible pack sizes expressed in defined daily doses; chronic courses are
 refilled about every `interval_days`, which is what makes a long-term user's
 yearly DDD total reach the 365 that BZ-01 looks for.
+
+The days' supply is what the EPJ's structured dosage gives: the pack's DDD
+divided by the patient's daily dose in DDD (`dose` typical, varying between
+patients), so a low-dose patient's pack lasts longer than its DDD say. Some
+prescriptions have no structured dosage ("as needed"), and then no days'
+supply; the indicators fall back to the DDD stand-in for those.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ import numpy as np
 from client.synth.rows import Coded, TableRows
 
 MISSING_DDD_SHARE = 0.02  # prescriptions whose DDD the EPJ did not record
+MISSING_SUPPLY_SHARE = 0.12  # prescriptions without a structured dosage, so no days' supply
 
 
 @dataclass(frozen=True)
 class Menu:
     drugs: tuple[tuple[str, float, tuple[float, ...]], ...]  # (ATC, weight, DDD per pack)
     interval_days: float = 90.0  # refill interval for a course
+    dose: float = 1.0  # typical daily dose in DDD
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -54,8 +62,11 @@ class Menu:
         """Prescriptions for (patient, day); `which` fixes the drug (one per course)."""
         which = self.pick(rng, idx.size) if which is None else which
         ddd = self.ddd(rng, which)
+        dose = self.dose * rng.lognormal(0.0, 0.3, idx.size)
+        days = np.maximum(np.round(ddd / dose), 1.0)
+        days[rng.random(idx.size) < MISSING_SUPPLY_SHARE] = np.nan
         ddd[rng.random(idx.size) < MISSING_DDD_SHARE] = np.nan
-        rows.add(idx, date=day, atc=self.coded(which), ddd=ddd)
+        rows.add(idx, date=day, atc=self.coded(which), ddd=ddd, days_supply=days)
 
 
 # fmt: off

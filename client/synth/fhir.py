@@ -209,6 +209,10 @@ def _prescription(i: int, row: Any) -> dict[str, Any]:
     }
     if not pd.isna(row.ddd):
         request["extension"] = [{"url": DDD_EXT, "valueDecimal": float(row.ddd)}]
+    if not pd.isna(row.days_supply):
+        duration = {"value": float(row.days_supply), "unit": "d", "code": "d"}
+        duration["system"] = "http://unitsofmeasure.org"
+        request["dispenseRequest"] = {"expectedSupplyDuration": duration}
     return request
 
 

@@ -196,7 +196,9 @@ def _analgesics(
 ) -> None:
     adult, old = _adult(pop), _elderly(pop)
     long_opioid = np.where(adult, q.opioid_long_term * np.where(old, 1.8, 0.8), 0.0)
-    refills(rng, pop, _long_term(rng, pop, long_opioid, 3.0), OPIOID_LONG, rows, cv=0.3)
+    opioid = _long_term(rng, pop, long_opioid, 3.0)
+    refills(rng, pop, opioid, OPIOID_LONG, rows, cv=0.3)
+    _benzo_with_opioid(rng, pop, opioid, q, rows)
     idx, day = _adult_events(rng, pop, 0.06, 0.09)
     OPIOID_SHORT.issue(rng, rows, idx, day)
     # strong opioids in the last weeks of a cancer death
@@ -218,6 +220,26 @@ def _analgesics(
     PARACETAMOL.issue(rng, rows, idx, day)
     idx, day = _adult_events(rng, pop, 0.05, 0.1)
     PPI.issue(rng, rows, idx, day)
+
+
+def _benzo_with_opioid(
+    rng: np.random.Generator, pop: Population, opioid: Courses, q: QualityProfile, rows: TableRows
+) -> None:
+    """A benzodiazepine or Z-drug course inside some long-term opioid courses (OP-02).
+
+    Courses of one to eight months start at a random point of the opioid
+    course's last year and a half, so some overlap it by months and a few by
+    only days, or end before the opioid course does.
+    """
+    pick = np.flatnonzero(rng.random(opioid.patient.size) < q.opioid_benzo)
+    patient = opioid.patient[pick]
+    hi = np.minimum(opioid.stop[pick], pop.obs_end[patient])
+    lo = np.maximum(np.maximum(opioid.start[pick], pop.obs_start[patient]), hi - 540)
+    ok = lo <= hi
+    patient, lo, hi = patient[ok], lo[ok], hi[ok]
+    start = lo + np.floor(rng.random(patient.size) * (hi - lo + 1)).astype(np.int64)
+    stop = np.minimum(start + rng.integers(30, 240, patient.size), pop.obs_end[patient])
+    refills(rng, pop, Courses(patient, start, stop), BENZO_LONG, rows, cv=0.3)
 
 
 def _flu_vaccine(

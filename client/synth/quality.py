@@ -50,6 +50,7 @@ class QualityProfile:
     hypnotics_elderly: float  # yearly chance a 65+ patient gets N05CD/N05CF
     benzo_long_term: float  # share of adults on long-term benzodiazepines / Z-drugs
     opioid_long_term: float  # share of adults on long-term opioids
+    opioid_benzo: float  # long-term opioid users also given a benzodiazepine/Z-drug course
     antipsychotic_dementia: float  # share of dementia patients on antipsychotics
     antidepressant_followup: float  # new antidepressant starters seen in 2-6 weeks
     nsaid_high_risk: float  # NSAID rate in high-risk patients relative to others
@@ -104,6 +105,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "hypnotics_elderly": (0.10, 0.03),
     "benzo_long_term": (0.009, 0.002),
     "opioid_long_term": (0.025, 0.008),
+    "opioid_benzo": (0.30, 0.06),
     "antipsychotic_dementia": (0.30, 0.10),
     "antidepressant_followup": (0.45, 0.90),
     "nsaid_high_risk": (1.0, 0.3),

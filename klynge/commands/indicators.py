@@ -9,7 +9,7 @@ from rich.table import Table
 from common.i18n import current_lang, register, t
 from indicator_defs import load_catalogue
 from indicator_defs.describe import describe_criterion, describe_events
-from indicator_defs.model import Unit
+from indicator_defs.model import Episodes, Unit
 
 app = typer.Typer(help="Show the indicator catalogue.", no_args_is_help=True)
 
@@ -39,6 +39,12 @@ register(
         "ind.cap": {
             "da": "højst {cap} hændelser tæller pr. patient",
             "en": "at most {cap} events count per patient",
+        },
+        "ind.cap.episodes": {
+            "da": "højst {cap} episode(r) tæller pr. patient (bidragsgrænsen, som privatlivslaget "
+            "bygger på)",
+            "en": "at most {cap} episode(s) count per patient (the contribution bound the "
+            "privacy layer relies on)",
         },
         "ind.den.events": {
             "da": "hændelser hos disse patienter:",
@@ -102,7 +108,8 @@ def show(indicator_id: str = typer.Argument(..., metavar="ID")) -> None:
     else:
         assert ind.numerator_events is not None  # and the events for event indicators
         out.print("  " + describe_events(ind.numerator_events, lang), highlight=False)
-        out.print("  " + t("ind.cap", cap=ind.cap_per_patient))
+        episodes = isinstance(ind.numerator_events, Episodes)
+        out.print("  " + t("ind.cap.episodes" if episodes else "ind.cap", cap=ind.cap_per_patient))
     out.print()
     out.print(f"{t('ind.strata')}: {', '.join(ind.strata)}")
     if ind.target is not None:

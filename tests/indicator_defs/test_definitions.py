@@ -74,8 +74,8 @@ def test_hash_changes_with_content_and_with_codelists(defs: Path):
         ("DM-01.toml", 'id = "DM-01"', 'id = "DM-01', None, "not valid TOML"),
         (
             "DM-01.toml",
-            'codelist = "hba1c"',
-            'codelist = "hba1c_typo"',
+            'codelist = ["hba1c", "hba1c_local"]',
+            'codelist = ["hba1c", "hba1c_typo"]',
             "numerator.criterion.lab.codelist",
             "unknown code list 'hba1c_typo'",
         ),
@@ -111,8 +111,8 @@ def test_hash_changes_with_content_and_with_codelists(defs: Path):
         ("DM-01.toml", 'unit = "patients"', 'unit = "people"', "unit", "patients"),
         (
             "DM-01.toml",
-            'codelist = "hba1c"',
-            'codelist = "statins"',
+            'codelist = ["hba1c", "hba1c_local"]',
+            'codelist = ["hba1c", "statins"]',
             "numerator.criterion.lab.codelist",
             "ATC, which cannot match lab rows",
         ),
@@ -141,10 +141,88 @@ def test_hash_changes_with_content_and_with_codelists(defs: Path):
         ),
         (
             "DM-01.toml",
-            '{ lab = { codelist = "hba1c", window_days = 365 } }',
-            '{ lab = { codelist = "hba1c", window_days = 365, latest = { eq = 3 } } }',
+            '{ lab = { codelist = ["hba1c", "hba1c_local"], window_days = 365 } }',
+            '{ lab = { codelist = ["hba1c", "hba1c_local"], window_days = 365, '
+            "latest = { eq = 3 } } }",
             "numerator.criterion.lab.latest.eq",
             "unknown comparison",
+        ),
+        # issue 15: episodes, days covered and deaths
+        (
+            "AB-04.toml",
+            "window_days = 365, follow_up_days = 3, new_after_days = 28 } }\nwith = [\n"
+            '  { prescription = { codelist = "antibacterials", from_day = -3, to_day = 3 } },\n]'
+            "\n\n[numerator",
+            "window_days = 365, follow_up_days = 3, new_after_days = 28 } }\nwith = [\n"
+            '  { prescription = { codelist = "antibacterials", from_day = -3, to_day = 4 } },\n]'
+            "\n\n[numerator",
+            "denominator.events.episodes.with[0].prescription.to_day",
+            "beyond the anchor's follow_up_days (3)",
+        ),
+        (
+            "AB-05.toml",
+            '{ prescription = { codelist = "antibacterials", from_day = 0, to_day = 3 } }',
+            '{ prescription = { codelist = "antibacterials", from_day = 3, to_day = 0 } }',
+            "numerator.events.episodes.with[0].prescription.from_day",
+            "must not be after to_day",
+        ),
+        (
+            "AB-05.toml",
+            'codelist = "urti", window_days = 365',
+            'codelist = "urti", window_days = "all"',
+            "denominator.events.episodes.anchor.condition.window_days",
+            "must be a number of days for an anchor",
+        ),
+        (
+            "AB-05.toml",
+            '[denominator.events.episodes]\nanchor = { condition = { codelist = "urti"',
+            '[denominator.events.episodes]\nanchor = { procedure = { codelist = "urti"',
+            "denominator.events.episodes.anchor.procedure",
+            "unknown table (allowed: condition, prescription, lab, encounter)",
+        ),
+        (
+            "MH-02.toml",
+            "window_days = 365, follow_up_days = 42, new_after_days = 365 } }\nwith",
+            "window_days = 365, follow_up_days = 42, new_after_days = 364 } }\nwith",
+            "numerator.events.episodes.anchor",
+            "must equal the denominator's anchor",
+        ),
+        (
+            "AB-04.toml",
+            '  { prescription = { codelist = "antibacterials", from_day = -3, to_day = 3 } },\n'
+            '  { prescription = { codelist = "uti_first_line"',
+            '  { prescription = { codelist = "uti_first_line"',
+            "numerator.events.episodes.with",
+            "must repeat every requirement of the denominator's episodes",
+        ),
+        (
+            "PAL-01.toml",
+            '{ at_death = { encounter = { codelist = "home_visit", window_days = 30 } } }',
+            "{ at_death = { all = [ { listed = true }, "
+            '{ encounter = { codelist = "home_visit", window_days = 30 } } ] } }',
+            "numerator.criterion.at_death",
+            "'listed' has no meaning inside at_death",
+        ),
+        (
+            "PAL-01.toml",
+            "  { died = { window_days = 365 } },\n",
+            "",
+            "denominator.population",
+            "{ died = {...} }",
+        ),
+        (
+            "OP-01.toml",
+            "window_days = 365, min_days = 90",
+            "window_days = 60, min_days = 90",
+            "numerator.criterion.days_covered.min_days",
+            "cannot exceed window_days (60)",
+        ),
+        (
+            "OP-02.toml",
+            'together_with = ["anxiolytic_benzodiazepines", "hypnotics"]',
+            'together_with = ["anxiolytic_benzodiazepines", "hypnotic"]',
+            "numerator.criterion.days_covered.together_with",
+            "unknown code list 'hypnotic'",
         ),
     ],
 )
@@ -227,3 +305,9 @@ def test_max_contribution_reflects_unit_and_cap():
     assert CAT.indicators["DM-01"].max_contribution == (1, 1)
     assert CAT.indicators["AB-01"].max_contribution == (4, 1)
     assert CAT.indicators["AB-02"].max_contribution == (4, 4)
+    # episodes repeat, so they are capped like events: the bound the privacy layer uses
+    assert CAT.indicators["AB-04"].max_contribution == (2, 2)
+    assert CAT.indicators["AB-05"].max_contribution == (2, 2)
+    assert CAT.indicators["MH-02"].max_contribution == (1, 1)
+    for patient_level in ("OP-01", "OP-02", "PAL-01"):
+        assert CAT.indicators[patient_level].max_contribution == (1, 1)

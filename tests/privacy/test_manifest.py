@@ -131,8 +131,8 @@ def _doc():
         ),
         (lambda d: d["indicators"].append(d["indicators"][0]), "indicators", "listed twice"),
         (
-            lambda d: d["indicators"][3].update(max_per_patient=2),
-            "indicators[3].max_per_patient",
+            lambda d: d["indicators"][5].update(max_per_patient=2),  # AF-01, a patient-level one
+            "indicators[5].max_per_patient",
             "patient-level",
         ),
         (

@@ -18,12 +18,12 @@ from privacy.distribution import DistributionSpec
 from tests.privacy.builders import default_manifest, make_manifest
 
 PINNED = {
-    "default": "87c304f2127087945159c557bc163655175acf25e7f986ac0d70c23fd122373a",
-    "small": "859ad6d7c45611504c0fea11ca6e4084d1be57c57f759bd088be7f99d6221b72",
-    "skellam_mu": "e8894eb42059a32414a126578440c22567f85c83655a8fbdca0e72dad3b72ba1",
-    "local_laplace": "66f05c4f6bfb1c8a77c623bd87e8b37335569de1d0645b7d9eab1f97a29afb11",
-    "verification": "01c3eb653cd64c95388c96ad5e32243b1ee9cbf5e1b7b36215f0eecd43c53b2a",
-    "distribution": "427a386fb3f59749e34557ee92f1c57d478cb82b88047809312eb82936af3396",
+    "default": "33223193f9066036aefebfb3e27f3af2ec87571d1d1f04db6ba2ab3dc6de0a52",
+    "small": "33432923f2c4c9723f549e7ccd7f4b64e2f2402ab7a0a1360c938c4d4d510944",
+    "skellam_mu": "49841ed9ae7343713a4a0ae5ce62c2e5b770da77f64469e07b4bb759f2c68390",
+    "local_laplace": "7fe82ef4e78dc14d13921afe92f718d429dcfd56c149cd0c14583eba0f236005",
+    "verification": "08d2d61d3ae7275ad3b787cc462d6c2d0c5bdb79db2e767517609766c8673404",
+    "distribution": "7dbaecd14f8f06580304258059914faf0fa304dbd9f42bd67830058d7d5bbb39",
 }
 
 

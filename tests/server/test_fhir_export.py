@@ -14,6 +14,7 @@ from indicator_defs import load_catalogue
 from indicator_defs.fhir_measure import (
     ATC_SYSTEM,
     ICPC2_SYSTEM,
+    LOCAL_LAB_SYSTEM,
     MEASURE_POPULATION,
     NPU_SYSTEM,
     SKS_D_SYSTEM,
@@ -59,7 +60,7 @@ def test_dm01_measure_has_populations_stratifiers_and_codes() -> None:
     comps = [c["code"]["coding"][0]["code"] for c in group["stratifier"][0]["component"]]
     assert comps == ["sex", "age-band"]
     systems = {inc["system"] for vs in res["contained"][1:] for inc in vs["compose"]["include"]}
-    assert systems == {ICPC2_SYSTEM, NPU_SYSTEM}
+    assert systems == {ICPC2_SYSTEM, NPU_SYSTEM, LOCAL_LAB_SYSTEM}  # HbA1c's local alias
     refs = {a["resource"] for a in res["relatedArtifact"] if a["type"] == "depends-on"}
     assert refs == {f"#{vs['id']}" for vs in res["contained"] if vs["resourceType"] == "ValueSet"}
     assert res["library"] == ["#lib-DM-01"]
@@ -255,18 +256,19 @@ def _extensions(element: dict, url: str) -> list[dict]:
 
 
 def test_a_report_names_the_definition_version_its_release_was_computed_under() -> None:
-    """Computed under DM-01 version 1, exported after the catalogue moved to version 2: says 1."""
+    """Computed under DM-01's installed version, exported after the catalogue moved on: says
+    the version it was computed under."""
     old = CATALOGUE.indicators["DM-01"]
-    newer = dataclasses.replace(old, version=2, content_hash="f" * 64)
+    newer = dataclasses.replace(old, version=old.version + 1, content_hash="f" * 64)
     moved = dataclasses.replace(CATALOGUE, indicators={**CATALOGUE.indicators, "DM-01": newer})
-    pinned = {"DM-01": {"content_hash": old.content_hash, "version": 1}}
+    pinned = {"DM-01": {"content_hash": old.content_hash, "version": old.version}}
     report = measure_report(_parsed(_dp_release(definitions=pinned)), moved, "DM-01")
-    assert report["measure"] == "https://klynge.dk/fhir/Measure/DM-01|1"
+    assert report["measure"] == f"https://klynge.dk/fhir/Measure/DM-01|{old.version}"
     assert _extensions(report, DEFINITION_HASH_EXT)[0]["valueString"] == old.content_hash
     # Only the hash recorded: the catalogue's version where the hashes agree, else none at all.
     by_hash = {"DM-01": {"content_hash": old.content_hash}}
     doc = _parsed(_dp_release(definitions=by_hash))
-    assert measure_report(doc, CATALOGUE, "DM-01")["measure"].endswith("DM-01|1")
+    assert measure_report(doc, CATALOGUE, "DM-01")["measure"].endswith(f"DM-01|{old.version}")
     assert measure_report(doc, moved, "DM-01")["measure"].endswith("/Measure/DM-01")
     assert r4_problems(report) == []
 

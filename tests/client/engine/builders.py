@@ -11,9 +11,21 @@ from client.extract.tables import Extract
 
 
 def frame(table_name: str, rows: Iterable[Sequence[object]]) -> pd.DataFrame:
-    """A DataFrame with the schema's columns and dtypes, from positional rows."""
+    """A DataFrame with the schema's columns and dtypes, from positional rows.
+
+    A row may stop before trailing columns an extract may omit (days_supply),
+    which are then empty, as the loader fills them.
+    """
     table = next(t for t in TABLES if t.name == table_name)
-    df = pd.DataFrame(list(rows), columns=list(table.column_names), dtype=object)
+    width = len(table.columns)
+    optional = sum(1 for _ in _trailing_omittable(table))
+    padded = []
+    for row in rows:
+        row = tuple(row)
+        if not width - optional <= len(row) <= width:
+            raise ValueError(f"{table_name}: a row needs {width - optional}-{width} values: {row}")
+        padded.append(row + (None,) * (width - len(row)))
+    df = pd.DataFrame(padded, columns=list(table.column_names), dtype=object)
     for col in table.columns:
         if col.kind is ColumnKind.DATE:
             df[col.name] = pd.to_datetime(df[col.name], format="%Y-%m-%d")
@@ -22,6 +34,13 @@ def frame(table_name: str, rows: Iterable[Sequence[object]]) -> pd.DataFrame:
         else:
             df[col.name] = df[col.name].astype(str)
     return df
+
+
+def _trailing_omittable(table):
+    for col in reversed(table.columns):
+        if not col.may_be_omitted:
+            return
+        yield col
 
 
 def make_extract(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -75,7 +76,33 @@ def test_legacy_npu_oid_and_medication_statement_are_accepted(practice, bundle, 
             r["resourceType"] = "MedicationStatement"
             r["effectiveDateTime"] = r.pop("authoredOn")
             del r["intent"]
-    assert import_fhir([_write(tmp_path, b)]).extract.same_data(practice)
+            r.pop("dispenseRequest", None)  # a statement has no supply duration
+    # ... so its prescriptions have no days' supply, and the DDD stand-in applies
+    stated = practice.prescriptions.assign(days_supply=np.nan)
+    back = import_fhir([_write(tmp_path, b)]).extract
+    assert back.same_data(replace(practice, prescriptions=stated))
+
+
+def test_supply_duration_becomes_days_and_a_duration_in_no_days_is_reported(
+    practice, bundle, tmp_path
+) -> None:
+    assert practice.prescriptions["days_supply"].notna().any()  # the round trips carry it
+    b = copy.deepcopy(bundle)
+    requests = [
+        e["resource"] for e in b["entry"] if e["resource"]["resourceType"] == "MedicationRequest"
+    ]
+    weeks, months, missing = requests[0], requests[1], requests[2]
+    weeks["dispenseRequest"] = {"expectedSupplyDuration": {"value": 4, "code": "wk"}}
+    months["dispenseRequest"] = {"expectedSupplyDuration": {"value": 3, "code": "mo"}}
+    missing["dispenseRequest"] = {"expectedSupplyDuration": {"unit": "d"}}
+    result = import_fhir([_write(tmp_path, b)])
+    supply = result.extract.prescriptions["days_supply"]
+    assert supply[0] == 28.0 and np.isnan(supply[1]) and np.isnan(supply[2])
+    [reason] = [r for r in result.report.reasons if r.kind == "supply_not_days"]
+    assert reason.element == "MedicationRequest.dispenseRequest.expectedSupplyDuration"
+    assert reason.count == 2 and reason.outcome == "altered"
+    assert months["id"] in reason.examples[0] and "'mo'" in reason.examples[0]
+    assert len(result.extract.prescriptions) == len(practice.prescriptions)  # rows are kept
 
 
 def _first(bundle: dict, rtype: str) -> tuple[int, dict]:

@@ -125,7 +125,48 @@ class Rule:
 
 
 HBA1C = [(NPU, "NPU27300")]
+DDD_EXT = "https://klynge.dk/fhir/StructureDefinition/ddd"
+
+
+def supplied(value: float, code: str) -> dict[str, Any]:
+    """A MedicationRequest's dispenseRequest lasting `value` `code` (UCUM)."""
+    return {"expectedSupplyDuration": {"value": value, "code": code}}
+
+
+def ddd(value: float) -> list[dict[str, Any]]:
+    return [{"url": DDD_EXT, "valueDecimal": value}]
+
+
 RULES = [
+    Rule(
+        "expectedSupplyDuration is days_supply; a duration in no days leaves the DDD stand-in",
+        [
+            # 13 weeks = 91 days covered, where 10 DDD alone would cover 10: counted
+            rx(
+                "p3", "N02AX02", "2026-05-01", extension=ddd(10), dispenseRequest=supplied(13, "wk")
+            ),
+            # months are no number of days: the 30 DDD stand-in covers 30 days, not counted
+            rx("p1", "N02AX02", "2026-05-01", extension=ddd(30), dispenseRequest=supplied(4, "mo")),
+            # a statement has no supply duration: 60 DDD cover 60 days, not counted
+            {
+                "resourceType": "MedicationStatement",
+                "status": "active",
+                "medicationCodeableConcept": {"coding": [{"system": ATC, "code": "N02AX02"}]},
+                "subject": {"reference": "Patient/p2"},
+                "effectiveDateTime": "2026-05-01",
+                "extension": ddd(60),
+            },
+        ],
+        {
+            "prescriptions": [
+                ("p3", "2026-05-01", "N02AX02", 10, 91),
+                ("p1", "2026-05-01", "N02AX02", 30, None),
+                ("p2", "2026-05-01", "N02AX02", 60),
+            ]
+        },
+        "OP-01",
+        (1, 3),
+    ),
     Rule(
         "every coding of a condition counts (SKS-D first, ICPC-2 second)",
         [

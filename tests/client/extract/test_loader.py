@@ -454,6 +454,45 @@ def test_non_numeric_ddd_is_treated_as_missing(tmp_path: Path) -> None:
     assert np.isnan(extract.prescriptions["ddd"][2])
 
 
+def test_an_extract_without_days_supply_loads_with_the_column_empty(tmp_path: Path) -> None:
+    # GOOD predates days_supply: an existing export must keep loading, in both formats
+    from_csv = load_extract(write(tmp_path / "csv"))
+    assert list(from_csv.prescriptions.columns) == [
+        "patient_id",
+        "date",
+        "atc",
+        "ddd",
+        "days_supply",
+    ]
+    assert from_csv.prescriptions["days_supply"].dtype == np.float64
+    assert from_csv.prescriptions["days_supply"].isna().all()
+    assert not any(i.kind == "missing_column" for i in from_csv.warnings)
+    _to_parquet(tmp_path / "csv", tmp_path / "parquet", typed=True)
+    assert load_extract(tmp_path / "parquet").same_data(from_csv)
+
+
+def test_days_supply_is_read_and_a_bad_one_only_blanks_the_cell(tmp_path: Path) -> None:
+    prescriptions = (
+        "patient_id,date,atc,ddd,days_supply\n"
+        "P1,2023-01-01,N02AX02,30,45\n"
+        "P1,2023-02-01,N02AX02,30,\n"
+        "P3,2021-05-05,N02AX02,,30 days\n"
+    )
+    extract = load_extract(write(tmp_path, prescriptions=prescriptions))
+    issue = only(extract.warnings, "bad_decimal")
+    assert (issue.file, issue.line, issue.column) == ("prescriptions.csv", 4, "days_supply")
+    supply = extract.prescriptions["days_supply"]
+    assert supply[0] == 45.0 and np.isnan(supply[1]) and np.isnan(supply[2])
+    assert len(extract.prescriptions) == 3
+
+
+def test_missing_required_column_message_names_only_required_columns(tmp_path: Path) -> None:
+    error = fatal(write(tmp_path, prescriptions="patient_id,date,ddd\nP1,2023-01-01,30\n"))
+    issue = only(error.issues, "missing_column")
+    assert issue.column == "atc"
+    assert "patient_id, date, atc, ddd" in issue.message and "days_supply" not in issue.message
+
+
 def test_empty_patient_id_in_events_skips_the_row(tmp_path: Path) -> None:
     encounters = add_line("encounters", ",2023-01-01,0101")
     extract = load_extract(write(tmp_path, encounters=encounters))

@@ -54,6 +54,7 @@ def _tiny() -> Extract:
                                                               "2020-03-01"),
             "atc": text("J01CE02", "N05CF01", "C10AA05"),
             "ddd": pd.Series([48.0, 0.1 + 0.2, np.nan]),
+            "days_supply": pd.Series([np.nan, 7.0, 1 / 3]),
         }),
         lab_results=pd.DataFrame({
             "patient_id": text("a1", "a1"), "date": dt("2020-01-01", "2020-01-02"),
@@ -87,10 +88,10 @@ def test_csv_has_schema_columns_iso_dates_and_empty_cells(extract: Extract, tmp_
 def test_awkward_values_are_written_canonically(tmp_path: Path) -> None:
     write_extract(_tiny(), tmp_path)
     assert (tmp_path / "prescriptions.csv").read_text() == (
-        "patient_id,date,atc,ddd\n"
-        "a1,2020-01-01,J01CE02,48\n"
-        "a1,2020-02-01,N05CF01,0.3\n"
-        '"b,2",2020-03-01,C10AA05,\n'
+        "patient_id,date,atc,ddd,days_supply\n"
+        "a1,2020-01-01,J01CE02,48,\n"
+        "a1,2020-02-01,N05CF01,0.3,7\n"
+        '"b,2",2020-03-01,C10AA05,,0.333333\n'
     )
     assert (tmp_path / "lab_results.csv").read_text() == (
         "patient_id,date,system,code,value,unit\n"

@@ -1,0 +1,66 @@
+"""`klynge indicators show`: the new constructs (episodes, days covered, deaths) in words.
+
+The words come from the same model objects the engines evaluate, so these
+tests pin that each construct is rendered, in Danish and in English, with
+the numbers a reviewer needs (windows, gaps, look-backs, caps).
+"""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from klynge.cli import root
+
+SHOWN = {
+    ("AB-04", "en"): [
+        "number of episodes: each date with diagnosis",
+        "[U71] in the 365 days ending 3 days before the reference date",
+        "new: no such code in the 28 days before, while on the list",
+        "[J01] from 3 days before to 3 days after",
+        "at most 2 episode(s) count per patient",
+    ],
+    ("AB-04", "da"): [
+        "antal episoder: hver dato med diagnose",
+        "[U71] i de 365 dage, der slutter 3 dage før referencedatoen",
+        "ny: ingen sådan kode i de 28 dage før, og på listen i dem",
+        "[J01] fra 3 dage før til 3 dage efter",
+        "højst 2 episode(r) tæller pr. patient",
+    ],
+    ("AB-05", "en"): ["[J01] on the day or up to 3 days after"],
+    ("AB-05", "da"): ["[J01] samme dag eller op til 3 dage efter"],
+    ("MH-02", "en"): [
+        "prescription of Antidepressants [N06A] in the 365 days ending 42 days before",
+        "in the 365 days before",
+        "14-42 days after",
+        "at most 1 episode(s) count per patient",
+    ],
+    ("MH-02", "da"): ["14-42 dage efter", "højst 1 episode(r) tæller pr. patient"],
+    ("OP-01", "en"): [
+        "covered by Opioids [N02A] on at least 90 of the last 365 days",
+        "otherwise one DDD a day",
+    ],
+    ("OP-01", "da"): ["dækket af Opioids [N02A] mindst 90 af de seneste 365 dage"],
+    ("OP-02", "en"): ["covered by both Opioids [N02A] and", "on at least 14 of the last 365"],
+    ("OP-02", "da"): ["dækket af både Opioids [N02A] og"],
+    ("PAL-01", "en"): [
+        "died in the last 365 days while on the practice list",
+        "as of the day of death (windows look back from it):",
+        "[0411] in the last 30 days",
+    ],
+    ("PAL-01", "da"): [
+        "død inden for de seneste 365 dage, mens patienten var på praksisens liste",
+        "på dødsdagen (vinduer regnes bagud fra den):",
+    ],
+}
+
+
+@pytest.mark.parametrize(("indicator_id", "lang"), sorted(SHOWN))
+def test_new_constructs_are_shown_in_words(indicator_id: str, lang: str) -> None:
+    result = CliRunner().invoke(
+        root, ["--lang", lang, "indicators", "show", indicator_id], env={"COLUMNS": "400"}
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    for phrase in SHOWN[(indicator_id, lang)]:
+        assert phrase in text, (phrase, text)
