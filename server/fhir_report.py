@@ -35,7 +35,11 @@ MECHANISM_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-mechanism"
 EPSILON_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-epsilon-per-release"
 RELEASE_ID_SYSTEM = f"{CANONICAL_BASE}/NamingSystem/release"
 POPULATION_CODES = ("initial-population", "denominator", "numerator")
-_LEVEL_DISPLAY = {"cluster": "Klynge (kvalitetsklynge) {unit}", "region": "Region {unit}"}
+_LEVEL_DISPLAY = {
+    "cluster": "Klynge (kvalitetsklynge) {unit}",
+    "region": "Region {unit}",
+    "nation": "{unit} (nationalt)",
+}
 
 
 class FhirReportError(KlyngeError):
