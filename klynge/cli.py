@@ -25,6 +25,7 @@ from klynge.commands import (
     indicators,
     local,
     manifest,
+    national,
     pki,
     report,
     server,
@@ -75,6 +76,7 @@ COMMAND_MODULES: tuple[tuple[ModuleType, str | None], ...] = (
     (demo, None),
     (report, "report"),
     (fhir, "fhir"),
+    (national, "national"),
 )
 
 
