@@ -20,6 +20,6 @@ def test_every_group_is_offered() -> None:
     result = CliRunner().invoke(root, ["--help"])
     assert result.exit_code == 0
     groups = [group for _, group in COMMAND_MODULES if group is not None]
-    assert len(groups) == 8
+    assert len(groups) == 9  # national: the national tier (docs/national.md)
     for group in groups:
         assert f" {group} " in result.output

@@ -35,9 +35,16 @@ def test_two_regions_and_the_country(tmp_path):
     nation = {i["id"]: i for i in signed.nation["indicators"]}
     regions = [{i["id"]: i for i in doc["indicators"]} for doc in signed.regions.values()]
     assert len(regions) == 2
+    compared = 0
     for iid, figure in nation.items():  # without noise: the country is the regions' sum
-        assert figure["numerator"] == sum(r[iid]["numerator"] for r in regions)
+        parts = [r[iid]["numerator"] for r in regions]
+        if None in parts:  # a small cell hidden in a region hides the country's figure
+            assert figure["numerator"] is None
+            continue
+        compared += 1
+        assert figure["numerator"] == sum(parts)
         assert figure["denominator"] == sum(r[iid]["denominator"] for r in regions)
+    assert compared > 0
     for region in ("Midtjylland", "Nordjylland"):  # each region imported it
         assert (out / "regions" / region / "coordinator" / "state" / "national.json").exists()
     english = (national_dir / "national-report.en.html").read_text()
