@@ -55,6 +55,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("demo", "demo", False, "cli.cmd.demo"),
     CommandEntry("report", "report", True, "cli.cmd.report"),
     CommandEntry("fhir", "fhir", True, "cli.cmd.fhir"),
+    CommandEntry("national", "national", True, "cli.cmd.national"),
 )
 _BY_NAME = {c.name: c for c in COMMANDS}
 _COMPLETION = ("install_completion", "show_completion")

@@ -436,3 +436,95 @@ def stop_all(procs: list[subprocess.Popen], grace_s: float = 5.0) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+# --- several regions and the national step ------------------------------------------------
+
+DEMO_REGIONS = ("Midtjylland", "Nordjylland", "Hovedstaden", "Syddanmark", "Sjælland")
+
+
+@dataclass(frozen=True)
+class NationalOutcome:
+    layouts: dict[str, DemoLayout]
+    runs: dict[str, RunOutcome]
+    national_dir: Path
+    written: tuple[Path, ...]
+    seconds: float
+
+
+def run_regions(
+    options: DemoOptions, regions: int, step: Step = lambda _s: None
+) -> NationalOutcome:
+    """Several regions, each its own PKI, registry, store and log, run side by side on
+    loopback; then each publishes, the national body combines, and each region imports it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.monotonic()
+    names = DEMO_REGIONS[:regions]
+    per_region = {
+        name: dataclasses.replace(
+            options, out=options.out / "regions" / name, region=name, seed=options.seed + i
+        )
+        for i, name in enumerate(names)
+    }
+    layouts = {name: prepare(opts, step) for name, opts in per_region.items()}
+    step("rounds_regions")
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        futures = {n: pool.submit(run, layouts[n], per_region[n]) for n in names}
+        runs = {n: f.result() for n, f in futures.items()}
+    step("national")
+    written = national_step(layouts, options.out / "national", options.reference_date)
+    return NationalOutcome(
+        layouts, runs, options.out / "national", written, time.monotonic() - started
+    )
+
+
+def national_step(layouts: Mapping[str, DemoLayout], out: Path, ref: date) -> tuple[Path, ...]:
+    """Publish from each region, combine as the national body, import back into each region."""
+    from common.keyfiles import load_private_key
+    from klynge.commands.national import write_national
+    from national.trust import write_national_trust
+    from privacy.publication import load_json, parse_national
+    from privacy.transparency import TransparencyLog
+    from server.publication import build_publication, store_national, write_publication
+    from server.store import Store
+
+    out.mkdir(parents=True, exist_ok=True)
+    authorities: dict[str, Path] = {}
+    log_keys: dict[str, Path] = {}
+    publications = []
+    for name, layout in layouts.items():
+        authority = load_private_key(layout.out / "authority" / "manifest-authority.key")
+        authorities[f"{name} manifest authority"] = out / f"{name}-manifest-authority.pub"
+        write_public_key(authorities[f"{name} manifest authority"], authority.public_key())
+        log_keys[name] = layout.log_key
+        log = TransparencyLog.open(
+            layout.transparency_log, load_private_key(layout.coordinator_dir / "log.key")
+        )
+        store = Store.open(layout.store)
+        try:
+            publication = build_publication(
+                store, log, layout.manifest.read_text(encoding="utf-8"), name, ref
+            )
+        finally:
+            store.close()
+        path = out / f"publication-{name}.json"
+        write_publication(publication, path)
+        publications.append(path)
+    trust = out / "trust.toml"
+    write_national_trust(trust, authorities, log_keys)
+    key_path = out / "national.key"
+    key = generate_private_key()
+    write_private_key(key_path, key)
+    write_public_key(out / "national.key.pub", key.public_key(), form="hex")
+    written = write_national(publications, trust, key_path, out)
+    for layout in layouts.values():
+        manifest_hash = load_manifest(layout.manifest).manifest.hash()
+        national = parse_national(
+            written[0],
+            load_json(written[0]),
+            national_key=key.public_key(),
+            manifest_hash=manifest_hash,
+        )
+        store_national(national, layout.coordinator_dir / "state")
+    return written

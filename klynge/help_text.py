@@ -67,6 +67,10 @@ register(
             "da": "Rapporter for region, klynge og praksis.",
             "en": "Reports for region, cluster and practice.",
         },
+        "cli.cmd.national": {
+            "da": "Landstal: kontrollér regionernes publikationer og læg dem sammen.",
+            "en": "National figures: verify the regions' publications and combine them.",
+        },
         "cli.cmd.fhir": {
             "da": "FHIR R4: eksport af Measure og MeasureReport; import af Bundle og Bulk Data.",
             "en": "FHIR R4: Measure and MeasureReport export; Bundle and Bulk Data import.",

@@ -237,3 +237,12 @@ def apply_disclosure_control(
     return DisclosedRelease(
         aggregate, level, contributors, list_size, tuple(released), tuple(suppressed)
     )
+
+
+def too_uncertain(rules: Disclosure, half_width: float, rate: float, *, proportion: bool) -> bool:
+    """The manifest's rule for the "for usikker til at bruge" label, in one place for the
+    coordinator's releases and the national step: a proportion whose 95 % half-width
+    exceeds `uncertain_half_width`, or a rate whose half-width exceeds
+    `uncertain_relative_half_width` of itself."""
+    limit = rules.uncertain_half_width if proportion else rules.uncertain_relative_half_width * rate
+    return not half_width <= limit

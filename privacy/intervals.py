@@ -51,7 +51,7 @@ def rate_variance(
     return sampling / denominator + noise
 
 
-def rate_interval(
+def rate_interval_from_sd(
     rate: float,
     denominator: float,
     noise_sd: float,
@@ -60,7 +60,9 @@ def rate_interval(
     upper: float = 1.0,
     z: float = Z95,
 ) -> Interval:
-    """A symmetric normal interval, clamped to [0, upper] (upper = ∞ for unbounded rates)."""
+    """A symmetric normal interval, clamped to [0, upper] (upper = ∞ for unbounded rates),
+    from the numerator's noise SD (for releases that carry no interval of their own);
+    `privacy.estimation.rate_interval` takes the rate's noise variance instead."""
     half = z * math.sqrt(rate_variance(rate, denominator, noise_sd, proportion=proportion))
     return Interval(max(0.0, rate - half), min(upper, rate + half))
 
@@ -68,7 +70,7 @@ def rate_interval(
 def noise_interval(rate: float, denominator: float, noise_sd: float) -> Interval:
     """rate ± z·σ_N/D: the 95 % interval of the numerator's noise alone, unclamped.
 
-    Narrower than `rate_interval` because it leaves out the patients' own
+    Narrower than `rate_interval_from_sd` because it leaves out the patients' own
     sampling variation; only for releases made before intervals were
     released, and a reader must say "noise only" beside it.
     """

@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from common.canonical import domain_message
+from common.canonical import canonical_hash, domain_message
 from privacy.errors import BadSignature, SignatureError
 from privacy.merkle import leaf_hash
 from privacy.receipts import RECEIPT_DOMAIN, Receipt, ReceiptFormatError, SignedReceipt
@@ -35,6 +35,7 @@ from privacy.signing import key_id, public_key_from_text, public_key_to_text, si
 LEAF_DOMAIN = "klynge-log-entry/2"
 HEAD_DOMAIN = "klynge-log-head/1"
 APPROVAL_DOMAIN = "klynge-approval/1"
+RELEASE_DOCUMENT_DOMAIN = "klynge-release-document/1"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
 
@@ -172,6 +173,24 @@ REGION_SCHEMAS: dict[str, dict[str, Check]] = {
 }
 
 
+# Fields an entry may carry or leave out: a RELEASE made before releases were bound to their
+# content has no `document_sha256`; one made since has it (`release_document_sha256`).
+OPTIONAL: dict[str, dict[str, Check]] = {Kind.RELEASE: {"document_sha256": _is_hex64}}
+
+
+def release_document_sha256(document: Mapping[str, Any]) -> str:
+    """The content hash a RELEASE entry binds: SHA-256 of the release document's canonical JSON.
+
+    Computed over the published JSON (what agents fetch and a region publishes),
+    so anyone holding the document and the entry's inclusion proof can check
+    that the log recorded exactly this content.
+
+    >>> len(release_document_sha256({"release_id": 1, "level": "region"}))
+    64
+    """
+    return canonical_hash(RELEASE_DOCUMENT_DOMAIN, document)
+
+
 def round_unit(payload: Mapping[str, Any]) -> tuple[str, str]:
     """(scope, unit) of a round-opened or round-aborted payload: ("cluster", id) or
     ("region", name)."""
@@ -195,6 +214,8 @@ def check_payload(kind: str, payload: Any) -> None:
     schema = SCHEMAS[kind]
     if "scope" in payload and kind in REGION_SCHEMAS:
         schema = REGION_SCHEMAS[kind]
+    optional = {k: v for k, v in OPTIONAL.get(kind, {}).items() if k in payload}
+    schema = {**schema, **optional}
     missing = sorted(set(schema) - set(payload))
     if missing:
         raise EntryError(f"{kind} payload lacks {missing[0]}")

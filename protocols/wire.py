@@ -221,4 +221,7 @@ FETCH_CLUSTER = "cluster"  # the latest released round of the caller's own clust
 # The caller's region: the release holding the named round (a regional aggregate for a
 # cluster round's id, the region-wide round's own release for its id), else the latest.
 FETCH_REGION = "region"
+# The country: the national publication this region imported (`klynge server import-national`),
+# its `nation` document; the latest one, whatever round id is asked.
+FETCH_NATION = "nation"
 RELEASE_MEDIA_TYPE = "application/vnd.klynge.release+json"

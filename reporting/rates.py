@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from indicator_defs.model import Indicator
-from privacy.intervals import rate_interval
+from privacy.intervals import rate_interval_from_sd
 from reporting.release_document import IndicatorFigure, StratumFigure
 
 
@@ -29,7 +29,8 @@ def sampling_interval(
 ) -> tuple[float, float] | None:
     """The released 95 % interval (sampling and noise); recomputed alike for older releases.
 
-    The coordinator's own formula (`privacy.intervals.rate_interval`) gives the
+    The coordinator's own formula, from a figure's noise SD
+    (`privacy.intervals.rate_interval_from_sd`), gives the
     same interval it would have released, so a benchmark report of an older
     period draws what a newer one would.
     """
@@ -39,7 +40,7 @@ def sampling_interval(
         return figure.released_interval
     if not figure.denominator:
         return None
-    i = rate_interval(
+    i = rate_interval_from_sd(
         figure.rate,
         figure.denominator,
         figure.noise_sd or 0.0,

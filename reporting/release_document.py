@@ -26,8 +26,9 @@ from common import boundedjson
 from common.errors import FileKeyError
 from privacy.intervals import noise_interval
 
-Level = Literal["cluster", "region"]
-LEVELS: tuple[Level, ...] = ("cluster", "region")
+Level = Literal["cluster", "region", "nation"]
+# "nation": the national tier's sum of the regions' releases (`national.combine`), never a round's
+LEVELS: tuple[Level, ...] = ("cluster", "region", "nation")
 DECILES = 9  # the 1st..9th decile
 WITHHELD_REASONS = ("too_few_practices", "too_noisy", "empty")
 # How a region's aggregate used the period's region-wide round (`server.releasing`): its
@@ -622,7 +623,7 @@ def _release(
         raise at.error("a release must be a JSON object")
     placed_level = _placed(doc, "level", level, at)
     if placed_level not in LEVELS:
-        raise (at / "level").error(f"expected cluster or region, got {placed_level!r:.40}")
+        raise (at / "level").error(f"expected cluster, region or nation, got {placed_level!r:.40}")
     ref = _placed(doc, "reference_date", reference_date, at)
     try:
         period = date.fromisoformat(ref)

@@ -53,7 +53,7 @@ from common.logs import log_event
 from common.version import code_version
 from privacy.errors import LogError
 from privacy.layout import ReleaseLayout, RoundScope
-from privacy.log_entries import Kind
+from privacy.log_entries import Kind, release_document_sha256
 from privacy.manifest import Manifest, SignedManifest, load_manifest
 from privacy.plan import round_params, round_release
 from protocols.coordinator import SecAggCoordinator
@@ -64,6 +64,7 @@ from protocols.params import PRIVACY_FLOOR, RoundParams
 from protocols.registry import PracticeRegistry
 from protocols.wire import (
     FETCH_CLUSTER,
+    FETCH_NATION,
     FETCH_REGION,
     MAX_REASON_CHARS,
     RELEASE_MEDIA_TYPE,
@@ -79,6 +80,7 @@ from server.documents import release_document
 from server.log_service import SCOPES as LOG_SCOPES
 from server.log_service import LogService, open_log
 from server.metrics import Metrics
+from server.publication import national_document
 from server.reasons import recorded
 from server.releasing import (
     NoisySum,
@@ -888,6 +890,10 @@ class CoordinatorService(CoordinatorHandler):
         release = outcome.release
         with self.store.atomic():  # a log entry that cannot be written rolls the store back
             release_id = self.store.record_release(release)
+            stored = self.store.release(release_id)
+            assert stored is not None  # recorded just now, in this transaction
+            # The log binds the content: a region's publication is checked against it.
+            content = release_document_sha256(release_document(stored).to_json())
             self.log.append(
                 Kind.RELEASE,
                 {
@@ -911,6 +917,7 @@ class CoordinatorService(CoordinatorHandler):
                         }
                         for c in release.suppressed
                     ],
+                    "document_sha256": content,
                 },
             )
         log_event(
@@ -964,6 +971,11 @@ class CoordinatorService(CoordinatorHandler):
             raise FetchNotFound("unknown practice")
         if query.scope in LOG_SCOPES:
             return self.log.fetch(peer.practice_id, query.scope, query.body)
+        if query.scope == FETCH_NATION:
+            national = national_document(self.settings.state_dir)
+            if national is None:
+                raise FetchNotFound("no national release imported")
+            return FetchResult(query.round_id, RELEASE_MEDIA_TYPE, national)
         if query.scope == FETCH_CLUSTER:
             level, unit = Level.CLUSTER, practice.cluster
         elif query.scope == FETCH_REGION:

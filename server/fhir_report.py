@@ -53,7 +53,11 @@ DEFINITION_HASH_EXT = f"{CANONICAL_BASE}/StructureDefinition/definition-hash"
 DISTRIBUTION_EXT = f"{CANONICAL_BASE}/StructureDefinition/practice-rate-distribution"
 RELEASE_ID_SYSTEM = f"{CANONICAL_BASE}/NamingSystem/release"
 POPULATION_CODES = ("initial-population", "denominator", "numerator")
-_LEVEL_DISPLAY = {"cluster": "Klynge (kvalitetsklynge) {unit}", "region": "Region {unit}"}
+_LEVEL_DISPLAY = {
+    "cluster": "Klynge (kvalitetsklynge) {unit}",
+    "region": "Region {unit}",
+    "nation": "{unit} (nationalt)",
+}
 
 
 register(

@@ -30,7 +30,7 @@ from datetime import date
 
 import numpy as np
 
-from privacy.disclosure import DisclosedRelease, apply_disclosure_control
+from privacy.disclosure import DisclosedRelease, apply_disclosure_control, too_uncertain
 from privacy.distribution import deciles, released_histogram
 from privacy.estimation import (
     GroupEstimate,
@@ -292,13 +292,7 @@ def _figure_cell(
         rate = min(max(est.rate, 0.0), upper)
         i = rate_interval(rate, est.denominator, est.rate_noise_variance, proportion=est.proportion)
         interval = [round(i.low, 6), round(i.high, 6)]
-        half = i.half_width
-        limit = (
-            rules.uncertain_half_width
-            if est.proportion
-            else rules.uncertain_relative_half_width * rate
-        )
-        uncertain = not half <= limit
+        uncertain = too_uncertain(rules, i.half_width, rate, proportion=est.proportion)
     return ReleasedCell(
         est.indicator_id,
         est.group,

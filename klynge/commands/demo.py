@@ -21,7 +21,7 @@ from common.i18n import current_lang, t
 from common.i18n import register as register_messages
 from common.keyfiles import load_public_key
 from indicator_defs import load_catalogue
-from klynge.demo import DemoError, DemoOptions, prepare, round_rows, run
+from klynge.demo import DemoError, DemoOptions, prepare, round_rows, run, run_regions
 from privacy.transparency import verify_log
 from reporting.benchmark_page import render_cluster_report, render_region_report
 from reporting.practice_page import render_practice_report
@@ -41,6 +41,18 @@ register_messages(
         "demo.step.rounds": {
             "da": "Runder kører over gRPC/mTLS: {states}",
             "en": "Rounds over gRPC/mTLS: {states}",
+        },
+        "demo.step.rounds_regions": {
+            "da": "Regionernes runder kører over gRPC/mTLS",
+            "en": "The regions' rounds over gRPC/mTLS",
+        },
+        "demo.step.national": {
+            "da": "Regionerne udgiver; det nationale niveau kontrollerer og lægger sammen",
+            "en": "The regions publish; the national tier verifies and combines",
+        },
+        "demo.national": {
+            "da": "{regions} regioner på {seconds:.1f} s. National rapport: {path}",
+            "en": "{regions} regions in {seconds:.1f} s. National report: {path}",
         },
         "demo.waiting": {"da": "venter", "en": "waiting"},
         "demo.title": {
@@ -140,6 +152,13 @@ def demo(
     prepare_only: bool = typer.Option(
         False, "--prepare-only", help="Write the deployment (keys, configs) and stop."
     ),
+    regions: int = typer.Option(
+        1,
+        "--regions",
+        min=1,
+        max=5,
+        help="Regions, each its own coordinator; with 2 or more, the national step too.",
+    ),
     for_containers: str = typer.Option(
         None,
         "--for-containers",
@@ -171,6 +190,22 @@ def demo(
         raise typer.BadParameter("needs --prepare-only", param_hint="--for-containers")
     console = Console(stderr=True)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    if regions > 1:
+        if prepare_only:
+            raise typer.BadParameter(
+                "cannot be combined with --prepare-only", param_hint="--regions"
+            )
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task(t("demo.step.synth"))
+            national = run_regions(
+                options,
+                regions,
+                step=lambda s: progress.update(task, description=t(f"demo.step.{s}")),
+            )
+        report = out / "national-report.html"
+        shutil.copyfile(national.written[1], report)
+        Console().print(t("demo.national", regions=regions, seconds=national.seconds, path=report))
+        return
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(t("demo.step.synth"))
         layout = prepare(

@@ -21,14 +21,25 @@ from rich.table import Table
 
 from common.atomic import atomic_write
 from common.dates import parse_iso_date
+from common.federation import load_federation
 from common.formatting import day, integer
 from common.i18n import register, t
-from common.keyfiles import public_bytes, write_private_key, write_public_key
+from common.keyfiles import (
+    load_private_key,
+    load_public_key,
+    public_bytes,
+    write_private_key,
+    write_public_key,
+)
 from common.logs import line_formatter
+from privacy.manifest import load_manifest
+from privacy.publication import load_json, parse_national
 from privacy.signing import generate_private_key
+from privacy.transparency import TransparencyLog
 from server.config import ConfigError, load_server_settings
 from server.config_template import SERVER_TOML
 from server.coordinator import CoordinatorService, await_answer, write_trigger
+from server.publication import build_publication, store_national, write_publication
 from server.reasons import in_words
 from server.store import Store
 
@@ -237,3 +248,66 @@ def init(
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(out, SERVER_TOML.encode())
     typer.echo(t("server.init_written", path=out))
+
+
+register(
+    {
+        "server.published": {
+            "da": "Udgivelse til det nationale niveau skrevet: {path} ({n} udgivelser, træhoved "
+            "{head})",
+            "en": "Publication for the national tier written: {path} ({n} releases, tree head "
+            "{head})",
+        },
+        "server.national_imported": {
+            "da": "National udgivelse {date} kontrolleret og gemt: {path}",
+            "en": "National release {date} checked and stored: {path}",
+        },
+    }
+)
+
+
+@app.command("publish")
+def publish(
+    config: Path = typer.Option(..., "--config", help="server.toml"),
+    as_of: str = typer.Option(..., "--period", help="Reference date, YYYY-MM-DD."),
+    out: Path = typer.Option(..., "--out", help="Publication file to write."),
+    region: str | None = typer.Option(None, "--region", help="If the federation has several."),
+) -> None:
+    """Write the region's region-level releases of a period, with log proofs, for the nation."""
+    settings = load_server_settings(config)
+    ref = parse_iso_date(as_of, "--period")
+    manifest_text = settings.manifest.read_text(encoding="utf-8")
+    names = [r.name for r in load_federation(settings.federation).regions]
+    if region is None and len(names) != 1:
+        raise typer.BadParameter(", ".join(names), param_hint="--region")
+    log = TransparencyLog.open(settings.log_file, load_private_key(settings.log_key))
+    store = Store.open(settings.store)
+    try:
+        publication = build_publication(store, log, manifest_text, region or names[0], ref)
+    finally:
+        store.close()
+    write_publication(publication, out)
+    typer.echo(
+        t("server.published", path=out, n=len(publication.releases), head=publication.head.short)
+    )
+
+
+@app.command("import-national")
+def import_national(
+    publication: Path = typer.Argument(..., help="The national body's national.json."),
+    config: Path = typer.Option(..., "--config", help="server.toml"),
+    national_key: Path = typer.Option(
+        ..., "--national-key", help="The national body's public key file."
+    ),
+) -> None:
+    """Check the national publication (signature, manifest) and serve it to the agents."""
+    settings = load_server_settings(config)
+    manifest_hash = load_manifest(settings.manifest).manifest.hash()
+    national = parse_national(
+        publication,
+        load_json(publication, "national publication"),
+        national_key=load_public_key(national_key),
+        manifest_hash=manifest_hash,
+    )
+    path = store_national(national, settings.state_dir)
+    typer.echo(t("server.national_imported", date=national.reference_date.isoformat(), path=path))

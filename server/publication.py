@@ -1,0 +1,84 @@
+"""The region's publication for the national tier (`klynge server publish`), and the national
+publication it imports back (`klynge server import-national`).
+
+A publication holds only region-level releases of one period (the regional
+aggregate and the region-wide round's release), the signed manifest, the
+log's signed head and an inclusion proof per release entry; nothing about a
+cluster or a practice. The format and its checks are `privacy.publication`.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from common.atomic import atomic_write
+from common.errors import KlyngeError
+from privacy.log_entries import Kind, LogEntry
+from privacy.publication import (
+    NationalPublication,
+    Publication,
+    PublishedRelease,
+    dump_json,
+)
+from privacy.transparency import TransparencyLog
+from server.documents import release_document
+from server.store import Level, Store
+
+NATIONAL_FILE = "national.json"  # beside the store: the imported national publication
+
+
+class PublishError(KlyngeError):
+    """Nothing to publish for the period, or a release the log does not hold."""
+
+
+def build_publication(
+    store: Store, log: TransparencyLog, manifest_text: str, region: str, reference_date: date
+) -> Publication:
+    """The region's region-level releases of one period, each proven against the log's head."""
+    head = log.head()
+    entries: dict[int, LogEntry] = {
+        int(e.payload["release_id"]): e
+        for e in log.entries(Kind.RELEASE)
+        if e.payload["level"] == Level.REGION.value and e.index < head.tree_size
+    }
+    releases = []
+    for stored in store.releases():
+        r = stored.release
+        if r.level != Level.REGION or r.unit != region or r.reference_date != reference_date:
+            continue
+        entry = entries.get(stored.id)
+        if entry is None:
+            raise PublishError(
+                f"release {stored.id} of {region} ({reference_date}) is not in the transparency log"
+            )
+        proof = tuple(log.inclusion_proof(entry.index, head.tree_size))
+        releases.append(PublishedRelease(release_document(stored).to_json(), entry, proof))
+    if not releases:
+        raise PublishError(f"{region} has no region-level release of {reference_date.isoformat()}")
+    return Publication(region, reference_date, manifest_text, head, tuple(releases))
+
+
+def write_publication(publication: Publication, out: Path) -> None:
+    atomic_write(out, dump_json(publication.to_json()))
+
+
+def store_national(national: NationalPublication, directory: Path) -> Path:
+    """Keep the checked national publication where the coordinator serves it from (atomic)."""
+    path = directory / NATIONAL_FILE
+    atomic_write(path, dump_json(national.to_json()))
+    return path
+
+
+def national_document(directory: Path) -> bytes | None:
+    """The stored national publication's country document, as agents fetch it (scope `nation`).
+
+    It was checked on import (signature, manifest); the coordinator wrote the
+    file itself, so it is read back as written.
+    """
+    path = directory / NATIONAL_FILE
+    if not path.exists():
+        return None
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return json.dumps(doc["nation"], ensure_ascii=False).encode("utf-8")
