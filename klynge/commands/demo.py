@@ -51,8 +51,8 @@ register_messages(
             "en": "The regions publish; the national tier verifies and combines",
         },
         "demo.national": {
-            "da": "{regions} regioner på {seconds:.1f} s. National rapport: {path}",
-            "en": "{regions} regions in {seconds:.1f} s. National report: {path}",
+            "da": "{regions} regioner på {seconds} s. National rapport: {path}",
+            "en": "{regions} regions in {seconds} s. National report: {path}",
         },
         "demo.waiting": {"da": "venter", "en": "waiting"},
         "demo.title": {
@@ -204,7 +204,14 @@ def demo(
             )
         report = out / "national-report.html"
         shutil.copyfile(national.written[1], report)
-        Console().print(t("demo.national", regions=regions, seconds=national.seconds, path=report))
+        Console().print(
+            t(
+                "demo.national",
+                regions=regions,
+                seconds=number(national.seconds, 1),
+                path=report,
+            )
+        )
         return
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(t("demo.step.synth"))
