@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
-from common.errors import KlyngeError
+from common.errors import FileKeyError, KlyngeError
 
 # A complete JSON string (escapes included); what is inside never counts as nesting.
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -78,3 +79,14 @@ def loads(data: bytes | str, *, source: str, max_bytes: int, max_depth: int) -> 
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise BoundedJsonError(source, f"not JSON: {str(exc)[:120]}") from None
+
+
+def load_file(path: Path, *, max_bytes: int, error: type[FileKeyError], max_depth: int = 32) -> Any:
+    """A JSON file another party wrote, read within bounds like a message on the wire;
+    any fault is one `error` naming the file."""
+    try:
+        return loads(path.read_bytes(), source=str(path), max_bytes=max_bytes, max_depth=max_depth)
+    except OSError as exc:
+        raise error(path, None, f"cannot read the file ({exc.strerror or exc})") from None
+    except BoundedJsonError as exc:
+        raise error(path, None, f"cannot read as JSON ({exc.reason})") from None

@@ -394,16 +394,9 @@ def parse_national(
     return national
 
 
-def load_json(path: Path, what: str = "publication") -> Any:
+def load_json(path: Path) -> Any:
     """A file another party wrote: read within bounds, one error naming the file."""
-    try:
-        return boundedjson.loads(
-            path.read_bytes(), source=str(path), max_bytes=_MAX_BYTES, max_depth=32
-        )
-    except OSError as exc:
-        raise PublicationError(path, None, f"cannot read the {what} ({exc.strerror})") from None
-    except boundedjson.BoundedJsonError as exc:
-        raise PublicationError(path, None, f"cannot read as JSON ({exc.reason})") from None
+    return boundedjson.load_file(path, max_bytes=_MAX_BYTES, error=PublicationError)
 
 
 def dump_json(doc: Mapping[str, Any]) -> bytes:

@@ -749,14 +749,7 @@ def parse_results(source: Path | str, doc: Any) -> PeriodResults:
 
 def _load(path: Path) -> Any:
     """A downloaded file came from the coordinator: read it within bounds, like the wire."""
-    try:
-        return boundedjson.loads(
-            path.read_bytes(), source=str(path), max_bytes=_MAX_FILE_BYTES, max_depth=32
-        )
-    except OSError as exc:
-        raise ReleaseDocumentError(path, None, f"cannot read as JSON ({exc})") from None
-    except boundedjson.BoundedJsonError as exc:
-        raise ReleaseDocumentError(path, None, f"cannot read as JSON ({exc.reason})") from None
+    return boundedjson.load_file(path, max_bytes=_MAX_FILE_BYTES, error=ReleaseDocumentError)
 
 
 def read_release(path: Path) -> ReleaseDocument:

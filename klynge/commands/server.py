@@ -305,7 +305,7 @@ def import_national(
     manifest_hash = load_manifest(settings.manifest).manifest.hash()
     national = parse_national(
         publication,
-        load_json(publication, "national publication"),
+        load_json(publication),
         national_key=load_public_key(national_key),
         manifest_hash=manifest_hash,
     )
