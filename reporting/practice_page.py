@@ -145,6 +145,18 @@ register(
             "da": "95 %-interval {interval}, kun støj",
             "en": "95% interval {interval}, noise only",
         },
+        "preport.interval.short": {"da": "{interval}", "en": "{interval}"},
+        "preport.interval_noise.short": {
+            "da": "{interval}, kun støj",
+            "en": "{interval}, noise only",
+        },
+        "preport.summary.cells": {
+            "da": "Klynge, region og landet: rate (95 %-interval); usikker: for usikker til at "
+            "bruge.",
+            "en": "Cluster, region and country: rate (95% interval); uncertain: too uncertain "
+            "to use.",
+        },
+        "preport.uncertain.short": {"da": "usikker", "en": "uncertain"},
         "preport.decile_at": {"da": "{decile}. ({where})", "en": "{decile} ({where})"},
         "preport.own_line": {
             "da": "Egen praksis: {num} af {den} = {rate}.",
@@ -458,27 +470,37 @@ def _why(fig: IndicatorFigure, lang: Lang) -> str:
     return words.reason(fig.suppressed_reason or "missing", lang)
 
 
-def _published_text(fig: IndicatorFigure | None, scale: int, lang: Lang) -> str:
+def _published_text(
+    fig: IndicatorFigure | None, scale: int, lang: Lang, *, short: bool = False
+) -> str:
+    """Rate and 95 % interval in words; `short` (the overview's cells, whose caption says what
+    the bracket is) leaves the words "95 % interval" out and puts the bracket on its own line,
+    so three levels fit an A4 row."""
     if fig is None:
         return t("preport.no_release", lang)
     if fig.rate is None:
         return t("preport.suppressed_why", lang, why=_why(fig, lang))
     text = rate(fig.rate, scale, lang=lang)
     if fig.uncertain:
-        text += f" ({t('preport.uncertain', lang)})"
+        text += f" ({t('preport.uncertain.short' if short else 'preport.uncertain', lang)})"
     bounds = fig.interval
     if bounds:
         key = "preport.interval" if fig.interval_source == "released" else "preport.interval_noise"
+        if short:
+            key += ".short"
         shown = interval((max(bounds[0], 0.0), bounds[1]), scale, lang=lang)
-        text += " (" + t(key, lang, interval=shown) + ")"
+        # the overview's cells break before the bracket (white-space: pre-line)
+        text += ("\n(" if short else " (") + t(key, lang, interval=shown) + ")"
     return text
 
 
-def _nation_text(item: IndicatorReport, report: PracticeReport, lang: Lang) -> str:
+def _nation_text(
+    item: IndicatorReport, report: PracticeReport, lang: Lang, *, short: bool = False
+) -> str:
     """The country's rate and interval; "—" when no national release (or figure) is at hand."""
     if report.nation_release is None or item.nation is None:
         return NO_NATION
-    return _published_text(item.nation, item.indicator.scale, lang)
+    return _published_text(item.nation, item.indicator.scale, lang, short=short)
 
 
 def _position_text(item: IndicatorReport, lang: Lang) -> str:
@@ -761,9 +783,9 @@ def _summary_row(item: IndicatorReport, report: PracticeReport, lang: Lang) -> S
         item=item,
         own=rate(item.rate, ind.scale, lang=lang),
         counts=f"({_count(item.numerator, lang)}/{_count(item.denominator, lang)})",
-        cluster=_published_text(item.cluster, ind.scale, lang),
-        region=_published_text(item.region, ind.scale, lang),
-        nation=_nation_text(item, report, lang),
+        cluster=_published_text(item.cluster, ind.scale, lang, short=True),
+        region=_published_text(item.region, ind.scale, lang, short=True),
+        nation=_nation_text(item, report, lang, short=True),
         target="–" if ind.target is None else rate(ind.target, ind.scale, lang=lang),
         position=_position_text(item, lang),
         position_class=_position_class(item),
