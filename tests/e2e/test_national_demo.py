@@ -68,7 +68,9 @@ def test_two_regions_and_the_country(tmp_path):
         (page,) = region_dir.glob("practice-*.html")
         html = page.read_text()
         overview = html.split("<table>", 1)[1].split("</table>", 1)[0]
-        rows = [re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r) for r in overview.split("<tr>")[1:]]
+        rows = [
+            re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S) for r in overview.split("<tr>")[1:]
+        ]
         column = rows[0].index("Landet")
         country = {re.search(r"#([^']+)'", r[0]).group(1): r[column] for r in rows[1:]}
         assert all(country[iid].startswith(text) for iid, text in shown.items()), country

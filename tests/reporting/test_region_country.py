@@ -27,7 +27,10 @@ def _compare_table(page: str) -> tuple[list[str], dict[str, list[str]]]:
     table = page.split("<table class='compare'>", 1)[1].split("</table>", 1)[0]
     rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
     cells = [
-        [re.sub(r"<[^>]+>", " ", c).split() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r)]
+        [
+            re.sub(r"<[^>]+>", " ", c).split()
+            for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S)
+        ]
         for r in rows
     ]
     head = [" ".join(c) for c in cells[0]]
