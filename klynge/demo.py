@@ -456,7 +456,8 @@ def run_regions(
     options: DemoOptions, regions: int, step: Step = lambda _s: None
 ) -> NationalOutcome:
     """Several regions, each its own PKI, registry, store and log, run side by side on
-    loopback; then each publishes, the national body combines, and each region imports it."""
+    loopback; then each publishes, the national body combines, and each region imports it;
+    last, one practice per region fetches the country's figures for its own report."""
     from concurrent.futures import ThreadPoolExecutor
 
     started = time.monotonic()
@@ -474,9 +475,42 @@ def run_regions(
         runs = {n: f.result() for n, f in futures.items()}
     step("national")
     written = national_step(layouts, options.out / "national", options.reference_date)
+    step("fetch_national")
+    for layout in layouts.values():
+        fetch_national_step(layout)
     return NationalOutcome(
         layouts, runs, options.out / "national", written, time.monotonic() - started
     )
+
+
+def fetch_national_step(layout: DemoLayout) -> Path:
+    """The region's coordinator again, and its first practice's `klynge agent fetch-national`.
+
+    The agents stopped after the rounds, before the national step; a practice
+    fetches the country's figures as a real one would, over Fetch with mutual
+    TLS. Returns that practice's agent.toml.
+    """
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "KLYNGE_LANG": current_lang()}
+    config = layout.agent_configs[layout.federation.practices[0].id]
+    procs: list[subprocess.Popen] = []
+    try:
+        start_coordinator(layout, env, procs)
+        with open(layout.logs / "fetch-national.out", "wb") as log:
+            done = subprocess.run(
+                _klynge("agent", "fetch-national", "--config", str(config)),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                timeout=60,
+                check=False,
+            )
+        if done.returncode != 0:
+            raise DemoError(
+                f"fetching the national release failed; see {layout.logs / 'fetch-national.out'}"
+            )
+    finally:
+        stop_all(procs)
+    return config
 
 
 def national_step(layouts: Mapping[str, DemoLayout], out: Path, ref: date) -> tuple[Path, ...]:

@@ -7,7 +7,10 @@ The cluster report shows one cluster beside its region and the target, for
 the cluster meeting, with the region's strata and distribution. Strata and
 distributions come from the period's region-wide round (a cluster round
 releases totals only); the totals from the region's aggregate of its cluster
-sums, which says whether it combined them with the region-wide round.
+sums, which says whether it combined them with the region-wide round. Where
+the region imported the country's release of the period (`PeriodResults.nation`),
+the region report shows the country beside the region: a column of the
+comparison table and a bar under the region's.
 
 Both open with an overview table, one row per indicator. No scripts, fonts
 or images are fetched: charts are inline SVG, so the file opens offline. On
@@ -33,7 +36,7 @@ from privacy.distribution import MIN_PRACTICES_FOR_DECILES
 from privacy.intervals import noise_range
 from privacy.release import NO_NOISE
 from reporting import words
-from reporting.charts.axes import CLUSTER, OWN, REGION, SERIES, Key, period_label
+from reporting.charts.axes import CLUSTER, NATION, OWN, REGION, SERIES, Key, period_label
 from reporting.charts.bars import BarRow, bar_axis_top, interval_bars
 from reporting.charts.funnel import (
     ClusterFigures,
@@ -201,6 +204,13 @@ register(
         "report.overview.cluster": {"da": "Klynge", "en": "Cluster"},
         "report.overview.interval": {"da": "95 %-interval", "en": "95% interval"},
         "report.overview.region": {"da": "Region", "en": "Region"},
+        "report.country": {"da": "Landet", "en": "Country"},
+        "report.compare.country": {
+            "da": "Landet er summen af regionernes udgivne tal (det nationale niveau); det "
+            "koster intet ekstra privatlivsbudget.",
+            "en": "The country is the sum of the regions' released figures (the national "
+            "tier); it costs no further privacy budget.",
+        },
         "report.overview.verdict": {"da": "I forhold til regionen", "en": "Against the region"},
         "report.overview.legend": {
             "da": "Klyngens udgivne rate med 95 %-interval ved siden af regionens. Vurderingen "
@@ -367,6 +377,7 @@ class Block:
     units: tuple[str, ...] = ()  # the comparison table's columns
     comparison: tuple[CompareRow, ...] = ()
     overview: tuple[OverviewRow, ...] = ()
+    country: bool = False  # the comparison has the country's column
 
     @property
     def howto(self) -> tuple[str, ...]:
@@ -443,7 +454,8 @@ def render_region_report(
                     _region_section(results, group, ind, funnels[ind.id], lang) for ind in shown
                 ),
                 hidden=_hidden(hidden, lang),
-                units=tuple(u for u, _ in _unit_docs(results, group)),
+                units=tuple(u for u, _ in _unit_docs(results, group, lang)),
+                country=group.region is not None and results.nation is not None,
                 comparison=tuple(
                     _compare_row(results, group, ind, funnels[ind.id], lang) for ind in shown
                 ),
@@ -780,6 +792,8 @@ def _region_section(
 ) -> Section:
     name = group.region or t("report.region.none", lang)
     rows = [_bar_row(name, group.release, ind, REGION, lang)] if group.region else []
+    if group.region and results.nation is not None:
+        rows.append(_bar_row(t("report.country", lang), results.nation, ind, NATION, lang))
     rows += [_bar_row(c, results.clusters[c], ind, CLUSTER, lang) for c in group.clusters]
     chart, caption = funnel_chart(funnel, ind.scale, _slug(f"{name}-{ind.id}"), lang)
     trend = [(name, REGION, 2.6)] if group.region else []
@@ -890,11 +904,14 @@ def _overview_row(
 
 
 def _unit_docs(
-    results: PeriodResults, group: RegionGroup
+    results: PeriodResults, group: RegionGroup, lang: Lang
 ) -> list[tuple[str, ReleaseDocument | None]]:
+    """The comparison's columns: the region, the country (if imported), then the clusters."""
     docs: list[tuple[str, ReleaseDocument | None]] = (
         [(group.region, group.release)] if group.region else []
     )
+    if group.region and results.nation is not None:
+        docs.append((t("report.country", lang), results.nation))
     return docs + [(c, results.clusters[c]) for c in group.clusters]
 
 
@@ -904,12 +921,13 @@ def _compare_row(
     """One row per indicator: target, region and each cluster with its interval."""
     target = "–" if ind.target is None else rate(ind.target, ind.scale, lang=lang)
     cells = []
-    for unit, doc in _unit_docs(results, group):
+    for unit, doc in _unit_docs(results, group, lang):
         figure = _figure(doc, ind.id)
         if figure is None or figure.rate is None:
             cells.append(CompareCell(None))
             continue
-        point = funnel.point(unit)
+        # the funnel places clusters (and the region); the country is not one of its points
+        point = None if doc is results.nation else funnel.point(unit)
         mark = ""
         if point is not None and point.position is Position.OUTSIDE:
             mark = "▲" if point.above else "▼"

@@ -129,6 +129,7 @@ class IndicatorReport:
     placement: IndicatorPlacement | None = None  # None: no released histogram for it
     trend: IndicatorTrend | None = None  # None: no trend was computed
     compared_with: str | None = None  # "rest_of_cluster", "cluster", or None
+    nation: IndicatorFigure | None = None  # the country's; None: no national release (yet)
 
     @property
     def numerator(self) -> int:
@@ -186,3 +187,4 @@ class PracticeReport:
     other_release_dates: tuple[date, ...]
     receipts: tuple[ReceiptRow, ...]
     budget: tuple[BudgetYear, ...]
+    nation_release: ReleaseDocument | None = None  # the national tier's sum of the regions

@@ -2,7 +2,9 @@
 
 It draws what the agent gathered locally (`reporting.practice_model`) with
 the same charts, page shell and words as the region and cluster reports:
-the practice's own exact rate is an extra row, line or mark on them.
+the practice's own exact rate is an extra row, line or mark on them. The
+country (the national release the region imported) is a column of the
+overview, "—" until one is downloaded, and a bar on each card once it is.
 Suppressed figures read "suppressed", never zero; each indicator's card
 also places the practice among the practices and shows its trend.
 """
@@ -30,7 +32,7 @@ from indicator_defs import model as m
 from privacy.distribution import MIN_PRACTICES_FOR_DECILES
 from privacy.intervals import noise_range
 from reporting import words
-from reporting.charts.axes import CLUSTER, OWN, REGION, TARGET, Key, period_label
+from reporting.charts.axes import CLUSTER, NATION, OWN, REGION, TARGET, Key, period_label
 from reporting.charts.bars import BarRow, interval_bars
 from reporting.charts.histogram import histogram
 from reporting.charts.trend import TrendSeries, trend_chart
@@ -123,6 +125,7 @@ register(
         "preport.col.own": {"da": "Egen praksis", "en": "Own practice"},
         "preport.col.cluster": {"da": "Klynge", "en": "Cluster"},
         "preport.col.region": {"da": "Region", "en": "Region"},
+        "preport.col.nation": {"da": "Landet", "en": "Country"},
         "preport.col.target": {"da": "Mål", "en": "Target"},
         "preport.col.position": {"da": "I forhold til klyngen", "en": "Against the cluster"},
         "preport.col.decile": {"da": "Decil", "en": "Decile"},
@@ -130,8 +133,10 @@ register(
         "preport.label.own": {"da": "Egen ({practice})", "en": "Own ({practice})"},
         "preport.label.cluster": {"da": "Klynge {unit}", "en": "Cluster {unit}"},
         "preport.label.region": {"da": "Region {unit}", "en": "Region {unit}"},
+        "preport.label.nation": {"da": "Landet", "en": "Country"},
         "preport.level.cluster": {"da": "Klynge", "en": "Cluster"},
         "preport.level.region": {"da": "Region", "en": "Region"},
+        "preport.level.nation": {"da": "Landet", "en": "Country"},
         "preport.suppressed_why": {"da": "skjult ({why})", "en": "suppressed ({why})"},
         "preport.no_release": {"da": "intet resultat", "en": "no result"},
         "preport.no_patients": {"da": "ingen patienter", "en": "no patients"},
@@ -140,6 +145,18 @@ register(
             "da": "95 %-interval {interval}, kun støj",
             "en": "95% interval {interval}, noise only",
         },
+        "preport.interval.short": {"da": "{interval}", "en": "{interval}"},
+        "preport.interval_noise.short": {
+            "da": "{interval}, kun støj",
+            "en": "{interval}, noise only",
+        },
+        "preport.summary.cells": {
+            "da": "Klynge, region og landet: rate (95 %-interval); usikker: for usikker til at "
+            "bruge.",
+            "en": "Cluster, region and country: rate (95% interval); uncertain: too uncertain "
+            "to use.",
+        },
+        "preport.uncertain.short": {"da": "usikker", "en": "uncertain"},
         "preport.decile_at": {"da": "{decile}. ({where})", "en": "{decile} ({where})"},
         "preport.own_line": {
             "da": "Egen praksis: {num} af {den} = {rate}.",
@@ -372,6 +389,7 @@ register(
     }
 )
 
+NO_NATION = "—"  # the country's column before a national release is downloaded
 # The ledger composes ε to three decimals; a release's ε is written as elsewhere (1,00).
 _LEDGER_DECIMALS = 3
 
@@ -404,6 +422,7 @@ class Card:
     own: str
     cluster: str
     region: str
+    nation: str | None  # None: no national release downloaded, so no line
     position: str
     position_class: str
     place: PlaceView | None
@@ -417,6 +436,7 @@ class SummaryRow:
     counts: str  # (numerator/denominator), exact
     cluster: str
     region: str
+    nation: str  # "—" until the country's figures are downloaded
     target: str
     position: str
     position_class: str
@@ -450,20 +470,37 @@ def _why(fig: IndicatorFigure, lang: Lang) -> str:
     return words.reason(fig.suppressed_reason or "missing", lang)
 
 
-def _published_text(fig: IndicatorFigure | None, scale: int, lang: Lang) -> str:
+def _published_text(
+    fig: IndicatorFigure | None, scale: int, lang: Lang, *, short: bool = False
+) -> str:
+    """Rate and 95 % interval in words; `short` (the overview's cells, whose caption says what
+    the bracket is) leaves the words "95 % interval" out and puts the bracket on its own line,
+    so three levels fit an A4 row."""
     if fig is None:
         return t("preport.no_release", lang)
     if fig.rate is None:
         return t("preport.suppressed_why", lang, why=_why(fig, lang))
     text = rate(fig.rate, scale, lang=lang)
     if fig.uncertain:
-        text += f" ({t('preport.uncertain', lang)})"
+        text += f" ({t('preport.uncertain.short' if short else 'preport.uncertain', lang)})"
     bounds = fig.interval
     if bounds:
         key = "preport.interval" if fig.interval_source == "released" else "preport.interval_noise"
+        if short:
+            key += ".short"
         shown = interval((max(bounds[0], 0.0), bounds[1]), scale, lang=lang)
-        text += " (" + t(key, lang, interval=shown) + ")"
+        # the overview's cells break before the bracket (white-space: pre-line)
+        text += ("\n(" if short else " (") + t(key, lang, interval=shown) + ")"
     return text
+
+
+def _nation_text(
+    item: IndicatorReport, report: PracticeReport, lang: Lang, *, short: bool = False
+) -> str:
+    """The country's rate and interval; "—" when no national release (or figure) is at hand."""
+    if report.nation_release is None or item.nation is None:
+        return NO_NATION
+    return _published_text(item.nation, item.indicator.scale, lang, short=short)
 
 
 def _position_text(item: IndicatorReport, lang: Lang) -> str:
@@ -500,8 +537,21 @@ def _release_label(
     return t(f"preport.label.{level}", lang, unit=unit)
 
 
+def _comparisons(
+    item: IndicatorReport, report: PracticeReport
+) -> list[tuple[str, IndicatorFigure | None, ReleaseDocument | None, str]]:
+    """(level, figure, release, colour) drawn beside the own rate; the country once fetched."""
+    rows = [
+        ("cluster", item.cluster, report.cluster_release, CLUSTER),
+        ("region", item.region, report.region_release, REGION),
+    ]
+    if report.nation_release is not None:
+        rows.append(("nation", item.nation, report.nation_release, NATION))
+    return rows
+
+
 def _bars(item: IndicatorReport, report: PracticeReport, lang: Lang) -> Markup:
-    """Own (exact, no interval) above the cluster and region (with their intervals)."""
+    """Own (exact, no interval) above the cluster, region and country (with intervals)."""
     ind = item.indicator
     rows = [
         BarRow(
@@ -512,10 +562,7 @@ def _bars(item: IndicatorReport, report: PracticeReport, lang: Lang) -> Markup:
             missing=t("preport.no_patients", lang),
         )
     ]
-    for level, fig, release, colour in (
-        ("cluster", item.cluster, report.cluster_release, CLUSTER),
-        ("region", item.region, report.region_release, REGION),
-    ):
+    for level, fig, release, colour in _comparisons(item, report):
         label = _release_label(level, release, report, lang)
         if fig is None:
             rows.append(BarRow(label, None, None, colour, missing=t("preport.no_release", lang)))
@@ -714,6 +761,7 @@ def _card(item: IndicatorReport, report: PracticeReport, lang: Lang) -> Card:
         own=_own_text(item, lang),
         cluster=_published_text(item.cluster, ind.scale, lang),
         region=_published_text(item.region, ind.scale, lang),
+        nation=None if report.nation_release is None else _nation_text(item, report, lang),
         position=_position_text(item, lang),
         position_class=_position_class(item),
         place=_place(item, lang),
@@ -729,14 +777,15 @@ def _decile_text(item: IndicatorReport, lang: Lang) -> str:
     return t("preport.decile_at", lang, decile=used.decile, where=where)
 
 
-def _summary_row(item: IndicatorReport, lang: Lang) -> SummaryRow:
+def _summary_row(item: IndicatorReport, report: PracticeReport, lang: Lang) -> SummaryRow:
     ind = item.indicator
     return SummaryRow(
         item=item,
         own=rate(item.rate, ind.scale, lang=lang),
         counts=f"({_count(item.numerator, lang)}/{_count(item.denominator, lang)})",
-        cluster=_published_text(item.cluster, ind.scale, lang),
-        region=_published_text(item.region, ind.scale, lang),
+        cluster=_published_text(item.cluster, ind.scale, lang, short=True),
+        region=_published_text(item.region, ind.scale, lang, short=True),
+        nation=_nation_text(item, report, lang, short=True),
         target="–" if ind.target is None else rate(ind.target, ind.scale, lang=lang),
         position=_position_text(item, lang),
         position_class=_position_class(item),
@@ -751,7 +800,7 @@ def _sources(report: PracticeReport, lang: Lang) -> tuple[str | None, list[str]]
     if report.cluster_release is None and report.region_release is None:
         notice = t("preport.no_releases", lang, date=date)
     else:
-        for release in (report.cluster_release, report.region_release):
+        for release in (report.cluster_release, report.region_release, report.nation_release):
             if release is None:
                 continue
             eps = release.epsilon_per_release
@@ -840,7 +889,9 @@ def _budget(report: PracticeReport, lang: Lang) -> list[str]:
 
 def _noise_only(report: PracticeReport) -> bool:
     """Whether any shown figure comes from a release without released intervals."""
-    figures = [f for i in report.indicators for f in (i.cluster, i.region) if f is not None]
+    figures = [
+        f for i in report.indicators for f in (i.cluster, i.region, i.nation) if f is not None
+    ]
     figures += [
         f
         for i in report.indicators
@@ -871,7 +922,7 @@ def render_practice_report(report: PracticeReport, lang: Lang) -> str:
         sources=sources,
         noise_only=_noise_only(report),
         more=more,
-        summary=[_summary_row(i, lang) for i in report.indicators],
+        summary=[_summary_row(i, report, lang) for i in report.indicators],
         rule=t("preport.pos.rule", lang, n=integer(len(report.indicators), lang)),
         cards=[_card(i, report, lang) for i in report.indicators],
         receipts=_receipts(report, lang),

@@ -273,7 +273,8 @@ class PeriodResults:
     `region_rounds` the releases of the period's region-wide rounds (strata
     and practice-rate distributions), by region. `history` (earlier periods,
     for trends), `dp` and `dropouts` are added by the commands that write a
-    report's input; None means the key is absent.
+    report's input; None means the key is absent. `nation` is the country's
+    release of the period, where the region imported one (`national.combine`).
     """
 
     reference_date: date
@@ -284,6 +285,7 @@ class PeriodResults:
     dp: bool | None = None
     dropouts: Mapping[str, str] | None = None
     region_rounds: Mapping[str, ReleaseDocument] = field(default_factory=dict)
+    nation: ReleaseDocument | None = None
 
     def periods(self) -> list[PeriodResults]:
         """Earlier periods (from `history`) and this one, oldest first."""
@@ -315,6 +317,8 @@ class PeriodResults:
             doc["dp"] = self.dp
         if self.dropouts is not None:
             doc["dropouts"] = dict(self.dropouts)
+        if self.nation is not None:
+            doc["nation"] = self.nation.to_json()
         return doc
 
 
@@ -729,6 +733,9 @@ def _period(doc: Any, at: _At, *, nested: bool) -> PeriodResults:
         isinstance(dropouts, dict) and all(isinstance(v, str) for v in dropouts.values())
     ):
         raise (at / "dropouts").error("expected an object of practice → stage")
+    nation = doc.get("nation")  # absent unless the region imported the country's release
+    if nation is not None:
+        nation = _release(nation, at / "nation", level="nation", reference_date=ref)
     return PeriodResults(
         reference_date=period,
         clusters=units["clusters"],
@@ -738,6 +745,7 @@ def _period(doc: Any, at: _At, *, nested: bool) -> PeriodResults:
         dp=dp,
         dropouts=dropouts,
         region_rounds=units["region_rounds"],
+        nation=nation,
     )
 
 

@@ -88,6 +88,7 @@ register(
         },
         "fhir.level.cluster": {"da": "klynge", "en": "cluster"},
         "fhir.level.region": {"da": "region", "en": "region"},
+        "fhir.level.nation": {"da": "land", "en": "country"},
     }
 )
 

@@ -23,6 +23,7 @@ from privacy.publication import (
     dump_json,
 )
 from privacy.transparency import TransparencyLog
+from reporting.release_document import ReleaseDocument, parse_release
 from server.documents import release_document
 from server.store import Level, Store
 
@@ -82,3 +83,12 @@ def national_document(directory: Path) -> bytes | None:
         return None
     doc = json.loads(path.read_text(encoding="utf-8"))
     return json.dumps(doc["nation"], ensure_ascii=False).encode("utf-8")
+
+
+def national_release(directory: Path, reference_date: date) -> ReleaseDocument | None:
+    """The imported country's release if it is of `reference_date` (for the region report)."""
+    body = national_document(directory)
+    if body is None:
+        return None
+    nation = parse_release(directory / NATIONAL_FILE, json.loads(body))
+    return nation if nation.reference_date == reference_date else None

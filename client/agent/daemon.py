@@ -13,7 +13,10 @@ round's own release (`wire.FETCH_REGION` with its round id). A regional
 aggregate is built only once every cluster of the round is in (and the
 period's region-wide round, if one runs, has ended), so NOT_FOUND is retried
 for `region_wait_s`, and a regional aggregate still missing then is fetched
-again after the period's region-wide round.
+again after the period's region-wide round. After every released round it
+also asks once for the country's figures (`wire.FETCH_NATION`: the national
+release the region last imported); none yet is no error, the next round asks
+again.
 
 Logs are JSON lines through `common.logs.log_event`: ids, stages,
 reason codes and counts, never values, vectors or keys.
@@ -36,7 +39,13 @@ from client.agent.core import AgentContext, AgentCore
 from client.agent.errors import AgentError, AgentStartupError
 from client.agent.log_check import LogChecker
 from client.agent.policy import RefusalCode, RoundRefused
-from client.agent.releases import LEVELS, REGION_ROUND, store_release
+from client.agent.releases import (
+    LEVELS,
+    REGION_ROUND,
+    StoredRelease,
+    store_national,
+    store_release,
+)
 from client.agent.startup import load_agent
 from client.agent.status import budget_rows, last_receipt, status_document, write_status
 from common.errors import KlyngeError
@@ -128,23 +137,7 @@ class AgentDaemon(AgentHandler):
             logger=self._log,
             log=checker,
         )
-        self.transport = AgentTransport(
-            AgentConfig(
-                target=target,
-                resolve_target=settings.coordinator.current_target,
-                tls=settings.tls_files,
-                backoff=backoff or Backoff(),
-                server_name=settings.coordinator.server_name,
-                fetch_timeout=settings.coordinator.fetch_timeout_s,
-            ),
-            self,
-            logger=logging.getLogger("klynge.transport.agent"),
-        )
-        if self.transport.practice_id != settings.practice_id:
-            raise AgentStartupError(
-                f"{settings.tls_files.cert}: the certificate names practice "
-                f"{self.transport.practice_id!r}, the configuration {settings.practice_id!r}"
-            )
+        self.transport = open_transport(settings, self, target=target, backoff=backoff)
         self._fetch_jobs: queue.Queue[wire.RoundOutcome | None] = queue.Queue()
         # reference date -> the cluster round whose regional aggregate was not found yet
         self._region_missing: dict[str, str] = {}
@@ -299,11 +292,44 @@ class AgentDaemon(AgentHandler):
             missing = self._region_missing.pop(ref, None)
             if missing is not None:  # the regional aggregate waited for this round
                 self._fetch(wire.FETCH_REGION, missing)
-            return
-        for scope in LEVELS:
-            found = self._fetch(scope, outcome.round_id)
-            if scope == wire.FETCH_REGION and not found:
-                self._region_missing[ref] = outcome.round_id
+        else:
+            for scope in LEVELS:
+                found = self._fetch(scope, outcome.round_id)
+                if scope == wire.FETCH_REGION and not found:
+                    self._region_missing[ref] = outcome.round_id
+        self.fetch_nation()
+
+    def fetch_nation(self) -> bool:
+        """Ask once for the country's figures; True once stored.
+
+        The national release arrives weeks after a period's rounds (every
+        region must publish first), so NOT_FOUND is not waited for: the next
+        round, or `klynge agent fetch-national`, asks again.
+        """
+        scope = wire.FETCH_NATION
+        try:
+            stored = store_national(self.settings.releases_dir, self.transport.fetch(scope))
+        except FetchNotFound:
+            self._event("release_not_found", scope=scope, round_id="")
+            return False
+        except KlyngeError as exc:
+            self._event("release_fetch_failed", logging.WARNING, scope=scope, reason=str(exc))
+            return False
+        self._record(scope, stored)
+        return True
+
+    def _record(self, key: str, stored: StoredRelease) -> None:
+        record = ReleaseRecord(
+            stored.round_id,
+            str(stored.path.relative_to(self.settings.state_dir)),
+            self._now().isoformat(timespec="seconds"),
+        )
+        with self._lock:
+            self._releases[key] = record
+            self.write_status()
+        self._event(
+            "release_stored", scope=stored.level, round_id=stored.round_id, file=record.file
+        )
 
     def _fetch(self, scope: str, round_id: str, *, record_as: str | None = None) -> bool:
         """Download and keep one release; NOT_FOUND and errors are retried until the deadline.
@@ -330,17 +356,7 @@ class AgentDaemon(AgentHandler):
                 if time.monotonic() >= deadline:
                     return False
             else:
-                record = ReleaseRecord(
-                    stored.round_id,
-                    str(stored.path.relative_to(self.settings.state_dir)),
-                    self._now().isoformat(timespec="seconds"),
-                )
-                with self._lock:
-                    self._releases[record_as or scope] = record
-                    self.write_status()
-                self._event(
-                    "release_stored", scope=scope, round_id=stored.round_id, file=record.file
-                )
+                self._record(record_as or scope, stored)
                 return True
             self._stopping.wait(_RETRY_S)
         return False
@@ -392,6 +408,55 @@ class AgentDaemon(AgentHandler):
 
     def _event(self, event: str, level: int = logging.INFO, **fields: object) -> None:
         log_event(self._log, event, level=level, practice_id=self.practice_id, **fields)
+
+
+def open_transport(
+    settings: AgentSettings,
+    handler: AgentHandler,
+    *,
+    target: str,
+    backoff: Backoff | None = None,
+) -> AgentTransport:
+    """The practice's transport to its coordinator (not started: `fetch` needs no stream).
+
+    The certificate must name the configured practice: the coordinator scopes
+    what it serves by the certificate, so a mismatch would fetch another's.
+    """
+    transport = AgentTransport(
+        AgentConfig(
+            target=target,
+            resolve_target=settings.coordinator.current_target,
+            tls=settings.tls_files,
+            backoff=backoff or Backoff(),
+            server_name=settings.coordinator.server_name,
+            fetch_timeout=settings.coordinator.fetch_timeout_s,
+        ),
+        handler,
+        logger=logging.getLogger("klynge.transport.agent"),
+    )
+    if transport.practice_id != settings.practice_id:
+        raise AgentStartupError(
+            f"{settings.tls_files.cert}: the certificate names practice "
+            f"{transport.practice_id!r}, the configuration {settings.practice_id!r}"
+        )
+    return transport
+
+
+def fetch_national(settings: AgentSettings) -> StoredRelease | None:
+    """`klynge agent fetch-national`: download the country's figures now, without a round.
+
+    For a practice whose agent ran before the region imported the national
+    release. Only a Fetch is made (no session, no ledger entry, no budget);
+    None when the coordinator has no national release yet.
+    """
+    transport = open_transport(settings, AgentHandler(), target=settings.coordinator.target())
+    try:
+        result = transport.fetch(wire.FETCH_NATION)
+    except FetchNotFound:
+        return None
+    finally:
+        transport.close()
+    return store_national(settings.releases_dir, result)
 
 
 # --- several agents in one process ------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Released cluster and regional results, downloaded for the practice's local report.
+"""Released cluster, regional and national results, downloaded for the practice's local report.
 
 Only aggregates the coordinator released come here (the coordinator scopes a
 `Fetch` to the caller's own cluster and region by its certificate). They are
@@ -6,13 +6,18 @@ stored byte for byte as served, one JSON file per level, named by the round
 this practice took part in (`cluster-<round>.json`, `region-<round>.json`; a
 region-wide round's own release is `region-<its round>.json` and says
 `"scope": "region"`), so the local report shows exactly what was published.
+The country's figures (the national release the region imported, scope
+`nation`) belong to no round of the practice: they are named by their period
+(`nation-<reference date>.json`), so a later period's never replaces them.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 from client.agent.errors import AgentError
 from common import boundedjson
@@ -47,6 +52,32 @@ def store_release(
     directory: Path, level: str, requested_round: str, result: FetchResult
 ) -> StoredRelease:
     """Check the media type and that the body is a JSON object, then keep it atomically."""
+    _checked(level, requested_round, result)
+    directory.mkdir(parents=True, exist_ok=True)
+    # Named by this practice's round: a regional release lists several cluster rounds.
+    path = release_path(directory, level, requested_round)
+    atomic_write(path, result.body)
+    return StoredRelease(level, result.round_id or requested_round, path)
+
+
+def store_national(directory: Path, result: FetchResult) -> StoredRelease:
+    """Keep the country's release (scope `nation`) under its period: `nation-<date>.json`."""
+    document = _checked(wire.FETCH_NATION, "", result)
+    if document.get("level") != wire.FETCH_NATION:
+        level = document.get("level")
+        raise ReleaseFormatError(f"nation release: level {level!r:.40}, expected 'nation'")
+    try:
+        period = date.fromisoformat(str(document.get("reference_date")))
+    except ValueError:
+        raise ReleaseFormatError("nation release: reference_date is not a date") from None
+    directory.mkdir(parents=True, exist_ok=True)
+    path = release_path(directory, wire.FETCH_NATION, period.isoformat())
+    atomic_write(path, result.body)
+    return StoredRelease(wire.FETCH_NATION, result.round_id, path)
+
+
+def _checked(level: str, requested_round: str, result: FetchResult) -> dict[str, Any]:
+    """The served body as a JSON object, or `ReleaseFormatError` naming the level."""
     if result.media_type != wire.RELEASE_MEDIA_TYPE:
         raise ReleaseFormatError(
             f"{level} release: media type {result.media_type[:80]!r}, "
@@ -68,8 +99,4 @@ def store_release(
         raise ReleaseFormatError(
             f"{level} release: round_ids does not include the requested round {requested_round}"
         )
-    directory.mkdir(parents=True, exist_ok=True)
-    # Named by this practice's round: a regional release lists several cluster rounds.
-    path = release_path(directory, level, requested_round)
-    atomic_write(path, result.body)
-    return StoredRelease(level, result.round_id or requested_round, path)
+    return document

@@ -1,4 +1,5 @@
-"""Build the practice report: own rates beside the cluster's and region's, receipts, budget.
+"""Build the practice report: own rates beside the cluster's, region's and country's, receipts,
+budget.
 
 Pure: everything is passed in (patient lists, parsed releases, ledger charges,
 budget rows, own counts of earlier periods, clock), so the model is tested
@@ -107,6 +108,7 @@ def build_report(
         own = patients[ind.id]
         cluster = releases.cluster.figures.get(ind.id) if releases.cluster else None
         region = releases.region.figures.get(ind.id) if releases.region else None
+        nation = releases.nation.figures.get(ind.id) if releases.nation else None
         rate = None if own.denominator == 0 else own.numerator / own.denominator
         proportion = (proportions or {}).get(ind.id, ind.scale == 100)
         verdict = judge(
@@ -135,6 +137,7 @@ def build_report(
                 ),
                 trend=(trends or {}).get(ind.id),
                 compared_with=verdict.compared_with,
+                nation=nation,
             )
         )
     return PracticeReport(
@@ -148,4 +151,5 @@ def build_report(
         other_release_dates=releases.other_dates,
         receipts=receipt_rows(charges),
         budget=budget,
+        nation_release=releases.nation,
     )

@@ -28,6 +28,7 @@ class ReleaseChoice:
     region: ReleaseDocument | None  # the region's aggregate of its cluster sums
     other_dates: tuple[date, ...]  # reference dates downloaded but not compared with
     region_round: ReleaseDocument | None = None  # the period's region-wide round, if any
+    nation: ReleaseDocument | None = None  # the country's release of the period, if fetched
 
 
 def latest_cluster_date(releases: list[ReleaseDocument], cluster_id: str) -> date | None:
@@ -36,7 +37,7 @@ def latest_cluster_date(releases: list[ReleaseDocument], cluster_id: str) -> dat
 
 
 def choose_releases(releases: list[ReleaseDocument], cluster_id: str, as_of: date) -> ReleaseChoice:
-    """The newest cluster and regional release, and region-wide round, for exactly `as_of`.
+    """The newest cluster, regional and national release, and region-wide round, for `as_of`.
 
     A release for another date is not compared with: the practice's own value
     is computed at `as_of`, and a rate from another quarter would mislead.
@@ -57,5 +58,12 @@ def choose_releases(releases: list[ReleaseDocument], cluster_id: str, as_of: dat
     rounds = [r for r in regional if r.scope == "region"]
     if region is not None:  # the region-wide round of the aggregate's own region
         rounds = [r for r in rounds if r.unit == region.unit] or rounds
+    nations = sorted((r for r in same if r.level == "nation"), key=lambda r: r.order_key)
     others = sorted({r.reference_date for r in releases} - {as_of})
-    return ReleaseChoice(cluster, region, tuple(others), rounds[-1] if rounds else None)
+    return ReleaseChoice(
+        cluster,
+        region,
+        tuple(others),
+        rounds[-1] if rounds else None,
+        nations[-1] if nations else None,
+    )

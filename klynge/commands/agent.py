@@ -1,4 +1,4 @@
-"""`klynge agent run|status|init|registry|report|recover-ledger`: the practice agent and its set-up.
+"""`klynge agent run|status|init|registry|report|fetch-national|recover-ledger`: the agent.
 
 `run` takes part in rounds for one or several practices in one process (the
 demo runs a few per process) until SIGINT/SIGTERM, or with `--once` until
@@ -6,6 +6,7 @@ every agent has seen one round outcome. Logs are JSON lines on stderr.
 `status` reads what the daemon last wrote and recomputes the budget from the
 ledger, so it is right even when no daemon runs. `report` writes the
 practice's own HTML report, computed locally and never sent anywhere.
+`fetch-national` downloads the country's figures once the region imported them.
 `recover-ledger` rebuilds a rolled-back or re-created ledger from the
 practice's signed receipts in the coordinator's transparency log.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 import typer
 
 from client.agent.config import AgentSettings, load_settings
-from client.agent.daemon import DROP_STAGES, run_agents, start_agents
+from client.agent.daemon import DROP_STAGES, fetch_national, run_agents, start_agents
 from client.agent.provision import (
     provision_agent,
     provisioned_from_config,
@@ -90,6 +91,14 @@ register(
             "rapporten viser kun egne tal.",
             "en": " No cluster or regional results for the date have been downloaded yet; "
             "the report shows own figures only.",
+        },
+        "agent.cli.national_stored": {
+            "da": "Landets tal for {date} hentet: {path}",
+            "en": "The country's figures for {date} downloaded: {path}",
+        },
+        "agent.cli.national_none": {
+            "da": "Koordinatoren har endnu ingen nationale tal.",
+            "en": "The coordinator holds no national figures yet.",
         },
         "agent.cli.recovered": {
             "da": "Regnskabet for {practice} er genopbygget fra {n} kvittering(er) i "
@@ -395,3 +404,18 @@ def report(
             note=note,
         )
     )
+
+
+@app.command("fetch-national")
+def fetch_national_command(
+    config: Path = typer.Option(..., "--config", help="The practice's agent.toml."),
+) -> None:
+    """Download the country's figures now (the national release the region imported), for
+    the practice report's country column. A Fetch only: no round, no budget."""
+    settings = load_settings(config)
+    stored = fetch_national(settings)
+    if stored is None:
+        typer.echo(t("agent.cli.national_none"))
+        return
+    period = stored.path.stem.removeprefix("nation-")
+    typer.echo(t("agent.cli.national_stored", date=period, path=stored.path))

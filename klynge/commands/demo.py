@@ -17,15 +17,16 @@ from client.agent.config import load_settings
 from client.report.gather import gather_report
 from common.atomic import atomic_write
 from common.formatting import integer, number, rate
-from common.i18n import current_lang, t
+from common.i18n import Lang, current_lang, t
 from common.i18n import register as register_messages
 from common.keyfiles import load_public_key
-from indicator_defs import load_catalogue
-from klynge.demo import DemoError, DemoOptions, prepare, round_rows, run, run_regions
+from indicator_defs import Catalogue, load_catalogue
+from klynge.demo import DemoError, DemoLayout, DemoOptions, prepare, round_rows, run, run_regions
 from privacy.transparency import verify_log
 from reporting.benchmark_page import render_cluster_report, render_region_report
 from reporting.practice_page import render_practice_report
 from reporting.release_document import ReleaseDocument
+from server.publication import national_release
 from server.results import period_results
 from server.store import Store
 
@@ -49,6 +50,14 @@ register_messages(
         "demo.step.national": {
             "da": "Regionerne udgiver; det nationale niveau kontrollerer og lægger sammen",
             "en": "The regions publish; the national tier verifies and combines",
+        },
+        "demo.step.fetch_national": {
+            "da": "En praksis pr. region henter landets tal",
+            "en": "One practice per region fetches the country's figures",
+        },
+        "demo.region_reports": {
+            "da": "{region}: regional rapport {region_report}; praksisrapport {practice_report}",
+            "en": "{region}: regional report {region_report}; practice report {practice_report}",
         },
         "demo.national": {
             "da": "{regions} regioner på {seconds} s. National rapport: {path}",
@@ -204,7 +213,8 @@ def demo(
             )
         report = out / "national-report.html"
         shutil.copyfile(national.written[1], report)
-        Console().print(
+        stdout = Console()
+        stdout.print(
             t(
                 "demo.national",
                 regions=regions,
@@ -212,6 +222,30 @@ def demo(
                 path=report,
             )
         )
+        catalogue = load_catalogue()
+        for name, region_layout in national.layouts.items():
+            store = Store.open(region_layout.store)
+            try:
+                results = replace(
+                    period_results(store, options.reference_date),
+                    nation=national_release(
+                        region_layout.coordinator_dir / "state", options.reference_date
+                    ),
+                )
+            finally:
+                store.close()
+            region_report = region_layout.out / "region-report.html"
+            page = render_region_report(results, catalogue, lang)
+            atomic_write(region_report, page.encode())
+            own = _practice_report(region_layout, options.reference_date, catalogue, lang)
+            stdout.print(
+                t(
+                    "demo.region_reports",
+                    region=name,
+                    region_report=region_report,
+                    practice_report=own,
+                )
+            )
         return
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(t("demo.step.synth"))
@@ -252,17 +286,7 @@ def demo(
         cluster_report = out / f"cluster-{cluster_ids[0]}-report.html"
         page = render_cluster_report(results, catalogue, cluster_ids[0], lang)
         atomic_write(cluster_report, page.encode())
-    # One practice's own report, as its agent would make it locally (never uploaded).
-    first = layout.federation.practices[0]
-    practice_report = out / f"practice-{first.id}.html"
-    own = gather_report(
-        load_settings(layout.agent_configs[first.id]),
-        today=date.today(),
-        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        as_of=options.reference_date,
-        catalogue=catalogue,
-    )
-    atomic_write(practice_report, render_practice_report(own, lang).encode(), mode=0o600)
+    practice_report = _practice_report(layout, options.reference_date, catalogue, lang)
 
     mode = t("demo.mode.nodp" if no_dp else "demo.mode.dp")
     table = Table(title=t("demo.title", date=options.reference_date.isoformat(), mode=mode))
@@ -302,6 +326,21 @@ def demo(
             key_file=layout.log_key,
         )
     )
+
+
+def _practice_report(layout: DemoLayout, as_of: date, catalogue: Catalogue, lang: Lang) -> Path:
+    """The first practice's own report, as its agent makes it locally (never uploaded)."""
+    first = layout.federation.practices[0]
+    path = layout.out / f"practice-{first.id}.html"
+    own = gather_report(
+        load_settings(layout.agent_configs[first.id]),
+        today=date.today(),
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        as_of=as_of,
+        catalogue=catalogue,
+    )
+    atomic_write(path, render_practice_report(own, lang).encode(), mode=0o600)
+    return path
 
 
 def _kind(kind: str, n: int) -> str:

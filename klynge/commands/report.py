@@ -1,7 +1,10 @@
 """`klynge report region|cluster`: the benchmark report from a coordinator's store.
 
 Reads only what the store released (aggregates after disclosure control),
-so the report can be shared with the region or the cluster meeting.
+so the report can be shared with the region or the cluster meeting. With
+`--state-dir` (server.toml's `state_dir`), the region report also shows the
+country: the national release `klynge server import-national` checked and
+stored there, if it is of the report's period.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from indicator_defs import load_catalogue
 from klynge.options import chosen_language
 from reporting.benchmark_page import render_cluster_report, render_region_report
 from reporting.release_document import PeriodResults
+from server.publication import national_release
 from server.results import period_results
 from server.store import Store
 
@@ -91,10 +95,17 @@ def region(
     period: str = typer.Option(None, "--period", help="Reference date (default: the latest)."),
     lang: str | None = typer.Option(None, "--lang", help=_LANG_HELP),
     out: Path = typer.Option(..., "--out", help="HTML file to write."),
+    state_dir: Path | None = typer.Option(
+        None,
+        "--state-dir",
+        help="The coordinator's state_dir: show the imported national release beside the region.",
+    ),
 ) -> None:
-    """The region first, then every cluster of the period beside it."""
+    """The region first, then every cluster of the period beside it (and the country)."""
     language = chosen_language(lang)
     results = _results(store, period, language)
+    if state_dir is not None:
+        results = replace(results, nation=national_release(state_dir, results.reference_date))
     _write(render_region_report(results, load_catalogue(), language), out, language)
 
 

@@ -18,10 +18,11 @@ from reporting.charts.svg import element
 from reporting.words import word
 
 # One palette for every report: the report's own subject (a practice, or the cluster of a
-# cluster report) is orange, a cluster mid blue, the region dark blue.
+# cluster report) is orange, a cluster mid blue, the region dark blue, the country slate.
 OWN = "#e07b00"
 CLUSTER = "#3b7dd8"
 REGION = "#1f5fae"
+NATION = "#4a5a6a"
 BIN = "#9dbfec"
 TARGET = "#c62828"
 MUTED = "#888"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -189,3 +190,50 @@ def test_bad_input_is_one_clear_line(store_path, tmp_path, monkeypatch):
         result = runner.invoke(root, args)
         assert result.exit_code != 0 and message in result.stderr, result.output
         assert "Traceback" not in result.output
+
+
+def _imported_national(state_dir, ref: date) -> None:
+    """What `klynge server import-national` leaves in the state directory (its `nation` part)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    nation = {
+        "release_id": "DK-1",
+        "created_at": "2026-11-01T10:00:00+00:00",
+        "level": "nation",
+        "unit": "Danmark",
+        "reference_date": ref.isoformat(),
+        "round_ids": ["r-K01-2026-09-30"],
+        "manifest_hash": "ab" * 32,
+        "indicators": [
+            {
+                "id": "DM-01",
+                "numerator": 7654,
+                "denominator": 10000,
+                "rate": 0.7654,
+                "interval": [0.75, 0.78],
+                "noise_sd": 300.0,
+                "suppressed": {},
+            }
+        ],
+    }
+    (state_dir / "national.json").write_text(json.dumps({"nation": nation}))
+
+
+def test_region_report_shows_the_imported_country_of_its_period(store_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("KLYNGE_LANG", "en")
+    state_dir = tmp_path / "state"
+    _imported_national(state_dir, REF)
+    out = tmp_path / "region.html"
+    args = ["report", "region", "--store", str(store_path), "--out", str(out)]
+    result = CliRunner().invoke(root, [*args, "--state-dir", str(state_dir)])
+    assert result.exit_code == 0, result.output
+    section = _dm01(out.read_text())
+    assert ">Country<" in section and "76.5%" in out.read_text()
+    # another period's report: the country of 2026-09-30 is not compared with it
+    result = CliRunner().invoke(
+        root, [*args, "--state-dir", str(state_dir), "--period", EARLIER.isoformat()]
+    )
+    assert result.exit_code == 0, result.output
+    assert ">Country<" not in out.read_text()
+    # nothing imported: the report as before
+    result = CliRunner().invoke(root, [*args, "--state-dir", str(tmp_path / "empty")])
+    assert result.exit_code == 0 and ">Country<" not in out.read_text()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
 
+from common.formatting import rate
 from common.keyfiles import load_public_key
+from indicator_defs import load_catalogue
 from privacy.publication import load_json, parse_national
 
 pytestmark = pytest.mark.e2e
@@ -49,3 +52,28 @@ def test_two_regions_and_the_country(tmp_path):
         assert (out / "regions" / region / "coordinator" / "state" / "national.json").exists()
     english = (national_dir / "national-report.en.html").read_text()
     assert "National report" in english and "Midtjylland" in english
+    catalogue = load_catalogue()
+    shown = {  # the country's rates as the practice report writes them (Danish, the default)
+        iid: rate(f["rate"], catalogue.indicators[iid].scale, lang="da")
+        for iid, f in nation.items()
+        if f["rate"] is not None and iid in catalogue.indicators
+    }
+    assert shown
+    for region in ("Midtjylland", "Nordjylland"):
+        # one practice per region fetched the country over Fetch and shows it in its report
+        region_dir = out / "regions" / region
+        fetched = list(region_dir.glob("agents/*/state/releases/nation-*.json"))
+        assert len(fetched) == 1, fetched
+        assert json.loads(fetched[0].read_text())["level"] == "nation"
+        (page,) = region_dir.glob("practice-*.html")
+        html = page.read_text()
+        overview = html.split("<table>", 1)[1].split("</table>", 1)[0]
+        rows = [
+            re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r, re.S) for r in overview.split("<tr>")[1:]
+        ]
+        column = rows[0].index("Landet")
+        country = {re.search(r"#([^']+)'", r[0]).group(1): r[column] for r in rows[1:]}
+        assert all(country[iid].startswith(text) for iid, text in shown.items()), country
+        assert "Danmark" in html  # the sources name the national release
+        report = (region_dir / "region-report.html").read_text()
+        assert "<th>Landet</th>" in report
