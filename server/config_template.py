@@ -7,9 +7,13 @@ reader and the runbook agree.
 
 from __future__ import annotations
 
+import json
+
+DEFAULT_LISTEN = "0.0.0.0:50051"
+
 SERVER_TOML = """\
 # The regional coordinator's configuration (klynge server run --config server.toml).
-# Relative paths are relative to this file's folder. See docs/federation.md.
+# Relative paths are relative to this file's folder. See docs/runbook-region.md.
 
 [coordinator]
 listen = "0.0.0.0:50051"            # HOST:PORT the agents dial (mutual TLS)
@@ -23,7 +27,7 @@ pki_dir = "pki"                     # from `klynge pki init` (CA, server certifi
 
 [federation]
 file = "federation.toml"            # practice -> cluster -> region
-registry = "registry.json"          # signed by `klynge agent registry`
+registry = "registry.json"          # signed by `klynge server registry`
 registry_authority = "authority/registry-authority.key.pub.pem"  # PEM or 64 hex
 
 [manifest]
@@ -46,3 +50,8 @@ retry_after_s = 600                 # ... no sooner than this after the abort
 reflection = false                  # gRPC server reflection; grpc.health.v1 is always on
 log_format = "json"                 # or "text"
 """
+
+
+def server_toml(listen: str = DEFAULT_LISTEN) -> str:
+    """The template with the address the agents dial (`klynge server init --listen`)."""
+    return SERVER_TOML.replace(f'listen = "{DEFAULT_LISTEN}"', f"listen = {json.dumps(listen)}", 1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -36,9 +37,11 @@ from privacy.manifest import load_manifest
 from privacy.publication import load_json, parse_national
 from privacy.signing import generate_private_key
 from privacy.transparency import TransparencyLog
+from protocols.identity import IdentityKey
 from server.config import ConfigError, load_server_settings
-from server.config_template import SERVER_TOML
+from server.config_template import DEFAULT_LISTEN, server_toml
 from server.coordinator import CoordinatorService, await_answer, write_trigger
+from server.practice_registry import public_keys_in, write_registry_from_public_keys
 from server.publication import build_publication, store_national, write_publication
 from server.reasons import in_words
 from server.store import Store
@@ -73,6 +76,22 @@ register(
             "start med `klynge server run --config {path}`.",
             "en": "Wrote {path}. Next: point its paths at your files and start with "
             "`klynge server run --config {path}`.",
+        },
+        "server.listen_format": {
+            "da": "skal være VÆRT:PORT, fx 0.0.0.0:50051",
+            "en": "must be HOST:PORT, e.g. 0.0.0.0:50051",
+        },
+        "server.public_key_format": {
+            "da": "skal være PRAKSIS=FIL",
+            "en": "must be PRACTICE=FILE",
+        },
+        "server.public_keys_none": {
+            "da": "angiv --public-keys MAPPE eller mindst én --public-key PRAKSIS=FIL",
+            "en": "give --public-keys FOLDER or at least one --public-key PRACTICE=FILE",
+        },
+        "server.registry_written": {
+            "da": "Praksisregister med {n} praksisser skrevet til {path} (signatur {sig})",
+            "en": "Practice registry of {n} practices written to {path} (signature {sig})",
         },
         "server.init_exists": {
             "da": "findes allerede; overskriver ikke en konfiguration",
@@ -134,6 +153,8 @@ class _OneLineFileHandler(logging.FileHandler):
 
 
 def _logging(log_file: Path | None, kind: str = "json") -> None:
+    if log_file is not None:  # `server init`'s template logs into state/, made on first run
+        log_file.parent.mkdir(parents=True, exist_ok=True)
     handler: logging.Handler = (
         _OneLineFileHandler(log_file, encoding="utf-8") if log_file else logging.StreamHandler()
     )
@@ -238,15 +259,63 @@ def log_key(
     typer.echo(t("server.log_key_written", path=out, public=public_bytes(key.public_key()).hex()))
 
 
+@app.command("registry")
+def registry(
+    out: Path = typer.Option(..., "--out", help="Registry file to write (.sig beside it)."),
+    authority: Path = typer.Option(
+        ..., "--authority", help="Registry authority's private key (PKCS#8 PEM, 0600)."
+    ),
+    federation: Path = typer.Option(
+        ..., "--federation", help="federation.toml: each practice's cluster and region."
+    ),
+    public_keys: Path | None = typer.Option(
+        None, "--public-keys", help="Folder of PRACTICE.pub files the practices sent."
+    ),
+    public_key: list[str] = typer.Option(
+        [], "--public-key", help="PRACTICE=FILE: one practice's public key (PEM or hex)."
+    ),
+    issuer: str = typer.Option("Klynge registry authority", "--issuer"),
+    on: str | None = typer.Option(None, "--date", help="Issue date (default today)."),
+) -> None:
+    """Sign the practice registry from the practices' public identity keys (`identity.pub`,
+    which `klynge agent init` writes) and the federation file; no private key of a practice
+    is needed on the region's machine."""
+    issued = parse_iso_date(on, "--date") if on else datetime.now(UTC).date()
+    keys = public_keys_in(public_keys) if public_keys is not None else {}
+    for value in public_key:
+        practice, _, file = value.partition("=")
+        if not practice or not file:
+            raise typer.BadParameter(t("server.public_key_format"), param_hint="--public-key")
+        keys[practice] = Path(file)
+    if not keys:
+        raise typer.BadParameter(t("server.public_keys_none"), param_hint="--public-keys")
+    signed, path, sig = write_registry_from_public_keys(
+        out,
+        load_federation(federation),
+        keys,
+        IdentityKey(load_private_key(authority)),
+        where=federation,
+        issuer=issuer,
+        issued=issued,
+    )
+    typer.echo(t("server.registry_written", n=len(signed.entries), path=path, sig=sig))
+
+
 @app.command("init")
 def init(
     out: Path = typer.Option(Path("server.toml"), "--out", help="Configuration file to write."),
+    listen: str = typer.Option(
+        DEFAULT_LISTEN, "--listen", help="HOST:PORT the coordinator listens on (agents dial it)."
+    ),
 ) -> None:
     """Write a commented server.toml for a new coordinator (never over an existing file)."""
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise typer.BadParameter(t("server.listen_format"), param_hint="--listen")
     if out.exists():
         raise ConfigError(out, None, t("server.init_exists"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, SERVER_TOML.encode())
+    atomic_write(out, server_toml(listen).encode())
     typer.echo(t("server.init_written", path=out))
 
 

@@ -145,3 +145,17 @@ def test_init_writes_a_template_the_reader_accepts_and_never_overwrites(tmp_path
     assert settings.registry_authority == out.parent / "authority/registry-authority.key.pub.pem"
     second = CliRunner().invoke(root, ["server", "init", "--out", str(out)])
     assert second.exit_code != 0 and "findes allerede" in second.output
+
+
+def test_init_writes_the_listening_address_it_is_given(tmp_path: Path):
+    out = tmp_path / "server.toml"
+    result = CliRunner().invoke(
+        root, ["server", "init", "--out", str(out), "--listen", "[::]:7070"]
+    )
+    assert result.exit_code == 0, result.output
+    settings = load_server_settings(out)
+    assert (settings.host, settings.port) == ("[::]", 7070)
+    bad = CliRunner().invoke(
+        root, ["server", "init", "--out", str(tmp_path / "b.toml"), "--listen", "7070"]
+    )
+    assert bad.exit_code != 0 and "VÆRT:PORT" in bad.output and not (tmp_path / "b.toml").exists()
