@@ -357,9 +357,9 @@ class CoordinatorTransport:
             name=f"klynge-read-{peer.practice_id}",
             daemon=True,
         )
-        with self._lock:
+        with self._lock:  # started under the lock: `stop` never joins a thread not yet started
             self._readers.add(reader)
-        reader.start()
+            reader.start()
         try:
             while True:
                 item = session.next_frame()
