@@ -26,9 +26,10 @@ pytestmark = pytest.mark.e2e
 
 # The practice that hangs after answering STALL; the others then answer NEXT, and the
 # coordinator waits in that stage for the hung one when it is killed. "OPEN": killed as
-# soon as the round is announced, before anyone needs to have answered.
+# soon as the round is announced; the hung practice still holds the round before any
+# masked input (unheld, a quick round could reach the charges before the kill lands).
 STAGES = {
-    "OPEN": (None, None),
+    "OPEN": ("ANNOUNCE", None),
     "ADVERTISE_KEYS": ("ANNOUNCE", "SHARE_KEYS"),
     "SHARE_KEYS": ("SHARE_KEYS", "MASKED_INPUT"),
     "MASKED_INPUT": ("MASKED_INPUT", "CONSISTENCY"),
@@ -55,7 +56,7 @@ def test_a_coordinator_killed_at_any_stage_aborts_the_round_and_retries_the_peri
         fed.start_agents(others)
         hung_args = [] if stall is None else ["--stall-after", f"{hung}:{stall}"]
         hung_proc = fed.start_agents([hung], *hung_args, name="hung")
-        if stall is None:
+        if next_stage is None:
             wait_for(
                 lambda: any(e.get("event") == "round_opened" for e in fed.coordinator_events()),
                 90,
