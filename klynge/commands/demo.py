@@ -16,7 +16,7 @@ from rich.table import Table
 from client.agent.config import load_settings
 from client.report.gather import gather_report
 from common.atomic import atomic_write
-from common.formatting import integer, number, rate
+from common.formatting import day, integer, number, rate
 from common.i18n import Lang, current_lang, t
 from common.i18n import register as register_messages
 from common.keyfiles import load_public_key
@@ -289,7 +289,7 @@ def demo(
     practice_report = _practice_report(layout, options.reference_date, catalogue, lang)
 
     mode = t("demo.mode.nodp" if no_dp else "demo.mode.dp")
-    table = Table(title=t("demo.title", date=options.reference_date.isoformat(), mode=mode))
+    table = Table(title=t("demo.title", date=day(options.reference_date), mode=mode))
     table.add_column(t("demo.col.indicator"))
     units = [(c, results.clusters.get(c)) for c in sorted(x.id for x in layout.federation.clusters)]
     units += sorted(results.regions.items())
