@@ -1,25 +1,36 @@
-"""Small self-contained helpers for the attack tests: a PKI, a transport pair, waiting.
+"""Small helpers for the attack tests: a round by hand and a transport pair.
+
+The PKI, the fast reconnect policy and waiting are the transport room's
+(`tests.transport.harness`), re-exported here for the attack tests.
 
 Real parts only: generated certificates, loopback sockets, real gRPC.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from pathlib import Path
 
 from protocols.coordinator import SecAggCoordinator
 from protocols.params import RoundParams
 from protocols.randomness import RandomBytes, system_random_bytes
 from protocols.simulator import Cluster
+from tests.transport.harness import FAST_BACKOFF, make_pki, wait_until
 from transport.admission import allow_list
-from transport.client import AgentConfig, AgentHandler, AgentTransport, Backoff
-from transport.pki import PkiLayout, init_pki, issue_practices
+from transport.client import AgentConfig, AgentHandler, AgentTransport
+from transport.pki import PkiLayout
 from transport.server import CoordinatorConfig, CoordinatorHandler, CoordinatorTransport
 from transport.tls import TlsFiles
+
+__all__ = [
+    "FAST_BACKOFF",
+    "PRACTICES",
+    "agent",
+    "coordinator",
+    "make_pki",
+    "new_round",
+    "wait_until",
+]
 
 PRACTICES = ["p01", "p02", "p03", "p04"]
 
@@ -40,26 +51,6 @@ def new_round(
         params=params,
         random_bytes=random_bytes,
     )
-
-
-FAST_BACKOFF = Backoff(initial=0.05, maximum=0.2, multiplier=2.0, jitter=0.5)
-
-
-def make_pki(root: Path, practices: list[str]) -> PkiLayout:
-    layout = PkiLayout(root)
-    now = datetime.now(UTC)
-    init_pki(layout, now=now)
-    issue_practices(layout, practices, now=now)
-    return layout
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return predicate()
 
 
 @contextmanager
