@@ -95,13 +95,19 @@ class CoordinatorConfig:
     max_bad_frames: int = 3
     dedup_capacity: int = 100_000
     fetch_workers: int = 8
+    # RPCs that may wait for a worker: a flood's refusals are cheap but many, and
+    # past grpc's own concurrency cap it refuses *everyone*, honest practices too.
+    queued_rpcs: int = 512
     reflection: bool = False  # grpc.reflection.v1alpha, for grpcurl and the like
 
     def __post_init__(self) -> None:
         if self.max_payload_bytes + FRAME_OVERHEAD_BYTES > self.max_message_bytes:
             raise ValueError("max_message_bytes must exceed max_payload_bytes by 4 KiB")
-        if self.max_sessions < 1 or self.fetch_workers < 1 or self.max_sessions_per_practice < 1:
-            raise ValueError("session caps and fetch_workers must be positive")
+        caps = (self.max_sessions, self.fetch_workers, self.max_sessions_per_practice)
+        if min(caps) < 1 or self.queued_rpcs < 0:
+            raise ValueError(
+                "session caps and fetch_workers must be positive, queued_rpcs not negative"
+            )
 
     @classmethod
     def for_registry(cls, practices: int, address: str, per_practice: int = 3) -> CoordinatorConfig:
@@ -235,7 +241,9 @@ class CoordinatorTransport:
             # flooding client must open (and pay TLS for) a connection per few streams.
             ("grpc.max_concurrent_streams", cfg.max_streams_per_connection),
         ]
-        server = grpc.server(self._executor, options=options, maximum_concurrent_rpcs=workers)
+        server = grpc.server(
+            self._executor, options=options, maximum_concurrent_rpcs=workers + cfg.queued_rpcs
+        )
         server.add_generic_rpc_handlers(
             (
                 grpc.method_handlers_generic_handler(

@@ -128,7 +128,18 @@ class LiveFederation:
                 self.coordinator_output()
             )
             time.sleep(0.2)
-        raise AssertionError(f"rounds did not end: {self.rounds()}\n{self.coordinator_output()}")
+        raise AssertionError(
+            f"rounds did not end: {self.rounds()}\n"
+            f"{self.coordinator_output()}\n{self.agent_tails()}"
+        )
+
+    def agent_tails(self, lines: int = 8) -> str:
+        """The last lines each agent process wrote: why a round never opened."""
+        tails = []
+        for log in sorted(self.layout.logs.glob("agents-*.out")):
+            text = log.read_text(errors="replace").splitlines()[-lines:]
+            tails.append(f"== {log.name}\n" + "\n".join(text))
+        return "\n".join(tails)
 
     def coordinator_events(self) -> list[dict[str, object]]:
         path = self.layout.coordinator_dir / "coordinator.log"

@@ -311,10 +311,14 @@ def test_klynge_agent_run_stops_cleanly_on_sigterm(tmp_path):
     )
     statuses = [world.settings(p).status_path for p in IDS[:2]]
     try:
-        assert wait_until(lambda: all(s.exists() for s in statuses), 30)
-        assert wait_until(
-            lambda: json.loads(statuses[0].read_text())["connection"]["last_error"], 30
+        started = wait_until(lambda: all(s.exists() for s in statuses), 90)
+        started = started and wait_until(
+            lambda: json.loads(statuses[0].read_text())["connection"]["last_error"], 60
         )
+        if not started:  # on a loaded machine: say what the process was doing
+            process.kill()
+            out, err = process.communicate(timeout=30)
+            raise AssertionError(f"the agent never reported a failed dial:\n{out}\n{err}")
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
     finally:
