@@ -52,6 +52,7 @@ from reporting.numbers import bare_interval, practices
 from reporting.page import render_page
 from reporting.rates import is_proportion, sampling_interval, upper_bound
 from reporting.release_document import Distribution, IndicatorFigure, PeriodResults, ReleaseDocument
+from reporting.versus_country import Verdict, compare, critical_z
 
 register(
     {
@@ -207,9 +208,13 @@ register(
         "report.country": {"da": "Landet", "en": "Country"},
         "report.compare.country": {
             "da": "Landet er summen af regionernes udgivne tal (det nationale niveau); det "
-            "koster intet ekstra privatlivsbudget.",
+            "koster intet ekstra privatlivsbudget. ▲/▼ ved regionen: højere/lavere end resten "
+            "af landet, mere end tilfældighed og støj forklarer, når alle {n} sammenligninger "
+            "med landet på siden tælles med.",
             "en": "The country is the sum of the regions' released figures (the national "
-            "tier); it costs no further privacy budget.",
+            "tier); it costs no further privacy budget. ▲/▼ at the region: higher/lower than "
+            "the rest of the country by more than chance and noise explain, counting all {n} "
+            "comparisons with the country on the page.",
         },
         "report.overview.verdict": {"da": "I forhold til regionen", "en": "Against the region"},
         "report.overview.legend": {
@@ -378,6 +383,7 @@ class Block:
     comparison: tuple[CompareRow, ...] = ()
     overview: tuple[OverviewRow, ...] = ()
     country: bool = False  # the comparison has the country's column
+    country_comparisons: int = 0  # region-against-country verdicts the page reads at once
 
     @property
     def howto(self) -> tuple[str, ...]:
@@ -445,6 +451,7 @@ def render_region_report(
         name = group.region or t("report.region.none", lang)
         shown, hidden = _split_shown(results, catalogue, [group.region, *group.clusters])
         funnels = {ind.id: _funnel(results, group, ind) for ind in shown}
+        versus = _versus_country(results, group, shown)
         blocks.append(
             Block(
                 title=t("report.region.title", lang, region=name, date=ref),
@@ -456,8 +463,10 @@ def render_region_report(
                 hidden=_hidden(hidden, lang),
                 units=tuple(u for u, _ in _unit_docs(results, group, lang)),
                 country=group.region is not None and results.nation is not None,
+                country_comparisons=len(versus),
                 comparison=tuple(
-                    _compare_row(results, group, ind, funnels[ind.id], lang) for ind in shown
+                    _compare_row(results, group, ind, funnels[ind.id], lang, versus.get(ind.id))
+                    for ind in shown
                 ),
             )
         )
@@ -915,10 +924,33 @@ def _unit_docs(
     return docs + [(c, results.clusters[c]) for c in group.clusters]
 
 
+def _versus_country(
+    results: PeriodResults, group: RegionGroup, shown: Sequence[Indicator]
+) -> dict[str, Verdict]:
+    """The region against the rest of the country per indicator with both figures, all of
+    the block's comparisons counted (Bonferroni), as the national report judges regions."""
+    if group.region is None or results.nation is None:
+        return {}
+    nation = results.nation
+    pairs = [(ind, _figure(group.release, ind.id), _figure(nation, ind.id)) for ind in shown]
+    usable = [(ind, f, c) for ind, f, c in pairs if f is not None and c is not None]
+    z = critical_z(len(usable))
+    return {
+        ind.id: compare(group.region, f, c, is_proportion(ind), z).verdict for ind, f, c in usable
+    }
+
+
 def _compare_row(
-    results: PeriodResults, group: RegionGroup, ind: Indicator, funnel: Funnel, lang: Lang
+    results: PeriodResults,
+    group: RegionGroup,
+    ind: Indicator,
+    funnel: Funnel,
+    lang: Lang,
+    versus: Verdict | None = None,
 ) -> CompareRow:
-    """One row per indicator: target, region and each cluster with its interval."""
+    """One row per indicator: target, region and each cluster with its interval. The region's
+    mark is its verdict against the rest of the country (`versus`), a cluster's its place in
+    the region's funnel."""
     target = "–" if ind.target is None else rate(ind.target, ind.scale, lang=lang)
     cells = []
     for unit, doc in _unit_docs(results, group, lang):
@@ -929,7 +961,9 @@ def _compare_row(
         # the funnel places clusters (and the region); the country is not one of its points
         point = None if doc is results.nation else funnel.point(unit)
         mark = ""
-        if point is not None and point.position is Position.OUTSIDE:
+        if unit == group.region and versus is not None:
+            mark = {"higher": "▲", "lower": "▼"}.get(versus, "")
+        elif point is not None and point.position is Position.OUTSIDE:
             mark = "▲" if point.above else "▼"
         interval = bare_interval(sampling_interval(figure, ind), ind.scale, lang)
         cells.append(CompareCell(rate(figure.rate, ind.scale, lang=lang), interval, mark))

@@ -8,7 +8,9 @@ import pytest
 
 from common.formatting import rate
 from reporting.numbers import bare_interval
+from reporting.rates import is_proportion
 from reporting.release_document import ReleaseDocumentError, parse_results
+from reporting.versus_country import compare, critical_z
 from tests.reporting.builders import CAT, cell_doc, render_region_report, results_doc, unit_doc
 
 IND = next(iter(CAT.indicators))
@@ -74,3 +76,43 @@ def test_results_json_keeps_the_country_and_refuses_another_period():
     assert parse_results("again.json", parsed.to_json()).nation == parsed.nation
     with pytest.raises(ReleaseDocumentError, match=r"key 'nation\.reference_date'"):
         parse_results("results.json", _with_nation(ref="2026-06-30"))
+
+
+def _nation_of(rate_: float, den: int = 100_000) -> dict:
+    results = results_doc()
+    cells = {i: cell_doc(rate_, den=den) for i in CAT.indicators}
+    nation = unit_doc("Danmark", rate_, ["r1", "r2", "r9"], **cells)
+    results["nation"] = nation | {"level": "nation", "reference_date": "2026-09-30"}
+    return results
+
+
+def test_a_region_far_from_the_rest_of_the_country_is_marked_at_the_region():
+    head, rows = _compare_table(render_region_report(_nation_of(0.5), CAT, "da"))
+    region = rows[IND][head.index("Midtjylland")]
+    assert region.startswith("▲"), region  # 70 % of 1,000 against 50 % of 100,000
+    assert not rows[IND][head.index("Landet")].startswith(("▲", "▼"))
+    head, rows = _compare_table(render_region_report(_nation_of(0.9), CAT, "da"))
+    assert rows[IND][head.index("Midtjylland")].startswith("▼")
+
+
+def test_a_region_like_the_country_gets_no_mark_and_the_legend_counts_the_comparisons():
+    page = render_region_report(_nation_of(0.7), CAT, "en")
+    head, rows = _compare_table(page)
+    assert not rows[IND][head.index("Midtjylland")].startswith(("▲", "▼"))
+    assert f"counting all {len(CAT.indicators)} comparisons with the country" in page
+
+
+NEAR = 0.64  # 70 % against 64 %: beyond z 1.96 for one comparison, within Bonferroni's for all
+
+
+def test_a_difference_the_region_alone_could_show_is_not_enough_when_the_page_reads_many():
+    """Bonferroni: one comparison at z 1.96 would mark it, all of the page's do not."""
+    results = parse_results("r.json", _nation_of(NEAR))
+    assert results.nation is not None
+    nation = results.nation.figures[IND]
+    region = results.regions["Midtjylland"].figures[IND]
+    proportion = is_proportion(CAT.indicators[IND])
+    assert compare("M", region, nation, proportion, critical_z(1)).verdict == "higher"
+    assert compare("M", region, nation, proportion, critical_z(len(CAT.indicators))).verdict == (
+        "same"
+    )
