@@ -23,7 +23,7 @@ written as "suppressed", never drawn as zero. Danish or English.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup
@@ -368,6 +368,7 @@ class OverviewRow:
     target: str
     verdict: str
     verdict_class: str  # "better", "worse" or ""
+    country: str = ""  # the country's rate, where the national release was imported
 
 
 @dataclass(frozen=True)
@@ -505,6 +506,7 @@ def render_cluster_report(
         sections=tuple(_cluster_section(results, group, cluster_id, ind, lang) for ind in shown),
         hidden=_hidden(hidden, lang),
         overview=tuple(_overview_row(results, group, cluster_id, ind, lang) for ind in shown),
+        country=group.region is not None and results.nation is not None,
     )
     aborted = tuple(a for a in results.aborted_rounds if a.cluster == cluster_id)
     return render_page(
@@ -745,19 +747,40 @@ def _distribution_caption(dist: Distribution, ind: Indicator, lang: Lang) -> str
     return " ".join(parts)
 
 
+@dataclass(frozen=True)
+class _Line:
+    """One line of a trend chart: whose figures, drawn how."""
+
+    label: str
+    colour: str
+    width: float
+    of: Callable[[PeriodResults], ReleaseDocument | None]
+
+
+def _unit_line(unit: str, colour: str, width: float) -> _Line:
+    return _Line(unit, colour, width, lambda p: p.release(unit))
+
+
+def _country_line(results: PeriodResults, lang: Lang) -> list[_Line]:
+    """The country's line, where any period of the trend imported the national release."""
+    if not any(p.nation is not None for p in results.periods()):
+        return []
+    return [_Line(t("report.country", lang), NATION, 1.4, lambda p: p.nation)]
+
+
 def _trend_figure(
     results: PeriodResults,
-    units: list[tuple[str, str, float]],
+    units: list[_Line],
     ind: Indicator,
     lang: Lang,
 ) -> Figure:
-    """Trend of `units` (label, colour, line width); the first is drawn thick."""
+    """Trend of `units`; the first is drawn thick."""
     periods = results.periods()
     if len(periods) < 2:
         return Figure(t("report.fig.trend", lang), None, "", how=(t("report.trend_single", lang),))
     series = [
-        TrendSeries(u, [_rate(p.release(u), ind.id) for p in periods], colour, width)
-        for u, colour, width in units
+        TrendSeries(u.label, [_rate(u.of(p), ind.id) for p in periods], u.colour, u.width)
+        for u in units
     ]
     labels = [period_label(p.reference_date.isoformat()) for p in periods]
     chart = trend_chart(
@@ -766,8 +789,8 @@ def _trend_figure(
     return Figure(
         t("report.fig.trend", lang),
         chart,
-        t("report.trend_caption", lang, unit=units[0][0]),
-        tuple(Key(u, colour) for u, colour, _ in units),
+        t("report.trend_caption", lang, unit=units[0].label),
+        tuple(Key(u.label, u.colour) for u in units),
     )
 
 
@@ -805,8 +828,9 @@ def _region_section(
         rows.append(_bar_row(t("report.country", lang), results.nation, ind, NATION, lang))
     rows += [_bar_row(c, results.clusters[c], ind, CLUSTER, lang) for c in group.clusters]
     chart, caption = funnel_chart(funnel, ind.scale, _slug(f"{name}-{ind.id}"), lang)
-    trend = [(name, REGION, 2.6)] if group.region else []
-    trend += [(c, SERIES[k % len(SERIES)], 1.2) for k, c in enumerate(group.clusters)]
+    trend = [_unit_line(name, REGION, 2.6)] if group.region else []
+    trend += _country_line(results, lang) if group.region else []
+    trend += [_unit_line(c, SERIES[k % len(SERIES)], 1.2) for k, c in enumerate(group.clusters)]
     return _section(
         ind,
         [
@@ -830,10 +854,13 @@ def _cluster_section(
 ) -> Section:
     doc = results.clusters[cluster_id]
     rows = [_bar_row(cluster_id, doc, ind, OWN, lang)]
-    trend = [(cluster_id, OWN, 2.6)]
+    trend = [_unit_line(cluster_id, OWN, 2.6)]
     if group.region is not None:
         rows.append(_bar_row(group.region, group.release, ind, REGION, lang))
-        trend.append((group.region, REGION, 1.4))
+        trend.append(_unit_line(group.region, REGION, 1.4))
+        if results.nation is not None:
+            rows.append(_bar_row(t("report.country", lang), results.nation, ind, NATION, lang))
+        trend += _country_line(results, lang)
     bars = _bars_figure(rows, ind, lang)
     place = _funnel_place(_funnel(results, group, ind), cluster_id, lang)
     if place:
@@ -872,11 +899,8 @@ def _overview_row(
     figure = _figure(results.clusters[cluster_id], ind.id)
     region = _figure(group.release, ind.id)
     target = "–" if ind.target is None else rate(ind.target, ind.scale, lang=lang)
-    region_text = (
-        words.word("suppressed", lang)
-        if region is None or region.rate is None
-        else rate(region.rate, ind.scale, lang=lang)
-    )
+    region_text = _rate_text(region, ind, lang)
+    country_text = _rate_text(_figure(results.nation, ind.id), ind, lang)
     if figure is None or figure.rate is None:
         why = (
             words.reason("missing", lang)
@@ -885,7 +909,7 @@ def _overview_row(
         )
         return OverviewRow(
             _slug(ind.id), ind, words.word("suppressed", lang), "", region_text, target,
-            t("report.verdict.none", lang, why=why), "",
+            t("report.verdict.none", lang, why=why), "", country_text,
         )  # fmt: skip
     rate_text = rate(figure.rate, ind.scale, lang=lang)
     interval = bare_interval(sampling_interval(figure, ind), ind.scale, lang)
@@ -904,8 +928,16 @@ def _overview_row(
             verdict_class = "better" if better else "worse"
             verdict += t(f"report.verdict.{verdict_class}", lang)
     return OverviewRow(
-        _slug(ind.id), ind, rate_text, interval, region_text, target, verdict, verdict_class
-    )
+        _slug(ind.id), ind, rate_text, interval, region_text, target, verdict, verdict_class,
+        country_text,
+    )  # fmt: skip
+
+
+def _rate_text(figure: IndicatorFigure | None, ind: Indicator, lang: Lang) -> str:
+    """A released rate in words and numbers; 'suppressed' where there is none, never 0."""
+    if figure is None or figure.rate is None:
+        return words.word("suppressed", lang)
+    return rate(figure.rate, ind.scale, lang=lang)
 
 
 # ---------------------------------------------------------------------------

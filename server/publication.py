@@ -10,6 +10,7 @@ cluster or a practice. The format and its checks are `privacy.publication`.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -23,11 +24,12 @@ from privacy.publication import (
     dump_json,
 )
 from privacy.transparency import TransparencyLog
-from reporting.release_document import ReleaseDocument, parse_release
+from reporting.release_document import PeriodResults, ReleaseDocument, parse_release
 from server.documents import release_document
 from server.store import Level, Store
 
 NATIONAL_FILE = "national.json"  # beside the store: the imported national publication
+NATIONAL_ARCHIVE = "national"  # every imported period's, for the country's line in trends
 
 
 class PublishError(KlyngeError):
@@ -67,8 +69,12 @@ def write_publication(publication: Publication, out: Path) -> None:
 
 def store_national(national: NationalPublication, directory: Path) -> Path:
     """Keep the checked national publication where the coordinator serves it from (atomic)."""
+    body = dump_json(national.to_json())
+    archive = directory / NATIONAL_ARCHIVE
+    archive.mkdir(exist_ok=True)
+    atomic_write(archive / f"{national.reference_date.isoformat()}.json", body)
     path = directory / NATIONAL_FILE
-    atomic_write(path, dump_json(national.to_json()))
+    atomic_write(path, body)
     return path
 
 
@@ -86,9 +92,22 @@ def national_document(directory: Path) -> bytes | None:
 
 
 def national_release(directory: Path, reference_date: date) -> ReleaseDocument | None:
-    """The imported country's release if it is of `reference_date` (for the region report)."""
-    body = national_document(directory)
-    if body is None:
-        return None
-    nation = parse_release(directory / NATIONAL_FILE, json.loads(body))
+    """The imported country's release of `reference_date`, if one was imported (for reports)."""
+    archived = directory / NATIONAL_ARCHIVE / f"{reference_date.isoformat()}.json"
+    path = archived if archived.exists() else directory / NATIONAL_FILE
+    if not path.exists():
+        return None  # imported before the archive existed: only the latest is kept
+    nation = parse_release(path, json.loads(path.read_text(encoding="utf-8"))["nation"])
     return nation if nation.reference_date == reference_date else None
+
+
+def with_nation(results: PeriodResults, directory: Path) -> PeriodResults:
+    """`results` with the imported country's release of its period and of each earlier one."""
+    history = results.history
+    if history is not None:
+        history = tuple(
+            replace(p, nation=national_release(directory, p.reference_date)) for p in history
+        )
+    return replace(
+        results, nation=national_release(directory, results.reference_date), history=history
+    )

@@ -26,7 +26,7 @@ from privacy.transparency import verify_log
 from reporting.benchmark_page import render_cluster_report, render_region_report
 from reporting.practice_page import render_practice_report
 from reporting.release_document import ReleaseDocument
-from server.publication import national_release
+from server.publication import with_nation
 from server.results import period_results
 from server.store import Store
 
@@ -226,11 +226,9 @@ def demo(
         for name, region_layout in national.layouts.items():
             store = Store.open(region_layout.store)
             try:
-                results = replace(
+                results = with_nation(
                     period_results(store, options.reference_date),
-                    nation=national_release(
-                        region_layout.coordinator_dir / "state", options.reference_date
-                    ),
+                    region_layout.coordinator_dir / "state",
                 )
             finally:
                 store.close()

@@ -24,7 +24,7 @@ from indicator_defs import load_catalogue
 from klynge.options import chosen_language
 from reporting.benchmark_page import render_cluster_report, render_region_report
 from reporting.release_document import PeriodResults
-from server.publication import national_release
+from server.publication import with_nation
 from server.results import period_results
 from server.store import Store
 
@@ -105,7 +105,7 @@ def region(
     language = chosen_language(lang)
     results = _results(store, period, language)
     if state_dir is not None:
-        results = replace(results, nation=national_release(state_dir, results.reference_date))
+        results = with_nation(results, state_dir)
     _write(render_region_report(results, load_catalogue(), language), out, language)
 
 
@@ -116,10 +116,17 @@ def cluster(
     period: str = typer.Option(None, "--period", help="Reference date (default: the latest)."),
     lang: str | None = typer.Option(None, "--lang", help=_LANG_HELP),
     out: Path = typer.Option(..., "--out", help="HTML file to write."),
+    state_dir: Path | None = typer.Option(
+        None,
+        "--state-dir",
+        help="The coordinator's state_dir: show the imported national release too.",
+    ),
 ) -> None:
     """One cluster beside its region and the target, for the cluster meeting."""
     language = chosen_language(lang)
     results = _results(store, period, language)
+    if state_dir is not None:
+        results = with_nation(results, state_dir)
     if cluster_id not in results.clusters:
         known = ", ".join(sorted(results.clusters)) or "-"
         raise ReportError(

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from klynge.cli import root
+from server.publication import NATIONAL_ARCHIVE
 from server.store import Level, Release, ReleasedCell, RoundState, Store, SuppressedCell
 
 REF = date(2026, 9, 30)
@@ -192,8 +193,9 @@ def test_bad_input_is_one_clear_line(store_path, tmp_path, monkeypatch):
         assert "Traceback" not in result.output
 
 
-def _imported_national(state_dir, ref: date) -> None:
-    """What `klynge server import-national` leaves in the state directory (its `nation` part)."""
+def _imported_national(state_dir, ref: date, rate: float = 0.7654, archive: bool = False) -> None:
+    """What `klynge server import-national` leaves in the state directory (its `nation` part):
+    the latest in `national.json` and, with `archive`, each period's under `national/`."""
     state_dir.mkdir(parents=True, exist_ok=True)
     nation = {
         "release_id": "DK-1",
@@ -206,9 +208,9 @@ def _imported_national(state_dir, ref: date) -> None:
         "indicators": [
             {
                 "id": "DM-01",
-                "numerator": 7654,
+                "numerator": round(rate * 10000),
                 "denominator": 10000,
-                "rate": 0.7654,
+                "rate": rate,
                 "interval": [0.75, 0.78],
                 "noise_sd": 300.0,
                 "suppressed": {},
@@ -216,6 +218,11 @@ def _imported_national(state_dir, ref: date) -> None:
         ],
     }
     (state_dir / "national.json").write_text(json.dumps({"nation": nation}))
+    if archive:
+        (state_dir / NATIONAL_ARCHIVE).mkdir(exist_ok=True)
+        (state_dir / NATIONAL_ARCHIVE / f"{ref.isoformat()}.json").write_text(
+            json.dumps({"nation": nation})
+        )
 
 
 def test_region_report_shows_the_imported_country_of_its_period(store_path, tmp_path, monkeypatch):
@@ -237,3 +244,33 @@ def test_region_report_shows_the_imported_country_of_its_period(store_path, tmp_
     # nothing imported: the report as before
     result = CliRunner().invoke(root, [*args, "--state-dir", str(tmp_path / "empty")])
     assert result.exit_code == 0 and ">Country<" not in out.read_text()
+
+
+def test_reports_draw_the_country_in_the_trend_and_the_cluster_overview(
+    store_path, tmp_path, monkeypatch
+):
+    """Each imported period's country is kept, so the trend has the country's line; the
+    cluster report shows the country beside the region."""
+    monkeypatch.setenv("KLYNGE_LANG", "en")
+    state_dir = tmp_path / "state"
+    _imported_national(state_dir, EARLIER, rate=0.6111, archive=True)
+    _imported_national(state_dir, REF, archive=True)
+    out = tmp_path / "region.html"
+    args = ["report", "region", "--store", str(store_path), "--out", str(out)]
+    result = CliRunner().invoke(root, [*args, "--state-dir", str(state_dir)])
+    assert result.exit_code == 0, result.output
+    trend = _dm01(out.read_text()).split("Trend", 1)[1]
+    assert ">Country<" in trend  # the trend's key
+    result = CliRunner().invoke(
+        root, [*args, "--state-dir", str(state_dir), "--period", EARLIER.isoformat()]
+    )
+    assert result.exit_code == 0 and "61.1%" in out.read_text()  # that period's country
+    cluster = tmp_path / "cluster.html"
+    result = CliRunner().invoke(
+        root,
+        ["report", "cluster", "--cluster", "K01", "--store", str(store_path), "--out",
+         str(cluster), "--state-dir", str(state_dir)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    overview = cluster.read_text().split("<section class='overview'>", 1)[1].split("</table>")[0]
+    assert "<th>Country</th>" in overview and "76.5%" in overview
