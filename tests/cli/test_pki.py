@@ -123,15 +123,14 @@ def test_keygen_at_the_practice_and_sign_at_the_region(tmp_path):
     assert practice.practice_key("P0001").read_bytes() != key_before
 
 
-def test_sign_needs_a_ca(tmp_path):
-    federation = tmp_path / "federation.toml"
-    federation.write_text(FEDERATION, encoding="utf-8")
+def _sign_a_new_request(tmp_path: Path, region: Path, federation: Path):
+    """`pki sign` of a request `agent keygen` just made for P0001, into tmp_path/tls.pem."""
     assert keygen("--pki", str(tmp_path / "practice"), "--practice", "P0001").exit_code == 0
     request = PkiLayout(tmp_path / "practice").practice_request("P0001")
-    missing = run(
+    return run(
         "sign",
         "--dir",
-        str(tmp_path / "region"),
+        str(region),
         "--csr",
         str(request),
         "--practice",
@@ -141,6 +140,12 @@ def test_sign_needs_a_ca(tmp_path):
         "--out",
         str(tmp_path / "tls.pem"),
     )
+
+
+def test_sign_needs_a_ca(tmp_path):
+    federation = tmp_path / "federation.toml"
+    federation.write_text(FEDERATION, encoding="utf-8")
+    missing = _sign_a_new_request(tmp_path, tmp_path / "region", federation)
     assert missing.exit_code != 0
     assert "ca.pem" in missing.output and "not found" in missing.output
     assert not (tmp_path / "tls.pem").exists()
@@ -245,21 +250,7 @@ def test_bad_federation_file_is_one_line_error(tmp_path):
     federation = tmp_path / "federation.toml"
     federation.write_text("[[practices]]\nid = 3\n", encoding="utf-8")
     assert run("init", "--dir", str(tmp_path / "pki")).exit_code == 0
-    assert keygen("--pki", str(tmp_path / "practice"), "--practice", "P0001").exit_code == 0
-    request = PkiLayout(tmp_path / "practice").practice_request("P0001")
-    result = run(
-        "sign",
-        "--dir",
-        str(tmp_path / "pki"),
-        "--csr",
-        str(request),
-        "--practice",
-        "P0001",
-        "--federation",
-        str(federation),
-        "--out",
-        str(tmp_path / "tls.pem"),
-    )
+    result = _sign_a_new_request(tmp_path, tmp_path / "pki", federation)
     assert result.exit_code != 0
     assert "federation.toml" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "tls.pem").exists()
