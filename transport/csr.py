@@ -145,7 +145,8 @@ def make_practice_request(
 
     Neither file is overwritten unless `force` (a renewal: a new key, a new
     request; the old certificate no longer fits until the new one arrives).
-    Both are checked before either is written, so a refusal writes nothing.
+    Both are checked before either is written, so a refusal writes nothing, and
+    a key that cannot be written takes its new request with it.
     """
     validate_practice_id(practice_id)
     key_path = layout.practice_key(practice_id)
@@ -157,11 +158,13 @@ def make_practice_request(
     key = new_private_key()
     request = build_practice_request(key, practice_id)
     pem = request.public_bytes(serialization.Encoding.PEM)
-    # The request first: a crash in between leaves a request without its key,
-    # which the region signs into a certificate nobody can use, never a key
-    # without a request. A rerun (with --force) replaces both.
     write_new_file(request_path, pem, 0o644, replace=force)
-    write_private_key(key_path, key, replace=force)
+    try:
+        write_private_key(key_path, key, replace=force)
+    except BaseException:
+        if not force:  # a request without its key would be signed into a useless certificate
+            request_path.unlink(missing_ok=True)
+        raise
     return PracticeRequest(practice_id, key_path, request_path, key_fingerprint(key.public_key()))
 
 

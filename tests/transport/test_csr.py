@@ -139,6 +139,16 @@ def test_a_request_in_the_way_stops_the_key_too(tmp_path: Path):
     assert not practice.practice_key("P0001").exists()
 
 
+def test_a_key_that_cannot_be_written_leaves_no_request(tmp_path: Path):
+    practice = PkiLayout(tmp_path / "pki")
+    practice.root.mkdir()
+    practice.practices_dir.write_text("a file where the key's folder should be")
+    request = tmp_path / "outbox" / "P0001.csr"
+    with pytest.raises(OSError):
+        make_practice_request(practice, "P0001", request_path=request)
+    assert not request.exists()
+
+
 # -- refusals: each request is written as a file and signed at the region ----
 
 
