@@ -264,5 +264,9 @@ def sign_practice_request(
     digest = fingerprint(cert)
     record = layout.issued_dir / f"{expected}-{digest[:16]}.pem"
     write_certificate(out, cert)
-    write_certificate(record, cert)
+    try:
+        write_certificate(record, cert)
+    except BaseException:
+        out.unlink(missing_ok=True)  # no certificate leaves that the region has no copy of
+        raise
     return IssuedCertificate(expected, out, None, digest, True), key_fingerprint(public)

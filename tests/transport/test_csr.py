@@ -272,6 +272,17 @@ def test_the_good_request_passes_the_checks_the_bad_ones_fail(tmp_path: Path, re
     assert cn[0].value == "P0001"
 
 
+def test_a_record_that_cannot_be_kept_takes_the_certificate_with_it(
+    tmp_path: Path, region: PkiLayout
+):
+    request = tmp_path / "P0001.csr"
+    request.write_bytes(_request(_p256()))
+    region.issued_dir.write_text("a file where the region's copies should be")
+    with pytest.raises(OSError):
+        _sign(region, request, tmp_path / "tls.pem")
+    assert not (tmp_path / "tls.pem").exists()
+
+
 def test_an_existing_certificate_is_not_overwritten(tmp_path: Path, region: PkiLayout):
     request = tmp_path / "P0001.csr"
     request.write_bytes(_request(_p256()))
