@@ -82,6 +82,10 @@ register(
             "da": "{path}: beder om navnene {names}; en anmodning nævner kun sin praksis, "
             "som én {prefix}<id>",
         },
+        "csr.practice_id": {
+            "en": "{path}: {reason}",
+            "da": "{path}: {reason}",
+        },
         "csr.subject": {
             "en": "{path}: the subject {subject} does not name practice {practice!r} alone",
             "da": "{path}: emnet {subject} nævner ikke praksis {practice!r} alene",
@@ -171,7 +175,9 @@ def make_practice_request(
 def load_request(path: Path) -> x509.CertificateSigningRequest:
     data = read_pki_file(path, "certificate request")
     try:
-        return x509.load_pem_x509_csr(data)
+        request = x509.load_pem_x509_csr(data)
+        _ = request.subject, request.extensions  # parsed lazily: a malformed one fails here
+        return request
     except ValueError as exc:
         what = "PEM certificate request"
         raise PkiError("pki.corrupt", path=path, what=what, reason=exc) from exc
@@ -221,7 +227,11 @@ def check_practice_request(
     if len(sans) != 1 or len(uris) != 1 or not uris[0].startswith(PRACTICE_URI_PREFIX):
         names = ", ".join(_name_text(n) for n in sans) or "-"
         raise PkiError("csr.names", path=path, names=names, prefix=PRACTICE_URI_PREFIX)
-    named = validate_practice_id(uris[0][len(PRACTICE_URI_PREFIX) :])
+    named = uris[0][len(PRACTICE_URI_PREFIX) :]
+    try:
+        validate_practice_id(named)
+    except PkiError as exc:
+        raise PkiError("csr.practice_id", path=path, reason=exc) from exc
     common_names = request.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     others = [a for a in request.subject if a.oid not in _SUBJECT_ATTRIBUTES]
     if len(common_names) != 1 or common_names[0].value != named or others:

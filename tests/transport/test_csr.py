@@ -210,6 +210,13 @@ UNSIGNABLE = {
         "P0001",
         r"asks for the names .*urn:klynge:practice:P0002",
     ),
+    "a malformed practice id": (
+        lambda: _request(
+            _p256(), names=[x509.UniformResourceIdentifier("urn:klynge:practice:../P0001")]
+        ),
+        "P0001",
+        r"practice id '\.\./P0001': use 1-64 letters",
+    ),
     "a server certificate": (
         lambda: _request(_p256(), extra=[x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])]),
         "P0001",
