@@ -175,6 +175,8 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
         init_pki(pki, now=now, hosts=hosts)
     else:
         init_pki(pki, now=now)
+    # One machine: the CA makes the practices' keys (the one place left that
+    # does); the runbooks have each practice make its own and send a request.
     issue_practices(pki, [p.id for p in fed.practices], now=now)
     step("authority")
     authority_dir = out / "authority"

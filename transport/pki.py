@@ -11,8 +11,14 @@ region's CA or OCES3 organisation certificates take the place of this CA; only
 Keys are ECDSA P-256: gRPC's TLS stack supports it everywhere, Ed25519 it does
 not reliably. Private keys are created with mode 0600 at `open` time (never
 chmod-after, which leaves a window where the key is world-readable) and no
-file is ever overwritten: a new file is written under a temporary name and
-hard-linked into place, which fails if the target exists.
+file is overwritten: a new file is written under a temporary name and
+hard-linked into place, which fails if the target exists. The one exception is
+a practice renewing its own key (`klynge agent keygen --force`), which renames
+the new key over the old one in one step.
+
+A practice's key is made on the practice's machine and only its certificate
+request reaches the CA: see `transport.csr`. `issue_practices`, which makes
+practices' keys here, serves the one-machine demo and tests.
 """
 
 from __future__ import annotations
@@ -130,6 +136,15 @@ class PkiLayout:
     def practice_key(self, practice_id: str) -> Path:
         return self.practices_dir / f"{validate_practice_id(practice_id)}.key"
 
+    def practice_request(self, practice_id: str) -> Path:
+        """Where `klynge agent keygen` puts the request, beside the key it is for."""
+        return self.practices_dir / f"{validate_practice_id(practice_id)}.csr"
+
+    @property
+    def issued_dir(self) -> Path:
+        """The region's copy of each certificate signed from a request (`klynge pki sign`)."""
+        return self.root / "issued"
+
 
 # -- building certificates (pure: keys and the clock come in) -----------------
 
@@ -141,6 +156,16 @@ def new_private_key() -> ec.EllipticCurvePrivateKey:
 def _serial() -> int:
     # RFC 5280: positive, at most 20 octets; 159 random bits keeps it positive.
     return secrets.randbits(159) | 1
+
+
+def practice_name(practice_id: str) -> x509.Name:
+    """The subject of a practice's certificate and of its request: the id as CN."""
+    return _name(practice_id)
+
+
+def practice_uri(practice_id: str) -> x509.UniformResourceIdentifier:
+    """The URI SAN the coordinator reads the practice from (`practice_id_of`)."""
+    return x509.UniformResourceIdentifier(PRACTICE_URI_PREFIX + validate_practice_id(practice_id))
 
 
 def _name(common_name: str) -> x509.Name:
@@ -191,7 +216,7 @@ def build_ca_certificate(
 def _leaf(
     ca_key: ec.EllipticCurvePrivateKey,
     ca_cert: x509.Certificate,
-    key: ec.EllipticCurvePrivateKey,
+    public: ec.EllipticCurvePublicKey,
     *,
     common_name: str,
     sans: Sequence[x509.GeneralName],
@@ -199,7 +224,6 @@ def _leaf(
     now: datetime,
     days: int,
 ) -> x509.Certificate:
-    public = key.public_key()
     return (
         x509.CertificateBuilder()
         .subject_name(_name(common_name))
@@ -256,7 +280,7 @@ def build_server_certificate(
     return _leaf(
         ca_key,
         ca_cert,
-        key,
+        key.public_key(),
         common_name=hosts[0],
         sans=[_host_name(h) for h in hosts],
         usage=ExtendedKeyUsageOID.SERVER_AUTH,
@@ -268,20 +292,24 @@ def build_server_certificate(
 def build_practice_certificate(
     ca_key: ec.EllipticCurvePrivateKey,
     ca_cert: x509.Certificate,
-    key: ec.EllipticCurvePrivateKey,
+    public: ec.EllipticCurvePublicKey,
     practice_id: str,
     *,
     now: datetime,
     days: int = LEAF_DAYS,
 ) -> x509.Certificate:
-    """A client certificate whose URI SAN names the practice; usable only as a TLS client."""
+    """A client certificate whose URI SAN names the practice; usable only as a TLS client.
+
+    Only the practice's public key comes in: the one profile for a certificate
+    signed from the practice's request (`transport.csr`) and for the demo's.
+    """
     validate_practice_id(practice_id)
     return _leaf(
         ca_key,
         ca_cert,
-        key,
+        public,
         common_name=practice_id,
-        sans=[x509.UniformResourceIdentifier(PRACTICE_URI_PREFIX + practice_id)],
+        sans=[practice_uri(practice_id)],
         usage=ExtendedKeyUsageOID.CLIENT_AUTH,
         now=now,
         days=days,
@@ -340,9 +368,13 @@ def is_issued_by(cert: x509.Certificate, ca_cert: x509.Certificate) -> bool:
 # -- files -------------------------------------------------------------------
 
 
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Create `path` with `mode` and `data`, atomically, failing if it exists."""
-    if path.exists():
+def write_new_file(path: Path, data: bytes, mode: int, *, replace: bool = False) -> None:
+    """Create `path` with `mode` and `data`, atomically; fail if it exists, unless `replace`.
+
+    With `replace` an existing file is swapped for the new one in one rename,
+    so a reader sees the old file or the new one, never a mix or a gap.
+    """
+    if path.exists() and not replace:
         raise PkiError("pki.exists", path=path)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
@@ -352,6 +384,9 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if replace:
+            os.replace(tmp, path)
+            return
         try:
             os.link(tmp, path)  # fails if path appeared meanwhile: never overwrite
         except FileExistsError as exc:
@@ -360,21 +395,23 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_private_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:
+def write_private_key(
+    path: Path, key: ec.EllipticCurvePrivateKey, *, replace: bool = False
+) -> None:
     """PKCS#8 PEM, unencrypted (the demo has no passphrase store), mode 0600."""
     pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    _write_new(path, pem, 0o600)
+    write_new_file(path, pem, 0o600, replace=replace)
 
 
 def write_certificate(path: Path, cert: x509.Certificate) -> None:
-    _write_new(path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    write_new_file(path, cert.public_bytes(serialization.Encoding.PEM), 0o644)
 
 
-def _read(path: Path, what: str) -> bytes:
+def read_pki_file(path: Path, what: str) -> bytes:
     try:
         return path.read_bytes()
     except FileNotFoundError as exc:
@@ -384,7 +421,7 @@ def _read(path: Path, what: str) -> bytes:
 
 
 def load_certificate(path: Path) -> x509.Certificate:
-    data = _read(path, "certificate")
+    data = read_pki_file(path, "certificate")
     try:
         return x509.load_pem_x509_certificate(data)
     except ValueError as exc:
@@ -392,7 +429,7 @@ def load_certificate(path: Path) -> x509.Certificate:
 
 
 def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
-    data = _read(path, "private key")
+    data = read_pki_file(path, "private key")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
@@ -417,7 +454,7 @@ def check_key_matches(
         )
 
 
-# -- the two operations behind `klynge pki init|issue` -----------------------
+# -- the CA's set-up behind `klynge pki init`, and the demo's practices ------
 
 
 @dataclass(frozen=True)
@@ -426,7 +463,7 @@ class IssuedCertificate:
 
     subject: str
     cert_path: Path
-    key_path: Path
+    key_path: Path | None  # None: signed from a request, the key is the practice's own
     fingerprint: str
     created: bool
 
@@ -496,8 +533,11 @@ def issue_practices(
     days: int = LEAF_DAYS,
     keep_existing: bool = False,
 ) -> list[IssuedCertificate]:
-    """One client certificate per practice.
+    """One client certificate and private key per practice, made here at the CA.
 
+    For the one-machine demo and tests only: it makes every practice's private
+    key where the CA key is. Practices on their own machines make their key and
+    a request (`transport.csr`), which the region signs with the same profile.
     An existing certificate is an error unless `keep_existing`, in which case
     it is checked (same CA, same practice, key matches) and kept, so a demo can
     rerun `issue` idempotently without ever replacing a key.
@@ -516,7 +556,9 @@ def issue_practices(
             results.append(_existing_practice(layout, practice_id, ca_cert))
             continue
         key = new_private_key()
-        cert = build_practice_certificate(ca_key, ca_cert, key, practice_id, now=now, days=days)
+        cert = build_practice_certificate(
+            ca_key, ca_cert, key.public_key(), practice_id, now=now, days=days
+        )
         write_private_key(key_path, key)
         write_certificate(cert_path, cert)
         results.append(IssuedCertificate(practice_id, cert_path, key_path, fingerprint(cert), True))

@@ -1,4 +1,4 @@
-"""`klynge agent run|status|init|registry|report|fetch-national|recover-ledger`: the agent.
+"""`klynge agent run|status|keygen|init|registry|report|fetch-national|recover-ledger`.
 
 `run` takes part in rounds for one or several practices in one process (the
 demo runs a few per process) until SIGINT/SIGTERM, or with `--once` until
@@ -7,6 +7,8 @@ every agent has seen one round outcome. Logs are JSON lines on stderr.
 ledger, so it is right even when no daemon runs. `report` writes the
 practice's own HTML report, computed locally and never sent anywhere.
 `fetch-national` downloads the country's figures once the region imported them.
+`keygen` makes the practice's TLS key and certificate request on its own
+machine (`transport.csr`); only the request goes to the region.
 `recover-ledger` rebuilds a rolled-back or re-created ledger from the
 practice's signed receipts in the coordinator's transparency log.
 """
@@ -49,6 +51,8 @@ from privacy.receipts import format_epsilon
 from protocols.errors import IdentityKeyError
 from protocols.identity import IdentityKey, public_key_from_hex, public_key_to_hex
 from reporting.practice_page import render_practice_report
+from transport.csr import make_practice_request
+from transport.pki import PkiLayout
 
 app = typer.Typer(
     help="The practice agent: take part in rounds, show its status, set it up.",
@@ -113,6 +117,14 @@ register(
         "agent.cli.recovered_previous": {
             "da": "Den tidligere fil er gemt som {path}.",
             "en": "The previous file is kept as {path}.",
+        },
+        "agent.cli.keygen": {
+            "da": "TLS-nøgle for {practice}: {key_file} (0600; den bliver på denne maskine). "
+            "Certifikatanmodning: {csr}; send den til regionen. Nøglens fingeraftryk: "
+            "{fingerprint}",
+            "en": "TLS key for {practice}: {key_file} (0600; it stays on this machine). "
+            "Certificate request: {csr}; send it to the region. The key's fingerprint: "
+            "{fingerprint}",
         },
         "agent.cli.coordinator": {
             "da": "angiv enten --coordinator VÆRT:PORT eller --port-file FIL",
@@ -246,6 +258,34 @@ def _authority_key(value: str, option: str = "--registry-authority-key") -> byte
         return public_key_from_hex(value, source=option)
     except (IdentityKeyError, KeyFileError) as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+@app.command("keygen")
+def keygen(
+    pki: Path = typer.Option(
+        ..., "--pki", help="The practice's PKI directory; the key goes to practices/ID.key."
+    ),
+    practice: str = typer.Option(..., "--practice", help="Practice id (as in the federation)."),
+    csr: Path | None = typer.Option(
+        None, "--csr", help="Where to write the request (default: beside the key, ID.csr)."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing key and request (a renewal)."
+    ),
+) -> None:
+    """Make this practice's TLS key here, and a certificate request for the region to sign."""
+    # A command of its own, not part of `init`: a certificate expires within
+    # 397 days, and a renewal needs a new key and request, not a new agent.
+    made = make_practice_request(PkiLayout(pki), practice, request_path=csr, force=force)
+    typer.echo(
+        t(
+            "agent.cli.keygen",
+            practice=made.practice_id,
+            key_file=made.key_path,
+            csr=made.request_path,
+            fingerprint=made.key_fingerprint,
+        )
+    )
 
 
 @app.command("init")

@@ -175,7 +175,12 @@ def demo(
         help="With --prepare-only: agents dial HOST:50051 (see docker/compose.yaml).",
     ),
 ) -> None:
-    """Run a demo federation: a real coordinator and agents over gRPC with mutual TLS."""
+    """Run a demo federation: a real coordinator and agents over gRPC with mutual TLS.
+
+    On one machine the demo's CA makes every practice's TLS key. On their own
+    machines practices make their keys themselves and send a certificate
+    request (klynge agent keygen, klynge pki sign; docs/runbook-practice.md).
+    """
     lang = current_lang()
     if out.exists() and any(out.iterdir()):
         if not (out / _MARKER).exists():

@@ -1,9 +1,11 @@
-"""`klynge pki init|issue|list`: the demo certificate authority behind the federation's mTLS.
+"""`klynge pki init|sign|list`: the region's certificate authority behind the federation's mTLS.
 
 The files live in one directory (see `transport.pki.PkiLayout`). Keys are
-written 0600 and never overwritten; rerunning `issue --keep-existing` checks
-and keeps what is there, so scripts can call it idempotently. In production
-the region's CA or OCES3 organisation certificates replace all of this.
+written 0600 and never overwritten. A practice's key is never made here: the
+practice makes it with `klynge agent keygen` and sends a certificate request,
+which `sign` checks and signs (`transport.csr`). Only the one-machine demo
+makes practices' keys at the CA (`transport.pki.issue_practices`). In
+production the region's CA or OCES3 organisation certificates replace this CA.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from common.i18n import register, t
+from transport.csr import sign_practice_request
 from transport.pki import (
     CA_DAYS,
     DEFAULT_SERVER_HOSTS,
@@ -25,7 +28,6 @@ from transport.pki import (
     PkiLayout,
     fingerprint,
     init_pki,
-    issue_practices,
     load_certificate,
     practice_id_of,
     practice_ids_from_federation,
@@ -48,13 +50,11 @@ register(
             "en": "Demo CA and server certificate created in {dir}. Private keys have file "
             "mode 0600 and must never be committed.",
         },
-        "pki.issue.done": {
-            "da": "{n} praksiscertifikater i {dir}",
-            "en": "{n} practice certificates in {dir}",
-        },
-        "pki.issue.none": {
-            "da": "angiv mindst én --practice eller --from-federation",
-            "en": "give at least one --practice or --from-federation",
+        "pki.sign.done": {
+            "da": "Certifikat til {practice} skrevet til {out}. Anmodningens nøgle har "
+            "fingeraftrykket {fingerprint}: sammenlign det med praksis i telefonen.",
+            "en": "Certificate for {practice} written to {out}. The request's key has the "
+            "fingerprint {fingerprint}: compare it with the practice by telephone.",
         },
     }
 )
@@ -104,31 +104,36 @@ def init(
     console.print(t("pki.init.done", dir=directory))
 
 
-@app.command("issue")
-def issue(
+@app.command("sign")
+def sign(
     directory: Path = _DIR,
-    practice: list[str] = typer.Option(
-        None, "--practice", help="Practice id to issue a client certificate for (repeatable)."
+    csr: Path = typer.Option(..., "--csr", help="The practice's certificate request (PEM)."),
+    practice: str = typer.Option(
+        ..., "--practice", help="The practice that sent the request; the request must name it."
     ),
-    from_federation: Path = typer.Option(
-        None, "--from-federation", help="Federation TOML; issue for each of its [[practices]]."
+    federation: Path = typer.Option(
+        ..., "--federation", help="Federation TOML; the practice must be one of its [[practices]]."
     ),
-    keep_existing: bool = typer.Option(
-        False, "--keep-existing", help="Check and keep certificates that already exist."
+    out: Path = typer.Option(
+        ..., "--out", help="Where to write the practice's certificate (never overwritten)."
     ),
     days: int = typer.Option(LEAF_DAYS, "--days", min=1),
 ) -> None:
-    """Issue one client certificate per practice, with the practice id in it."""
-    ids = list(practice or [])
-    if from_federation is not None:
-        ids.extend(practice_ids_from_federation(from_federation))
-    if not ids:
-        raise typer.BadParameter(t("pki.issue.none"), param_hint="--practice")
-    layout = PkiLayout(directory)
-    issued = issue_practices(layout, ids, now=_now(), days=days, keep_existing=keep_existing)
+    """Sign a practice's certificate request: its own key, its practice id, nothing else."""
+    ids = frozenset(practice_ids_from_federation(federation))
+    issued, key_fingerprint = sign_practice_request(
+        PkiLayout(directory),
+        csr,
+        expected=practice,
+        practice_ids=ids,
+        federation=federation,
+        out=out,
+        now=_now(),
+        days=days,
+    )
     console = Console()
-    console.print(_table(issued))
-    console.print(t("pki.issue.done", n=len(issued), dir=layout.practices_dir))
+    console.print(_table([issued]))
+    console.print(t("pki.sign.done", practice=practice, out=out, fingerprint=key_fingerprint))
 
 
 @app.command("list")
@@ -136,8 +141,9 @@ def list_certificates(directory: Path = _DIR) -> None:
     """Show the CA, server and practice certificates with fingerprints (for registry pinning)."""
     layout = PkiLayout(directory)
     paths = [("ca", layout.ca_cert), ("server", layout.server_cert)]
-    if layout.practices_dir.is_dir():
-        paths += [("", p) for p in sorted(layout.practices_dir.glob("*.pem"))]
+    for folder in (layout.practices_dir, layout.issued_dir):  # the demo's, and signed requests
+        if folder.is_dir():
+            paths += [("", p) for p in sorted(folder.glob("*.pem"))]
     table = Table()
     for key in ("subject", "file", "expires", "fingerprint"):
         table.add_column(t(f"pki.col.{key}"), overflow="fold")

@@ -1,4 +1,7 @@
-"""`klynge pki init|issue|list` and the certificates and key files they write."""
+"""`klynge pki init|sign|list`, `klynge agent keygen`, and the files they write.
+
+The demo's region-side path (`issue_practices`, no command) is tested here too.
+"""
 
 from __future__ import annotations
 
@@ -49,62 +52,121 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_init_and_issue_write_keys_0600_and_refuse_to_overwrite(tmp_path):
+FEDERATION = (
+    'format = "klynge-federation"\nversion = 1\nname = "t"\n'
+    '[[clusters]]\nid = "K01"\nname = "Nord"\nregion = "Nordjylland"\n'
+    '[[practices]]\nid = "P0001"\ncluster = "K01"\nextract = "p1"\nlist_size = 10\n'
+    '[[practices]]\nid = "P0002"\ncluster = "K01"\nextract = "p2"\nlist_size = 10\n'
+)
+
+
+def keygen(*args: str):
+    return runner.invoke(root, ["--lang", "en", "agent", "keygen", *args])
+
+
+def test_init_writes_keys_0600_and_refuses_to_overwrite(tmp_path):
     pki = tmp_path / "pki"
     result = run("init", "--dir", str(pki))
     assert result.exit_code == 0, result.output
     layout = PkiLayout(pki)
     assert mode(layout.ca_key) == 0o600 and mode(layout.server_key) == 0o600
     assert mode(layout.ca_cert) == 0o644
+    ca_key = layout.ca_key.read_bytes()
+    again = run("init", "--dir", str(pki))
+    assert again.exit_code != 0 and "refusing to overwrite" in again.output
+    assert layout.ca_key.read_bytes() == ca_key
 
-    result = run("issue", "--dir", str(pki), "--practice", "P0001", "--practice", "123456")
-    assert result.exit_code == 0, result.output
+
+def test_keygen_at_the_practice_and_sign_at_the_region(tmp_path):
+    federation = tmp_path / "region" / "federation.toml"
+    federation.parent.mkdir()
+    federation.write_text(FEDERATION, encoding="utf-8")
+    assert practice_ids_from_federation(federation) == ["P0001", "P0002"]
+    region = tmp_path / "region" / "pki"
+    assert run("init", "--dir", str(region)).exit_code == 0
+
+    practice = PkiLayout(tmp_path / "practice" / "pki")
+    request = tmp_path / "practice" / "outbox" / "P0001.csr"
+    made = keygen("--pki", str(practice.root), "--practice", "P0001", "--csr", str(request))
+    assert made.exit_code == 0, made.output
+    assert mode(practice.practice_key("P0001")) == 0o600 and request.exists()
+    assert "P0001.key (0600; it stays on this machine)" in made.output
+    key_before = practice.practice_key("P0001").read_bytes()
+    again = keygen("--pki", str(practice.root), "--practice", "P0001", "--csr", str(request))
+    assert again.exit_code != 0 and "Traceback" not in again.output
+    assert "P0001.key: already exists" in again.output
+    assert practice.practice_key("P0001").read_bytes() == key_before
+
+    out = tmp_path / "region" / "outbox" / "P0001" / "tls.pem"
+    args = ["sign", "--dir", str(region), "--csr", str(request), "--federation", str(federation)]
+    signed = run(*args, "--practice", "P0001", "--out", str(out))
+    assert signed.exit_code == 0, signed.output
+    assert practice_id_of(load_certificate(out)) == "P0001"
+    fingerprint = made.output.split("fingerprint: ")[1].split()[0]
+    assert fingerprint in signed.output.replace("\n", "")  # read to each other by telephone
+    listed = run("list", "--dir", str(region))
+    assert listed.exit_code == 0 and "P0001" in listed.output
+
+    # The request came from P0002's channel: refused, one line, nothing written.
+    other = tmp_path / "region" / "outbox" / "P0002" / "tls.pem"
+    refused = run(*args, "--practice", "P0002", "--out", str(other))
+    assert refused.exit_code != 0
+    assert refused.output.strip().count("\n") == 0 and "Traceback" not in refused.output
+    assert "P0001.csr: names practice 'P0001', but was expected from 'P0002'" in refused.output
+    assert not other.exists()
+    assert len(list((region / "issued").iterdir())) == 1
+
+    renewed = keygen(
+        "--pki", str(practice.root), "--practice", "P0001", "--csr", str(request), "--force"
+    )
+    assert renewed.exit_code == 0, renewed.output
+    assert practice.practice_key("P0001").read_bytes() != key_before
+
+
+def _sign_a_new_request(tmp_path: Path, region: Path, federation: Path):
+    """`pki sign` of a request `agent keygen` just made for P0001, into tmp_path/tls.pem."""
+    assert keygen("--pki", str(tmp_path / "practice"), "--practice", "P0001").exit_code == 0
+    request = PkiLayout(tmp_path / "practice").practice_request("P0001")
+    return run(
+        "sign",
+        "--dir",
+        str(region),
+        "--csr",
+        str(request),
+        "--practice",
+        "P0001",
+        "--federation",
+        str(federation),
+        "--out",
+        str(tmp_path / "tls.pem"),
+    )
+
+
+def test_sign_needs_a_ca(tmp_path):
+    federation = tmp_path / "federation.toml"
+    federation.write_text(FEDERATION, encoding="utf-8")
+    missing = _sign_a_new_request(tmp_path, tmp_path / "region", federation)
+    assert missing.exit_code != 0
+    assert "ca.pem" in missing.output and "not found" in missing.output
+    assert not (tmp_path / "tls.pem").exists()
+
+
+def test_the_demo_issues_practice_keys_at_the_ca_and_keeps_them_on_rerun(tmp_path):
+    layout = PkiLayout(tmp_path)
+    init_pki(layout, now=NOW)
+    issue_practices(layout, ["P0001", "123456"], now=NOW)
     for practice in ("P0001", "123456"):
         assert mode(layout.practice_key(practice)) == 0o600
         cert = load_certificate(layout.practice_cert(practice))
         assert practice_id_of(cert) == practice
         assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == practice
-    assert not list(pki.rglob("*.tmp"))
-
+    assert not list(tmp_path.rglob("*.tmp"))
     key_before = layout.practice_key("P0001").read_bytes()
-    again = run("issue", "--dir", str(pki), "--practice", "P0001")
-    assert again.exit_code != 0
-    assert "P0001.pem" in again.output and "refusing to overwrite" in again.output
-    assert "Traceback" not in again.output
+    with pytest.raises(PkiError, match=r"P0001\.pem: already exists"):
+        issue_practices(layout, ["P0001"], now=NOW)
+    kept = issue_practices(layout, ["P0001"], now=NOW, keep_existing=True)
+    assert not kept[0].created
     assert layout.practice_key("P0001").read_bytes() == key_before
-
-    kept = run("issue", "--dir", str(pki), "--practice", "P0001", "--keep-existing")
-    assert kept.exit_code == 0 and "kept" in kept.output
-    assert layout.practice_key("P0001").read_bytes() == key_before
-
-    assert run("init", "--dir", str(pki)).exit_code != 0
-    listed = run("list", "--dir", str(pki))
-    assert listed.exit_code == 0 and "P0001" in listed.output
-
-
-def test_issue_from_federation_file(tmp_path):
-    federation = tmp_path / "federation.toml"
-    federation.write_text(
-        'format = "klynge-federation"\nversion = 1\nname = "t"\n'
-        '[[clusters]]\nid = "K01"\nname = "Nord"\nregion = "Nordjylland"\n'
-        '[[practices]]\nid = "P0001"\ncluster = "K01"\nextract = "p1"\nlist_size = 10\n'
-        '[[practices]]\nid = "P0002"\ncluster = "K01"\nextract = "p2"\nlist_size = 10\n',
-        encoding="utf-8",
-    )
-    ids = practice_ids_from_federation(federation)
-    assert ids == ["P0001", "P0002"]
-    pki = tmp_path / "pki"
-    assert run("init", "--dir", str(pki)).exit_code == 0
-    result = run("issue", "--dir", str(pki), "--from-federation", str(federation))
-    assert result.exit_code == 0, result.output
-    assert PkiLayout(pki).practice_cert("P0002").exists()
-
-
-def test_issue_needs_practices_and_a_ca(tmp_path):
-    assert run("issue", "--dir", str(tmp_path)).exit_code != 0
-    missing = run("issue", "--dir", str(tmp_path), "--practice", "P0001")
-    assert missing.exit_code != 0
-    assert "ca.pem" in missing.output and "not found" in missing.output
 
 
 def test_bad_practice_ids_are_refused():
@@ -176,7 +238,11 @@ def test_practice_certificate_needs_valid_id(tmp_path):
     ca_key = load_private_key(layout.ca_key)
     with pytest.raises(PkiError):
         build_practice_certificate(
-            ca_key, load_certificate(layout.ca_cert), new_private_key(), "bad id", now=NOW
+            ca_key,
+            load_certificate(layout.ca_cert),
+            new_private_key().public_key(),
+            "bad id",
+            now=NOW,
         )
 
 
@@ -184,6 +250,7 @@ def test_bad_federation_file_is_one_line_error(tmp_path):
     federation = tmp_path / "federation.toml"
     federation.write_text("[[practices]]\nid = 3\n", encoding="utf-8")
     assert run("init", "--dir", str(tmp_path / "pki")).exit_code == 0
-    result = run("issue", "--dir", str(tmp_path / "pki"), "--from-federation", str(federation))
+    result = _sign_a_new_request(tmp_path, tmp_path / "pki", federation)
     assert result.exit_code != 0
     assert "federation.toml" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "tls.pem").exists()

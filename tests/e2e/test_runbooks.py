@@ -11,8 +11,11 @@ running at the end. A command in the docs that fails fails the test, so the
 docs cannot drift from the code.
 
 Afterwards the test checks what the runbooks promise: one released round in
-the region's store, the reports written, and no private key of a practice
-ever on the region's machine (nor the region's keys on a practice's).
+the region's store and the reports written. After every step it checks that
+no private key of a practice is on the region's machine (a file holding a
+private key there is one of the region's own, by path), and every send that
+no file it moves holds a private key: each practice's TLS key is made on its
+own machine and only its certificate request travels.
 """
 
 from __future__ import annotations
@@ -21,18 +24,51 @@ import os
 import re
 import socket
 import sqlite3
+import stat
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.runbook import Machine, RunbookError, merge, read_steps, send
+from transport.pki import (
+    check_key_matches,
+    is_issued_by,
+    load_certificate,
+    load_private_key,
+    practice_id_of,
+)
 
 pytestmark = pytest.mark.e2e
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PRACTICES = [f"P{i:04d}" for i in range(1, 7)]  # the runbooks' trial: six practices in K01
 STEP_TIMEOUT_S = 240.0
+# The only private keys the region's folder may hold, all the region's own.
+REGION_KEYS = {
+    "pki/ca.key",
+    "pki/server.key",
+    "authority/manifest-authority.key",
+    "authority/registry-authority.key",
+    "log.key",
+}
+
+
+def _private_keys(folder: Path) -> set[str]:
+    """Files under `folder` named like a private key or holding one in PEM, relative paths."""
+    found = set()
+    for path in folder.rglob("*"):
+        if path.is_file() and (path.suffix == ".key" or b"PRIVATE KEY-----" in path.read_bytes()):
+            found.add(path.relative_to(folder).as_posix())
+    return found
+
+
+def _crossing_table(page: Path) -> list[list[str]]:
+    """The rows of a runbook's table of files that cross between the machines."""
+    text = page.read_text(encoding="utf-8")
+    section = text.split("## Files that cross between the machines", 1)[1].split("\n## ", 1)[0]
+    rows = [line.strip("|").split("|") for line in section.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in row] for row in rows[1:]]  # without the header
 
 
 def _free_port() -> int:
@@ -53,6 +89,25 @@ def test_every_shell_block_of_the_runbooks_is_marked_and_the_steps_alternate():
         ("practice", "region"),
         ("region", "practice"),
     ]
+
+
+@pytest.mark.parametrize("page", ["runbook-region.md", "runbook-practice.md"])
+def test_the_files_that_cross_hold_no_private_key(page: str):
+    rows = _crossing_table(DOCS / page)
+    assert len(rows) >= 8
+    assert all(row[-1] == "no" for row in rows), rows  # nothing secret crosses
+    files = [name for row in rows for name in re.findall(r"`([^`]+)`", row[2])]
+    assert not [name for name in files if name.endswith(".key")]
+    assert {"ca.pem", "tls.pem", "PRACTICE.csr"} <= set(files)
+
+
+def test_the_key_check_sees_a_practice_key_by_name_or_by_content(tmp_path: Path):
+    (tmp_path / "pki").mkdir()
+    (tmp_path / "pki" / "ca.key").write_text("x")
+    (tmp_path / "outbox").mkdir()
+    (tmp_path / "outbox" / "tls.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    (tmp_path / "outbox" / "P0001.csr").write_text("-----BEGIN CERTIFICATE REQUEST-----\n")
+    assert _private_keys(tmp_path) - REGION_KEYS == {"outbox/tls.pem"}
 
 
 def test_read_steps_refuses_an_unmarked_block(tmp_path: Path):
@@ -99,16 +154,21 @@ def test_the_runbooks_release_one_round_from_empty_folders(tmp_path: Path):
                 for p, machine in practices.items():
                     moved = send(region.folder / "outbox" / p, machine.folder / "inbox")
                     assert moved, f"{step.source}: nothing to send to {p}"
+                    assert not _private_keys(machine.folder / "inbox"), step.source
             elif step.is_send:
                 for p, machine in practices.items():
                     moved = send(machine.folder / "outbox", region.folder / "inbox")
                     assert moved, f"{step.source}: {p} sent nothing"
+                    assert f"{p}.csr" in moved, f"{step.source}: {p} sent {moved}"
             elif step.machine == "region":
                 region.run(step, STEP_TIMEOUT_S)
             else:  # separate machines: every practice at once
                 handed = [(m, m.submit(step)) for m in practices.values()]
                 for machine, done in handed:
                     machine.wait(step, done, STEP_TIMEOUT_S)
+            # Nothing secret of a practice at the region, after any step.
+            stray = _private_keys(region.folder) - REGION_KEYS
+            assert not stray, f"after {step.source}: private keys at the region: {stray}"
     finally:
         for machine in (region, *practices.values()):
             machine.stop()
@@ -128,14 +188,17 @@ def test_the_runbooks_release_one_round_from_empty_folders(tmp_path: Path):
         assert (machine.folder / "report.html").stat().st_size > 0, machine.tail()
         assert (machine.folder / "audit.html").stat().st_size > 0
 
-    # Nothing secret on the wrong machine: no practice's identity or TLS key at the region,
-    # and none of the region's private keys at a practice.
-    region_files = {f.name for f in region.folder.rglob("*") if f.is_file()}
-    assert not {"identity.key", "tls.key"} & region_files
-    assert not list((region.folder / "pki" / "practices").glob("*.key"))
-    for machine in practices.values():
-        names = {f.name for f in machine.folder.rglob("*") if f.is_file()}
-        region_secrets = {"ca.key", "server.key", "log.key"}
-        region_secrets |= {"manifest-authority.key", "registry-authority.key"}
-        assert not region_secrets & names
-        assert {"identity.key", f"{machine.name}.key"} <= names
+    # Nothing secret on the wrong machine: a practice holds its own two keys (0600) and a
+    # certificate the region signed for the TLS key it made, none of the region's keys.
+    ca = load_certificate(region.folder / "pki" / "ca.pem")
+    for p, machine in practices.items():
+        assert _private_keys(machine.folder) == {
+            "agent/identity.key",
+            f"pki/practices/{p}.key",
+        }
+        tls_key = machine.folder / "pki" / "practices" / f"{p}.key"
+        assert stat.S_IMODE(tls_key.stat().st_mode) == 0o600
+        cert_path = machine.folder / "pki" / "practices" / f"{p}.pem"
+        cert = load_certificate(cert_path)
+        assert is_issued_by(cert, ca) and practice_id_of(cert) == p
+        check_key_matches(cert_path, cert, load_private_key(tls_key))
