@@ -603,6 +603,16 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "da": "afbrudt runde: årsag, forsøg nr., og om perioden køres igen",
         "en": "aborted round: reason, attempt, and whether the period runs again",
     },
+    "audit.log.kind.fetch_refused": {
+        "da": (
+            "afvist hentning: certifikatets identitet, årsag og hvad der blev bedt om (en "
+            "partner uden for manifestet, eller mere end den har fået)"
+        ),
+        "en": (
+            "refused fetch: the certificate's identity, the reason and what was asked (a "
+            "partner outside the manifest, or more than it was given)"
+        ),
+    },
     "audit.log.checks": {
         "da": (
             "Ved hver runde beder hver agent om et bevis for, at dens tidligere kvitteringer er "
