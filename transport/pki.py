@@ -37,6 +37,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from common.errors import KlyngeError
 from common.federation import load_federation
 from common.i18n import register, t
+from common.identities import PARTNER_URI_PREFIX, PRACTICE, parse_identity
 
 register(
     {
@@ -65,6 +66,7 @@ register(
 
 PRACTICE_URI_PREFIX = "urn:klynge:practice:"
 _PRACTICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_KLYNGE_URI = "urn:klynge:"
 # The envelope sender of frames from the coordinator; no practice may take it.
 _RESERVED_IDS = frozenset({"coordinator"})
 # Clocks of practice machines drift; a certificate valid "from now" would be
@@ -129,6 +131,16 @@ class PkiLayout:
 
     def practice_key(self, practice_id: str) -> Path:
         return self.practices_dir / f"{validate_practice_id(practice_id)}.key"
+
+    @property
+    def partners_dir(self) -> Path:
+        return self.root / "partners"
+
+    def partner_cert(self, partner_id: str) -> Path:
+        return self.partners_dir / f"{validate_practice_id(partner_id)}.pem"
+
+    def partner_key(self, partner_id: str) -> Path:
+        return self.partners_dir / f"{validate_practice_id(partner_id)}.key"
 
 
 # -- building certificates (pure: keys and the clock come in) -----------------
@@ -288,29 +300,66 @@ def build_practice_certificate(
     )
 
 
+def build_partner_certificate(
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    key: ec.EllipticCurvePrivateKey,
+    partner_id: str,
+    *,
+    now: datetime,
+    days: int = LEAF_DAYS,
+) -> x509.Certificate:
+    """A client certificate for a partner (`urn:klynge:partner:<id>`): it can fetch what the
+    manifest grants that identity, and is never read as a practice (`practice_id_of`)."""
+    validate_practice_id(partner_id)
+    return _leaf(
+        ca_key,
+        ca_cert,
+        key,
+        common_name=partner_id,
+        sans=[x509.UniformResourceIdentifier(PARTNER_URI_PREFIX + partner_id)],
+        usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+        now=now,
+        days=days,
+    )
+
+
 # -- reading certificates ----------------------------------------------------
+
+
+def identity_of(cert: x509.Certificate) -> tuple[str, str]:
+    """(role, id) from the certificate's single `urn:klynge:` URI SAN.
+
+    A certificate with zero or several such URIs (a practice's and a
+    partner's, say) identifies nobody, so no certificate can be both.
+    """
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound as exc:
+        raise ValueError("certificate has no subjectAltName") from exc
+    uris = [
+        uri
+        for uri in san.get_values_for_type(x509.UniformResourceIdentifier)
+        if uri.startswith(_KLYNGE_URI)
+    ]
+    if len(uris) != 1:
+        raise ValueError(f"certificate names {len(uris)} identities, expected exactly 1")
+    parsed = parse_identity(uris[0])
+    if parsed is None:
+        raise ValueError(f"certificate identity {uris[0][:100]!r} is malformed")
+    return parsed
 
 
 def practice_id_of(cert: x509.Certificate) -> str:
     """The practice id from the certificate's single `urn:klynge:practice:` URI SAN.
 
     Only the SAN counts: the CN is for humans, and a certificate with zero or
-    several practice URIs identifies nobody.
+    several identity URIs, or a partner's, identifies no practice.
     """
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound as exc:
-        raise ValueError("certificate has no subjectAltName") from exc
-    ids = [
-        uri[len(PRACTICE_URI_PREFIX) :]
-        for uri in san.get_values_for_type(x509.UniformResourceIdentifier)
-        if uri.startswith(PRACTICE_URI_PREFIX)
-    ]
-    if len(ids) != 1:
-        raise ValueError(f"certificate names {len(ids)} practices, expected exactly 1")
-    if not _PRACTICE_ID.fullmatch(ids[0]):
-        raise ValueError(f"certificate practice id {ids[0]!r} is malformed")
-    return ids[0]
+    role, subject = identity_of(cert)
+    if role != PRACTICE:
+        raise ValueError(f"certificate names a {role}, not a practice")
+    return subject
 
 
 def has_client_auth(cert: x509.Certificate) -> bool:
@@ -521,6 +570,23 @@ def issue_practices(
         write_certificate(cert_path, cert)
         results.append(IssuedCertificate(practice_id, cert_path, key_path, fingerprint(cert), True))
     return results
+
+
+def issue_partner(
+    layout: PkiLayout, partner_id: str, *, now: datetime, days: int = LEAF_DAYS
+) -> IssuedCertificate:
+    """A partner's client certificate from the region's CA; never replaces an existing one."""
+    validate_practice_id(partner_id)
+    cert_path, key_path = layout.partner_cert(partner_id), layout.partner_key(partner_id)
+    for path in (cert_path, key_path):
+        if path.exists():
+            raise PkiError("pki.exists", path=path)
+    ca_key, ca_cert = load_ca(layout)
+    key = new_private_key()
+    cert = build_partner_certificate(ca_key, ca_cert, key, partner_id, now=now, days=days)
+    write_private_key(key_path, key)
+    write_certificate(cert_path, cert)
+    return IssuedCertificate(partner_id, cert_path, key_path, fingerprint(cert), True)
 
 
 def practice_ids_from_federation(path: Path) -> list[str]:

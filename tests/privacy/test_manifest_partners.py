@@ -107,9 +107,7 @@ def test_a_bad_partner_is_refused_naming_its_key(old, new, key, words):
 def test_an_identity_or_id_declared_twice_is_refused():
     twin = HOSPITAL.replace('id = "rh-kvalitet"', 'id = "rh-kvalitet-2"')
     _fails(_base() + HOSPITAL + twin, "partners", "identity urn:klynge:partner:rh-kvalitet")
-    same_id = HOSPITAL.replace(
-        '"urn:klynge:partner:rh-kvalitet"', '"urn:klynge:partner:another"'
-    )
+    same_id = HOSPITAL.replace('"urn:klynge:partner:rh-kvalitet"', '"urn:klynge:partner:another"')
     _fails(_base() + HOSPITAL + same_id, "partners", "id rh-kvalitet is declared twice")
 
 
