@@ -150,3 +150,22 @@ def fetch_release(
             raise FetchNotFound(exc.details() or "nothing released") from exc
         raise FetchError(status.name if status else "UNKNOWN", exc.details() or "") from exc
     return FetchResult(response.round_id, response.media_type, bytes(response.body))
+
+
+def fetch_once(
+    credentials: grpc.ChannelCredentials,
+    target: str,
+    scope: str,
+    *,
+    body: bytes = b"",
+    timeout: float = 30.0,
+    server_name: str | None = None,
+    max_bytes: int = 64 * 1024 * 1024,
+) -> FetchResult:
+    """One Fetch on a channel of its own, closed after: for a caller that holds no session (a
+    partner), unlike an agent, whose transport keeps a channel for its fetches."""
+    options: list[tuple[str, object]] = [("grpc.max_receive_message_length", max_bytes)]
+    if server_name:
+        options.append(("grpc.ssl_target_name_override", server_name))
+    with grpc.secure_channel(target, credentials, options) as channel:
+        return fetch_release(channel, scope, "", timeout, body)

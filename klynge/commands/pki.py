@@ -25,6 +25,7 @@ from transport.pki import (
     PkiLayout,
     fingerprint,
     init_pki,
+    issue_partner,
     issue_practices,
     load_certificate,
     practice_id_of,
@@ -51,6 +52,12 @@ register(
         "pki.issue.done": {
             "da": "{n} praksiscertifikater i {dir}",
             "en": "{n} practice certificates in {dir}",
+        },
+        "pki.issue.partner": {
+            "da": "Partnercertifikat (urn:klynge:partner:{id}) i {dir}; det giver kun adgang til "
+            "det, manifestets [[partners]] giver denne identitet.",
+            "en": "Partner certificate (urn:klynge:partner:{id}) in {dir}; it reaches only what "
+            "the manifest's [[partners]] grants this identity.",
         },
         "pki.issue.none": {
             "da": "angiv mindst én --practice eller --from-federation",
@@ -129,6 +136,20 @@ def issue(
     console = Console()
     console.print(_table(issued))
     console.print(t("pki.issue.done", n=len(issued), dir=layout.practices_dir))
+
+
+@app.command("issue-partner")
+def issue_partner_command(
+    directory: Path = _DIR,
+    partner_id: str = typer.Option(..., "--id", help="The partner's id, as in [[partners]]."),
+    days: int = typer.Option(LEAF_DAYS, "--days", min=1),
+) -> None:
+    """Issue a partner's client certificate (its own role: it can never act as a practice)."""
+    layout = PkiLayout(directory)
+    issued = issue_partner(layout, partner_id, now=_now(), days=days)
+    console = Console()
+    console.print(_table([issued]))
+    console.print(t("pki.issue.partner", id=partner_id, dir=layout.partners_dir))
 
 
 @app.command("list")
