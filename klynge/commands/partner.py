@@ -35,6 +35,11 @@ register(
 )
 
 
+@app.callback()
+def partner() -> None:
+    """Partners in the wider health system: fetch the figures the manifest grants them."""
+
+
 @app.command("fetch")
 def fetch(
     config: Path = typer.Option(..., "--config", help="The partner's partner.toml."),
