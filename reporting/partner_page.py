@@ -10,14 +10,14 @@ every figure is an aggregate with privacy noise. Danish or English.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from common.formatting import day, epsilon, integer, interval, rate
+from common.formatting import day, epsilon, integer
 from common.i18n import Lang, register, t
 from indicator_defs import Catalogue
 from reporting import words
+from reporting.national_page import Row, rate_cell
 from reporting.page import render_page
-from reporting.release_document import IndicatorFigure, ReleaseDocument
+from reporting.release_document import ReleaseDocument
 
 register(
     {
@@ -60,31 +60,10 @@ register(
 )
 
 
-@dataclass(frozen=True)
-class Cell:
-    rate: str | None
-    interval: str
-    note: str
-
-
-@dataclass(frozen=True)
-class Row:
-    indicator_id: str
-    title: str
-    cells: tuple[Cell, ...]
-
-
 def unit_label(doc: ReleaseDocument, lang: Lang) -> str:
     """'klynge K01' or 'region Midtjylland', as the page and the demo's summary name a unit."""
     key = "report.partner.region" if doc.level == "region" else "report.partner.cluster"
     return t(key, lang, unit=doc.unit)
-
-
-def _cell(f: IndicatorFigure | None, scale: int, lang: Lang) -> Cell:
-    if f is None or f.rate is None:
-        return Cell(None, "", "")
-    note = t("words.uncertain", lang) if f.uncertain else ""
-    return Cell(rate(f.rate, scale, lang=lang), interval(f.interval, scale, lang=lang), note)
 
 
 def render_partner_page(
@@ -95,7 +74,7 @@ def render_partner_page(
     rows = []
     for iid in ids:
         ind = catalogue.indicators[iid]
-        cells = tuple(_cell(d.figures.get(iid), ind.scale, lang) for d in docs)
+        cells = tuple(rate_cell(d.figures.get(iid), ind.scale, lang) for d in docs)
         rows.append(Row(iid, ind.title[lang], cells))
     latest = max((d.reference_date for d in docs), default=None)
     units = [unit_label(d, lang) for d in docs]

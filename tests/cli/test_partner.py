@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from klynge.cli import root
 from privacy.defaults import default_manifest_path
-from tests.privacy.test_manifest_partners import HOSPITAL
+from tests.privacy.builders import HOSPITAL
 from transport.pki import PkiLayout, identity_of, init_pki, load_certificate
 
 runner = CliRunner()

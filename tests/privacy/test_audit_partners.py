@@ -10,7 +10,7 @@ from privacy.audit import build_report
 from privacy.defaults import default_manifest_path
 from privacy.manifest import parse_manifest
 from privacy.report_model import render_json, render_markdown
-from tests.privacy.test_manifest_partners import HOSPITAL, MUNICIPALITY
+from tests.privacy.builders import HOSPITAL, MUNICIPALITY
 
 
 @pytest.fixture(scope="module")

@@ -9,28 +9,7 @@ from privacy.defaults import default_manifest_path
 from privacy.errors import ManifestError
 from privacy.manifest import ALL_MEASURES, parse_manifest, partners_problem
 from privacy.manifest_toml import render_manifest
-
-HOSPITAL = """
-[[partners]]
-id = "rh-kvalitet"
-name = { da = "Regionshospitalets kvalitetsafdeling", en = "The regional hospital's quality unit" }
-kind = "hospital_quality_unit"
-identity = "urn:klynge:partner:rh-kvalitet"
-clusters = ["K1", "K2"]
-levels = ["cluster"]
-measures = ["DM-01", "AB-01"]
-"""
-
-MUNICIPALITY = """
-[[partners]]
-id = "kommune-sundhed"
-name = "Kommunens sundhedsafdeling"
-kind = "municipal_health_services"
-identity = "urn:klynge:partner:kommune-sundhed"
-region = "Midtjylland"
-levels = ["cluster", "region"]
-measures = "all"
-"""
+from tests.privacy.builders import HOSPITAL, MUNICIPALITY
 
 
 def _base() -> str:

@@ -20,27 +20,8 @@ from server.partners import (
     parse_bundle,
     partner_bundle,
 )
+from tests.privacy.builders import HOSPITAL, MUNICIPALITY
 from tests.reporting.builders import unit_doc
-
-PARTNERS = """
-[[partners]]
-id = "rh-kvalitet"
-name = { da = "Regionshospitalets kvalitetsafdeling", en = "The regional hospital's quality unit" }
-kind = "hospital_quality_unit"
-identity = "urn:klynge:partner:rh-kvalitet"
-clusters = ["K1"]
-levels = ["cluster"]
-measures = ["DM-01", "AB-01"]
-
-[[partners]]
-id = "kommune"
-name = "Kommunens sundhedsafdeling"
-kind = "municipal_health_services"
-identity = "urn:klynge:partner:kommune"
-region = "Midtjylland"
-levels = ["cluster", "region"]
-measures = "all"
-"""
 
 FEDERATION = Federation(
     "f",
@@ -55,7 +36,7 @@ FEDERATION = Federation(
 
 @pytest.fixture(scope="module")
 def manifest():
-    return parse_manifest(default_manifest_path().read_text() + PARTNERS).manifest
+    return parse_manifest(default_manifest_path().read_text() + HOSPITAL + MUNICIPALITY).manifest
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +52,7 @@ def _released(level: str, unit: str):
 
 def test_a_grant_is_its_units_at_its_levels_and_its_measures(grants, manifest):
     hospital, municipality = grants
-    assert hospital.units == (("cluster", "K1"),)
+    assert hospital.units == (("cluster", "K1"), ("cluster", "K2"))
     assert hospital.measures == ("AB-01", "DM-01")  # in the manifest's order
     assert municipality.units == (("cluster", "K1"), ("cluster", "K2"), ("region", "Midtjylland"))
     assert municipality.measures == tuple(i.id for i in manifest.indicators)
@@ -84,9 +65,11 @@ def test_the_partner_gets_only_its_measures_of_only_its_units(grants):
         asked.append((level, unit))
         return _released(level, unit)
 
-    (doc,) = partner_bundle(grants[0], PartnerRequest(), latest)
-    assert asked == [("cluster", "K1")]
-    assert doc.unit == "K1" and set(doc.figures) == {"AB-01", "DM-01"}
+    docs = partner_bundle(grants[0], PartnerRequest(), latest)
+    assert asked == [("cluster", "K1"), ("cluster", "K2")]
+    assert [d.unit for d in docs] == ["K1", "K2"]
+    assert all(set(d.figures) == {"AB-01", "DM-01"} for d in docs)
+    doc = docs[0]
     assert len(_released("cluster", "K1").figures) > 2  # the release held more than that
     partner, (again,) = parse_bundle(bundle_body("rh-kvalitet", [doc]), "bundle")
     assert partner == "rh-kvalitet" and again.figures == doc.figures
@@ -109,7 +92,8 @@ def test_a_narrower_request_gets_less_and_units_without_a_release_are_left_out(g
     [
         (PartnerRequest(level="region"), LEVEL),
         (PartnerRequest(level="practice"), LEVEL),
-        (PartnerRequest(units=("K2",)), UNIT),
+        (PartnerRequest(units=("K3",)), UNIT),
+        (PartnerRequest(units=("K1", "K3")), UNIT),
         (PartnerRequest(units=("Midtjylland",)), UNIT),
         (PartnerRequest(measures=("DM-01", "HT-01")), MEASURE),
     ],
