@@ -389,6 +389,8 @@ def _print_commands(layout) -> None:
             for p in layout.federation.practices_in(cluster.id)
         )
         console.print(f"  klynge agent run {configs}")
+    if layout.partner_config is not None:  # after the rounds, while the coordinator runs
+        console.print(f"  klynge partner fetch --config {layout.partner_config}")
 
 
 def register(root: typer.Typer) -> None:
