@@ -39,6 +39,7 @@ from common.identities import PARTNER, identity_uri
 from common.tomlfile import read_table
 from indicator_defs import Catalogue
 from privacy.manifest import Partner, load_manifest
+from protocols.envelope import FetchNotFound
 from protocols.wire import FETCH_PARTNER
 from reporting.partner_page import render_partner_page
 from reporting.release_document import ReleaseDocument
@@ -145,14 +146,17 @@ def fetch_partner(
             reason=f"names {role} {subject!r}, not partner {settings.partner_id!r}",
         )
     target = coordinator_target(settings)
-    result = fetch_once(
-        channel_credentials(loaded),
-        target,
-        FETCH_PARTNER,
-        body=request.to_body(),
-        timeout=timeout,
-        server_name=settings.server_name,
-    )
+    try:
+        result = fetch_once(
+            channel_credentials(loaded),
+            target,
+            FETCH_PARTNER,
+            body=request.to_body(),
+            timeout=timeout,
+            server_name=settings.server_name,
+        )
+    except FetchNotFound:
+        return Received(partner, ())  # nothing released for its units yet: the page says so
     named, releases = parse_bundle(result.body, f"the answer of {target}")
     if named != settings.partner_id:
         raise PartnerFetchError(f"the coordinator answered for partner {named!r}")

@@ -363,10 +363,11 @@ def check_every_release_exports_as_conformant_fhir(results: dict) -> None:
 
 def test_a_cluster_below_the_minimum_releases_nothing(tmp_path):
     # two clusters of 5; one practice of each vanishes, leaving 4 < 5 survivors
-    _, layout, _, results = run_demo(
+    _, layout, outcome, results = run_demo(
         tmp_path, practices=10, clusters=2, dropout=0.2, dropout_stage="SHARE_KEYS"
     )
     assert results["clusters"] == {} and results["regions"] == {}
+    assert outcome.partner is not None and outcome.partner.releases == ()  # nothing to get
     reasons = {r["cluster"]: r["reason"] for r in results["aborted_rounds"]}
     assert {"K01", "K02"} <= set(reasons)
     # recorded in words (server/reasons.py), never as an exception class

@@ -13,6 +13,7 @@ transparency log, which still verifies under the coordinator's key.
 from __future__ import annotations
 
 import json
+import urllib.request
 from datetime import UTC, datetime
 
 import pytest
@@ -52,6 +53,8 @@ def test_a_partner_gets_exactly_its_grant_and_everything_more_is_refused_and_log
         region = fed.layout.federation.clusters[0].region
         pki = PkiLayout(fed.layout.out / "pki")
         issue_partner(pki, "outsider", now=datetime.now(UTC))
+        with fed.layout.server_config.open("a") as config:
+            config.write('\n[operations]\nmetrics = "127.0.0.1:0"\n')
         port = fed.start_coordinator()
         fed.agent_process(fed.practices(cluster))
         assert fed.wait_for_rounds({cluster}) == {cluster: "released"}
@@ -106,3 +109,8 @@ def test_a_partner_gets_exactly_its_grant_and_everything_more_is_refused_and_log
         assert len(refused) == 6
         log = verify_log(fed.layout.transparency_log, log_key=load_public_key(fed.layout.log_key))
         assert log.kinds["fetch_refused"] == 6
+        (listening,) = [e for e in fed.coordinator_events() if e["event"] == "metrics_listening"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{listening['port']}/metrics") as page:
+            metrics = page.read().decode()
+        for reason in by_reason:
+            assert f'klynge_refusals_total{{source="fetch",reason="{reason}"}} 1.0' in metrics
