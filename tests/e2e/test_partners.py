@@ -113,4 +113,4 @@ def test_a_partner_gets_exactly_its_grant_and_everything_more_is_refused_and_log
         with urllib.request.urlopen(f"http://127.0.0.1:{listening['port']}/metrics") as page:
             metrics = page.read().decode()
         for reason in by_reason:
-            assert f'klynge_refusals_total{{source="fetch",reason="{reason}"}} 1.0' in metrics
+            assert f'klynge_refusals_total{{reason="{reason}",source="fetch"}} 1.0' in metrics
