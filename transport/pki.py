@@ -4,7 +4,9 @@ Why a CA of our own: practices can only dial out, and the coordinator must know
 *which* practice is calling from the TLS handshake alone, not from anything the
 client says. So each practice gets a client certificate that carries its
 practice id twice: as subject CN (for humans) and as the URI SAN
-`urn:klynge:practice:<id>` (the one the coordinator trusts). In production the
+`urn:klynge:practice:<id>` (the one the coordinator trusts). A partner in the
+wider health system gets `urn:klynge:partner:<id>` instead (`issue_partner`):
+a role of its own, so it can never be read as a practice. In production the
 region's CA or OCES3 organisation certificates take the place of this CA; only
 `practice_id_of` would need to learn their naming.
 

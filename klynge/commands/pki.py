@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from common.i18n import register, t
+from common.identities import PRACTICE
 from transport.pki import (
     CA_DAYS,
     DEFAULT_SERVER_HOSTS,
@@ -24,11 +25,11 @@ from transport.pki import (
     PkiError,
     PkiLayout,
     fingerprint,
+    identity_of,
     init_pki,
     issue_partner,
     issue_practices,
     load_certificate,
-    practice_id_of,
     practice_ids_from_federation,
 )
 
@@ -157,8 +158,9 @@ def list_certificates(directory: Path = _DIR) -> None:
     """Show the CA, server and practice certificates with fingerprints (for registry pinning)."""
     layout = PkiLayout(directory)
     paths = [("ca", layout.ca_cert), ("server", layout.server_cert)]
-    if layout.practices_dir.is_dir():
-        paths += [("", p) for p in sorted(layout.practices_dir.glob("*.pem"))]
+    for folder in (layout.practices_dir, layout.partners_dir):
+        if folder.is_dir():
+            paths += [("", p) for p in sorted(folder.glob("*.pem"))]
     table = Table()
     for key in ("subject", "file", "expires", "fingerprint"):
         table.add_column(t(f"pki.col.{key}"), overflow="fold")
@@ -166,7 +168,8 @@ def list_certificates(directory: Path = _DIR) -> None:
         cert = load_certificate(path)
         if not subject:
             try:
-                subject = practice_id_of(cert)
+                role, subject = identity_of(cert)
+                subject = subject if role == PRACTICE else f"{role} {subject}"
             except ValueError as exc:
                 raise PkiError("pki.mismatch", path=path, reason=str(exc)) from exc
         table.add_row(
