@@ -10,7 +10,7 @@ over mutual TLS on loopback, each on a channel of its own:
 - grant: the partner fetches its grant, the same release cut to its measures;
 - refused: the partner asks for a cluster it was not given (`--refusals` times
   in a loop): how fast it is refused, and how many `fetch_refused` entries the
-  transparency log gained (one a minute per identity, reason and request).
+  transparency log gained (one a minute per identity and reason).
 
 Reported per kind: median and 90th-percentile milliseconds per fetch (a new
 channel and TLS handshake each time, as `klynge partner fetch` makes) and the

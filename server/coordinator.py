@@ -119,9 +119,10 @@ from transport.tls import PeerIdentity, TlsFiles
 _log = logging.getLogger("klynge.coordinator")
 # What a failed write raises: the store's and the log's own errors, or the OS's.
 _STORAGE_ERRORS = (StoreError, LogError, OSError)
-# A refused partner Fetch is logged in the transparency log once per identity, reason and
-# request in this many seconds: every refusal still counts in the metrics, but a partner
-# asking again in a loop cannot grow the log without bound.
+# A refused partner Fetch is logged in the transparency log once per identity and reason in
+# this many seconds (the first request of the minute is recorded): every refusal still counts
+# in the metrics, but a partner asking again in a loop, whatever it asks, cannot grow the log
+# without bound.
 REFUSAL_LOG_QUIET_S = 60.0
 
 
@@ -192,7 +193,7 @@ class CoordinatorService(CoordinatorHandler):
             p.identity: Grant.of(p, self.manifest, self.federation)
             for p in self.manifest.partners or ()
         }
-        self._refusals_logged: dict[tuple[str, str, str], float] = {}
+        self._refusals_logged: dict[tuple[str, str], float] = {}
         self.layouts = {
             scope: ReleaseLayout.for_round(self.manifest, scope)
             for scope in RoundScope
@@ -1067,12 +1068,12 @@ class CoordinatorService(CoordinatorHandler):
         return None if stored is None else release_document(stored)
 
     def _refuse_partner(self, identity: str, reason: str, message: str, asked: str) -> NoReturn:
-        """Count, log and (at most once a minute per identity, reason and request) record the
-        refusal in the transparency log, then refuse with PERMISSION_DENIED."""
+        """Count, log and (at most once a minute per identity and reason) record the refusal in
+        the transparency log, then refuse with PERMISSION_DENIED."""
         self.metrics.refused(reason, source="fetch")
         log_event(self._log, "partner_refused", level=logging.WARNING, reason=reason)
         now = self._clock()
-        key = (identity, reason, asked)
+        key = (identity, reason)
         with self._lock:
             last = self._refusals_logged.get(key)
             due = last is None or now - last >= REFUSAL_LOG_QUIET_S

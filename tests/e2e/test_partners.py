@@ -84,6 +84,10 @@ def test_a_partner_gets_exactly_its_grant_and_everything_more_is_refused_and_log
         }
         for reason, request in asked_more.items():
             assert reason in _denied(lambda r=request: fetch_partner(settings, r))
+        # Asked again (something else): refused and counted, but not logged again this minute.
+        assert "partner_unit" in _denied(
+            lambda: fetch_partner(settings, PartnerRequest(units=("K98",)))
+        )
 
         target = f"localhost:{port}"
 
@@ -98,7 +102,9 @@ def test_a_partner_gets_exactly_its_grant_and_everything_more_is_refused_and_log
         # A partner cannot take a practice's scope (its "own cluster").
         assert "partner_scope" in _denied(raw(settings.tls, FETCH_CLUSTER))
 
-        by_reason = {str(p["reason"]): p for p in _refusals(fed)}
+        refusals = _refusals(fed)
+        by_reason = {str(p["reason"]): p for p in refusals}
+        assert len(refusals) == len(by_reason) == 6
         others = {"partner_not_declared", "not_a_partner", "partner_scope"}
         assert set(by_reason) == {*asked_more, *others}
         assert by_reason["partner_unit"]["identity"] == "urn:klynge:partner:rh-kvalitet"
@@ -106,11 +112,12 @@ def test_a_partner_gets_exactly_its_grant_and_everything_more_is_refused_and_log
         assert by_reason["partner_not_declared"]["identity"] == "urn:klynge:partner:outsider"
         assert str(by_reason["not_a_partner"]["identity"]).startswith("urn:klynge:practice:")
         refused = [e for e in fed.coordinator_events() if e.get("event") == "partner_refused"]
-        assert len(refused) == 6
+        assert len(refused) == 7
         log = verify_log(fed.layout.transparency_log, log_key=load_public_key(fed.layout.log_key))
         assert log.kinds["fetch_refused"] == 6
         (listening,) = [e for e in fed.coordinator_events() if e["event"] == "metrics_listening"]
         with urllib.request.urlopen(f"http://127.0.0.1:{listening['port']}/metrics") as page:
             metrics = page.read().decode()
         for reason in by_reason:
-            assert f'klynge_refusals_total{{reason="{reason}",source="fetch"}} 1.0' in metrics
+            count = 2 if reason == "partner_unit" else 1
+            assert f'klynge_refusals_total{{reason="{reason}",source="fetch"}} {count}.0' in metrics
