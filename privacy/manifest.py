@@ -665,6 +665,12 @@ def _partner(t: Table, indicator_ids: tuple[str, ...]) -> Partner:
         )
     if parsed is None or parsed[0] != PARTNER:
         raise t.fail("identity", f"must be urn:klynge:{PARTNER}:<id> (1-64 letters, digits, ._-)")
+    if parsed[1] != partner_id:
+        raise t.fail(
+            "identity",
+            f"names partner {parsed[1]!r}, not this partner's id {partner_id!r} (the "
+            "certificate the region issues for an id carries exactly that id)",
+        )
     levels = t.strings("levels", nonempty=True, unique=True)
     for level in levels:
         if level not in PARTNER_LEVELS:
@@ -698,12 +704,9 @@ def _partners(root: Table, indicator_ids: tuple[str, ...]) -> tuple[Partner, ...
     partners = tuple(_partner(t, indicator_ids) for t in root.tables("partners"))
     if not partners:
         raise root.fail("partners", "leave the section out when there are no partners")
-    for what, values in (
-        ("id", [p.id for p in partners]),
-        ("identity", [p.identity for p in partners]),
-    ):
-        if len(set(values)) != len(values):
-            raise root.fail("partners", f"{what} {_first_duplicate(values)} is declared twice")
+    identities = [p.identity for p in partners]  # each names its id, so ids are unique too
+    if len(set(identities)) != len(identities):
+        raise root.fail("partners", f"identity {_first_duplicate(identities)} is declared twice")
     return partners
 
 
