@@ -56,6 +56,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("report", "report", True, "cli.cmd.report"),
     CommandEntry("fhir", "fhir", True, "cli.cmd.fhir"),
     CommandEntry("national", "national", True, "cli.cmd.national"),
+    CommandEntry("partner", "partner", True, "cli.cmd.partner"),
 )
 _BY_NAME = {c.name: c for c in COMMANDS}
 _COMPLETION = ("install_completion", "show_completion")

@@ -40,12 +40,38 @@ from common.federation import Federation
 from common.i18n import current_lang
 from common.keyfiles import public_bytes, write_private_key, write_public_key
 from privacy.authoring import default_manifest, write_signed
-from privacy.manifest import Manifest, load_manifest
+from privacy.manifest import Manifest, Partner, Text, load_manifest
 from privacy.signing import generate_private_key
 from protocols.identity import IdentityKey
-from transport.pki import DEFAULT_SERVER_HOSTS, PkiLayout, init_pki, issue_practices
+from server.partner_client import Received, fetch_partner, load_partner_settings
+from server.partners import PartnerRequest
+from transport.pki import (
+    DEFAULT_SERVER_HOSTS,
+    PkiLayout,
+    init_pki,
+    issue_partner,
+    issue_practices,
+)
 
 CONTAINER_PORT = 50051
+DEMO_PARTNER_ID = "rh-kvalitet"
+# The demo's partner gets a few diabetes and antibiotic indicators of the first cluster.
+DEMO_PARTNER_MEASURES = ("AB-01", "AB-02", "DM-01", "DM-02")
+
+
+def demo_partner(cluster: str) -> Partner:
+    """The hospital's quality unit of the demo region, granted one cluster's figures."""
+    return Partner(
+        id=DEMO_PARTNER_ID,
+        name=Text("Regionshospitalets kvalitetsafdeling", "The regional hospital's quality unit"),
+        kind="hospital_quality_unit",
+        identity=f"urn:klynge:partner:{DEMO_PARTNER_ID}",
+        levels=("cluster",),
+        measures=DEMO_PARTNER_MEASURES,
+        clusters=(cluster,),
+    )
+
+
 AGENT_STAGES = ("ADVERTISE_KEYS", "SHARE_KEYS", "MASKED_INPUT", "CONSISTENCY")
 
 
@@ -102,6 +128,7 @@ class DemoLayout:
     store: Path
     agent_configs: dict[str, Path]  # practice -> agent.toml
     logs: Path
+    partner_config: Path | None = None  # the demo partner's partner.toml
 
     @property
     def coordinator_dir(self) -> Path:
@@ -121,11 +148,15 @@ Step = Callable[[str], None]
 
 
 def _demo_manifest(
-    no_dp: bool, today: date, reference_dates: tuple[date, ...], region_round: bool = True
+    no_dp: bool,
+    today: date,
+    reference_dates: tuple[date, ...],
+    region_round: bool = True,
+    partners: tuple[Partner, ...] | None = None,
 ) -> Manifest:
     """The default manifest, valid around today so the demo never expires with the calendar,
     with the region-wide round of the last reference date's year moved to that date (or,
-    without `region_round`, left where the default manifest has it)."""
+    without `region_round`, left where the default manifest has it), and `partners`."""
     manifest = default_manifest(no_dp=no_dp)
     schedule = manifest.schedule
     if not set(reference_dates) <= set(schedule.reference_dates):
@@ -143,7 +174,9 @@ def _demo_manifest(
         valid_from=min(today, *schedule.reference_dates) - timedelta(days=1),
         valid_until=max(today, *schedule.reference_dates) + timedelta(days=730),
     )
-    return dataclasses.replace(manifest, meta=meta, schedule=schedule, region_round=moved)
+    return dataclasses.replace(
+        manifest, meta=meta, schedule=schedule, region_round=moved, partners=partners
+    )
 
 
 def region_round_dates(manifest_path: Path, reference_dates: tuple[date, ...]) -> tuple[date, ...]:
@@ -178,6 +211,7 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
     # One machine: the CA makes the practices' keys (the one place left that
     # does); the runbooks have each practice make its own and send a request.
     issue_practices(pki, [p.id for p in fed.practices], now=now)
+    issue_partner(pki, DEMO_PARTNER_ID, now=now)
     step("authority")
     authority_dir = out / "authority"
     authority_dir.mkdir(parents=True, exist_ok=True)
@@ -189,7 +223,13 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
     manifest_path = out / "manifest.toml"
     write_signed(
         manifest_path,
-        _demo_manifest(options.no_dp, today, options.reference_dates, options.region_round),
+        _demo_manifest(
+            options.no_dp,
+            today,
+            options.reference_dates,
+            options.region_round,
+            (demo_partner(fed.clusters[0].id),),
+        ),
         manifest_key,
     )
     step("agents")
@@ -261,6 +301,7 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
             }
         )
     )
+    partner_config = _write_partner_config(out, pki, options)
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
     return DemoLayout(
@@ -271,7 +312,38 @@ def prepare(options: DemoOptions, step: Step = lambda _s: None) -> DemoLayout:
         store=coordinator_dir / "coordinator.sqlite",
         agent_configs={a.practice_id: a.config_path for a in provisioned},
         logs=logs,
+        partner_config=partner_config,
     )
+
+
+def _write_partner_config(out: Path, pki: PkiLayout, options: DemoOptions) -> Path:
+    """partner.toml for the demo partner: its certificate, the manifest, where to write."""
+    where: dict[str, str] = (
+        {"coordinator": f"{options.container_host}:{CONTAINER_PORT}"}
+        if options.container_host
+        else {"coordinator_port_file": "../coordinator/coordinator.port"}
+    )
+    partner_dir = out / "partner"
+    partner_dir.mkdir(parents=True, exist_ok=True)
+    path = partner_dir / "partner.toml"
+    path.write_text(
+        tomli_w.dumps(
+            {
+                "partner": {
+                    "id": DEMO_PARTNER_ID,
+                    **where,
+                    "manifest": "../manifest.toml",
+                    "out_dir": "received",
+                },
+                "tls": {
+                    "ca": os.path.relpath(pki.ca_cert, partner_dir),
+                    "cert": os.path.relpath(pki.partner_cert(DEMO_PARTNER_ID), partner_dir),
+                    "key": os.path.relpath(pki.partner_key(DEMO_PARTNER_ID), partner_dir),
+                },
+            }
+        )
+    )
+    return path
 
 
 def choose_dropouts(
@@ -302,6 +374,7 @@ class RunOutcome:
     agent_exits: dict[str, int | None]
     dropouts: dict[str, str]
     seconds: float
+    partner: Received | None = None  # what the demo partner fetched after the rounds
 
 
 def start_coordinator(
@@ -387,11 +460,15 @@ def run(
         for proc in agents.values():
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=max(0.1, rounds_done + grace - time.monotonic()))
+        partner = None
+        if layout.partner_config is not None:  # while the coordinator still runs
+            partner = fetch_partner(load_partner_settings(layout.partner_config), PartnerRequest())
         return RunOutcome(
             coordinator.poll(),
             {c: p.poll() for c, p in agents.items()},
             dropouts,
             rounds_done - started,
+            partner,
         )
     finally:
         stop_all(procs)

@@ -71,6 +71,10 @@ register(
             "da": "Landstal: kontrollér regionernes publikationer og læg dem sammen.",
             "en": "National figures: verify the regions' publications and combine them.",
         },
+        "cli.cmd.partner": {
+            "da": "Partnere i sundhedsvæsenet: hent de tal, manifestet giver dem.",
+            "en": "Partners in the wider health system: fetch the figures the manifest grants.",
+        },
         "cli.cmd.fhir": {
             "da": "FHIR R4: eksport af Measure og MeasureReport; import af Bundle og Bulk Data.",
             "en": "FHIR R4: Measure and MeasureReport export; Bundle and Bulk Data import.",

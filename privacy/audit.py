@@ -30,7 +30,7 @@ from privacy.errors import LedgerCorrupt, LedgerError, LogError, ManifestRefused
 from privacy.layout import ReleaseLayout, RoundScope
 from privacy.ledger import MAX_ATTEMPTS_PER_PERIOD, Ledger, YearUsage
 from privacy.log_entries import Kind
-from privacy.manifest import Manifest, SignedManifest
+from privacy.manifest import ALL_MEASURES, Manifest, Partner, SignedManifest
 from privacy.plan import PrivacyPlan, privacy_plan, round_min_survivors
 from privacy.rdp import to_approx_dp
 from privacy.report_model import Bullets, Para, Report, Section, Table
@@ -292,7 +292,44 @@ class _Builder:
         blocks: tuple[Any, ...] = (table, Para(self.tr(levels)))
         if not self.m.is_local:
             blocks = (*blocks, Para(self.tr("audit.coordinator_sees")))
+        blocks = (*blocks, *self.partners())
         return Section("recipients", self.tr("audit.sec.recipients"), blocks)
+
+    def partner_units(self, p: Partner) -> str:
+        if p.clusters is not None:
+            return self.tr("audit.partner.clusters", clusters=_join(p.clusters, self.lang))
+        return self.tr("audit.partner.region", region=p.region)
+
+    def partner_measures(self, p: Partner) -> str:
+        ids = p.measure_ids(tuple(i.id for i in self.m.indicators))
+        if p.measures == ALL_MEASURES:
+            return self.tr("audit.partner.all_measures", n=len(ids))
+        return _join(ids, self.lang)
+
+    def partners(self) -> tuple[Any, ...]:
+        """Every declared partner and exactly what it gets: units, levels, measures."""
+        if not self.m.partners:
+            return (Para(self.tr("audit.partner.none")),)
+        rows = tuple(
+            (
+                p.name.get(self.lang),
+                self.tr(f"audit.partner.kind.{p.kind}"),
+                p.identity,
+                self.partner_units(p),
+                _join([self.tr(f"audit.level.{lvl}") for lvl in p.levels], self.lang),
+                self.partner_measures(p),
+            )
+            for p in self.m.partners
+        )
+        header = tuple(
+            self.tr(f"audit.partner.col.{c}")
+            for c in ("name", "kind", "identity", "units", "levels", "measures")
+        )
+        return (
+            Para(self.tr("audit.partner.intro")),
+            Table(header, rows),
+            Para(self.tr("audit.partner.enforced")),
+        )
 
     def disclosure(self) -> tuple[Section, dict[str, Any]]:
         d, s = self.m.disclosure, self.m.secagg
@@ -759,8 +796,15 @@ class _Builder:
         legal = self.m.legal
         plan = self.plan
         recipients = "; ".join(
-            f"{self.tr(f'audit.level.{r.name}')}: {r.description.get(self.lang).rstrip('.')}"
-            for r in self.m.recipients
+            [
+                f"{self.tr(f'audit.level.{r.name}')}: {r.description.get(self.lang).rstrip('.')}"
+                for r in self.m.recipients
+            ]
+            + [
+                f"{p.name.get(self.lang)} ({self.tr(f'audit.partner.kind.{p.kind}')}): "
+                f"{self.partner_units(p)}, {self.partner_measures(p)}"
+                for p in self.m.partners or ()
+            ]
         )
         worst = plan.worst_year
         measures = self.tr(
@@ -854,6 +898,19 @@ def build_report(
             "design_dropout": m.dp.design_dropout if m.dp is not None else None,
         },
         "recipients": {r.name: list(r.receives) for r in m.recipients},
+        "partners": [
+            {
+                "id": p.id,
+                "name": p.name.canonical(),
+                "kind": p.kind,
+                "identity": p.identity,
+                "clusters": None if p.clusters is None else list(p.clusters),
+                "region": p.region,
+                "levels": list(p.levels),
+                "measures": list(p.measure_ids(tuple(i.id for i in m.indicators))),
+            }
+            for p in m.partners or ()
+        ],
         "ledger": ledger_data,
         "log": log_data,
     }

@@ -180,6 +180,63 @@ MESSAGES: dict[str, dict[Lang, str]] = {
             "Practice: its own value is computed locally and never leaves."
         ),
     },
+    "audit.partner.intro": {
+        "da": (
+            "Partnere i sundhedsvæsenet (manifestets [[partners]]): hver henter med sit eget "
+            "certifikat præcis dette og intet andet:"
+        ),
+        "en": (
+            "Partners in the wider health system (the manifest's [[partners]]): each fetches, "
+            "with its own certificate, exactly this and nothing else:"
+        ),
+    },
+    "audit.partner.none": {
+        "da": "Manifestet erklærer ingen partnere; ingen uden for ordningen modtager noget.",
+        "en": "The manifest declares no partners; nobody outside the scheme receives anything.",
+    },
+    "audit.partner.enforced": {
+        "da": (
+            "Koordinatoren håndhæver det ved hver hentning: en partner får de seneste "
+            "udgivelser af sine enheder på sine niveauer med kun sine indikatorer, aldrig tal "
+            "for en enkelt praksis. Et certifikat uden for manifestet, et praksiscertifikat, "
+            "eller en forespørgsel på mere end det tildelte afvises (PERMISSION_DENIED), "
+            "tælles og skrives i gennemsigtighedsloggen som en afvist hentning."
+        ),
+        "en": (
+            "The coordinator enforces this at every fetch: a partner gets the latest releases "
+            "of its units at its levels with only its indicators, never a figure for a single "
+            "practice. A certificate outside the manifest, a practice's certificate, or a "
+            "request for more than was granted is refused (PERMISSION_DENIED), counted, and "
+            "written to the transparency log as a refused fetch."
+        ),
+    },
+    "audit.partner.col.name": {"da": "Partner", "en": "Partner"},
+    "audit.partner.col.kind": {"da": "Art", "en": "Kind"},
+    "audit.partner.col.identity": {"da": "Certifikatidentitet", "en": "Certificate identity"},
+    "audit.partner.col.units": {"da": "Enheder", "en": "Units"},
+    "audit.partner.col.levels": {"da": "Niveauer", "en": "Levels"},
+    "audit.partner.col.measures": {"da": "Indikatorer", "en": "Indicators"},
+    "audit.partner.kind.hospital_quality_unit": {
+        "da": "hospitalets kvalitetsafdeling",
+        "en": "hospital quality unit",
+    },
+    "audit.partner.kind.municipal_health_services": {
+        "da": "kommunens sundhedsydelser",
+        "en": "municipal health services",
+    },
+    "audit.partner.kind.regional_quality_unit": {
+        "da": "regional kvalitetsenhed",
+        "en": "regional quality unit",
+    },
+    "audit.partner.clusters": {"da": "klynger {clusters}", "en": "clusters {clusters}"},
+    "audit.partner.region": {
+        "da": "region {region} (på klyngeniveau: regionens klynger)",
+        "en": "region {region} (at cluster level: the region's clusters)",
+    },
+    "audit.partner.all_measures": {
+        "da": "alle manifestets {n} indikatorer",
+        "en": "all {n} indicators of the manifest",
+    },
     "audit.coordinator_sees": {
         "da": (
             "Koordinatoren ser maskerede vektorer (ensartet tilfældige) og kun summen over de "
@@ -602,6 +659,16 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "audit.log.kind.round_aborted": {
         "da": "afbrudt runde: årsag, forsøg nr., og om perioden køres igen",
         "en": "aborted round: reason, attempt, and whether the period runs again",
+    },
+    "audit.log.kind.fetch_refused": {
+        "da": (
+            "afvist hentning: certifikatets identitet, årsag og hvad der blev bedt om (en "
+            "partner uden for manifestet, eller mere end den har fået)"
+        ),
+        "en": (
+            "refused fetch: the certificate's identity, the reason and what was asked (a "
+            "partner outside the manifest, or more than it was given)"
+        ),
     },
     "audit.log.checks": {
         "da": (

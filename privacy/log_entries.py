@@ -51,6 +51,7 @@ class Kind(StrEnum):
     RECEIPT = "receipt"
     RELEASE = "release"
     ROUND_ABORTED = "round_aborted"
+    FETCH_REFUSED = "fetch_refused"
 
 
 # Signed by a practice (statement domain per kind); every other kind is the coordinator's.
@@ -150,6 +151,15 @@ SCHEMAS: dict[str, dict[str, Check]] = {
         "reason": _is_str,
         "attempt": _is_int,
         "retry": _is_bool,
+    },
+    # A Fetch the coordinator refused because the caller asked beyond what the manifest
+    # declares for it (a partner outside the manifest, or more than its grant): who (the
+    # certificate's identity URI), why (a reason code), and what was asked, in words.
+    Kind.FETCH_REFUSED: {
+        "identity": _is_str,
+        "reason": _is_str,
+        "asked": _is_str,
+        "manifest_hash": _is_hex64,
     },
 }
 

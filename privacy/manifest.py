@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from common.canonical import canonical_hash, domain_message
+from common.federation import REGIONS, Federation
+from common.identities import PARTNER, PRACTICE, parse_identity
 from common.tomlfile import Table, parse_table, read_table
 from privacy.distribution import DistributionSpec
 from privacy.errors import ManifestError
@@ -51,6 +53,16 @@ MAX_DELTA = 1e-4
 MIN_CELL_FLOOR = 3  # Statistics Denmark's rule: at least 3 observations per cell
 VERIFICATION_PURPOSE = "verification"  # the marker kind = "none" requires in [mechanism]
 UNLIMITED = "inf"  # canonical spelling of an unlimited ε (canonical JSON has no infinities)
+# Partners in the wider health system ([[partners]]): what they are, and what they may
+# receive. Never practice level (no figure of one practice leaves) and never the nation
+# (the country's figures are the regions' to publish).
+PARTNER_KINDS: tuple[str, ...] = (
+    "hospital_quality_unit",
+    "municipal_health_services",
+    "regional_quality_unit",
+)
+PARTNER_LEVELS: tuple[str, ...] = ("cluster", "region")
+ALL_MEASURES = "all"
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -186,6 +198,44 @@ class Recipient:
 
 
 @dataclass(frozen=True)
+class Partner:
+    """A partner in the wider health system, declared as a recipient of released aggregates.
+
+    It receives, at Fetch, only the releases of its units at its levels, and
+    in them only its measures: the coordinator filters the release document
+    and refuses anything more. Units are named clusters or one region (then
+    its clusters at cluster level, and the region at region level). `identity`
+    is the URI its certificate carries (`common.identities`), never a
+    practice's, so no practice can fetch as a partner.
+    """
+
+    id: str
+    name: Text
+    kind: str
+    identity: str
+    levels: tuple[str, ...]
+    measures: tuple[str, ...] | str  # indicator ids, or ALL_MEASURES
+    clusters: tuple[str, ...] | None = None
+    region: str | None = None
+
+    def measure_ids(self, manifest_ids: tuple[str, ...]) -> tuple[str, ...]:
+        """The indicator ids it receives, in the manifest's order."""
+        if self.measures == ALL_MEASURES:
+            return manifest_ids
+        return tuple(i for i in manifest_ids if i in self.measures)
+
+    def units(self, level: str, federation: Federation) -> tuple[str, ...]:
+        """The clusters or regions whose releases at `level` it receives."""
+        if level not in self.levels:
+            return ()
+        if level == "region":
+            return (self.region,) if self.region is not None else ()
+        if self.clusters is not None:
+            return self.clusters
+        return tuple(c.id for c in federation.clusters_in(self.region or ""))
+
+
+@dataclass(frozen=True)
 class DpParams:
     """Exactly one of `epsilon_per_release` (a target), `mu` (Skellam) or `scale` (local) is set."""
 
@@ -267,6 +317,7 @@ class Manifest:
     bounding: Bounding
     secagg: SecAgg
     region_round: RegionRound | None = None  # None: no region-wide round
+    partners: tuple[Partner, ...] | None = None  # None: no [[partners]] (the hash is unchanged)
 
     def __post_init__(self) -> None:
         # The parser reports these with file and key; this also stops code that
@@ -305,6 +356,10 @@ class Manifest:
 
     def recipient(self, name: str) -> Recipient | None:
         return next((r for r in self.recipients if r.name == name), None)
+
+    def partner(self, identity: str) -> Partner | None:
+        """The partner declared with this certificate identity, or None."""
+        return next((p for p in self.partners or () if p.identity == identity), None)
 
     def canonical_document(self) -> dict[str, Any]:
         return to_document(self, canonical=True)
@@ -596,6 +651,81 @@ def _recipients(t: Table, mechanism: str) -> tuple[Recipient, ...]:
     return tuple(out)
 
 
+def _partner(t: Table, indicator_ids: tuple[str, ...]) -> Partner:
+    partner_id = t.string("id", pattern=_ID)
+    name = _text(t, "name")
+    kind = t.string("kind", choices=PARTNER_KINDS)
+    identity = t.string("identity")
+    parsed = parse_identity(identity)
+    if parsed is not None and parsed[0] == PRACTICE:
+        raise t.fail(
+            "identity",
+            f"{identity} is a practice's identity; a partner's certificate names "
+            f"urn:klynge:{PARTNER}:<id>, so no practice can fetch as a partner",
+        )
+    if parsed is None or parsed[0] != PARTNER:
+        raise t.fail("identity", f"must be urn:klynge:{PARTNER}:<id> (1-64 letters, digits, ._-)")
+    if parsed[1] != partner_id:
+        raise t.fail(
+            "identity",
+            f"names partner {parsed[1]!r}, not this partner's id {partner_id!r} (the "
+            "certificate the region issues for an id carries exactly that id)",
+        )
+    levels = t.strings("levels", nonempty=True, unique=True)
+    for level in levels:
+        if level not in PARTNER_LEVELS:
+            raise t.fail(
+                "levels",
+                f"a partner receives {', '.join(PARTNER_LEVELS)}, not {level!r}"
+                + ("; no figure of one practice leaves it" if level == "practice" else ""),
+            )
+    if t.raw("measures") == ALL_MEASURES:
+        measures: tuple[str, ...] | str = ALL_MEASURES
+    else:
+        measures = t.strings("measures", nonempty=True, unique=True)
+        for measure in measures:
+            if measure not in indicator_ids:
+                raise t.fail("measures", f"{measure} is not one of the manifest's indicators")
+    clusters = t.strings("clusters", required=False, nonempty=True, unique=True)
+    region = t.string("region", required=False)
+    t.done()
+    if (clusters is None) == (region is None):
+        raise t.fail("clusters", 'give either clusters = [...] or region = "...", not both')
+    if region is not None and region not in REGIONS:
+        raise t.fail("region", f"unknown region {region!r}; use {', '.join(REGIONS)}")
+    if "region" in levels and region is None:
+        raise t.fail("levels", 'the region level needs region = "..." instead of clusters')
+    return Partner(partner_id, name, kind, identity, levels, measures, clusters, region)
+
+
+def _partners(root: Table, indicator_ids: tuple[str, ...]) -> tuple[Partner, ...] | None:
+    if "partners" not in root:
+        return None
+    partners = tuple(_partner(t, indicator_ids) for t in root.tables("partners"))
+    if not partners:
+        raise root.fail("partners", "leave the section out when there are no partners")
+    identities = [p.identity for p in partners]  # each names its id, so ids are unique too
+    if len(set(identities)) != len(identities):
+        raise root.fail("partners", f"identity {_first_duplicate(identities)} is declared twice")
+    return partners
+
+
+def partners_problem(manifest: Manifest, federation: Federation) -> tuple[str, str] | None:
+    """(key, message) if a partner names a cluster or region the federation does not have.
+
+    The manifest is written without the federation, so the coordinator checks
+    this when it starts with both.
+    """
+    clusters = {c.id: c.region for c in federation.clusters}
+    for i, partner in enumerate(manifest.partners or ()):
+        for cluster in partner.clusters or ():
+            if cluster not in clusters:
+                return f"partners[{i}].clusters", f"unknown cluster {cluster!r}"
+        if partner.region is not None and partner.region not in clusters.values():
+            return f"partners[{i}].region", f"no cluster of the federation is in {partner.region}"
+    return None
+
+
 def _dp(t: Table, mechanism: str) -> DpParams:
     def optional(name: str) -> float | None:
         value: float | None = t.number(name, required=False, positive=True, finite=True)
@@ -791,8 +921,9 @@ def _signed_manifest(root: Table) -> SignedManifest:
         problem = region_round_problem(region_round, mechanism, indicators)
         if problem is not None:
             raise root.fail(*problem)
+    partners = _partners(root, tuple(ids))
     signature = _signature(root.table("signature")) if "signature" in root else None
-    root.used.update(("region_round", "signature"))  # optional, yet named as allowed keys
+    root.used.update(("region_round", "signature", "partners"))  # optional, yet allowed keys
     root.done()
     manifest = Manifest(
         meta=meta,
@@ -809,6 +940,7 @@ def _signed_manifest(root: Table) -> SignedManifest:
         bounding=bounding,
         secagg=secagg,
         region_round=region_round,
+        partners=partners,
     )
     return SignedManifest(manifest, signature, str(root.path) if root.path else None)
 

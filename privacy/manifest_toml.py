@@ -58,6 +58,10 @@ _SECTION_COMMENTS: dict[str, str] = {
     "# Skellam variance on each bin is noise_weight × μ. Proportions only.",
     "recipients": "Who receives which level. Practice-level values never leave under\n"
     "# distributed DP.",
+    "partners": "Partners in the wider health system (docs/partners.md): each fetches, with a\n"
+    "# certificate naming its identity, only its units (clusters, or a region), its levels\n"
+    '# and its measures (indicator ids, or "all"); the coordinator refuses anything more\n'
+    "# and logs the refusal.",
     "indicators": "The locked indicator set: content hashes of the definitions (with their code\n"
     "# lists) and how each is released. A cluster round releases one group per indicator (its\n"
     "# total): cells = pass_fail gives (passed, failed), each counted patient in one of them;\n"
@@ -94,6 +98,14 @@ _NO_DP_COMMENTS: dict[str, str] = {
 def _value(key: str, value: Any) -> str:
     """`key = value` formatted by tomli_w, so quoting and escaping follow TOML exactly."""
     return tomli_w.dumps({key: value}, multiline_strings=True)
+
+
+def _inline(key: str, value: Any) -> str:
+    """`key = value`, a text in two languages as an inline {da, en} table (inside [[...]])."""
+    if isinstance(value, dict):
+        parts = ", ".join(_value(k, v).strip() for k, v in value.items())
+        return f"{key} = {{ {parts} }}\n"
+    return _value(key, value)
 
 
 def _table(name: str, table: dict[str, Any]) -> str:
@@ -141,6 +153,10 @@ def render_manifest(manifest: Manifest) -> str:
     out.append(f"\n# {comments['recipients']}\n")
     for name, table in doc["recipients"].items():
         out.append(_table(f"recipients.{name}", table) + "\n")
+    if "partners" in doc:
+        out.append(f"# {_SECTION_COMMENTS['partners']}\n")
+        for entry in doc["partners"]:
+            out.append("[[partners]]\n" + "".join(_inline(k, v) for k, v in entry.items()) + "\n")
     out.append(f"# {_SECTION_COMMENTS['indicators']}\n")
     for entry in doc["indicators"]:
         out.append("[[indicators]]\n" + tomli_w.dumps(entry) + "\n")

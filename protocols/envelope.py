@@ -191,6 +191,18 @@ class FetchNotFound(KlyngeError):
     """Nothing is released for the query: raised by fetch handlers, and by agents on NOT_FOUND."""
 
 
+class FetchDenied(KlyngeError):
+    """The caller may not have what it asked for (PERMISSION_DENIED on the wire).
+
+    Raised by a fetch handler after it has recorded the refusal; `reason` is a
+    short code for logs and metrics, the message says why in words.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
 class DedupWindow:
     """The last `capacity` idempotency keys seen; thread-safe.
 

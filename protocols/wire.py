@@ -224,4 +224,8 @@ FETCH_REGION = "region"
 # The country: the national publication this region imported (`klynge server import-national`),
 # its `nation` document; the latest one, whatever round id is asked.
 FETCH_NATION = "nation"
+# A partner's grant (`[[partners]]` of the manifest): the latest releases of its units at its
+# levels, holding only its measures; the body may narrow it (`server.partners.PartnerRequest`).
+FETCH_PARTNER = "partner"
 RELEASE_MEDIA_TYPE = "application/vnd.klynge.release+json"
+PARTNER_MEDIA_TYPE = "application/vnd.klynge.partner-releases+json"

@@ -108,7 +108,8 @@ class DistributionFigure:
     caption: str
 
 
-def _cell(f: IndicatorFigure | None, scale: int, lang: Lang, mark: str = "") -> Cell:
+def rate_cell(f: IndicatorFigure | None, scale: int, lang: Lang, mark: str = "") -> Cell:
+    """A rate with its interval, "too uncertain to use" where it is; empty where suppressed."""
     if f is None or f.rate is None:
         reason = None if f is None else f.suppressed_reason
         note = t("report.nation.withheld", lang) if reason == "region_withheld" else ""
@@ -134,11 +135,11 @@ def render_national_report(
     for iid in ids:
         ind = catalogue.indicators[iid]
         country = nation.figures[iid]
-        cells = [_cell(country, ind.scale, lang)]
+        cells = [rate_cell(country, ind.scale, lang)]
         for name in names:
             figure = regions[name].figures.get(iid)
             verdict = compare(name, figure, country, is_proportion(ind), z).verdict
-            cells.append(_cell(figure, ind.scale, lang, _MARKS.get(verdict, "")))
+            cells.append(rate_cell(figure, ind.scale, lang, _MARKS.get(verdict, "")))
         rows.append(Row(iid, ind.title[lang], tuple(cells)))
     distributions = []
     for iid, dist in nation.distributions.items():

@@ -44,20 +44,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from common.errors import KlyngeError
 from common.federation import Federation, load_federation
+from common.identities import PARTNER, PRACTICE, identity_uri
 from common.keyfiles import load_private_key, load_public_key, public_bytes
 from common.logs import log_event
 from common.version import code_version
 from privacy.errors import LogError
 from privacy.layout import ReleaseLayout, RoundScope
 from privacy.log_entries import Kind, release_document_sha256
-from privacy.manifest import Manifest, SignedManifest, load_manifest
+from privacy.manifest import Manifest, SignedManifest, load_manifest, partners_problem
 from privacy.plan import round_params, round_release
 from protocols.coordinator import SecAggCoordinator
-from protocols.envelope import Envelope, FetchNotFound, FetchQuery, FetchResult
+from protocols.envelope import Envelope, FetchDenied, FetchNotFound, FetchQuery, FetchResult
 from protocols.errors import ParameterError, SecAggError
 from protocols.messages import Participant
 from protocols.params import PRIVACY_FLOOR, RoundParams
@@ -65,8 +66,10 @@ from protocols.registry import PracticeRegistry
 from protocols.wire import (
     FETCH_CLUSTER,
     FETCH_NATION,
+    FETCH_PARTNER,
     FETCH_REGION,
     MAX_REASON_CHARS,
+    PARTNER_MEDIA_TYPE,
     RELEASE_MEDIA_TYPE,
     Refusal,
     RoundOutcome,
@@ -74,12 +77,23 @@ from protocols.wire import (
     from_envelope,
     to_envelope,
 )
+from reporting.release_document import ReleaseDocument
 from server.cluster_round import ClusterRound, Outbound
 from server.config import ServerSettings
 from server.documents import release_document
 from server.log_service import SCOPES as LOG_SCOPES
 from server.log_service import LogService, open_log
 from server.metrics import Metrics
+from server.partners import (
+    NOT_A_PARTNER,
+    NOT_DECLARED,
+    PARTNER_SCOPE,
+    Grant,
+    PartnerRefused,
+    PartnerRequest,
+    bundle_body,
+    partner_bundle,
+)
 from server.publication import national_document
 from server.reasons import recorded
 from server.releasing import (
@@ -105,6 +119,11 @@ from transport.tls import PeerIdentity, TlsFiles
 _log = logging.getLogger("klynge.coordinator")
 # What a failed write raises: the store's and the log's own errors, or the OS's.
 _STORAGE_ERRORS = (StoreError, LogError, OSError)
+# A refused partner Fetch is logged in the transparency log once per identity and reason in
+# this many seconds (the first request of the minute is recorded): every refusal still counts
+# in the metrics, but a partner asking again in a loop, whatever it asks, cannot grow the log
+# without bound.
+REFUSAL_LOG_QUIET_S = 60.0
 
 
 class StartupError(KlyngeError):
@@ -166,6 +185,15 @@ class CoordinatorService(CoordinatorHandler):
         signed = load_manifest(settings.manifest)
         self.manifest: Manifest = signed.manifest
         self.manifest_hash = self.manifest.hash()
+        problem = partners_problem(self.manifest, self.federation)
+        if problem is not None:
+            key, message = problem
+            raise StartupError(f"{settings.manifest}: {key}: {message} (in {settings.federation})")
+        self._grants = {
+            p.identity: Grant.of(p, self.manifest, self.federation)
+            for p in self.manifest.partners or ()
+        }
+        self._refusals_logged: dict[tuple[str, str], float] = {}
         self.layouts = {
             scope: ReleaseLayout.for_round(self.manifest, scope)
             for scope in RoundScope
@@ -966,6 +994,8 @@ class CoordinatorService(CoordinatorHandler):
     # --- fetch -------------------------------------------------------------------------
 
     def _fetch(self, peer: PeerIdentity, query: FetchQuery) -> FetchResult:
+        if peer.partner_id is not None or query.scope == FETCH_PARTNER:
+            return self._partner_fetch(peer, query)
         practice = self._practice.get(peer.practice_id)
         if practice is None:
             raise FetchNotFound("unknown practice")
@@ -993,6 +1023,78 @@ class CoordinatorService(CoordinatorHandler):
             raise FetchNotFound(f"nothing released for {query.scope}")
         body = json.dumps(release_document(stored).to_json(), ensure_ascii=False).encode()
         return FetchResult(",".join(stored.release.round_ids), RELEASE_MEDIA_TYPE, body)
+
+    def _partner_fetch(self, peer: PeerIdentity, query: FetchQuery) -> FetchResult:
+        """A partner's grant (manifest `[[partners]]`), or a refusal that is logged in the
+        coordinator's log and the transparency log and counted by reason."""
+        if peer.partner_id is None:
+            identity = identity_uri(PRACTICE, peer.practice_id)
+            self._refuse_partner(
+                identity, NOT_A_PARTNER, "a practice's certificate cannot fetch as a partner", ""
+            )
+        identity = identity_uri(PARTNER, peer.partner_id)
+        grant = self._grants.get(identity)
+        if grant is None:
+            self._refuse_partner(
+                identity, NOT_DECLARED, "this partner is not declared in the manifest", ""
+            )
+        if query.scope != FETCH_PARTNER:
+            self._refuse_partner(
+                identity, PARTNER_SCOPE, f"a partner fetches only scope {FETCH_PARTNER!r}", ""
+            )
+        try:
+            request = PartnerRequest.from_body(query.body)
+        except PartnerRefused as exc:
+            self._refuse_partner(identity, exc.reason, str(exc), "")
+        try:
+            docs = partner_bundle(grant, request, self._latest_document)
+        except PartnerRefused as exc:
+            self._refuse_partner(identity, exc.reason, str(exc), request.describe())
+        if not docs:
+            raise FetchNotFound("nothing released yet for this partner's units")
+        log_event(
+            self._log,
+            "partner_served",
+            partner_id=grant.partner.id,
+            releases=len(docs),
+            measures=len(grant.select(request)[1]),
+        )
+        round_ids = sorted({r for d in docs for r in d.round_ids})
+        body = bundle_body(grant.partner.id, docs)
+        return FetchResult(",".join(round_ids)[:1000], PARTNER_MEDIA_TYPE, body)
+
+    def _latest_document(self, level: str, unit: str) -> ReleaseDocument | None:
+        stored = self.store.latest_release(Level(level), unit)
+        return None if stored is None else release_document(stored)
+
+    def _refuse_partner(self, identity: str, reason: str, message: str, asked: str) -> NoReturn:
+        """Count, log and (at most once a minute per identity and reason) record the refusal in
+        the transparency log, then refuse with PERMISSION_DENIED."""
+        self.metrics.refused(reason, source="fetch")
+        log_event(self._log, "partner_refused", level=logging.WARNING, reason=reason)
+        now = self._clock()
+        key = (identity, reason)
+        with self._lock:
+            last = self._refusals_logged.get(key)
+            due = last is None or now - last >= REFUSAL_LOG_QUIET_S
+            if due:
+                if len(self._refusals_logged) > 10_000:
+                    self._refusals_logged.clear()
+                self._refusals_logged[key] = now
+        if due:
+            try:
+                self.log.append(
+                    Kind.FETCH_REFUSED,
+                    {
+                        "identity": identity,
+                        "reason": reason,
+                        "asked": asked or "-",
+                        "manifest_hash": self.manifest_hash,
+                    },
+                )
+            except _STORAGE_ERRORS as exc:
+                self._note_fault(exc)
+        raise FetchDenied(reason, f"{reason}: {message}")
 
 
 def write_trigger(trigger_dir: Path, cluster: str, ref: date, *, region: bool = False) -> Path:

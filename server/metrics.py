@@ -38,7 +38,7 @@ class Metrics:
         self._refusals = Counter(
             "klynge_refusals",
             "Refusals by source (agent: a practice refused a round; trigger: the coordinator "
-            "refused a manual round) and reason code.",
+            "refused a manual round; fetch: a partner's fetch was refused) and reason code.",
             ["source", "reason"],
             registry=self.registry,
         )

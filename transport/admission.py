@@ -84,7 +84,8 @@ class Gate:
         reason: str,
         **fields: object,
     ) -> NoReturn:
-        unlogged = self._throttled((str(fields.get("practice_id", context.peer())), reason))
+        who = fields.get("practice_id") or fields.get("partner_id") or context.peer()
+        unlogged = self._throttled((str(who), reason))
         if unlogged is not None:
             extra = {"unlogged": unlogged} if unlogged else {}
             log_event(
@@ -100,11 +101,26 @@ class Gate:
         context.abort(status, reason)
         raise AssertionError("grpc's abort returned")  # it raises; this satisfies NoReturn
 
-    def authenticate(self, context: grpc.ServicerContext, rpc: str) -> PeerIdentity:
+    def authenticate(
+        self, context: grpc.ServicerContext, rpc: str, *, partners: bool = False
+    ) -> PeerIdentity:
+        """The caller, admitted. A partner's certificate passes only where `partners` (Fetch,
+        whose handler checks it against the manifest); never into a practice's session."""
         try:
             peer = peer_identity(context)
         except PeerIdentityError as exc:
             self.refuse(context, grpc.StatusCode.UNAUTHENTICATED, "refused", exc.reason, rpc=rpc)
+        if peer.partner_id is not None:
+            if partners:
+                return peer
+            self.refuse(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                "refused",
+                "a partner's certificate cannot open a practice's session",
+                rpc=rpc,
+                partner_id=peer.partner_id,
+            )
         try:
             self._admit(peer)
         except AdmissionRefused as exc:

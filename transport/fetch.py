@@ -4,7 +4,9 @@ The agent names only a scope ("cluster", "region", or a transparency-log
 scope with a request body) and optionally a round id; the coordinator decides
 from the caller's certificate which cluster or region it may see, and for
 which practice it speaks. "Nothing released" is NOT_FOUND on the wire and `FetchNotFound`
-at both ends; any other refusal reaches the agent as `FetchError`.
+at both ends; "not yours" (`FetchDenied`: a partner asking beyond its grant)
+is PERMISSION_DENIED; any other refusal reaches the agent as `FetchError`.
+A partner's certificate passes the gate only here, never into a session.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf.message import DecodeError
@@ -20,7 +22,13 @@ from google.protobuf.message import DecodeError
 from common.errors import KlyngeError
 from common.i18n import register, t
 from common.logs import log_event
-from protocols.envelope import PROTOCOL_VERSION, FetchNotFound, FetchQuery, FetchResult
+from protocols.envelope import (
+    PROTOCOL_VERSION,
+    FetchDenied,
+    FetchNotFound,
+    FetchQuery,
+    FetchResult,
+)
 from protocols.generated import klynge_pb2 as pb
 from transport.admission import Gate
 from transport.frames import FETCH_METHOD
@@ -57,11 +65,12 @@ class FetchService:
         self._log = log
 
     def __call__(self, raw: bytes, context: grpc.ServicerContext) -> bytes:
-        peer = self._gate.authenticate(context, "Fetch")
+        peer = self._gate.authenticate(context, "Fetch", partners=True)
+        who: dict[str, Any] = {} if peer.partner_id is None else {"partner_id": peer.partner_id}
 
         def refuse(status: grpc.StatusCode, reason: str) -> NoReturn:
             self._gate.refuse(
-                context, status, "fetch_refused", reason, practice_id=peer.practice_id
+                context, status, "fetch_refused", reason, practice_id=peer.practice_id, **who
             )
 
         try:
@@ -88,6 +97,8 @@ class FetchService:
             result = self._fetch(peer, query)
         except FetchNotFound as exc:
             refuse(grpc.StatusCode.NOT_FOUND, str(exc))
+        except FetchDenied as exc:
+            refuse(grpc.StatusCode.PERMISSION_DENIED, str(exc))
         except KlyngeError as exc:
             refuse(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
         except Exception as exc:
@@ -98,12 +109,14 @@ class FetchService:
                 callback="fetch",
                 practice_id=peer.practice_id,
                 error=type(exc).__name__,
+                **who,
             )
             context.abort(grpc.StatusCode.INTERNAL, "coordinator failed to serve the fetch")
         log_event(
             self._log,
             "fetch_served",
             practice_id=peer.practice_id,
+            **who,
             scope=query.scope,
             round_id=result.round_id,
             bytes=len(result.body),
@@ -137,3 +150,22 @@ def fetch_release(
             raise FetchNotFound(exc.details() or "nothing released") from exc
         raise FetchError(status.name if status else "UNKNOWN", exc.details() or "") from exc
     return FetchResult(response.round_id, response.media_type, bytes(response.body))
+
+
+def fetch_once(
+    credentials: grpc.ChannelCredentials,
+    target: str,
+    scope: str,
+    *,
+    body: bytes = b"",
+    timeout: float = 30.0,
+    server_name: str | None = None,
+    max_bytes: int = 64 * 1024 * 1024,
+) -> FetchResult:
+    """One Fetch on a channel of its own, closed after: for a caller that holds no session (a
+    partner), unlike an agent, whose transport keeps a channel for its fetches."""
+    options: list[tuple[str, object]] = [("grpc.max_receive_message_length", max_bytes)]
+    if server_name:
+        options.append(("grpc.ssl_target_name_override", server_name))
+    with grpc.secure_channel(target, credentials, options) as channel:
+        return fetch_release(channel, scope, "", timeout, body)

@@ -4,7 +4,9 @@ Why a CA of our own: practices can only dial out, and the coordinator must know
 *which* practice is calling from the TLS handshake alone, not from anything the
 client says. So each practice gets a client certificate that carries its
 practice id twice: as subject CN (for humans) and as the URI SAN
-`urn:klynge:practice:<id>` (the one the coordinator trusts). In production the
+`urn:klynge:practice:<id>` (the one the coordinator trusts). A partner in the
+wider health system gets `urn:klynge:partner:<id>` instead (`issue_partner`):
+a role of its own, so it can never be read as a practice. In production the
 region's CA or OCES3 organisation certificates take the place of this CA; only
 `practice_id_of` would need to learn their naming.
 
@@ -26,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
-import re
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -43,6 +44,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from common.errors import KlyngeError
 from common.federation import load_federation
 from common.i18n import register, t
+from common.identities import (
+    PARTNER_URI_PREFIX,
+    PRACTICE,
+    PRACTICE_URI_PREFIX,
+    SUBJECT_ID,
+    URI_PREFIX,
+    parse_identity,
+)
 
 register(
     {
@@ -69,8 +78,6 @@ register(
     }
 )
 
-PRACTICE_URI_PREFIX = "urn:klynge:practice:"
-_PRACTICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 # The envelope sender of frames from the coordinator; no practice may take it.
 _RESERVED_IDS = frozenset({"coordinator"})
 # Clocks of practice machines drift; a certificate valid "from now" would be
@@ -91,7 +98,7 @@ class PkiError(KlyngeError):
 
 def validate_practice_id(practice_id: str) -> str:
     """The id itself if it is safe in a file name, a URI and a log line."""
-    if not _PRACTICE_ID.fullmatch(practice_id):
+    if not SUBJECT_ID.fullmatch(practice_id):
         raise PkiError(
             "pki.practice_id",
             practice_id=practice_id,
@@ -144,6 +151,16 @@ class PkiLayout:
     def issued_dir(self) -> Path:
         """The region's copy of each certificate signed from a request (`klynge pki sign`)."""
         return self.root / "issued"
+
+    @property
+    def partners_dir(self) -> Path:
+        return self.root / "partners"
+
+    def partner_cert(self, partner_id: str) -> Path:
+        return self.partners_dir / f"{validate_practice_id(partner_id)}.pem"
+
+    def partner_key(self, partner_id: str) -> Path:
+        return self.partners_dir / f"{validate_practice_id(partner_id)}.key"
 
 
 # -- building certificates (pure: keys and the clock come in) -----------------
@@ -316,29 +333,66 @@ def build_practice_certificate(
     )
 
 
+def build_partner_certificate(
+    ca_key: ec.EllipticCurvePrivateKey,
+    ca_cert: x509.Certificate,
+    public: ec.EllipticCurvePublicKey,
+    partner_id: str,
+    *,
+    now: datetime,
+    days: int = LEAF_DAYS,
+) -> x509.Certificate:
+    """A client certificate for a partner (`urn:klynge:partner:<id>`): it can fetch what the
+    manifest grants that identity, and is never read as a practice (`practice_id_of`)."""
+    validate_practice_id(partner_id)
+    return _leaf(
+        ca_key,
+        ca_cert,
+        public,
+        common_name=partner_id,
+        sans=[x509.UniformResourceIdentifier(PARTNER_URI_PREFIX + partner_id)],
+        usage=ExtendedKeyUsageOID.CLIENT_AUTH,
+        now=now,
+        days=days,
+    )
+
+
 # -- reading certificates ----------------------------------------------------
+
+
+def identity_of(cert: x509.Certificate) -> tuple[str, str]:
+    """(role, id) from the certificate's single `urn:klynge:` URI SAN.
+
+    A certificate with zero or several such URIs (a practice's and a
+    partner's, say) identifies nobody, so no certificate can be both.
+    """
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound as exc:
+        raise ValueError("certificate has no subjectAltName") from exc
+    uris = [
+        uri
+        for uri in san.get_values_for_type(x509.UniformResourceIdentifier)
+        if uri.startswith(URI_PREFIX)
+    ]
+    if len(uris) != 1:
+        raise ValueError(f"certificate names {len(uris)} identities, expected exactly 1")
+    parsed = parse_identity(uris[0])
+    if parsed is None:
+        raise ValueError(f"certificate identity {uris[0][:100]!r} is malformed")
+    return parsed
 
 
 def practice_id_of(cert: x509.Certificate) -> str:
     """The practice id from the certificate's single `urn:klynge:practice:` URI SAN.
 
     Only the SAN counts: the CN is for humans, and a certificate with zero or
-    several practice URIs identifies nobody.
+    several identity URIs, or a partner's, identifies no practice.
     """
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound as exc:
-        raise ValueError("certificate has no subjectAltName") from exc
-    ids = [
-        uri[len(PRACTICE_URI_PREFIX) :]
-        for uri in san.get_values_for_type(x509.UniformResourceIdentifier)
-        if uri.startswith(PRACTICE_URI_PREFIX)
-    ]
-    if len(ids) != 1:
-        raise ValueError(f"certificate names {len(ids)} practices, expected exactly 1")
-    if not _PRACTICE_ID.fullmatch(ids[0]):
-        raise ValueError(f"certificate practice id {ids[0]!r} is malformed")
-    return ids[0]
+    role, subject = identity_of(cert)
+    if role != PRACTICE:
+        raise ValueError(f"certificate names a {role}, not a practice")
+    return subject
 
 
 def has_client_auth(cert: x509.Certificate) -> bool:
@@ -563,6 +617,25 @@ def issue_practices(
         write_certificate(cert_path, cert)
         results.append(IssuedCertificate(practice_id, cert_path, key_path, fingerprint(cert), True))
     return results
+
+
+def issue_partner(
+    layout: PkiLayout, partner_id: str, *, now: datetime, days: int = LEAF_DAYS
+) -> IssuedCertificate:
+    """A partner's client certificate from the region's CA; never replaces an existing one."""
+    validate_practice_id(partner_id)
+    cert_path, key_path = layout.partner_cert(partner_id), layout.partner_key(partner_id)
+    for path in (cert_path, key_path):
+        if path.exists():
+            raise PkiError("pki.exists", path=path)
+    ca_key, ca_cert = load_ca(layout)
+    key = new_private_key()
+    cert = build_partner_certificate(
+        ca_key, ca_cert, key.public_key(), partner_id, now=now, days=days
+    )
+    write_private_key(key_path, key)
+    write_certificate(cert_path, cert)
+    return IssuedCertificate(partner_id, cert_path, key_path, fingerprint(cert), True)
 
 
 def practice_ids_from_federation(path: Path) -> list[str]:

@@ -3,7 +3,7 @@
 The guarantee: the coordinator learns who is calling from the TLS handshake
 alone. gRPC (BoringSSL) verifies the client's chain against our CA before any
 byte of the RPC arrives, so a certificate from another CA, or none at all, never
-reaches application code. `peer_identity` then reads the practice id from the
+reaches application code. `peer_identity` then reads the practice (or partner) id from the
 verified certificate's URI SAN; claims inside frames are only compared with it.
 
 The PEM files are parsed and cross-checked here before gRPC sees them, because
@@ -23,12 +23,14 @@ from cryptography import x509
 
 from common.errors import KlyngeError
 from common.i18n import register, t
+from common.identities import PARTNER
 from transport.pki import (
     PkiError,
     PkiLayout,
     check_key_matches,
     fingerprint,
     has_client_auth,
+    identity_of,
     is_issued_by,
     load_certificate,
     load_private_key,
@@ -127,10 +129,19 @@ def practice_of_loaded(tls: LoadedTls) -> str:
 
 @dataclass(frozen=True)
 class PeerIdentity:
-    """Who is calling, as proven by the verified client certificate."""
+    """Who is calling, as proven by the verified client certificate.
+
+    A partner's certificate (`urn:klynge:partner:`) sets `partner_id` and
+    leaves `practice_id` empty, which names no practice anywhere.
+    """
 
     practice_id: str
     fingerprint: str  # SHA-256 of the DER certificate, for registry pinning
+    partner_id: str | None = None
+
+    @property
+    def is_partner(self) -> bool:
+        return self.partner_id is not None
 
 
 def peer_identity(context: grpc.ServicerContext) -> PeerIdentity:
@@ -153,7 +164,9 @@ def peer_identity(context: grpc.ServicerContext) -> PeerIdentity:
     if not has_client_auth(cert):
         raise PeerIdentityError("certificate is not a TLS client certificate")
     try:
-        practice_id = practice_id_of(cert)
+        role, subject = identity_of(cert)
     except ValueError as exc:
         raise PeerIdentityError(str(exc)) from exc
-    return PeerIdentity(practice_id=practice_id, fingerprint=fingerprint(cert))
+    if role == PARTNER:
+        return PeerIdentity(practice_id="", fingerprint=fingerprint(cert), partner_id=subject)
+    return PeerIdentity(practice_id=subject, fingerprint=fingerprint(cert))

@@ -24,8 +24,10 @@ from indicator_defs import Catalogue, load_catalogue
 from klynge.demo import DemoError, DemoLayout, DemoOptions, prepare, round_rows, run, run_regions
 from privacy.transparency import verify_log
 from reporting.benchmark_page import render_cluster_report, render_region_report
+from reporting.partner_page import unit_label
 from reporting.practice_page import render_practice_report
 from reporting.release_document import ReleaseDocument
+from server.partner_client import PAGE_FILE, Received, load_partner_settings, write_received
 from server.publication import with_nation
 from server.results import period_results
 from server.store import Store
@@ -107,6 +109,11 @@ register_messages(
         "demo.kind.receipt": {"da": "kvitteringer {n}", "en": "receipts {n}"},
         "demo.kind.release": {"da": "udgivelser {n}", "en": "releases {n}"},
         "demo.kind.round_aborted": {"da": "afbrudte runder {n}", "en": "rounds aborted {n}"},
+        "demo.kind.fetch_refused": {"da": "afviste hentninger {n}", "en": "refused fetches {n}"},
+        "demo.partner": {
+            "da": "Partner: {partner} hentede {units}: {measures}. Side: {path}",
+            "en": "Partner: {partner} fetched {units}: {measures}. Page: {path}",
+        },
         "demo.log": {
             "da": "Gennemsigtighedslog: {n} poster ({kinds}), {signed} underskrevet af praksis; "
             "træhoved {head}. Kontrollér: klynge audit verify-log {path} --log-key {key_file}",
@@ -317,6 +324,8 @@ def demo(
     else:
         stdout.print(t("demo.cluster_report", cluster=cluster_ids[0], path=cluster_report))
     stdout.print(t("demo.practice_report", path=practice_report))
+    if outcome.partner is not None and layout.partner_config is not None:
+        _partner_summary(stdout, outcome.partner, layout.partner_config, catalogue, lang)
     log = verify_log(layout.transparency_log, log_key=load_public_key(layout.log_key))
     stdout.print(
         t(
@@ -346,6 +355,24 @@ def _practice_report(layout: DemoLayout, as_of: date, catalogue: Catalogue, lang
     return path
 
 
+def _partner_summary(
+    stdout: Console, received: Received, config: Path, catalogue: Catalogue, lang: Lang
+) -> None:
+    """Write what the demo partner received beside its partner.toml, and say what it was."""
+    out = load_partner_settings(config).out_dir
+    write_received(received, out, catalogue, lang)
+    measures = sorted({m for doc in received.releases for m in doc.figures})
+    stdout.print(
+        t(
+            "demo.partner",
+            partner=received.partner.name.get(lang),
+            units=", ".join(unit_label(d, lang) for d in received.releases) or "–",
+            measures=", ".join(measures) or "–",
+            path=out / PAGE_FILE,
+        )
+    )
+
+
 def _kind(kind: str, n: int) -> str:
     """ "kvitteringer 42": a kind of log entry in words with its count (a newer kind as is)."""
     try:
@@ -365,6 +392,8 @@ def _print_commands(layout) -> None:
             for p in layout.federation.practices_in(cluster.id)
         )
         console.print(f"  klynge agent run {configs}")
+    if layout.partner_config is not None:  # after the rounds, while the coordinator runs
+        console.print(f"  klynge partner fetch --config {layout.partner_config}")
 
 
 def register(root: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from common.i18n import register, t
+from common.identities import PRACTICE
 from transport.csr import sign_practice_request
 from transport.pki import (
     CA_DAYS,
@@ -27,9 +28,10 @@ from transport.pki import (
     PkiError,
     PkiLayout,
     fingerprint,
+    identity_of,
     init_pki,
+    issue_partner,
     load_certificate,
-    practice_id_of,
     practice_ids_from_federation,
 )
 
@@ -55,6 +57,12 @@ register(
             "fingeraftrykket {fingerprint}: sammenlign det med praksis i telefonen.",
             "en": "Certificate for {practice} written to {out}. The request's key has the "
             "fingerprint {fingerprint}: compare it with the practice by telephone.",
+        },
+        "pki.issue.partner": {
+            "da": "Partnercertifikat (urn:klynge:partner:{id}) i {dir}; det giver kun adgang til "
+            "det, manifestets [[partners]] giver denne identitet.",
+            "en": "Partner certificate (urn:klynge:partner:{id}) in {dir}; it reaches only what "
+            "the manifest's [[partners]] grants this identity.",
         },
     }
 )
@@ -136,12 +144,27 @@ def sign(
     console.print(t("pki.sign.done", practice=practice, out=out, fingerprint=key_fingerprint))
 
 
+@app.command("issue-partner")
+def issue_partner_command(
+    directory: Path = _DIR,
+    partner_id: str = typer.Option(..., "--id", help="The partner's id, as in [[partners]]."),
+    days: int = typer.Option(LEAF_DAYS, "--days", min=1),
+) -> None:
+    """Issue a partner's client certificate (its own role: it can never act as a practice)."""
+    layout = PkiLayout(directory)
+    issued = issue_partner(layout, partner_id, now=_now(), days=days)
+    console = Console()
+    console.print(_table([issued]))
+    console.print(t("pki.issue.partner", id=partner_id, dir=layout.partners_dir))
+
+
 @app.command("list")
 def list_certificates(directory: Path = _DIR) -> None:
     """Show the CA, server and practice certificates with fingerprints (for registry pinning)."""
     layout = PkiLayout(directory)
     paths = [("ca", layout.ca_cert), ("server", layout.server_cert)]
-    for folder in (layout.practices_dir, layout.issued_dir):  # the demo's, and signed requests
+    # the demo's practices, signed requests, partners
+    for folder in (layout.practices_dir, layout.issued_dir, layout.partners_dir):
         if folder.is_dir():
             paths += [("", p) for p in sorted(folder.glob("*.pem"))]
     table = Table()
@@ -151,7 +174,8 @@ def list_certificates(directory: Path = _DIR) -> None:
         cert = load_certificate(path)
         if not subject:
             try:
-                subject = practice_id_of(cert)
+                role, subject = identity_of(cert)
+                subject = subject if role == PRACTICE else f"{role} {subject}"
             except ValueError as exc:
                 raise PkiError("pki.mismatch", path=path, reason=str(exc)) from exc
         table.add_row(

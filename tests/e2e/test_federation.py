@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 from client.agent.config import load_settings
 from indicator_defs import load_catalogue
 from klynge.cli import root
-from klynge.demo import DemoOptions, prepare, run, stop_all
+from klynge.demo import DEMO_PARTNER_MEASURES, DemoOptions, prepare, run, stop_all
 from privacy.layout import TOTAL, ReleaseLayout, RoundScope
 from privacy.manifest import load_manifest
 from privacy.plan import round_params
@@ -258,6 +258,14 @@ def test_no_dp_release_equals_the_sum_of_local_computes_even_with_dropouts(tmp_p
         assert any(n.startswith("cluster-") for n in names), p.id
         assert any(n.startswith("region-") for n in names), p.id
         assert f"region-{wide['round_ids'][0]}.json" in names, p.id
+    # the demo's partner fetched its grant after the rounds: K01's release, four measures
+    assert outcome.partner is not None
+    (given,) = outcome.partner.releases
+    assert (given.level, given.unit) == ("cluster", "K01")
+    assert set(given.figures) == set(DEMO_PARTNER_MEASURES)
+    released = {i["id"]: i for i in results["clusters"]["K01"]["indicators"]}
+    for measure, figure in given.figures.items():
+        assert figure.numerator == released[measure]["numerator"], measure
 
 
 def test_dp_release_is_within_six_sigma_and_the_server_holds_no_patient_data(tmp_path):
@@ -355,10 +363,11 @@ def check_every_release_exports_as_conformant_fhir(results: dict) -> None:
 
 def test_a_cluster_below_the_minimum_releases_nothing(tmp_path):
     # two clusters of 5; one practice of each vanishes, leaving 4 < 5 survivors
-    _, layout, _, results = run_demo(
+    _, layout, outcome, results = run_demo(
         tmp_path, practices=10, clusters=2, dropout=0.2, dropout_stage="SHARE_KEYS"
     )
     assert results["clusters"] == {} and results["regions"] == {}
+    assert outcome.partner is not None and outcome.partner.releases == ()  # nothing to get
     reasons = {r["cluster"]: r["reason"] for r in results["aborted_rounds"]}
     assert {"K01", "K02"} <= set(reasons)
     # recorded in words (server/reasons.py), never as an exception class

@@ -235,3 +235,28 @@ def region_truth(manifest: Manifest, seed: int = 3) -> tuple[np.ndarray, np.ndar
     region_vector[region.list_size_index] = list_size
     cluster_vector[clusters.list_size_index] = list_size
     return cluster_vector, region_vector, totals
+
+
+# [[partners]] sections to append to the default manifest: a hospital granted two named
+# clusters and two measures, a municipality granted its region at both levels and all.
+HOSPITAL = """
+[[partners]]
+id = "rh-kvalitet"
+name = { da = "Regionshospitalets kvalitetsafdeling", en = "The regional hospital's quality unit" }
+kind = "hospital_quality_unit"
+identity = "urn:klynge:partner:rh-kvalitet"
+clusters = ["K1", "K2"]
+levels = ["cluster"]
+measures = ["DM-01", "AB-01"]
+"""
+
+MUNICIPALITY = """
+[[partners]]
+id = "kommune-sundhed"
+name = "Kommunens sundhedsafdeling"
+kind = "municipal_health_services"
+identity = "urn:klynge:partner:kommune-sundhed"
+region = "Midtjylland"
+levels = ["cluster", "region"]
+measures = "all"
+"""

@@ -118,6 +118,7 @@ def test_an_intact_log_verifies_with_its_key_and_the_registry(log):
         "receipt": 3,
         "release": 1,
         "round_aborted": 0,
+        "fetch_refused": 0,
     }
     assert result.signed_by_practices == 4 and result.practices == set(PRACTICES)
     assert result.head == log.head()

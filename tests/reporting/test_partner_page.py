@@ -1,0 +1,39 @@
+"""The partner's page: its granted figures per unit, in words a reader at a hospital can use."""
+
+from __future__ import annotations
+
+from indicator_defs import load_catalogue
+from reporting.partner_page import render_partner_page
+from reporting.release_document import parse_release
+from tests.reporting.builders import cell_doc, unit_doc
+
+CAT = load_catalogue()
+
+
+def _doc(level: str, unit: str, **over: dict):
+    doc = unit_doc(unit, 0.62, [f"{unit}-r"], **over)
+    keep = {"DM-01", "AB-02"}
+    doc["indicators"] = [i for i in doc["indicators"] if i["id"] in keep]
+    return parse_release(unit, {**doc, "level": level, "reference_date": "2026-09-30"})
+
+
+def test_the_page_shows_each_unit_and_only_the_measures_it_was_sent():
+    docs = [
+        _doc("cluster", "K01", **{"AB-02": {**cell_doc(0.3), "uncertain": True}}),
+        _doc("region", "Midtjylland", **{"AB-02": cell_doc(None)}),
+    ]
+    page = render_partner_page("Regionshospitalets <kvalitet>", docs, CAT, "da")
+    assert "Kvalitetstal for Regionshospitalets &lt;kvalitet&gt;, 30. september 2026" in page
+    assert "<th>klynge K01</th><th>region Midtjylland</th>" in page
+    assert "62,0\xa0%" in page and "for usikker til at bruge" in page
+    assert "<td class='supp'>skjult" in page  # suppressed is never 0
+    assert "DM-01" in page and "AB-02" in page and "HT-01" not in page
+    assert "klynge K01, region Midtjylland; 2 indikatorer" in page
+    english = render_partner_page("The quality unit", docs, CAT, "en")
+    assert "Quality figures for The quality unit, 30 September 2026" in english
+    assert "too uncertain to use" in english and "62.0%" in english
+
+
+def test_with_nothing_released_the_page_says_so():
+    page = render_partner_page("Enhed", [], CAT, "da")
+    assert "Intet er udgivet for partnerens enheder endnu." in page
