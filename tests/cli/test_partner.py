@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from klynge.cli import root
 from privacy.defaults import default_manifest_path
 from tests.privacy.builders import HOSPITAL
-from transport.pki import PkiLayout, identity_of, init_pki, load_certificate
+from transport.pki import PkiLayout, identity_of, init_pki, issue_practices, load_certificate
 
 runner = CliRunner()
 
@@ -88,7 +88,7 @@ def test_fetch_refuses_a_bad_set_up_with_one_line_naming_the_file(tmp_path, pki)
     _one_line(run(*fetch, str(config)), "partner.toml", "not both")
     config = _config(tmp_path, pki, manifest)
     _one_line(run(*fetch, str(config)), "rh-kvalitet.pem", "not found")  # not issued yet
-    run("pki", "issue", "--dir", str(pki.root), "--practice", "rh-kvalitet")
+    issue_practices(pki, ["rh-kvalitet"], now=datetime.now(UTC))  # a practice certificate
     practice = _config(tmp_path, pki, manifest)
     tls = {
         "ca": str(pki.ca_cert),

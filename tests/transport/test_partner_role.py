@@ -44,7 +44,7 @@ def pki(tmp_path_factory):
     both = _leaf(
         ca_key,
         ca_cert,
-        key,
+        key.public_key(),
         common_name="both",
         sans=[
             x509.UniformResourceIdentifier("urn:klynge:practice:a1"),
