@@ -1,21 +1,22 @@
-"""The CLI's help in Danish and English, chosen when a command is built.
+"""The CLI's help in Danish and English: one place for every text a `--help` shows.
 
 Typer fixes help strings when a command module is imported, in English (the
-source's language). `localize` translates a built command tree into the
-current language (`common.i18n`): every command's help and every option's
-help is looked up in `HELP_DA` by its English text, so the source keeps one
-readable text and the translation sits in one table a translator can review.
-A help text without a translation fails a test (`tests/klynge/test_help.py`).
-Typer's own words (panel titles, "[required]", the help option) follow the
-same language (`localize_typer`).
+source's language). `klynge.localize` translates a built command tree into
+the current language (`common.i18n`): every command's and option's help is
+looked up in `HELP_DA` by its English text, so the source keeps one readable
+text and the translation sits in one table a translator can review. A help
+text without a Danish translation fails a test (`tests/cli/test_help.py`).
+Typer's and click's own words (the usage line, panel titles, "[required]",
+the help option, usage errors) are registered here too, under `cli.typer.`,
+`cli.usage.` and `cli.click.`; the English `cli.click.` texts are click's and
+pydantic's own, so `common.i18n.reword` recognises them.
+
+No Typer here: `klynge --help` is rendered from these texts without it.
 """
 
 from __future__ import annotations
 
-from typer import _click
-from typer.core import TyperOption
-
-from common.i18n import current_lang, register, t
+from common.i18n import current_lang, register
 
 register(
     {
@@ -86,6 +87,134 @@ register(
             "en": "Try [blue]'{{command_path}} {{help_option}}'[/] for help.",
         },
         "cli.typer.help": {"da": "Vis denne hjælp og afslut.", "en": "Show this message and exit."},
+        "cli.typer.envvar": {"da": "[miljøvariabel: {{}}]", "en": "[env var: {{}}]"},
+        "cli.typer.deprecated": {"da": "(forældet) ", "en": "(deprecated) "},
+        "cli.typer.aborted": {"da": "Afbrudt.", "en": "Aborted."},
+        "cli.typer.usage": {"da": "Brug:", "en": "Usage:"},
+        "cli.usage.options": {"da": "[TILVALG]", "en": "[OPTIONS]"},
+        "cli.usage.command": {"da": "KOMMANDO [ARGUMENTER]...", "en": "COMMAND [ARGS]..."},
+        "cli.usage.root": {
+            "da": "[TILVALG] KOMMANDO [ARGUMENTER]...",
+            "en": "[OPTIONS] COMMAND [ARGS]...",
+        },
+        "cli.opt.lang.metavar": {"da": "da|en", "en": "da|en"},
+        "cli.lang.bad": {"da": "skal være 'da' eller 'en'", "en": "must be 'da' or 'en'"},
+    }
+)
+
+# Usage errors. The English texts are click's and pydantic's own words ({fields} are
+# what they fill in), so `common.i18n.reword` finds the Danish for a message click
+# built; the more specific texts come first, since the first that matches is used.
+register(
+    {
+        "cli.click.no_such_option": {"da": "ukendt tilvalg {name}", "en": "No such option: {name}"},
+        "cli.click.possible": {
+            "da": "(mulige tilvalg: {options})",
+            "en": "(Possible options: {options})",
+        },
+        "cli.click.missing.option": {
+            "da": "tilvalget {hint} mangler.",
+            "en": "Missing option {hint}.",
+        },
+        "cli.click.missing.argument": {
+            "da": "argumentet {hint} mangler.",
+            "en": "Missing argument {hint}.",
+        },
+        "cli.click.missing.parameter": {
+            "da": "parameteren {hint} mangler.",
+            "en": "Missing parameter {hint}.",
+        },
+        "cli.click.invalid_for": {
+            "da": "ugyldig værdi for {hint}: {message}",
+            "en": "Invalid value for {hint}: {message}",
+        },
+        "cli.click.invalid": {"da": "ugyldig værdi: {message}", "en": "Invalid value: {message}"},
+        "cli.click.try": {
+            "da": "(se '{command} --help')",
+            "en": "(see '{command} --help')",
+        },
+        "cli.click.did_you_mean": {
+            "da": "{message}. Mente du {suggestions}?",
+            "en": "{message}. Did you mean {suggestions}?",
+        },
+        "cli.click.no_command": {"da": "ukendt kommando {name}", "en": "No such command {name}"},
+        "cli.click.missing_command": {"da": "en kommando mangler.", "en": "Missing command."},
+        "cli.click.extra": {
+            "da": "uventede ekstra argumenter ({args})",
+            "en": "Got unexpected extra argument(s) ({args})",
+        },
+        "cli.click.needs_value": {
+            "da": "tilvalget {name} skal have en værdi.",
+            "en": "Option {name} requires an argument.",
+        },
+        "cli.click.needs_values": {
+            "da": "tilvalget {name} skal have {n} værdier.",
+            "en": "Option {name} requires {n} arguments.",
+        },
+        "cli.click.no_value": {
+            "da": "tilvalget {name} tager ingen værdi.",
+            "en": "Option {name} does not take a value.",
+        },
+        "cli.click.argument_values": {
+            "da": "argumentet {name} skal have {n} værdier.",
+            "en": "Argument {name} takes {n} values.",
+        },
+        "cli.click.choose": {"da": "Vælg mellem: {choices}", "en": "Choose from:{choices}"},
+        "cli.click.not_valid": {
+            "da": "{value} er ikke en gyldig værdi ({kind}).",
+            "en": "Value {value} is not a valid {kind}.",
+        },
+        "cli.click.file_missing": {
+            "da": "filen {name} findes ikke.",
+            "en": "File {name} does not exist.",
+        },
+        "cli.click.dir_missing": {
+            "da": "mappen {name} findes ikke.",
+            "en": "Directory {name} does not exist.",
+        },
+        "cli.click.path_missing": {
+            "da": "stien {name} findes ikke.",
+            "en": "Path {name} does not exist.",
+        },
+        "cli.click.is_file": {"da": "{name} er en fil.", "en": "{kind} {name} is a file."},
+        "cli.click.is_dir": {"da": "{name} er en mappe.", "en": "{kind} {name} is a directory."},
+        "cli.click.unreadable": {
+            "da": "{name} kan ikke læses.",
+            "en": "{kind} {name} is not readable.",
+        },
+        "cli.click.unwritable": {
+            "da": "{name} kan ikke skrives.",
+            "en": "{kind} {name} is not writable.",
+        },
+        "cli.click.int": {
+            "da": "skal være et heltal",
+            "en": "Input should be a valid integer, unable to parse string as an integer",
+        },
+        "cli.click.int_fraction": {
+            "da": "skal være et heltal",
+            "en": "Input should be a valid integer, got a number with a fractional part",
+        },
+        "cli.click.number": {
+            "da": "skal være et tal",
+            "en": "Input should be a valid number, unable to parse string as a number",
+        },
+        "cli.click.bool": {
+            "da": "skal være sand eller falsk",
+            "en": "Input should be a valid boolean, unable to interpret input",
+        },
+        "cli.click.ge": {
+            "da": "skal være mindst {n}",
+            "en": "Input should be greater than or equal to {n}",
+        },
+        "cli.click.le": {
+            "da": "må højst være {n}",
+            "en": "Input should be less than or equal to {n}",
+        },
+        "cli.click.gt": {
+            "da": "skal være større end {n}",
+            "en": "Input should be greater than {n}",
+        },
+        "cli.click.lt": {"da": "skal være mindre end {n}", "en": "Input should be less than {n}"},
     }
 )
 
@@ -98,37 +227,3 @@ def translate(text: str | None) -> str | None:
     if text is None or current_lang() == "en":
         return text
     return HELP_DA.get(text.strip(), text)
-
-
-def localize(command: _click.Command) -> _click.Command:
-    """Translate a freshly built command tree's help in place; returns it."""
-    command.help = translate(command.help)
-    command.short_help = translate(command.short_help)
-    for param in command.params:
-        if hasattr(param, "help"):  # options, and typer's arguments
-            param.help = translate(param.help)
-    original = command.get_help_option
-
-    def help_option(ctx: _click.Context) -> TyperOption | None:
-        option = original(ctx)
-        if option is not None:
-            option.help = t("cli.typer.help")
-        return option
-
-    command.get_help_option = help_option  # type: ignore[method-assign]
-    for sub in getattr(command, "commands", {}).values():
-        localize(sub)
-    return command
-
-
-def localize_typer() -> None:
-    """Typer's own words in help and usage errors, in the current language."""
-    from typer import rich_utils
-
-    rich_utils.OPTIONS_PANEL_TITLE = t("cli.typer.options")
-    rich_utils.ARGUMENTS_PANEL_TITLE = t("cli.typer.arguments")
-    rich_utils.COMMANDS_PANEL_TITLE = t("cli.typer.commands")
-    rich_utils.ERRORS_PANEL_TITLE = t("cli.typer.error")
-    rich_utils.REQUIRED_LONG_STRING = t("cli.typer.required")
-    rich_utils.DEFAULT_STRING = t("cli.typer.default")
-    rich_utils.RICH_HELP = t("cli.typer.try")
