@@ -47,12 +47,12 @@ def load_command(entry: CommandEntry) -> _click.Command:
     module = importlib.import_module(f"klynge.commands.{entry.module}")
     if entry.group:
         command = typer.main.get_command(module.app)
-        # Shell completion is the root's business (off), not each group's.
-        command.params = [p for p in command.params if p.name not in _COMPLETION]
     else:
         host = typer.Typer()
         module.register(host)
         command = typer.main.get_command(host)
+    # Shell completion is the root's business (off), not each command's.
+    command.params = [p for p in command.params if p.name not in _COMPLETION]
     command.name = entry.name
     return command
 

@@ -26,7 +26,7 @@ from typer._click.exceptions import (
 from typer.core import TyperGroup, TyperOption
 
 from common.i18n import reword, t
-from klynge.help_text import translate
+from klynge.help_text import translate, translate_type
 
 
 def localize(command: _click.Command) -> _click.Command:
@@ -34,8 +34,7 @@ def localize(command: _click.Command) -> _click.Command:
     command.help = translate(command.help)
     command.short_help = translate(command.short_help)
     for param in command.params:
-        if hasattr(param, "help"):  # options, and typer's arguments
-            param.help = translate(param.help)
+        _localize_param(param)
     command.options_metavar = t("cli.usage.options")
     if isinstance(command, TyperGroup):
         command.subcommand_metavar = t("cli.usage.command")
@@ -44,6 +43,7 @@ def localize(command: _click.Command) -> _click.Command:
     def help_option(ctx: _click.Context) -> TyperOption | None:
         option = original(ctx)
         if option is not None:
+            _localize_param(option)
             option.help = t("cli.typer.help")
         return option
 
@@ -56,6 +56,22 @@ def localize(command: _click.Command) -> _click.Command:
     for sub in getattr(command, "commands", {}).values():
         localize(sub)
     return command
+
+
+def _localize_param(param: Any) -> None:
+    """An option's or argument's help and type label in the current language, once."""
+    if getattr(param, "_klynge_localized", False):
+        return
+    param._klynge_localized = True
+    if hasattr(param, "help"):  # options, and typer's arguments
+        param.help = translate(param.help)
+    if hasattr(param, "display_type_rich"):
+        shown = param.display_type_rich
+
+        def display_type(ctx: _click.Context) -> str | None:
+            return translate_type(shown(ctx))
+
+        param.display_type_rich = display_type
 
 
 def _hint(exc: BadParameter) -> str | None:
