@@ -130,6 +130,6 @@ def print_show(ind: Indicator) -> None:
     if target is not None:
         out.print(f"{t('ind.target')}: {target} ({t('ind.' + ind.direction.value)})")
     if ind.national_goal:
-        out.print(f"{t('ind.goal')}: {ind.national_goal}", highlight=False)
+        out.print(f"{t('ind.goal')}: {ind.national_goal[lang]}", highlight=False)
     out.print(f"{t('ind.source')}: {ind.source}", highlight=False)
     out.print(f"{t('ind.version')}: {ind.version}   {t('ind.col.hash')}: {ind.content_hash}")
