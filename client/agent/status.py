@@ -296,7 +296,7 @@ def render_status(
                     "agent.status.release",
                     lang=lang,
                     what=_release_words(level, lang),
-                    file=info.get("file"),
+                    file=status_path.parent / str(info.get("file")),  # relative to state_dir
                 )
             )
     return lines

@@ -95,9 +95,9 @@ def test_status_shows_connection_last_round_budget_left_and_last_receipt(world):
     assert f"spent ε = {receipt.year_epsilon_spent:.3f} of 3.000, left ε = {left:.3f}" in out
     assert "(δ = 10⁻⁶; 1 releases, 1 sent)" in out
     assert "Last receipt: Sent to coordinator:K01" in out and "2680 bytes" in out
-    assert "Downloaded cluster result: releases/cluster-abab.json" in out
+    assert f"Downloaded cluster result: {settings.state_dir}/releases/cluster-abab.json" in out
     danish = invoke("agent", "status", "--config", str(settings.path)).output
-    assert "Hentet klyngeresultat: releases/cluster-abab.json" in danish
+    assert f"Hentet klyngeresultat: {settings.state_dir}/releases/cluster-abab.json" in danish
     assert f"Privatlivsomkostning ε = {format_epsilon(receipt.epsilon, 'da')} (δ = 10⁻⁶)" in danish
 
     as_json = json.loads(invoke("agent", "status", "--config", str(settings.path), "--json").output)
