@@ -72,7 +72,8 @@ def root_help(prog: str, width: int) -> str:
         ("--help", "", t("cli.typer.help")),
     ]
     commands = [(c.name, t(c.help_key)) for c in COMMANDS]
-    lines = ["", f" {usage}", "", f" {t('cli.root')}", ""]
+    about = textwrap.wrap(t("cli.root"), width - 2)
+    lines = ["", f" {usage}", "", *(f" {line}" for line in about), ""]
     lines += _panel(t("cli.typer.options"), options, width)
     lines += _panel(t("cli.typer.commands"), commands, width)
     return "\n".join(lines) + "\n"
@@ -117,6 +118,7 @@ def answer(args: Sequence[str]) -> int | None:
     if (wants_help and not rest) or not args:
         set_lang(lang)
         sys.stdout.write(root_help(program_name(), terminal_width()))
+        sys.stdout.flush()  # a closed pipe shows here, where main() handles it
         return 0 if wants_help else 2  # no command at all is a usage error, as in click
     run = QUICK_COMMANDS.get(tuple(rest))
     if run is None or wants_help:
@@ -128,7 +130,11 @@ def answer(args: Sequence[str]) -> int | None:
 
 def main() -> None:
     """The `klynge` command: answer at once when we can, else build the Typer app."""
-    code = answer(sys.argv[1:])
+    try:
+        code = answer(sys.argv[1:])
+    except BrokenPipeError:  # the reader left (klynge --help | true): exit 1 quietly, as click
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
     if code is not None:
         sys.exit(code)
     from klynge.cli import main as typer_main
