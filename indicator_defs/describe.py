@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from common.formatting import number
 from indicator_defs import model as m
 from indicator_defs.codelists import Codelist
 
@@ -33,11 +34,11 @@ _W = {
         "da": "{count} recept på {codes} {window}",
         "en": "{count} prescription of {codes} {window}",
     },
-    "rx_ddd": {"da": "i alt mindst {ddd:g} DDD", "en": "totalling at least {ddd:g} DDD"},
+    "rx_ddd": {"da": "i alt mindst {ddd} DDD", "en": "totalling at least {ddd} DDD"},
     "lab": {"da": "{count} prøvesvar {codes} {window}", "en": "{count} result of {codes} {window}"},
     "lab_latest": {
-        "da": "seneste værdi {op} {threshold:g}",
-        "en": "latest value {op} {threshold:g}",
+        "da": "seneste værdi {op} {threshold}",
+        "en": "latest value {op} {threshold}",
     },
     "enc": {"da": "{count} ydelse {codes} {window}", "en": "{count} service {codes} {window}"},
     "at_least": {"da": "mindst {n}", "en": "at least {n}"},
@@ -107,6 +108,13 @@ _W = {
 _OPS = {m.Comparator.LT: "<", m.Comparator.LE: "≤", m.Comparator.GE: "≥", m.Comparator.GT: ">"}
 
 
+def _amount(value: float, lang: Lang) -> str:
+    """A threshold as written in the definition, in the reader's notation: 2,5 (da), 2.5 (en)."""
+    shown = f"{value:g}"
+    decimals = len(shown.split(".")[1]) if "." in shown and "e" not in shown else 0
+    return number(value, decimals, lang)
+
+
 def _codes(codelists: tuple[Codelist, ...]) -> str:
     parts = []
     for cl in codelists:
@@ -147,7 +155,7 @@ def describe_criterion(c: m.Criterion, lang: Lang, indent: int = 0) -> list[str]
             window=c.window.describe(lang),
         )
         if c.min_ddd is not None:
-            text += ", " + w("rx_ddd", ddd=c.min_ddd)
+            text += ", " + w("rx_ddd", ddd=_amount(c.min_ddd, lang))
         return [pad + text]
     if isinstance(c, m.HasLab):
         text = w(
@@ -158,7 +166,9 @@ def describe_criterion(c: m.Criterion, lang: Lang, indent: int = 0) -> list[str]
         )
         if c.latest is not None:
             text += ", " + w(
-                "lab_latest", op=_OPS[c.latest.comparator], threshold=c.latest.threshold
+                "lab_latest",
+                op=_OPS[c.latest.comparator],
+                threshold=_amount(c.latest.threshold, lang),
             )
         return [pad + text]
     if isinstance(c, m.HasEncounter):

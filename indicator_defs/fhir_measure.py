@@ -296,15 +296,17 @@ def measure_resource(
         num_en = ["among the denominator:", *num_en]
     scale = "pr. 1.000" if indicator.scale == 1000 else "%"
     scale_en = "per 1,000" if indicator.scale == 1000 else "%"
+    goal = indicator.national_goal
     description = (
         f"**{indicator.title['da']}**\n\n{indicator.description['da']}\n\n"
-        f"Resultat i {scale}. Nationalt mål: {indicator.national_goal}\n\n---\n\n"
+        f"Resultat i {scale}. Nationalt mål: {goal.get('da', '')}\n\n---\n\n"
         f"**{indicator.title['en']}** (English)\n\n{indicator.description['en']}\n\n"
-        f"Result {scale_en}. Score in FHIR is the unscaled {score} numerator/denominator."
+        f"Result {scale_en}. National goal: {goal.get('en', '')}. "
+        f"Score in FHIR is the unscaled {score} numerator/denominator."
     )
     related: list[dict[str, Any]] = [
         {"type": "citation", "citation": indicator.source},
-        {"type": "documentation", "display": indicator.national_goal},
+        {"type": "documentation", "display": goal.get("da", "")},
     ]
     related += [
         {"type": "depends-on", "display": cl.title, "resource": f"#{valueset_id(cl)}"}

@@ -475,7 +475,7 @@ def load_indicator(path: Path, codelists: dict[str, Codelist]) -> m.Indicator:
         direction=direction,
         target=t.number("target", required=False),
         scale=t.integer("scale", required=False, default=100, minimum=1),
-        national_goal=t.string("national_goal", required=False, default="").strip(),
+        national_goal=_bilingual(t, "national_goal") if "national_goal" in t else {},
         source=_text(t, "source"),
         population=population,
         numerator=numerator,

@@ -312,7 +312,7 @@ class Indicator:
     direction: Direction
     target: float | None  # as a proportion (0.95) or, with scale, per `scale` units
     scale: int  # 100 for percentages, 1000 for "per 1,000"
-    national_goal: str
+    national_goal: dict[str, str]  # "da", "en"; empty when the definition names none
     source: str
     population: Criterion
     numerator: Criterion | None  # patient-level indicators

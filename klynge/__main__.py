@@ -1,3 +1,3 @@
-from klynge.cli import main
+from klynge.quick import main
 
 main()

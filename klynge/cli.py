@@ -1,64 +1,44 @@
-"""The `klynge` command: one entry point, subcommand groups per job.
+"""The `klynge` command as a Typer app: one entry point, subcommand groups per job.
 
 Each group lives in `klynge/commands/<group>.py` and exposes `app` (a group)
-or `register(root)` (top-level commands). `COMMANDS` names them with their
-one-line help, so `klynge --help` lists every command without importing any
-of them: a command's module (and its heavy dependencies: pandas, Jinja2,
-gRPC) is imported only when that command runs or shows its own help.
+or `register(root)` (top-level commands). `COMMANDS` (`klynge.command_table`)
+names them with their one-line help, so `klynge --help` lists every command
+without importing any of them: a command's module (and its heavy
+dependencies: pandas, Jinja2, gRPC) is imported only when that command runs
+or shows its own help. The `klynge` executable starts in `klynge.quick`,
+which answers `klynge --help` and `klynge indicators list` before this module
+(and Typer) is imported at all; the root's help here is the same text.
 
 The language is settled before any help text is built (`--lang` on the
 command line, else `KLYNGE_LANG`, else Danish), and help is translated when a
-command is built (`klynge.help_text`), so `--help` speaks the reader's
+command is built (`klynge.localize`), so `--help` speaks the reader's
 language although Typer fixes help strings at import time.
 
 Errors that carry a file, row or field are turned into one clear line and a
-non-zero exit here, never a traceback.
+non-zero exit here, never a traceback; usage errors are one line too
+(`klynge.localize.usage_error_line`, exit 2).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import typer
 from typer import _click  # typer's own copy of click: Group.invoke takes its Context
-from typer.core import TyperCommand, TyperGroup, TyperOption
+from typer.core import TyperGroup, TyperOption
 
 from common.cpr import mask_cpr
 from common.errors import KlyngeError
 from common.i18n import set_lang, t
-from klynge.help_text import localize, localize_typer
+from klynge.command_table import BY_NAME, COMMANDS, CommandEntry
+from klynge.localize import localize, localize_typer
 from klynge.options import language
+from klynge.quick import root_help, terminal_width
 
+__all__ = ["COMMANDS", "CommandEntry", "load_command", "main", "root"]
 
-@dataclass(frozen=True)
-class CommandEntry:
-    """One entry of `klynge --help`: where the command lives and its one-line help."""
-
-    name: str
-    module: str  # under klynge.commands
-    group: bool  # True: the module's `app`; False: what its `register(root)` adds
-    help_key: str  # registered in klynge.help_text, Danish and English
-
-
-COMMANDS: tuple[CommandEntry, ...] = (
-    CommandEntry("compute", "local", False, "cli.cmd.compute"),
-    CommandEntry("indicators", "indicators", True, "cli.cmd.indicators"),
-    CommandEntry("synth", "synth", False, "cli.cmd.synth"),
-    CommandEntry("manifest", "manifest", True, "cli.cmd.manifest"),
-    CommandEntry("audit", "audit", True, "cli.cmd.audit"),
-    CommandEntry("pki", "pki", True, "cli.cmd.pki"),
-    CommandEntry("server", "server", True, "cli.cmd.server"),
-    CommandEntry("agent", "agent", True, "cli.cmd.agent"),
-    CommandEntry("demo", "demo", False, "cli.cmd.demo"),
-    CommandEntry("report", "report", True, "cli.cmd.report"),
-    CommandEntry("fhir", "fhir", True, "cli.cmd.fhir"),
-    CommandEntry("national", "national", True, "cli.cmd.national"),
-    CommandEntry("partner", "partner", True, "cli.cmd.partner"),
-)
-_BY_NAME = {c.name: c for c in COMMANDS}
 _COMPLETION = ("install_completion", "show_completion")
 
 
@@ -67,12 +47,12 @@ def load_command(entry: CommandEntry) -> _click.Command:
     module = importlib.import_module(f"klynge.commands.{entry.module}")
     if entry.group:
         command = typer.main.get_command(module.app)
-        # Shell completion is the root's business (off), not each group's.
-        command.params = [p for p in command.params if p.name not in _COMPLETION]
     else:
         host = typer.Typer()
         module.register(host)
         command = typer.main.get_command(host)
+    # Shell completion is the root's business (off), not each command's.
+    command.params = [p for p in command.params if p.name not in _COMPLETION]
     command.name = entry.name
     return command
 
@@ -96,8 +76,6 @@ class _KlyngeGroup(TyperGroup):
     does an operating-system error no layer below turned into one (a full disk,
     a directory without permission): it names the file and the system's reason.
     """
-
-    _listing = False  # while the root's own help is formatted: entries, not modules
 
     def make_context(
         self,
@@ -123,23 +101,17 @@ class _KlyngeGroup(TyperGroup):
         return [c.name for c in COMMANDS]
 
     def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
-        entry = _BY_NAME.get(cmd_name)
+        entry = BY_NAME.get(cmd_name)
         if entry is None:
             return None
-        if self._listing:
-            return TyperCommand(entry.name, help=t(entry.help_key), short_help=t(entry.help_key))
         return localize(load_command(entry))
 
     def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
-        self.help = t("cli.root")
-        for param in self.params:
-            if param.name == "lang":
-                param.help = t("cli.opt.lang")  # type: ignore[attr-defined]
-        self._listing = True
-        try:
-            super().format_help(ctx, formatter)
-        finally:
-            self._listing = False
+        """The same text `klynge.quick` prints without Typer: one rendering of the root's help."""
+        formatter.write(root_help(ctx.command_path, terminal_width()))
+
+    def format_usage(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, t("cli.usage.root"), f"{t('cli.typer.usage')} ")
 
     def invoke(self, ctx: _click.Context) -> object:
         try:
@@ -166,7 +138,10 @@ root = typer.Typer(
 @root.callback()
 def _main(
     lang: str = typer.Option(
-        None, "--lang", help="Language of messages and reports: da or en (default da)."
+        None,
+        "--lang",
+        metavar="da|en",
+        help="Language of messages and reports: da or en (default da).",
     ),
 ) -> None:
     set_lang(language(lang or None))  # reset per invocation, so one --lang never leaks

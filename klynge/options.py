@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from common.i18n import LANGS, Lang, current_lang
+from common.i18n import LANGS, Lang, current_lang, t
+from klynge import help_text  # noqa: F401  (registers cli.bad.*)
 
 
 def language(value: str | None) -> Lang | None:
@@ -14,7 +15,7 @@ def language(value: str | None) -> Lang | None:
     for lang in LANGS:
         if value == lang:
             return lang
-    raise typer.BadParameter("must be 'da' or 'en'", param_hint="--lang")
+    raise typer.BadParameter(t("cli.bad.either", a="'da'", b="'en'"), param_hint="--lang")
 
 
 def chosen_language(value: str | None) -> Lang:

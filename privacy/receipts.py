@@ -27,6 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from common.atomic import atomic_write
 from common.canonical import canonical_hash, domain_message
+from common.formatting import epsilon as epsilon_text
+from common.formatting import scientific
 from common.i18n import Lang, register, t
 from privacy.layout import RoundScope
 from privacy.signing import key_id, public_key_from_text, public_key_to_text, sign, verify
@@ -209,13 +211,13 @@ register(
             "da": (
                 "Sendt til {recipient} i runde {round_id} (referencedato {reference_date}) under "
                 "manifest {manifest_id} v{version}: {coordinates} maskerede værdier, {size} byte, "
-                "SHA-256 {sha}…. Privatlivsomkostning ε = {epsilon} (δ = {delta:g}); brugt i "
+                "SHA-256 {sha}…. Privatlivsomkostning ε = {epsilon} (δ = {delta}); brugt i "
                 "{year}: ε = {spent} af {budget}."
             ),
             "en": (
                 "Sent to {recipient} in round {round_id} (reference date {reference_date}) under "
                 "manifest {manifest_id} v{version}: {coordinates} masked values, {size} bytes, "
-                "SHA-256 {sha}…. Privacy cost ε = {epsilon} (δ = {delta:g}); spent in "
+                "SHA-256 {sha}…. Privacy cost ε = {epsilon} (δ = {delta}); spent in "
                 "{year}: ε = {spent} of {budget}."
             ),
         },
@@ -246,19 +248,21 @@ def describe(receipt: Receipt, lang: Lang | None = None) -> str:
         coordinates=receipt.coordinates,
         size=receipt.payload_bytes,
         sha=receipt.payload_sha256[:16],
-        epsilon=format_epsilon(receipt.epsilon),
-        delta=receipt.delta,
+        epsilon=format_epsilon(receipt.epsilon, lang),
+        delta=scientific(receipt.delta, lang),
         year=receipt.budget_year,
-        spent=format_epsilon(receipt.year_epsilon_spent),
-        budget="∞"
-        if math.isinf(receipt.year_epsilon_budget)
-        else f"{receipt.year_epsilon_budget:g}",
+        spent=format_epsilon(receipt.year_epsilon_spent, lang),
+        budget=format_epsilon(receipt.year_epsilon_budget, lang),
     )
     if math.isinf(receipt.epsilon):
         text += " " + t("receipt.no_dp", lang=lang)
     return text
 
 
-def format_epsilon(value: float) -> str:
-    """ε for people: three decimals, or ∞ for a release without DP."""
-    return "∞" if math.isinf(value) else f"{value:.3f}"
+def format_epsilon(value: float, lang: Lang | None = None) -> str:
+    """ε for people: three decimals in the reader's language (0,994; 0.994), or ∞ without DP.
+
+    >>> format_epsilon(0.99412, "da"), format_epsilon(0.99412, "en"), format_epsilon(math.inf)
+    ('0,994', '0.994', '∞')
+    """
+    return epsilon_text(value, lang, decimals=3)

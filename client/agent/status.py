@@ -21,10 +21,11 @@ from typing import Any
 
 from client.agent.core import RoundStatus
 from client.agent.errors import AgentError
+from common.formatting import scientific
 from common.i18n import Lang, register, t
 from privacy.ledger import Ledger
 from privacy.manifest import Budget
-from privacy.receipts import Receipt, describe
+from privacy.receipts import Receipt, describe, format_epsilon
 
 FORMAT = "klynge-agent-status/1"
 
@@ -66,9 +67,9 @@ register(
         "agent.status.reason": {"da": ", årsag: {reason}", "en": ", reason: {reason}"},
         "agent.status.budget": {
             "da": "Budget {year}: brugt ε = {spent} af {budget}, tilbage ε = {left} "
-            "(δ = {delta:g}; {releases} udgivelser, {sent} sendt)",
+            "(δ = {delta}; {releases} udgivelser, {sent} sendt)",
             "en": "Budget {year}: spent ε = {spent} of {budget}, left ε = {left} "
-            "(δ = {delta:g}; {releases} releases, {sent} sent)",
+            "(δ = {delta}; {releases} releases, {sent} sent)",
         },
         "agent.status.receipt": {
             "da": "Seneste kvittering: {text}",
@@ -78,10 +79,15 @@ register(
             "da": "Seneste kvittering: ingen endnu (intet har forladt praksis)",
             "en": "Last receipt: none yet (nothing has left the practice)",
         },
-        "agent.status.release": {
-            "da": "Hentet {level}-resultat: {file}",
-            "en": "Downloaded {level} result: {file}",
+        "agent.status.release": {"da": "Hentet {what}: {file}", "en": "Downloaded {what}: {file}"},
+        # status.json's keys for downloaded releases (protocols.wire.FETCH_*, REGION_ROUND)
+        "agent.release.cluster": {"da": "klyngeresultat", "en": "cluster result"},
+        "agent.release.region": {"da": "regionsresultat", "en": "region result"},
+        "agent.release.region_round": {
+            "da": "resultat af regionsrunden",
+            "en": "region-wide round's result",
         },
+        "agent.release.nation": {"da": "landstal", "en": "national figures"},
         "agent.state.active": {"da": "i gang", "en": "in progress"},
         "agent.state.refused": {"da": "afslået", "en": "refused"},
         "agent.state.finished": {"da": "afventer resultat", "en": "awaiting outcome"},
@@ -227,7 +233,7 @@ def process_alive(pid: object) -> bool:
 
 def _eps_text(value: Any, lang: Lang | None) -> str:
     eps = epsilon_from_json(value)
-    return t("agent.unlimited", lang=lang) if math.isinf(eps) else f"{eps:.3f}"
+    return t("agent.unlimited", lang=lang) if math.isinf(eps) else format_epsilon(eps, lang)
 
 
 def render_status(
@@ -274,7 +280,7 @@ def render_status(
                 spent=_eps_text(row["epsilon_spent"], lang),
                 budget=_eps_text(row["epsilon_budget"], lang),
                 left=_eps_text(row["epsilon_left"], lang),
-                delta=row["delta"],
+                delta=scientific(row["delta"], lang),
                 releases=row["releases"],
                 sent=row["sent"],
             )
@@ -285,8 +291,23 @@ def render_status(
         lines.append(t("agent.status.receipt", lang=lang, text=describe(receipt, lang)))
     if document is not None:
         for level, info in sorted((document.get("releases") or {}).items()):
-            lines.append(t("agent.status.release", lang=lang, level=level, file=info.get("file")))
+            lines.append(
+                t(
+                    "agent.status.release",
+                    lang=lang,
+                    what=_release_words(level, lang),
+                    file=status_path.parent / str(info.get("file")),  # relative to state_dir
+                )
+            )
     return lines
+
+
+def _release_words(level: str, lang: Lang | None) -> str:
+    """What a downloaded release is, in words ("klyngeresultat"); an unknown key as it is."""
+    try:
+        return t(f"agent.release.{level}", lang=lang)
+    except KeyError:
+        return level
 
 
 def _round_line(last: Mapping[str, Any] | None, lang: Lang | None) -> str:

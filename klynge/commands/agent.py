@@ -200,7 +200,9 @@ def run(
     }
     try:
         if log_format not in LOG_FORMATS:
-            raise typer.BadParameter("json or text", param_hint="--log-format")
+            raise typer.BadParameter(
+                t("cli.bad.either", a="json", b="text"), param_hint="--log-format"
+            )
         with _logs_to_stderr(log_level, log_format):
             daemons = start_agents(settings, drops=drops, stalls=stalls)
             ids = ", ".join(d.practice_id for d in daemons)

@@ -208,13 +208,15 @@ def demo(
         periods=periods,
     )
     if for_containers and not prepare_only:
-        raise typer.BadParameter("needs --prepare-only", param_hint="--for-containers")
+        raise typer.BadParameter(
+            t("cli.bad.needs", option="--prepare-only"), param_hint="--for-containers"
+        )
     console = Console(stderr=True)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     if regions > 1:
         if prepare_only:
             raise typer.BadParameter(
-                "cannot be combined with --prepare-only", param_hint="--regions"
+                t("cli.bad.not_with", option="--prepare-only"), param_hint="--regions"
             )
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task(t("demo.step.synth"))

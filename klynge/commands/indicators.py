@@ -1,123 +1,30 @@
-"""`klynge indicators list|show`: the catalogue as a reviewer reads it."""
+"""`klynge indicators list|show`: the catalogue as a reviewer reads it.
+
+The words and tables are `klynge.catalogue_view`'s; `klynge indicators list`
+normally runs from `klynge.quick` without building this Typer group at all.
+"""
 
 from __future__ import annotations
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from common.i18n import current_lang, register, t
-from indicator_defs import load_catalogue
-from indicator_defs.describe import describe_criterion, describe_events
-from indicator_defs.model import Episodes, Unit
+from common.i18n import t
+from klynge.catalogue_view import find, known_ids, print_list, print_show
 
 app = typer.Typer(help="Show the indicator catalogue.", no_args_is_help=True)
-
-register(
-    {
-        "ind.col.id": {"da": "Id", "en": "Id"},
-        "ind.col.title": {"da": "Titel", "en": "Title"},
-        "ind.col.area": {"da": "Område", "en": "Area"},
-        "ind.col.unit": {"da": "Enhed", "en": "Unit"},
-        "ind.col.better": {"da": "Bedst", "en": "Better"},
-        "ind.col.hash": {"da": "Indholds-hash", "en": "Content hash"},
-        "ind.higher": {"da": "højere", "en": "higher"},
-        "ind.lower": {"da": "lavere", "en": "lower"},
-        "ind.unit.patients": {"da": "patienter", "en": "patients"},
-        "ind.unit.events": {"da": "hændelser", "en": "events"},
-        "ind.catalogue": {
-            "da": "{n} indikatorer, katalog-hash {hash}",
-            "en": "{n} indicators, catalogue hash {hash}",
-        },
-        "ind.unknown": {
-            "da": "ukendt indikator '{id}'. Kendte: {known}",
-            "en": "unknown indicator '{id}'. Known: {known}",
-        },
-        "ind.denominator": {"da": "Nævner", "en": "Denominator"},
-        "ind.numerator": {"da": "Tæller", "en": "Numerator"},
-        "ind.num.among": {"da": "blandt nævneren:", "en": "among the denominator:"},
-        "ind.cap": {
-            "da": "højst {cap} hændelser tæller pr. patient",
-            "en": "at most {cap} events count per patient",
-        },
-        "ind.cap.episodes": {
-            "da": "højst {cap} episode(r) tæller pr. patient (bidragsgrænsen, som privatlivslaget "
-            "bygger på)",
-            "en": "at most {cap} episode(s) count per patient (the contribution bound the "
-            "privacy layer relies on)",
-        },
-        "ind.den.events": {
-            "da": "hændelser hos disse patienter:",
-            "en": "events of these patients:",
-        },
-        "ind.strata": {"da": "Strata", "en": "Strata"},
-        "ind.target": {"da": "Mål", "en": "Target"},
-        "ind.goal": {"da": "National målsætning", "en": "National goal"},
-        "ind.source": {"da": "Kilde", "en": "Source"},
-        "ind.version": {"da": "Version", "en": "Version"},
-    }
-)
 
 
 @app.command("list")
 def list_indicators() -> None:
     """List every indicator with its title and content hash."""
-    lang = current_lang()
-    cat = load_catalogue()
-    table = Table(title=t("ind.catalogue", n=len(cat.indicators), hash=cat.content_hash[:16]))
-    for key in ("id", "title", "area", "unit", "better", "hash"):
-        table.add_column(t(f"ind.col.{key}"))
-    for ind in cat.indicators.values():
-        table.add_row(
-            ind.id,
-            ind.title[lang],
-            ind.area,
-            t(f"ind.unit.{ind.unit.value}"),
-            t(f"ind.{ind.direction.value}"),
-            ind.content_hash[:12],
-        )
-    Console().print(table)
+    print_list()
 
 
 @app.command("show")
 def show(indicator_id: str = typer.Argument(..., metavar="ID")) -> None:
     """Show one definition in words."""
-    lang = current_lang()
-    cat = load_catalogue()
-    ind = cat.indicators.get(indicator_id.upper())
+    ind = find(indicator_id)
     if ind is None:
-        typer.echo(t("ind.unknown", id=indicator_id, known=", ".join(cat.indicators)), err=True)
+        typer.echo(t("ind.unknown", id=indicator_id, known=known_ids()), err=True)
         raise typer.Exit(2)
-    out = Console()
-    out.print(
-        f"[bold]{ind.id}: {ind.title[lang]}[/bold]  ({ind.title['en' if lang == 'da' else 'da']})"
-    )
-    out.print(ind.description[lang], highlight=False)
-    out.print()
-    out.print(f"[bold]{t('ind.denominator')}[/bold]")
-    for line in describe_criterion(ind.population, lang, 1):
-        out.print(line, highlight=False)
-    if ind.denominator_events is not None:
-        out.print("  " + t("ind.den.events") + " " + describe_events(ind.denominator_events, lang))
-    out.print(f"[bold]{t('ind.numerator')}[/bold]")
-    if ind.unit is Unit.PATIENTS:
-        assert ind.numerator is not None  # the loader requires it for patient indicators
-        out.print("  " + t("ind.num.among"))
-        for line in describe_criterion(ind.numerator, lang, 2):
-            out.print(line, highlight=False)
-    else:
-        assert ind.numerator_events is not None  # and the events for event indicators
-        out.print("  " + describe_events(ind.numerator_events, lang), highlight=False)
-        episodes = isinstance(ind.numerator_events, Episodes)
-        out.print("  " + t("ind.cap.episodes" if episodes else "ind.cap", cap=ind.cap_per_patient))
-    out.print()
-    out.print(f"{t('ind.strata')}: {', '.join(ind.strata)}")
-    if ind.target is not None:
-        out.print(
-            f"{t('ind.target')}: {ind.target * (100 if ind.scale == 100 else 1):g}"
-            f"{'%' if ind.scale == 100 else ''} ({t('ind.' + ind.direction.value)})"
-        )
-    if ind.national_goal:
-        out.print(f"{t('ind.goal')}: {ind.national_goal}", highlight=False)
-    out.print(f"{t('ind.source')}: {ind.source}", highlight=False)
-    out.print(f"{t('ind.version')}: {ind.version}   {t('ind.col.hash')}: {ind.content_hash}")
+    print_show(ind)

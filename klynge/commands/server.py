@@ -166,7 +166,9 @@ def _logging(log_file: Path | None, kind: str = "json") -> None:
 
 
 @app.command("run")
-def run(config: Path = typer.Option(..., "--config", help="server.toml")) -> None:
+def run(
+    config: Path = typer.Option(..., "--config", help="The coordinator's server.toml."),
+) -> None:
     """Run the coordinator until stopped (or until its scheduled rounds end)."""
     settings = load_server_settings(config)
     _logging(settings.log, settings.operations.log_format)
@@ -185,7 +187,7 @@ def run(config: Path = typer.Option(..., "--config", help="server.toml")) -> Non
 
 @app.command("trigger")
 def trigger(
-    config: Path = typer.Option(..., "--config", help="server.toml"),
+    config: Path = typer.Option(..., "--config", help="The coordinator's server.toml."),
     cluster: str | None = typer.Option(None, "--cluster"),
     region: str | None = typer.Option(
         None, "--region", help="A region-wide round (on a date the manifest lists for one)."
@@ -218,7 +220,9 @@ def trigger(
 
 
 @app.command("status")
-def status(config: Path = typer.Option(..., "--config", help="server.toml")) -> None:
+def status(
+    config: Path = typer.Option(..., "--config", help="The coordinator's server.toml."),
+) -> None:
     """Show the rounds and releases in the coordinator's store."""
     settings = load_server_settings(config)
     store = Store.open(settings.store)
@@ -337,7 +341,7 @@ register(
 
 @app.command("publish")
 def publish(
-    config: Path = typer.Option(..., "--config", help="server.toml"),
+    config: Path = typer.Option(..., "--config", help="The coordinator's server.toml."),
     as_of: str = typer.Option(..., "--period", help="Reference date, YYYY-MM-DD."),
     out: Path = typer.Option(..., "--out", help="Publication file to write."),
     region: str | None = typer.Option(None, "--region", help="If the federation has several."),
@@ -364,7 +368,7 @@ def publish(
 @app.command("import-national")
 def import_national(
     publication: Path = typer.Argument(..., help="The national body's national.json."),
-    config: Path = typer.Option(..., "--config", help="server.toml"),
+    config: Path = typer.Option(..., "--config", help="The coordinator's server.toml."),
     national_key: Path = typer.Option(
         ..., "--national-key", help="The national body's public key file."
     ),

@@ -108,7 +108,9 @@ def register(root: typer.Typer) -> None:
     ) -> None:
         form = extract_format(fmt)
         if form is None:
-            raise typer.BadParameter("must be 'csv' or 'parquet'", param_hint="--format")
+            raise typer.BadParameter(
+                t("cli.bad.either", a="'csv'", b="'parquet'"), param_hint="--format"
+            )
         if practices < clusters:
             raise typer.BadParameter(
                 t("synth.too_few_practices", practices=practices, clusters=clusters),

@@ -239,29 +239,9 @@ CONSOLE_OUTPUTS = {
     ),
     "klynge indicators show": lambda out: _klynge("indicators", "show", "DM-01"),
 }
-OTHER_BRANCH = pytest.mark.xfail(
-    strict=True,
-    reason="the agent's status lines (ε = 0.994, δ = 1e-06, 'cluster-resultat') are put into "
-    "Danish by the CLI-text branch (klynge/commands/agent.py); flip when it is merged",
-)
-LEFT_FOR_LATER = pytest.mark.xfail(
-    strict=True,
-    reason="'Mål: 95%' is written in klynge/commands/indicators.py (the CLI-text branch's), "
-    "and the catalogue's national goals are English only",
-)
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        pytest.param(c, marks=OTHER_BRANCH)
-        if c == "klynge agent status"
-        else pytest.param(c, marks=LEFT_FOR_LATER)
-        if c == "klynge indicators show"
-        else c
-        for c in CONSOLE_OUTPUTS
-    ],
-)
+@pytest.mark.parametrize("command", list(CONSOLE_OUTPUTS))
 def test_console_output_is_plain_danish(demo_out: Path, command: str) -> None:
     allowed = _identifiers() if command.startswith("klynge audit") else frozenset()
     _assert_danish(command, CONSOLE_OUTPUTS[command](demo_out), allowed)

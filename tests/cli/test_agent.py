@@ -16,6 +16,7 @@ from klynge.cli import root
 from privacy.ledger import ChargeRequest, Ledger
 from privacy.manifest import load_manifest
 from privacy.plan import round_release
+from privacy.receipts import format_epsilon
 from privacy.signing import generate_private_key
 from protocols.identity import IdentityKey
 from tests.client.agent.world import REF, TODAY, provision_world, write_signed_manifest
@@ -45,7 +46,8 @@ def test_status_before_the_agent_ever_ran_is_danish_by_default(world):
     assert result.exit_code == 0, result.output
     assert "Praksis P0001 (klynge K01)" in result.output
     assert "Agenten har ikke kørt endnu" in result.output
-    assert f"Budget {TODAY.year}: brugt ε = 0.000 af 3.000, tilbage ε = 3.000" in result.output
+    assert f"Budget {TODAY.year}: brugt ε = 0,000 af 3,000, tilbage ε = 3,000" in result.output
+    assert "(δ = 10⁻⁶; 0 udgivelser, 0 sendt)" in result.output
     assert "Seneste kvittering: ingen endnu" in result.output
     english = invoke("--lang", "en", "agent", "status", "--config", config)
     assert "The agent has not run yet" in english.output
@@ -91,9 +93,12 @@ def test_status_shows_connection_last_round_budget_left_and_last_receipt(world):
     assert "Last round: none yet" in out
     left = 3.0 - receipt.year_epsilon_spent
     assert f"spent ε = {receipt.year_epsilon_spent:.3f} of 3.000, left ε = {left:.3f}" in out
-    assert "(δ = 1e-06; 1 releases, 1 sent)" in out
+    assert "(δ = 10⁻⁶; 1 releases, 1 sent)" in out
     assert "Last receipt: Sent to coordinator:K01" in out and "2680 bytes" in out
-    assert "Downloaded cluster result: releases/cluster-abab.json" in out
+    assert f"Downloaded cluster result: {settings.state_dir}/releases/cluster-abab.json" in out
+    danish = invoke("agent", "status", "--config", str(settings.path)).output
+    assert f"Hentet klyngeresultat: {settings.state_dir}/releases/cluster-abab.json" in danish
+    assert f"Privatlivsomkostning ε = {format_epsilon(receipt.epsilon, 'da')} (δ = 10⁻⁶)" in danish
 
     as_json = json.loads(invoke("agent", "status", "--config", str(settings.path), "--json").output)
     assert as_json["last_receipt"]["round_id"] == "ab" * 16 and as_json["last_receipt"]["sent"]

@@ -7,9 +7,14 @@ the numbers a reviewer needs (windows, gaps, look-backs, caps).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from typer.testing import CliRunner
 
+from common.i18n import set_lang
+from indicator_defs import load_catalogue
+from klynge.catalogue_view import target_text
 from klynge.cli import root
 
 SHOWN = {
@@ -64,3 +69,42 @@ def test_new_constructs_are_shown_in_words(indicator_id: str, lang: str) -> None
     text = " ".join(result.output.split())
     for phrase in SHOWN[(indicator_id, lang)]:
         assert phrase in text, (phrase, text)
+
+
+@pytest.mark.parametrize(
+    ("lang", "target", "goal"),
+    [
+        (
+            "da",
+            "Mål: 95 % (højere)",
+            "National målsætning: DDiD: mindst 95 % screenet for albuminuri",
+        ),
+        (
+            "en",
+            "Target: 95% (higher)",
+            "National goal: DDiD: at least 95% screened for albuminuria",
+        ),
+    ],
+)
+def test_target_and_national_goal_in_the_readers_language(
+    lang: str, target: str, goal: str
+) -> None:
+    result = CliRunner().invoke(
+        root, ["--lang", lang, "indicators", "show", "DM-04"], env={"COLUMNS": "400"}
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.replace("\xa0", " ").split())
+    assert target in text and goal in text
+
+
+def test_a_target_keeps_its_decimals_and_its_scale() -> None:
+    dm04 = load_catalogue().indicators["DM-04"]
+    set_lang("da")
+    try:
+        shown = [target_text(replace(dm04, target=x)) for x in (0.95, 0.125)]
+        per_mille = target_text(replace(dm04, target=0.35, scale=1000))
+    finally:
+        set_lang(None)
+    assert shown == ["95\xa0%", "12,5\xa0%"]
+    assert per_mille == "350 pr.\xa01.000"
+    assert target_text(replace(dm04, target=None)) is None

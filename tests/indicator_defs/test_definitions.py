@@ -21,6 +21,7 @@ def test_catalogue_covers_at_least_20_indicators_with_both_languages():
     for ind in CAT.indicators.values():
         assert ind.title["da"].strip() and ind.title["en"].strip()
         assert ind.description["da"] != ind.description["en"]
+        assert ind.national_goal["da"] != ind.national_goal["en"], ind.id  # every one has a goal
 
 
 def test_every_codelist_is_used_and_every_hash_is_unique():
@@ -216,6 +217,14 @@ def test_hash_changes_with_content_and_with_codelists(defs: Path):
             "window_days = 60, min_days = 90",
             "numerator.criterion.days_covered.min_days",
             "cannot exceed window_days (60)",
+        ),
+        (
+            "DM-04.toml",
+            'national_goal = { da = "DDiD: mindst 95 % screenet for albuminuri hvert andet år", '
+            'en = "DDiD: at least 95% screened for albuminuria every second year" }',
+            'national_goal = "DDiD: at least 95% screened for albuminuria every second year"',
+            "national_goal",
+            "must be a table with da and en",
         ),
         (
             "OP-02.toml",

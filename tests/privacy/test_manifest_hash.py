@@ -18,7 +18,7 @@ from privacy.distribution import DistributionSpec
 from tests.privacy.builders import default_manifest, make_manifest
 
 PINNED = {
-    "default": "33223193f9066036aefebfb3e27f3af2ec87571d1d1f04db6ba2ab3dc6de0a52",
+    "default": "d9c37932cade5864780d7daeb14bdead4099ec7f5394cdb192e551f759b92a74",
     "small": "33432923f2c4c9723f549e7ccd7f4b64e2f2402ab7a0a1360c938c4d4d510944",
     "skellam_mu": "49841ed9ae7343713a4a0ae5ce62c2e5b770da77f64469e07b4bb759f2c68390",
     "local_laplace": "7fe82ef4e78dc14d13921afe92f718d429dcfd56c149cd0c14583eba0f236005",
