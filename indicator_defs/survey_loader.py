@@ -7,13 +7,17 @@ indicators, so a message reads the same wherever Klynge is installed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from common.i18n import LANGS
 from common.tomlfile import Table
 from indicator_defs import survey_model as s
 from indicator_defs.hashing import sha256_hex
 from indicator_defs.loader import DefinitionError, _bilingual, _choice, _read, default_root
+
+T = TypeVar("T", s.Scale, s.Item, s.Measure)
 
 _ID = re.compile(r"[A-Z][A-Z0-9]*(-[A-Z0-9]+)*")
 _ITEM = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -93,6 +97,18 @@ def _bound(t: Table, key: str, value: object) -> float:
     return float(value)
 
 
+def _declared(t: Table, name: str, parse: Callable[[Table], T]) -> dict[str, T]:
+    """The `[[name]]` tables parsed, by id in file order; an id declared twice is an error."""
+    out: dict[str, T] = {}
+    for sub in t.tables(name):
+        parsed = parse(sub)
+        key = parsed.id
+        if key in out:
+            raise sub.fail("id", f"{name[:-1]} '{key}' is declared twice")
+        out[key] = parsed
+    return out
+
+
 def load_survey(path: Path) -> s.Survey:
     """One survey file; every reference inside it (scale, item) must resolve."""
     t = _read(path, f"surveys/{path.name}")
@@ -100,24 +116,9 @@ def load_survey(path: Path) -> s.Survey:
     if survey_id != path.stem:
         raise t.fail("id", f"must equal the file name '{path.stem}'")
     version = t.integer("version", minimum=1)
-    scales: dict[str, s.Scale] = {}
-    for st in t.tables("scales"):
-        scale = _scale(st)
-        if scale.id in scales:
-            raise st.fail("id", f"scale '{scale.id}' is declared twice")
-        scales[scale.id] = scale
-    items: dict[str, s.Item] = {}
-    for it in t.tables("items"):
-        item = _item(it, scales)
-        if item.id in items:
-            raise it.fail("id", f"item '{item.id}' is declared twice")
-        items[item.id] = item
-    measures: dict[str, s.Measure] = {}
-    for mt in t.tables("measures"):
-        measure = _measure(mt, items)
-        if measure.id in measures:
-            raise mt.fail("id", f"measure '{measure.id}' is declared twice")
-        measures[measure.id] = measure
+    scales = _declared(t, "scales", _scale)
+    items = _declared(t, "items", lambda it: _item(it, scales))
+    measures = _declared(t, "measures", lambda mt: _measure(mt, items))
     if not measures:
         raise t.fail("measures", "a survey must report at least one measure")
     survey = s.Survey(
