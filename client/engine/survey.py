@@ -101,19 +101,42 @@ def compute_survey(answers: pd.DataFrame, survey: Survey, start: date, end: date
     frame, skipped = clean_answers(answers, survey, start, end)
     counts = []
     for measure in survey.measures.values():
-        rows = frame[frame["item"].isin(measure.items)]
-        scale = survey.items[measure.items[0]].scale
-        assert scale is not None  # the loader refuses measures over free text
-        if measure.kind is MeasureKind.TOP_BOX:
-            points = (rows["answer"] >= scale.top_box).astype(np.int64)
-        else:
-            points = rows["answer"].clip(measure.low, measure.high) - measure.low
-        per = points.groupby(rows["respondent"]).agg(["sum", "count"])
-        q = resolution(measure)
-        # sum/count * q is whole: q is a multiple of every count, and sums are whole
-        # (top-box) or whole after clipping to whole bounds (mean).
-        units = (per["sum"] * q / per["count"]).round().astype(np.int64)
-        counts.append(SurveyCount(measure.id, int(units.sum()), len(per), q))
+        units = _units(frame, survey, measure)
+        counts.append(SurveyCount(measure.id, int(units.sum()), len(units), resolution(measure)))
     return SurveyResult(
         survey.id, survey.version, int(frame["respondent"].nunique()), tuple(counts), skipped
     )
+
+
+def respondent_values(
+    answers: pd.DataFrame, survey: Survey, start: date, end: date
+) -> dict[str, np.ndarray]:
+    """Per measure, each respondent's value (share or score) in the period, by respondent.
+
+    The same values `compute_survey` sums; for the practice's own sampling
+    intervals, which need their spread and not only their sum.
+    """
+    frame, _ = clean_answers(answers, survey, start, end)
+    out = {}
+    for measure in survey.measures.values():
+        units = _units(frame, survey, measure)
+        values = measure.low + units.to_numpy(dtype=np.float64) / resolution(measure)
+        out[measure.id] = values
+    return out
+
+
+def _units(frame: pd.DataFrame, survey: Survey, measure: Measure) -> pd.Series:
+    """Each respondent's value minus the low bound, in whole units of 1/resolution."""
+    rows = frame[frame["item"].isin(measure.items)]
+    scale = survey.items[measure.items[0]].scale
+    assert scale is not None  # the loader refuses measures over free text
+    if measure.kind is MeasureKind.TOP_BOX:
+        points = (rows["answer"] >= scale.top_box).astype(np.int64)
+    else:
+        points = rows["answer"].clip(measure.low, measure.high) - measure.low
+    per = points.groupby(rows["respondent"]).agg(["sum", "count"])
+    q = resolution(measure)
+    # sum/count * q is whole: q is a multiple of every count, and sums are whole
+    # (top-box) or whole after clipping to whole bounds (mean).
+    units: pd.Series = (per["sum"] * q / per["count"]).round().astype(np.int64)
+    return units
