@@ -47,29 +47,30 @@ def survey_rules(
     """The rows that break each rule among the `kept` rows, in rule order.
 
     `where(i)` names row i in the file ('line 3'), for messages that point back
-    to the row that counts.
+    to the row that counts. Vectorised over integer codes: the definitions are
+    looked up once per distinct (survey, version, item), not once per row.
     """
-    frame = _frame(parsed, kept)
-    rated = {
-        (s.id, float(s.version), i.id): i.scale
-        for s in surveys.values()
-        for i in s.items.values()
-        if i.kind is ItemKind.SCALE
-    }
-    free = {
-        (s.id, float(s.version), i.id)
-        for s in surveys.values()
-        for i in s.items.values()
-        if i.kind is ItemKind.FREE_TEXT
-    }
+    rows = np.flatnonzero(kept)
+    n = len(kept)
+    survey_code, survey_names = pd.factorize(_text(parsed, "survey", rows))
+    version_code, versions = pd.factorize(np.asarray(parsed["version"].values, float)[rows])
+    item_code, item_names = pd.factorize(_text(parsed, "item", rows))
+    respondent = pd.factorize(_text(parsed, "respondent", rows))[0]
+    answer = np.asarray(parsed["answer"].values, dtype=float)[rows]
+    day = np.asarray(parsed["date"].values).astype("datetime64[D]").astype(np.int64)[rows]
+    response = (respondent * len(survey_names) + survey_code) * len(versions) + version_code
+    combined = (survey_code * len(versions) + version_code) * len(item_names) + item_code
+    distinct, inverse = np.unique(combined, return_inverse=True)
+    low_of, high_of, kind_of = _definitions(distinct, survey_names, versions, item_names, surveys)
+    low, high, kind = low_of[inverse], high_of[inverse], kind_of[inverse]
     known_surveys = ", ".join(f"{s.id} {s.version}" for s in surveys.values()) or "-"
-    keys = pd.MultiIndex.from_frame(frame[["survey", "version", "item"]])
-    known = keys.isin(list(rated) + list(free))
+
+    unknown = kind == _UNKNOWN
     out = [
         Broken(
             "item",
             "unknown_item",
-            _mask(len(kept), frame.index[~known]),
+            _mask(n, rows[unknown]),
             lambda i: {
                 "value": parsed["item"].shown(i),
                 "survey": parsed["survey"].shown(i),
@@ -78,58 +79,60 @@ def survey_rules(
             },
         )
     ]
-    frame = frame[known]
-    keys = keys[known]
-    on_scale = pd.Series([k in rated for k in keys], index=frame.index, dtype=bool)
-    scales = [rated.get(k) for k in keys]
-    low = np.array([s.low if s else np.nan for s in scales], dtype=float)
-    high = np.array([s.high if s else np.nan for s in scales], dtype=float)
-    answer = frame["answer"].to_numpy()
     whole = answer == np.floor(answer)
-    inside = whole & (answer >= low) & (answer <= high)
-    outside = on_scale.to_numpy() & ~np.isnan(answer) & ~inside
-    scale_of = dict(zip(frame.index, scales, strict=True))
+    outside = (kind == _RATED) & ~np.isnan(answer) & ~(whole & (answer >= low) & (answer <= high))
+    off = np.flatnonzero(outside)
+    bounds = dict(zip(rows[off].tolist(), zip(low[off], high[off], strict=True), strict=True))
     out.append(
         Broken(
             "answer",
             "out_of_scale",
-            _mask(len(kept), frame.index[outside]),
+            _mask(n, rows[outside]),
             lambda i: {
                 "value": parsed["answer"].shown(i),
                 "item": parsed["item"].shown(i),
-                "low": scale_of[i].low if scale_of.get(i) else "",
-                "high": scale_of[i].high if scale_of.get(i) else "",
+                "low": int(bounds[i][0]),
+                "high": int(bounds[i][1]),
             },
         )
     )
-    frame = frame[~outside]
-    answered = frame[frame["answer"].notna()]
-    same = ["respondent", "survey", "version", "item", "date"]
-    repeated = answered.duplicated(same)
-    first_row = answered.reset_index().groupby(same)["index"].transform("min")
-    first_of = dict(zip(answered.index, first_row.to_numpy(), strict=True))
+    counted = ~unknown & ~outside
+    answered = counted & ~np.isnan(answer)
+    keys = pd.DataFrame(
+        {"who": response[answered], "item": item_code[answered], "day": day[answered]}
+    )
+    repeated = keys.duplicated().to_numpy()
+    first = keys.groupby(["who", "item", "day"], sort=False).ngroup().to_numpy()
+    first_row = np.full(first.max() + 1 if len(first) else 0, -1, dtype=np.int64)
+    answered_rows = rows[answered]
+    first_row[first[~repeated]] = answered_rows[~repeated]
+    first_of = dict(
+        zip(answered_rows[repeated].tolist(), first_row[first[repeated]].tolist(), strict=True)
+    )
     out.append(
         Broken(
             "item",
             "duplicate_answer",
-            _mask(len(kept), answered.index[repeated.to_numpy()]),
+            _mask(n, answered_rows[repeated]),
             lambda i: {
                 "value": parsed["respondent"].shown(i),
                 "item": parsed["item"].shown(i),
-                "first": where(int(first_of[i])),
+                "first": where(first_of[i]),
             },
         )
     )
-    frame = frame.drop(answered.index[repeated.to_numpy()])
-    response = ["respondent", "survey", "version"]
-    first_date = frame.groupby(response)["date"].transform("min")
-    later = (frame["date"] != first_date).to_numpy() if len(frame) else np.zeros(0, bool)
-    first_shown = dict(zip(frame.index, first_date.to_numpy(), strict=True))
+    remaining = counted.copy()
+    remaining[np.flatnonzero(answered)[repeated]] = False
+    who, when = response[remaining], day[remaining]
+    first_day = pd.Series(when).groupby(who).transform("min").to_numpy() if len(who) else when
+    later = when != first_day
+    later_rows = rows[remaining][later]
+    first_shown = dict(zip(later_rows.tolist(), first_day[later].tolist(), strict=True))
     out.append(
         Broken(
             "date",
             "duplicate_respondent",
-            _mask(len(kept), frame.index[later]),
+            _mask(n, later_rows),
             lambda i: {
                 "value": parsed["respondent"].shown(i),
                 "first": str(np.datetime64(first_shown[i], "D")),
@@ -139,20 +142,41 @@ def survey_rules(
     return out
 
 
-def _frame(parsed: Mapping[str, ParsedColumn], kept: np.ndarray) -> pd.DataFrame:
-    """The kept rows' cells, indexed by their 0-based row in the file."""
-    rows = np.flatnonzero(kept)
-    columns = {
-        name: parsed[name].text.to_numpy(zero_copy_only=False)[rows]
-        for name in ("respondent", "survey", "item")
-    }
-    columns["version"] = np.asarray(parsed["version"].values, dtype=float)[rows]
-    columns["answer"] = np.asarray(parsed["answer"].values, dtype=float)[rows]
-    columns["date"] = np.asarray(parsed["date"].values)[rows]
-    return pd.DataFrame(columns, index=rows)
+_UNKNOWN, _RATED, _FREE = 0, 1, 2
 
 
-def _mask(n: int, rows: pd.Index) -> np.ndarray:
+def _definitions(
+    distinct: np.ndarray,
+    survey_names: np.ndarray,
+    versions: np.ndarray,
+    item_names: np.ndarray,
+    surveys: Mapping[str, Survey],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct (survey, version, item) code: the scale's bounds and the item's kind."""
+    defined = {(s.id, float(s.version)): s for s in surveys.values()}
+    low = np.full(len(distinct), np.nan)
+    high = np.full(len(distinct), np.nan)
+    kind = np.zeros(len(distinct), dtype=np.int8)
+    n_items, n_versions = len(item_names), len(versions)
+    for k, code in enumerate(distinct.tolist()):
+        pair, item_id = divmod(code, n_items)
+        survey_id, version = divmod(pair, n_versions)
+        survey = defined.get((str(survey_names[survey_id]), float(versions[version])))
+        item = survey.items.get(str(item_names[item_id])) if survey else None
+        if item is None:
+            continue
+        if item.kind is ItemKind.FREE_TEXT or item.scale is None:
+            kind[k] = _FREE
+            continue
+        kind[k], low[k], high[k] = _RATED, item.scale.low, item.scale.high
+    return low, high, kind
+
+
+def _text(parsed: Mapping[str, ParsedColumn], name: str, rows: np.ndarray) -> np.ndarray:
+    return np.asarray(parsed[name].text.to_numpy(zero_copy_only=False))[rows]
+
+
+def _mask(n: int, rows: np.ndarray) -> np.ndarray:
     mask = np.zeros(n, dtype=bool)
     mask[np.asarray(rows, dtype=np.int64)] = True
     return mask
