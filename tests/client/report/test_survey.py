@@ -90,7 +90,7 @@ def test_answers_outside_the_period_do_not_count():
     assert section.measures[0].respondents == 20 and section.measures[0].value == 1.0
 
 
-def render(frame: pd.DataFrame, lang: str) -> str:
+def render(frame: pd.DataFrame | None, lang: str) -> str:
     report = practice_report(
         as_of=AS_OF,
         catalogue=CATALOGUE,
@@ -124,14 +124,7 @@ def test_the_page_shows_measures_chart_skips_and_escaped_comments_in_danish_and_
 
 
 def test_no_survey_table_means_no_section():
-    report = practice_report(
-        as_of=AS_OF,
-        catalogue=CATALOGUE,
-        patients=PATIENTS,
-        releases=ReleaseChoice(None, None, ()),
-        surveys=practice_surveys(None, load_surveys(), AS_OF),
-    )
-    assert "Patientoplevet" not in render_practice_report(report, "da")
+    assert "Patientoplevet" not in render(None, "da")
 
 
 def test_synthetic_practices_get_a_full_section():
