@@ -190,6 +190,6 @@ def interval_bars(
         )
         parts.append(element("text", value, tail, x=plot_end + 12, y=mid + 4, font_weight=600))
     if target is not None and top_value is not None and target <= top_value:
-        label = rate(target, scale, lang=lang)
-        parts.append(target_line(x(target), _TOP - 4, bottom, label, lang))
+        target_text = rate(target, scale, lang=lang)
+        parts.append(target_line(x(target), _TOP - 4, bottom, target_text, lang))
     return chart("bars", width, height, label or t("charts.bars.label", lang), *parts)
