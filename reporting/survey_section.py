@@ -30,7 +30,7 @@ register(
         },
         "preport.survey.intro": {
             "da": "Praksisens egne svar, beregnet præcist på praksisens computer; intet er "
-            "tilført støj. Intervallet er et 95 %-stikprøveinterval (Wilson for andele, "
+            "tilført støj. Intervallet er et 95\u00a0%-stikprøveinterval (Wilson for andele, "
             "t-fordelingen for gennemsnittet): svarpersonerne er et udsnit af praksisens "
             "patienter. Med under {min} svarpersoner vises ingen værdi.",
             "en": "The practice's own answers, computed exactly on the practice's computer; "
@@ -41,15 +41,19 @@ register(
         "preport.survey.col.measure": {"da": "Mål", "en": "Measure"},
         "preport.survey.col.value": {"da": "Værdi", "en": "Value"},
         "preport.survey.col.respondents": {"da": "Svarpersoner", "en": "Respondents"},
-        "preport.survey.col.interval": {"da": "95 %-interval", "en": "95% interval"},
+        "preport.survey.col.interval": {"da": "95\u00a0%-interval", "en": "95% interval"},
+        "preport.survey.domain.access": {"da": "Adgang", "en": "Access"},
+        "preport.survey.domain.communication": {"da": "Kommunikation", "en": "Communication"},
+        "preport.survey.domain.involvement": {"da": "Inddragelse", "en": "Involvement"},
+        "preport.survey.domain.coordination": {"da": "Sammenhæng", "en": "Coordination"},
         "preport.survey.too_few": {"da": "for få svar", "en": "too few answers"},
         "preport.survey.no_answers": {"da": "ingen svar", "en": "no answers"},
         "preport.survey.chart": {
-            "da": "Andel positive svar (4–5) med 95 %-interval",
+            "da": "Andel positive svar (4–5) med 95\u00a0%-interval",
             "en": "Share of positive answers (4–5) with 95% intervals",
         },
         "preport.survey.chart_label": {
-            "da": "Praksisens egne svar med 95 %-stikprøveinterval",
+            "da": "Praksisens egne svar med 95\u00a0%-stikprøveinterval",
             "en": "The practice's own answers with 95% sampling intervals",
         },
         "preport.survey.skipped": {
@@ -130,7 +134,7 @@ def survey_view(section: PracticeSurvey, lang: Lang) -> SurveyView:
     )
     bars = [
         BarRow(
-            item.measure.title[lang].split(":")[0],
+            _short(item, section, lang),
             None if item.too_few else item.value,
             item.interval,
             OWN,
@@ -151,6 +155,17 @@ def survey_view(section: PracticeSurvey, lang: Lang) -> SurveyView:
         comments_head=t("preport.survey.comments", lang, n=integer(len(section.comments), lang)),
         comments=tuple(CommentView(day(c.day, lang), c.text) for c in section.comments),
     )
+
+
+def _short(item: SurveyMeasureResult, section: PracticeSurvey, lang: Lang) -> str:
+    """A bar's label: the domain in one word where the survey's items share one, else the id."""
+    domains = {section.survey.items[i].domain for i in item.measure.items}
+    if len(domains) == 1:
+        try:
+            return t(f"preport.survey.domain.{domains.pop()}", lang)
+        except KeyError:  # a domain a later survey adds: its measure id is short and exact
+            pass
+    return item.measure.id
 
 
 def _missing(item: SurveyMeasureResult, lang: Lang) -> str:

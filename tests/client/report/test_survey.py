@@ -110,9 +110,10 @@ def test_the_page_shows_measures_chart_skips_and_escaped_comments_in_danish_and_
     da = render(answers(rows), "da")
     section = da[da.index("<h2>Patientoplevet kvalitet") :]
     assert "Adgang: andel med positive svar" in section
+    assert ">Adgang</text>" in section and ">Sammenhæng</text>" in section  # short bar labels
     assert "66,7\xa0%" in section and "30" in section
     assert "<svg" in section and "Andel positive svar (4–5)" in section
-    assert 'aria-label="Praksisens egne svar med 95 %-stikprøveinterval"' in section
+    assert 'aria-label="Praksisens egne svar med 95\xa0%-stikprøveinterval"' in section
     assert "1 uden for skalaen" in section
     assert "Patienternes kommentarer (1)" in section
     assert "Lægen &lt;b&gt;lytter&lt;/b&gt; &amp; forklarer godt" in section
