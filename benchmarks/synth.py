@@ -1,7 +1,8 @@
 """Time the synthetic practice generator and the extract writer.
 
 Prints one JSON object: generation time for one practice (median of
---repeat runs), rows produced, and write times for CSV and Parquet. The
+--repeat runs), the time to draw its survey answers (`klynge synth` adds
+them to every practice), rows produced, and write times for CSV and Parquet. The
 baseline, measured in the same run on the same frames, is pandas'
 `DataFrame.to_csv` for CSV and `DataFrame.to_parquet` for Parquet (no
 canonical decimals, no atomic rename), so the ratio shows what the writer's
@@ -15,16 +16,19 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 from timing import median_time  # benchmarks/timing.py
 
-from client.extract.schema import TABLES
+from client.extract.tables import Extract
 from client.extract.writer import write_extract
 from client.synth.practice import synthesize_practice
 from client.synth.quality import QualityProfile
+from client.synth.survey import draw_survey_responses
+from indicator_defs.survey_loader import load_surveys
 
 REF = date(2026, 9, 30)
 
@@ -41,20 +45,29 @@ def main() -> None:
         rng = np.random.default_rng(args.seed)
         return synthesize_practice(args.patients, REF, args.years, QualityProfile.typical(), rng)
 
-    generate_s, extract = median_time(generate, args.repeat)
-    rows = {t.name: len(getattr(extract, t.name)) for t in TABLES}
+    generate_s, clinical = median_time(generate, args.repeat)
+    survey = load_surveys()["PX"]
+
+    def answers() -> object:
+        rng = np.random.default_rng(args.seed)
+        return draw_survey_responses(rng, clinical.patients, survey, REF)
+
+    survey_s, responses = median_time(answers, args.repeat)
+    extract: Extract = replace(clinical, survey_responses=responses)
+    names = extract.present_tables()
+    rows = {name: len(extract.table(name)) for name in names}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         csv_s, _ = median_time(lambda: write_extract(extract, root / "csv", "csv"), args.repeat)
         pq_s, _ = median_time(lambda: write_extract(extract, root / "pq", "parquet"), args.repeat)
 
         def pandas_csv() -> None:
-            for t in TABLES:
-                getattr(extract, t.name).to_csv(root / f"{t.name}.pd.csv", index=False)
+            for name in names:
+                extract.table(name).to_csv(root / f"{name}.pd.csv", index=False)
 
         def pandas_parquet() -> None:
-            for t in TABLES:
-                getattr(extract, t.name).to_parquet(root / f"{t.name}.pd.parquet", index=False)
+            for name in names:
+                extract.table(name).to_parquet(root / f"{name}.pd.parquet", index=False)
 
         base_csv_s, _ = median_time(pandas_csv, args.repeat)
         base_pq_s, _ = median_time(pandas_parquet, args.repeat)
@@ -70,6 +83,7 @@ def main() -> None:
                 "rows": rows,
                 "generate_s": round(generate_s, 3),
                 "generate_rows_per_s": round(total_rows / generate_s),
+                "survey_s": round(survey_s, 3),
                 "write_csv_s": round(csv_s, 3),
                 "write_parquet_s": round(pq_s, 3),
                 "baseline_pandas_to_csv_s": round(base_csv_s, 3),

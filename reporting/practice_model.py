@@ -14,6 +14,7 @@ from datetime import date
 from enum import Enum
 
 from indicator_defs import model as m
+from indicator_defs.survey_model import Measure, Survey
 from reporting.release_document import Distribution, IndicatorFigure, ReleaseDocument
 
 
@@ -176,6 +177,37 @@ class BudgetYear:
 
 
 @dataclass(frozen=True)
+class SurveyMeasureResult:
+    """One survey measure from the practice's own answers: exact, with a sampling interval."""
+
+    measure: Measure
+    value: float | None  # a share in [0, 1] (top box) or a mean score; None: no respondents
+    respondents: int
+    interval: tuple[float, float] | None  # 95 % sampling interval (client.report.sampling)
+    too_few: bool  # fewer respondents than the minimum: shown in words, not as a figure
+
+
+@dataclass(frozen=True)
+class SurveyComment:
+    """A free-text answer: shown in this local report only, never sent or stored elsewhere."""
+
+    day: date
+    text: str
+
+
+@dataclass(frozen=True)
+class PracticeSurvey:
+    survey: Survey
+    start: date  # the period: the year ending at the report's date
+    end: date
+    respondents: int
+    measures: tuple[SurveyMeasureResult, ...]  # in the survey's order
+    comments: tuple[SurveyComment, ...]  # in date order
+    skipped: dict[str, int]  # rows per skip rule (client.engine.survey.SKIP_KINDS)
+    min_respondents: int
+
+
+@dataclass(frozen=True)
 class PracticeReport:
     practice_id: str
     cluster_id: str
@@ -188,3 +220,4 @@ class PracticeReport:
     receipts: tuple[ReceiptRow, ...]
     budget: tuple[BudgetYear, ...]
     nation_release: ReleaseDocument | None = None  # the national tier's sum of the regions
+    surveys: tuple[PracticeSurvey, ...] = ()  # patient experience, from the own answers only

@@ -46,6 +46,7 @@ from reporting.practice_model import (
 )
 from reporting.rates import upper_bound
 from reporting.release_document import IndicatorFigure, ReleaseDocument
+from reporting.survey_section import survey_view
 
 register(
     {
@@ -927,4 +928,5 @@ def render_practice_report(report: PracticeReport, lang: Lang) -> str:
         cards=[_card(i, report, lang) for i in report.indicators],
         receipts=_receipts(report, lang),
         budget=_budget(report, lang),
+        surveys=[survey_view(s, lang) for s in report.surveys],
     )

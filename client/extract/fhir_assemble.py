@@ -36,8 +36,9 @@ from client.extract.fhir_map import (
     PatientRecord,
 )
 from client.extract.fhir_messages import text
+from client.extract.fhir_survey import shipped_surveys, survey_table
 from client.extract.issues import IssueLog
-from client.extract.schema import TABLES, Table
+from client.extract.schema import SURVEY_RESPONSES, TABLES, Table
 from client.extract.sources import RawTable
 from client.extract.tables import Extract
 from client.extract.validate import known_patient_ids, validate_table
@@ -111,10 +112,21 @@ def assemble(
         frames[spec.name] = _frame(spec, table, guard, known)
         del table
         pa.default_memory_pool().release_unused()  # keep the peak to one table's worth
+    answers = None
+    if "QuestionnaireResponse" in mapper.counts:
+        patient_of = {
+            key: kept.ids[final]
+            for key, (status, final) in status_of_key.items()
+            if status == _KEPT
+        }
+        answers = _frame(
+            SURVEY_RESPONSES, _survey_rows(mapper, patient_of, status_of_key), guard, known
+        )
     problems = [
         str(issue)
         for issue in (*guard.report().fatal, *guard.report().warnings)
         if not (issue.kind == "before" and issue.column == "list_start")
+        and issue.kind != "duplicate_respondent"  # noted per response by `_survey_rows`
     ]
     if problems:
         fatal.extend(f"internal: {p}" for p in problems[:EXAMPLES])
@@ -125,7 +137,69 @@ def assemble(
         prescriptions=frames["prescriptions"],
         lab_results=frames["lab_results"],
         encounters=frames["encounters"],
+        survey_responses=answers,
     )
+
+
+def _survey_rows(
+    mapper: Mapper, patient_of: dict[str, str], status_of_key: dict[str, tuple[int, int]]
+) -> pa.Table:
+    """The survey table, after counting the responses settled only now (docs/fhir.md)."""
+    settled = survey_table(mapper.answers, patient_of)
+    responses = mapper.answers.responses
+    counts = mapper.counts["QuestionnaireResponse"]
+
+    def note(i: int, element: str, kind: str, outcome: Outcome, message: Any) -> None:
+        where = responses[i].where
+        mapper.note(
+            element,
+            kind,
+            outcome,
+            message,
+            rtype="QuestionnaireResponse",
+            source=where >> 32,
+            line=where & 0xFFFFFFFF,
+            label=responses[i].key,
+        )
+
+    for i in settled.dropped:
+        counts[2 if responses[i].altered else 1] -= 1
+        counts[3] += 1
+        day = iso_day(responses[i].day)
+        note(
+            i,
+            "authored",
+            "duplicate_response",
+            Outcome.DROPPED,
+            partial(text, "duplicate_response", value=day),
+        )
+    for i, first_day in settled.later:
+        first = iso_day(first_day)
+        note(
+            i,
+            "authored",
+            "duplicate_respondent",
+            Outcome.KEPT,
+            partial(text, "duplicate_respondent", first=first),
+        )
+    dropped = set(settled.dropped)
+    for i, response in enumerate(responses):
+        person = response.person
+        if i in dropped or not person or person in patient_of:
+            continue
+        if person in status_of_key or person.startswith("Patient/"):
+            if not response.altered:
+                counts[1] -= 1
+                counts[2] += 1
+            shown = repr(person)
+            note(
+                i,
+                "source",
+                "patient_link_blanked",
+                Outcome.ALTERED,
+                partial(text, "patient_link_blanked", value=shown),
+            )
+    return settled.table
 
 
 def _chosen_group(
@@ -419,7 +493,8 @@ def _frame(spec: Table, table: pa.Table, guard: IssueLog, known: pa.Array | None
         lambda rows: np.asarray(rows, dtype=np.int64) + 1,
         0,
     )
-    frame, _ = validate_table(raw, guard, known, "patients.parquet")
+    surveys = {s.id: s for s in shipped_surveys().values()} if spec is SURVEY_RESPONSES else None
+    frame, _ = validate_table(raw, guard, known, "patients.parquet", surveys=surveys)
     return frame
 
 

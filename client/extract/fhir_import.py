@@ -39,7 +39,6 @@ from client.extract.fhir_messages import text
 from client.extract.fhir_model import Entry, Resource
 from client.extract.fhir_report import ImportReport, reasons_from
 from client.extract.issues import Effect, IssueLog
-from client.extract.schema import TABLES
 from client.extract.tables import Extract
 from common.cpr import mask_cpr
 from common.errors import KlyngeError
@@ -246,7 +245,7 @@ def _report(
     mapper: Mapper, labels: list[str], extract: Extract | None, fatal: list[str]
 ) -> ImportReport:
     outcomes = {key: outcome.value for key, outcome in mapper.outcomes.items()}
-    rows = {} if extract is None else {t.name: len(extract.table(t.name)) for t in TABLES}
+    rows = {} if extract is None else {n: len(extract.table(n)) for n in extract.present_tables()}
     totals = mapper.patient_totals or {"read": len(mapper.patients)}
     return ImportReport(
         sources=tuple(mask_cpr(label) for label in labels),

@@ -13,6 +13,7 @@ in `client.extract.fhir_import` once everything is read.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from array import array
@@ -39,6 +40,7 @@ from client.extract.fhir_dates import (
 )
 from client.extract.fhir_messages import text
 from client.extract.fhir_model import CodeableConcept, Coding, Period, Resource
+from client.extract.fhir_survey import Answers, Rejected, person_reference, read_response
 from client.extract.issues import Effect, IssueLog
 from common.cpr import has_cpr, mask_cpr
 from indicator_defs.fhir_measure import ATC_SYSTEM, CANONICAL_BASE, OK22_SERVICE_SYSTEM
@@ -82,6 +84,7 @@ USED_TYPES = frozenset(
         "Encounter",
         "Medication",
         "Group",
+        "QuestionnaireResponse",
     }
 )
 _VALUE_TEXT = re.compile(r"^\s*(<=|>=|<|>)?\s*([+-]?\d+(?:[.,]\d+)?)\s*$")
@@ -185,6 +188,7 @@ class Mapper:
         self.prescriptions = Events()
         self.lab_results = Events()
         self.encounters = Events()
+        self.answers = Answers()  # survey answers (client.extract.fhir_survey)
         self.patients: list[PatientRecord] = []
         self.patient_by_id: dict[str, int] = {}
         self.groups: dict[str, list[tuple[str, MemberPeriod]]] = {}
@@ -848,6 +852,19 @@ class Mapper:
             n = len(table.where)
             table.altered_rows.extend(range(n - len(codes), n))
 
+    def _questionnaire_response(self, res: Resource, full_url: str | None) -> None:
+        person = person_reference(res)
+        key = None if person is None else reference_key(person)
+        try:
+            notes = read_response(res, self._day, key, self._where, self.answers)
+        except Rejected as rejected:
+            message = rejected.message
+            raise _Rejected(rejected.element, rejected.kind, lambda: message) from None
+        for note in notes:
+            self.note(
+                note.element, note.kind, Outcome.ALTERED, functools.partial(str, note.message)
+            )
+
     def _origin(self, table: Events, rows: int) -> None:
         """Where the last `rows` rows came from (one resource)."""
         where = self._where
@@ -952,6 +969,7 @@ _HANDLERS: dict[str, Callable[[Mapper, Resource, str | None], None]] = {
     "Encounter": Mapper._encounter,
     "Medication": Mapper._medication,
     "Group": Mapper._group,
+    "QuestionnaireResponse": Mapper._questionnaire_response,
 }
 
 

@@ -249,6 +249,54 @@ MESSAGES = {
         "en": "not a Bulk Data manifest ({value})",
         "da": "ikke et Bulk Data-manifest ({value})",
     },
+    # QuestionnaireResponse (survey answers; client/extract/fhir_survey.py)
+    "extract.fhir_rows_survey": {
+        "en": "Survey answers: {rows} rows",
+        "da": "Svar på spørgeskemaer: {rows} rækker",
+    },
+    "extract.fhir_no_questionnaire": {
+        "en": "no questionnaire; the response is dropped",
+        "da": "intet questionnaire; besvarelsen udelades",
+    },
+    "extract.fhir_unknown_questionnaire": {
+        "en": "questionnaire {value} is not a survey Klynge defines ({known}); "
+        "the response is dropped",
+        "da": "questionnaire {value} er ikke et spørgeskema, Klynge kender ({known}); "
+        "besvarelsen udelades",
+    },
+    "extract.fhir_no_answer": {
+        "en": "no answer that can count; the response is dropped",
+        "da": "intet svar, der kan tælle; besvarelsen udelades",
+    },
+    "extract.fhir_unknown_item": {
+        "en": "linkId {value} is not a question of the survey; the answer is left out",
+        "da": "linkId {value} er ikke et spørgsmål i spørgeskemaet; svaret udelades",
+    },
+    "extract.fhir_out_of_scale": {
+        "en": "{value} is not an answer to {item} (a whole number {low}–{high}); "
+        "the answer is left out",
+        "da": "{value} er ikke et svar på {item} (et helt tal {low}–{high}); svaret udelades",
+    },
+    "extract.fhir_duplicate_answer": {
+        "en": "{value} is answered twice; the first answer counts",
+        "da": "{value} er besvaret to gange; første svar tæller",
+    },
+    "extract.fhir_duplicate_response": {
+        "en": "the same respondent answered again on {value}; this response is dropped",
+        "da": "samme svarperson svarede igen {value}; denne besvarelse udelades",
+    },
+    "extract.fhir_duplicate_respondent": {
+        "en": "the respondent answered on {first} too; in a period holding both dates "
+        "only the first response counts",
+        "da": "svarpersonen svarede også {first}; i en periode med begge datoer "
+        "tæller kun første besvarelse",
+    },
+    "extract.fhir_patient_link_blanked": {
+        "en": "{value} is not a listed patient of the import; the answers are kept "
+        "without a patient link",
+        "da": "{value} er ikke en tilmeldt patient i importen; svarene bevares "
+        "uden kobling til en patient",
+    },
     "extract.fhir_groups": {
         "en": "{count} Group resources ({value}); choose the list with --group-id",
         "da": "{count} Group-ressourcer ({value}); vælg listen med --group-id",

@@ -108,6 +108,12 @@ class Resource(msgspec.Struct, gc=False):
     extension: list[Extension] | None = None
     member: list[Member] | None = None
     contained: list[Resource] | None = None
+    # QuestionnaireResponse (survey answers); `source` and `item` read loosely, since
+    # other resource types use the same names for other shapes
+    questionnaire: str | None = None
+    authored: str | None = None
+    source: Any = None
+    item: Any = None
     # OperationOutcome (Bulk Data error files)
     issue: list[Any] | None = None
 

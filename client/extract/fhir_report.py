@@ -88,6 +88,8 @@ class ImportReport:
             )
         if self.rows:
             lines.append(text("rows_head", **{k: integer(v) for k, v in self.rows.items()}))
+        if "survey_responses" in self.rows:
+            lines.append(text("rows_survey", rows=integer(self.rows["survey_responses"])))
         for reason in self.reasons:
             lines.append(
                 "  "

@@ -117,6 +117,32 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "patient {value} is not in {patients}",
         "da": "patient {value} findes ikke i {patients}",
     },
+    # survey answers (survey_responses; rules in client/extract/survey_rules.py)
+    "extract.unknown_item": {
+        "en": "{value} is not an item of survey {survey} version {version} (known: {known})",
+        "da": (
+            "{value} er ikke et spørgsmål i spørgeskema {survey} version {version} "
+            "(kendte: {known})"
+        ),
+    },
+    "extract.out_of_scale": {
+        "en": "{value} is not an answer to {item}; expected a whole number {low}–{high}",
+        "da": "{value} er ikke et svar på {item}; forventede et helt tal {low}–{high}",
+    },
+    "extract.duplicate_answer": {
+        "en": "respondent {value} already answered {item} that day on {first}",
+        "da": "svarperson {value} har allerede svaret på {item} samme dag på {first}",
+    },
+    "extract.duplicate_respondent": {
+        "en": (
+            "respondent {value} answered first on {first}; "
+            "in a period holding both dates only the first response counts"
+        ),
+        "da": (
+            "svarperson {value} svarede første gang {first}; "
+            "i en periode med begge datoer tæller kun første besvarelse"
+        ),
+    },
     "extract.before": {
         "en": "{value} is before {other_column} {other}",
         "da": "{value} ligger før {other_column} {other}",

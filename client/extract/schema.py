@@ -102,3 +102,25 @@ ENCOUNTERS = Table(
 )
 
 TABLES: tuple[Table, ...] = (PATIENTS, CONDITIONS, PRESCRIPTIONS, LAB_RESULTS, ENCOUNTERS)
+
+# Patient-experience answers (issue 16): one row per answered item. Optional:
+# a practice without a survey has no such file and loads as before. `answer`
+# empty means "not applicable" (the item does not count); `text` holds the
+# free-text answer and is read only by the practice's own report; `patient`
+# is an optional link to a listed patient (blanked when not in `patients`).
+SURVEY_RESPONSES = Table(
+    "survey_responses",
+    (
+        Column("respondent", T, True),
+        Column("survey", T, True),
+        Column("version", N, True),
+        Column("item", T, True),
+        Column("answer", N, False),
+        Column("date", D, True),
+        Column("text", T, False),
+        Column("patient", T, False),
+    ),
+)
+
+OPTIONAL_TABLES: tuple[Table, ...] = (SURVEY_RESPONSES,)
+"""Tables an extract may lack; the `Extract` field is then None."""

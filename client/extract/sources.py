@@ -43,8 +43,14 @@ class RawTable:
     dropped_rows: int  # rows the reader could not split into the header's fields
 
 
-def read_table(directory: Path, spec: Table, log: IssueLog) -> RawTable | None:
-    """The table `spec` from `directory`, or None if it cannot be read at all."""
+def read_table(
+    directory: Path, spec: Table, log: IssueLog, *, optional: bool = False
+) -> RawTable | None:
+    """The table `spec` from `directory`, or None if it cannot be read at all.
+
+    An `optional` table (see `schema.OPTIONAL_TABLES`) that has no file is
+    simply absent: None, and nothing is logged.
+    """
     csv_path = directory / f"{spec.name}.csv"
     parquet_path = directory / f"{spec.name}.parquet"
     if csv_path.exists() and parquet_path.exists():
@@ -59,6 +65,8 @@ def read_table(directory: Path, spec: Table, log: IssueLog) -> RawTable | None:
         return read_parquet(parquet_path, spec, log)
     if csv_path.exists():
         return read_csv(csv_path, spec, log)
+    if optional:
+        return None
     log.add(
         csv_path.name,
         "missing_file",

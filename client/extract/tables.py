@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from client.extract.messages import text
-from client.extract.schema import TABLES
+from client.extract.schema import OPTIONAL_TABLES, TABLES
 
 
 @dataclass(frozen=True)
@@ -96,10 +96,19 @@ class Extract:
     warnings: tuple[ExtractIssue, ...] = field(default=())
     warning_counts: tuple[IssueCount, ...] = field(default=())
     skipped_rows: Mapping[str, int] = field(default_factory=dict)
+    # Patient-experience answers (issue 16), None when the practice has no
+    # survey file. Its `text` column is free text for the practice's own
+    # report only: nothing that is sent or stored elsewhere reads it.
+    survey_responses: pd.DataFrame | None = None
 
     def table(self, name: str) -> pd.DataFrame:
         frame: pd.DataFrame = getattr(self, name)
         return frame
+
+    def present_tables(self) -> tuple[str, ...]:
+        """The names of the tables this extract holds: the five, then optional ones present."""
+        optional = (t.name for t in OPTIONAL_TABLES if getattr(self, t.name) is not None)
+        return (*(t.name for t in TABLES), *optional)
 
     def rows(self, name: str) -> Iterator[Any]:
         """Table `name` row by row, one attribute per column.
@@ -114,6 +123,9 @@ class Extract:
 
         The generated `==` cannot compare DataFrames, so use this instead.
         """
-        return all(self.table(t.name).equals(other.table(t.name)) for t in TABLES) and all(
-            self.table(t.name).dtypes.equals(other.table(t.name).dtypes) for t in TABLES
+        names = self.present_tables()
+        if names != other.present_tables():
+            return False
+        return all(self.table(n).equals(other.table(n)) for n in names) and all(
+            self.table(n).dtypes.equals(other.table(n).dtypes) for n in names
         )

@@ -9,11 +9,15 @@ The policy (documented for users in docs/extract-schema.md):
   not stop a practice from reporting, and skipping is visible in the counts.
   A bad decimal (`value`, `ddd`) only blanks that cell, as the row's date and
   code are still valid facts.
+- In `survey_responses` a bad `answer` or `version` skips the row (a blank
+  answer would mean "not applicable", which the respondent did not say); a
+  `patient` link to nobody in `patients` is blanked, as the answer stands
+  without it; then the survey rules of `client.extract.survey_rules`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -23,9 +27,11 @@ import pyarrow.compute as pc
 from client.extract.cells import TEXT, ParsedColumn, parse
 from client.extract.issues import Effect, IssueLog
 from client.extract.messages import text
-from client.extract.schema import PATIENTS, ColumnKind, Table
+from client.extract.schema import PATIENTS, SURVEY_RESPONSES, ColumnKind, Table
 from client.extract.sources import RawTable
+from client.extract.survey_rules import NEEDED, Broken, survey_rules
 from client.extract.tables import location
+from indicator_defs.survey_model import Survey
 
 # (later column, earlier column, effect in this table): later must not be before earlier.
 ORDER_RULES: dict[str, tuple[tuple[str, str, Effect], ...]] = {
@@ -41,15 +47,22 @@ _BAD_KIND = {ColumnKind.DATE: "bad_date", ColumnKind.DECIMAL: "bad_decimal"}
 
 
 def validate_table(
-    raw: RawTable, log: IssueLog, known_patients: pa.Array | None, patients_file: str
+    raw: RawTable,
+    log: IssueLog,
+    known_patients: pa.Array | None,
+    patients_file: str,
+    *,
+    surveys: Mapping[str, Survey] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """The table in its Extract form, and how many of its rows were skipped.
 
     `known_patients` are the patient ids of `patients` (None if that file
-    could not be read, in which case references are not checked).
+    could not be read, in which case references are not checked); `surveys`
+    the definitions `survey_responses` rows are checked against.
     """
     spec = raw.spec
     in_patients = spec is PATIENTS
+    in_survey = spec is SURVEY_RESPONSES
     row_effect = Effect.FATAL if in_patients else Effect.SKIP_ROW
     parsed = {
         c.name: parse(c.kind, raw.columns[c.name]) for c in spec.columns if c.name in raw.columns
@@ -74,7 +87,7 @@ def validate_table(
             empty = _fixed("empty_required")
             report(column.name, "empty_required", row_effect, cells.missing, empty)
         if column.kind in _BAD_KIND:
-            decimal_in_events = column.kind is ColumnKind.DECIMAL and not in_patients
+            decimal_in_events = column.kind is ColumnKind.DECIMAL and not (in_patients or in_survey)
             effect = Effect.BLANK_VALUE if decimal_in_events else row_effect
             kind = _BAD_KIND[column.kind]
             report(column.name, kind, effect, cells.bad, _with_value(kind, cells))
@@ -106,7 +119,39 @@ def validate_table(
         render = _with_value("unknown_patient", ids, patients=patients_file)
         report("patient_id", "unknown_patient", Effect.SKIP_ROW, unknown, render)
 
+    if in_survey:
+        _survey_checks(raw, parsed, skip, known_patients, patients_file, surveys or {}, report)
+
     return _frame(spec, parsed, ~skip), int(skip.sum()) + raw.dropped_rows
+
+
+def _survey_checks(
+    raw: RawTable,
+    parsed: dict[str, ParsedColumn],
+    skip: np.ndarray,
+    known_patients: pa.Array | None,
+    patients_file: str,
+    surveys: Mapping[str, Survey],
+    report: Callable[[str, str, Effect, np.ndarray, Callable[[int], str]], None],
+) -> None:
+    """The patient link (blanked when unknown) and the survey rules on the rows still kept."""
+    link = parsed.get("patient")
+    if link is not None and known_patients is not None:
+        unknown = ~link.missing & ~_np(pc.is_in(link.values, value_set=known_patients))
+        render = _with_value("unknown_patient", link, patients=patients_file)
+        report("patient", "unknown_patient", Effect.BLANK_VALUE, unknown, render)
+        if unknown.any():
+            blank = pc.if_else(pa.array(unknown), pa.scalar(None, TEXT), link.text)
+            parsed["patient"] = ParsedColumn(blank, link.missing | unknown, link.bad, link.shown)
+    if not all(name in parsed for name in NEEDED):
+        return  # a missing column is already fatal
+
+    def where(row: int) -> str:
+        return location(raw.file, int(raw.lines(np.array([row]))[0]))
+
+    for broken in survey_rules(parsed, ~skip, surveys, where):
+        effect = Effect.NOTE if broken.kind == "duplicate_respondent" else Effect.SKIP_ROW
+        report(broken.column, broken.kind, effect, broken.rows, _rule_message(broken))
 
 
 def known_patient_ids(frame: pd.DataFrame) -> pa.Array:
@@ -158,6 +203,10 @@ def _fixed(kind: str) -> Callable[[int], str]:
 
 def _with_value(kind: str, cells: ParsedColumn, **values: object) -> Callable[[int], str]:
     return lambda row: text(kind, value=cells.shown(row), **values)
+
+
+def _rule_message(broken: Broken) -> Callable[[int], str]:
+    return lambda row: text(broken.kind, **broken.values(row))
 
 
 def _before(later: ParsedColumn, earlier_name: str, earlier: ParsedColumn) -> Callable[[int], str]:

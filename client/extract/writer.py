@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from client.extract.schema import TABLES, ColumnKind, Table
+from client.extract.schema import OPTIONAL_TABLES, TABLES, ColumnKind, Table
 from client.extract.tables import Extract
 from common.errors import KlyngeError
 
@@ -51,16 +51,17 @@ def extract_format(name: str) -> Format | None:
 
 
 def write_extract(extract: Extract, directory: Path, fmt: Format = "csv") -> None:
-    """Write all five tables into `directory` (created if needed).
+    """Write all five tables, and the optional ones present, into `directory` (created if needed).
 
     A file of the other format for the same table (say `patients.parquet`
-    when writing CSV) is removed, so the directory holds one unambiguous
-    extract afterwards.
+    when writing CSV), and the file of an optional table the extract lacks,
+    are removed, so the directory holds one unambiguous extract afterwards.
     """
     if fmt not in ("csv", "parquet"):
         raise ExtractWriteError(f"unknown extract format {fmt!r}: use 'csv' or 'parquet'")
     directory = Path(directory)
-    tables = [(t, to_arrow(t, getattr(extract, t.name))) for t in TABLES]
+    present = [t for t in (*TABLES, *OPTIONAL_TABLES) if getattr(extract, t.name) is not None]
+    tables = [(t, to_arrow(t, getattr(extract, t.name))) for t in present]
     directory.mkdir(parents=True, exist_ok=True)
     token = uuid.uuid4().hex[:8]
     pending: list[tuple[Path, Path]] = []
@@ -79,8 +80,12 @@ def write_extract(extract: Extract, directory: Path, fmt: Format = "csv") -> Non
         for temp, _ in pending:
             temp.unlink(missing_ok=True)
     other = "parquet" if fmt == "csv" else "csv"
-    for table in TABLES:
+    for table in present:
         (directory / f"{table.name}.{other}").unlink(missing_ok=True)
+    for table in OPTIONAL_TABLES:
+        if table not in present:
+            for stale in FORMATS:
+                (directory / f"{table.name}.{stale}").unlink(missing_ok=True)
     _fsync_dir(directory)
 
 

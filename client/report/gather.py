@@ -18,9 +18,11 @@ from client.report.errors import ReportError
 from client.report.patients import patients_per_indicator
 from client.report.practice_report import budget_years, build_report
 from client.report.published import choose_releases, latest_cluster_date, read_releases
+from client.report.survey import practice_surveys
 from client.report.trend import build_trends, own_counts, trend_dates
 from client.report.verdict import is_proportion, read_contribution, rest_of_cluster
 from indicator_defs import Catalogue, load_catalogue
+from indicator_defs.survey_loader import load_surveys
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
 from reporting.practice_model import PracticeReport
@@ -74,4 +76,5 @@ def gather_report(
         trends=build_trends(chosen, releases, settings.cluster_id, own),
         rest=rest,
         proportions={e.id: is_proportion(manifest, e.id) for e in manifest.indicators},
+        surveys=practice_surveys(extract.survey_responses, load_surveys(), as_of),
     )

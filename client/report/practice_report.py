@@ -28,6 +28,7 @@ from reporting.practice_model import (
     IndicatorTrend,
     Position,
     PracticeReport,
+    PracticeSurvey,
     ReceiptRow,
 )
 
@@ -98,9 +99,11 @@ def build_report(
     trends: dict[str, IndicatorTrend] | None = None,
     rest: dict[str, GroupEstimate] | None = None,
     proportions: dict[str, bool] | None = None,
+    surveys: tuple[PracticeSurvey, ...] = (),
 ) -> PracticeReport:
     """`rest`: the rest of the cluster (`verdict.rest_of_cluster`) where the practice kept its
-    own cells and noise; otherwise verdicts compare with the whole cluster's interval."""
+    own cells and noise; otherwise verdicts compare with the whole cluster's interval.
+    `surveys`: the patient-experience sections from the practice's own answers."""
     # Rounds whose masked counts were delivered: the practice is one of the practices summed.
     sent = frozenset(c.receipt.round_id for c in charges if c.sent)
     indicators = []
@@ -152,4 +155,5 @@ def build_report(
         receipts=receipt_rows(charges),
         budget=budget,
         nation_release=releases.nation,
+        surveys=surveys,
     )

@@ -3,31 +3,35 @@
 Reproducible by seed: practice i draws from its own stream,
 SeedSequence(seed, spawn_key=(1, i)), so its data do not depend on how many
 other practices are generated, and the layout (list sizes, clusters) draws
-from spawn_key (0,). The same arguments therefore give byte-identical files.
+from spawn_key (0,). Its survey answers draw from spawn_key (2, i), so adding
+them changed no clinical row of an earlier generator version. The same
+arguments therefore give byte-identical files.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from client.extract.schema import TABLES
 from client.extract.writer import Format, write_extract
 from client.synth.layout import plan_federation
 from client.synth.output import FEDERATION_FILE, PRACTICES_DIR, claim_output_dir
 from client.synth.practice import synthesize_practice
 from client.synth.quality import draw_quality
+from client.synth.survey import draw_survey_responses
 from common.federation import REGIONS, Federation, Practice, SyntheticInfo, write_federation
+from indicator_defs.survey_loader import load_surveys
 
 GENERATOR = "klynge synth"
-GENERATOR_VERSION = 1  # bump when the same seed starts giving different data
+GENERATOR_VERSION = 2  # bump when the same seed starts giving different data
 DEFAULT_AS_OF = date(2026, 9, 30)
 DEFAULT_YEARS = 10
+SURVEY = "PX"  # the survey every synthetic practice runs
 
 
 @dataclass(frozen=True)
@@ -54,12 +58,15 @@ def synthesize_federation(
     patients_override: int | None = None,
     on_practice: Callable[[PracticeReport], None] | None = None,
     region: str | None = None,
+    survey_errors: bool = False,
 ) -> Federation:
     """Write DIR/federation.toml and DIR/practices/<id>/ extracts; return the federation.
 
     Refuses (SynthOutputError) to write into a non-empty directory that is not
     a previous synth output. The federation file is written last, so a run
     that stops early never leaves a federation pointing at missing extracts.
+    Every practice gets survey answers; `survey_errors` adds a few bad rows
+    to each, one per skip rule.
     """
     if n_clusters < 1:
         raise ValueError("n_clusters must be at least 1")
@@ -78,12 +85,18 @@ def synthesize_federation(
     clusters, plans = plan_federation(
         layout_rng, n_practices, n_clusters, patients_override, region=region
     )
+    survey = load_surveys()[SURVEY]
     practices: list[Practice] = []
     for i, plan in enumerate(plans):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, i)))
         quality = draw_quality(rng)
         started = time.perf_counter()
         extract = synthesize_practice(plan.list_size, as_of, years, quality, rng)
+        survey_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, i)))
+        answers = draw_survey_responses(
+            survey_rng, extract.patients, survey, as_of, errors=survey_errors
+        )
+        extract = replace(extract, survey_responses=answers)
         generated = time.perf_counter()
         relative = f"{PRACTICES_DIR}/{plan.id}"
         write_extract(extract, out_dir / PRACTICES_DIR / plan.id, fmt)
@@ -99,7 +112,7 @@ def synthesize_federation(
         )
         practices.append(practice)
         if on_practice is not None:
-            rows = {t.name: len(getattr(extract, t.name)) for t in TABLES}
+            rows = {name: len(extract.table(name)) for name in extract.present_tables()}
             on_practice(
                 PracticeReport(
                     i + 1, len(plans), practice, rows, generated - started, written - generated

@@ -18,7 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from client.extract.schema import TABLES
+from client.extract.schema import OPTIONAL_TABLES, TABLES
 from client.extract.writer import extract_format
 from client.synth.federation import (
     DEFAULT_AS_OF,
@@ -105,6 +105,11 @@ def register(root: typer.Typer) -> None:
             "--as-of",
             help="Extract date, YYYY-MM-DD (fixed default keeps output reproducible).",
         ),
+        survey_errors: bool = typer.Option(
+            False,
+            "--survey-errors",
+            help="Add a few bad survey answers per practice, one per skip rule.",
+        ),
     ) -> None:
         form = extract_format(fmt)
         if form is None:
@@ -117,7 +122,7 @@ def register(root: typer.Typer) -> None:
                 param_hint="--practices",
             )
         extract_date = _parse_date(as_of)
-        run(out, practices, clusters, seed, patients, years, form, extract_date)
+        run(out, practices, clusters, seed, patients, years, form, extract_date, survey_errors)
 
 
 def run(
@@ -129,6 +134,7 @@ def run(
     years: int,
     fmt: Literal["csv", "parquet"],
     as_of: date,
+    survey_errors: bool = False,
 ) -> None:
     """Generate with a progress bar on stderr, then print the summary on stdout."""
     reports: list[PracticeReport] = []
@@ -161,6 +167,7 @@ def run(
             fmt=fmt,
             patients_override=patients,
             on_practice=on_practice,
+            survey_errors=survey_errors,
         )
     console = Console()
     table = Table(
@@ -183,7 +190,9 @@ def run(
     total_listed = sum(p.list_size for p in federation.practices)
     table.add_row(t("synth.total"), "", str(len(federation.practices)), f"{total_listed:,}")
     console.print(table)
-    rows = {tb.name: sum(r.rows[tb.name] for r in reports) for tb in TABLES}
+    rows = {
+        tb.name: sum(r.rows.get(tb.name, 0) for r in reports) for tb in (*TABLES, *OPTIONAL_TABLES)
+    }
     lines = [
         t("synth.rows", rows=", ".join(f"{k} {v:,}" for k, v in rows.items())),
         t(

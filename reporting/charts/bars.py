@@ -103,8 +103,11 @@ def interval_bars(
     upper: float,
     lang: Lang,
     width: int = WIDTH,
+    label: str | None = None,
 ) -> Markup:
     """Bars of rates with their 95 % intervals and a dashed target line.
+
+    `label` names the chart for screen readers (default: released rates).
 
     The axis runs from 0 to the largest rate, interval end or target (at most
     `upper`, 1 for a proportion); an interval of an unbounded rate that runs
@@ -187,6 +190,6 @@ def interval_bars(
         )
         parts.append(element("text", value, tail, x=plot_end + 12, y=mid + 4, font_weight=600))
     if target is not None and top_value is not None and target <= top_value:
-        label = rate(target, scale, lang=lang)
-        parts.append(target_line(x(target), _TOP - 4, bottom, label, lang))
-    return chart("bars", width, height, t("charts.bars.label", lang), *parts)
+        target_text = rate(target, scale, lang=lang)
+        parts.append(target_line(x(target), _TOP - 4, bottom, target_text, lang))
+    return chart("bars", width, height, label or t("charts.bars.label", lang), *parts)

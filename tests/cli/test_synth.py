@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from client.extract.loader import load_extract
 from client.synth.output import SynthOutputError
 from common.federation import load_federation
 from klynge.cli import root
@@ -51,8 +52,18 @@ def test_parquet_and_as_of(tmp_path: Path) -> None:
     assert fed.synthetic is not None and str(fed.synthetic.as_of) == "2025-01-31"
     assert sorted(p.name for p in fed.extract_dir(fed.practices[0]).iterdir()) == [
         "conditions.parquet", "encounters.parquet", "lab_results.parquet",
-        "patients.parquet", "prescriptions.parquet",
+        "patients.parquet", "prescriptions.parquet", "survey_responses.parquet",
     ]  # fmt: skip
+
+
+def test_survey_errors_adds_one_bad_answer_per_rule(tmp_path: Path) -> None:
+    out = tmp_path / "fed"
+    result = CliRunner().invoke(root, ["synth", "--out", str(out), "--survey-errors", *SMALL])
+    assert result.exit_code == 0, result.output
+    assert "survey_responses" in result.output
+    fed = load_federation(out / "federation.toml")
+    kinds = {c.kind for c in load_extract(fed.extract_dir(fed.practices[0])).warning_counts}
+    assert kinds == {"unknown_item", "out_of_scale", "duplicate_answer", "duplicate_respondent"}
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ ledgers (a charge, and the hand-over of the masked input), never guessed.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import subprocess
@@ -23,16 +24,19 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from client.agent.config import load_settings
+from client.report.gather import gather_report
 from indicator_defs import load_catalogue
 from klynge.cli import root
 from klynge.demo import DEMO_PARTNER_MEASURES, DemoOptions, prepare, run, stop_all
 from privacy.layout import TOTAL, ReleaseLayout, RoundScope
 from privacy.manifest import load_manifest
 from privacy.plan import round_params
+from reporting.practice_page import render_practice_report
 from reporting.release_document import parse_results
 from server.fhir_report import release_bundle
 from server.results import results_document
@@ -342,6 +346,45 @@ def test_dp_release_is_within_six_sigma_and_the_server_holds_no_patient_data(tmp
         )
         assert vector.tobytes() not in blob
         assert ",".join(map(str, vector[:24])) not in text.replace(" ", "")
+    check_comments_stay_in_the_practice_report(layout)
+
+
+def check_comments_stay_in_the_practice_report(layout) -> None:
+    """The patients' free-text comments are in the practice's own report and nowhere else:
+    not in what agents sent or stored (ledgers, receipts, contributions, fetched releases,
+    logs), not in the coordinator's store, logs or transparency log (issue 16)."""
+    extracts = {}
+    for p in layout.federation.practices:
+        answers = pd.read_csv(layout.federation.extract_dir(p) / "survey_responses.csv", dtype=str)
+        extracts[layout.federation.extract_dir(p).resolve()] = answers[answers["text"].notna()]
+    comments = {c for answers in extracts.values() for c in answers["text"]}
+    # a practice with comments in the report's year shows them in its own report
+    shown = next(
+        p
+        for p in layout.federation.practices
+        if (extracts[layout.federation.extract_dir(p).resolve()]["date"] >= "2025-10-01").any()
+    )
+    report = render_practice_report(
+        gather_report(
+            load_settings(layout.agent_configs[shown.id]),
+            today=date(2026, 10, 2),
+            generated_at="2026-10-02T08:00:00+00:00",
+            as_of=date(2026, 9, 30),
+        ),
+        "da",
+    )
+    own = extracts[layout.federation.extract_dir(shown).resolve()]
+    for comment in own.loc[own["date"] >= "2025-10-01", "text"]:
+        assert html.escape(comment, quote=True) in report
+    outside = [
+        path
+        for path in layout.out.rglob("*")
+        if path.is_file() and not any(parent in extracts for parent in path.resolve().parents)
+    ]
+    assert any("ledger" in str(path) for path in outside)  # the agents' state is scanned
+    blob = b"".join(path.read_bytes() for path in outside).decode("utf-8", errors="replace")
+    for comment in comments:
+        assert comment not in blob and html.escape(comment, quote=True) not in blob
 
 
 def check_every_release_exports_as_conformant_fhir(results: dict) -> None:

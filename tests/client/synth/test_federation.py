@@ -180,7 +180,7 @@ def test_same_seed_gives_byte_identical_federations(tmp_path: Path) -> None:
     synthesize_federation(tmp_path / "c", **{**kw, "seed": 6})
     ta, tb, tc = _tree(tmp_path / "a"), _tree(tmp_path / "b"), _tree(tmp_path / "c")
     assert ta == tb
-    assert len(ta) == 1 + 1 + 3 * 5  # marker, federation.toml, 5 tables per practice
+    assert len(ta) == 1 + 1 + 3 * 6  # marker, federation.toml, 5 tables and answers per practice
     assert ta["practices/P0001/patients.csv"] != tc["practices/P0001/patients.csv"]
     assert load_federation(tmp_path / "a" / "federation.toml") == a
     assert a.synthetic is not None and a.synthetic.seed == 5
