@@ -231,6 +231,9 @@ register(
 # exactly as Typer holds them (a docstring's lines, cleaned); a test walks every command
 # and option and fails on one missing here or left in English.
 HELP_DA: dict[str, str] = {
+    "Add a few bad survey answers per practice, one per skip rule.": (
+        "Tilføj nogle få forkerte spørgeskemasvar pr. praksis, ét pr. frasorteringsregel."
+    ),
     "Sign a practice's certificate request: its own key, its practice id, nothing else.": (
         "Underskriv en praksis' certifikatanmodning: dens egen nøgle, dens praksis-id, intet andet."
     ),
