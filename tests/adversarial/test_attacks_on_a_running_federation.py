@@ -48,7 +48,8 @@ def test_a_wrong_share_from_one_practice_is_excluded_named_and_the_round_release
 
 
 def test_a_session_flood_from_one_certificate_does_not_lock_out_another_practice(tmp_path):
-    with LiveFederation.prepare(tmp_path, practices=10, clusters=2) as fed:
+    # Stages get time: the flood loads both cores, and the question is lock-out, not speed.
+    with LiveFederation.prepare(tmp_path, practices=10, clusters=2, stage_timeout_s=15.0) as fed:
         quiet, noisy = (c.id for c in fed.layout.federation.clusters)
         port = fed.start_coordinator()
         attacker = fed.practices(noisy)[0]
