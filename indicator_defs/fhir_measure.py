@@ -54,6 +54,9 @@ MEASURE_SCORING = "http://terminology.hl7.org/CodeSystem/measure-scoring"
 IMPROVEMENT_NOTATION = "http://terminology.hl7.org/CodeSystem/measure-improvement-notation"
 STRATIFIER_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/stratifier"
 CONTENT_HASH_SYSTEM = f"{CANONICAL_BASE}/NamingSystem/indicator-content-hash"
+# A QuestionnaireResponse's identifier under this system is the survey's own pseudonym for
+# the response (the CSV's `respondent`); see docs/fhir.md, "Survey answers".
+SURVEY_RESPONDENT_SYSTEM = f"{CANONICAL_BASE}/NamingSystem/survey-respondent"
 # Extension URLs come from the one table that also publishes them (`fhir_extensions`).
 LIST_MEMBERSHIP_EXT = LIST_MEMBERSHIP.url
 CRITERION_EXT = CRITERION.url
@@ -65,6 +68,11 @@ _ID_CHARS = re.compile(r"[^A-Za-z0-9\-.]")
 def fhir_id(text: str) -> str:
     """A FHIR id ([A-Za-z0-9-.]{1,64}) derived from any label, stable for the same label."""
     return _ID_CHARS.sub("-", text)[:64] or "x"
+
+
+def questionnaire_url(survey: str, version: int) -> str:
+    """The canonical a QuestionnaireResponse names its survey by: `<base>/Questionnaire/PX|1`."""
+    return f"{CANONICAL_BASE}/Questionnaire/{survey}|{version}"
 
 
 def measure_url(indicator_id: str, canonical_base: str = CANONICAL_BASE) -> str:
