@@ -66,3 +66,18 @@ def dp_release_doc(**changes) -> dict:
     doc.update(epsilon_per_release=0.5, delta_per_release=1e-9)
     doc.update(changes)
     return doc
+
+
+def distributions(deciles: list[float] | None = None) -> dict:
+    """DM-01's released histogram of practice rates: with deciles, or withheld (too few)."""
+    return {
+        "DM-01": {
+            "bins": [1.0, 2.5, 0.0, 4.0],
+            "edges": [0.0, 0.25, 0.5, 0.75, 1.0],
+            "bin_noise_sd": 0.7,
+            "practices": 8,
+            "full_weight_denominator": 30,
+            "deciles": deciles,
+            "deciles_withheld": None if deciles else "too_few_practices",
+        }
+    }

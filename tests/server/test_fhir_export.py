@@ -31,7 +31,13 @@ from server.fhir_report import (
     measure_report,
     release_bundle,
 )
-from tests.server.fhir_releases import CATALOGUE, dp_release_doc, parsed, release_doc
+from tests.server.fhir_releases import (
+    CATALOGUE,
+    distributions,
+    dp_release_doc,
+    parsed,
+    release_doc,
+)
 from tests.server.fhir_schema import r4_problems, schema_problems
 
 
@@ -228,17 +234,7 @@ def test_intervals_uncertainty_and_the_mechanism_travel_in_extensions() -> None:
 
 
 def test_a_region_wide_release_carries_its_practice_rate_distribution() -> None:
-    dist = {
-        "DM-01": {
-            "bins": [1.0, 2.5, 0.0, 4.0],
-            "edges": [0.0, 0.25, 0.5, 0.75, 1.0],
-            "bin_noise_sd": 0.7,
-            "practices": 8,
-            "full_weight_denominator": 30,
-            "deciles": None,
-            "deciles_withheld": "too_few_practices",
-        }
-    }
+    dist = distributions()
     doc = dp_release_doc(level="region", unit="Hovedstaden", scope="region", distributions=dist)
     report = measure_report(parsed(doc), CATALOGUE, "DM-01")
     assert r4_problems(report) == []

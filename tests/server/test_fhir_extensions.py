@@ -29,21 +29,11 @@ from indicator_defs.fhir_measure import catalogue_measures
 from klynge.commands.fhir import app
 from server.fhir_conformance import check_resource
 from server.fhir_report import measure_report, release_bundle
-from tests.server.fhir_releases import CATALOGUE, dp_release_doc, parsed
+from tests.server.fhir_releases import CATALOGUE, distributions, dp_release_doc, parsed
 from tests.server.fhir_schema import klynge_extension_urls, r4_problems
 
 DOC = Path(__file__).parents[2] / "docs" / "fhir.md"
-DISTRIBUTION = {
-    "DM-01": {
-        "bins": [1.0, 2.5, 0.0, 4.0],
-        "edges": [0.0, 0.25, 0.5, 0.75, 1.0],
-        "bin_noise_sd": 0.7,
-        "practices": 8,
-        "full_weight_denominator": 30,
-        "deciles": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
-        "deciles_withheld": None,
-    }
-}
+DISTRIBUTION = distributions(deciles=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
 DM01 = CATALOGUE.indicators["DM-01"]
 PINNED = {"DM-01": {"content_hash": DM01.content_hash, "version": DM01.version}}
 
