@@ -44,30 +44,6 @@ from indicator_defs.survey_loader import load_surveys
 REF = date(2026, 9, 30)
 
 
-def responses(answers: pd.DataFrame, canonical: str) -> list[dict]:
-    """One completed QuestionnaireResponse per respondent, answers as the CSV holds them."""
-    out = []
-    for n, (_, rows) in enumerate(answers.groupby("respondent", sort=False)):
-        items = [
-            {"linkId": item, "answer": [{"valueString": text}]}
-            if isinstance(text, str)
-            else {"linkId": item, "answer": [{"valueInteger": int(answer)}]}
-            for item, answer, text in zip(rows["item"], rows["answer"], rows["text"], strict=True)
-        ]
-        out.append(
-            {
-                "resourceType": "QuestionnaireResponse",
-                "id": f"qr{n}",
-                "questionnaire": canonical,
-                "status": "completed",
-                "subject": {"reference": f"Patient/{rows['patient'].iloc[0]}"},
-                "authored": f"{rows['date'].iloc[0].date()}T12:00:00+01:00",
-                "item": items,
-            }
-        )
-    return out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--patients", type=int, default=10_000)
@@ -96,17 +72,7 @@ def main() -> None:
         )
         load_s, loaded = median_time(lambda: load_extract(root / "with"), args.repeat)
         bare_s, _ = median_time(lambda: load_extract(root / "without"), args.repeat)
-        write_bulk_export(without, root / "bulk")
-        canonical = f"https://klynge.dk/fhir/Questionnaire/{survey.id}|{survey.version}"
-        qrs = responses(answers, canonical)
-        (root / "bulk" / "QuestionnaireResponse.ndjson").write_text(
-            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in qrs), encoding="utf-8"
-        )
-        manifest = json.loads((root / "bulk" / "manifest.json").read_text())
-        manifest["output"].append(
-            {"type": "QuestionnaireResponse", "url": "QuestionnaireResponse.ndjson"}
-        )
-        (root / "bulk" / "manifest.json").write_text(json.dumps(manifest))
+        write_bulk_export(replace(without, survey_responses=answers), root / "bulk")
         fhir_s, imported = median_time(lambda: import_fhir([root / "bulk"]), args.repeat)
         csv_bytes = (root / "with" / "survey_responses.csv").stat().st_size
 

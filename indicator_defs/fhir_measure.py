@@ -27,9 +27,13 @@ from indicator_defs import model as m
 from indicator_defs.codelists import Codelist, CodeSystem
 from indicator_defs.describe import describe_criterion, describe_events
 from indicator_defs.fhir_cql import CqlLibrary, cql_library, criteria_json, library_name
+from indicator_defs.fhir_extensions import (
+    CANONICAL_BASE,
+    CRITERION,
+    LIST_MEMBERSHIP,
+    TRANSLATION_EXT,
+)
 from indicator_defs.walk import iter_nodes, roots
-
-CANONICAL_BASE = "https://klynge.dk/fhir"
 
 # HL7 DK Core code systems (see shared/domain/CONTEXT.md).
 ICPC2_SYSTEM = "urn:oid:1.2.208.176.2.31"
@@ -48,12 +52,14 @@ LAB_SYSTEM_URIS = {"NPU": NPU_SYSTEM, "DNK": DNK_LAB_SYSTEM, "LOCAL": LOCAL_LAB_
 MEASURE_POPULATION = "http://terminology.hl7.org/CodeSystem/measure-population"
 MEASURE_SCORING = "http://terminology.hl7.org/CodeSystem/measure-scoring"
 IMPROVEMENT_NOTATION = "http://terminology.hl7.org/CodeSystem/measure-improvement-notation"
-TRANSLATION_EXT = "http://hl7.org/fhir/StructureDefinition/translation"
 STRATIFIER_SYSTEM = f"{CANONICAL_BASE}/CodeSystem/stratifier"
 CONTENT_HASH_SYSTEM = f"{CANONICAL_BASE}/NamingSystem/indicator-content-hash"
-# Fixed extension URLs (docs/fhir.md; published as StructureDefinitions by `fhir_extensions`).
-LIST_MEMBERSHIP_EXT = f"{CANONICAL_BASE}/StructureDefinition/list-membership"
-CRITERION_EXT = f"{CANONICAL_BASE}/StructureDefinition/criterion"
+# A QuestionnaireResponse's identifier under this system is the survey's own pseudonym for
+# the response (the CSV's `respondent`); see docs/fhir.md, "Survey answers".
+SURVEY_RESPONDENT_SYSTEM = f"{CANONICAL_BASE}/NamingSystem/survey-respondent"
+# Extension URLs come from the one table that also publishes them (`fhir_extensions`).
+LIST_MEMBERSHIP_EXT = LIST_MEMBERSHIP.url
+CRITERION_EXT = CRITERION.url
 STRATIFIER_ID = "sex-age-band"
 
 _ID_CHARS = re.compile(r"[^A-Za-z0-9\-.]")
@@ -62,6 +68,11 @@ _ID_CHARS = re.compile(r"[^A-Za-z0-9\-.]")
 def fhir_id(text: str) -> str:
     """A FHIR id ([A-Za-z0-9-.]{1,64}) derived from any label, stable for the same label."""
     return _ID_CHARS.sub("-", text)[:64] or "x"
+
+
+def questionnaire_url(survey: str, version: int) -> str:
+    """The canonical a QuestionnaireResponse names its survey by: `<base>/Questionnaire/PX|1`."""
+    return f"{CANONICAL_BASE}/Questionnaire/{survey}|{version}"
 
 
 def measure_url(indicator_id: str, canonical_base: str = CANONICAL_BASE) -> str:

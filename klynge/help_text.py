@@ -77,8 +77,13 @@ register(
             "en": "Partners in the wider health system: fetch the figures the manifest grants.",
         },
         "cli.cmd.fhir": {
-            "da": "FHIR R4: eksport af Measure og MeasureReport; import af Bundle og Bulk Data.",
-            "en": "FHIR R4: Measure and MeasureReport export; Bundle and Bulk Data import.",
+            "da": (
+                "FHIR R4: eksport af Measure, MeasureReport og udvidelser; "
+                "import af Bundle og Bulk Data."
+            ),
+            "en": (
+                "FHIR R4: Measure, MeasureReport and extension export; Bundle and Bulk Data import."
+            ),
         },
         "cli.typer.options": {"da": "Tilvalg", "en": "Options"},
         "cli.typer.arguments": {"da": "Argumenter", "en": "Arguments"},
@@ -656,8 +661,15 @@ HELP_DA: dict[str, str] = {
         "Én klynge ved siden af dens region og målet, til klyngemødet."
     ),
     "Cluster id, e.g. K01.": "Klyngens id, f.eks. K01.",
-    "FHIR R4: Measure and MeasureReport export; Bundle and Bulk Data import.": (
-        "FHIR R4: eksport af Measure og MeasureReport; import af Bundle og Bulk Data."
+    "FHIR R4: Measure, MeasureReport and extension export; Bundle and Bulk Data import.": (
+        "FHIR R4: eksport af Measure, MeasureReport og udvidelser; import af Bundle og Bulk Data."
+    ),
+    "Export Klynge's FHIR extensions as R4 StructureDefinitions, for receivers to validate.": (
+        "Eksportér Klynges FHIR-udvidelser som R4 StructureDefinitions, så modtagere kan "
+        "validere dem."
+    ),
+    "Directory for one StructureDefinition JSON per Klynge extension.": (
+        "Mappe til én StructureDefinition-JSON-fil pr. Klynge-udvidelse."
     ),
     "Export every indicator definition as a FHIR R4 Measure.": (
         "Eksportér hver indikatordefinition som en FHIR R4 Measure."

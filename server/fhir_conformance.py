@@ -16,7 +16,18 @@ refuses a broken resource without a schema library at run time:
   value sets), mrp-1 (no group in data collection), mrp-2 (a stratum is
   either a value or components), population codes, absent counts with a
   data-absent-reason;
-- Bundle: type, unique fullUrls without a version (bdl-7, bdl-8).
+- Bundle: type, unique fullUrls without a version (bdl-7, bdl-8);
+- StructureDefinition (Klynge's extensions): status, kind, a computable name
+  (sdf-0), a context for an extension (sdf-5), a constraint names what it
+  constrains, differential paths under the type (sdf-8a), a root
+  without a type (sdf-15a), unique element ids that match their paths,
+  slice names (eld-16), min <= max (eld-2), `Extension.url` fixed to the
+  canonical URL and each part's url to its name;
+- every Klynge extension (a url under Klynge's StructureDefinition base):
+  it has a published StructureDefinition, sits where its context allows,
+  and its value, or its parts with their counts, have the types the
+  definition gives. The definitions are read from the StructureDefinitions
+  themselves (`indicator_defs.fhir_extensions`), not from a second list.
 It is not a profile validator, and the CQL it does not compile.
 """
 
@@ -24,8 +35,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from indicator_defs.fhir_extensions import EXTENSION_BASE, structure_definitions
 from indicator_defs.fhir_measure import MEASURE_POPULATION
 from server.fhir_report import DATA_ABSENT_REASON, POPULATION_CODES
 
@@ -50,6 +64,7 @@ def check_resource(resource: Any) -> list[str]:
     root = str(kind or "resource")
     _elements(resource, root, problems)
     _resource(resource, root, problems)
+    _klynge_extensions(resource, root, root, problems)
     return problems
 
 
@@ -64,6 +79,7 @@ def _resource(res: dict[str, Any], path: str, problems: list[str]) -> None:
         "Library": _library,
         "MeasureReport": _measure_report,
         "Bundle": _bundle,
+        "StructureDefinition": _structure_definition,
     }
     check = checks.get(str(kind))
     if check is None:
@@ -267,3 +283,179 @@ def _bundle(res: dict[str, Any], path: str, problems: list[str]) -> None:
             _resource(inner, f"{epath}.resource", problems)
         else:
             problems.append(f"{epath}.resource: required")
+
+
+# --- StructureDefinitions of extensions (sdf-, eld- rules a differential can break) --------
+
+SD_KINDS = ("primitive-type", "complex-type", "resource", "logical")
+_SLICE_NAME = re.compile(r"^[a-zA-Z0-9/\-_\[\]@]+$")
+
+
+def _structure_definition(res: dict[str, Any], path: str, problems: list[str]) -> None:
+    problems += _required(res, path, "status", PUBLICATION_STATUS)
+    problems += _required(res, path, "kind", SD_KINDS)
+    for needed in ("url", "type"):
+        if not isinstance(res.get(needed), str):
+            problems.append(f"{path}.{needed}: required")
+    name = res.get("name")
+    if not (isinstance(name, str) and _NAME.match(name)):
+        problems.append(f"{path}.name: sdf-0: {name!r} is not a computable name")
+    if res.get("derivation") == "constraint" and not res.get("baseDefinition"):
+        problems.append(f"{path}.baseDefinition: a constraint needs the definition it constrains")
+    if res.get("type") == "Extension" and not res.get("context"):
+        problems.append(f"{path}.context: sdf-5: an extension says where it may be used")
+    elements = (res.get("differential") or {}).get("element") or []
+    if not elements:
+        problems.append(f"{path}.differential.element: at least one")
+    kind = str(res.get("type"))
+    ids: set[str] = set()
+    for i, el in enumerate(elements):
+        epath = f"{path}.differential.element[{i}]"
+        el_path, el_id = str(el.get("path")), el.get("id")
+        if el_path != kind and not el_path.startswith(f"{kind}."):
+            problems.append(f"{epath}.path: sdf-8a: {el_path!r} is not under {kind}")
+        if i == 0 and "." not in el_path and el.get("type"):
+            problems.append(f"{epath}.type: sdf-15a: the root element has no type")
+        if not isinstance(el_id, str) or el_id in ids:
+            problems.append(f"{epath}.id: {el_id!r} missing or not unique")
+        elif re.sub(r":[^.]+", "", el_id) != el_path:
+            problems.append(f"{epath}.id: {el_id!r} does not name the path {el_path!r}")
+        else:
+            ids.add(el_id)
+        slice_name = el.get("sliceName")
+        if slice_name is not None and not _SLICE_NAME.match(str(slice_name)):
+            problems.append(f"{epath}.sliceName: eld-16: {slice_name!r}")
+        low, high = el.get("min"), el.get("max")
+        if isinstance(low, int) and isinstance(high, str) and high.isdigit() and low > int(high):
+            problems.append(f"{epath}: eld-2: min {low} above max {high}")
+        if el_path.endswith(".url") and el_path.count(".") == 2 and isinstance(el_id, str):
+            sliced = el_id.split(".")[1].partition(":")[2]
+            if el.get("fixedUri") != sliced:
+                problems.append(f"{epath}.fixedUri: a part's url is fixed to its name {sliced!r}")
+    if kind == "Extension":
+        fixed = [el.get("fixedUri") for el in elements if el.get("id") == "Extension.url"]
+        if fixed != [res.get("url")]:
+            problems.append(
+                f"{path}: Extension.url must be fixed to the canonical {res.get('url')}"
+            )
+
+
+# --- Klynge's extensions in an instance, against their published definitions ----------------
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a StructureDefinition's differential allows: value types, or parts with counts."""
+
+    contexts: frozenset[str]
+    types: tuple[str, ...]
+    parts: dict[str, tuple[int, int | None, tuple[str, ...]]]  # name -> (min, max, types)
+
+
+def _types(el: dict[str, Any] | None) -> tuple[str, ...]:
+    if el is None or el.get("max") == "0":
+        return ()
+    return tuple(str(t.get("code")) for t in el.get("type") or [])
+
+
+def _shape(sd: dict[str, Any]) -> _Shape:
+    by_id = {el["id"]: el for el in sd["differential"]["element"]}
+    parts = {}
+    for el in by_id.values():
+        name = el.get("sliceName")
+        if el.get("path") == "Extension.extension" and name:
+            high = el.get("max", "*")
+            parts[name] = (
+                int(el.get("min", 0)),
+                None if high == "*" else int(high),
+                _types(by_id.get(f"{el['id']}.value[x]")),
+            )
+    contexts = frozenset(c["expression"] for c in sd.get("context") or [])
+    return _Shape(contexts, _types(by_id.get("Extension.value[x]")), parts)
+
+
+@cache
+def published_shapes() -> dict[str, _Shape]:
+    return {sd["url"]: _shape(sd) for sd in structure_definitions()}
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "decimal": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "string": (str,),
+    "code": (str,),
+    "Period": (dict,),
+}
+
+
+def _value_problem(ext: dict[str, Any], types: tuple[str, ...]) -> str | None:
+    """None when the one value[x] is of an allowed type; else what is wrong."""
+    keys = [k for k in ext if k.startswith("value")]
+    allowed = {f"value{t[:1].upper()}{t[1:]}": t for t in types}
+    if not keys:
+        return f"no value (allowed: {', '.join(allowed) or 'parts only'})"
+    key = keys[0]
+    if key not in allowed:
+        return f"{key} is not allowed (allowed: {', '.join(allowed) or 'parts only'})"
+    value = ext[key]
+    kind = allowed[key]
+    ok = isinstance(value, _JSON_TYPES.get(kind, (object,)))
+    if kind != "boolean" and isinstance(value, bool):
+        ok = False
+    return None if ok else f"{key} {value!r} is not a {kind}"
+
+
+def _check_klynge_extension(
+    ext: dict[str, Any], element: str, where: str, problems: list[str]
+) -> None:
+    url = ext.get("url")
+    shape = published_shapes().get(str(url))
+    if shape is None:
+        problems.append(f"{where}: {url} has no published StructureDefinition")
+        return
+    if element not in shape.contexts:
+        problems.append(f"{where}: {url} is not defined on {element}")
+    if not shape.parts:
+        wrong = _value_problem(ext, shape.types)
+        if wrong:
+            problems.append(f"{where}: {wrong}")
+        return
+    if any(k.startswith("value") for k in ext):
+        problems.append(f"{where}: a complex extension has parts, not a value")
+    counts: dict[str, int] = {}
+    for i, part in enumerate(ext.get("extension") or []):
+        name = part.get("url") if isinstance(part, dict) else None
+        if name not in shape.parts:
+            problems.append(f"{where}.extension[{i}]: {name!r} is not a part of {url}")
+            continue
+        counts[name] = counts.get(name, 0) + 1
+        wrong = _value_problem(part, shape.parts[name][2])
+        if wrong:
+            problems.append(f"{where}.extension[{i}]: {wrong}")
+    for name, (low, high, _) in shape.parts.items():
+        n = counts.get(name, 0)
+        if n < low or (high is not None and n > high):
+            most = "*" if high is None else high
+            problems.append(f"{where}: {n} × {name!r}, the definition allows {low}..{most}")
+
+
+def _klynge_extensions(node: Any, element: str, where: str, problems: list[str]) -> None:
+    """Walk the resource by element path (`MeasureReport.group.population.count`)."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _klynge_extensions(item, element, f"{where}[{i}]", problems)
+        return
+    if not isinstance(node, dict):
+        return
+    if isinstance(node.get("resourceType"), str) and where != element:
+        element = node["resourceType"]
+    for key, value in node.items():
+        if key in ("extension", "modifierExtension") and isinstance(value, list):
+            for i, ext in enumerate(value):
+                url = ext.get("url") if isinstance(ext, dict) else None
+                if isinstance(url, str) and url.startswith(f"{EXTENSION_BASE}/"):
+                    _check_klynge_extension(ext, element, f"{where}.{key}[{i}]", problems)
+            continue
+        child = key[1:] if key.startswith("_") else key
+        _klynge_extensions(value, f"{element}.{child}", f"{where}.{key}", problems)

@@ -11,7 +11,8 @@ the definition the release was computed under (its manifest pinned version
 and hash), never the catalogue's at export time. Intervals, the uncertain
 label, the mechanism and ε, and a region-wide release's distribution of
 practice rates travel in Klynge's extensions (`docs/fhir.md`,
-`server.fhir_extensions`). `server.fhir_conformance` checks the result.
+`indicator_defs.fhir_extensions`, published as StructureDefinitions).
+`server.fhir_conformance` checks the result against them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from common import formatting as fmt
 from common.errors import KlyngeError
 from common.i18n import Lang, register, t
+from indicator_defs import fhir_extensions as extensions
 from indicator_defs import model as m
 from indicator_defs.fhir_measure import (
     CANONICAL_BASE,
@@ -41,16 +43,16 @@ from reporting.release_document import (
 )
 
 DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
-SUPPRESSION_REASON_EXT = f"{CANONICAL_BASE}/StructureDefinition/suppression-reason"
-NOISE_SD_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-noise-sd"
-CONTRIBUTORS_EXT = f"{CANONICAL_BASE}/StructureDefinition/contributing-practices"
-MECHANISM_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-mechanism"
-EPSILON_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-epsilon-per-release"
-DELTA_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-delta-per-release"
-INTERVAL_EXT = f"{CANONICAL_BASE}/StructureDefinition/interval"
-UNCERTAIN_EXT = f"{CANONICAL_BASE}/StructureDefinition/uncertain"
-DEFINITION_HASH_EXT = f"{CANONICAL_BASE}/StructureDefinition/definition-hash"
-DISTRIBUTION_EXT = f"{CANONICAL_BASE}/StructureDefinition/practice-rate-distribution"
+SUPPRESSION_REASON_EXT = extensions.SUPPRESSION_REASON.url
+NOISE_SD_EXT = extensions.NOISE_SD.url
+CONTRIBUTORS_EXT = extensions.CONTRIBUTORS.url
+MECHANISM_EXT = extensions.MECHANISM.url
+EPSILON_EXT = extensions.EPSILON.url
+DELTA_EXT = extensions.DELTA.url
+INTERVAL_EXT = extensions.INTERVAL.url
+UNCERTAIN_EXT = extensions.UNCERTAIN.url
+DEFINITION_HASH_EXT = extensions.DEFINITION_HASH.url
+DISTRIBUTION_EXT = extensions.DISTRIBUTION.url
 RELEASE_ID_SYSTEM = f"{CANONICAL_BASE}/NamingSystem/release"
 POPULATION_CODES = ("initial-population", "denominator", "numerator")
 _LEVEL_DISPLAY = {

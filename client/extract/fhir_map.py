@@ -43,10 +43,11 @@ from client.extract.fhir_model import CodeableConcept, Coding, Period, Resource
 from client.extract.fhir_survey import Answers, Rejected, person_reference, read_response
 from client.extract.issues import Effect, IssueLog
 from common.cpr import has_cpr, mask_cpr
-from indicator_defs.fhir_measure import ATC_SYSTEM, CANONICAL_BASE, OK22_SERVICE_SYSTEM
+from indicator_defs.fhir_extensions import DDD, LIST_MEMBERSHIP
+from indicator_defs.fhir_measure import ATC_SYSTEM, OK22_SERVICE_SYSTEM
 
-LIST_MEMBERSHIP_EXT = f"{CANONICAL_BASE}/StructureDefinition/list-membership"
-DDD_EXT = f"{CANONICAL_BASE}/StructureDefinition/ddd"
+LIST_MEMBERSHIP_EXT = LIST_MEMBERSHIP.url
+DDD_EXT = DDD.url
 
 NONE = -2_000_000_000  # an absent day, code or reference in the integer columns
 

@@ -112,6 +112,7 @@ class Resource(msgspec.Struct, gc=False):
     # other resource types use the same names for other shapes
     questionnaire: str | None = None
     authored: str | None = None
+    identifier: Any = None  # one Identifier here; a list on a Patient (not read)
     source: Any = None
     item: Any = None
     # OperationOutcome (Bulk Data error files)

@@ -13,10 +13,13 @@ that what reaches the loader's validation is already clean:
   the practice's own report reads); an unknown question, an answer off the
   scale or a second answer to one question is left out (the response is
   counted as altered);
-- `source`, else `subject`, names the respondent: a Patient of the import
-  becomes the `patient` link and the respondent, so two responses of one
-  patient meet the one-response-per-period rule; otherwise the response
-  itself is the respondent and the link stays empty.
+- `source`, else `subject`, names who answered: a Patient of the import
+  becomes the `patient` link;
+- the respondent is the survey's own pseudonym when the response carries one
+  (`identifier` under Klynge's survey-respondent system: the CSV's
+  `respondent`, new each survey round), else the linked patient, so two
+  responses of one patient meet the one-response-per-period rule, else the
+  response itself. A CPR-like pseudonym is not one and is ignored.
 Across responses, settled once everything is read (`survey_table`): a second
 response of one respondent on the same day is dropped (`duplicate_response`),
 one on another day is kept and noted (`duplicate_respondent`: the period
@@ -37,6 +40,8 @@ import pyarrow as pa
 from client.extract.cells import TEXT
 from client.extract.fhir_messages import text
 from client.extract.fhir_model import Resource
+from common.cpr import has_cpr
+from indicator_defs.fhir_measure import SURVEY_RESPONDENT_SYSTEM
 from indicator_defs.survey_loader import load_surveys
 from indicator_defs.survey_model import ItemKind, Survey
 
@@ -64,8 +69,9 @@ class Answers:
 
 @dataclass(frozen=True)
 class Response:
-    key: str  # 'QuestionnaireResponse/<id>': the respondent when no patient is named
+    key: str  # 'QuestionnaireResponse/<id>': the respondent when nothing else names one
     person: str | None  # reference key of source/subject, settled against the patients
+    pseudonym: str | None  # the survey's own name for the respondent, if sent
     survey: str
     version: int
     day: int
@@ -149,8 +155,9 @@ def read_response(
         raise Rejected("item", "no_answer", text("no_answer"))
     number = len(answers.responses)
     key = f"QuestionnaireResponse/{res.id}" if res.id else f"QuestionnaireResponse#{number}"
+    pseudonym = respondent_pseudonym(res.identifier)
     answers.responses.append(
-        Response(key, person, survey.id, survey.version, day, where, bool(notes))
+        Response(key, person, pseudonym, survey.id, survey.version, day, where, bool(notes))
     )
     for item_id, answered, written in rows:
         answers.response.append(number)
@@ -158,6 +165,16 @@ def read_response(
         answers.answer.append(answered)
         answers.text.append(written)
     return notes
+
+
+def respondent_pseudonym(identifier: Any) -> str | None:
+    """The value of an identifier under Klynge's survey-respondent system, unless CPR-like."""
+    for ident in identifier if isinstance(identifier, list) else (identifier,):
+        if isinstance(ident, dict) and ident.get("system") == SURVEY_RESPONDENT_SYSTEM:
+            value = ident.get("value")
+            if isinstance(value, str) and value.strip() and not has_cpr(value):
+                return value.strip()
+    return None
 
 
 def person_reference(res: Resource) -> str | None:
@@ -241,7 +258,7 @@ def survey_table(answers: Answers, patient_of: Mapping[str, str]) -> Settled:
     keep_response = np.ones(len(answers.responses), dtype=bool)
     for i, response in enumerate(answers.responses):
         linked = patient_of.get(response.person) if response.person else None
-        who = linked if linked is not None else response.key
+        who = response.pseudonym or (linked if linked is not None else response.key)
         respondent.append(who)
         patient.append(linked)
         same_day = (who, response.survey, response.version, response.day)

@@ -5,10 +5,12 @@ example for EPJ vendors of what `klynge fhir import` reads best: a Group
 naming the listed patients with their list periods, conditions coded in
 ICPC-2 or SKS-D with clinical and verification status, prescriptions with
 status and intent, lab results with DNK codes under the NPU system as DK
-Core does, and timestamps in Danish local time with their UTC offset.
+Core does, survey answers as one completed QuestionnaireResponse per
+respondent and day (free text included: it stays in the practice), and
+timestamps in Danish local time with their UTC offset.
 
 Every fact of the extract survives the trip: importing the output gives the
-same extract back (`tests/test_fhir_import.py`). Output is streamed, so a
+same extract back (`tests/client/extract/test_fhir_import.py`). Output is streamed, so a
 20,000-patient practice never exists as one Python document.
 """
 
@@ -34,6 +36,8 @@ from indicator_defs.fhir_measure import (
     NPU_SYSTEM,
     OK22_SERVICE_SYSTEM,
     SKS_D_SYSTEM,
+    SURVEY_RESPONDENT_SYSTEM,
+    questionnaire_url,
     sks_code,
 )
 
@@ -60,6 +64,8 @@ def fhir_resources(extract: Extract, *, group: bool = True) -> Iterator[dict[str
         yield _observation(i, row)
     for i, row in enumerate(extract.encounters.itertuples(index=False)):
         yield _encounter(i, row)
+    if extract.survey_responses is not None:
+        yield from _questionnaire_responses(extract.survey_responses)
 
 
 def extract_to_bundle(extract: Extract, *, group: bool = True) -> dict[str, Any]:
@@ -246,3 +252,39 @@ def _encounter(i: int, row: Any) -> dict[str, Any]:
         "subject": {"reference": f"Patient/{row.patient_id}"},
         "period": {"start": start},
     }
+
+
+def _questionnaire_responses(answers: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """One completed response per run of rows of one respondent, survey and day, in order.
+
+    The respondent pseudonym travels as the response's identifier, so the
+    import gives back the same `respondent`; a row with neither an answer nor
+    text ("not applicable") is no answer and is not written.
+    """
+    runs: list[tuple[Any, list[dict[str, Any]]]] = []
+    key: tuple[Any, ...] | None = None
+    rows: Iterator[Any] = iter(answers.itertuples(index=False))
+    for row in rows:
+        if (row.respondent, row.survey, row.version, row.date) != key:
+            key = (row.respondent, row.survey, row.version, row.date)
+            runs.append((row, []))
+        if isinstance(row.text, str) and row.text:
+            runs[-1][1].append({"linkId": row.item, "answer": [{"valueString": row.text}]})
+        elif not pd.isna(row.answer):
+            answer = {"valueInteger": int(row.answer)}
+            runs[-1][1].append({"linkId": row.item, "answer": [answer]})
+    for n, (first, items) in enumerate(run for run in runs if run[1]):
+        response: dict[str, Any] = {
+            "resourceType": "QuestionnaireResponse",
+            "id": f"survey-response-{n}",
+            "identifier": {"system": SURVEY_RESPONDENT_SYSTEM, "value": first.respondent},
+            "questionnaire": questionnaire_url(first.survey, int(first.version)),
+            "status": "completed",
+            "authored": _moment(first.date, n * 17),
+            "item": items,
+        }
+        if isinstance(first.patient, str) and first.patient:
+            patient = {"reference": f"Patient/{first.patient}"}
+            response["subject"] = patient
+            response["source"] = patient
+        yield response

@@ -1,4 +1,5 @@
-"""`klynge fhir measures|report|import`: FHIR R4 exports (definitions, releases) and import."""
+"""`klynge fhir measures|report|profiles|import`: FHIR R4 exports (definitions, releases,
+Klynge's extensions) and import."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ from client.extract.fhir_report import ImportReport
 from client.extract.writer import extract_format, write_extract
 from common.i18n import current_lang, register, t
 from indicator_defs import load_catalogue
+from indicator_defs.fhir_extensions import structure_definitions
 from indicator_defs.fhir_measure import CANONICAL_BASE, catalogue_measures
 from reporting.release_document import read_results
 from server.fhir_conformance import check_resource
 from server.fhir_report import FhirReportError, release_bundle
 
-app = typer.Typer(help="FHIR R4: Measure and MeasureReport export; Bundle and Bulk Data import.")
+app = typer.Typer(
+    help="FHIR R4: Measure, MeasureReport and extension export; Bundle and Bulk Data import."
+)
 
 register(
     {
@@ -83,6 +87,22 @@ def report(
     for name, bundle in bundles.items():
         _write_json(out / name, bundle)
     typer.echo(t("fhir.wrote", n=len(bundles), out=out))
+
+
+@app.command("profiles")
+def profiles(
+    out: Path = typer.Option(
+        ..., "--out", help="Directory for one StructureDefinition JSON per Klynge extension."
+    ),
+) -> None:
+    """Export Klynge's FHIR extensions as R4 StructureDefinitions, for receivers to validate."""
+    resources = {f"StructureDefinition-{sd['id']}.json": sd for sd in structure_definitions()}
+    for name, resource in resources.items():
+        _conformant(name, resource)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, resource in resources.items():
+        _write_json(out / name, resource)
+    typer.echo(t("fhir.wrote", n=len(resources), out=out))
 
 
 @app.command("import")

@@ -31,6 +31,7 @@ from typer.testing import CliRunner
 from client.agent.config import load_settings
 from client.report.gather import gather_report
 from indicator_defs import load_catalogue
+from indicator_defs.fhir_extensions import structure_definitions
 from klynge.cli import root
 from klynge.demo import DEMO_PARTNER_MEASURES, DemoOptions, prepare, run, stop_all
 from privacy.layout import TOTAL, ReleaseLayout, RoundScope
@@ -41,7 +42,7 @@ from reporting.release_document import parse_results
 from server.fhir_report import release_bundle
 from server.results import results_document
 from server.store import Store
-from tests.server.fhir_schema import r4_problems
+from tests.server.fhir_schema import klynge_extension_urls, r4_problems
 from transport.client import AgentConfig, AgentHandler, AgentTransport
 from transport.pki import PkiLayout, init_pki, issue_practices
 from transport.tls import TlsFiles
@@ -388,15 +389,19 @@ def check_comments_stay_in_the_practice_report(layout) -> None:
 
 
 def check_every_release_exports_as_conformant_fhir(results: dict) -> None:
-    """Every release's Bundle of MeasureReports passes the R4 schema and invariants, and each
-    report names the definition version and hash its release recorded."""
+    """Every release's Bundle of MeasureReports passes the R4 schema and invariants (each
+    Klynge extension against its published StructureDefinition, of which there is exactly
+    one), and each report names the definition version and hash its release recorded."""
     catalogue = load_catalogue()
     parsed = parse_results("results.json", results)
     releases = [*parsed.clusters.values(), *parsed.regions.values()]
     assert releases
+    published = [sd["url"] for sd in structure_definitions()]
     for release in releases:
         bundle = release_bundle(release, catalogue)
         assert r4_problems(bundle) == [], (release.level, release.unit)
+        for url in set(klynge_extension_urls(bundle)):  # each published exactly once
+            assert published.count(url) == 1, url
         for entry in bundle["entry"]:
             report = entry["resource"]
             indicator = catalogue.indicators[report["measure"].rsplit("/", 1)[1].split("|")[0]]

@@ -9,12 +9,14 @@ those five, so a Bundle or `contained` with anything else fails (docs/fhir.md).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft6Validator
 
+from indicator_defs.fhir_extensions import EXTENSION_BASE
 from server.fhir_conformance import check_resource
 
 SCHEMA = Path(__file__).with_name("fhir_r4.schema.json")
@@ -38,3 +40,16 @@ def schema_problems(resource: Any) -> list[str]:
 def r4_problems(resource: Any) -> list[str]:
     """The schema's problems and the invariants' (server.fhir_conformance)."""
     return schema_problems(resource) + check_resource(resource)
+
+
+def klynge_extension_urls(node: Any) -> Iterator[str]:
+    """Every Klynge extension URL anywhere in a resource (parts' names are not URLs)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from klynge_extension_urls(item)
+    elif isinstance(node, dict):
+        url = node.get("url")
+        if isinstance(url, str) and url.startswith(f"{EXTENSION_BASE}/"):
+            yield url
+        for value in node.values():
+            yield from klynge_extension_urls(value)

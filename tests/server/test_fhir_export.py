@@ -10,7 +10,6 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from indicator_defs import load_catalogue
 from indicator_defs.fhir_measure import (
     ATC_SYSTEM,
     ICPC2_SYSTEM,
@@ -21,7 +20,6 @@ from indicator_defs.fhir_measure import (
     measure_resource,
 )
 from klynge.commands.fhir import app
-from reporting.release_document import parse_release
 from server.fhir_conformance import check_resource
 from server.fhir_report import (
     DATA_ABSENT_REASON,
@@ -33,9 +31,14 @@ from server.fhir_report import (
     measure_report,
     release_bundle,
 )
+from tests.server.fhir_releases import (
+    CATALOGUE,
+    distributions,
+    dp_release_doc,
+    parsed,
+    release_doc,
+)
 from tests.server.fhir_schema import r4_problems, schema_problems
-
-CATALOGUE = load_catalogue()
 
 
 def _codes(group: dict) -> list[str]:
@@ -84,55 +87,8 @@ def test_scoring_and_code_systems_across_catalogue() -> None:
     assert {ATC_SYSTEM, SKS_D_SYSTEM, ICPC2_SYSTEM, NPU_SYSTEM} <= all_systems
 
 
-def _release() -> dict:
-    strata = []
-    for label in CATALOGUE.indicators["DM-01"].strata:
-        strata.append(
-            {
-                "stratum": label,
-                "numerator": 40,
-                "denominator": 50,
-                "rate": 0.8,
-                "noise_sd": 3.5,
-                "suppressed": {},
-            }
-        )
-    strata[0].update(
-        numerator=None,
-        rate=None,
-        suppressed={"numerator": "small_count", "rate": "numerator_suppressed"},
-    )
-    return {
-        "release_id": 7,
-        "created_at": "2026-10-01T12:00:00+00:00",
-        "level": "cluster",
-        "unit": "K01",
-        "reference_date": "2026-09-30",
-        "round_ids": ["r1"],
-        "manifest_hash": "ab" * 32,
-        "contributors": 6,
-        "mechanism": "distributed_skellam",
-        "indicators": [
-            {
-                "id": "DM-01",
-                "numerator": 300,
-                "denominator": 400,
-                "rate": 0.75,
-                "noise_sd": 9.0,
-                "suppressed": {},
-                "strata": strata,
-            }
-        ],
-    }
-
-
-def _parsed(doc: dict | None = None):
-    """A release document as the exporter reads it: through the one parser."""
-    return parse_release("release.json", _release() if doc is None else doc)
-
-
 def test_measure_report_validates_and_suppression_is_absent_not_zero() -> None:
-    report = measure_report(_parsed(), CATALOGUE, "DM-01")
+    report = measure_report(parsed(), CATALOGUE, "DM-01")
     assert r4_problems(report) == []
     assert report["type"] == "summary" and report["status"] == "complete"
     assert report["measure"] == "https://klynge.dk/fhir/Measure/DM-01"  # records no definition
@@ -155,7 +111,7 @@ def test_measure_report_validates_and_suppression_is_absent_not_zero() -> None:
 
 
 def test_validator_catches_broken_reports() -> None:
-    report = measure_report(_parsed(), CATALOGUE, "DM-01")
+    report = measure_report(parsed(), CATALOGUE, "DM-01")
     broken = copy.deepcopy(report)
     broken["type"] = "summarry"
     broken["group"][0]["population"][0]["code"]["coding"][0]["code"] = "initial-pop"
@@ -173,11 +129,11 @@ def test_validator_catches_broken_reports() -> None:
 
 def test_measure_report_rejects_unknown_indicator_and_stratum() -> None:
     with pytest.raises(FhirReportError, match="XX-99"):
-        measure_report(_parsed(), CATALOGUE, "XX-99")
-    doc = _release()
+        measure_report(parsed(), CATALOGUE, "XX-99")
+    doc = release_doc()
     doc["indicators"][0]["strata"][1]["stratum"] = "X:1-2"
     with pytest.raises(FhirReportError, match="X:1-2"):
-        measure_report(_parsed(doc), CATALOGUE, "DM-01")
+        measure_report(parsed(doc), CATALOGUE, "DM-01")
 
 
 def test_cli_exports_measures_and_reports(tmp_path) -> None:
@@ -188,7 +144,7 @@ def test_cli_exports_measures_and_reports(tmp_path) -> None:
     def _cb() -> None:
         pass
 
-    results = {"reference_date": "2026-09-30", "clusters": {"K01": _release()}, "regions": {}}
+    results = {"reference_date": "2026-09-30", "clusters": {"K01": release_doc()}, "regions": {}}
     (tmp_path / "results.json").write_text(json.dumps(results))
     runner = CliRunner()
     res = runner.invoke(root, ["fhir", "measures", "--out", str(tmp_path / "m")])
@@ -238,19 +194,6 @@ def test_the_checker_and_the_schema_catch_what_the_old_export_did() -> None:
     assert any("empty array" in p for p in problems) and any("ext-1" in p for p in problems)
 
 
-def _dp_release(**changes) -> dict:
-    """A DP release as the coordinator publishes it: intervals, an uncertain stratum, ε."""
-    doc = _release()
-    ind = doc["indicators"][0]
-    ind.update(interval=[0.70, 0.80], rate_noise_sd=0.01)
-    for s in ind["strata"]:
-        s.update(numerator=40, rate=0.8, interval=[0.6, 0.95], suppressed={})
-    ind["strata"][0].update(uncertain=True, interval=[0.2, 1.0])
-    doc.update(epsilon_per_release=0.5, delta_per_release=1e-9)
-    doc.update(changes)
-    return doc
-
-
 def _extensions(element: dict, url: str) -> list[dict]:
     return [e for e in element.get("extension", []) if e["url"] == url]
 
@@ -262,19 +205,19 @@ def test_a_report_names_the_definition_version_its_release_was_computed_under() 
     newer = dataclasses.replace(old, version=old.version + 1, content_hash="f" * 64)
     moved = dataclasses.replace(CATALOGUE, indicators={**CATALOGUE.indicators, "DM-01": newer})
     pinned = {"DM-01": {"content_hash": old.content_hash, "version": old.version}}
-    report = measure_report(_parsed(_dp_release(definitions=pinned)), moved, "DM-01")
+    report = measure_report(parsed(dp_release_doc(definitions=pinned)), moved, "DM-01")
     assert report["measure"] == f"https://klynge.dk/fhir/Measure/DM-01|{old.version}"
     assert _extensions(report, DEFINITION_HASH_EXT)[0]["valueString"] == old.content_hash
     # Only the hash recorded: the catalogue's version where the hashes agree, else none at all.
     by_hash = {"DM-01": {"content_hash": old.content_hash}}
-    doc = _parsed(_dp_release(definitions=by_hash))
+    doc = parsed(dp_release_doc(definitions=by_hash))
     assert measure_report(doc, CATALOGUE, "DM-01")["measure"].endswith(f"DM-01|{old.version}")
     assert measure_report(doc, moved, "DM-01")["measure"].endswith("/Measure/DM-01")
     assert r4_problems(report) == []
 
 
 def test_intervals_uncertainty_and_the_mechanism_travel_in_extensions() -> None:
-    report = measure_report(_parsed(_dp_release()), CATALOGUE, "DM-01", lang="en")
+    report = measure_report(parsed(dp_release_doc()), CATALOGUE, "DM-01", lang="en")
     assert r4_problems(report) == []
     group = report["group"][0]
     parts = {e["url"]: e for e in _extensions(group, INTERVAL_EXT)[0]["extension"]}
@@ -286,27 +229,17 @@ def test_intervals_uncertainty_and_the_mechanism_travel_in_extensions() -> None:
     eps = [e for e in report["extension"] if e["url"].endswith("dp-epsilon-per-release")]
     assert eps[0]["valueDecimal"] == 0.5
     assert "75.0%" in report["text"]["div"] and "70.0–80.0%" in report["text"]["div"]
-    danish = measure_report(_parsed(_dp_release()), CATALOGUE, "DM-01")["text"]["div"]
+    danish = measure_report(parsed(dp_release_doc()), CATALOGUE, "DM-01")["text"]["div"]
     assert "75,0\u00a0%" in danish and "ε 0,50" in danish
 
 
 def test_a_region_wide_release_carries_its_practice_rate_distribution() -> None:
-    dist = {
-        "DM-01": {
-            "bins": [1.0, 2.5, 0.0, 4.0],
-            "edges": [0.0, 0.25, 0.5, 0.75, 1.0],
-            "bin_noise_sd": 0.7,
-            "practices": 8,
-            "full_weight_denominator": 30,
-            "deciles": None,
-            "deciles_withheld": "too_few_practices",
-        }
-    }
-    doc = _dp_release(level="region", unit="Hovedstaden", scope="region", distributions=dist)
-    report = measure_report(_parsed(doc), CATALOGUE, "DM-01")
+    dist = distributions()
+    doc = dp_release_doc(level="region", unit="Hovedstaden", scope="region", distributions=dist)
+    report = measure_report(parsed(doc), CATALOGUE, "DM-01")
     assert r4_problems(report) == []
     parts = _extensions(report["group"][0], DISTRIBUTION_EXT)[0]["extension"]
     assert [p["valueDecimal"] for p in parts if p["url"] == "bin"] == [1.0, 2.5, 0.0, 4.0]
     assert {"url": "deciles-withheld", "valueCode": "too_few_practices"} in parts
-    bundle = release_bundle(_parsed(doc), CATALOGUE)
+    bundle = release_bundle(parsed(doc), CATALOGUE)
     assert r4_problems(bundle) == []

@@ -13,12 +13,17 @@ import pytest
 
 from client.engine.fast import evaluate_fast
 from client.extract.fhir_import import FhirImportError, import_fhir
+from client.extract.loader import load_extract
+from client.extract.writer import extract_format, write_extract
 from client.synth.fhir import extract_to_bundle, write_bulk_export, write_bundle
 from client.synth.practice import synthesize_practice
+from client.synth.survey import draw_survey_responses
 from indicator_defs import load_catalogue
 from indicator_defs.fhir_measure import NPU_LEGACY_SYSTEM
+from indicator_defs.survey_loader import load_surveys
 
 REFERENCE = date(2026, 9, 30)
+PX = load_surveys()["PX"]
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +62,28 @@ def test_bulk_export_round_trip_is_identical(practice, tmp_path) -> None:
     assert counts["Patient"] == (len(practice.patients), len(practice.patients), 0, 0)
     assert counts["Encounter"][0] == len(practice.encounters)
     assert result.report.rows["lab_results"] == len(practice.lab_results)
+
+
+def test_survey_answers_round_trip_as_questionnaire_responses_like_the_csv(
+    practice, tmp_path
+) -> None:
+    """Synth's FHIR carries the survey answers, free text included, and importing it gives
+    the very tables that synth's CSV loads as, through a Bundle and a Bulk Data folder."""
+    answers = draw_survey_responses(np.random.default_rng(4), practice.patients, PX, REFERENCE)
+    assert answers["text"].notna().any() and answers["patient"].notna().all()
+    with_survey = replace(practice, survey_responses=answers)
+    write_extract(with_survey, tmp_path / "csv", extract_format("csv"))
+    from_csv = load_extract(tmp_path / "csv")
+    write_bundle(with_survey, tmp_path / "bundle.json")
+    from_bundle = import_fhir([tmp_path / "bundle.json"])
+    assert from_bundle.extract.same_data(from_csv)
+    assert (
+        from_bundle.report.resources["QuestionnaireResponse"][1]
+        == answers.groupby(["respondent", "date"]).ngroups
+    )
+    write_bulk_export(with_survey, tmp_path / "export")
+    assert (tmp_path / "export" / "QuestionnaireResponse.ndjson").exists()
+    assert import_fhir([tmp_path / "export"]).extract.same_data(from_csv)
 
 
 def test_extension_instead_of_group_gives_the_same_extract(practice, tmp_path) -> None:

@@ -212,6 +212,37 @@ def test_a_second_response_on_another_day_is_kept_and_the_period_decides(tmp_pat
     assert counted.respondents == 1 and counted.skipped["duplicate_respondent"] == 1
 
 
+def test_the_surveys_own_pseudonym_is_the_respondent_as_in_the_csv(tmp_path):
+    """An identifier under Klynge's survey-respondent system is the CSV's `respondent`: two
+    waves' pseudonyms of one patient are two respondents; a CPR-like one is ignored."""
+
+    def named(value: str) -> dict:
+        return {"system": "https://klynge.dk/fhir/NamingSystem/survey-respondent", "value": value}
+
+    result = run(
+        tmp_path,
+        response("qr1", [coded("Q01", 5)], identifier=named("S2025-00001")),
+        response(
+            "qr2",
+            [coded("Q01", 1)],
+            identifier=named("S2026-00007"),
+            authored="2026-05-04T09:00:00+02:00",
+        ),
+        response(
+            "qr3",
+            [coded("Q01", 3)],
+            identifier=named("0101701234"),
+            source={"reference": "Patient/p2"},
+            subject=None,
+        ),
+        response("qr4", [coded("Q01", 4)], identifier={"system": "urn:x", "value": "X9"}),
+    )
+    frame = result.extract.survey_responses
+    assert frame["respondent"].tolist() == ["S2025-00001", "S2026-00007", "p2", "p1"]
+    assert frame["patient"].tolist() == ["p1", "p1", "p2", "p1"]
+    assert "0101701234" not in result.report.render()
+
+
 def test_a_respondent_who_is_not_a_listed_patient_is_kept_without_a_link(tmp_path):
     anonymous = response("qr2", [coded("Q01", 3)], subject=None, source=None)
     stranger = response(
