@@ -16,11 +16,12 @@ from rich.table import Table
 from client.agent.config import load_settings
 from client.report.gather import gather_report
 from common.atomic import atomic_write
-from common.formatting import day, integer, number, rate
+from common.formatting import day, integer, number, per, rate, rate_value
 from common.i18n import Lang, current_lang, t
 from common.i18n import register as register_messages
 from common.keyfiles import load_public_key
 from indicator_defs import Catalogue, load_catalogue
+from indicator_defs.model import Indicator
 from klynge.demo import DemoError, DemoLayout, DemoOptions, prepare, round_rows, run, run_regions
 from privacy.transparency import verify_log
 from reporting.benchmark_page import render_cluster_report, render_region_report
@@ -148,7 +149,18 @@ def _cell(doc: ReleaseDocument | None, indicator_id: str, scale: int) -> str:
     if doc is None:
         return t("demo.none")
     released = doc.rate(indicator_id)
-    return t("demo.suppressed") if released is None else rate(released, scale)
+    if released is None:
+        return t("demo.suppressed")
+    # a percentage says its unit; a rate per 1.000 has it in its row's title (narrow columns)
+    return rate(released, scale) if scale == 100 else rate_value(released, scale)
+
+
+def _row_title(ind: Indicator, lang: Lang) -> str:
+    title = f"{ind.id} {ind.title[lang]}"
+    unit = per(ind.scale, lang)
+    if ind.scale == 100 or unit.replace("\u00a0", " ") in title:
+        return title
+    return f"{title} ({unit})"
 
 
 def demo(
@@ -302,15 +314,19 @@ def demo(
 
     mode = t("demo.mode.nodp" if no_dp else "demo.mode.dp")
     table = Table(title=t("demo.title", date=day(options.reference_date), mode=mode))
-    table.add_column(t("demo.col.indicator"))
     units = [(c, results.clusters.get(c)) for c in sorted(x.id for x in layout.federation.clusters)]
     units += sorted(results.regions.items())
-    for unit, _ in units:
-        table.add_column(unit, justify="right")
-    for ind in catalogue.indicators.values():
-        table.add_row(
-            f"{ind.id} {ind.title[lang]}", *(_cell(doc, ind.id, ind.scale) for _, doc in units)
-        )
+    rows = [
+        (_row_title(ind, lang), [_cell(doc, ind.id, ind.scale) for _, doc in units])
+        for ind in catalogue.indicators.values()
+    ]
+    # One line per indicator: on a narrow terminal the title is cut, never a number.
+    table.add_column(t("demo.col.indicator"), no_wrap=True, overflow="ellipsis", min_width=6)
+    for k, (unit, _) in enumerate(units):
+        widest = max([len(unit), *(len(cells[k]) for _, cells in rows)])
+        table.add_column(unit, justify="right", no_wrap=True, min_width=widest)
+    for title, cells in rows:
+        table.add_row(title, *cells)
     stdout = Console()
     stdout.print(table)
     if outcome.dropouts:
