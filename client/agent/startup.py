@@ -20,6 +20,7 @@ from client.agent.core import AgentContext
 from client.agent.errors import AgentStartupError
 from client.agent.policy import ManifestGate, RoundRefused
 from client.engine.fast import PreparedExtract
+from client.engine.survey import installed_surveys
 from client.extract.loader import load_extract
 from common.keyfiles import load_private_key
 from indicator_defs import Catalogue, load_catalogue
@@ -49,7 +50,8 @@ def load_agent(
 ) -> AgentContext:
     """An `AgentContext` for `settings`, or one clear error saying what is wrong."""
     catalogue = catalogue or installed_definitions()
-    installed = from_catalogue(catalogue)
+    surveys = installed_surveys()
+    installed = from_catalogue(catalogue, surveys)
     step = progress or (lambda _name: None)
 
     step("identity")
@@ -87,6 +89,7 @@ def load_agent(
         ledger=ledger,
         receipts_dir=settings.receipts_dir,
         contributions_dir=settings.contributions_dir,
+        surveys=surveys,
     )
 
 

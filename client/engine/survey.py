@@ -21,13 +21,15 @@ is a whole number of units), summed over respondents.
 
 from __future__ import annotations
 
-import math
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
+from indicator_defs.survey_loader import load_surveys
 from indicator_defs.survey_model import ItemKind, Measure, MeasureKind, Survey
 
 SKIP_KINDS = ("unknown_item", "out_of_scale", "duplicate_respondent", "duplicate_answer")
@@ -57,7 +59,7 @@ class SurveyResult:
 
 
 def resolution(measure: Measure) -> int:
-    return math.lcm(*range(1, len(measure.items) + 1))
+    return measure.resolution
 
 
 def clean_answers(
@@ -117,3 +119,43 @@ def compute_survey(answers: pd.DataFrame, survey: Survey, start: date, end: date
     return SurveyResult(
         survey.id, survey.version, int(frame["respondent"].nunique()), tuple(counts), skipped
     )
+
+
+@functools.cache
+def installed_surveys() -> Mapping[str, Survey]:
+    """The survey definitions of this installation, read once per process."""
+    return load_surveys()
+
+
+def survey_period(reference_date: date, months: int) -> tuple[date, date]:
+    """The answers a round at `reference_date` counts: those dated in the `months` months up to
+    and including it (the manifest's `period_months`)."""
+    start = (pd.Timestamp(reference_date) - pd.DateOffset(months=months)).date()
+    return start + timedelta(days=1), reference_date
+
+
+def survey_cells(
+    answers: pd.DataFrame | None,
+    surveys: Mapping[str, Survey],
+    wanted: Mapping[str, tuple[int, int]],
+    reference_date: date,
+) -> dict[str, tuple[int, int]]:
+    """(units, respondents) per measure of the surveys `wanted` (id → (version, period months)).
+
+    `surveys` are the definitions (`installed_surveys()` in an agent).
+    A practice without answers gets zeros for every measure: it still takes
+    part, and its zeros are as protected as anyone's counts. Free text is
+    never read here.
+    """
+    out: dict[str, tuple[int, int]] = {}
+    for survey_id, (version, months) in wanted.items():
+        survey = surveys.get(survey_id)
+        if survey is None or survey.version != version:
+            raise ValueError(f"survey {survey_id} version {version} is not installed")
+        if answers is None:
+            out.update({m: (0, 0) for m in survey.measures})
+            continue
+        start, end = survey_period(reference_date, months)
+        result = compute_survey(answers, survey, start, end)
+        out.update({c.measure_id: (c.numerator, c.denominator) for c in result.measures})
+    return out

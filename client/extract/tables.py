@@ -96,6 +96,9 @@ class Extract:
     warnings: tuple[ExtractIssue, ...] = field(default=())
     warning_counts: tuple[IssueCount, ...] = field(default=())
     skipped_rows: Mapping[str, int] = field(default_factory=dict)
+    # Patient-experience answers (`docs/survey-plan.md`): respondent, survey, version, item,
+    # answer, date, text, patient. None when the practice runs no survey.
+    survey_responses: pd.DataFrame | None = None
 
     def table(self, name: str) -> pd.DataFrame:
         frame: pd.DataFrame = getattr(self, name)

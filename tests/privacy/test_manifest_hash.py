@@ -18,12 +18,12 @@ from privacy.distribution import DistributionSpec
 from tests.privacy.builders import default_manifest, make_manifest
 
 PINNED = {
-    "default": "33223193f9066036aefebfb3e27f3af2ec87571d1d1f04db6ba2ab3dc6de0a52",
-    "small": "33432923f2c4c9723f549e7ccd7f4b64e2f2402ab7a0a1360c938c4d4d510944",
-    "skellam_mu": "49841ed9ae7343713a4a0ae5ce62c2e5b770da77f64469e07b4bb759f2c68390",
-    "local_laplace": "7fe82ef4e78dc14d13921afe92f718d429dcfd56c149cd0c14583eba0f236005",
+    "default": "133a74988082d5952e32073fa7fa873cde1fec28fd36bae79b5c710762f01890",
+    "small": "961afef0f7476487edc586f0a52bd2f38749e539003acea6049a1437f0abee5f",
+    "skellam_mu": "3851dfb05a3bd10f2d3b6d6e5f4db8384038fbc30f9fe32702ab9e5220d2c439",
+    "local_laplace": "55246895810f06a552e911a785364a23c834b6da3bb46e8039d62480a4cfba03",
     "verification": "08d2d61d3ae7275ad3b787cc462d6c2d0c5bdb79db2e767517609766c8673404",
-    "distribution": "7dbaecd14f8f06580304258059914faf0fa304dbd9f42bd67830058d7d5bbb39",
+    "distribution": "49ffb14184bc9ee3084267f5996879ea477e6453b338ca8fa79e5a93f2eff747",
 }
 
 

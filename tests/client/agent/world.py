@@ -25,6 +25,7 @@ from client.agent.core import AgentContext, AgentCore
 from client.agent.policy import ManifestGate
 from client.agent.provision import ProvisionedAgent, provision_agent, write_practice_registry
 from client.engine.fast import PreparedExtract
+from client.engine.survey import installed_surveys
 from client.extract.writer import write_extract
 from client.synth.practice import synthesize_practice
 from common.keyfiles import public_bytes
@@ -135,11 +136,14 @@ class World:
             receipt_key=self.keys[pid],
             registry=self.registry,
             manifests=(self.signed,),
-            gate=ManifestGate((self.signed,), self.trust_dir(pid), from_catalogue(cat)),
+            gate=ManifestGate(
+                (self.signed,), self.trust_dir(pid), from_catalogue(cat, installed_surveys())
+            ),
             catalogue=cat,
             extract=extract(self.practice_ids.index(pid)),
             ledger=ledger or Ledger.open(self.ledger_dir(pid), key=self.keys[pid]),
             receipts_dir=self.receipts_dir(pid),
+            surveys=installed_surveys(),
         )
 
     def core(self, pid: str, *, today: dt.date = TODAY, seeds: list[str] | None = None):
