@@ -44,6 +44,7 @@ from privacy.manifest import PASS_FAIL, Disclosure, Manifest
 from privacy.plan import round_release
 from privacy.plausibility import Flag, check_plausibility
 from privacy.release import Release as Mechanism
+from privacy.survey_release import survey_figure
 from server.store import Level, ReleasedCell, SuppressedCell
 from server.store import Release as StoredRelease
 
@@ -214,6 +215,7 @@ def build_release(
             "delta_per_release": cost.delta,
             "definitions": definitions(manifest),
             **_distributions(layout, noisy),
+            **_surveys(manifest, layout, noisy),
             **note,
         },
     )
@@ -380,6 +382,47 @@ def _distributions(layout: ReleaseLayout, noisy: NoisySum) -> dict[str, object]:
             "deciles_withheld": dec.reason,
         }
     return {"distributions": out}
+
+
+def _surveys(manifest: Manifest, layout: ReleaseLayout, noisy: NoisySum) -> dict[str, object]:
+    """Each survey measure's figure (value, interval, uncertainty) and its raw noisy cells.
+
+    A region's aggregate sums its clusters' cells, so its figure comes from the
+    summed cells and their summed variances, like an indicator's.
+    """
+    if not layout.surveys:
+        return {}
+    out: dict[str, object] = {}
+    for block in layout.surveys:
+        cells = block.counts(noisy.vector)
+        variances = tuple(float(noisy.variance[block.index(f)]) for f in block.fields)
+        figure = survey_figure(
+            block.survey,
+            block.measure,
+            (float(cells[0]), float(cells[1])),
+            (variances[0], variances[1]),
+            manifest.disclosure,
+            noisy.level.value,
+        )
+        out[block.measure_id] = {
+            "survey": figure.survey_id,
+            "kind": figure.kind,
+            "value": None if figure.value is None else round(figure.value, 6),
+            "interval": None
+            if figure.interval is None
+            else [round(figure.interval[0], 6), round(figure.interval[1], 6)],
+            "respondents": figure.respondents,
+            "value_noise_sd": None
+            if figure.value_noise_sd is None
+            else round(figure.value_noise_sd, 6),
+            "uncertain": figure.uncertain,
+            "reason": figure.reason,
+            "cells": dict(zip(block.fields, cells, strict=True)),
+            "cell_noise_sd": {
+                f: round(v**0.5, 3) for f, v in zip(block.fields, variances, strict=True)
+            },
+        }
+    return {"surveys": out}
 
 
 def _finite(value: float) -> float | str:
