@@ -18,12 +18,12 @@ from privacy.distribution import DistributionSpec
 from tests.privacy.builders import default_manifest, make_manifest
 
 PINNED = {
-    "default": "133a74988082d5952e32073fa7fa873cde1fec28fd36bae79b5c710762f01890",
-    "small": "961afef0f7476487edc586f0a52bd2f38749e539003acea6049a1437f0abee5f",
-    "skellam_mu": "3851dfb05a3bd10f2d3b6d6e5f4db8384038fbc30f9fe32702ab9e5220d2c439",
-    "local_laplace": "55246895810f06a552e911a785364a23c834b6da3bb46e8039d62480a4cfba03",
-    "verification": "08d2d61d3ae7275ad3b787cc462d6c2d0c5bdb79db2e767517609766c8673404",
-    "distribution": "49ffb14184bc9ee3084267f5996879ea477e6453b338ca8fa79e5a93f2eff747",
+    "default": "2f7301fd403084b89ff23a20ce242433f06f205441b2bfbcfa8957af90ee7fd8",
+    "small": "58fc3755e7bb28e447a7856c783cb1aa3ffbd33bbae1b824263dac65738310bf",
+    "skellam_mu": "c6d9bd2bea980f67139655e05a7381822fcaadc608c51fd701c08b3108f66089",
+    "local_laplace": "c6f8b70e090bd491e82e1a74d1acc3ccb1e19c04a63c2bfbdf483952abe0c93e",
+    "verification": "21cde4161c98c046dfdc09a55e990e17429829e3cbbc2af1583f3f5cbb8873ec",
+    "distribution": "8632351606f0422b8662b7caa8cba46e0c5685e8f57661945c0fc7b0461e95d1",
 }
 
 

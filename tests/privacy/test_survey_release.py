@@ -20,14 +20,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from client.engine.survey import compute_survey, installed_surveys, survey_cells
+from privacy.audit import build_report
 from privacy.authoring import verification_variant
 from privacy.bounding import bound_vector
 from privacy.errors import ManifestError
 from privacy.layout import RESPONDENTS, UNITS, ReleaseLayout, RoundScope
 from privacy.ledger import Ledger
-from privacy.manifest import parse_manifest
+from privacy.manifest import SignedManifest, parse_manifest
 from privacy.manifest_toml import render_manifest
 from privacy.plan import manifest_release, manifest_sensitivity, round_release
+from privacy.report_model import render_markdown
 from privacy.signing import generate_private_key
 from privacy.survey_release import (
     NO_RESPONDENTS,
@@ -35,6 +37,7 @@ from privacy.survey_release import (
     TOO_WIDE,
     survey_figure,
 )
+from privacy.utility import budget_shares
 from reporting.release_document import ReleaseDocumentError, parse_release
 from server.documents import release_document
 from server.releasing import build_release, round_sum
@@ -269,3 +272,31 @@ def test_a_wide_interval_is_labelled_too_uncertain():
     survey, measure = manifest.survey_measures()[0]
     fig = survey_figure(survey, measure, (60.0, 40.0), (1e4, 1e2), manifest.disclosure, "cluster")
     assert fig.uncertain and fig.reason == TOO_WIDE
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_the_audit_answers_the_checklist_for_the_survey(lang):
+    """What leaves, the contribution bound, the mechanism and its cost, and that free text
+    never leaves, from the same objects as the noise (the shares add up with the indicators')."""
+    manifest = make_manifest(surveys=default_surveys())
+    report = build_report(SignedManifest(manifest, None), lang=lang)
+    text = render_markdown(report)
+    words = {
+        "da": ("Patientoplevet kvalitet", "Bidragsgrænse", "Fritekst forlader aldrig", "10.080"),
+        "en": ("Patient experience", "Contribution bound", "Free text never leaves", "10,080"),
+    }[lang]
+    for phrase in words:
+        assert phrase in text
+    data = report.data["surveys"]
+    assert list(data) == [m.id for _, m in manifest.survey_measures()]
+    shares = budget_shares(manifest)
+    assert data["PX-MEAN"]["budget_share"] == pytest.approx(
+        shares["survey:PX-MEAN:units"] + shares["survey:PX-MEAN:respondents"]
+    )
+    assert data["PX-MEAN"]["max_units_per_respondent"] == 4 * 2520
+
+
+def test_without_a_survey_the_audit_has_no_survey_section():
+    report = build_report(SignedManifest(make_manifest(), None), lang="en")
+    assert report.data["surveys"] is None
+    assert "2a. Patient experience" not in render_markdown(report)
