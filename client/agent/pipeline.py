@@ -27,9 +27,10 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from client.engine.fast import PreparedExtract, evaluate_prepared
-from client.engine.survey import installed_surveys, survey_cells
+from client.engine.survey import survey_cells
 from common.atomic import atomic_write
 from indicator_defs import Catalogue
+from indicator_defs.survey_loader import installed_surveys
 from indicator_defs.survey_model import Survey
 from privacy.contribution import PreparedContribution, prepare_contribution
 from privacy.layout import ReleaseLayout, RoundScope

@@ -20,10 +20,10 @@ from client.agent.core import AgentContext
 from client.agent.errors import AgentStartupError
 from client.agent.policy import ManifestGate, RoundRefused
 from client.engine.fast import PreparedExtract
-from client.engine.survey import installed_surveys
 from client.extract.loader import load_extract
 from common.keyfiles import load_private_key
 from indicator_defs import Catalogue, load_catalogue
+from indicator_defs.survey_loader import installed_surveys
 from privacy.catalogue import InstalledCatalogue, from_catalogue
 from privacy.ledger import Ledger
 from privacy.manifest import SignedManifest, load_manifest

@@ -21,7 +21,6 @@ is a whole number of units), summed over respondents.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,7 +28,6 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from indicator_defs.survey_loader import load_surveys
 from indicator_defs.survey_model import ItemKind, Measure, MeasureKind, Survey
 
 SKIP_KINDS = ("unknown_item", "out_of_scale", "duplicate_respondent", "duplicate_answer")
@@ -119,12 +117,6 @@ def compute_survey(answers: pd.DataFrame, survey: Survey, start: date, end: date
     return SurveyResult(
         survey.id, survey.version, int(frame["respondent"].nunique()), tuple(counts), skipped
     )
-
-
-@functools.cache
-def installed_surveys() -> Mapping[str, Survey]:
-    """The survey definitions of this installation, read once per process."""
-    return load_surveys()
 
 
 def survey_period(reference_date: date, months: int) -> tuple[date, date]:

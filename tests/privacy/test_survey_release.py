@@ -19,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from client.engine.survey import compute_survey, installed_surveys, survey_cells
+from client.engine.survey import compute_survey, survey_cells
+from indicator_defs.survey_loader import installed_surveys
 from privacy.audit import build_report
 from privacy.authoring import verification_variant
 from privacy.bounding import bound_vector

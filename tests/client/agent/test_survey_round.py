@@ -15,7 +15,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from client.engine.survey import installed_surveys, survey_cells
+from client.engine.survey import survey_cells
+from indicator_defs.survey_loader import installed_surveys
 from privacy.authoring import verification_variant
 from privacy.layout import ReleaseLayout, RoundScope
 from tests.client.agent.world import REF, default_manifest, make_world, run_round

@@ -26,11 +26,11 @@ from client.agent.core import AgentContext, AgentCore
 from client.agent.policy import ManifestGate
 from client.agent.provision import ProvisionedAgent, provision_agent, write_practice_registry
 from client.engine.fast import PreparedExtract
-from client.engine.survey import installed_surveys
 from client.extract.writer import write_extract
 from client.synth.practice import synthesize_practice
 from common.keyfiles import public_bytes
 from indicator_defs import load_catalogue
+from indicator_defs.survey_loader import installed_surveys
 from privacy.catalogue import from_catalogue
 from privacy.defaults import default_manifest_path
 from privacy.layout import RoundScope
