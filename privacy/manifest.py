@@ -19,11 +19,12 @@ for every other kind.
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -235,6 +236,19 @@ class SurveyEntry:
     @property
     def measure_ids(self) -> tuple[str, ...]:
         return tuple(m.id for m in self.measures)
+
+    def period(self, reference_date: date) -> tuple[date, date]:
+        """The answers a round at `reference_date` counts: dated in the `period_months` months
+        up to and including it (a month-end minus n months is that month's end).
+
+        >>> SurveyEntry("PX", 1, "", 12, 1, MinRespondents(10, 30, 30), ()).period(
+        ...     date(2026, 2, 28))
+        (datetime.date(2025, 3, 1), datetime.date(2026, 2, 28))
+        """
+        months = reference_date.year * 12 + reference_date.month - 1 - self.period_months
+        year, month = divmod(months, 12)
+        day = min(reference_date.day, calendar.monthrange(year, month + 1)[1])
+        return date(year, month + 1, day) + timedelta(days=1), reference_date
 
 
 @dataclass(frozen=True)

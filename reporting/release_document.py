@@ -168,6 +168,7 @@ class SurveyMeasureFigure:
     reason: str | None  # SURVEY_REASONS, when uncertain
     cells: Mapping[str, int] = field(default_factory=dict)  # units, respondents (noisy)
     cell_noise_sd: Mapping[str, float] = field(default_factory=dict)
+    period: tuple[date, date] | None = None  # the answers' dates counted (manifest's period)
 
 
 SURVEY_KINDS = ("top_box", "mean")
@@ -385,6 +386,7 @@ def _survey_json(f: SurveyMeasureFigure) -> dict[str, Any]:
         "reason": f.reason,
         "cells": dict(f.cells),
         "cell_noise_sd": dict(f.cell_noise_sd),
+        **({} if f.period is None else {"period": [d.isoformat() for d in f.period]}),
     }
 
 
@@ -638,7 +640,24 @@ def _survey(measure_id: str, entry: Any, at: _At) -> SurveyMeasureFigure:
         reason,
         dict(cells),
         dict(noise),
+        _survey_period(entry, at),
     )
+
+
+def _survey_period(entry: dict[str, Any], at: _At) -> tuple[date, date] | None:
+    value = entry.get("period")
+    if value is None:
+        return None
+    at = at / "period"
+    if not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, str) for v in value):
+        raise at.error(f"expected [first, last] ISO dates, got {value!r:.40}")
+    try:
+        first, last = (date.fromisoformat(v) for v in value)
+    except ValueError:
+        raise at.error("not ISO dates (YYYY-MM-DD)") from None
+    if first > last:
+        raise at.error("the first day is after the last")
+    return first, last
 
 
 def _whole(value: Any) -> bool:

@@ -404,9 +404,11 @@ def _surveys(manifest: Manifest, layout: ReleaseLayout, noisy: NoisySum) -> dict
             manifest.disclosure,
             noisy.level.value,
         )
+        start, end = block.survey.period(noisy.reference_date)
         out[block.measure_id] = {
             "survey": figure.survey_id,
             "kind": figure.kind,
+            "period": [start.isoformat(), end.isoformat()],
             "value": None if figure.value is None else round(figure.value, 6),
             "interval": None
             if figure.interval is None

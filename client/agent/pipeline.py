@@ -57,9 +57,9 @@ def compute_vector(
     `surveys` are the definitions (None: the installed ones).
     """
     result = evaluate_prepared(extract, catalogue, reference_date)
-    wanted = {s.id: (s.version, s.period_months) for s in manifest.survey_entries}
+    wanted = {s.id: (s.version, s.period(reference_date)) for s in manifest.survey_entries}
     definitions = installed_surveys() if surveys is None else surveys
-    answers = survey_cells(extract.survey_responses, definitions, wanted, reference_date)
+    answers = survey_cells(extract.survey_responses, definitions, wanted)
     layout = ReleaseLayout.for_round(manifest, scope)
     return layout.encode(result.counts(), result.list_size, answers)
 

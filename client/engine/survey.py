@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -119,20 +119,13 @@ def compute_survey(answers: pd.DataFrame, survey: Survey, start: date, end: date
     )
 
 
-def survey_period(reference_date: date, months: int) -> tuple[date, date]:
-    """The answers a round at `reference_date` counts: those dated in the `months` months up to
-    and including it (the manifest's `period_months`)."""
-    start = (pd.Timestamp(reference_date) - pd.DateOffset(months=months)).date()
-    return start + timedelta(days=1), reference_date
-
-
 def survey_cells(
     answers: pd.DataFrame | None,
     surveys: Mapping[str, Survey],
-    wanted: Mapping[str, tuple[int, int]],
-    reference_date: date,
+    wanted: Mapping[str, tuple[int, tuple[date, date]]],
 ) -> dict[str, tuple[int, int]]:
-    """(units, respondents) per measure of the surveys `wanted` (id → (version, period months)).
+    """(units, respondents) per measure of the surveys `wanted` (id → (version, (first, last
+    day of the answers counted))).
 
     `surveys` are the definitions (`installed_surveys()` in an agent).
     A practice without answers gets zeros for every measure: it still takes
@@ -140,14 +133,13 @@ def survey_cells(
     never read here.
     """
     out: dict[str, tuple[int, int]] = {}
-    for survey_id, (version, months) in wanted.items():
+    for survey_id, (version, (start, end)) in wanted.items():
         survey = surveys.get(survey_id)
         if survey is None or survey.version != version:
             raise ValueError(f"survey {survey_id} version {version} is not installed")
         if answers is None:
             out.update({m: (0, 0) for m in survey.measures})
             continue
-        start, end = survey_period(reference_date, months)
         result = compute_survey(answers, survey, start, end)
         out.update({c.measure_id: (c.numerator, c.denominator) for c in result.measures})
     return out

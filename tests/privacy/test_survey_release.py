@@ -73,7 +73,7 @@ def answers_frame(rows: list[tuple[str, str, float, date]]) -> pd.DataFrame:
 
 
 def cells(frame: pd.DataFrame) -> dict[str, tuple[int, int]]:
-    return survey_cells(frame, {"PX": SURVEY}, {"PX": (1, 12)}, REF)
+    return survey_cells(frame, {"PX": SURVEY}, {"PX": (1, (date(2025, 10, 1), REF))})
 
 
 _answer = st.one_of(st.integers(1, 5).map(float), st.just(math.nan), st.just(7.0))
@@ -130,7 +130,7 @@ def test_the_engine_counts_a_respondent_s_mean_in_whole_units():
 
 
 def test_a_practice_without_answers_takes_part_with_zeros():
-    got = survey_cells(None, {"PX": SURVEY}, {"PX": (1, 12)}, REF)
+    got = survey_cells(None, {"PX": SURVEY}, {"PX": (1, (date(2025, 10, 1), REF))})
     assert set(got) == set(SURVEY.measures) and set(got.values()) == {(0, 0)}
 
 

@@ -57,10 +57,8 @@ def test_survey_cells_are_summed_exactly_with_the_indicators_and_charged_once(tm
     assert run.result is not None and not run.refusals
     layout = ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
     assert layout.surveys, "the default manifest releases the PX survey"
-    wanted = {"PX": (1, manifest.survey_entries[0].period_months)}
-    own = [
-        survey_cells(world.answers.get(p), {"PX": SURVEY}, wanted, REF) for p in world.practice_ids
-    ]
+    wanted = {"PX": (1, manifest.survey_entries[0].period(REF))}
+    own = [survey_cells(world.answers.get(p), {"PX": SURVEY}, wanted) for p in world.practice_ids]
     for block in layout.surveys:
         expected = tuple(sum(o[block.measure_id][k] for o in own) for k in (0, 1))
         assert block.counts(run.result.vector) == expected
