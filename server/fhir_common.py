@@ -1,0 +1,74 @@
+"""What every Klynge MeasureReport shares: extension URLs, the release's DP facts, the reporter.
+
+Indicator reports (`server.fhir_report`) and survey reports
+(`server.fhir_survey`) state a release's mechanism, ε, δ and contributors,
+and name the reporting cluster or region, in exactly the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from common.errors import KlyngeError
+from common.i18n import register
+from indicator_defs.fhir_measure import CANONICAL_BASE
+from reporting.release_document import ReleaseDocument
+
+DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+SUPPRESSION_REASON_EXT = f"{CANONICAL_BASE}/StructureDefinition/suppression-reason"
+NOISE_SD_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-noise-sd"
+CONTRIBUTORS_EXT = f"{CANONICAL_BASE}/StructureDefinition/contributing-practices"
+MECHANISM_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-mechanism"
+EPSILON_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-epsilon-per-release"
+DELTA_EXT = f"{CANONICAL_BASE}/StructureDefinition/dp-delta-per-release"
+INTERVAL_EXT = f"{CANONICAL_BASE}/StructureDefinition/interval"
+UNCERTAIN_EXT = f"{CANONICAL_BASE}/StructureDefinition/uncertain"
+DEFINITION_HASH_EXT = f"{CANONICAL_BASE}/StructureDefinition/definition-hash"
+DISTRIBUTION_EXT = f"{CANONICAL_BASE}/StructureDefinition/practice-rate-distribution"
+RELEASE_ID_SYSTEM = f"{CANONICAL_BASE}/NamingSystem/release"
+_LEVEL_DISPLAY = {
+    "cluster": "Klynge (kvalitetsklynge) {unit}",
+    "region": "Region {unit}",
+    "nation": "{unit} (nationalt)",
+}
+
+
+register(
+    {
+        "fhir.narrative.uncertain": {
+            "da": "For usikker til at bruge: intervallet er for bredt.",
+            "en": "Too uncertain to use: the interval is too wide.",
+        },
+        "fhir.level.cluster": {"da": "klynge", "en": "cluster"},
+        "fhir.level.region": {"da": "region", "en": "region"},
+        "fhir.level.nation": {"da": "land", "en": "country"},
+    }
+)
+
+
+class FhirReportError(KlyngeError):
+    """A release document that cannot be expressed as MeasureReports."""
+
+
+def release_extensions(release: ReleaseDocument) -> list[dict[str, Any]]:
+    """Contributing practices, mechanism, ε and δ of the release, as Klynge's extensions."""
+    extensions: list[dict[str, Any]] = []
+    if release.contributors is not None:
+        extensions.append({"url": CONTRIBUTORS_EXT, "valueInteger": release.contributors})
+    if release.mechanism is not None:
+        extensions.append({"url": MECHANISM_EXT, "valueString": release.mechanism})
+    eps = release.epsilon_per_release
+    if eps is not None and math.isfinite(eps):
+        extensions.append({"url": EPSILON_EXT, "valueDecimal": float(eps)})
+    if release.delta_per_release is not None:
+        extensions.append({"url": DELTA_EXT, "valueDecimal": float(release.delta_per_release)})
+    return extensions
+
+
+def reporter(release: ReleaseDocument) -> dict[str, str]:
+    """The cluster, region or country whose aggregate the report is."""
+    return {
+        "type": "Organization",
+        "display": _LEVEL_DISPLAY[release.level].format(unit=release.unit),
+    }
