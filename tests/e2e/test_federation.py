@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 
 from client.agent.config import load_settings
 from indicator_defs import load_catalogue
+from indicator_defs.survey_loader import installed_surveys
 from klynge.cli import root
 from klynge.demo import DemoOptions, prepare, run, stop_all
 from privacy.layout import TOTAL, ReleaseLayout, RoundScope
@@ -249,6 +250,13 @@ def test_no_dp_release_equals_the_sum_of_local_computes_even_with_dropouts(tmp_p
         "round_id": wide["round_ids"][0],
         "totals": "exact" if same else "contributors_differ",
     }
+    # The demo's practices have no survey answers, yet take part: each PX measure is released
+    # with exactly zero respondents and no value (no noise to hide it, no figure to show).
+    for doc in [*results["clusters"].values(), region]:
+        assert set(doc["surveys"]) == set(installed_surveys()["PX"].measures)
+        for figure in doc["surveys"].values():
+            assert figure["cells"] == {"units": 0, "respondents": 0}
+            assert figure["value"] is None and figure["reason"] == "no_respondents"
     # every practice can fetch its cluster's and region's release for its local report
     for p in layout.federation.practices:
         if p.id in outcome.dropouts:
@@ -284,6 +292,9 @@ def test_dp_release_is_within_six_sigma_and_the_server_holds_no_patient_data(tmp
                 figures += 1
                 covered += ind["interval"][0] <= num / den <= ind["interval"][1]
             assert isinstance(ind.get("uncertain", False), bool)
+        for figure in doc["surveys"].values():  # no answers: the survey cells are noise alone
+            for name, value in figure["cells"].items():
+                assert abs(value) <= 6 * figure["cell_noise_sd"][name] + 1, (name, value)
         check_cluster_rounds_carry_no_histograms(results)
     # 95 % intervals (noise and chance) hold the practices' true rate in most cases.
     assert figures > 30 and covered >= 0.8 * figures, (covered, figures)
@@ -348,7 +359,11 @@ def check_every_release_exports_as_conformant_fhir(results: dict) -> None:
         assert r4_problems(bundle) == [], (release.level, release.unit)
         for entry in bundle["entry"]:
             report = entry["resource"]
-            indicator = catalogue.indicators[report["measure"].rsplit("/", 1)[1].split("|")[0]]
+            measure_id = report["measure"].rsplit("/", 1)[1].split("|")[0]
+            if measure_id in release.surveys:  # a survey measure names the survey's version
+                assert report["measure"].endswith("|1")
+                continue
+            indicator = catalogue.indicators[measure_id]
             assert report["measure"].endswith(f"|{indicator.version}")
             assert release.definitions[indicator.id].content_hash == indicator.content_hash
 
