@@ -142,14 +142,14 @@ def survey_mismatches(manifest: Manifest, installed: InstalledCatalogue) -> list
     problems = []
     for entry in manifest.survey_entries:
         survey = installed.surveys.get(entry.id)
-        if survey is None:
-            problems.append(f"survey {entry.id} is not installed")
-        elif (survey.version, survey.content_hash) != (entry.version, entry.content_hash):
-            problems.append(
-                f"survey {entry.id}: version {entry.version} ({entry.content_hash[:12]}…) in "
-                f"the manifest, {survey.version} ({survey.content_hash[:12]}…) installed"
-            )
-        elif survey.measures != entry.measures:
+        problem = pin_problem(
+            f"survey {entry.id}",
+            (entry.version, entry.content_hash),
+            None if survey is None else (survey.version, survey.content_hash),
+        )
+        if problem is not None:
+            problems.append(problem)
+        elif survey is not None and survey.measures != entry.measures:
             problems.append(f"survey {entry.id}: measures differ from the installed definition")
     return problems
 
@@ -240,14 +240,28 @@ def definition_mismatches(manifest: Manifest, installed: InstalledCatalogue) -> 
     problems.extend(survey_mismatches(manifest, installed))
     for cl in manifest.codelists:
         local = installed.codelists.get(cl.name)
-        if local is None:
-            problems.append(f"code list {cl.name} is not installed")
-        elif (local.version, local.content_hash) != (cl.version, cl.content_hash):
-            problems.append(
-                f"code list {cl.name}: version {cl.version} ({cl.content_hash[:12]}…) in the "
-                f"manifest, {local.version} ({local.content_hash[:12]}…) installed"
-            )
+        problem = pin_problem(
+            f"code list {cl.name}",
+            (cl.version, cl.content_hash),
+            None if local is None else (local.version, local.content_hash),
+        )
+        if problem is not None:
+            problems.append(problem)
     return problems
+
+
+def pin_problem(
+    what: str, pinned: tuple[object, str], installed: tuple[object, str] | None
+) -> str | None:
+    """What differs between a (version, hash) the manifest pins and the installed one."""
+    if installed is None:
+        return f"{what} is not installed"
+    if installed != pinned:
+        return (
+            f"{what}: version {pinned[0]} ({pinned[1][:12]}…) in the manifest, "
+            f"{installed[0]} ({installed[1][:12]}…) installed"
+        )
+    return None
 
 
 def population_mismatches(manifest: Manifest, installed: InstalledCatalogue) -> list[str]:

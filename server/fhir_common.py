@@ -8,6 +8,7 @@ and name the reporting cluster or region, in exactly the same way.
 from __future__ import annotations
 
 import math
+import xml.etree.ElementTree as ET
 from typing import Any
 
 from common.errors import KlyngeError
@@ -72,3 +73,11 @@ def reporter(release: ReleaseDocument) -> dict[str, str]:
         "type": "Organization",
         "display": _LEVEL_DISPLAY[release.level].format(unit=release.unit),
     }
+
+
+def narrative(lines: list[str], lang: str) -> dict[str, str]:
+    """A generated narrative: one paragraph per line, XHTML built as elements (escaped)."""
+    div = ET.Element("div", {"xmlns": "http://www.w3.org/1999/xhtml", "lang": lang})
+    for line in lines:
+        ET.SubElement(div, "p").text = line
+    return {"status": "generated", "div": ET.tostring(div, encoding="unicode")}

@@ -16,7 +16,6 @@ practice rates travel in Klynge's extensions (`docs/fhir.md`,
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,6 +49,7 @@ from server.fhir_common import (
     SUPPRESSION_REASON_EXT,
     UNCERTAIN_EXT,
     FhirReportError,
+    narrative,
     release_extensions,
     reporter,
 )
@@ -222,10 +222,7 @@ def _narrative(
     number, digest = version
     if number is not None and digest is not None:
         lines.append(t("fhir.narrative.definition", lang, version=number, hash=digest[:12]))
-    div = ET.Element("div", {"xmlns": "http://www.w3.org/1999/xhtml", "lang": lang})
-    for line in lines:
-        ET.SubElement(div, "p").text = line
-    return {"status": "generated", "div": ET.tostring(div, encoding="unicode")}
+    return narrative(lines, lang)
 
 
 def measure_report(

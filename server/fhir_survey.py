@@ -13,7 +13,6 @@ an indicator's (`server.fhir_report`).
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from typing import Any
 
 from common import formatting as fmt
@@ -28,6 +27,7 @@ from server.fhir_common import (
     RELEASE_ID_SYSTEM,
     UNCERTAIN_EXT,
     FhirReportError,
+    narrative,
     release_extensions,
     reporter,
 )
@@ -123,10 +123,7 @@ def _narrative(
         ]
         if figure.uncertain:
             lines.append(t("fhir.narrative.uncertain", lang))
-    div = ET.Element("div", {"xmlns": "http://www.w3.org/1999/xhtml", "lang": lang})
-    for line in lines:
-        ET.SubElement(div, "p").text = line
-    return {"status": "generated", "div": ET.tostring(div, encoding="unicode")}
+    return narrative(lines, lang)
 
 
 def survey_measure_report(

@@ -33,6 +33,7 @@ from server.fhir_report import (
     measure_report,
     release_bundle,
 )
+from tests.server.builders import release_head
 from tests.server.fhir_schema import r4_problems, schema_problems
 
 CATALOGUE = load_catalogue()
@@ -102,17 +103,8 @@ def _release() -> dict:
         rate=None,
         suppressed={"numerator": "small_count", "rate": "numerator_suppressed"},
     )
-    return {
-        "release_id": 7,
-        "created_at": "2026-10-01T12:00:00+00:00",
-        "level": "cluster",
-        "unit": "K01",
-        "reference_date": "2026-09-30",
-        "round_ids": ["r1"],
-        "manifest_hash": "ab" * 32,
-        "contributors": 6,
-        "mechanism": "distributed_skellam",
-        "indicators": [
+    return release_head(
+        indicators=[
             {
                 "id": "DM-01",
                 "numerator": 300,
@@ -123,7 +115,7 @@ def _release() -> dict:
                 "strata": strata,
             }
         ],
-    }
+    )
 
 
 def _parsed(doc: dict | None = None):

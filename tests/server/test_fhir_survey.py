@@ -10,6 +10,7 @@ from indicator_defs.survey_loader import installed_surveys
 from reporting.release_document import parse_release
 from server.fhir_report import DATA_ABSENT_REASON, INTERVAL_EXT, UNCERTAIN_EXT, release_bundle
 from server.fhir_survey import survey_measure_report
+from tests.server.builders import release_head
 from tests.server.fhir_schema import r4_problems
 
 PX = installed_surveys()["PX"]
@@ -32,25 +33,17 @@ def _figure(kind: str, value: float | None, respondents: int, uncertain: bool = 
 
 
 def _release() -> dict:
-    return {
-        "release_id": 7,
-        "created_at": "2026-10-01T12:00:00+00:00",
-        "level": "cluster",
-        "unit": "K01",
-        "reference_date": "2026-09-30",
-        "round_ids": ["r1"],
-        "manifest_hash": "ab" * 32,
-        "contributors": 15,
-        "mechanism": "distributed_skellam",
-        "epsilon_per_release": 0.99,
-        "delta_per_release": 1e-6,
-        "indicators": [],
-        "surveys": {
+    return release_head(
+        contributors=15,
+        epsilon_per_release=0.99,
+        delta_per_release=1e-6,
+        indicators=[],
+        surveys={
             "PX-ACCESS": _figure("top_box", 0.81, 3600),
             "PX-MEAN": _figure("mean", 4.2, 3600),
             "PX-INVOLVEMENT": _figure("top_box", None, 0, uncertain=True),
         },
-    }
+    )
 
 
 def _codes(group: dict) -> list[str]:
