@@ -30,6 +30,7 @@ from privacy.ledger import Ledger
 from privacy.manifest import SignedManifest, parse_manifest
 from privacy.manifest_toml import render_manifest
 from privacy.plan import manifest_release, manifest_sensitivity, round_release
+from privacy.plausibility import check_plausibility
 from privacy.report_model import render_markdown
 from privacy.signing import generate_private_key
 from privacy.survey_release import (
@@ -301,3 +302,17 @@ def test_without_a_survey_the_audit_has_no_survey_section():
     report = build_report(SignedManifest(make_manifest(), None), lang="en")
     assert report.data["surveys"] is None
     assert "2a. Patient experience" not in render_markdown(report)
+
+
+def test_an_impossible_survey_sum_is_flagged_and_an_honest_one_is_not():
+    """A buggy agent's survey cells show as a sum no clipped vectors plus noise could give."""
+    manifest = make_manifest(surveys=default_surveys())
+    layout = ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
+    sd = np.sqrt(round_release(manifest, 12).sum_variance(15))
+    honest = layout.encode(_no_indicators(layout), 40_000, {"PX-ACCESS": (5000, 3000)})
+    assert (
+        check_plausibility(honest, layout, contributors=15, noise_sd=sd, max_list_size=10_000) == ()
+    )
+    buggy = layout.encode(_no_indicators(layout), 40_000, {"PX-ACCESS": (60_000, 3000)})
+    flags = check_plausibility(buggy, layout, contributors=15, noise_sd=sd, max_list_size=10_000)
+    assert [(f.indicator_id, f.reason) for f in flags] == [("PX-ACCESS", "units_exceed_bound")]
