@@ -174,11 +174,13 @@ def build_release(
         return ReleaseOutcome(None, None, (), "too few contributing practices")
     note: dict[str, object] = {}
     joint = None
+    same_round: NoisySum | None = None  # the region-wide round over the same practices
     if region_round is not None:
         reason = region_round.reason(noisy, manifest.has_dp)
         note = {"region_round": {"round_id": region_round.round_id, "totals": reason}}
         if reason == SAME_CONTRIBUTORS and region_round.noisy is not None:
             joint = _joint_totals(manifest, layout, noisy, region_round.noisy)
+            same_round = region_round.noisy
     if manifest.has_dp:
         cells = _dp_cells(manifest.disclosure, layout, noisy, joint)
         suppressed: list[SuppressedCell] = []
@@ -215,7 +217,7 @@ def build_release(
             "delta_per_release": cost.delta,
             "definitions": definitions(manifest),
             **_distributions(layout, noisy),
-            **_surveys(manifest, layout, noisy),
+            **_surveys(manifest, layout, noisy, same_round),
             **note,
         },
     )
@@ -384,23 +386,42 @@ def _distributions(layout: ReleaseLayout, noisy: NoisySum) -> dict[str, object]:
     return {"distributions": out}
 
 
-def _surveys(manifest: Manifest, layout: ReleaseLayout, noisy: NoisySum) -> dict[str, object]:
+def _surveys(
+    manifest: Manifest,
+    layout: ReleaseLayout,
+    noisy: NoisySum,
+    same_round: NoisySum | None = None,
+) -> dict[str, object]:
     """Each survey measure's figure (value, interval, uncertainty) and its raw noisy cells.
 
     A region's aggregate sums its clusters' cells, so its figure comes from the
-    summed cells and their summed variances, like an indicator's.
+    summed cells and their summed variances, like an indicator's. When the
+    region-wide round summed the same practices (`same_round`), its survey
+    cells measure the same counts with independent noise: the figure uses the
+    inverse-variance mean of both (post-processing; the raw cells stay the
+    aggregate's).
     """
     if not layout.surveys:
         return {}
+    region = None
+    if same_round is not None:
+        region = ReleaseLayout.for_round(manifest, RoundScope.REGION)
     out: dict[str, object] = {}
     for block in layout.surveys:
         cells = block.counts(noisy.vector)
         variances = tuple(float(noisy.variance[block.index(f)]) for f in block.fields)
+        measured = [(float(c), v) for c, v in zip(cells, variances, strict=True)]
+        if region is not None and same_round is not None:
+            other = region.survey_block(block.measure_id)
+            measured = [
+                _inverse_variance(m, (float(same_round.vector[i]), float(same_round.variance[i])))
+                for m, i in zip(measured, (other.index(f) for f in other.fields), strict=True)
+            ]
         figure = survey_figure(
             block.survey,
             block.measure,
-            (float(cells[0]), float(cells[1])),
-            (variances[0], variances[1]),
+            (measured[0][0], measured[1][0]),
+            (measured[0][1], measured[1][1]),
             manifest.disclosure,
             noisy.level.value,
         )
@@ -425,6 +446,15 @@ def _surveys(manifest: Manifest, layout: ReleaseLayout, noisy: NoisySum) -> dict
             },
         }
     return {"surveys": out}
+
+
+def _inverse_variance(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """Two independent measurements (value, variance) of one count, combined; exact ones win."""
+    (x, u), (y, v) = a, b
+    if u == 0 or v == 0:
+        return a if u == 0 else b
+    w = (1 / u) / (1 / u + 1 / v)
+    return w * x + (1 - w) * y, 1 / (1 / u + 1 / v)
 
 
 def _finite(value: float) -> float | str:

@@ -9,6 +9,7 @@ releasing path and the release document's parser.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import replace
 from datetime import date
@@ -42,8 +43,8 @@ from privacy.survey_release import (
 from privacy.utility import budget_shares
 from reporting.release_document import ReleaseDocumentError, parse_release
 from server.documents import release_document
-from server.releasing import build_release, round_sum
-from server.store import StoredRelease
+from server.releasing import RegionRoundUse, build_release, round_sum
+from server.store import Level, StoredRelease
 from tests.privacy.builders import (
     charge_request,
     cluster_length,
@@ -316,3 +317,47 @@ def test_an_impossible_survey_sum_is_flagged_and_an_honest_one_is_not():
     buggy = layout.encode(_no_indicators(layout), 40_000, {"PX-ACCESS": (60_000, 3000)})
     flags = check_plausibility(buggy, layout, contributors=15, noise_sd=sd, max_list_size=10_000)
     assert [(f.indicator_id, f.reason) for f in flags] == [("PX-ACCESS", "units_exceed_bound")]
+
+
+def test_a_region_with_the_same_practices_in_its_region_wide_round_uses_both_measurements():
+    manifest = make_manifest(surveys=default_surveys(), region_round=True)
+    truth = {"PX-ACCESS": (round(0.8 * 2 * 90_000), 90_000)}
+    practices = frozenset(f"P{i}" for i in range(30))
+    rng = np.random.default_rng(8)
+
+    def noisy(scope: RoundScope, survivors: int) -> np.ndarray:
+        layout = ReleaseLayout.for_round(manifest, scope)
+        zeros = {b.indicator_id: [(g, 0, 0) for g in b.groups] for b in layout.blocks}
+        vector = layout.encode(zeros, 40_000, truth).astype(np.float64)
+        sd = np.sqrt(round_release(manifest, survivors, scope).sum_variance(30))
+        return (vector + rng.normal(0, sd).round()).astype(np.int64)
+
+    common = {"unit": "Midtjylland", "reference_date": REF, "contributors": 30}
+    aggregate = round_sum(
+        manifest,
+        scope=RoundScope.CLUSTER,
+        round_id="c1",
+        vector=noisy(RoundScope.CLUSTER, 24),
+        min_survivors=24,
+        practices=practices,
+        **common,
+    )
+    aggregate = dataclasses.replace(aggregate, level=Level.REGION)
+    wide = round_sum(
+        manifest,
+        scope=RoundScope.REGION,
+        round_id="w1",
+        vector=noisy(RoundScope.REGION, 24),
+        min_survivors=24,
+        practices=practices,
+        **common,
+    )
+    layout = ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
+    mechanism = round_release(manifest, 24)
+    alone = build_release(manifest, layout, aggregate, mechanism).release
+    both = build_release(manifest, layout, aggregate, mechanism, RegionRoundUse("w1", wide)).release
+    assert alone is not None and both is not None
+    one, two = alone.extras["surveys"]["PX-ACCESS"], both.extras["surveys"]["PX-ACCESS"]
+    assert two["value_noise_sd"] < 0.8 * one["value_noise_sd"]
+    assert abs(two["value"] - 0.8) <= 4 * two["value_noise_sd"] + 0.001
+    assert two["cells"] == one["cells"]  # the raw cells stay the aggregate's
