@@ -18,12 +18,12 @@ from privacy.distribution import DistributionSpec
 from tests.privacy.builders import default_manifest, make_manifest
 
 PINNED = {
-    "default": "2f7301fd403084b89ff23a20ce242433f06f205441b2bfbcfa8957af90ee7fd8",
-    "small": "58fc3755e7bb28e447a7856c783cb1aa3ffbd33bbae1b824263dac65738310bf",
-    "skellam_mu": "c6d9bd2bea980f67139655e05a7381822fcaadc608c51fd701c08b3108f66089",
-    "local_laplace": "c6f8b70e090bd491e82e1a74d1acc3ccb1e19c04a63c2bfbdf483952abe0c93e",
-    "verification": "21cde4161c98c046dfdc09a55e990e17429829e3cbbc2af1583f3f5cbb8873ec",
-    "distribution": "8632351606f0422b8662b7caa8cba46e0c5685e8f57661945c0fc7b0461e95d1",
+    "default": "b6c028a6f0ae8d7a80899ffce572c8cf3555993a82e58f12dcf995f7b2711299",
+    "small": "518a4f0e06905beec3d427a92f8a0b7c296aa6e1a63ab981697815ac5e604975",
+    "skellam_mu": "db7fa115877e72cc08f79b66211abb297dcaf45c35e89d961cd2200840f43dfb",
+    "local_laplace": "3800592e4e7834fd9590de15ade1a2ee43750f07eee2abbddc7d4970ae5ccc43",
+    "verification": "87aea1b213bbfdf872be512cfb595a1e4d8f6dd01709a51c19964b9053192792",
+    "distribution": "8b71506162186bf0f8537b3d5414b1d5b975c78df53f1f2025815f1966728a51",
 }
 
 
