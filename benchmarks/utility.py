@@ -16,7 +16,11 @@ Printed:
 - a Monte Carlo check that the released 95 % intervals cover the true rate 95 % of the time,
   built with the coordinator's own estimator (`privacy.estimation`);
 - the baseline: the first release layout (numerator and denominator per age/sex stratum in
-  every cluster round, no weights), priced by the same calibrator in the same run.
+  every cluster round, no weights), priced by the same calibrator in the same run;
+- the survey measures' half-widths (noise and chance) at a median cluster and a region,
+  with 10 % of adults answering, and how much wider the clinical intervals get by adding
+  the survey: the same manifest without its surveys, calibrated in the same run, is the
+  baseline.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from privacy.utility import (
     budget_shares,
     expected_cells,
     precision,
+    survey_precision,
 )
 
 HEADLINE_EPSILONS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0)
@@ -197,6 +202,42 @@ def clipping(seed: int, practices: int) -> dict[str, float]:
     }
 
 
+def survey_table(manifest: Manifest) -> dict[str, object] | None:
+    """The survey's half-widths, and the clinical cost of carrying it (baseline: no survey)."""
+    if not manifest.survey_entries:
+        return None
+    rows = []
+    for size in (MEDIAN_CLUSTER, REGION):
+        for p in survey_precision(manifest, size):
+            scale = 100 if p.kind == "top_box" else 1  # percentage points, or score points
+            rows.append(
+                {
+                    "measure": p.measure_id,
+                    "unit": "pp" if p.kind == "top_box" else "score (1-5)",
+                    "size": size.name,
+                    "respondents": round(p.respondents),
+                    "noise": round(scale * p.noise_half_width, 3),
+                    "chance": round(scale * p.sampling_half_width, 3),
+                }
+            )
+    without = replace(manifest, surveys=None)
+    widening = {}
+    for size in (MEDIAN_CLUSTER, REGION):
+        before = {p.indicator_id: p.noise_half_width for p in precision(without, size)}
+        ratios = [
+            p.noise_half_width / before[p.indicator_id]
+            for p in precision(manifest, size)
+            if before[p.indicator_id] > 0
+        ]
+        widening[size.name] = round(float(np.median(ratios)) - 1, 4)
+    return {
+        "measures": rows,
+        "mu_with_survey": getattr(manifest_release(manifest), "mu", None),
+        "mu_without_survey": getattr(manifest_release(without), "mu", None),
+        "clinical_noise_wider_by": widening,
+    }
+
+
 def summary(manifest: Manifest, trials: int, seed: int) -> dict[str, object]:
     plan = privacy_plan(manifest)
     release = plan.release
@@ -214,6 +255,7 @@ def summary(manifest: Manifest, trials: int, seed: int) -> dict[str, object]:
         "manifest": {"id": manifest.meta.id, "hash": manifest.hash()},
         "mu": getattr(release, "mu", None),
         "epsilon_per_release": plan.per_release.epsilon,
+        "epsilon_against_coordinator": release.colluders_epsilon(0),
         "region_epsilon_per_release": None
         if plan.region_per_release is None
         else plan.region_per_release.epsilon,
@@ -237,6 +279,7 @@ def summary(manifest: Manifest, trials: int, seed: int) -> dict[str, object]:
         },
         "coverage_95": coverage(manifest, trials, seed) if trials else None,
         "baseline_first_layout": first_layout_baseline(manifest),
+        "survey": survey_table(manifest),
     }
 
 
@@ -298,7 +341,9 @@ def markdown(data: dict[str, object]) -> str:
     lines = [
         f"Manifest `{data['manifest']['id']}` (hash `{data['manifest']['hash'][:16]}`), "  # type: ignore[index]
         f"μ = {data['mu']:g} at ε = {data['epsilon_per_release']:.3f} per cluster release; "
-        f"region-wide round ε = {_n(data['region_epsilon_per_release'], 3)}. "  # type: ignore[arg-type]
+        f"region-wide round ε = {_n(data['region_epsilon_per_release'], 3)}; "  # type: ignore[arg-type]
+        f"against the coordinator, which knows no practice's noise share, "
+        f"ε = {_n(data['epsilon_against_coordinator'], 3)}. "  # type: ignore[arg-type]
         "Half-widths are 95 %, in percentage points (per 1,000 for AB-01).",
         "",
         "| indicator | headline | weight | share of ε | noise, small cluster | noise, median "
@@ -328,6 +373,29 @@ def markdown(data: dict[str, object]) -> str:
         + "; ".join(f"{k.replace('_', ' ')} {_n(v, 2)}" for k, v in smallest.items())
         + ".",
     ]
+    survey = data.get("survey")
+    if isinstance(survey, dict):
+        lines += [
+            "",
+            "Survey measures (10 % of adults answer; top-box shares in percentage points, the "
+            "mean score in points on 1–5), 95 % half-widths:",
+            "",
+            "| measure | level | respondents | noise | chance |",
+            "|---|---|---|---|---|",
+        ]
+        for r in survey["measures"]:
+            lines.append(
+                f"| {r['measure']} | {r['size'].replace('_', ' ')} | {r['respondents']:,} | "
+                f"{r['noise']:.2f} | {r['chance']:.2f} |"
+            )
+        wider = survey["clinical_noise_wider_by"]
+        lines += [
+            "",
+            f"Carrying the survey raises μ from {survey['mu_without_survey']:g} to "
+            f"{survey['mu_with_survey']:g}: the clinical noise half-widths become "
+            f"{100 * wider['median_cluster']:.1f} % wider (median over indicators, median "
+            f"cluster; {100 * wider['region']:.1f} % at a region).",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -6,6 +6,7 @@ indicators, so a message reads the same wherever Klynge is installed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -146,3 +147,9 @@ def load_surveys(root: Path | None = None) -> dict[str, s.Survey]:
     if not surveys:
         raise DefinitionError(directory, None, "holds no survey definitions")
     return surveys
+
+
+@functools.cache
+def installed_surveys() -> dict[str, s.Survey]:
+    """The survey definitions of this installation, read once per process (treat as read-only)."""
+    return load_surveys()

@@ -16,6 +16,7 @@ Free-text items have no scale and no measure: their text stays in the practice.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -63,6 +64,12 @@ class Measure:
     title: dict[str, str]
     description: dict[str, str]
     direction: str = "higher"  # higher values are better, as for every item we ship
+
+    @property
+    def resolution(self) -> int:
+        """Units per point of a respondent's value: lcm(1..number of items), so every mean
+        over the items a respondent answered is a whole number of units."""
+        return math.lcm(*range(1, len(self.items) + 1))
 
 
 @dataclass(frozen=True)

@@ -38,11 +38,13 @@ from privacy.transparency import Checkpoint, LogVerification, verify_log
 from privacy.trust import check_signature
 from privacy.utility import (
     GOAL_REGION_HALF_WIDTH,
+    MEDIAN_CLUSTER,
     REGION,
     SIZES,
     budget_shares,
     headline_misses,
     precision,
+    survey_precision,
 )
 
 # A typical Danish GP cluster: about 29 GPs at about 1.8 GPs per practice.
@@ -253,6 +255,83 @@ class _Builder:
             Para(schedule),
         )
         return Section("indicators", self.tr("audit.sec.indicators"), blocks)
+
+    def surveys(self) -> tuple[Section | None, dict[str, Any] | None]:
+        """Checklist 2–5 for the patient-experience surveys: what leaves, the bound, the cost."""
+        if not self.m.survey_entries:
+            return None, None
+        shares = budget_shares(self.m)
+        median = {p.measure_id: p for p in survey_precision(self.m, MEDIAN_CLUSTER)}
+        blocks: list[Any] = []
+        data: dict[str, Any] = {}
+        for survey in self.m.survey_entries:
+            rows = []
+            for measure in survey.measures:
+                share = sum(v for k, v in shares.items() if k.startswith(f"survey:{measure.id}:"))
+                p = median[measure.id]
+                top = measure.kind == "top_box"
+                scale, unit, decimals = (100.0, "pp", 1) if top else (1.0, "point", 2)
+                rows.append(
+                    (
+                        measure.id,
+                        self.tr(f"audit.survey.kind.{measure.kind}"),
+                        f"{number(measure.low, 0, self.lang)}–{number(measure.high, 0, self.lang)}",
+                        number(measure.max_units, 0, self.lang),
+                        percent(share, 1, self.lang),
+                        f"± {number(scale * p.noise_half_width, decimals, self.lang)} {unit}",
+                    )
+                )
+                data[measure.id] = {
+                    "survey": survey.id,
+                    "kind": measure.kind,
+                    "bounds": [measure.low, measure.high],
+                    "max_units_per_respondent": measure.max_units,
+                    "budget_share": share,
+                    "noise_half_width_median_cluster": p.noise_half_width,
+                }
+            least = survey.min_respondents
+            blocks += [
+                Para(
+                    self.tr(
+                        "audit.survey.intro",
+                        id=survey.id,
+                        version=survey.version,
+                        hash=survey.content_hash,
+                        months=survey.period_months,
+                        weight=survey.noise_weight,
+                    )
+                ),
+                Table(
+                    (
+                        self.tr("audit.col.id"),
+                        self.tr("audit.survey.col.kind"),
+                        self.tr("audit.survey.col.bounds"),
+                        self.tr("audit.survey.col.max"),
+                        self.tr("audit.survey.col.share"),
+                        self.tr("audit.survey.col.precision"),
+                    ),
+                    tuple(rows),
+                ),
+                Para(
+                    self.tr(
+                        "audit.survey.min_respondents",
+                        practice=least.practice,
+                        cluster=least.cluster,
+                        region=least.region,
+                    )
+                ),
+            ]
+        blocks += [
+            Bullets(
+                (
+                    self.tr("audit.survey.leaves"),
+                    self.tr("audit.survey.bound"),
+                    self.tr("audit.survey.mechanism"),
+                    self.tr("audit.survey.free_text"),
+                )
+            )
+        ]
+        return Section("surveys", self.tr("audit.sec.surveys"), tuple(blocks)), data
 
     def minimisation(self) -> Section:
         mini = self.m.minimisation
@@ -857,10 +936,12 @@ def build_report(
     overview, defs = b.overview(signature, installed, installed_error)
     disclosure, dp_data = b.disclosure()
     log_section, log_data = b.audit_log(log)
+    surveys, survey_data = b.surveys()
     sections = [
         overview,
         b.legal(),
         b.indicators(installed),
+        *([] if surveys is None else [surveys]),
         b.minimisation(),
         b.recipients(),
         disclosure,
@@ -911,6 +992,7 @@ def build_report(
             }
             for p in m.partners or ()
         ],
+        "surveys": survey_data,
         "ledger": ledger_data,
         "log": log_data,
     }

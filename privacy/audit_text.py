@@ -122,6 +122,108 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Max per patient (num, den)",
     },
     "audit.col.weight": {"da": "Støjvægt", "en": "Noise weight"},
+    # --- surveys (checklist 2–5 for patient experience) -----------------------
+    "audit.sec.surveys": {
+        "da": "2a. Patientoplevet kvalitet (spørgeskema)",
+        "en": "2a. Patient experience (survey)",
+    },
+    "audit.survey.intro": {
+        "da": (
+            "Spørgeskemaet {id} version {version} (hash {hash}) udgives i de samme runder som "
+            "indikatorerne. Svar dateret i de {months} måneder op til referencedatoen tæller. "
+            "Støjvægt {weight} pr. mål, i målets egen skala som for en indikator."
+        ),
+        "en": (
+            "The survey {id} version {version} (hash {hash}) is released in the same rounds as "
+            "the indicators. Answers dated in the {months} months up to the reference date "
+            "count. Noise weight {weight} per measure, in the measure's own scale as for an "
+            "indicator."
+        ),
+    },
+    "audit.survey.kind.top_box": {
+        "da": "Andel positive svar (4–5)",
+        "en": "Share of positive answers (4–5)",
+    },
+    "audit.survey.kind.mean": {"da": "Gennemsnitlig score", "en": "Mean score"},
+    "audit.survey.col.kind": {"da": "Mål", "en": "Measure"},
+    "audit.survey.col.bounds": {
+        "da": "Én svarpersons værdi",
+        "en": "One respondent's value",
+    },
+    "audit.survey.col.max": {
+        "da": "Højst pr. svarperson (enheder)",
+        "en": "At most per respondent (units)",
+    },
+    "audit.survey.col.share": {"da": "Andel af ε", "en": "Share of ε"},
+    "audit.survey.col.precision": {
+        "da": "Støj, median klynge (95 %)",
+        "en": "Noise, median cluster (95 %)",
+    },
+    "audit.survey.min_respondents": {
+        "da": (
+            "Under {cluster} svarpersoner i en klynge og {region} i en region mærkes et mål "
+            "for usikkert i ord; praksis ser sit eget tal lokalt og mærket for usikkert under "
+            "{practice}. Intet tal skjules på grund af sin støjede værdi."
+        ),
+        "en": (
+            "Below {cluster} respondents in a cluster and {region} in a region a measure is "
+            "labelled too uncertain in words; the practice sees its own figure locally, "
+            "labelled too uncertain below {practice}. No figure is hidden because of its noisy "
+            "value."
+        ),
+    },
+    "audit.survey.leaves": {
+        "da": (
+            "Hvad der forlader praksis: for hvert mål to tal pr. runde, summen af svarpersonernes "
+            "point og antallet af svarpersoner, med støj og maskeret under sikker aggregering. "
+            "Ingen svar, ingen svarpersoners pseudonymer og ingen kobling til patienter."
+        ),
+        "en": (
+            "What leaves the practice: for each measure two numbers per round, the sum of the "
+            "respondents' points and the number of respondents, noised and masked under secure "
+            "aggregation. No answers, no respondents' pseudonyms and no link to patients."
+        ),
+    },
+    "audit.survey.bound": {
+        "da": (
+            "Bidragsgrænse: én besvarelse pr. svarperson pr. periode (senere besvarelser og "
+            "gentagne svar springes over og tælles); en svarpersons værdi ligger i målets "
+            "grænser, så den flytter pointcellen højst det viste antal enheder og "
+            "svarpersonscellen højst 1. En svarperson regnes, som om vedkommende også var "
+            "tilmeldt patient (værste tilfælde), så koblingen behøves aldrig."
+        ),
+        "en": (
+            "Contribution bound: one response per respondent per period (later responses and "
+            "repeated answers are skipped and counted); a respondent's value lies within the "
+            "measure's bounds, so it moves the points cell by at most the units shown and the "
+            "respondents cell by at most 1. A respondent is counted as if also a listed patient "
+            "(the worst case), so the link is never needed."
+        ),
+    },
+    "audit.survey.mechanism": {
+        "da": (
+            "Mekanisme og pris: målenes celler er en del af samme vektor, samme Skellam-støj, "
+            "samme ε pr. udgivelse og samme post i praksis' regnskab som indikatorerne; "
+            "følsomheden og dermed μ dækker patient og svarperson sammen."
+        ),
+        "en": (
+            "Mechanism and cost: the measures' cells are part of the same vector, the same "
+            "Skellam noise, the same ε per release and the same entry in the practice's ledger "
+            "as the indicators; the sensitivity, and so μ, covers patient and respondent "
+            "together."
+        ),
+    },
+    "audit.survey.free_text": {
+        "da": (
+            "Fritekst forlader aldrig praksis: et fritekstspørgsmål har ingen skala, og "
+            "definitionen afviser et mål over det, så teksten kan ikke indgå i noget, der sendes."
+        ),
+        "en": (
+            "Free text never leaves the practice: a free-text question has no scale and the "
+            "definition refuses a measure over it, so the text cannot enter anything that is "
+            "sent."
+        ),
+    },
     "audit.col.strata": {"da": "Strata", "en": "Strata"},
     "audit.col.hash": {"da": "Definitionshash", "en": "Definition hash"},
     "audit.col.codelist": {"da": "Kodeliste", "en": "Code list"},

@@ -10,7 +10,9 @@ malicious practice (that needs proofs, e.g. Prio).
 Bounds, with L the list size clipped to [0, max_list_size] and c the cap:
 - passed in [0, c·L], failed in [0, c·L − passed] (a proportion's counted
   patients, or capped events, are at most c per listed patient);
-- a count indicator's listed in [0, L] and events in [0, c·listed].
+- a count indicator's listed in [0, L] and events in [0, c·listed];
+- a survey measure's respondents in [0, max_list_size] (a respondent need not
+  be listed, so the public bound, not L) and units in [0, max_units·respondents].
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from privacy.layout import EVENTS, FAILED, LISTED, PASSED, ReleaseLayout
+from privacy.layout import EVENTS, FAILED, LISTED, PASSED, RESPONDENTS, UNITS, ReleaseLayout
 
 
 @dataclass(frozen=True)
@@ -69,4 +71,7 @@ def bound_vector(
                 continue
             passed = clip(block.index(g, PASSED), 0, most)
             clip(block.index(g, FAILED), 0, most - passed)
+    for survey in layout.surveys:
+        respondents = clip(survey.index(RESPONDENTS), 0, max_list_size)
+        clip(survey.index(UNITS), 0, survey.measure.max_units * respondents)
     return out, BoundingReport(tuple(clips))

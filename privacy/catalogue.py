@@ -11,11 +11,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from privacy.errors import ManifestError
-from privacy.manifest import COUNT, PASS_FAIL, CodelistEntry, IndicatorEntry, Manifest
+from privacy.manifest import (
+    COUNT,
+    PASS_FAIL,
+    CodelistEntry,
+    IndicatorEntry,
+    Manifest,
+    SurveyEntry,
+    SurveyMeasureEntry,
+)
 
 
 @dataclass(frozen=True)
@@ -40,13 +48,35 @@ class InstalledCodelist:
 
 
 @dataclass(frozen=True)
+class InstalledSurvey:
+    """A survey definition as the manifest pins it: what each measure's cells can hold."""
+
+    id: str
+    version: int
+    content_hash: str
+    measures: tuple[SurveyMeasureEntry, ...]
+
+
+@dataclass(frozen=True)
 class InstalledCatalogue:
     indicators: Mapping[str, InstalledIndicator]
     codelists: Mapping[str, InstalledCodelist]
+    surveys: Mapping[str, InstalledSurvey] = field(default_factory=dict)
 
 
-def from_catalogue(catalogue: Any) -> InstalledCatalogue:
-    """Adapt an `indicator_defs.Catalogue`."""
+def from_survey(survey: Any) -> InstalledSurvey:
+    """Adapt an `indicator_defs.survey_model.Survey`."""
+    measures = tuple(
+        SurveyMeasureEntry(
+            m.id, str(getattr(m.kind, "value", m.kind)), float(m.low), float(m.high), m.resolution
+        )
+        for m in survey.measures.values()
+    )
+    return InstalledSurvey(survey.id, int(survey.version), survey.content_hash, measures)
+
+
+def from_catalogue(catalogue: Any, surveys: Mapping[str, Any] | None = None) -> InstalledCatalogue:
+    """Adapt an `indicator_defs.Catalogue` and its survey definitions (id → `Survey`)."""
     indicators = {}
     for ind_id, ind in catalogue.indicators.items():
         unit = getattr(ind.unit, "value", ind.unit)
@@ -72,14 +102,56 @@ def from_catalogue(catalogue: Any) -> InstalledCatalogue:
         name: InstalledCodelist(name, str(cl.version), cl.content_hash)
         for name, cl in catalogue.codelists.items()
     }
-    return InstalledCatalogue(indicators, codelists)
+    installed = {k: from_survey(v) for k, v in (surveys or {}).items()}
+    return InstalledCatalogue(indicators, codelists, installed)
 
 
 def installed_catalogue() -> InstalledCatalogue:
     """The catalogue shipped with this installation."""
     from indicator_defs import load_catalogue
+    from indicator_defs.survey_loader import load_surveys
 
-    return from_catalogue(load_catalogue())
+    return from_catalogue(load_catalogue(), load_surveys())
+
+
+def survey_entries(
+    installed: InstalledCatalogue, template: tuple[SurveyEntry, ...] | None
+) -> tuple[SurveyEntry, ...] | None:
+    """The template's surveys pinned to the installed definitions (version, hash, measures);
+    period, noise weight and minimum respondents stay the manifest authority's choice."""
+    if template is None:
+        return None
+    out = []
+    for entry in template:
+        survey = installed.surveys.get(entry.id)
+        if survey is None:
+            raise ManifestError(None, "surveys", f"survey {entry.id} is not installed")
+        out.append(
+            replace(
+                entry,
+                version=survey.version,
+                content_hash=survey.content_hash,
+                measures=survey.measures,
+            )
+        )
+    return tuple(out)
+
+
+def survey_mismatches(manifest: Manifest, installed: InstalledCatalogue) -> list[str]:
+    """Every way the manifest's pinned surveys differ from the installed definitions."""
+    problems = []
+    for entry in manifest.survey_entries:
+        survey = installed.surveys.get(entry.id)
+        problem = pin_problem(
+            f"survey {entry.id}",
+            (entry.version, entry.content_hash),
+            None if survey is None else (survey.version, survey.content_hash),
+        )
+        if problem is not None:
+            problems.append(problem)
+        elif survey is not None and survey.measures != entry.measures:
+            problems.append(f"survey {entry.id}: measures differ from the installed definition")
+    return problems
 
 
 def manifest_entries(
@@ -165,16 +237,31 @@ def definition_mismatches(manifest: Manifest, installed: InstalledCatalogue) -> 
         if tuple(ind.strata) != entry.strata:
             problems.append(f"indicator {entry.id}: strata differ from the installed definition")
     problems.extend(population_mismatches(manifest, installed))
+    problems.extend(survey_mismatches(manifest, installed))
     for cl in manifest.codelists:
         local = installed.codelists.get(cl.name)
-        if local is None:
-            problems.append(f"code list {cl.name} is not installed")
-        elif (local.version, local.content_hash) != (cl.version, cl.content_hash):
-            problems.append(
-                f"code list {cl.name}: version {cl.version} ({cl.content_hash[:12]}…) in the "
-                f"manifest, {local.version} ({local.content_hash[:12]}…) installed"
-            )
+        problem = pin_problem(
+            f"code list {cl.name}",
+            (cl.version, cl.content_hash),
+            None if local is None else (local.version, local.content_hash),
+        )
+        if problem is not None:
+            problems.append(problem)
     return problems
+
+
+def pin_problem(
+    what: str, pinned: tuple[object, str], installed: tuple[object, str] | None
+) -> str | None:
+    """What differs between a (version, hash) the manifest pins and the installed one."""
+    if installed is None:
+        return f"{what} is not installed"
+    if installed != pinned:
+        return (
+            f"{what}: version {pinned[0]} ({pinned[1][:12]}…) in the manifest, "
+            f"{installed[0]} ({installed[1][:12]}…) installed"
+        )
+    return None
 
 
 def population_mismatches(manifest: Manifest, installed: InstalledCatalogue) -> list[str]:
@@ -206,4 +293,5 @@ def pin_catalogue(
     Keeps the manifest's own indicator selection unless `ids` is given.
     """
     indicators, codelists = manifest_entries(installed, manifest, ids)
-    return replace(manifest, indicators=indicators, codelists=codelists)
+    surveys = survey_entries(installed, manifest.surveys)
+    return replace(manifest, indicators=indicators, codelists=codelists, surveys=surveys)

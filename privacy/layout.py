@@ -14,7 +14,16 @@ one patient moves the block by at most its cap in one cell (Δ₁ = cap,
 patient into two cells and cost twice that. A COUNT indicator (events per
 listed patient) has (events, listed): one patient adds at most its cap to
 the first and 1 to the second (Δ₁ = cap + 1, Δ₂² = cap² + 1). After the indicators
-comes the list size, then (region-wide rounds only) the histograms.
+come the survey measures, one group each in either scope (answers carry no age or
+sex): (units, respondents), a respondent adding at most the measure's `max_units`
+to the first and 1 to the second. Then the list size, then (region-wide rounds
+only) the histograms.
+
+The survey's blocks are in the same vector as the indicators', and the
+round's sensitivity is the sum of all blocks: a respondent is counted as if
+they were also a listed patient (the worst case), so no link between answers
+and patients is needed for the bound, and the round is one release, one
+charge and one ledger entry.
 """
 
 from __future__ import annotations
@@ -27,14 +36,28 @@ import numpy as np
 
 from privacy.distribution import DistributionSpec, distribution_contribution, encode_practice
 from privacy.errors import BoundingError
-from privacy.manifest import PASS_FAIL, IndicatorEntry, Manifest
-from privacy.sensitivity import Contribution, cells_contribution, list_size_contribution
+from privacy.manifest import (
+    PASS_FAIL,
+    IndicatorEntry,
+    Manifest,
+    SurveyEntry,
+    SurveyMeasureEntry,
+)
+from privacy.sensitivity import (
+    Contribution,
+    cells_contribution,
+    list_size_contribution,
+    survey_contributions,
+)
 
 TOTAL = "total"
 PASSED, FAILED, EVENTS, LISTED = "passed", "failed", "events", "listed"
+UNITS, RESPONDENTS = "units", "respondents"
 
 # One indicator's counts as the engine reports them: (stratum, numerator, denominator) each.
 Counts = Mapping[str, Sequence[tuple[str, int, int]]]
+# One survey measure's counts as `client.engine.survey` reports them: (units, respondents).
+SurveyCounts = Mapping[str, tuple[int, int]]
 
 
 class RoundScope(StrEnum):
@@ -87,6 +110,37 @@ class IndicatorBlock:
 
 
 @dataclass(frozen=True)
+class SurveyBlock:
+    """One survey measure's two cells, (units, respondents): one group in either scope."""
+
+    survey: SurveyEntry
+    measure: SurveyMeasureEntry
+    offset: int
+    fields: tuple[str, ...] = (UNITS, RESPONDENTS)
+    groups: tuple[str, ...] = (TOTAL,)
+
+    @property
+    def measure_id(self) -> str:
+        return self.measure.id
+
+    @property
+    def width(self) -> int:
+        return len(self.fields)
+
+    def index(self, field: str) -> int:
+        return self.offset + self.fields.index(field)
+
+    def contributions(self) -> tuple[Contribution, Contribution]:
+        return survey_contributions(
+            self.measure.id, self.measure.max_units, self.survey.noise_weight
+        )
+
+    def counts(self, vector: np.ndarray) -> tuple[int, int]:
+        """(units, respondents), back from the vector."""
+        return int(vector[self.index(UNITS)]), int(vector[self.index(RESPONDENTS)])
+
+
+@dataclass(frozen=True)
 class DistributionLayout:
     """Where the practice-rate histograms sit: after the list size, `bins` per indicator."""
 
@@ -108,6 +162,7 @@ class ReleaseLayout:
     length: int
     distribution: DistributionLayout | None = None
     list_size_noise_weight: int = 1
+    surveys: tuple[SurveyBlock, ...] = ()
 
     @property
     def counts_length(self) -> int:
@@ -123,12 +178,17 @@ class ReleaseLayout:
             block = IndicatorBlock(entry, groups, offset)
             blocks.append(block)
             offset += block.width
+        surveys = []
+        for survey, measure in manifest.survey_measures():
+            survey_block = SurveyBlock(survey, measure, offset)
+            surveys.append(survey_block)
+            offset += survey_block.width
         list_size_index = offset
         counts = offset + 1
         spec = manifest.distribution if scope is RoundScope.REGION else None
         weight = manifest.bounding.list_size_noise_weight
         if spec is None:
-            return cls(scope, tuple(blocks), list_size_index, counts, None, weight)
+            return cls(scope, tuple(blocks), list_size_index, counts, None, weight, tuple(surveys))
         return cls(
             scope,
             tuple(blocks),
@@ -136,6 +196,7 @@ class ReleaseLayout:
             counts + spec.coordinates,
             DistributionLayout(spec, counts),
             weight,
+            tuple(surveys),
         )
 
     def block(self, indicator_id: str) -> IndicatorBlock:
@@ -144,9 +205,17 @@ class ReleaseLayout:
                 return b
         raise KeyError(indicator_id)
 
+    def survey_block(self, measure_id: str) -> SurveyBlock:
+        for b in self.surveys:
+            if b.measure_id == measure_id:
+                return b
+        raise KeyError(measure_id)
+
     def contributions(self) -> tuple[Contribution, ...]:
         """The sensitivity blocks of this layout, in vector order."""
         out = [b.contribution() for b in self.blocks]
+        for survey in self.surveys:
+            out.extend(survey.contributions())
         out.append(list_size_contribution(self.list_size_noise_weight))
         d = self.distribution
         if d is not None:
@@ -166,10 +235,19 @@ class ReleaseLayout:
             if block.offset <= index < block.offset + block.width:
                 group, field = divmod(index - block.offset, len(block.fields))
                 return (block.indicator_id, block.groups[group], block.fields[field])
+        for survey in self.surveys:
+            if survey.offset <= index < survey.offset + survey.width:
+                return (survey.measure_id, TOTAL, survey.fields[index - survey.offset])
         raise IndexError(index)
 
-    def encode(self, counts: Counts, list_size: int) -> np.ndarray:
-        """The cells and list size of one practice, from its engine counts (never sent as such)."""
+    def encode(
+        self, counts: Counts, list_size: int, surveys: SurveyCounts | None = None
+    ) -> np.ndarray:
+        """The cells and list size of one practice, from its engine counts (never sent as such).
+
+        `surveys`: (units, respondents) per survey measure; a measure it lacks (a
+        practice without answers) gets zeros, so such a practice still takes part.
+        """
         values: list[int] = []
         for block in self.blocks:
             rows = counts.get(block.indicator_id)
@@ -186,6 +264,8 @@ class ReleaseLayout:
                         f"the engine gave no counts for {block.indicator_id} stratum {group}"
                     )
                 values.extend(block.cells(row[1], row[2]))
+        for survey in self.surveys:
+            values.extend((surveys or {}).get(survey.measure_id, (0, 0)))
         values.append(list_size)
         return np.asarray(values, dtype=np.int64)
 

@@ -19,11 +19,12 @@ for every other kind.
 
 from __future__ import annotations
 
+import calendar
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +48,8 @@ PASS_FAIL = "pass_fail"  # a proportion: each counted patient (or capped event) 
 COUNT = "count"  # events per listed patient: one cell, over the list size
 CELL_KINDS: tuple[str, ...] = (PASS_FAIL, COUNT)
 LIST_POPULATION = "list"  # the population of a count indicator: the practice's listed patients
+SURVEY_KINDS: tuple[str, ...] = ("top_box", "mean")  # `indicator_defs.survey_model.MeasureKind`
+SURVEY_LEVELS: tuple[str, ...] = ("practice", "cluster", "region")  # where min_respondents applies
 FREQUENCIES: dict[str, int] = {"monthly": 12, "quarterly": 4, "half-yearly": 2, "yearly": 1}
 BUDGET_PERIODS: tuple[str, ...] = ("calendar_year",)
 MAX_DELTA = 1e-4
@@ -184,6 +187,83 @@ class IndicatorEntry:
 
 
 @dataclass(frozen=True)
+class SurveyMeasureEntry:
+    """One survey measure as released: a respondent's value lies in [low, high].
+
+    The numerator cell counts `(value - low) * resolution` summed over
+    respondents (whole units, `client.engine.survey`), so one respondent adds
+    at most `max_units = (high - low) * resolution` to it and 1 to the
+    respondents cell: that is the block's contribution bound.
+    """
+
+    id: str
+    kind: str  # one of SURVEY_KINDS: a top-box share in [0, 1], or a bounded mean score
+    low: float
+    high: float
+    resolution: int
+
+    @property
+    def max_units(self) -> int:
+        return round((self.high - self.low) * self.resolution)
+
+    def value(self, units: float, respondents: float) -> float:
+        """The measure (share or mean score) from its numerator units and respondents."""
+        return self.low + units / self.resolution / respondents
+
+
+@dataclass(frozen=True)
+class MinRespondents:
+    """Below these many respondents a measure is called too uncertain to use, per level."""
+
+    practice: int
+    cluster: int
+    region: int
+
+    def at(self, level: str) -> int:
+        return int(getattr(self, level)) if level in SURVEY_LEVELS else self.region
+
+
+@dataclass(frozen=True)
+class SurveyEntry:
+    """A patient-experience survey released in the same rounds as the indicators.
+
+    The privacy unit stays a person: a respondent may also be a listed patient,
+    and no link is needed, because every respondent is counted as if they were
+    one (the survey's blocks are added to the same vector and the same
+    sensitivity). `noise_weight` means what an indicator's does, in the
+    measure's own scale: the respondents cell gets variance noise_weight × μ,
+    the numerator cell (noise_weight × max_units²) × μ, so a measure costs the
+    budget what a one-patient count of that weight would. Answers dated in the
+    `period_months` months up to a reference date count in its round.
+    """
+
+    id: str
+    version: int
+    content_hash: str
+    period_months: int
+    noise_weight: int
+    min_respondents: MinRespondents
+    measures: tuple[SurveyMeasureEntry, ...]
+
+    @property
+    def measure_ids(self) -> tuple[str, ...]:
+        return tuple(m.id for m in self.measures)
+
+    def period(self, reference_date: date) -> tuple[date, date]:
+        """The answers a round at `reference_date` counts: dated in the `period_months` months
+        up to and including it (a month-end minus n months is that month's end).
+
+        >>> SurveyEntry("PX", 1, "", 12, 1, MinRespondents(10, 30, 30), ()).period(
+        ...     date(2026, 2, 28))
+        (datetime.date(2025, 3, 1), datetime.date(2026, 2, 28))
+        """
+        months = reference_date.year * 12 + reference_date.month - 1 - self.period_months
+        year, month = divmod(months, 12)
+        day = min(reference_date.day, calendar.monthrange(year, month + 1)[1])
+        return date(year, month + 1, day) + timedelta(days=1), reference_date
+
+
+@dataclass(frozen=True)
 class CodelistEntry:
     name: str
     version: str
@@ -318,6 +398,7 @@ class Manifest:
     secagg: SecAgg
     region_round: RegionRound | None = None  # None: no region-wide round
     partners: tuple[Partner, ...] | None = None  # None: no [[partners]] (the hash is unchanged)
+    surveys: tuple[SurveyEntry, ...] | None = None  # None: no survey (the hash is unchanged)
 
     def __post_init__(self) -> None:
         # The parser reports these with file and key; this also stops code that
@@ -327,6 +408,8 @@ class Manifest:
             problem = layout_problem(self.indicators)
         if problem is None and self.region_round is not None:
             problem = region_round_problem(self.region_round, self.mechanism, self.indicators)
+        if problem is None and self.surveys is not None:
+            problem = surveys_problem(self.surveys, self.mechanism, self.indicators)
         if problem is not None:
             raise ManifestError(None, *problem)
 
@@ -353,6 +436,14 @@ class Manifest:
     @property
     def is_local(self) -> bool:
         return self.mechanism in LOCAL_MECHANISMS
+
+    @property
+    def survey_entries(self) -> tuple[SurveyEntry, ...]:
+        return self.surveys or ()
+
+    def survey_measures(self) -> tuple[tuple[SurveyEntry, SurveyMeasureEntry], ...]:
+        """Every released survey measure with its survey, in vector order."""
+        return tuple((s, m) for s in self.survey_entries for m in s.measures)
 
     def recipient(self, name: str) -> Recipient | None:
         return next((r for r in self.recipients if r.name == name), None)
@@ -618,6 +709,89 @@ def distribution_problem(
                 "region_round.distribution.indicators",
                 f"{name} is not a proportion, so its rate has no fixed range to bin",
             )
+    return None
+
+
+def _survey_measure(t: Table) -> SurveyMeasureEntry:
+    entry = SurveyMeasureEntry(
+        id=t.string("id", pattern=_ID),
+        kind=t.string("kind", choices=SURVEY_KINDS),
+        low=t.number("low", finite=True),
+        high=t.number("high", finite=True),
+        resolution=t.integer("resolution", minimum=1, maximum=10**6),
+    )
+    t.done()
+    problem = survey_measure_problem(entry)
+    if problem is not None:
+        raise t.fail(*problem)
+    return entry
+
+
+def survey_measure_problem(entry: SurveyMeasureEntry) -> tuple[str, str] | None:
+    """(key, message) if a measure's bounds cannot give a whole-number contribution bound."""
+    if not entry.high > entry.low:
+        return "high", "must be greater than low"
+    if entry.kind == "top_box" and (entry.low, entry.high) != (0.0, 1.0):
+        return "low", "a top-box share lies in [0, 1]: use low = 0 and high = 1"
+    span = (entry.high - entry.low) * entry.resolution
+    if abs(span - round(span)) > 1e-9:
+        return (
+            "resolution",
+            "(high - low) × resolution must be whole: it is the most one respondent adds",
+        )
+    return None
+
+
+def _survey(t: Table) -> SurveyEntry:
+    levels = t.table("min_respondents")
+    minimum = MinRespondents(
+        **{level: levels.integer(level, minimum=MIN_CELL_FLOOR) for level in SURVEY_LEVELS}
+    )
+    levels.done()
+    entry = SurveyEntry(
+        id=t.string("id", pattern=_ID),
+        version=t.integer("version", minimum=1),
+        content_hash=t.string("content_hash", pattern=_HEX64),
+        period_months=t.integer("period_months", minimum=1, maximum=12),
+        noise_weight=t.integer("noise_weight", minimum=1),
+        min_respondents=minimum,
+        measures=tuple(_survey_measure(m) for m in t.tables("measures")),
+    )
+    t.done()
+    if not entry.measures:
+        raise t.fail("measures", "a survey releases at least one measure")
+    return entry
+
+
+def surveys_problem(
+    surveys: tuple[SurveyEntry, ...], mechanism: str, indicators: tuple[IndicatorEntry, ...]
+) -> tuple[str, str] | None:
+    """(key, message) if the surveys do not fit the rest of the manifest.
+
+    Local mechanisms give every coordinate the same noise, so a numerator cell
+    whose bound is thousands of units would set the noise of every indicator;
+    only distributed Skellam scales each cell's noise by its own weight.
+    """
+    if not surveys:
+        return "surveys", "leave the section out when no survey is released"
+    if mechanism in LOCAL_MECHANISMS:
+        return (
+            "surveys",
+            f"survey measures need per-cell noise weights, which {mechanism} does not have; "
+            "use distributed_skellam",
+        )
+    seen = {i.id for i in indicators}
+    for survey in surveys:
+        if survey.id in seen:
+            return "surveys", f"{survey.id} is listed twice or is also an indicator's id"
+        seen.add(survey.id)
+        for measure in survey.measures:
+            if measure.id in seen:
+                return (
+                    "surveys",
+                    f"measure {measure.id} is listed twice or is also an indicator's id",
+                )
+            seen.add(measure.id)
     return None
 
 
@@ -922,8 +1096,15 @@ def _signed_manifest(root: Table) -> SignedManifest:
         if problem is not None:
             raise root.fail(*problem)
     partners = _partners(root, tuple(ids))
+    surveys = None
+    if "surveys" in root:
+        surveys = tuple(_survey(t) for t in root.tables("surveys"))
+        problem = surveys_problem(surveys, mechanism, indicators)
+        if problem is not None:
+            raise root.fail(*problem)
     signature = _signature(root.table("signature")) if "signature" in root else None
-    root.used.update(("region_round", "signature", "partners"))  # optional, yet allowed keys
+    # optional, yet named as allowed keys
+    root.used.update(("region_round", "signature", "partners", "surveys"))
     root.done()
     manifest = Manifest(
         meta=meta,
@@ -941,6 +1122,7 @@ def _signed_manifest(root: Table) -> SignedManifest:
         secagg=secagg,
         region_round=region_round,
         partners=partners,
+        surveys=surveys,
     )
     return SignedManifest(manifest, signature, str(root.path) if root.path else None)
 

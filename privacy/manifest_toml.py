@@ -73,6 +73,13 @@ _SECTION_COMMENTS: dict[str, str] = {
     "# expected_rate are planning figures for the audit's expected precision; they never\n"
     "# enter a release.",
     "codelists": "Code-list versions and content hashes used by the indicators.",
+    "surveys": "Patient-experience surveys, released in the same rounds as the indicators: each\n"
+    "# measure adds (numerator units, respondents) cells to the same vector. One response per\n"
+    "# respondent per period; a respondent is counted as if also a listed patient, so the\n"
+    "# round's sensitivity, ε and ledger entry cover both together. A respondent's value lies\n"
+    "# in [low, high] and adds at most (high − low) × resolution units. noise_weight works as\n"
+    "# an indicator's, in the measure's own scale. Below min_respondents a measure is labelled\n"
+    "# too uncertain. Answers dated in the period_months up to a reference date count.",
 }
 
 
@@ -160,11 +167,25 @@ def render_manifest(manifest: Manifest) -> str:
     out.append(f"# {_SECTION_COMMENTS['indicators']}\n")
     for entry in doc["indicators"]:
         out.append("[[indicators]]\n" + tomli_w.dumps(entry) + "\n")
+    if "surveys" in doc:
+        out.append(f"# {_SECTION_COMMENTS['surveys']}\n")
+        for entry in doc["surveys"]:
+            out.append(_survey(entry))
     if doc["codelists"]:
         out.append(f"# {_SECTION_COMMENTS['codelists']}\n")
         for entry in doc["codelists"]:
             out.append("[[codelists]]\n" + tomli_w.dumps(entry) + "\n")
     return "".join(out).rstrip("\n") + "\n"
+
+
+def _survey(entry: dict[str, Any]) -> str:
+    """One `[[surveys]]` table; its sub-tables are headed by the array's name, as TOML needs."""
+    plain = {k: v for k, v in entry.items() if k not in ("min_respondents", "measures")}
+    text = "[[surveys]]\n" + tomli_w.dumps(plain)
+    text += "\n[surveys.min_respondents]\n" + tomli_w.dumps(entry["min_respondents"])
+    for measure in entry["measures"]:
+        text += "\n[[surveys.measures]]\n" + tomli_w.dumps(measure)
+    return text + "\n"
 
 
 def signature_block(signature: Signature) -> str:

@@ -14,7 +14,9 @@ size + 6σ) and c an indicator's cap:
 - every cell ≥ 0;
 - a proportion's passed + failed in [0, c × L], and per indicator the sum
   over its groups too (each patient is in one stratum);
-- a count's listed in [0, L] and its events in [0, c × listed].
+- a count's listed in [0, L] and its events in [0, c × listed];
+- a survey measure's respondents in [0, contributors × max_list_size] (a
+  respondent need not be listed) and its units in [0, max_units × respondents].
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from privacy.errors import BoundingError
-from privacy.layout import EVENTS, LISTED, ReleaseLayout
+from privacy.layout import EVENTS, LISTED, RESPONDENTS, UNITS, ReleaseLayout
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,12 @@ def check_plausibility(
                     "denominator_exceeds_list_size",
                 )
             )
+    for survey in layout.surveys:
+        u, r = survey.index(UNITS), survey.index(RESPONDENTS)
+        flag(r, 0.0, list_max, "respondents_out_of_range", values[r], sd[r])
+        most = survey.measure.max_units * max(values[r], 0.0)
+        slack = float(np.hypot(sd[u], survey.measure.max_units * sd[r]))
+        flag(u, 0.0, most, "units_exceed_bound", values[u], slack)
     flags.extend(_distribution_flags(values, sd, layout, contributors, sigmas))
     return tuple(flags)
 

@@ -134,6 +134,38 @@ def cells_contribution(
     )
 
 
+def survey_contributions(
+    measure_id: str, max_units: int, noise_weight: int = 1
+) -> tuple[Contribution, Contribution]:
+    """One survey measure's (units, respondents) cells, as two blocks of one coordinate each.
+
+    One response per respondent per period: a respondent adds at most
+    `max_units` to the units cell and 1 to the respondents cell. The units
+    cell's noise weight is `noise_weight × max_units²`, so its Rényi cost
+    (≈ Δ₂² / (weight·μ)) equals that of a one-person count of `noise_weight`,
+    and its noise, read in the measure's own scale, is what that weight means
+    for an indicator.
+    """
+    if max_units < 1:
+        raise MechanismError(f"survey measure {measure_id}: a respondent's bound must be ≥ 1")
+    return (
+        Contribution(
+            block=f"survey:{measure_id}:units",
+            l1=max_units,
+            l2_squared=max_units * max_units,
+            coordinates=1,
+            noise_weight=noise_weight * max_units * max_units,
+        ),
+        Contribution(
+            block=f"survey:{measure_id}:respondents",
+            l1=1,
+            l2_squared=1,
+            coordinates=1,
+            noise_weight=noise_weight,
+        ),
+    )
+
+
 LIST_SIZE = Contribution(block="list_size", l1=1, l2_squared=1, coordinates=1)
 
 

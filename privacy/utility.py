@@ -23,6 +23,7 @@ from privacy.estimation import Z95, combined, estimate_release, sampling_varianc
 from privacy.layout import FAILED, LISTED, PASSED, ReleaseLayout, RoundScope
 from privacy.manifest import PASS_FAIL, IndicatorEntry, Manifest
 from privacy.plan import round_min_survivors, round_release
+from privacy.survey_release import expected_half_widths
 
 GOAL_CLUSTER_HALF_WIDTH = 0.02  # ±2 percentage points, 95 %, at a median cluster
 GOAL_REGION_HALF_WIDTH = 0.005  # ±0.5 percentage points at a region
@@ -131,6 +132,50 @@ def precision(
                 Z95 * math.sqrt(sampling),
                 proportion,
             )
+        )
+    return tuple(out)
+
+
+# Planning figures for a survey: about 80 % of residents are adults (18+; Statistics Denmark,
+# FOLK1A), 10 % of them answer in a period (issue 16), and a measure's normalised mean is 0.8
+# (four in five answers in the top box; a mean score of 4.2 on 1–5).
+ADULT_SHARE = 0.8
+RESPONSE_RATE = 0.10
+EXPECTED_SHARE = 0.8
+
+
+@dataclass(frozen=True)
+class SurveyPrecision:
+    """One survey measure's expected 95 % half-widths at one unit size, in its own scale."""
+
+    measure_id: str
+    kind: str
+    respondents: float
+    noise_half_width: float
+    sampling_half_width: float
+
+
+def survey_precision(
+    manifest: Manifest,
+    size: UnitSize,
+    response_rate: float = RESPONSE_RATE,
+    share: float = EXPECTED_SHARE,
+) -> tuple[SurveyPrecision, ...]:
+    """Expected half-widths of every survey measure at a unit of `size` (cluster rounds, summed
+    over the unit's clusters as the coordinator sums a region's)."""
+    layout = ReleaseLayout.for_round(manifest, RoundScope.CLUSTER)
+    per_unit = size.practices // size.clusters
+    release = round_release(manifest, round_min_survivors(manifest, per_unit))
+    variance = np.asarray(release.sum_variance(per_unit), dtype=np.float64) * size.clusters
+    respondents = size.listed * ADULT_SHARE * response_rate
+    out = []
+    for block in layout.surveys:
+        cells = tuple(float(variance[block.index(f)]) for f in block.fields)
+        noise, chance = expected_half_widths(
+            block.survey, block.measure, respondents, share, (cells[0], cells[1])
+        )
+        out.append(
+            SurveyPrecision(block.measure_id, block.measure.kind, respondents, noise, chance)
         )
     return tuple(out)
 

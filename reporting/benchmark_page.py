@@ -32,6 +32,7 @@ from common.formatting import epsilon, integer, rate, scientific
 from common.i18n import Lang, register, t
 from indicator_defs import Catalogue
 from indicator_defs.model import Indicator
+from indicator_defs.survey_loader import installed_surveys
 from privacy.distribution import MIN_PRACTICES_FOR_DECILES
 from privacy.intervals import noise_range
 from privacy.release import NO_NOISE
@@ -52,6 +53,13 @@ from reporting.numbers import bare_interval, practices
 from reporting.page import render_page
 from reporting.rates import is_proportion, sampling_interval, upper_bound
 from reporting.release_document import Distribution, IndicatorFigure, PeriodResults, ReleaseDocument
+from reporting.survey_section import (
+    SurveyRow,
+    interval_text,
+    survey_rows,
+    value_text,
+    verdict,
+)
 from reporting.versus_country import Verdict, compare, critical_z
 
 register(
@@ -372,6 +380,25 @@ class OverviewRow:
 
 
 @dataclass(frozen=True)
+class SurveyCompareRow:
+    """One survey measure across the region's units (region page)."""
+
+    measure_id: str
+    title: str
+    cells: tuple[CompareCell, ...]
+
+
+@dataclass(frozen=True)
+class SurveyTable:
+    """The patient-experience section: a cluster's rows with verdicts, or the region's grid."""
+
+    legend: str
+    rows: tuple[SurveyRow, ...] = ()
+    units: tuple[str, ...] = ()
+    grid: tuple[SurveyCompareRow, ...] = ()
+
+
+@dataclass(frozen=True)
 class Block:
     """One region (or one cluster) of the page."""
 
@@ -385,6 +412,7 @@ class Block:
     overview: tuple[OverviewRow, ...] = ()
     country: bool = False  # the comparison has the country's column
     country_comparisons: int = 0  # region-against-country verdicts the page reads at once
+    survey: SurveyTable | None = None  # the patient-experience section, if a survey was released
 
     @property
     def howto(self) -> tuple[str, ...]:
@@ -469,6 +497,7 @@ def render_region_report(
                     _compare_row(results, group, ind, funnels[ind.id], lang, versus.get(ind.id))
                     for ind in shown
                 ),
+                survey=_region_survey(results, group, lang),
             )
         )
     title = " / ".join(b.title for b in blocks) or t("report.empty.title", lang, date=ref)
@@ -507,6 +536,7 @@ def render_cluster_report(
         hidden=_hidden(hidden, lang),
         overview=tuple(_overview_row(results, group, cluster_id, ind, lang) for ind in shown),
         country=group.region is not None and results.nation is not None,
+        survey=_cluster_survey(doc, group.release, lang),
     )
     aborted = tuple(a for a in results.aborted_rounds if a.cluster == cluster_id)
     return render_page(
@@ -1000,6 +1030,59 @@ def _compare_row(
         interval = bare_interval(sampling_interval(figure, ind), ind.scale, lang)
         cells.append(CompareCell(rate(figure.rate, ind.scale, lang=lang), interval, mark))
     return CompareRow(_slug(ind.id), ind, target, tuple(cells))
+
+
+# ---------------------------------------------------------------------------
+# Patient experience
+
+
+def _survey_legend(doc: ReleaseDocument, lang: Lang) -> str:
+    ids = sorted({f.survey_id for f in doc.surveys.values()})
+    return t("report.survey.legend", lang, survey=", ".join(ids))
+
+
+def _cluster_survey(
+    doc: ReleaseDocument, region: ReleaseDocument | None, lang: Lang
+) -> SurveyTable | None:
+    """The cluster's measures, each with its verdict against the region."""
+    rows = survey_rows(doc, region, installed_surveys(), lang)
+    return SurveyTable(_survey_legend(doc, lang), rows=rows) if rows else None
+
+
+def _region_survey(results: PeriodResults, group: RegionGroup, lang: Lang) -> SurveyTable | None:
+    """The region and its clusters side by side; ▲/▼ where a cluster differs beyond the page's
+    outer limits."""
+    units = [(u, d) for u, d in _unit_docs(results, group, lang) if d is not None and d.surveys]
+    if not units:
+        return None
+    definitions = installed_surveys()
+    first = units[0][1]
+    grid = []
+    for measure_id, figure in first.surveys.items():
+        survey = definitions.get(figure.survey_id)
+        measure = None if survey is None else survey.measures.get(measure_id)
+        if measure is None:
+            continue
+        cells = []
+        region_figure = None if group.release is None else group.release.surveys.get(measure_id)
+        for _unit, doc in units:
+            own = doc.surveys.get(measure_id)
+            if own is None or own.value is None:
+                cells.append(CompareCell(None))
+                continue
+            mark = ""
+            if doc is not group.release and doc is not results.nation:
+                _, kind = verdict(own, region_figure, measure, lang)
+                above = region_figure is not None and own.value > (region_figure.value or 0)
+                mark = ("▲" if above else "▼") if kind else ""
+            text = value_text(own, lang)
+            if own.uncertain:
+                text = f"{text} ({words.word('uncertain', lang)})"
+            cells.append(CompareCell(text, interval_text(own, lang), mark))
+        grid.append(SurveyCompareRow(measure_id, measure.title[lang], tuple(cells)))
+    return SurveyTable(
+        _survey_legend(first, lang), units=tuple(u for u, _ in units), grid=tuple(grid)
+    )
 
 
 def render_report(results: PeriodResults, catalogue: Catalogue, lang: Lang) -> str:

@@ -44,9 +44,9 @@ from reporting.practice_model import (
     Placement,
     PracticeReport,
 )
+from reporting.practice_survey import survey_view
 from reporting.rates import upper_bound
 from reporting.release_document import IndicatorFigure, ReleaseDocument
-from reporting.survey_section import survey_view
 
 register(
     {

@@ -153,6 +153,29 @@ class Distribution:
 
 
 @dataclass(frozen=True)
+class SurveyMeasureFigure:
+    """One survey measure's released figure (`privacy.survey_release`): a share (0–1) or a
+    mean score, its 95 % interval (noise and chance), and whether it is too uncertain."""
+
+    measure_id: str
+    survey_id: str
+    kind: str  # "top_box" or "mean"
+    value: float | None  # None without respondents
+    interval: tuple[float, float] | None
+    respondents: int
+    value_noise_sd: float | None
+    uncertain: bool
+    reason: str | None  # SURVEY_REASONS, when uncertain
+    cells: Mapping[str, int] = field(default_factory=dict)  # units, respondents (noisy)
+    cell_noise_sd: Mapping[str, float] = field(default_factory=dict)
+    period: tuple[date, date] | None = None  # the answers' dates counted (manifest's period)
+
+
+SURVEY_KINDS = ("top_box", "mean")
+SURVEY_REASONS = ("no_respondents", "too_few_respondents", "too_wide")
+
+
+@dataclass(frozen=True)
 class RegionRoundNote:
     """The period's region-wide round, as a region's aggregate of its cluster sums used it."""
 
@@ -197,6 +220,8 @@ class ReleaseDocument:
     region_round: RegionRoundNote | None = None  # a region's aggregate: the region-wide round
     # Per indicator; empty in releases made before definitions were recorded.
     definitions: Mapping[str, Definition] = field(default_factory=dict)
+    # Per survey measure, in the manifest's order; empty when the manifest has no survey.
+    surveys: Mapping[str, SurveyMeasureFigure] = field(default_factory=dict)
 
     @property
     def order_key(self) -> tuple[date, str, str]:
@@ -243,6 +268,8 @@ class ReleaseDocument:
         if self.region_round is not None:
             note = self.region_round
             extras["region_round"] = {"round_id": note.round_id, "totals": note.totals}
+        if self.surveys:
+            extras["surveys"] = {k: _survey_json(f) for k, f in self.surveys.items()}
         return {
             "release_id": self.release_id,
             "created_at": self.created_at,
@@ -345,6 +372,22 @@ def _cell_json(cell: StratumFigure | IndicatorFigure, numerator: int | None) -> 
 def _indicator_json(figure: IndicatorFigure) -> dict[str, Any]:
     strata = [{"stratum": s.stratum, **_cell_json(s, s.numerator)} for s in figure.strata]
     return {"id": figure.indicator_id, "strata": strata, **_cell_json(figure, figure.numerator)}
+
+
+def _survey_json(f: SurveyMeasureFigure) -> dict[str, Any]:
+    return {
+        "survey": f.survey_id,
+        "kind": f.kind,
+        "value": f.value,
+        "interval": None if f.interval is None else list(f.interval),
+        "respondents": f.respondents,
+        "value_noise_sd": f.value_noise_sd,
+        "uncertain": f.uncertain,
+        "reason": f.reason,
+        "cells": dict(f.cells),
+        "cell_noise_sd": dict(f.cell_noise_sd),
+        **({} if f.period is None else {"period": [d.isoformat() for d in f.period]}),
+    }
 
 
 def _distribution_json(d: Distribution) -> dict[str, Any]:
@@ -555,6 +598,84 @@ def parse_distributions(source: str, value: Any) -> dict[str, Distribution]:
     return _distributions({"distributions": value}, _At(source))
 
 
+def _survey(measure_id: str, entry: Any, at: _At) -> SurveyMeasureFigure:
+    """One `surveys` entry; a value without an interval, or outside it, is refused."""
+    at = at / measure_id
+    entry = _object(entry, at)
+    kind = _required(entry, "kind", (str,), at)
+    if kind not in SURVEY_KINDS:
+        raise (at / "kind").error(f"expected one of {', '.join(SURVEY_KINDS)}, got {kind!r:.40}")
+    value = _number(entry, "value", at)
+    interval = entry.get("interval")
+    if interval is not None:
+        if not isinstance(interval, list) or len(interval) != 2 or not all(map(_finite, interval)):
+            raise (at / "interval").error(f"expected [low, high] or null, got {interval!r:.40}")
+        if value is None or not interval[0] <= value <= interval[1]:
+            raise (at / "interval").error("the interval must hold the value")
+    elif value is not None:
+        raise (at / "interval").error("a value needs its interval")
+    uncertain = entry.get("uncertain")
+    if not isinstance(uncertain, bool):
+        raise (at / "uncertain").error("expected true or false")
+    reason = entry.get("reason")
+    if reason is not None and reason not in SURVEY_REASONS:
+        raise (at / "reason").error(
+            f"expected one of {', '.join(SURVEY_REASONS)} or null, got {reason!r:.40}"
+        )
+    cells = entry.get("cells") or {}
+    noise = entry.get("cell_noise_sd") or {}
+    if not isinstance(cells, dict) or not all(_whole(v) for v in cells.values()):
+        raise (at / "cells").error("expected whole numbers per cell")
+    if not isinstance(noise, dict) or not all(_finite(v) for v in noise.values()):
+        raise (at / "cell_noise_sd").error("expected a number per cell")
+    return SurveyMeasureFigure(
+        measure_id,
+        _required(entry, "survey", (str,), at),
+        kind,
+        value,
+        None if interval is None else (interval[0], interval[1]),
+        _at_least(entry, "respondents", 0, at),
+        _number(entry, "value_noise_sd", at),
+        uncertain,
+        reason,
+        dict(cells),
+        dict(noise),
+        _survey_period(entry, at),
+    )
+
+
+def _survey_period(entry: dict[str, Any], at: _At) -> tuple[date, date] | None:
+    value = entry.get("period")
+    if value is None:
+        return None
+    at = at / "period"
+    if not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, str) for v in value):
+        raise at.error(f"expected [first, last] ISO dates, got {value!r:.40}")
+    try:
+        first, last = (date.fromisoformat(v) for v in value)
+    except ValueError:
+        raise at.error("not ISO dates (YYYY-MM-DD)") from None
+    if first > last:
+        raise at.error("the first day is after the last")
+    return first, last
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _surveys_at(value: Any, at: _At) -> dict[str, SurveyMeasureFigure]:
+    if value is None:
+        return {}
+    at = at / "surveys"
+    return {k: _survey(k, v, at) for k, v in _object(value, at).items()}
+
+
+def parse_surveys(source: str, value: Any) -> dict[str, SurveyMeasureFigure]:
+    """A release's `surveys` (absent: no survey in the manifest, or an older release)."""
+    return _surveys_at(value, _At(source))
+
+
 def _definitions(doc: dict[str, Any], at: _At) -> dict[str, Definition]:
     """`definitions`: indicator id → its pinned content hash and version; absent in older ones."""
     value = doc.get("definitions")
@@ -670,6 +791,7 @@ def _release(
         scope=released_scope,
         region_round=_region_round(doc, at),
         definitions=_definitions(doc, at),
+        surveys=_surveys_at(doc.get("surveys"), at),
     )
 
 

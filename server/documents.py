@@ -19,6 +19,7 @@ from reporting.release_document import (
     ReleaseDocument,
     StratumFigure,
     parse_distributions,
+    parse_surveys,
 )
 from server.store import ReleasedCell, StoredRelease
 
@@ -103,6 +104,7 @@ def release_document(stored: StoredRelease) -> ReleaseDocument:
             k: Definition(str(v["content_hash"]), v.get("version"))
             for k, v in (extras.get("definitions") or {}).items()
         },
+        surveys=parse_surveys(where, extras.get("surveys")),
     )
 
 

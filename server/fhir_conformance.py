@@ -240,7 +240,7 @@ def _cell(cell: dict[str, Any], path: str, problems: list[str]) -> None:
     for p, pop in enumerate(cell.get("population") or []):
         ppath = f"{path}.population[{p}]"
         coding = ((pop.get("code") or {}).get("coding") or [{}])[0]
-        if coding.get("system") != MEASURE_POPULATION or coding.get("code") not in POPULATION_CODES:
+        if coding.get("system") != MEASURE_POPULATION or coding.get("code") not in ALL_CODES:
             problems.append(f"{ppath}.code: {coding.get('code')!r} is not a population code")
         codes.append(coding.get("code"))
         if "count" in pop:
@@ -249,7 +249,9 @@ def _cell(cell: dict[str, Any], path: str, problems: list[str]) -> None:
                 problems.append(f"{ppath}.count: {count!r} is not an integer")
         elif not _absent(pop.get("_count")):
             problems.append(f"{ppath}.count: absent without a data-absent-reason")
-    for needed in POPULATION_CODES:
+    # Proportion scoring (indicators, top-box shares) or continuous-variable (mean scores).
+    required = CONTINUOUS_CODES if CONTINUOUS_CODES[1] in codes else POPULATION_CODES
+    for needed in required:
         if codes.count(needed) != 1:
             problems.append(f"{path}.population: needs exactly one {needed!r}")
     score = cell.get("measureScore")
@@ -259,6 +261,10 @@ def _cell(cell: dict[str, Any], path: str, problems: list[str]) -> None:
         value = score["value"]
         if isinstance(value, bool) or not isinstance(value, int | float):
             problems.append(f"{path}.measureScore.value: {value!r} is not a decimal")
+
+
+CONTINUOUS_CODES = ("initial-population", "measure-population")
+ALL_CODES = (*POPULATION_CODES, CONTINUOUS_CODES[1])
 
 
 def _absent(element: Any) -> bool:

@@ -17,14 +17,11 @@ practice rates travel in Klynge's extensions (`docs/fhir.md`,
 
 from __future__ import annotations
 
-import math
-import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from typing import Any
 
 from common import formatting as fmt
-from common.errors import KlyngeError
 from common.i18n import Lang, register, t
-from indicator_defs import fhir_extensions as extensions
 from indicator_defs import model as m
 from indicator_defs.fhir_measure import (
     CANONICAL_BASE,
@@ -35,31 +32,43 @@ from indicator_defs.fhir_measure import (
     measure_url,
     measurement_period,
 )
+from indicator_defs.survey_loader import installed_surveys
+from indicator_defs.survey_model import Survey
 from reporting.release_document import (
     Distribution,
     IndicatorFigure,
     ReleaseDocument,
     StratumFigure,
 )
+from server.fhir_common import (
+    DATA_ABSENT_REASON,
+    DEFINITION_HASH_EXT,
+    DISTRIBUTION_EXT,
+    INTERVAL_EXT,
+    NOISE_SD_EXT,
+    RELEASE_ID_SYSTEM,
+    SUPPRESSION_REASON_EXT,
+    UNCERTAIN_EXT,
+    FhirReportError,
+    narrative,
+    release_extensions,
+    reporter,
+)
+from server.fhir_survey import survey_measure_report
 
-DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
-SUPPRESSION_REASON_EXT = extensions.SUPPRESSION_REASON.url
-NOISE_SD_EXT = extensions.NOISE_SD.url
-CONTRIBUTORS_EXT = extensions.CONTRIBUTORS.url
-MECHANISM_EXT = extensions.MECHANISM.url
-EPSILON_EXT = extensions.EPSILON.url
-DELTA_EXT = extensions.DELTA.url
-INTERVAL_EXT = extensions.INTERVAL.url
-UNCERTAIN_EXT = extensions.UNCERTAIN.url
-DEFINITION_HASH_EXT = extensions.DEFINITION_HASH.url
-DISTRIBUTION_EXT = extensions.DISTRIBUTION.url
-RELEASE_ID_SYSTEM = f"{CANONICAL_BASE}/NamingSystem/release"
+__all__ = [
+    "DATA_ABSENT_REASON",
+    "DEFINITION_HASH_EXT",
+    "DISTRIBUTION_EXT",
+    "INTERVAL_EXT",
+    "POPULATION_CODES",
+    "UNCERTAIN_EXT",
+    "FhirReportError",
+    "measure_report",
+    "release_bundle",
+]
+
 POPULATION_CODES = ("initial-population", "denominator", "numerator")
-_LEVEL_DISPLAY = {
-    "cluster": "Klynge (kvalitetsklynge) {unit}",
-    "region": "Region {unit}",
-    "nation": "{unit} (nationalt)",
-}
 
 
 register(
@@ -71,10 +80,6 @@ register(
         "fhir.narrative.hidden": {
             "da": "{title}, {level} {unit}, {day}: ikke offentliggjort",
             "en": "{title}, {level} {unit}, {day}: not released",
-        },
-        "fhir.narrative.uncertain": {
-            "da": "For usikker til at bruge: intervallet er for bredt.",
-            "en": "Too uncertain to use: the interval is too wide.",
         },
         "fhir.narrative.noise": {
             "da": "Intervallet dækker kun støjen (ældre offentliggørelse).",
@@ -88,15 +93,8 @@ register(
             "da": "Beregnet efter definition version {version} ({hash}).",
             "en": "Computed under definition version {version} ({hash}).",
         },
-        "fhir.level.cluster": {"da": "klynge", "en": "cluster"},
-        "fhir.level.region": {"da": "region", "en": "region"},
-        "fhir.level.nation": {"da": "land", "en": "country"},
     }
 )
-
-
-class FhirReportError(KlyngeError):
-    """A release document that cannot be expressed as MeasureReports."""
 
 
 def _absent(reason: str | None) -> dict[str, Any]:
@@ -225,10 +223,7 @@ def _narrative(
     number, digest = version
     if number is not None and digest is not None:
         lines.append(t("fhir.narrative.definition", lang, version=number, hash=digest[:12]))
-    div = ET.Element("div", {"xmlns": "http://www.w3.org/1999/xhtml", "lang": lang})
-    for line in lines:
-        ET.SubElement(div, "p").text = line
-    return {"status": "generated", "div": ET.tostring(div, encoding="unicode")}
+    return narrative(lines, lang)
 
 
 def measure_report(
@@ -281,16 +276,7 @@ def measure_report(
     distribution = release.distributions.get(indicator_id)
     if distribution is not None:
         group["extension"].append(_distribution(distribution))
-    extensions: list[dict[str, Any]] = []
-    if release.contributors is not None:
-        extensions.append({"url": CONTRIBUTORS_EXT, "valueInteger": release.contributors})
-    if release.mechanism is not None:
-        extensions.append({"url": MECHANISM_EXT, "valueString": release.mechanism})
-    eps = release.epsilon_per_release
-    if eps is not None and math.isfinite(eps):
-        extensions.append({"url": EPSILON_EXT, "valueDecimal": float(eps)})
-    if release.delta_per_release is not None:
-        extensions.append({"url": DELTA_EXT, "valueDecimal": float(release.delta_per_release)})
+    extensions = release_extensions(release)
     measure, digest, version = measure_canonical(release, indicator, canonical_base)
     if digest is not None:
         extensions.append({"url": DEFINITION_HASH_EXT, "valueString": digest})
@@ -305,10 +291,7 @@ def measure_report(
         "type": "summary",
         "measure": measure,
         "date": release.created_at or reference.isoformat(),
-        "reporter": {
-            "type": "Organization",
-            "display": _LEVEL_DISPLAY[level].format(unit=unit),
-        },
+        "reporter": reporter(release),
         "period": measurement_period(indicator, reference),
         "group": [group],
     }
@@ -323,12 +306,26 @@ def release_bundle(
     *,
     canonical_base: str = CANONICAL_BASE,
     lang: Lang = "da",
+    surveys: Mapping[str, Survey] | None = None,
 ) -> dict[str, Any]:
-    """Every indicator of one release as a collection Bundle of MeasureReports."""
+    """Every indicator and survey measure of one release as a collection Bundle of
+    MeasureReports; `surveys` are the definitions (None: the installed ones)."""
     reports = [
         measure_report(release, catalogue, indicator_id, canonical_base=canonical_base, lang=lang)
         for indicator_id in release.figures
     ]
+    definitions = installed_surveys() if surveys is None else surveys
+    for measure_id, figure in release.surveys.items():
+        survey = definitions.get(figure.survey_id)
+        if survey is None:
+            raise FhirReportError(
+                f"release {release.release_id}: survey {figure.survey_id} is not installed"
+            )
+        reports.append(
+            survey_measure_report(
+                release, survey, measure_id, canonical_base=canonical_base, lang=lang
+            )
+        )
     return {
         "resourceType": "Bundle",
         "type": "collection",

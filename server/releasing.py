@@ -44,6 +44,7 @@ from privacy.manifest import PASS_FAIL, Disclosure, Manifest
 from privacy.plan import round_release
 from privacy.plausibility import Flag, check_plausibility
 from privacy.release import Release as Mechanism
+from privacy.survey_release import survey_figure
 from server.store import Level, ReleasedCell, SuppressedCell
 from server.store import Release as StoredRelease
 
@@ -173,11 +174,13 @@ def build_release(
         return ReleaseOutcome(None, None, (), "too few contributing practices")
     note: dict[str, object] = {}
     joint = None
+    same_round: NoisySum | None = None  # the region-wide round over the same practices
     if region_round is not None:
         reason = region_round.reason(noisy, manifest.has_dp)
         note = {"region_round": {"round_id": region_round.round_id, "totals": reason}}
         if reason == SAME_CONTRIBUTORS and region_round.noisy is not None:
             joint = _joint_totals(manifest, layout, noisy, region_round.noisy)
+            same_round = region_round.noisy
     if manifest.has_dp:
         cells = _dp_cells(manifest.disclosure, layout, noisy, joint)
         suppressed: list[SuppressedCell] = []
@@ -214,6 +217,7 @@ def build_release(
             "delta_per_release": cost.delta,
             "definitions": definitions(manifest),
             **_distributions(layout, noisy),
+            **_surveys(manifest, layout, noisy, same_round),
             **note,
         },
     )
@@ -380,6 +384,77 @@ def _distributions(layout: ReleaseLayout, noisy: NoisySum) -> dict[str, object]:
             "deciles_withheld": dec.reason,
         }
     return {"distributions": out}
+
+
+def _surveys(
+    manifest: Manifest,
+    layout: ReleaseLayout,
+    noisy: NoisySum,
+    same_round: NoisySum | None = None,
+) -> dict[str, object]:
+    """Each survey measure's figure (value, interval, uncertainty) and its raw noisy cells.
+
+    A region's aggregate sums its clusters' cells, so its figure comes from the
+    summed cells and their summed variances, like an indicator's. When the
+    region-wide round summed the same practices (`same_round`), its survey
+    cells measure the same counts with independent noise: the figure uses the
+    inverse-variance mean of both (post-processing; the raw cells stay the
+    aggregate's).
+    """
+    if not layout.surveys:
+        return {}
+    region = None
+    if same_round is not None:
+        region = ReleaseLayout.for_round(manifest, RoundScope.REGION)
+    out: dict[str, object] = {}
+    for block in layout.surveys:
+        cells = block.counts(noisy.vector)
+        variances = tuple(float(noisy.variance[block.index(f)]) for f in block.fields)
+        measured = [(float(c), v) for c, v in zip(cells, variances, strict=True)]
+        if region is not None and same_round is not None:
+            other = region.survey_block(block.measure_id)
+            measured = [
+                _inverse_variance(m, (float(same_round.vector[i]), float(same_round.variance[i])))
+                for m, i in zip(measured, (other.index(f) for f in other.fields), strict=True)
+            ]
+        figure = survey_figure(
+            block.survey,
+            block.measure,
+            (measured[0][0], measured[1][0]),
+            (measured[0][1], measured[1][1]),
+            manifest.disclosure,
+            noisy.level.value,
+        )
+        start, end = block.survey.period(noisy.reference_date)
+        out[block.measure_id] = {
+            "survey": figure.survey_id,
+            "kind": figure.kind,
+            "period": [start.isoformat(), end.isoformat()],
+            "value": None if figure.value is None else round(figure.value, 6),
+            "interval": None
+            if figure.interval is None
+            else [round(figure.interval[0], 6), round(figure.interval[1], 6)],
+            "respondents": figure.respondents,
+            "value_noise_sd": None
+            if figure.value_noise_sd is None
+            else round(figure.value_noise_sd, 6),
+            "uncertain": figure.uncertain,
+            "reason": figure.reason,
+            "cells": dict(zip(block.fields, cells, strict=True)),
+            "cell_noise_sd": {
+                f: round(v**0.5, 3) for f, v in zip(block.fields, variances, strict=True)
+            },
+        }
+    return {"surveys": out}
+
+
+def _inverse_variance(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+    """Two independent measurements (value, variance) of one count, combined; exact ones win."""
+    (x, u), (y, v) = a, b
+    if u == 0 or v == 0:
+        return a if u == 0 else b
+    w = (1 / u) / (1 / u + 1 / v)
+    return w * x + (1 - w) * y, 1 / (1 / u + 1 / v)
 
 
 def _finite(value: float) -> float | str:

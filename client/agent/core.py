@@ -41,7 +41,7 @@ import hashlib
 import logging
 import math
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -70,6 +70,7 @@ from client.agent.policy import (
 from client.engine.fast import PreparedExtract
 from common.logs import log_event
 from indicator_defs import Catalogue
+from indicator_defs.survey_model import Survey
 from privacy.errors import PrivacyError
 from privacy.layout import RoundScope
 from privacy.ledger import Ledger
@@ -122,6 +123,7 @@ class AgentContext:
     ledger: Ledger
     receipts_dir: Path
     contributions_dir: Path | None = None  # where to keep own cells and noise (never sent)
+    surveys: Mapping[str, Survey] | None = None  # survey definitions; None: the installed ones
 
 
 class RoundState(StrEnum):
@@ -482,7 +484,9 @@ class AgentCore:
         ctx = self.context
         scope = rnd.scope
         try:
-            vector = pipeline.compute_vector(ctx.extract, ctx.catalogue, manifest, reference, scope)
+            vector = pipeline.compute_vector(
+                ctx.extract, ctx.catalogue, manifest, reference, scope, ctx.surveys
+            )
             prepared = pipeline.add_noise(
                 manifest, vector, rnd.min_survivors, self._noise_source(), scope
             )

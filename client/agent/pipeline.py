@@ -19,6 +19,7 @@ Why this order:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
@@ -26,8 +27,11 @@ import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from client.engine.fast import PreparedExtract, evaluate_prepared
+from client.engine.survey import survey_cells
 from common.atomic import atomic_write
 from indicator_defs import Catalogue
+from indicator_defs.survey_loader import installed_surveys
+from indicator_defs.survey_model import Survey
 from privacy.contribution import PreparedContribution, prepare_contribution
 from privacy.layout import ReleaseLayout, RoundScope
 from privacy.ledger import ChargeRequest, Ledger
@@ -44,10 +48,20 @@ def compute_vector(
     manifest: Manifest,
     reference_date: date,
     scope: RoundScope = RoundScope.CLUSTER,
+    surveys: Mapping[str, Survey] | None = None,
 ) -> np.ndarray:
-    """The practice's cells at `reference_date`, laid out for a round of `scope` (never logged)."""
+    """The practice's cells at `reference_date`, laid out for a round of `scope` (never logged).
+
+    Survey measures come from the extract's answers in the manifest's period
+    (zeros when the practice has none), into the same vector as the indicators;
+    `surveys` are the definitions (None: the installed ones).
+    """
     result = evaluate_prepared(extract, catalogue, reference_date)
-    return ReleaseLayout.for_round(manifest, scope).encode(result.counts(), result.list_size)
+    wanted = {s.id: (s.version, s.period(reference_date)) for s in manifest.survey_entries}
+    definitions = installed_surveys() if surveys is None else surveys
+    answers = survey_cells(extract.survey_responses, definitions, wanted)
+    layout = ReleaseLayout.for_round(manifest, scope)
+    return layout.encode(result.counts(), result.list_size, answers)
 
 
 def add_noise(

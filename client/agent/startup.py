@@ -23,6 +23,7 @@ from client.engine.fast import PreparedExtract
 from client.extract.loader import load_extract
 from common.keyfiles import load_private_key
 from indicator_defs import Catalogue, load_catalogue
+from indicator_defs.survey_loader import installed_surveys
 from privacy.catalogue import InstalledCatalogue, from_catalogue
 from privacy.ledger import Ledger
 from privacy.manifest import SignedManifest, load_manifest
@@ -49,7 +50,8 @@ def load_agent(
 ) -> AgentContext:
     """An `AgentContext` for `settings`, or one clear error saying what is wrong."""
     catalogue = catalogue or installed_definitions()
-    installed = from_catalogue(catalogue)
+    surveys = installed_surveys()
+    installed = from_catalogue(catalogue, surveys)
     step = progress or (lambda _name: None)
 
     step("identity")
@@ -87,6 +89,7 @@ def load_agent(
         ledger=ledger,
         receipts_dir=settings.receipts_dir,
         contributions_dir=settings.contributions_dir,
+        surveys=surveys,
     )
 
 

@@ -162,6 +162,7 @@ class PreparedExtract:
     prescriptions: EventTable
     labs: EventTable
     encounters: EventTable
+    survey_responses: pd.DataFrame | None = None  # answers, kept as loaded (see `survey`)
 
     @classmethod
     def from_extract(cls, extract: Extract) -> PreparedExtract:
@@ -191,6 +192,7 @@ class PreparedExtract:
                 extract.lab_results, index, "code", system="system", value="value", by_value=True
             ),
             encounters=_event_table(extract.encounters, index, "service_code"),
+            survey_responses=extract.survey_responses,
         )
 
     def table(self, source: m.EventSource) -> EventTable:

@@ -21,7 +21,7 @@ is a whole number of units), summed over respondents.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -57,7 +57,7 @@ class SurveyResult:
 
 
 def resolution(measure: Measure) -> int:
-    return math.lcm(*range(1, len(measure.items) + 1))
+    return measure.resolution
 
 
 def clean_answers(
@@ -140,3 +140,27 @@ def _units(frame: pd.DataFrame, survey: Survey, measure: Measure) -> pd.Series:
     # (top-box) or whole after clipping to whole bounds (mean).
     units: pd.Series = (per["sum"] * q / per["count"]).round().astype(np.int64)
     return units
+def survey_cells(
+    answers: pd.DataFrame | None,
+    surveys: Mapping[str, Survey],
+    wanted: Mapping[str, tuple[int, tuple[date, date]]],
+) -> dict[str, tuple[int, int]]:
+    """(units, respondents) per measure of the surveys `wanted` (id → (version, (first, last
+    day of the answers counted))).
+
+    `surveys` are the definitions (`installed_surveys()` in an agent).
+    A practice without answers gets zeros for every measure: it still takes
+    part, and its zeros are as protected as anyone's counts. Free text is
+    never read here.
+    """
+    out: dict[str, tuple[int, int]] = {}
+    for survey_id, (version, (start, end)) in wanted.items():
+        survey = surveys.get(survey_id)
+        if survey is None or survey.version != version:
+            raise ValueError(f"survey {survey_id} version {version} is not installed")
+        if answers is None:
+            out.update({m: (0, 0) for m in survey.measures})
+            continue
+        result = compute_survey(answers, survey, start, end)
+        out.update({c.measure_id: (c.numerator, c.denominator) for c in result.measures})
+    return out

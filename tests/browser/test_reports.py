@@ -11,6 +11,7 @@ package when running as root (see browser/chromium.py).
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import subprocess
@@ -193,10 +194,12 @@ def test_report_prints_on_few_a4_pages(rendered: dict[str, Rendered], name: str)
 def _identifiers() -> frozenset[str]:
     """Names a reviewer must see as they are: code lists and the extract's columns."""
     from client.extract.schema import TABLES
+    from client.extract.tables import Extract
     from indicator_defs import load_catalogue
 
     columns = {c for table in TABLES for c in (table.name, *table.column_names)}
-    return frozenset(load_catalogue().codelists) | columns
+    tables = {f.name for f in dataclasses.fields(Extract) if "DataFrame" in str(f.type)}
+    return frozenset(load_catalogue().codelists) | columns | tables
 
 
 def _assert_danish(what: str, text: str, allowed: frozenset[str] = frozenset()) -> None:

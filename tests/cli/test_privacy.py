@@ -199,7 +199,8 @@ def test_diff_shows_a_reviewer_what_changed(runner, signed, tmp_path):
     assert result.exit_code == 0, result.output
     assert "~ manifest.version: 2 → 3" in result.output
     assert "~ dp.epsilon_per_release: 1.0 → 0.5" in result.output
-    assert "ε per release 1.000 → 0.500" in result.output
+    before = manifest_release(load_manifest(manifest).manifest).cost().epsilon
+    assert f"ε per release {before:.3f} → 0.500" in result.output
     doc = json.loads(run(runner, "manifest", "diff", manifest, newer, "--json").output)
     assert {c["path"] for c in doc["changes"]} == {"manifest.version", "dp.epsilon_per_release"}
     same = run(runner, "--lang", "en", "manifest", "diff", manifest, manifest)

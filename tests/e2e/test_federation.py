@@ -29,9 +29,12 @@ import pytest
 from typer.testing import CliRunner
 
 from client.agent.config import load_settings
+from client.engine.survey import survey_cells
+from client.extract.loader import load_extract
 from client.report.gather import gather_report
 from indicator_defs import load_catalogue
 from indicator_defs.fhir_extensions import structure_definitions
+from indicator_defs.survey_loader import installed_surveys
 from klynge.cli import root
 from klynge.demo import DEMO_PARTNER_MEASURES, DemoOptions, prepare, run, stop_all
 from privacy.layout import TOTAL, ReleaseLayout, RoundScope
@@ -74,6 +77,18 @@ def compute_all(layout) -> dict[str, dict]:
         )
         assert res.exit_code == 0, res.output
         out[p.id] = json.loads(res.stdout)
+    return out
+
+
+def survey_truth(layout) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per practice, (units, respondents) per survey measure from its own answers file."""
+    manifest = load_manifest(layout.manifest).manifest
+    reference = date(2026, 9, 30)
+    wanted = {s.id: (s.version, s.period(reference)) for s in manifest.survey_entries}
+    out = {}
+    for p in layout.federation.practices:
+        extract = load_extract(layout.federation.extract_dir(p), surveys=installed_surveys())
+        out[p.id] = survey_cells(extract.survey_responses, installed_surveys(), wanted)
     return out
 
 
@@ -254,6 +269,18 @@ def test_no_dp_release_equals_the_sum_of_local_computes_even_with_dropouts(tmp_p
         "round_id": wide["round_ids"][0],
         "totals": "exact" if same else "contributors_differ",
     }
+    # Survey cells: each PX measure's units and respondents are the sums of the practices'
+    # own `compute_survey` over the manifest's period, read from their own answers files.
+    answers = survey_truth(layout)
+    members_of = {c: contributors_of(layout, d) for c, d in results["clusters"].items()}
+    members_of["region"] = region_members
+    for unit, doc in [*results["clusters"].items(), ("region", region)]:
+        assert set(doc["surveys"]) == set(installed_surveys()["PX"].measures)
+        for measure, figure in doc["surveys"].items():
+            expected = [sum(answers[p][measure][k] for p in members_of[unit]) for k in (0, 1)]
+            units, respondents = expected
+            assert figure["cells"] == {"units": units, "respondents": respondents}, unit
+            assert expected[1] > 0, (unit, measure)  # synth's practices answer
     # every practice can fetch its cluster's and region's release for its local report
     for p in layout.federation.practices:
         if p.id in outcome.dropouts:
@@ -297,6 +324,9 @@ def test_dp_release_is_within_six_sigma_and_the_server_holds_no_patient_data(tmp
                 figures += 1
                 covered += ind["interval"][0] <= num / den <= ind["interval"][1]
             assert isinstance(ind.get("uncertain", False), bool)
+        for figure in doc["surveys"].values():  # no answers: the survey cells are noise alone
+            for name, value in figure["cells"].items():
+                assert abs(value) <= 6 * figure["cell_noise_sd"][name] + 1, (name, value)
         check_cluster_rounds_carry_no_histograms(results)
     # 95 % intervals (noise and chance) hold the practices' true rate in most cases.
     assert figures > 30 and covered >= 0.8 * figures, (covered, figures)
@@ -404,7 +434,11 @@ def check_every_release_exports_as_conformant_fhir(results: dict) -> None:
             assert published.count(url) == 1, url
         for entry in bundle["entry"]:
             report = entry["resource"]
-            indicator = catalogue.indicators[report["measure"].rsplit("/", 1)[1].split("|")[0]]
+            measure_id = report["measure"].rsplit("/", 1)[1].split("|")[0]
+            if measure_id in release.surveys:  # a survey measure names the survey's version
+                assert report["measure"].endswith("|1")
+                continue
+            indicator = catalogue.indicators[measure_id]
             assert report["measure"].endswith(f"|{indicator.version}")
             assert release.definitions[indicator.id].content_hash == indicator.content_hash
 

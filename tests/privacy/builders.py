@@ -13,7 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from privacy.catalogue import InstalledCatalogue, InstalledCodelist, InstalledIndicator
+from privacy.catalogue import (
+    InstalledCatalogue,
+    InstalledCodelist,
+    InstalledIndicator,
+    InstalledSurvey,
+)
 from privacy.defaults import default_manifest_path
 from privacy.distribution import DistributionSpec
 from privacy.layout import ReleaseLayout, RoundScope
@@ -29,6 +34,7 @@ from privacy.manifest import (
     Manifest,
     RegionRound,
     Schedule,
+    SurveyEntry,
     load_manifest,
 )
 from privacy.plan import manifest_release
@@ -90,9 +96,10 @@ def make_manifest(
     reference_dates: tuple[date, ...] | None = None,
     distribution: DistributionSpec | None = None,
     region_round: bool = False,
+    surveys: tuple[SurveyEntry, ...] | None = None,
 ) -> Manifest:
     """A small manifest for unit tests; a region-wide round (on the last reference date,
-    with `distribution`) only when asked for."""
+    with `distribution`) and surveys (`default_surveys()`) only when asked for."""
     base = default_manifest()
     indicators = indicators or (
         indicator("DM-01"),
@@ -124,7 +131,13 @@ def make_manifest(
         region_round=RegionRound((dates[-1],), epsilon, distribution)
         if (region_round or distribution is not None)
         else None,
+        surveys=surveys,
     )
+
+
+def default_surveys() -> tuple[SurveyEntry, ...]:
+    """The shipped manifest's surveys (PX), pinned to the installed definition."""
+    return default_manifest().survey_entries
 
 
 def installed_for(manifest: Manifest) -> InstalledCatalogue:
@@ -146,7 +159,11 @@ def installed_for(manifest: Manifest) -> InstalledCatalogue:
     codelists = {
         c.name: InstalledCodelist(c.name, c.version, c.content_hash) for c in manifest.codelists
     }
-    return InstalledCatalogue(indicators, codelists)
+    surveys = {
+        s.id: InstalledSurvey(s.id, s.version, s.content_hash, s.measures)
+        for s in manifest.survey_entries
+    }
+    return InstalledCatalogue(indicators, codelists, surveys)
 
 
 def write_text(path: Path, text: str) -> Path:

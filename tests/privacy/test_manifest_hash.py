@@ -18,12 +18,12 @@ from privacy.distribution import DistributionSpec
 from tests.privacy.builders import default_manifest, make_manifest
 
 PINNED = {
-    "default": "d9c37932cade5864780d7daeb14bdead4099ec7f5394cdb192e551f759b92a74",
-    "small": "33432923f2c4c9723f549e7ccd7f4b64e2f2402ab7a0a1360c938c4d4d510944",
-    "skellam_mu": "49841ed9ae7343713a4a0ae5ce62c2e5b770da77f64469e07b4bb759f2c68390",
-    "local_laplace": "7fe82ef4e78dc14d13921afe92f718d429dcfd56c149cd0c14583eba0f236005",
-    "verification": "08d2d61d3ae7275ad3b787cc462d6c2d0c5bdb79db2e767517609766c8673404",
-    "distribution": "7dbaecd14f8f06580304258059914faf0fa304dbd9f42bd67830058d7d5bbb39",
+    "default": "0d4f40a8483a6375eb22e9514d7b61851f8888b93538be156a683a0c9c5ead06",
+    "small": "518a4f0e06905beec3d427a92f8a0b7c296aa6e1a63ab981697815ac5e604975",
+    "skellam_mu": "db7fa115877e72cc08f79b66211abb297dcaf45c35e89d961cd2200840f43dfb",
+    "local_laplace": "3800592e4e7834fd9590de15ade1a2ee43750f07eee2abbddc7d4970ae5ccc43",
+    "verification": "87aea1b213bbfdf872be512cfb595a1e4d8f6dd01709a51c19964b9053192792",
+    "distribution": "8b71506162186bf0f8537b3d5414b1d5b975c78df53f1f2025815f1966728a51",
 }
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from client.agent.config import load_settings
@@ -29,6 +30,7 @@ from client.extract.writer import write_extract
 from client.synth.practice import synthesize_practice
 from common.keyfiles import public_bytes
 from indicator_defs import load_catalogue
+from indicator_defs.survey_loader import installed_surveys
 from privacy.catalogue import from_catalogue
 from privacy.defaults import default_manifest_path
 from privacy.layout import RoundScope
@@ -105,6 +107,8 @@ class World:
     cluster: str = CLUSTER
     cores: dict[str, AgentCore] = field(default_factory=dict)
     region: str = REGION
+    # Patient-experience answers per practice (`survey_responses` rows); none by default.
+    answers: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def manifest(self) -> Manifest:
@@ -135,11 +139,16 @@ class World:
             receipt_key=self.keys[pid],
             registry=self.registry,
             manifests=(self.signed,),
-            gate=ManifestGate((self.signed,), self.trust_dir(pid), from_catalogue(cat)),
+            gate=ManifestGate(
+                (self.signed,), self.trust_dir(pid), from_catalogue(cat, installed_surveys())
+            ),
             catalogue=cat,
-            extract=extract(self.practice_ids.index(pid)),
+            extract=replace(
+                extract(self.practice_ids.index(pid)), survey_responses=self.answers.get(pid)
+            ),
             ledger=ledger or Ledger.open(self.ledger_dir(pid), key=self.keys[pid]),
             receipts_dir=self.receipts_dir(pid),
+            surveys=installed_surveys(),
         )
 
     def core(self, pid: str, *, today: dt.date = TODAY, seeds: list[str] | None = None):

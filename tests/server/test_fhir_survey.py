@@ -1,0 +1,89 @@
+"""Survey measures as FHIR MeasureReports: proportion for top-box shares, continuous-variable
+for the mean score, checked against the R4 schema and Klynge's invariants."""
+
+from __future__ import annotations
+
+import pytest
+
+from indicator_defs import load_catalogue
+from indicator_defs.survey_loader import installed_surveys
+from reporting.release_document import parse_release
+from server.fhir_report import DATA_ABSENT_REASON, INTERVAL_EXT, UNCERTAIN_EXT, release_bundle
+from server.fhir_survey import survey_measure_report
+from tests.server.builders import release_head
+from tests.server.fhir_schema import r4_problems
+
+PX = installed_surveys()["PX"]
+
+
+def _figure(kind: str, value: float | None, respondents: int, uncertain: bool = False) -> dict:
+    return {
+        "survey": "PX",
+        "kind": kind,
+        "value": value,
+        "interval": None if value is None else [value - 0.05, value + 0.05],
+        "respondents": respondents,
+        "value_noise_sd": 0.02,
+        "uncertain": uncertain,
+        "reason": "too_wide" if uncertain else None,
+        "cells": {"units": 100, "respondents": respondents},
+        "cell_noise_sd": {"units": 90.0, "respondents": 45.0},
+        "period": ["2025-10-01", "2026-09-30"],
+    }
+
+
+def _release() -> dict:
+    return release_head(
+        contributors=15,
+        epsilon_per_release=0.99,
+        delta_per_release=1e-6,
+        indicators=[],
+        surveys={
+            "PX-ACCESS": _figure("top_box", 0.81, 3600),
+            "PX-MEAN": _figure("mean", 4.2, 3600),
+            "PX-INVOLVEMENT": _figure("top_box", None, 0, uncertain=True),
+        },
+    )
+
+
+def _codes(group: dict) -> list[str]:
+    return [p["code"]["coding"][0]["code"] for p in group["population"]]
+
+
+def test_a_top_box_share_is_a_proportion_without_a_made_up_numerator():
+    report = survey_measure_report(parse_release("r", _release()), PX, "PX-ACCESS", lang="en")
+    assert r4_problems(report) == []
+    group = report["group"][0]
+    assert _codes(group) == ["initial-population", "denominator", "numerator"]
+    assert group["population"][1]["count"] == 3600
+    numerator = group["population"][2]
+    assert "count" not in numerator
+    assert numerator["_count"]["extension"][0]["url"] == DATA_ABSENT_REASON
+    assert group["measureScore"] == {"value": 0.81}
+    assert report["measure"].endswith("/Measure/PX-ACCESS|1")
+    assert report["period"] == {"start": "2025-10-01", "end": "2026-09-30"}
+    [interval] = [e for e in group["extension"] if e["url"] == INTERVAL_EXT]
+    assert interval["extension"][0]["valueDecimal"] == pytest.approx(0.76)
+    assert "81.0%" in report["text"]["div"] and "3,600 respondents" in report["text"]["div"]
+
+
+def test_a_mean_score_is_continuous_variable_and_an_empty_measure_says_why():
+    doc = parse_release("r", _release())
+    mean = survey_measure_report(doc, PX, "PX-MEAN", lang="da")
+    assert r4_problems(mean) == []
+    assert _codes(mean["group"][0]) == ["initial-population", "measure-population"]
+    assert mean["group"][0]["measureScore"] == {"value": 4.2}
+    empty = survey_measure_report(doc, PX, "PX-INVOLVEMENT", lang="da")
+    assert r4_problems(empty) == []
+    assert "value" not in empty["group"][0]["measureScore"]
+    assert {"url": UNCERTAIN_EXT, "valueBoolean": True} in empty["group"][0]["extension"]
+    broken = survey_measure_report(doc, PX, "PX-MEAN")
+    broken["group"][0]["population"].pop()
+    assert any("needs exactly one" in p for p in r4_problems(broken))
+
+
+def test_the_release_bundle_carries_indicators_and_survey_measures():
+    bundle = release_bundle(parse_release("r", _release()), load_catalogue(), lang="en")
+    assert r4_problems(bundle) == []
+    measures = [e["resource"]["measure"].split("/")[-1] for e in bundle["entry"]]
+    assert measures == ["PX-ACCESS|1", "PX-MEAN|1", "PX-INVOLVEMENT|1"]
