@@ -140,6 +140,8 @@ def _units(frame: pd.DataFrame, survey: Survey, measure: Measure) -> pd.Series:
     # (top-box) or whole after clipping to whole bounds (mean).
     units: pd.Series = (per["sum"] * q / per["count"]).round().astype(np.int64)
     return units
+
+
 def survey_cells(
     answers: pd.DataFrame | None,
     surveys: Mapping[str, Survey],
