@@ -42,6 +42,7 @@ from common.atomic import atomic_write
 from common.dates import parse_iso_date
 from common.errors import KeyFileError
 from common.i18n import register, t
+from common.identities import PRACTICE
 from common.keyfiles import load_private_key, load_public_key, public_bytes
 from common.logs import LOG_FORMATS, line_formatter
 from klynge.options import chosen_language
@@ -51,7 +52,7 @@ from privacy.receipts import format_epsilon
 from protocols.errors import IdentityKeyError
 from protocols.identity import IdentityKey, public_key_from_hex, public_key_to_hex
 from reporting.practice_page import render_practice_report
-from transport.csr import make_practice_request
+from transport.csr import make_request
 from transport.pki import PkiLayout
 
 app = typer.Typer(
@@ -278,11 +279,11 @@ def keygen(
     """Make this practice's TLS key here, and a certificate request for the region to sign."""
     # A command of its own, not part of `init`: a certificate expires within
     # 397 days, and a renewal needs a new key and request, not a new agent.
-    made = make_practice_request(PkiLayout(pki), practice, request_path=csr, force=force)
+    made = make_request(PkiLayout(pki), PRACTICE, practice, request_path=csr, force=force)
     typer.echo(
         t(
             "agent.cli.keygen",
-            practice=made.practice_id,
+            practice=made.subject_id,
             key_file=made.key_path,
             csr=made.request_path,
             fingerprint=made.key_fingerprint,

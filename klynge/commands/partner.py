@@ -1,4 +1,10 @@
-"""`klynge partner fetch`: a partner in the wider health system fetches what it was granted.
+"""`klynge partner keygen|fetch`: a partner in the wider health system and what it was granted.
+
+`keygen` makes the partner's TLS key on the partner's own machine and a
+certificate request for the region (`klynge pki sign --partner`): the same
+checks and files as a practice's `klynge agent keygen` (`transport.csr`). A
+command here rather than an option of `agent keygen`, because a partner runs
+no agent: everything a partner's machine needs is under `klynge partner`.
 
 The grant is the manifest's `[[partners]]` entry for the partner's certificate
 identity; the coordinator enforces it and refuses (and logs) anything more.
@@ -13,14 +19,17 @@ from pathlib import Path
 import typer
 
 from common.i18n import register, t
+from common.identities import PARTNER
 from indicator_defs import load_catalogue
 from klynge.options import chosen_language
 from reporting.partner_page import unit_label
 from server.partner_client import fetch_partner, load_partner_settings, write_received
 from server.partners import PartnerRequest
+from transport.csr import make_request
+from transport.pki import PkiLayout
 
 app = typer.Typer(
-    help="Partners in the wider health system: fetch the figures the manifest grants them.",
+    help="Partners in the wider health system: their TLS key and the figures they are granted.",
     no_args_is_help=True,
 )
 
@@ -31,13 +40,47 @@ register(
             "en": "{partner} received {units} ({n} indicators); written: {files}",
         },
         "partner.cli.nothing": {"da": "intet", "en": "nothing"},
+        "partner.cli.keygen": {
+            "da": "TLS-nøgle for partner {partner}: {key_file} (0600; den bliver på denne "
+            "maskine). Certifikatanmodning: {csr}; send den til regionen. Nøglens fingeraftryk: "
+            "{fingerprint}",
+            "en": "TLS key for partner {partner}: {key_file} (0600; it stays on this machine). "
+            "Certificate request: {csr}; send it to the region. The key's fingerprint: "
+            "{fingerprint}",
+        },
     }
 )
 
 
 @app.callback()
 def partner() -> None:
-    """Partners in the wider health system: fetch the figures the manifest grants them."""
+    """Partners in the wider health system: their TLS key and the figures they are granted."""
+
+
+@app.command("keygen")
+def keygen(
+    pki: Path = typer.Option(
+        ..., "--pki", help="The partner's PKI directory; the key goes to partners/ID.key."
+    ),
+    partner_id: str = typer.Option(..., "--partner", help="The partner's id, as in [[partners]]."),
+    csr: Path | None = typer.Option(
+        None, "--csr", help="Where to write the request (default: beside the key, ID.csr)."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace an existing key and request (a renewal)."
+    ),
+) -> None:
+    """Make this partner's TLS key here, and a certificate request for the region to sign."""
+    made = make_request(PkiLayout(pki), PARTNER, partner_id, request_path=csr, force=force)
+    typer.echo(
+        t(
+            "partner.cli.keygen",
+            partner=made.subject_id,
+            key_file=made.key_path,
+            csr=made.request_path,
+            fingerprint=made.key_fingerprint,
+        )
+    )
 
 
 @app.command("fetch")
