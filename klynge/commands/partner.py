@@ -21,12 +21,11 @@ import typer
 from common.i18n import register, t
 from common.identities import PARTNER
 from indicator_defs import load_catalogue
+from klynge.keygen import make_key_and_request
 from klynge.options import chosen_language
 from reporting.partner_page import unit_label
 from server.partner_client import fetch_partner, load_partner_settings, write_received
 from server.partners import PartnerRequest
-from transport.csr import make_request
-from transport.pki import PkiLayout
 
 app = typer.Typer(
     help="Partners in the wider health system: their TLS key and the figures they are granted.",
@@ -40,14 +39,6 @@ register(
             "en": "{partner} received {units} ({n} indicators); written: {files}",
         },
         "partner.cli.nothing": {"da": "intet", "en": "nothing"},
-        "partner.cli.keygen": {
-            "da": "TLS-nøgle for partner {partner}: {key_file} (0600; den bliver på denne "
-            "maskine). Certifikatanmodning: {csr}; send den til regionen. Nøglens fingeraftryk: "
-            "{fingerprint}",
-            "en": "TLS key for partner {partner}: {key_file} (0600; it stays on this machine). "
-            "Certificate request: {csr}; send it to the region. The key's fingerprint: "
-            "{fingerprint}",
-        },
     }
 )
 
@@ -71,16 +62,7 @@ def keygen(
     ),
 ) -> None:
     """Make this partner's TLS key here, and a certificate request for the region to sign."""
-    made = make_request(PkiLayout(pki), PARTNER, partner_id, request_path=csr, force=force)
-    typer.echo(
-        t(
-            "partner.cli.keygen",
-            partner=made.subject_id,
-            key_file=made.key_path,
-            csr=made.request_path,
-            fingerprint=made.key_fingerprint,
-        )
-    )
+    make_key_and_request(pki, PARTNER, partner_id, csr, force=force)
 
 
 @app.command("fetch")
