@@ -29,6 +29,14 @@ register(
     }
 )
 
+# The options both commands share, with one help text each.
+CSR_OPTION: Path | None = typer.Option(
+    None, "--csr", help="Where to write the request (default: beside the key, ID.csr)."
+)
+FORCE_OPTION: bool = typer.Option(
+    False, "--force", help="Replace an existing key and request (a renewal)."
+)
+
 
 def make_key_and_request(
     pki: Path, role: str, subject_id: str, csr: Path | None, *, force: bool

@@ -45,7 +45,7 @@ from common.i18n import register, t
 from common.identities import PRACTICE
 from common.keyfiles import load_private_key, load_public_key, public_bytes
 from common.logs import LOG_FORMATS, line_formatter
-from klynge.keygen import make_key_and_request
+from klynge.keygen import CSR_OPTION, FORCE_OPTION, make_key_and_request
 from klynge.options import chosen_language
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
@@ -260,12 +260,8 @@ def keygen(
         ..., "--pki", help="The practice's PKI directory; the key goes to practices/ID.key."
     ),
     practice: str = typer.Option(..., "--practice", help="Practice id (as in the federation)."),
-    csr: Path | None = typer.Option(
-        None, "--csr", help="Where to write the request (default: beside the key, ID.csr)."
-    ),
-    force: bool = typer.Option(
-        False, "--force", help="Replace an existing key and request (a renewal)."
-    ),
+    csr: Path | None = CSR_OPTION,
+    force: bool = FORCE_OPTION,
 ) -> None:
     """Make this practice's TLS key here, and a certificate request for the region to sign."""
     # A command of its own, not part of `init`: a certificate expires within

@@ -21,7 +21,7 @@ import typer
 from common.i18n import register, t
 from common.identities import PARTNER
 from indicator_defs import load_catalogue
-from klynge.keygen import make_key_and_request
+from klynge.keygen import CSR_OPTION, FORCE_OPTION, make_key_and_request
 from klynge.options import chosen_language
 from reporting.partner_page import unit_label
 from server.partner_client import fetch_partner, load_partner_settings, write_received
@@ -54,12 +54,8 @@ def keygen(
         ..., "--pki", help="The partner's PKI directory; the key goes to partners/ID.key."
     ),
     partner_id: str = typer.Option(..., "--partner", help="The partner's id, as in [[partners]]."),
-    csr: Path | None = typer.Option(
-        None, "--csr", help="Where to write the request (default: beside the key, ID.csr)."
-    ),
-    force: bool = typer.Option(
-        False, "--force", help="Replace an existing key and request (a renewal)."
-    ),
+    csr: Path | None = CSR_OPTION,
+    force: bool = FORCE_OPTION,
 ) -> None:
     """Make this partner's TLS key here, and a certificate request for the region to sign."""
     make_key_and_request(pki, PARTNER, partner_id, csr, force=force)
