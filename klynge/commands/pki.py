@@ -188,7 +188,7 @@ def sign(
         done = t("pki.sign.partner_done", partner=expected, out=out, fingerprint=key_fingerprint)
     else:
         done = t("pki.sign.done", practice=expected, out=out, fingerprint=key_fingerprint)
-    console.print(done)
+    console.print(done, markup=False)  # '[[partners]]' is text, not rich markup
 
 
 def _declared_partners(manifest: Path, authority: Path) -> frozenset[str]:

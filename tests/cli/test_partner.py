@@ -78,6 +78,7 @@ def test_keygen_at_the_partner_and_sign_at_the_region(tmp_path, pki):
     assert identity_of(load_certificate(out)) == ("partner", "rh-kvalitet")
     fingerprint = made.output.split("fingerprint: ")[1].split()[0]
     assert fingerprint in signed.output.replace("\n", "")  # read to each other by telephone
+    assert "manifest's [[partners]] grants" in " ".join(signed.output.split())  # not markup
     assert not list(pki.root.rglob("*.csr")) and not (pki.root / "partners").exists()
 
     # Refusals: one line naming the file, nothing written.
