@@ -73,8 +73,8 @@ register(
             "en": "National figures: verify the regions' publications and combine them.",
         },
         "cli.cmd.partner": {
-            "da": "Partnere i sundhedsvæsenet: hent de tal, manifestet giver dem.",
-            "en": "Partners in the wider health system: fetch the figures the manifest grants.",
+            "da": "Partnere i sundhedsvæsenet: deres TLS-nøgle og de tal, manifestet giver dem.",
+            "en": "Partners in the wider health system: their TLS key and the figures granted.",
         },
         "cli.cmd.fhir": {
             "da": (
@@ -239,24 +239,33 @@ HELP_DA: dict[str, str] = {
     "Add a few bad survey answers per practice, one per skip rule.": (
         "Tilføj nogle få forkerte spørgeskemasvar pr. praksis, ét pr. frasorteringsregel."
     ),
-    "Sign a practice's certificate request: its own key, its practice id, nothing else.": (
-        "Underskriv en praksis' certifikatanmodning: dens egen nøgle, dens praksis-id, intet andet."
+    "Sign a practice's or a partner's certificate request: its own key, its id, nothing else.": (
+        "Underskriv en praksis' eller en partners certifikatanmodning: dens egen nøgle, dens id, "
+        "intet andet."
     ),
-    "The practice's certificate request (PEM).": "Praksissens certifikatanmodning (PEM).",
+    "The certificate request (PEM) to sign.": "Certifikatanmodningen (PEM), der skal underskrives.",
     "The practice that sent the request; the request must name it.": (
         "Den praksis, der sendte anmodningen; anmodningen skal nævne den."
     ),
     "Federation TOML; the practice must be one of its [[practices]].": (
         "Føderationens TOML-fil; praksissen skal være en af dens [[practices]]."
     ),
-    "Where to write the practice's certificate (never overwritten).": (
-        "Hvor praksissens certifikat skrives (overskrives aldrig)."
+    "The partner that sent the request; the request must name it.": (
+        "Den partner, der sendte anmodningen; anmodningen skal nævne den."
     ),
-    "Issue a partner's client certificate (its own role: it can never act as a practice).": (
-        "Udsted en partners klientcertifikat (sin egen rolle: det kan aldrig optræde som en "
-        "praksis)."
+    "Signed manifest; the partner must be one of its [[partners]].": (
+        "Det underskrevne manifest; partneren skal være en af dets [[partners]]."
+    ),
+    "Where to write the certificate (never overwritten).": (
+        "Hvor certifikatet skrives (overskrives aldrig)."
     ),
     "The partner's id, as in [[partners]].": "Partnerens id, som i [[partners]].",
+    "Make this partner's TLS key here, and a certificate request for the region to sign.": (
+        "Lav partnerens TLS-nøgle her og en certifikatanmodning, som regionen underskriver."
+    ),
+    "The partner's PKI directory; the key goes to partners/ID.key.": (
+        "Partnerens PKI-mappe; nøglen skrives som ID.key i dens undermappe partners."
+    ),
     "Make this practice's TLS key here, and a certificate request for the region to sign.": (
         "Lav praksissens TLS-nøgle her og en certifikatanmodning, som regionen underskriver."
     ),
@@ -282,8 +291,8 @@ HELP_DA: dict[str, str] = {
     "The coordinator's state_dir: show the imported national release too.": (
         "Koordinatorens state_dir: vis også den importerede nationale udgivelse."
     ),
-    "Partners in the wider health system: fetch the figures the manifest grants them.": (
-        "Partnere i det øvrige sundhedsvæsen: hent de tal, manifestet giver dem."
+    "Partners in the wider health system: their TLS key and the figures they are granted.": (
+        "Partnere i det øvrige sundhedsvæsen: deres TLS-nøgle og de tal, de har fået adgang til."
     ),
     "Fetch the partner's grant over mutual TLS; write JSON, FHIR MeasureReports and HTML.": (
         "Hent partnerens tal over gensidig TLS; skriv JSON, FHIR MeasureReports og HTML."

@@ -5,8 +5,8 @@ Why a CA of our own: practices can only dial out, and the coordinator must know
 client says. So each practice gets a client certificate that carries its
 practice id twice: as subject CN (for humans) and as the URI SAN
 `urn:klynge:practice:<id>` (the one the coordinator trusts). A partner in the
-wider health system gets `urn:klynge:partner:<id>` instead (`issue_partner`):
-a role of its own, so it can never be read as a practice. In production the
+wider health system gets `urn:klynge:partner:<id>` instead: a role of its
+own, so it can never be read as a practice. In production the
 region's CA or OCES3 organisation certificates take the place of this CA; only
 `practice_id_of` would need to learn their naming.
 
@@ -18,9 +18,10 @@ hard-linked into place, which fails if the target exists. The one exception is
 a practice renewing its own key (`klynge agent keygen --force`), which renames
 the new key over the old one in one step.
 
-A practice's key is made on the practice's machine and only its certificate
-request reaches the CA: see `transport.csr`. `issue_practices`, which makes
-practices' keys here, serves the one-machine demo and tests.
+A practice's or a partner's key is made on its own machine and only its
+certificate request reaches the CA: see `transport.csr`. `issue_practices`
+and `issue_partner`, which make those keys here, serve the one-machine demo
+and tests.
 """
 
 from __future__ import annotations
@@ -45,11 +46,11 @@ from common.errors import KlyngeError
 from common.federation import load_federation
 from common.i18n import register, t
 from common.identities import (
-    PARTNER_URI_PREFIX,
+    PARTNER,
     PRACTICE,
-    PRACTICE_URI_PREFIX,
     SUBJECT_ID,
     URI_PREFIX,
+    identity_uri,
     parse_identity,
 )
 
@@ -162,6 +163,10 @@ class PkiLayout:
     def partner_key(self, partner_id: str) -> Path:
         return self.partners_dir / f"{validate_practice_id(partner_id)}.key"
 
+    def partner_request(self, partner_id: str) -> Path:
+        """Where `klynge partner keygen` puts the request, beside the key it is for."""
+        return self.partners_dir / f"{validate_practice_id(partner_id)}.csr"
+
 
 # -- building certificates (pure: keys and the clock come in) -----------------
 
@@ -175,14 +180,19 @@ def _serial() -> int:
     return secrets.randbits(159) | 1
 
 
-def practice_name(practice_id: str) -> x509.Name:
-    """The subject of a practice's certificate and of its request: the id as CN."""
-    return _name(practice_id)
+def subject_name(subject_id: str) -> x509.Name:
+    """The subject of a practice's or partner's certificate and of its request: the id as CN."""
+    return _name(subject_id)
+
+
+def identity_san(role: str, subject_id: str) -> x509.UniformResourceIdentifier:
+    """The URI SAN the coordinator reads the identity from (`identity_of`)."""
+    return x509.UniformResourceIdentifier(identity_uri(role, validate_practice_id(subject_id)))
 
 
 def practice_uri(practice_id: str) -> x509.UniformResourceIdentifier:
     """The URI SAN the coordinator reads the practice from (`practice_id_of`)."""
-    return x509.UniformResourceIdentifier(PRACTICE_URI_PREFIX + validate_practice_id(practice_id))
+    return identity_san(PRACTICE, practice_id)
 
 
 def _name(common_name: str) -> x509.Name:
@@ -350,7 +360,7 @@ def build_partner_certificate(
         ca_cert,
         public,
         common_name=partner_id,
-        sans=[x509.UniformResourceIdentifier(PARTNER_URI_PREFIX + partner_id)],
+        sans=[identity_san(PARTNER, partner_id)],
         usage=ExtendedKeyUsageOID.CLIENT_AUTH,
         now=now,
         days=days,
@@ -622,7 +632,12 @@ def issue_practices(
 def issue_partner(
     layout: PkiLayout, partner_id: str, *, now: datetime, days: int = LEAF_DAYS
 ) -> IssuedCertificate:
-    """A partner's client certificate from the region's CA; never replaces an existing one."""
+    """A partner's client certificate and private key, made here at the CA; never replaced.
+
+    For the one-machine demo and tests only, like `issue_practices`: a partner
+    on its own machine makes its key and a request (`klynge partner keygen`),
+    which the region signs (`transport.csr`, `klynge pki sign --partner`).
+    """
     validate_practice_id(partner_id)
     cert_path, key_path = layout.partner_cert(partner_id), layout.partner_key(partner_id)
     for path in (cert_path, key_path):

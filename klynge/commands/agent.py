@@ -42,8 +42,10 @@ from common.atomic import atomic_write
 from common.dates import parse_iso_date
 from common.errors import KeyFileError
 from common.i18n import register, t
+from common.identities import PRACTICE
 from common.keyfiles import load_private_key, load_public_key, public_bytes
 from common.logs import LOG_FORMATS, line_formatter
+from klynge.keygen import CSR_OPTION, FORCE_OPTION, make_key_and_request
 from klynge.options import chosen_language
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
@@ -51,8 +53,6 @@ from privacy.receipts import format_epsilon
 from protocols.errors import IdentityKeyError
 from protocols.identity import IdentityKey, public_key_from_hex, public_key_to_hex
 from reporting.practice_page import render_practice_report
-from transport.csr import make_practice_request
-from transport.pki import PkiLayout
 
 app = typer.Typer(
     help="The practice agent: take part in rounds, show its status, set it up.",
@@ -117,14 +117,6 @@ register(
         "agent.cli.recovered_previous": {
             "da": "Den tidligere fil er gemt som {path}.",
             "en": "The previous file is kept as {path}.",
-        },
-        "agent.cli.keygen": {
-            "da": "TLS-nøgle for {practice}: {key_file} (0600; den bliver på denne maskine). "
-            "Certifikatanmodning: {csr}; send den til regionen. Nøglens fingeraftryk: "
-            "{fingerprint}",
-            "en": "TLS key for {practice}: {key_file} (0600; it stays on this machine). "
-            "Certificate request: {csr}; send it to the region. The key's fingerprint: "
-            "{fingerprint}",
         },
         "agent.cli.coordinator": {
             "da": "angiv enten --coordinator VÆRT:PORT eller --port-file FIL",
@@ -268,26 +260,13 @@ def keygen(
         ..., "--pki", help="The practice's PKI directory; the key goes to practices/ID.key."
     ),
     practice: str = typer.Option(..., "--practice", help="Practice id (as in the federation)."),
-    csr: Path | None = typer.Option(
-        None, "--csr", help="Where to write the request (default: beside the key, ID.csr)."
-    ),
-    force: bool = typer.Option(
-        False, "--force", help="Replace an existing key and request (a renewal)."
-    ),
+    csr: Path | None = CSR_OPTION,
+    force: bool = FORCE_OPTION,
 ) -> None:
     """Make this practice's TLS key here, and a certificate request for the region to sign."""
     # A command of its own, not part of `init`: a certificate expires within
     # 397 days, and a renewal needs a new key and request, not a new agent.
-    made = make_practice_request(PkiLayout(pki), practice, request_path=csr, force=force)
-    typer.echo(
-        t(
-            "agent.cli.keygen",
-            practice=made.practice_id,
-            key_file=made.key_path,
-            csr=made.request_path,
-            fingerprint=made.key_fingerprint,
-        )
-    )
+    make_key_and_request(pki, PRACTICE, practice, csr, force=force)
 
 
 @app.command("init")

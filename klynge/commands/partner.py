@@ -1,4 +1,10 @@
-"""`klynge partner fetch`: a partner in the wider health system fetches what it was granted.
+"""`klynge partner keygen|fetch`: a partner in the wider health system and what it was granted.
+
+`keygen` makes the partner's TLS key on the partner's own machine and a
+certificate request for the region (`klynge pki sign --partner`): the same
+checks and files as a practice's `klynge agent keygen` (`transport.csr`). A
+command here rather than an option of `agent keygen`, because a partner runs
+no agent: everything a partner's machine needs is under `klynge partner`.
 
 The grant is the manifest's `[[partners]]` entry for the partner's certificate
 identity; the coordinator enforces it and refuses (and logs) anything more.
@@ -13,14 +19,16 @@ from pathlib import Path
 import typer
 
 from common.i18n import register, t
+from common.identities import PARTNER
 from indicator_defs import load_catalogue
+from klynge.keygen import CSR_OPTION, FORCE_OPTION, make_key_and_request
 from klynge.options import chosen_language
 from reporting.partner_page import unit_label
 from server.partner_client import fetch_partner, load_partner_settings, write_received
 from server.partners import PartnerRequest
 
 app = typer.Typer(
-    help="Partners in the wider health system: fetch the figures the manifest grants them.",
+    help="Partners in the wider health system: their TLS key and the figures they are granted.",
     no_args_is_help=True,
 )
 
@@ -37,7 +45,20 @@ register(
 
 @app.callback()
 def partner() -> None:
-    """Partners in the wider health system: fetch the figures the manifest grants them."""
+    """Partners in the wider health system: their TLS key and the figures they are granted."""
+
+
+@app.command("keygen")
+def keygen(
+    pki: Path = typer.Option(
+        ..., "--pki", help="The partner's PKI directory; the key goes to partners/ID.key."
+    ),
+    partner_id: str = typer.Option(..., "--partner", help="The partner's id, as in [[partners]]."),
+    csr: Path | None = CSR_OPTION,
+    force: bool = FORCE_OPTION,
+) -> None:
+    """Make this partner's TLS key here, and a certificate request for the region to sign."""
+    make_key_and_request(pki, PARTNER, partner_id, csr, force=force)
 
 
 @app.command("fetch")

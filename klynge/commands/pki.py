@@ -1,10 +1,13 @@
 """`klynge pki init|sign|list`: the region's certificate authority behind the federation's mTLS.
 
 The files live in one directory (see `transport.pki.PkiLayout`). Keys are
-written 0600 and never overwritten. A practice's key is never made here: the
-practice makes it with `klynge agent keygen` and sends a certificate request,
-which `sign` checks and signs (`transport.csr`). Only the one-machine demo
-makes practices' keys at the CA (`transport.pki.issue_practices`). In
+written 0600 and never overwritten. Neither a practice's key nor a partner's
+is made here: the practice makes its own with `klynge agent keygen`, the
+partner with `klynge partner keygen`, and each sends a certificate request,
+which `sign` checks and signs (`transport.csr`): a practice's against the
+federation file, a partner's against the signed manifest's `[[partners]]`.
+Only the one-machine demo makes such keys at the CA
+(`transport.pki.issue_practices` and `issue_partner`, no command). In
 production the region's CA or OCES3 organisation certificates replace this CA.
 """
 
@@ -18,8 +21,12 @@ from rich.console import Console
 from rich.table import Table
 
 from common.i18n import register, t
-from common.identities import PRACTICE
-from transport.csr import sign_practice_request
+from common.identities import PARTNER, PRACTICE
+from common.keyfiles import load_public_key
+from privacy.manifest import load_manifest
+from privacy.signing import key_id
+from privacy.trust import check_signature
+from transport.csr import sign_request
 from transport.pki import (
     CA_DAYS,
     DEFAULT_SERVER_HOSTS,
@@ -30,7 +37,6 @@ from transport.pki import (
     fingerprint,
     identity_of,
     init_pki,
-    issue_partner,
     load_certificate,
     practice_ids_from_federation,
 )
@@ -58,11 +64,19 @@ register(
             "en": "Certificate for {practice} written to {out}. The request's key has the "
             "fingerprint {fingerprint}: compare it with the practice by telephone.",
         },
-        "pki.issue.partner": {
-            "da": "Partnercertifikat (urn:klynge:partner:{id}) i {dir}; det giver kun adgang til "
-            "det, manifestets [[partners]] giver denne identitet.",
-            "en": "Partner certificate (urn:klynge:partner:{id}) in {dir}; it reaches only what "
-            "the manifest's [[partners]] grants this identity.",
+        "pki.sign.partner_done": {
+            "da": "Partnercertifikat (urn:klynge:partner:{partner}) skrevet til {out}; det giver "
+            "kun adgang til det, manifestets [[partners]] giver denne identitet. Anmodningens "
+            "nøgle har fingeraftrykket {fingerprint}: sammenlign det med partneren i telefonen.",
+            "en": "Partner certificate (urn:klynge:partner:{partner}) written to {out}; it "
+            "reaches only what the manifest's [[partners]] grants this identity. The request's "
+            "key has the fingerprint {fingerprint}: compare it with the partner by telephone.",
+        },
+        "pki.sign.one_of": {
+            "da": "angiv enten --practice og --federation eller --partner, --manifest og "
+            "--manifest-authority",
+            "en": "give either --practice and --federation, or --partner, --manifest and "
+            "--manifest-authority",
         },
     }
 )
@@ -115,47 +129,78 @@ def init(
 @app.command("sign")
 def sign(
     directory: Path = _DIR,
-    csr: Path = typer.Option(..., "--csr", help="The practice's certificate request (PEM)."),
-    practice: str = typer.Option(
-        ..., "--practice", help="The practice that sent the request; the request must name it."
+    csr: Path = typer.Option(..., "--csr", help="The certificate request (PEM) to sign."),
+    practice: str | None = typer.Option(
+        None, "--practice", help="The practice that sent the request; the request must name it."
     ),
-    federation: Path = typer.Option(
-        ..., "--federation", help="Federation TOML; the practice must be one of its [[practices]]."
+    federation: Path | None = typer.Option(
+        None, "--federation", help="Federation TOML; the practice must be one of its [[practices]]."
+    ),
+    partner: str | None = typer.Option(
+        None, "--partner", help="The partner that sent the request; the request must name it."
+    ),
+    manifest: Path | None = typer.Option(
+        None, "--manifest", help="Signed manifest; the partner must be one of its [[partners]]."
+    ),
+    manifest_authority: Path | None = typer.Option(
+        None, "--manifest-authority", help="The manifest authority's public key (PEM)."
     ),
     out: Path = typer.Option(
-        ..., "--out", help="Where to write the practice's certificate (never overwritten)."
+        ..., "--out", help="Where to write the certificate (never overwritten)."
     ),
     days: int = typer.Option(LEAF_DAYS, "--days", min=1),
 ) -> None:
-    """Sign a practice's certificate request: its own key, its practice id, nothing else."""
-    ids = frozenset(practice_ids_from_federation(federation))
-    issued, key_fingerprint = sign_practice_request(
+    """Sign a practice's or a partner's certificate request: its own key, its id, nothing else."""
+    given = {
+        name
+        for name, value in (
+            ("practice", practice),
+            ("federation", federation),
+            ("partner", partner),
+            ("manifest", manifest),
+            ("authority", manifest_authority),
+        )
+        if value is not None
+    }
+    if given == {"practice", "federation"} and practice and federation:
+        role, expected, source = PRACTICE, practice, federation
+        ids = frozenset(practice_ids_from_federation(federation))
+    elif given == {"partner", "manifest", "authority"} and partner and manifest:
+        assert manifest_authority is not None
+        role, expected, source = PARTNER, partner, manifest
+        ids = _declared_partners(manifest, manifest_authority)
+    else:
+        raise typer.BadParameter(t("pki.sign.one_of"), param_hint="--practice/--partner")
+    issued, key_fingerprint = sign_request(
         PkiLayout(directory),
         csr,
-        expected=practice,
-        practice_ids=ids,
-        federation=federation,
+        role=role,
+        expected=expected,
+        declared=ids,
+        source=source,
         out=out,
         now=_now(),
         days=days,
     )
     console = Console()
     console.print(_table([issued]))
-    console.print(t("pki.sign.done", practice=practice, out=out, fingerprint=key_fingerprint))
+    if role == PARTNER:
+        done = t("pki.sign.partner_done", partner=expected, out=out, fingerprint=key_fingerprint)
+    else:
+        done = t("pki.sign.done", practice=expected, out=out, fingerprint=key_fingerprint)
+    console.print(done, markup=False)  # '[[partners]]' is text, not rich markup
 
 
-@app.command("issue-partner")
-def issue_partner_command(
-    directory: Path = _DIR,
-    partner_id: str = typer.Option(..., "--id", help="The partner's id, as in [[partners]]."),
-    days: int = typer.Option(LEAF_DAYS, "--days", min=1),
-) -> None:
-    """Issue a partner's client certificate (its own role: it can never act as a practice)."""
-    layout = PkiLayout(directory)
-    issued = issue_partner(layout, partner_id, now=_now(), days=days)
-    console = Console()
-    console.print(_table([issued]))
-    console.print(t("pki.issue.partner", id=partner_id, dir=layout.partners_dir))
+def _declared_partners(manifest: Path, authority: Path) -> frozenset[str]:
+    """The ids of the manifest's `[[partners]]`, once the authority's signature holds.
+
+    The signed manifest is what the practices approved: a partner added to an
+    edited copy of it gets no certificate.
+    """
+    signed = load_manifest(manifest)
+    public = load_public_key(authority)
+    check_signature(signed, {key_id(public): public})
+    return frozenset(p.id for p in signed.manifest.partners or ())
 
 
 @app.command("list")

@@ -4,8 +4,11 @@ Markers (HTML comments, invisible when the page is rendered):
 
     <!-- runbook: step N, region -->            the ```sh block after it runs on the region
     <!-- runbook: step N, practice -->          ... on every practice's machine
+    <!-- runbook: step N, partner -->           ... on the partner's machine
     <!-- runbook: step N, send region -> practice -->   move outbox/PRACTICE/* to its inbox/
     <!-- runbook: step N, send practice -> region -->   move each practice's outbox/* to inbox/
+    <!-- runbook: step N, send region -> partner -->    move outbox/PARTNER/* to its inbox/
+    <!-- runbook: step N, send partner -> region -->    move the partner's outbox/* to inbox/
     <!-- runbook: not run (why) -->             the next ```sh block is left out, on purpose
 
 Every ```sh block must carry one of them, so a block nobody runs cannot hide in
@@ -27,10 +30,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-MACHINES = ("region", "practice")
+MACHINES = ("region", "practice", "partner")
+_MACHINE = "|".join(MACHINES)
 _MARKER = re.compile(r"<!--\s*runbook:\s*(.*?)\s*-->")
-_STEP = re.compile(r"step (\d+), (region|practice)$")
-_SEND = re.compile(r"step (\d+), send (region|practice) -> (region|practice)$")
+_STEP = re.compile(rf"step (\d+), ({_MACHINE})$")
+_SEND = re.compile(rf"step (\d+), send ({_MACHINE}) -> ({_MACHINE})$")
 _FENCE = re.compile(r"```sh\n(.*?)```", re.S)
 
 
@@ -41,7 +45,7 @@ class RunbookError(AssertionError):
 @dataclass(frozen=True)
 class Step:
     number: int
-    machine: str  # "region" or "practice"; for a send, the sender
+    machine: str  # "region", "practice" or "partner"; for a send, the sender
     script: str = ""  # empty for a send
     receiver: str = ""  # set for a send
     source: str = ""  # "file:line", for messages
@@ -67,8 +71,8 @@ def read_steps(path: Path) -> list[Step]:
                 raise RunbookError(f"{where}: 'not run' marker without a ```sh block after it")
             skipped.add(block.start())
         elif send := _SEND.match(label):
-            if send.group(2) == send.group(3):
-                raise RunbookError(f"{where}: a send goes to the other machine")
+            if send.group(2) == send.group(3) or "region" not in (send.group(2), send.group(3)):
+                raise RunbookError(f"{where}: a send goes between the region and another machine")
             steps.append(
                 Step(int(send.group(1)), send.group(2), receiver=send.group(3), source=where)
             )

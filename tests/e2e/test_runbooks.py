@@ -1,21 +1,26 @@
 """The runbooks are a test: their commands, run as written, release one round.
 
-`docs/runbook-region.md` and `docs/runbook-practice.md` are read for their
-marked shell blocks (see `tests.e2e.runbook`), which run in step order with
-`bash -euo pipefail` in empty folders: one for the region's machine and one
-for each practice's machine, with the venv's `klynge` first on PATH. The files
+`docs/runbook-region.md`, `docs/runbook-practice.md` and
+`docs/runbook-partner.md` are read for their marked shell blocks (see
+`tests.e2e.runbook`), which run in step order with `bash -euo pipefail` in
+empty folders: one for the region's machine, one for each practice's machine
+and one for the partner's, with the venv's `klynge` first on PATH. The files
 of each "send" step are moved between the folders exactly as the runbooks say
-(outbox to inbox). The runbooks themselves start the coordinator and the
-agents in the background and wait for them; the test only stops what is still
-running at the end. A command in the docs that fails fails the test, so the
-docs cannot drift from the code.
+(outbox to inbox). After the practices' round the partner makes its key, the
+region signs its request, and the partner fetches its grant once. The
+runbooks themselves start the coordinator and the agents in the background and
+wait for them; the test only stops what is still running at the end. A
+command in the docs that fails fails the test, so the docs cannot drift from
+the code.
 
 Afterwards the test checks what the runbooks promise: one released round in
-the region's store and the reports written. After every step it checks that
-no private key of a practice is on the region's machine (a file holding a
-private key there is one of the region's own, by path), and every send that
-no file it moves holds a private key: each practice's TLS key is made on its
-own machine and only its certificate request travels.
+the region's store, the reports written, and the partner's three files
+holding only its granted indicators. After every step it checks that no
+private key of a practice or the partner is on the region's machine (a file
+holding a private key there is one of the region's own, by path), and every
+send that no file it moves holds a private key: each practice's and the
+partner's TLS key is made on its own machine and only its certificate request
+travels.
 """
 
 from __future__ import annotations
@@ -30,9 +35,11 @@ from pathlib import Path
 
 import pytest
 
+from server.partners import parse_bundle
 from tests.e2e.runbook import Machine, RunbookError, merge, read_steps, send
 from transport.pki import (
     check_key_matches,
+    identity_of,
     is_issued_by,
     load_certificate,
     load_private_key,
@@ -43,6 +50,9 @@ pytestmark = pytest.mark.e2e
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PRACTICES = [f"P{i:04d}" for i in range(1, 7)]  # the runbooks' trial: six practices in K01
+PARTNER = "rh-kvalitet"  # the partner the region's runbook declares in the manifest
+PARTNER_MEASURES = {"AB-01", "AB-02", "DM-01", "DM-02"}  # and the indicators it grants
+RUNBOOKS = ("runbook-region.md", "runbook-practice.md", "runbook-partner.md")
 STEP_TIMEOUT_S = 240.0
 # The only private keys the region's folder may hold, all the region's own.
 REGION_KEYS = {
@@ -78,27 +88,41 @@ def _free_port() -> int:
 
 
 def _steps():
-    return merge(read_steps(DOCS / "runbook-region.md"), read_steps(DOCS / "runbook-practice.md"))
+    return merge(*(read_steps(DOCS / page) for page in RUNBOOKS))
 
 
 def test_every_shell_block_of_the_runbooks_is_marked_and_the_steps_alternate():
     steps = _steps()
-    assert {s.machine for s in steps if not s.is_send} == {"region", "practice"}
+    assert {s.machine for s in steps if not s.is_send} == {"region", "practice", "partner"}
     assert [(s.machine, s.receiver) for s in steps if s.is_send] == [
         ("region", "practice"),
         ("practice", "region"),
         ("region", "practice"),
+        ("partner", "region"),
+        ("region", "partner"),
     ]
+    # The partner's steps come after the practices' round, and the coordinator stops last.
+    partner = [s.number for s in steps if s.machine == "partner" or s.receiver == "partner"]
+    practice = [s.number for s in steps if s.machine == "practice" or s.receiver == "practice"]
+    assert min(partner) > max(practice)
+    assert steps[-1].machine == "region" and "kill -TERM" in steps[-1].script
 
 
-@pytest.mark.parametrize("page", ["runbook-region.md", "runbook-practice.md"])
-def test_the_files_that_cross_hold_no_private_key(page: str):
+@pytest.mark.parametrize(
+    ("page", "sent"),
+    [
+        ("runbook-region.md", {"ca.pem", "tls.pem", "PRACTICE.csr", "PARTNER.csr"}),
+        ("runbook-practice.md", {"ca.pem", "tls.pem", "PRACTICE.csr"}),
+        ("runbook-partner.md", {"ca.pem", "tls.pem", "PARTNER.csr", "manifest.toml"}),
+    ],
+)
+def test_the_files_that_cross_hold_no_private_key(page: str, sent: set[str]):
     rows = _crossing_table(DOCS / page)
-    assert len(rows) >= 8
+    assert len(rows) >= len(sent)
     assert all(row[-1] == "no" for row in rows), rows  # nothing secret crosses
     files = [name for row in rows for name in re.findall(r"`([^`]+)`", row[2])]
     assert not [name for name in files if name.endswith(".key")]
-    assert {"ca.pem", "tls.pem", "PRACTICE.csr"} <= set(files)
+    assert sent <= set(files)
 
 
 def test_the_key_check_sees_a_practice_key_by_name_or_by_content(tmp_path: Path):
@@ -148,9 +172,24 @@ def test_the_runbooks_release_one_round_from_empty_folders(tmp_path: Path):
         )
         for p in PRACTICES
     }
+    partner = Machine(
+        "partner",
+        tmp_path / "partner",
+        {**base, "PARTNER": PARTNER, "COORDINATOR": f"localhost:{port}"},
+        scratch,
+    )
     try:
         for step in _steps():
-            if step.is_send and step.machine == "region":
+            if step.is_send and step.receiver == "partner":
+                moved = send(region.folder / "outbox" / PARTNER, partner.folder / "inbox")
+                assert {"tls.pem", "ca.pem", "manifest.toml"} <= set(moved), step.source
+                assert not _private_keys(partner.folder / "inbox"), step.source
+            elif step.is_send and step.machine == "partner":
+                moved = send(partner.folder / "outbox", region.folder / "inbox")
+                assert moved == [f"{PARTNER}.csr"], f"{step.source}: the partner sent {moved}"
+            elif step.machine == "partner":
+                partner.run(step, STEP_TIMEOUT_S)
+            elif step.is_send and step.machine == "region":
                 for p, machine in practices.items():
                     moved = send(region.folder / "outbox" / p, machine.folder / "inbox")
                     assert moved, f"{step.source}: nothing to send to {p}"
@@ -166,11 +205,11 @@ def test_the_runbooks_release_one_round_from_empty_folders(tmp_path: Path):
                 handed = [(m, m.submit(step)) for m in practices.values()]
                 for machine, done in handed:
                     machine.wait(step, done, STEP_TIMEOUT_S)
-            # Nothing secret of a practice at the region, after any step.
+            # Nothing secret of a practice or the partner at the region, after any step.
             stray = _private_keys(region.folder) - REGION_KEYS
             assert not stray, f"after {step.source}: private keys at the region: {stray}"
     finally:
-        for machine in (region, *practices.values()):
+        for machine in (region, *practices.values(), partner):
             machine.stop()
 
     store = region.folder / "state" / "coordinator.sqlite"
@@ -202,3 +241,23 @@ def test_the_runbooks_release_one_round_from_empty_folders(tmp_path: Path):
         cert = load_certificate(cert_path)
         assert is_issued_by(cert, ca) and practice_id_of(cert) == p
         check_key_matches(cert_path, cert, load_private_key(tls_key))
+
+    # The partner holds its own TLS key (0600) and nothing else secret, a certificate the
+    # region signed for that key, and what it fetched: its grant, cut to its indicators.
+    assert _private_keys(partner.folder) == {f"pki/partners/{PARTNER}.key"}, partner.tail()
+    partner_key = partner.folder / "pki" / "partners" / f"{PARTNER}.key"
+    assert stat.S_IMODE(partner_key.stat().st_mode) == 0o600
+    cert_path = partner.folder / "pki" / "partners" / f"{PARTNER}.pem"
+    cert = load_certificate(cert_path)
+    assert is_issued_by(cert, ca) and identity_of(cert) == ("partner", PARTNER)
+    check_key_matches(cert_path, cert, load_private_key(partner_key))
+    received = partner.folder / "received"
+    assert sorted(p.name for p in received.iterdir()) == [
+        "measurereports.json",
+        "partner.html",
+        "releases.json",
+    ], partner.tail()
+    named, releases = parse_bundle((received / "releases.json").read_bytes(), "releases.json")
+    assert named == PARTNER
+    assert [(doc.level, doc.unit) for doc in releases] == [("cluster", "K01")]
+    assert set(releases[0].figures) == PARTNER_MEASURES
