@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from indicator_defs import load_catalogue
 from reporting.release_document import ReleaseDocument, parse_release
+from tests.server.builders import release_head
 
 CATALOGUE = load_catalogue()
 
@@ -26,17 +27,8 @@ def release_doc() -> dict:
         rate=None,
         suppressed={"numerator": "small_count", "rate": "numerator_suppressed"},
     )
-    return {
-        "release_id": 7,
-        "created_at": "2026-10-01T12:00:00+00:00",
-        "level": "cluster",
-        "unit": "K01",
-        "reference_date": "2026-09-30",
-        "round_ids": ["r1"],
-        "manifest_hash": "ab" * 32,
-        "contributors": 6,
-        "mechanism": "distributed_skellam",
-        "indicators": [
+    return release_head(
+        indicators=[
             {
                 "id": "DM-01",
                 "numerator": 300,
@@ -47,7 +39,7 @@ def release_doc() -> dict:
                 "strata": strata,
             }
         ],
-    }
+    )
 
 
 def parsed(doc: dict | None = None) -> ReleaseDocument:
