@@ -109,7 +109,7 @@ def measurement_period(indicator: m.Indicator, reference_date: date) -> dict[str
     return {"start": start.isoformat(), "end": reference_date.isoformat()}
 
 
-def _translated(english: str) -> dict[str, Any]:
+def translated(english: str) -> dict[str, Any]:
     return {
         "extension": [
             {
@@ -263,7 +263,7 @@ def value_set(codelist: Codelist, canonical_base: str = CANONICAL_BASE) -> dict[
         "id": valueset_id(codelist),
         "url": f"{base}/ValueSet/{codelist.name}",
         "version": codelist.version,
-        "name": _computable_name(codelist.name),
+        "name": computable_name(codelist.name),
         "title": codelist.title,
         "status": "active",
         "description": f"{codelist.source} (content hash {codelist.content_hash})",
@@ -276,7 +276,7 @@ def sks_code(icd10: str) -> str:
     return "D" + icd10.replace(".", "")
 
 
-def _computable_name(label: str) -> str:
+def computable_name(label: str) -> str:
     """FHIR `name` must match [A-Z]([A-Za-z0-9_]){0,254}."""
     name = re.sub(r"[^A-Za-z0-9_]", "_", label)
     name = name[:1].upper() + name[1:]
@@ -335,9 +335,9 @@ def measure_resource(
         "url": measure_url(indicator.id, base),
         "identifier": [{"system": CONTENT_HASH_SYSTEM, "value": indicator.content_hash}],
         "version": str(indicator.version),
-        "name": _computable_name(indicator.id),
+        "name": computable_name(indicator.id),
         "title": indicator.title["da"],
-        "_title": _translated(indicator.title["en"]),
+        "_title": translated(indicator.title["en"]),
         "status": "active",
         "experimental": False,
         "subjectCodeableConcept": {

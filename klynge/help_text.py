@@ -671,10 +671,12 @@ HELP_DA: dict[str, str] = {
     "Directory for one StructureDefinition JSON per Klynge extension.": (
         "Mappe til én StructureDefinition-JSON-fil pr. Klynge-udvidelse."
     ),
-    "Export every indicator definition as a FHIR R4 Measure.": (
-        "Eksportér hver indikatordefinition som en FHIR R4 Measure."
+    "Export every indicator definition and survey measure as a FHIR R4 Measure.": (
+        "Eksportér hver indikatordefinition og hvert spørgeskemamål som en FHIR R4 Measure."
     ),
-    "Directory for one Measure JSON per indicator.": "Mappe til én Measure-JSON-fil pr. indikator.",
+    "Directory for one Measure JSON per indicator and survey measure.": (
+        "Mappe til én Measure-JSON-fil pr. indikator og spørgeskemamål."
+    ),
     "Canonical base URL.": "Kanonisk basis-URL.",
     "Export every release in results.json as a Bundle of summary MeasureReports.": (
         "Eksportér hver udgivelse i results.json som en Bundle af opsummerende MeasureReports."

@@ -16,6 +16,8 @@ from common.i18n import current_lang, register, t
 from indicator_defs import load_catalogue
 from indicator_defs.fhir_extensions import structure_definitions
 from indicator_defs.fhir_measure import CANONICAL_BASE, catalogue_measures
+from indicator_defs.fhir_survey_measure import survey_measures
+from indicator_defs.survey_loader import installed_surveys
 from reporting.release_document import read_results
 from server.fhir_conformance import check_resource
 from server.fhir_report import FhirReportError, release_bundle
@@ -55,11 +57,14 @@ def _write_json(path: Path, resource: dict[str, Any]) -> None:
 
 @app.command("measures")
 def measures(
-    out: Path = typer.Option(..., "--out", help="Directory for one Measure JSON per indicator."),
+    out: Path = typer.Option(
+        ..., "--out", help="Directory for one Measure JSON per indicator and survey measure."
+    ),
     base: str = typer.Option(CANONICAL_BASE, "--base", help="Canonical base URL."),
 ) -> None:
-    """Export every indicator definition as a FHIR R4 Measure."""
+    """Export every indicator definition and survey measure as a FHIR R4 Measure."""
     resources = catalogue_measures(load_catalogue(), canonical_base=base)
+    resources |= survey_measures(installed_surveys(), canonical_base=base)
     for ind_id, resource in resources.items():
         _conformant(f"Measure-{ind_id}.json", resource)
     out.mkdir(parents=True, exist_ok=True)

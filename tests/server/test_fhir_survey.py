@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from indicator_defs import load_catalogue
+from indicator_defs.fhir_survey_measure import survey_measure_resource, survey_measures
 from indicator_defs.survey_loader import installed_surveys
 from reporting.release_document import parse_release
 from server.fhir_report import DATA_ABSENT_REASON, INTERVAL_EXT, UNCERTAIN_EXT, release_bundle
@@ -87,3 +88,37 @@ def test_the_release_bundle_carries_indicators_and_survey_measures():
     assert r4_problems(bundle) == []
     measures = [e["resource"]["measure"].split("/")[-1] for e in bundle["entry"]]
     assert measures == ["PX-ACCESS|1", "PX-MEAN|1", "PX-INVOLVEMENT|1"]
+
+
+def test_each_survey_report_names_a_published_measure_of_its_scoring_at_the_surveys_version():
+    measures = survey_measures(installed_surveys())
+    published = {f"{m['url']}|{m['version']}": m for m in measures.values()}
+    doc = parse_release("r", _release())
+    for measure_id in doc.surveys:
+        report = survey_measure_report(doc, PX, measure_id, lang="da")
+        measure = published[report["measure"]]  # the reference resolves
+        scoring = measure["scoring"]["coding"][0]["code"]
+        assert scoring == (
+            "proportion"
+            if PX.measures[measure_id].kind.value == "top_box"
+            else "continuous-variable"
+        )
+        reported = {c for g in report["group"] for c in _codes(g)}
+        defined = {p["code"]["coding"][0]["code"] for p in measure["group"][0]["population"]}
+        assert reported <= defined  # every population reported is one the Measure defines
+
+
+def test_a_survey_measures_criteria_read_its_own_items_of_its_questionnaire():
+    access = survey_measure_resource(PX, PX.measures["PX-ACCESS"])
+    criteria = {
+        p["code"]["coding"][0]["code"]: p["criteria"]["expression"]
+        for p in access["group"][0]["population"]
+    }
+    assert "'https://klynge.dk/fhir/Questionnaire/PX|1'" in criteria["initial-population"]
+    assert "('Q01' | 'Q02')" in criteria["numerator"] and "'Q03'" not in criteria["numerator"]
+    assert "$this >= 4" in criteria["numerator"]
+    mean = survey_measure_resource(PX, PX.measures["PX-MEAN"], canonical_base="https://x.dk/fhir/")
+    assert mean["url"] == "https://x.dk/fhir/Measure/PX-MEAN" and mean["version"] == "1"
+    assert "measure-observation" in {
+        p["code"]["coding"][0]["code"] for p in mean["group"][0]["population"]
+    }
