@@ -325,26 +325,15 @@ def measure_resource(
     ]
     library = measure_library(indicator, base)
     resource: dict[str, Any] = {
-        "resourceType": "Measure",
-        "id": fhir_id(indicator.id),
-        "language": "da",
+        **measure_head(indicator.id, indicator.version, indicator.title, description, base),
         "contained": [
             library_resource(indicator, library, base),
             *(value_set(cl, base) for cl in used),
         ],
-        "url": measure_url(indicator.id, base),
         "identifier": [{"system": CONTENT_HASH_SYSTEM, "value": indicator.content_hash}],
-        "version": str(indicator.version),
-        "name": computable_name(indicator.id),
-        "title": indicator.title["da"],
-        "_title": translated(indicator.title["en"]),
-        "status": "active",
-        "experimental": False,
         "subjectCodeableConcept": {
             "coding": [{"system": "http://hl7.org/fhir/resource-types", "code": "Patient"}]
         },
-        "publisher": "Klynge",
-        "description": description,
         "topic": [{"text": indicator.area}],
         "relatedArtifact": related,
         "library": [f"#{library_id(indicator)}"],
@@ -375,6 +364,27 @@ def measure_resource(
             else f"Mål / target: {indicator.target * 100:g} %"
         )
     return resource
+
+
+def measure_head(
+    measure_id: str, version: int, title: dict[str, str], description: str, canonical_base: str
+) -> dict[str, Any]:
+    """What every Klynge Measure opens with, an indicator's or a survey measure's: its canonical
+    at its version, its names (Danish, with the English translation), status and publisher."""
+    return {
+        "resourceType": "Measure",
+        "id": fhir_id(measure_id),
+        "language": "da",
+        "url": measure_url(measure_id, canonical_base),
+        "version": str(version),
+        "name": computable_name(measure_id),
+        "title": title["da"],
+        "_title": translated(title["en"]),
+        "status": "active",
+        "experimental": False,
+        "publisher": "Klynge",
+        "description": description,
+    }
 
 
 def library_id(indicator: m.Indicator) -> str:

@@ -22,11 +22,8 @@ from indicator_defs.fhir_measure import (
     IMPROVEMENT_NOTATION,
     MEASURE_POPULATION,
     MEASURE_SCORING,
-    computable_name,
-    fhir_id,
-    measure_url,
+    measure_head,
     questionnaire_url,
-    translated,
 )
 from indicator_defs.survey_model import Measure, MeasureKind, Survey
 
@@ -62,27 +59,21 @@ def _populations(survey: Survey, measure: Measure) -> list[dict[str, Any]]:
     )
     if measure.kind is MeasureKind.TOP_BOX:
         top = min(s.top_box for i in measure.items if (s := survey.items[i].scale) is not None)
-        share = f"{answers}.where($this >= {top}).count() / {answers}.count()"
-        return [
-            _population("initial-population", who, respondent),
-            _population("denominator", who, respondent),
-            _population(
-                "numerator",
-                f"Andelen af svarpersonens besvarede spørgsmål med svar {top} eller højere (ikke "
-                f"et antal personer)\n\n(en)\nThe share of the respondent's answered questions "
-                f"answered {top} or higher (not a count of people)",
-                share,
-            ),
-        ]
-    mean = f"{answers}.aggregate($total + $this, 0) / {answers}.count()"
+        counted, observed = "denominator", "numerator"
+        words = (
+            f"Andelen af svarpersonens besvarede spørgsmål med svar {top} eller højere (ikke "
+            f"et antal personer)\n\n(en)\nThe share of the respondent's answered questions "
+            f"answered {top} or higher (not a count of people)"
+        )
+        value = f"{answers}.where($this >= {top}).count() / {answers}.count()"
+    else:
+        counted, observed = "measure-population", "measure-observation"
+        words = "Gennemsnittet af svarpersonens svar\n\n(en)\nThe mean of the respondent's answers"
+        value = f"{answers}.aggregate($total + $this, 0) / {answers}.count()"
     return [
         _population("initial-population", who, respondent),
-        _population("measure-population", who, respondent),
-        _population(
-            "measure-observation",
-            "Gennemsnittet af svarpersonens svar\n\n(en)\nThe mean of the respondent's answers",
-            mean,
-        ),
+        _population(counted, who, respondent),
+        _population(observed, words, value),
     ]
 
 
@@ -101,18 +92,7 @@ def survey_measure_resource(
         f"{items}. Content hash {survey.content_hash}."
     )
     resource: dict[str, Any] = {
-        "resourceType": "Measure",
-        "id": fhir_id(measure.id),
-        "language": "da",
-        "url": measure_url(measure.id, base),
-        "version": str(survey.version),
-        "name": computable_name(measure.id),
-        "title": measure.title["da"],
-        "_title": translated(measure.title["en"]),
-        "status": "active",
-        "experimental": False,
-        "publisher": "Klynge",
-        "description": description,
+        **measure_head(measure.id, survey.version, measure.title, description, base),
         "topic": [{"text": survey.title["da"]}],
         "relatedArtifact": [
             {"type": "citation", "citation": survey.source},
