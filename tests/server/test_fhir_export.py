@@ -152,8 +152,8 @@ def test_cli_exports_measures_and_reports(tmp_path) -> None:
     runner = CliRunner()
     res = runner.invoke(root, ["fhir", "measures", "--out", str(tmp_path / "m")])
     assert res.exit_code == 0, res.output
-    written = {p.name for p in (tmp_path / "m").glob("Measure-*.json")}
-    assert written == {f"Measure-{i}.json" for i in MEASURES}
+    written = {p.name for p in (tmp_path / "m").glob("*.json")}
+    assert written == {f"Measure-{i}.json" for i in MEASURES} | {"Questionnaire-PX.json"}
     assert "Measure-PX-MEAN.json" in written
     res = runner.invoke(
         root, ["fhir", "report", str(tmp_path / "results.json"), "--out", str(tmp_path / "r")]
