@@ -109,7 +109,7 @@ def measurement_period(indicator: m.Indicator, reference_date: date) -> dict[str
     return {"start": start.isoformat(), "end": reference_date.isoformat()}
 
 
-def _translated(english: str) -> dict[str, Any]:
+def translated(english: str) -> dict[str, Any]:
     return {
         "extension": [
             {
@@ -263,7 +263,7 @@ def value_set(codelist: Codelist, canonical_base: str = CANONICAL_BASE) -> dict[
         "id": valueset_id(codelist),
         "url": f"{base}/ValueSet/{codelist.name}",
         "version": codelist.version,
-        "name": _computable_name(codelist.name),
+        "name": computable_name(codelist.name),
         "title": codelist.title,
         "status": "active",
         "description": f"{codelist.source} (content hash {codelist.content_hash})",
@@ -276,7 +276,7 @@ def sks_code(icd10: str) -> str:
     return "D" + icd10.replace(".", "")
 
 
-def _computable_name(label: str) -> str:
+def computable_name(label: str) -> str:
     """FHIR `name` must match [A-Z]([A-Za-z0-9_]){0,254}."""
     name = re.sub(r"[^A-Za-z0-9_]", "_", label)
     name = name[:1].upper() + name[1:]
@@ -325,26 +325,15 @@ def measure_resource(
     ]
     library = measure_library(indicator, base)
     resource: dict[str, Any] = {
-        "resourceType": "Measure",
-        "id": fhir_id(indicator.id),
-        "language": "da",
+        **measure_head(indicator.id, indicator.version, indicator.title, description, base),
         "contained": [
             library_resource(indicator, library, base),
             *(value_set(cl, base) for cl in used),
         ],
-        "url": measure_url(indicator.id, base),
         "identifier": [{"system": CONTENT_HASH_SYSTEM, "value": indicator.content_hash}],
-        "version": str(indicator.version),
-        "name": _computable_name(indicator.id),
-        "title": indicator.title["da"],
-        "_title": _translated(indicator.title["en"]),
-        "status": "active",
-        "experimental": False,
         "subjectCodeableConcept": {
             "coding": [{"system": "http://hl7.org/fhir/resource-types", "code": "Patient"}]
         },
-        "publisher": "Klynge",
-        "description": description,
         "topic": [{"text": indicator.area}],
         "relatedArtifact": related,
         "library": [f"#{library_id(indicator)}"],
@@ -375,6 +364,27 @@ def measure_resource(
             else f"Mål / target: {indicator.target * 100:g} %"
         )
     return resource
+
+
+def measure_head(
+    measure_id: str, version: int, title: dict[str, str], description: str, canonical_base: str
+) -> dict[str, Any]:
+    """What every Klynge Measure opens with, an indicator's or a survey measure's: its canonical
+    at its version, its names (Danish, with the English translation), status and publisher."""
+    return {
+        "resourceType": "Measure",
+        "id": fhir_id(measure_id),
+        "language": "da",
+        "url": measure_url(measure_id, canonical_base),
+        "version": str(version),
+        "name": computable_name(measure_id),
+        "title": title["da"],
+        "_title": translated(title["en"]),
+        "status": "active",
+        "experimental": False,
+        "publisher": "Klynge",
+        "description": description,
+    }
 
 
 def library_id(indicator: m.Indicator) -> str:

@@ -680,10 +680,15 @@ HELP_DA: dict[str, str] = {
     "Directory for one StructureDefinition JSON per Klynge extension.": (
         "Mappe til én StructureDefinition-JSON-fil pr. Klynge-udvidelse."
     ),
-    "Export every indicator definition as a FHIR R4 Measure.": (
-        "Eksportér hver indikatordefinition som en FHIR R4 Measure."
+    "Export each indicator and survey measure as an R4 Measure, each survey as a Questionnaire.": (
+        "Eksportér hver indikator og hvert spørgeskemamål som en R4 Measure, hvert spørgeskema "
+        "som et Questionnaire."
     ),
-    "Directory for one Measure JSON per indicator.": "Mappe til én Measure-JSON-fil pr. indikator.",
+    "Directory for one Measure JSON per indicator and survey measure, and the survey's "
+    "Questionnaire.": (
+        "Mappe til én Measure-JSON-fil pr. indikator og spørgeskemamål, og spørgeskemaets "
+        "Questionnaire."
+    ),
     "Canonical base URL.": "Kanonisk basis-URL.",
     "Export every release in results.json as a Bundle of summary MeasureReports.": (
         "Eksportér hver udgivelse i results.json som en Bundle af opsummerende MeasureReports."

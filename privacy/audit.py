@@ -380,7 +380,7 @@ class _Builder:
         return self.tr("audit.partner.region", region=p.region)
 
     def partner_measures(self, p: Partner) -> str:
-        ids = p.measure_ids(tuple(i.id for i in self.m.indicators))
+        ids = p.measure_ids(self.m.released_measure_ids)
         if p.measures == ALL_MEASURES:
             return self.tr("audit.partner.all_measures", n=len(ids))
         return _join(ids, self.lang)
@@ -988,7 +988,7 @@ def build_report(
                 "clusters": None if p.clusters is None else list(p.clusters),
                 "region": p.region,
                 "levels": list(p.levels),
-                "measures": list(p.measure_ids(tuple(i.id for i in m.indicators))),
+                "measures": list(p.measure_ids(m.released_measure_ids)),
             }
             for p in m.partners or ()
         ],

@@ -299,15 +299,17 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "audit.partner.enforced": {
         "da": (
             "Koordinatoren håndhæver det ved hver hentning: en partner får de seneste "
-            "udgivelser af sine enheder på sine niveauer med kun sine indikatorer, aldrig tal "
-            "for en enkelt praksis. Et certifikat uden for manifestet, et praksiscertifikat, "
+            "udgivelser af sine enheder på sine niveauer med kun sine indikatorer og "
+            "spørgeskemamål, aldrig tal for en enkelt praksis. Et certifikat uden for manifestet, "
+            "et praksiscertifikat, "
             "eller en forespørgsel på mere end det tildelte afvises (PERMISSION_DENIED), "
             "tælles og skrives i gennemsigtighedsloggen som en afvist hentning."
         ),
         "en": (
             "The coordinator enforces this at every fetch: a partner gets the latest releases "
-            "of its units at its levels with only its indicators, never a figure for a single "
-            "practice. A certificate outside the manifest, a practice's certificate, or a "
+            "of its units at its levels with only its indicators and survey measures, never a "
+            "figure for a single practice. A certificate outside the manifest, a practice's "
+            "certificate, or a "
             "request for more than was granted is refused (PERMISSION_DENIED), counted, and "
             "written to the transparency log as a refused fetch."
         ),
@@ -317,7 +319,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
     "audit.partner.col.identity": {"da": "Certifikatidentitet", "en": "Certificate identity"},
     "audit.partner.col.units": {"da": "Enheder", "en": "Units"},
     "audit.partner.col.levels": {"da": "Niveauer", "en": "Levels"},
-    "audit.partner.col.measures": {"da": "Indikatorer", "en": "Indicators"},
+    "audit.partner.col.measures": {
+        "da": "Indikatorer og spørgeskemamål",
+        "en": "Indicators and survey measures",
+    },
     "audit.partner.kind.hospital_quality_unit": {
         "da": "hospitalets kvalitetsafdeling",
         "en": "hospital quality unit",
@@ -336,8 +341,8 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "region {region} (at cluster level: the region's clusters)",
     },
     "audit.partner.all_measures": {
-        "da": "alle manifestets {n} indikatorer",
-        "en": "all {n} indicators of the manifest",
+        "da": "alle manifestets {n} indikatorer og spørgeskemamål",
+        "en": "all {n} indicators and survey measures of the manifest",
     },
     "audit.coordinator_sees": {
         "da": (

@@ -294,12 +294,12 @@ class Partner:
     kind: str
     identity: str
     levels: tuple[str, ...]
-    measures: tuple[str, ...] | str  # indicator ids, or ALL_MEASURES
+    measures: tuple[str, ...] | str  # indicator and survey measure ids, or ALL_MEASURES
     clusters: tuple[str, ...] | None = None
     region: str | None = None
 
     def measure_ids(self, manifest_ids: tuple[str, ...]) -> tuple[str, ...]:
-        """The indicator ids it receives, in the manifest's order."""
+        """The ids it receives, in the manifest's order (`Manifest.released_measure_ids`)."""
         if self.measures == ALL_MEASURES:
             return manifest_ids
         return tuple(i for i in manifest_ids if i in self.measures)
@@ -440,6 +440,12 @@ class Manifest:
     @property
     def survey_entries(self) -> tuple[SurveyEntry, ...]:
         return self.surveys or ()
+
+    @property
+    def released_measure_ids(self) -> tuple[str, ...]:
+        """Every id a release can carry a figure for: the indicators, then the survey
+        measures; what a partner's `measures` name and `"all"` means."""
+        return self.indicator_ids + tuple(m.id for _, m in self.survey_measures())
 
     def survey_measures(self) -> tuple[tuple[SurveyEntry, SurveyMeasureEntry], ...]:
         """Every released survey measure with its survey, in vector order."""
@@ -825,7 +831,7 @@ def _recipients(t: Table, mechanism: str) -> tuple[Recipient, ...]:
     return tuple(out)
 
 
-def _partner(t: Table, indicator_ids: tuple[str, ...]) -> Partner:
+def _partner(t: Table, measure_ids: tuple[str, ...]) -> Partner:
     partner_id = t.string("id", pattern=_ID)
     name = _text(t, "name")
     kind = t.string("kind", choices=PARTNER_KINDS)
@@ -858,8 +864,11 @@ def _partner(t: Table, indicator_ids: tuple[str, ...]) -> Partner:
     else:
         measures = t.strings("measures", nonempty=True, unique=True)
         for measure in measures:
-            if measure not in indicator_ids:
-                raise t.fail("measures", f"{measure} is not one of the manifest's indicators")
+            if measure not in measure_ids:
+                raise t.fail(
+                    "measures",
+                    f"{measure} is not one of the manifest's indicators or survey measures",
+                )
     clusters = t.strings("clusters", required=False, nonempty=True, unique=True)
     region = t.string("region", required=False)
     t.done()
@@ -872,10 +881,10 @@ def _partner(t: Table, indicator_ids: tuple[str, ...]) -> Partner:
     return Partner(partner_id, name, kind, identity, levels, measures, clusters, region)
 
 
-def _partners(root: Table, indicator_ids: tuple[str, ...]) -> tuple[Partner, ...] | None:
+def _partners(root: Table, measure_ids: tuple[str, ...]) -> tuple[Partner, ...] | None:
     if "partners" not in root:
         return None
-    partners = tuple(_partner(t, indicator_ids) for t in root.tables("partners"))
+    partners = tuple(_partner(t, measure_ids) for t in root.tables("partners"))
     if not partners:
         raise root.fail("partners", "leave the section out when there are no partners")
     identities = [p.identity for p in partners]  # each names its id, so ids are unique too
@@ -1095,13 +1104,14 @@ def _signed_manifest(root: Table) -> SignedManifest:
         problem = region_round_problem(region_round, mechanism, indicators)
         if problem is not None:
             raise root.fail(*problem)
-    partners = _partners(root, tuple(ids))
     surveys = None
     if "surveys" in root:
         surveys = tuple(_survey(t) for t in root.tables("surveys"))
         problem = surveys_problem(surveys, mechanism, indicators)
         if problem is not None:
             raise root.fail(*problem)
+    survey_ids = tuple(m.id for s in surveys or () for m in s.measures)
+    partners = _partners(root, (*ids, *survey_ids))
     signature = _signature(root.table("signature")) if "signature" in root else None
     # optional, yet named as allowed keys
     root.used.update(("region_round", "signature", "partners", "surveys"))

@@ -1,6 +1,7 @@
 """The page a partner in the wider health system receives: its granted figures, nothing more.
 
-One table: per granted measure, the rate and its 95 % interval in each unit
+One table: per granted measure (indicators, then the patient-experience
+survey's measures), the rate, share or score and its 95 % interval in each unit
 the partner was given (a cluster, or the region), "too uncertain to use"
 where the interval says so, and "suppressed" where the release withheld a
 figure (never 0). It states who the page is for, on what grant, and that
@@ -14,10 +15,12 @@ from collections.abc import Sequence
 from common.formatting import day, epsilon, integer
 from common.i18n import Lang, register, t
 from indicator_defs import Catalogue
+from indicator_defs.survey_loader import installed_surveys
 from reporting import words
-from reporting.national_page import Row, rate_cell
+from reporting.national_page import Cell, Row, rate_cell
 from reporting.page import render_page
-from reporting.release_document import ReleaseDocument
+from reporting.release_document import ReleaseDocument, SurveyMeasureFigure
+from reporting.survey_section import interval_text, value_text
 
 register(
     {
@@ -26,10 +29,10 @@ register(
             "en": "Quality figures for {partner}, {date}",
         },
         "report.partner.grant": {
-            "da": "Det, manifestet giver denne partner: {units}; {n} indikatorer. Intet tal for "
-            "en enkelt praksis, og intet ud over det tildelte.",
-            "en": "What the manifest grants this partner: {units}; {n} indicators. No figure for "
-            "a single practice, and nothing beyond the grant.",
+            "da": "Det, manifestet giver denne partner: {units}; {n} indikatorer og "
+            "spørgeskemamål. Intet tal for en enkelt praksis, og intet ud over det tildelte.",
+            "en": "What the manifest grants this partner: {units}; {n} indicators and survey "
+            "measures. No figure for a single practice, and nothing beyond the grant.",
         },
         "report.partner.noise": {
             "da": "Alle tal er summer over mange praksis med statistisk støj (differentielt "
@@ -76,6 +79,7 @@ def render_partner_page(
         ind = catalogue.indicators[iid]
         cells = tuple(rate_cell(d.figures.get(iid), ind.scale, lang) for d in docs)
         rows.append(Row(iid, ind.title[lang], cells))
+    rows.extend(_survey_rows(docs, lang))
     latest = max((d.reference_date for d in docs), default=None)
     units = [unit_label(d, lang) for d in docs]
     facts = [
@@ -99,7 +103,7 @@ def render_partner_page(
             date="–" if latest is None else day(latest, lang),
         ),
         grant=t(
-            "report.partner.grant", lang, units=", ".join(units) or "–", n=integer(len(ids), lang)
+            "report.partner.grant", lang, units=", ".join(units) or "–", n=integer(len(rows), lang)
         ),
         facts=facts,
         units=units,
@@ -107,3 +111,23 @@ def render_partner_page(
         legend=t("report.partner.legend", lang),
         exact=any(d.epsilon_per_release == float("inf") for d in docs),
     )
+
+
+def _survey_cell(figure: SurveyMeasureFigure | None, lang: Lang) -> Cell:
+    """A share or score with its interval, "too uncertain to use" where the release says so."""
+    if figure is None or figure.value is None:
+        return Cell(None, "", "", "")
+    note = t("words.uncertain", lang) if figure.uncertain else ""
+    return Cell(value_text(figure, lang), interval_text(figure, lang), note, "")
+
+
+def _survey_rows(docs: Sequence[ReleaseDocument], lang: Lang) -> list[Row]:
+    """One row per survey measure any document carries, in the installed survey's order;
+    a measure this installation does not define cannot be named and is left out."""
+    rows = []
+    for survey in installed_surveys().values():
+        for measure_id, measure in survey.measures.items():
+            if any(measure_id in d.surveys for d in docs):
+                cells = tuple(_survey_cell(d.surveys.get(measure_id), lang) for d in docs)
+                rows.append(Row(measure_id, measure.title[lang], cells))
+    return rows

@@ -15,7 +15,12 @@ from enum import Enum
 
 from indicator_defs import model as m
 from indicator_defs.survey_model import Measure, Survey
-from reporting.release_document import Distribution, IndicatorFigure, ReleaseDocument
+from reporting.release_document import (
+    Distribution,
+    IndicatorFigure,
+    ReleaseDocument,
+    SurveyMeasureFigure,
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,7 @@ class Position(Enum):
     NO_OWN_RATE = "no_own_rate"  # no patients in the practice's denominator
     SUPPRESSED = "suppressed"  # the cluster's rate is suppressed
     NO_RELEASE = "no_release"  # no cluster release for this date, or indicator absent
+    UNCERTAIN = "cluster_uncertain"  # the cluster's survey figure is labelled too uncertain
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,11 @@ class SurveyMeasureResult:
     respondents: int
     interval: tuple[float, float] | None  # 95 % sampling interval (client.report.sampling)
     too_few: bool  # fewer respondents than the minimum: shown in words, not as a figure
+    # The released figures beside it and the verdict against the cluster (`build_report`).
+    cluster: SurveyMeasureFigure | None = None
+    region: SurveyMeasureFigure | None = None
+    position: Position = Position.NO_RELEASE
+    better: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -221,3 +232,4 @@ class PracticeReport:
     budget: tuple[BudgetYear, ...]
     nation_release: ReleaseDocument | None = None  # the national tier's sum of the regions
     surveys: tuple[PracticeSurvey, ...] = ()  # patient experience, from the own answers only
+    comparisons: int = 0  # verdicts the page gives (indicators and survey measures); 0: indicators

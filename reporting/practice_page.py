@@ -44,9 +44,10 @@ from reporting.practice_model import (
     Placement,
     PracticeReport,
 )
-from reporting.practice_survey import survey_view
+from reporting.practice_survey import position_class, position_text, survey_view
 from reporting.rates import upper_bound
 from reporting.release_document import IndicatorFigure, ReleaseDocument
+from reporting.versus_country import limit_level, page_limit
 
 register(
     {
@@ -181,17 +182,17 @@ register(
         "preport.pos.rule": {
             "da": (
                 "Over eller under siges kun, når forskellen er større, end tilfældighed og "
-                "støj kan forklare ved 99,8 %-grænserne (som i et tragtdiagram), fordi siden "
-                "laver omkring {n} sammenligninger. Praksis sammenlignes med resten af "
-                "klyngen: klyngens tal minus praksis' egne tal og egen støjandel, som kun "
-                "praksis kender."
+                "støj kan forklare ved {level}-grænserne (som i et tragtdiagram), fordi siden "
+                "laver {n} sammenligninger (indikatorer og spørgeskemamål). Praksis "
+                "sammenlignes med resten af klyngen: klyngens tal minus praksis' egne tal og "
+                "egen støjandel, som kun praksis kender."
             ),
             "en": (
                 "Above or below is said only when the difference exceeds what chance and noise "
-                "explain at the 99.8 % limits (as in a funnel plot), because the page makes "
-                "about {n} comparisons. The practice is compared with the rest of its cluster: "
-                "the cluster's figures minus the practice's own figures and own noise share, "
-                "which only the practice knows."
+                "explain at the {level} limits (as in a funnel plot), because the page makes "
+                "{n} comparisons (indicators and survey measures). The practice is compared "
+                "with the rest of its cluster: the cluster's figures minus the practice's own "
+                "figures and own noise share, which only the practice knows."
             ),
         },
         "preport.uncertain": {
@@ -209,6 +210,10 @@ register(
         "preport.pos.no_release": {
             "da": "Intet klyngeresultat at sammenligne med",
             "en": "No cluster result to compare with",
+        },
+        "preport.pos.cluster_uncertain": {
+            "da": "Klyngens tal er for usikkert til en vurdering",
+            "en": "The cluster's figure is too uncertain to judge against",
         },
         "preport.pos.better": {"da": " — bedre", "en": " — better"},
         "preport.pos.worse": {"da": " — dårligere", "en": " — worse"},
@@ -505,17 +510,11 @@ def _nation_text(
 
 
 def _position_text(item: IndicatorReport, lang: Lang) -> str:
-    what = t(f"preport.what.{item.compared_with or 'cluster'}", lang)
-    text = t(f"preport.pos.{item.position.value}", lang, what=what)
-    if item.better is True:
-        text += t("preport.pos.better", lang)
-    elif item.better is False:
-        text += t("preport.pos.worse", lang)
-    return text
+    return position_text(item.position, item.compared_with, item.better, lang)
 
 
 def _position_class(item: IndicatorReport) -> str:
-    return {True: "better", False: "worse"}.get(item.better, "")  # type: ignore[arg-type]
+    return position_class(item.better)
 
 
 def _own_text(item: IndicatorReport, lang: Lang) -> str:
@@ -908,6 +907,7 @@ def render_practice_report(report: PracticeReport, lang: Lang) -> str:
     title = t("preport.title", lang, practice=report.practice_id, date=report.as_of.isoformat())
     notice, sources = _sources(report, lang)
     more = any(i.placement or (i.trend and i.trend.points) for i in report.indicators)
+    comparisons = report.comparisons or len(report.indicators)
     return render_page(
         "practice.html",
         lang=lang,
@@ -924,7 +924,12 @@ def render_practice_report(report: PracticeReport, lang: Lang) -> str:
         noise_only=_noise_only(report),
         more=more,
         summary=[_summary_row(i, report, lang) for i in report.indicators],
-        rule=t("preport.pos.rule", lang, n=integer(len(report.indicators), lang)),
+        rule=t(
+            "preport.pos.rule",
+            lang,
+            n=integer(comparisons, lang),
+            level=percent(limit_level(page_limit(comparisons)), 1, lang),
+        ),
         cards=[_card(i, report, lang) for i in report.indicators],
         receipts=_receipts(report, lang),
         budget=_budget(report, lang),

@@ -2,8 +2,12 @@
 
 Each measure of the practice's own answers with its respondents and its 95 %
 sampling interval; a measure with fewer respondents than the minimum reads
-"too few answers" instead of a figure. Top-box shares are drawn as bars with
-their intervals (the mean score, on another scale, is in the table only).
+"too few answers" instead of a figure. Beside it, the cluster's and the
+region's released figures with their intervals ("too uncertain" in words
+where the release says so), and the verdict against the cluster in the words
+and by the rule of the page's indicators (`client.report.verdict`). Top-box
+shares are drawn as bars with their intervals (the mean score, on another
+scale, is in the table only).
 The patients' free-text comments are listed here and nowhere else: this page
 is local, and no other page or message holds them.
 """
@@ -19,7 +23,9 @@ from common.i18n import Lang, register, t
 from indicator_defs.survey_model import MeasureKind
 from reporting.charts.axes import OWN
 from reporting.charts.bars import BarRow, interval_bars
-from reporting.practice_model import PracticeSurvey, SurveyMeasureResult
+from reporting.practice_model import Position, PracticeSurvey, SurveyMeasureResult
+from reporting.release_document import SurveyMeasureFigure
+from reporting.survey_section import interval_text, value_text
 
 register(
     {
@@ -42,6 +48,21 @@ register(
         "preport.survey.col.value": {"da": "Værdi", "en": "Value"},
         "preport.survey.col.respondents": {"da": "Svarpersoner", "en": "Respondents"},
         "preport.survey.col.interval": {"da": "95\u00a0%-interval", "en": "95% interval"},
+        "preport.survey.col.cluster": {"da": "Klyngen", "en": "Cluster"},
+        "preport.survey.col.region": {"da": "Regionen", "en": "Region"},
+        "preport.survey.col.position": {
+            "da": "I forhold til klyngen",
+            "en": "Against the cluster",
+        },
+        "preport.survey.released": {
+            "da": "Klyngens og regionens tal er udgivet med statistisk støj; deres interval "
+            "dækker støj og tilfældighed. Vurderingen mod klyngen regner med både praksisens "
+            "stikprøveinterval og klyngens interval og følger sidens regel for indikatorerne.",
+            "en": "The cluster's and the region's figures are released with statistical noise; "
+            "their interval covers noise and chance. The verdict against the cluster counts "
+            "both the practice's sampling interval and the cluster's interval, and follows "
+            "the page's rule for the indicators.",
+        },
         "preport.survey.domain.access": {"da": "Adgang", "en": "Access"},
         "preport.survey.domain.communication": {"da": "Kommunikation", "en": "Communication"},
         "preport.survey.domain.involvement": {"da": "Inddragelse", "en": "Involvement"},
@@ -101,6 +122,10 @@ class MeasureRow:
     respondents: str
     interval: str
     muted: bool  # no figure: "too few answers" or "no answers"
+    cluster: str = ""  # the released figure with its interval, "too uncertain" in words
+    region: str = ""
+    position: str = ""
+    position_class: str = ""  # "better", "worse" or ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +140,7 @@ class SurveyView:
     meta: str
     intro: str
     rows: tuple[MeasureRow, ...]
+    released: bool  # a cluster or region figure is beside the practice's own
     chart: Markup
     skipped: str
     comments_head: str
@@ -150,6 +176,7 @@ def survey_view(section: PracticeSurvey, lang: Lang) -> SurveyView:
         meta=meta,
         intro=t("preport.survey.intro", lang, min=integer(section.min_respondents, lang)),
         rows=tuple(_row(item, lang) for item in section.measures),
+        released=any(m.cluster or m.region for m in section.measures),
         chart=Markup(chart),
         skipped=_skipped(section, lang),
         comments_head=t("preport.survey.comments", lang, n=integer(len(section.comments), lang)),
@@ -182,9 +209,49 @@ def _figure(value: float, item: SurveyMeasureResult, lang: Lang) -> str:
 def _row(item: SurveyMeasureResult, lang: Lang) -> MeasureRow:
     title = item.measure.title[lang]
     n = integer(item.respondents, lang)
+    released = {
+        "cluster": _released(item.cluster, lang),
+        "region": _released(item.region, lang),
+        "position": position_text(item.position, "cluster", item.better, lang)
+        if item.cluster is not None
+        else "",
+        "position_class": position_class(item.better),
+    }
     if item.value is None or item.too_few:
-        return MeasureRow(title, _missing(item, lang), n, "", True)
-    return MeasureRow(title, _figure(item.value, item, lang), n, _interval(item, lang), False)
+        return MeasureRow(title, _missing(item, lang), n, "", True, **released)
+    own = _figure(item.value, item, lang)
+    return MeasureRow(title, own, n, _interval(item, lang), False, **released)
+
+
+def _released(figure: SurveyMeasureFigure | None, lang: Lang) -> str:
+    """'41,2 % (37,3 %–45,1 %)', 'for usikker til at bruge' appended where the release says so."""
+    if figure is None:
+        return ""
+    text = value_text(figure, lang)
+    bounds = interval_text(figure, lang)
+    if bounds:
+        text += f" ({bounds})"
+    if figure.uncertain:
+        text += f" · {t('preport.uncertain', lang)}"
+    return text
+
+
+def position_text(
+    position: Position, compared_with: str | None, better: bool | None, lang: Lang
+) -> str:
+    """A verdict in the page's words: above or below the cluster (or the rest of it), and
+    whether that is better or worse; the same for an indicator and a survey measure."""
+    what = t(f"preport.what.{compared_with or 'cluster'}", lang)
+    text = t(f"preport.pos.{position.value}", lang, what=what)
+    if better is True:
+        text += t("preport.pos.better", lang)
+    elif better is False:
+        text += t("preport.pos.worse", lang)
+    return text
+
+
+def position_class(better: bool | None) -> str:
+    return "" if better is None else ("better" if better else "worse")
 
 
 def _interval(item: SurveyMeasureResult, lang: Lang) -> str:

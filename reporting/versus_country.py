@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import Literal
 
+from privacy.estimation import Z998
 from reporting.release_document import IndicatorFigure
 
 Verdict = Literal["higher", "lower", "same", "none"]
@@ -41,6 +42,21 @@ def _variance(f: IndicatorFigure, proportion: bool) -> float:
 def critical_z(comparisons: int) -> float:
     """Two-sided, Bonferroni over `comparisons`: 1.96 for one, 2.81 for ten."""
     return NormalDist().inv_cdf(1 - FAMILY_ALPHA / (2 * max(comparisons, 1)))
+
+
+def page_limit(comparisons: int) -> float:
+    """The practice page's limit for above or below: the funnel plot's 99.8 % limits (z 3.09,
+    a 5 % chance of any false verdict on a page of ~23), Bonferroni's beyond that many.
+
+    >>> round(page_limit(5), 2), round(page_limit(23), 2), round(page_limit(33), 2)
+    (3.09, 3.09, 3.17)
+    """
+    return max(Z998, critical_z(comparisons))
+
+
+def limit_level(z: float) -> float:
+    """The two-sided coverage of ±z limits: 0.998 for 3.09."""
+    return 2 * NormalDist().cdf(z) - 1
 
 
 def compare(

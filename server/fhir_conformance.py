@@ -17,6 +17,9 @@ refuses a broken resource without a schema library at run time:
   either a value or components), population codes, absent counts with a
   data-absent-reason;
 - Bundle: type, unique fullUrls without a version (bdl-7, bdl-8);
+- Questionnaire (the survey): status, que-0 (computable name), que-1 (groups
+  have items, display items none), que-2 (unique linkIds), que-4/que-5
+  (answer options on choice items only, not beside a value set), que-6;
 - StructureDefinition (Klynge's extensions): status, kind, a computable name
   (sdf-0), a context for an extension (sdf-5), a constraint names what it
   constrains, differential paths under the type (sdf-8a), a root
@@ -80,6 +83,7 @@ def _resource(res: dict[str, Any], path: str, problems: list[str]) -> None:
         "MeasureReport": _measure_report,
         "Bundle": _bundle,
         "StructureDefinition": _structure_definition,
+        "Questionnaire": _questionnaire,
     }
     check = checks.get(str(kind))
     if check is None:
@@ -175,6 +179,34 @@ def _measure(res: dict[str, Any], path: str, problems: list[str]) -> None:
                 _expression(strat["criteria"], f"{spath}.criteria", problems)
             for c, comp in enumerate(strat.get("component") or []):
                 _expression(comp.get("criteria"), f"{spath}.component[{c}].criteria", problems)
+
+
+def _questionnaire(res: dict[str, Any], path: str, problems: list[str]) -> None:
+    problems += _required(res, path, "status", PUBLICATION_STATUS)
+    name = res.get("name")
+    if name is not None and not (isinstance(name, str) and _NAME.match(name)):
+        problems.append(f"{path}.name: que-0: {name!r} is not a computable name")
+    seen: set[str] = set()
+
+    def items(nodes: Any, where: str) -> None:
+        for i, item in enumerate(nodes or []):
+            ipath = f"{where}.item[{i}]"
+            kind, link = item.get("type"), item.get("linkId")
+            if link in seen:
+                problems.append(f"{ipath}.linkId: que-2: {link!r} is not unique")
+            seen.add(link)
+            if (kind == "group") != bool(item.get("item")) and kind in ("group", "display"):
+                problems.append(f"{ipath}: que-1: a group has nested items, a display item none")
+            if item.get("answerOption") and item.get("answerValueSet"):
+                problems.append(f"{ipath}: que-4: answerOption or answerValueSet, not both")
+            choice = kind in ("choice", "open-choice")
+            if not choice and (item.get("answerOption") or item.get("answerValueSet")):
+                problems.append(f"{ipath}: que-5: only choice items have answer options")
+            if kind == "display" and ("required" in item or "repeats" in item):
+                problems.append(f"{ipath}: que-6: a display item is neither required nor repeats")
+            items(item.get("item"), ipath)
+
+    items(res.get("item"), path)
 
 
 def _value_set(res: dict[str, Any], path: str, problems: list[str]) -> None:

@@ -118,8 +118,7 @@ class Grant:
         units = tuple(
             (level, unit) for level in PARTNER_LEVELS for unit in partner.units(level, federation)
         )
-        ids = tuple(i.id for i in manifest.indicators)
-        return cls(partner, units, partner.measure_ids(ids))
+        return cls(partner, units, partner.measure_ids(manifest.released_measure_ids))
 
     def select(self, request: PartnerRequest) -> tuple[tuple[Unit, ...], tuple[str, ...]]:
         """The (level, unit) pairs and measures the request asks for, all within the grant;
@@ -145,13 +144,15 @@ class Grant:
 
 
 def only_measures(doc: ReleaseDocument, measures: Sequence[str]) -> ReleaseDocument:
-    """The release document holding only `measures` (figures, distributions, definitions)."""
+    """The release document holding only `measures`: indicators' figures, distributions and
+    definitions, and survey measures' figures, by the same ids."""
     keep = set(measures)
     return replace(
         doc,
         figures={k: v for k, v in doc.figures.items() if k in keep},
         distributions={k: v for k, v in doc.distributions.items() if k in keep},
         definitions={k: v for k, v in doc.definitions.items() if k in keep},
+        surveys={k: v for k, v in doc.surveys.items() if k in keep},
     )
 
 

@@ -12,12 +12,13 @@ over the periods the practice holds releases for (`trend`).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from client.report.placement import place_indicator
 from client.report.published import ReleaseChoice
-from client.report.verdict import judge
+from client.report.verdict import judge, judge_survey
 from indicator_defs import model as m
 from privacy.estimation import GroupEstimate
 from privacy.ledger import Charge
@@ -31,6 +32,8 @@ from reporting.practice_model import (
     PracticeSurvey,
     ReceiptRow,
 )
+from reporting.release_document import ReleaseDocument
+from reporting.versus_country import page_limit
 
 
 def is_better(pos: Position, direction: m.Direction) -> bool | None:
@@ -106,6 +109,13 @@ def build_report(
     `surveys`: the patient-experience sections from the practice's own answers."""
     # Rounds whose masked counts were delivered: the practice is one of the practices summed.
     sent = frozenset(c.receipt.round_id for c in charges if c.sent)
+    # Every verdict on the page counts towards its limit: the indicators and each survey
+    # measure the cluster released.
+    released = releases.cluster.surveys if releases.cluster else {}
+    comparisons = len(catalogue.indicators) + sum(
+        1 for s in surveys for r in s.measures if r.measure.id in released
+    )
+    limit = page_limit(comparisons)
     indicators = []
     for ind in catalogue.indicators.values():
         own = patients[ind.id]
@@ -120,6 +130,7 @@ def build_report(
             rest=(rest or {}).get(ind.id),
             cluster=cluster,
             proportion=proportion,
+            limit=limit,
         )
         indicators.append(
             IndicatorReport(
@@ -155,5 +166,35 @@ def build_report(
         receipts=receipt_rows(charges),
         budget=budget,
         nation_release=releases.nation,
-        surveys=surveys,
+        surveys=tuple(
+            _beside_released(s, releases.cluster, releases.region, limit) for s in surveys
+        ),
+        comparisons=comparisons,
     )
+
+
+def _beside_released(
+    section: PracticeSurvey,
+    cluster: ReleaseDocument | None,
+    region: ReleaseDocument | None,
+    limit: float,
+) -> PracticeSurvey:
+    """The section with each measure's cluster and region figures and its verdict."""
+    measures = []
+    for result in section.measures:
+        mid = result.measure.id
+        theirs = cluster.surveys.get(mid) if cluster else None
+        verdict = judge_survey(result, theirs, limit)
+        better = None
+        if verdict.position in (Position.ABOVE, Position.BELOW):
+            better = (verdict.position is Position.ABOVE) == (result.measure.direction == "higher")
+        measures.append(
+            replace(
+                result,
+                cluster=theirs,
+                region=region.surveys.get(mid) if region else None,
+                position=verdict.position,
+                better=better,
+            )
+        )
+    return replace(section, measures=tuple(measures))

@@ -3,7 +3,11 @@
 A practice report makes about two dozen comparisons on one page; at 95 % one of
 them would be "significant" by chance alone. A verdict is therefore given only
 beyond the 99.8 % limits of Spiegelhalter's funnel plots (z = 3.09), which keeps
-the chance of a false verdict on a page of 23 indicators near 5 %.
+the chance of a false verdict on a page of 23 indicators near 5 %; a page with
+more (the indicators and the survey measures together) uses Bonferroni's limit
+for all of them (`reporting.versus_country.page_limit`). One rule for both:
+the survey's own share or score is judged by `judge_survey` with the same
+limit and the same wording.
 
 The practice compares itself with the *rest* of its cluster where it can: it
 knows its own exact cells and its own noise share (kept locally by the agent,
@@ -26,8 +30,8 @@ from privacy.estimation import Z95, Z998, GroupEstimate, estimate_release, sampl
 from privacy.layout import TOTAL, ReleaseLayout, RoundScope
 from privacy.manifest import PASS_FAIL, Manifest
 from privacy.plan import round_release
-from reporting.practice_model import Position
-from reporting.release_document import IndicatorFigure, ReleaseDocument
+from reporting.practice_model import Position, SurveyMeasureResult
+from reporting.release_document import IndicatorFigure, ReleaseDocument, SurveyMeasureFigure
 
 REST = "rest_of_cluster"
 CLUSTER = "cluster"
@@ -109,8 +113,10 @@ def judge(
     rest: GroupEstimate | None,
     cluster: IndicatorFigure | None,
     proportion: bool,
+    limit: float = Z998,
 ) -> Verdict:
-    """Above or below only when the difference exceeds the 99.8 % limits of chance and noise."""
+    """Above or below only when the difference exceeds the page's limits (`limit`, z) of
+    chance and noise: 99.8 % unless the page makes more than ~23 comparisons."""
     if own_rate is None:
         return Verdict(Position.NO_OWN_RATE, None, None)
     if rest is not None and rest.denominator > 0 and math.isfinite(rest.rate):
@@ -120,7 +126,7 @@ def judge(
             + sampling_variance(centre, rest.denominator, proportion=proportion)
             + rest.rate_noise_variance
         )
-        return _verdict(own_rate, centre, spread, REST)
+        return _verdict(own_rate, centre, spread, REST, limit)
     if cluster is None:
         return Verdict(Position.NO_RELEASE, None, None)
     if cluster.rate is None:
@@ -128,16 +134,40 @@ def judge(
     bounds = cluster.interval
     noise = ((bounds[1] - bounds[0]) / (2 * Z95)) ** 2 if bounds else 0.0
     spread = sampling_variance(cluster.rate, own_denominator, proportion=proportion) + noise
-    return _verdict(own_rate, cluster.rate, spread, CLUSTER)
+    return _verdict(own_rate, cluster.rate, spread, CLUSTER, limit)
 
 
-def _verdict(own: float, centre: float, variance: float, against: str) -> Verdict:
+def judge_survey(
+    own: SurveyMeasureResult, cluster: SurveyMeasureFigure | None, limit: float = Z998
+) -> Verdict:
+    """The practice's own share or score against its cluster's released figure.
+
+    The two are independent measurements with their own 95 % intervals: the
+    practice's sampling interval (its respondents are a sample of its
+    patients) and the cluster's interval for noise and chance. Each interval's
+    half-width over 1.96 is taken as its standard deviation (the t interval of
+    a small practice is wider, so this errs towards "no certain difference").
+    The cluster includes the practice's own respondents, which only pulls the
+    two together: a verdict given is not made by that overlap. No verdict
+    against a cluster figure the release labels too uncertain.
+    """
+    if own.value is None or own.too_few or own.interval is None:
+        return Verdict(Position.NO_OWN_RATE, None, None)
+    if cluster is None or cluster.value is None:
+        return Verdict(Position.NO_RELEASE, None, None)
+    if cluster.uncertain or cluster.interval is None:
+        return Verdict(Position.UNCERTAIN, None, None)
+    spread = sum(((high - low) / (2 * Z95)) ** 2 for low, high in (own.interval, cluster.interval))
+    return _verdict(own.value, cluster.value, spread, CLUSTER, limit)
+
+
+def _verdict(own: float, centre: float, variance: float, against: str, limit: float) -> Verdict:
     if not variance > 0 or not math.isfinite(variance):
         return Verdict(Position.WITHIN_NOISE, against, None)
     z = (own - centre) / math.sqrt(variance)
-    if z > Z998:
+    if z > limit:
         return Verdict(Position.ABOVE, against, z)
-    if z < -Z998:
+    if z < -limit:
         return Verdict(Position.BELOW, against, z)
     return Verdict(Position.WITHIN_NOISE, against, z)
 

@@ -16,6 +16,9 @@ from common.i18n import current_lang, register, t
 from indicator_defs import load_catalogue
 from indicator_defs.fhir_extensions import structure_definitions
 from indicator_defs.fhir_measure import CANONICAL_BASE, catalogue_measures
+from indicator_defs.fhir_questionnaire import questionnaire_resource
+from indicator_defs.fhir_survey_measure import survey_measures
+from indicator_defs.survey_loader import installed_surveys
 from reporting.release_document import read_results
 from server.fhir_conformance import check_resource
 from server.fhir_report import FhirReportError, release_bundle
@@ -55,16 +58,25 @@ def _write_json(path: Path, resource: dict[str, Any]) -> None:
 
 @app.command("measures")
 def measures(
-    out: Path = typer.Option(..., "--out", help="Directory for one Measure JSON per indicator."),
+    out: Path = typer.Option(
+        ...,
+        "--out",
+        help="Directory for one Measure JSON per indicator and survey measure, and the "
+        "survey's Questionnaire.",
+    ),
     base: str = typer.Option(CANONICAL_BASE, "--base", help="Canonical base URL."),
 ) -> None:
-    """Export every indicator definition as a FHIR R4 Measure."""
-    resources = catalogue_measures(load_catalogue(), canonical_base=base)
-    for ind_id, resource in resources.items():
-        _conformant(f"Measure-{ind_id}.json", resource)
+    """Export each indicator and survey measure as an R4 Measure, each survey as a Questionnaire."""
+    measures = catalogue_measures(load_catalogue(), canonical_base=base)
+    measures |= survey_measures(installed_surveys(), canonical_base=base)
+    resources = {f"Measure-{mid}.json": resource for mid, resource in measures.items()}
+    for survey in installed_surveys().values():  # the canonical the survey answers name
+        resources[f"Questionnaire-{survey.id}.json"] = questionnaire_resource(survey)
+    for name, resource in resources.items():
+        _conformant(name, resource)
     out.mkdir(parents=True, exist_ok=True)
-    for ind_id, resource in resources.items():
-        _write_json(out / f"Measure-{ind_id}.json", resource)
+    for name, resource in resources.items():
+        _write_json(out / name, resource)
     typer.echo(t("fhir.wrote", n=len(resources), out=out))
 
 

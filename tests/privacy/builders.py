@@ -267,6 +267,19 @@ levels = ["cluster"]
 measures = ["DM-01", "AB-01"]
 """
 
+# A municipality's health services given the coordination with the municipality (a survey
+# measure) beside one indicator, at cluster level only.
+MUNICIPALITY_COORDINATION = """
+[[partners]]
+id = "kommune-px"
+name = "Kommunens sundhedsafdeling, sammenhæng"
+kind = "municipal_health_services"
+identity = "urn:klynge:partner:kommune-px"
+clusters = ["K1"]
+levels = ["cluster"]
+measures = ["PX-COORDINATION", "DM-01"]
+"""
+
 MUNICIPALITY = """
 [[partners]]
 id = "kommune-sundhed"

@@ -9,7 +9,7 @@ from privacy.defaults import default_manifest_path
 from privacy.errors import ManifestError
 from privacy.manifest import ALL_MEASURES, parse_manifest, partners_problem
 from privacy.manifest_toml import render_manifest
-from tests.privacy.builders import HOSPITAL, MUNICIPALITY
+from tests.privacy.builders import HOSPITAL, MUNICIPALITY, MUNICIPALITY_COORDINATION
 
 
 def _base() -> str:
@@ -49,6 +49,7 @@ def test_partners_are_read_with_their_grant_and_render_back_to_the_same_manifest
     ("old", "new", "key", "words"),
     [
         ('"AB-01"]', '"XX-99"]', "partners[0].measures", "XX-99 is not one of"),
+        ('"AB-01"]', '"PX-NOPE"]', "partners[0].measures", "indicators or survey measures"),
         (
             '"urn:klynge:partner:rh-kvalitet"',
             '"urn:klynge:practice:P001"',
@@ -117,3 +118,14 @@ def test_units_resolve_against_the_federation_and_unknown_ones_are_named():
         "partners[1].region",
         "no cluster of the federation is in Midtjylland",
     )
+
+
+def test_a_partner_may_be_granted_survey_measures_in_the_manifests_order():
+    manifest = parse_manifest(_base() + MUNICIPALITY_COORDINATION).manifest
+    assert manifest.partners is not None
+    (partner,) = manifest.partners
+    assert partner.measures == ("PX-COORDINATION", "DM-01")  # as written
+    assert partner.measure_ids(manifest.released_measure_ids) == ("DM-01", "PX-COORDINATION")
+    assert manifest.released_measure_ids[-5:] == tuple(m.id for _, m in manifest.survey_measures())
+    again = parse_manifest(render_manifest(manifest)).manifest
+    assert again == manifest and again.hash() == manifest.hash()

@@ -39,6 +39,24 @@ def cell_doc(rate: float | None, den: int = 1000, sd: float = 31.0, interval=Non
     }
 
 
+def survey_doc(value: float, sd: float, respondents: int, *, kind="top_box", uncertain=False):
+    """One survey measure's released figure as a release document holds it."""
+    half = 1.96 * sd
+    low, high = (0.0, 1.0) if kind == "top_box" else (1.0, 5.0)
+    return {
+        "survey": "PX",
+        "kind": kind,
+        "value": value,
+        "interval": [max(low, value - half), min(high, value + half)],
+        "respondents": respondents,
+        "value_noise_sd": sd,
+        "uncertain": uncertain,
+        "reason": "too_wide" if uncertain else None,
+        "cells": {"units": 1, "respondents": respondents},
+        "cell_noise_sd": {"units": 1.0, "respondents": 1.0},
+    }
+
+
 def unit_doc(unit: str, rate: float | None, rounds: list[str], **over: dict) -> dict:
     cells = {i: cell_doc(rate) for i in CAT.indicators}
     cells.update(over)

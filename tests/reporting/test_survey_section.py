@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reporting.builders import CAT, render_cluster_report, render_region_report, results_doc
-
-
-def survey_doc(value: float, sd: float, respondents: int, *, kind="top_box", uncertain=False):
-    half = 1.96 * sd
-    low, high = (0.0, 1.0) if kind == "top_box" else (1.0, 5.0)
-    return {
-        "survey": "PX",
-        "kind": kind,
-        "value": value,
-        "interval": [max(low, value - half), min(high, value + half)],
-        "respondents": respondents,
-        "value_noise_sd": sd,
-        "uncertain": uncertain,
-        "reason": "too_wide" if uncertain else None,
-        "cells": {"units": 1, "respondents": respondents},
-        "cell_noise_sd": {"units": 1.0, "respondents": 1.0},
-    }
+from tests.reporting.builders import (
+    CAT,
+    render_cluster_report,
+    render_region_report,
+    results_doc,
+    survey_doc,
+)
 
 
 def results(k01: dict, region: dict) -> dict:

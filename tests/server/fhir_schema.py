@@ -1,9 +1,10 @@
 """The R4 JSON schema (HL7's fhir.schema.json, cut to what Klynge exports) as a test oracle.
 
 `fhir_r4.schema.json` beside this file holds the R4 definitions of Measure,
-MeasureReport, ValueSet, Library and Bundle and every type they use,
-verbatim but for the description texts; its `ResourceList` is narrowed to
-those five, so a Bundle or `contained` with anything else fails (docs/fhir.md).
+MeasureReport, ValueSet, Library, Bundle, StructureDefinition and
+Questionnaire and every type they use, verbatim but for the description
+texts; its `ResourceList` is narrowed to those, so a Bundle or `contained`
+with anything else fails (docs/fhir.md).
 """
 
 from __future__ import annotations

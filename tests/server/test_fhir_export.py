@@ -17,8 +17,11 @@ from indicator_defs.fhir_measure import (
     MEASURE_POPULATION,
     NPU_SYSTEM,
     SKS_D_SYSTEM,
+    catalogue_measures,
     measure_resource,
 )
+from indicator_defs.fhir_survey_measure import survey_measures
+from indicator_defs.survey_loader import installed_surveys
 from klynge.commands.fhir import app
 from server.fhir_conformance import check_resource
 from server.fhir_report import (
@@ -149,7 +152,9 @@ def test_cli_exports_measures_and_reports(tmp_path) -> None:
     runner = CliRunner()
     res = runner.invoke(root, ["fhir", "measures", "--out", str(tmp_path / "m")])
     assert res.exit_code == 0, res.output
-    assert len(list((tmp_path / "m").glob("Measure-*.json"))) == len(CATALOGUE.indicators)
+    written = {p.name for p in (tmp_path / "m").glob("*.json")}
+    assert written == {f"Measure-{i}.json" for i in MEASURES} | {"Questionnaire-PX.json"}
+    assert "Measure-PX-MEAN.json" in written
     res = runner.invoke(
         root, ["fhir", "report", str(tmp_path / "results.json"), "--out", str(tmp_path / "r")]
     )
@@ -162,12 +167,17 @@ def test_cli_exports_measures_and_reports(tmp_path) -> None:
 # --- R4 conformance of every export -------------------------------------------
 
 
-@pytest.mark.parametrize("indicator_id", sorted(CATALOGUE.indicators))
-def test_every_measure_passes_the_r4_schema_and_invariants(indicator_id: str) -> None:
-    measure = measure_resource(CATALOGUE.indicators[indicator_id])
+# Every Measure `klynge fhir measures` writes: the indicators' and the survey measures'.
+MEASURES = catalogue_measures(CATALOGUE) | survey_measures(installed_surveys())
+
+
+@pytest.mark.parametrize("measure_id", sorted(MEASURES))
+def test_every_measure_passes_the_r4_schema_and_invariants(measure_id: str) -> None:
+    measure = MEASURES[measure_id]
     assert r4_problems(measure) == []
-    strat = measure["group"][0]["stratifier"][0]
-    assert "code" not in strat and strat["component"]  # mea-1: components only
+    if measure_id in CATALOGUE.indicators:
+        strat = measure["group"][0]["stratifier"][0]
+        assert "code" not in strat and strat["component"]  # mea-1: components only
 
 
 def test_the_checker_and_the_schema_catch_what_the_old_export_did() -> None:

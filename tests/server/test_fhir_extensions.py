@@ -26,6 +26,9 @@ from indicator_defs.fhir_extensions import (
     structure_definitions,
 )
 from indicator_defs.fhir_measure import catalogue_measures
+from indicator_defs.fhir_questionnaire import questionnaire_resource
+from indicator_defs.fhir_survey_measure import survey_measures
+from indicator_defs.survey_loader import installed_surveys
 from klynge.commands.fhir import app
 from server.fhir_conformance import check_resource
 from server.fhir_report import measure_report, release_bundle
@@ -47,6 +50,8 @@ def exported() -> list[dict[str, Any]]:
     practice = synthesize_practice(40, date(2026, 9, 30), 2, rng=np.random.default_rng(5))
     return [
         *catalogue_measures(CATALOGUE).values(),
+        *survey_measures(installed_surveys()).values(),
+        *(questionnaire_resource(s) for s in installed_surveys().values()),
         release_bundle(parsed(), CATALOGUE),
         release_bundle(parsed(dp_release_doc(definitions=PINNED)), CATALOGUE),
         release_bundle(parsed(region), CATALOGUE),

@@ -3,13 +3,23 @@ for the mean score, checked against the R4 schema and Klynge's invariants."""
 
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pytest
 
+from client.synth.fhir import extract_to_bundle
+from client.synth.survey import draw_survey_responses
 from indicator_defs import load_catalogue
+from indicator_defs.fhir_measure import questionnaire_url
+from indicator_defs.fhir_questionnaire import questionnaire_resource
+from indicator_defs.fhir_survey_measure import survey_measure_resource, survey_measures
 from indicator_defs.survey_loader import installed_surveys
 from reporting.release_document import parse_release
+from server.fhir_conformance import check_resource
 from server.fhir_report import DATA_ABSENT_REASON, INTERVAL_EXT, UNCERTAIN_EXT, release_bundle
 from server.fhir_survey import survey_measure_report
+from tests.client.report.builders import AS_OF, PRACTICE
 from tests.server.builders import release_head
 from tests.server.fhir_schema import r4_problems
 
@@ -87,3 +97,85 @@ def test_the_release_bundle_carries_indicators_and_survey_measures():
     assert r4_problems(bundle) == []
     measures = [e["resource"]["measure"].split("/")[-1] for e in bundle["entry"]]
     assert measures == ["PX-ACCESS|1", "PX-MEAN|1", "PX-INVOLVEMENT|1"]
+
+
+def test_each_survey_report_names_a_published_measure_of_its_scoring_at_the_surveys_version():
+    measures = survey_measures(installed_surveys())
+    published = {f"{m['url']}|{m['version']}": m for m in measures.values()}
+    doc = parse_release("r", _release())
+    for measure_id in doc.surveys:
+        report = survey_measure_report(doc, PX, measure_id, lang="da")
+        measure = published[report["measure"]]  # the reference resolves
+        scoring = measure["scoring"]["coding"][0]["code"]
+        assert scoring == (
+            "proportion"
+            if PX.measures[measure_id].kind.value == "top_box"
+            else "continuous-variable"
+        )
+        reported = {c for g in report["group"] for c in _codes(g)}
+        defined = {p["code"]["coding"][0]["code"] for p in measure["group"][0]["population"]}
+        assert reported <= defined  # every population reported is one the Measure defines
+
+
+def test_a_survey_measures_criteria_read_its_own_items_of_its_questionnaire():
+    access = survey_measure_resource(PX, PX.measures["PX-ACCESS"])
+    criteria = {
+        p["code"]["coding"][0]["code"]: p["criteria"]["expression"]
+        for p in access["group"][0]["population"]
+    }
+    assert "'https://klynge.dk/fhir/Questionnaire/PX|1'" in criteria["initial-population"]
+    assert "('Q01' | 'Q02')" in criteria["numerator"] and "'Q03'" not in criteria["numerator"]
+    assert "$this >= 4" in criteria["numerator"]
+    mean = survey_measure_resource(PX, PX.measures["PX-MEAN"], canonical_base="https://x.dk/fhir/")
+    assert mean["url"] == "https://x.dk/fhir/Measure/PX-MEAN" and mean["version"] == "1"
+    assert "measure-observation" in {
+        p["code"]["coding"][0]["code"] for p in mean["group"][0]["population"]
+    }
+
+
+def test_the_questionnaire_is_r4_valid_bilingual_and_the_canonical_the_responses_name():
+    questionnaire = questionnaire_resource(PX)
+    assert r4_problems(questionnaire) == []
+    assert f"{questionnaire['url']}|{questionnaire['version']}" == questionnaire_url("PX", 1)
+    items = {i["linkId"]: i for i in questionnaire["item"]}
+    assert list(items) == list(PX.items)
+    q01 = items["Q01"]
+    assert q01["type"] == "choice" and q01["text"] == PX.items["Q01"].text["da"]
+    assert q01["_text"]["extension"][0]["extension"][1]["valueString"] == PX.items["Q01"].text["en"]
+    codings = [o["valueCoding"] for o in q01["answerOption"]]
+    assert [c["code"] for c in codings] == ["1", "2", "3", "4", "5"]
+    assert codings[4]["display"] == "Helt enig"
+    assert codings[4]["_display"]["extension"][0]["extension"][1]["valueString"] == (
+        "Strongly agree"
+    )
+    assert items["Q11"]["type"] == "text" and "answerOption" not in items["Q11"]
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        (lambda q: q["item"].append(dict(q["item"][0])), "que-2"),
+        (lambda q: q["item"][-1].update(answerOption=q["item"][0]["answerOption"]), "que-5"),
+        (lambda q: q["item"][0].update(answerValueSet="https://x.dk/ValueSet/v"), "que-4"),
+        (lambda q: q["item"].append({"linkId": "G", "type": "group", "text": "g"}), "que-1"),
+        (lambda q: q["item"].append({"linkId": "D", "type": "display", "required": True}), "que-6"),
+        (lambda q: q.update(name="px survey"), "que-0"),
+    ],
+)
+def test_the_checker_refuses_a_questionnaire_that_breaks_an_r4_invariant(change, rule):
+    questionnaire = questionnaire_resource(PX)
+    change(questionnaire)
+    assert any(rule in p for p in check_resource(questionnaire)), check_resource(questionnaire)
+
+
+def test_synths_responses_name_the_questionnaires_canonical():
+    frame = draw_survey_responses(np.random.default_rng(2), PRACTICE.patients, PX, AS_OF)
+    extract = dataclasses.replace(PRACTICE, survey_responses=frame)
+    bundle = extract_to_bundle(extract, group=False)
+    named = {
+        e["resource"]["questionnaire"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    }
+    questionnaire = questionnaire_resource(PX)
+    assert named == {f"{questionnaire['url']}|{questionnaire['version']}"}

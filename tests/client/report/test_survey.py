@@ -15,8 +15,18 @@ from client.report.sampling import mean_interval, t_quantile, wilson
 from client.report.survey import MIN_RESPONDENTS, practice_survey, practice_surveys, survey_period
 from client.synth.survey import draw_survey_responses
 from indicator_defs.survey_loader import load_surveys
+from reporting.practice_model import Position
 from reporting.practice_page import render_practice_report
-from tests.client.report.builders import AS_OF, CATALOGUE, PATIENTS, PRACTICE, practice_report
+from reporting.release_document import parse_release
+from tests.client.report.builders import (
+    AS_OF,
+    CATALOGUE,
+    PATIENTS,
+    PRACTICE,
+    practice_report,
+    release_doc,
+)
+from tests.reporting.builders import survey_doc
 
 PX = load_surveys()["PX"]
 COMMENT = "Lægen <b>lytter</b> & forklarer godt"
@@ -137,3 +147,90 @@ def test_synthetic_practices_get_a_full_section():
         for m in section.measures
         if m.value is not None
     )
+
+
+# The practice beside its cluster and region: real release documents, as the agent fetched them.
+
+
+def released(level: str, unit: str, surveys: dict):
+    doc = {**release_doc(level, unit), "surveys": surveys}
+    return parse_release(f"{level} {unit}", doc)
+
+
+def beside(rows: list[tuple], cluster: dict, region: dict):
+    return practice_report(
+        as_of=AS_OF,
+        catalogue=CATALOGUE,
+        patients=PATIENTS,
+        releases=ReleaseChoice(
+            released("cluster", "K01", cluster), released("region", "Midtjylland", region), ()
+        ),
+        surveys=practice_surveys(answers(rows), load_surveys(), AS_OF),
+    )
+
+
+# 200 respondents, 160 answering top box on Q01: access 80.0 % (Wilson 73.9–84.9 %).
+OWN = respondents(200, 160)
+CLUSTER = {
+    "PX-ACCESS": survey_doc(0.60, 0.01, 2_000),  # 20 points below: beyond any limit
+    "PX-MEAN": survey_doc(4.2, 0.02, 2_000, kind="mean"),  # own 4.4, within chance
+    "PX-COORDINATION": survey_doc(0.5, 0.2, 40, uncertain=True),
+}
+REGION = {
+    "PX-ACCESS": survey_doc(0.62, 0.005, 20_000),
+    "PX-MEAN": survey_doc(4.1, 0.01, 20_000, kind="mean"),
+}
+
+
+def test_each_measure_stands_beside_the_cluster_and_region_with_a_verdict_against_the_cluster():
+    report = beside(OWN, CLUSTER, REGION)
+    (section,) = report.surveys
+    access, communication, _, coordination, mean = section.measures
+    assert access.cluster is not None and access.cluster.value == 0.60
+    assert access.region is not None and access.region.value == 0.62
+    assert (access.position, access.better) == (Position.ABOVE, True)
+    assert mean.position is Position.WITHIN_NOISE and mean.better is None
+    assert communication.position is Position.NO_OWN_RATE  # nobody answered Q03-Q05
+    assert coordination.position is Position.NO_OWN_RATE
+    assert report.comparisons == len(CATALOGUE.indicators) + 3  # the released measures count
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        (
+            "da",
+            [
+                "<th>Klyngen</th><th>Regionen</th><th>I forhold til klyngen</th>",
+                "60,0\xa0% (58,0\xa0%–62,0\xa0%)",
+                "62,0\xa0% (61,0\xa0%–63,0\xa0%)",
+                "<td class='better'>Over klyngen — bedre</td>",
+                "Ingen sikker forskel fra klyngen",
+                "50,0\xa0% (10,8\xa0%–89,2\xa0%) · for usikker til at bruge",
+                "regner med både praksisens stikprøveinterval og klyngens interval",
+            ],
+        ),
+        (
+            "en",
+            [
+                "<th>Cluster</th><th>Region</th><th>Against the cluster</th>",
+                "60.0% (58.0%–62.0%)",
+                "<td class='better'>Above the cluster — better</td>",
+                "50.0% (10.8%–89.2%) · too uncertain to use",
+            ],
+        ),
+    ],
+)
+def test_the_page_shows_the_released_figures_in_words(lang, words):
+    html = render_practice_report(beside(OWN, CLUSTER, REGION), lang)
+    section = html[html.index("<section class='survey'>") :]
+    for expected in words:
+        assert expected in section, expected
+
+
+def test_the_page_counts_the_survey_measures_among_its_comparisons():
+    html = render_practice_report(beside(OWN, CLUSTER, REGION), "da")
+    assert "99,8\xa0%-grænserne" in html and "laver 7 sammenligninger" in html
+    without = render_practice_report(beside(OWN, {}, {}), "da")
+    assert "laver 4 sammenligninger" in without
+    assert "<th>Klyngen</th>" not in without  # nothing released: the own columns only

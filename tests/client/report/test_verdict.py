@@ -9,12 +9,15 @@ import numpy as np
 import pytest
 
 from client.agent.pipeline import keep_contribution
-from client.report.verdict import REST, judge, read_contribution, rest_of_cluster
+from client.report.verdict import REST, judge, judge_survey, read_contribution, rest_of_cluster
+from indicator_defs.survey_loader import load_surveys
 from privacy.contribution import prepare_contribution
+from privacy.estimation import Z95, Z998
 from privacy.layout import ReleaseLayout, RoundScope
 from privacy.randomness import SeededStream
-from reporting.practice_model import Position
-from reporting.release_document import IndicatorFigure, ReleaseDocument
+from reporting.practice_model import Position, SurveyMeasureResult
+from reporting.release_document import IndicatorFigure, ReleaseDocument, SurveyMeasureFigure
+from reporting.versus_country import critical_z, limit_level, page_limit
 from tests.privacy.builders import make_manifest
 
 REF = date(2026, 9, 30)
@@ -96,3 +99,45 @@ def test_without_a_kept_record_or_raw_cells_there_is_no_rest(tmp_path):
     assert rest_of_cluster(manifest, no_cells, kept) is None
     other_manifest = ReleaseDocument(**{**bare.__dict__, "manifest_hash": "0" * 64})
     assert rest_of_cluster(manifest, other_manifest, kept) is None
+
+
+def _own(value: float, half: float, *, too_few: bool = False) -> SurveyMeasureResult:
+    measure = load_surveys()["PX"].measures["PX-ACCESS"]
+    return SurveyMeasureResult(measure, value, 400, (value - half, value + half), too_few)
+
+
+def _theirs(value: float, half: float, *, uncertain: bool = False) -> SurveyMeasureFigure:
+    interval = (value - half, value + half)
+    return SurveyMeasureFigure(
+        "PX-ACCESS", "PX", "top_box", value, interval, 900, None, uncertain, None
+    )
+
+
+def test_a_survey_verdict_counts_both_intervals_and_the_pages_limit():
+    # Both half-widths 1.96 × 0.02: the difference's SD is 0.02·√2 ≈ 0.0283.
+    half = Z95 * 0.02
+    assert judge_survey(_own(0.70, half), _theirs(0.60, half)).position is Position.ABOVE  # z 3.5
+    below = judge_survey(_own(0.50, half), _theirs(0.60, half))
+    assert below.position is Position.BELOW and below.z == pytest.approx(-0.1 / (0.02 * 2**0.5))
+    # 0.08 is 2.8 SD: beyond 95 %, within the page's 99.8 % limits
+    assert judge_survey(_own(0.68, half), _theirs(0.60, half)).position is Position.WITHIN_NOISE
+    # z 3.13: beyond 99.8 %, within the limit of a page of 33 comparisons (3.17)
+    own, theirs = _own(0.60 + 3.13 * 0.02 * 2**0.5, half), _theirs(0.60, half)
+    assert judge_survey(own, theirs, page_limit(23)).position is Position.ABOVE
+    assert judge_survey(own, theirs, page_limit(33)).position is Position.WITHIN_NOISE
+
+
+def test_no_survey_verdict_without_a_usable_figure_on_either_side():
+    half = Z95 * 0.02
+    assert judge_survey(_own(0.9, half, too_few=True), _theirs(0.1, half)).position is (
+        Position.NO_OWN_RATE
+    )
+    assert judge_survey(_own(0.9, half), None).position is Position.NO_RELEASE
+    uncertain = _theirs(0.1, half, uncertain=True)
+    assert judge_survey(_own(0.9, half), uncertain).position is Position.UNCERTAIN
+
+
+def test_the_page_limit_is_the_funnel_plots_up_to_23_comparisons_and_bonferronis_beyond():
+    assert page_limit(1) == page_limit(23) == Z998
+    assert page_limit(33) == pytest.approx(critical_z(33)) and page_limit(33) > Z998
+    assert limit_level(Z998) == pytest.approx(0.998)
