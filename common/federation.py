@@ -120,7 +120,7 @@ class Federation:
 
 def load_federation(path: Path) -> Federation:
     path = Path(path)
-    root = read_table(path, error=FederationError, what="federation file")
+    root = read_table(path, error=FederationError, what="federation")
     return replace(_parse(root), base_dir=path.parent)
 
 

@@ -972,7 +972,7 @@ def parse_manifest(text: str, path: Path | str | None = None) -> SignedManifest:
 
 def load_manifest(path: Path | str) -> SignedManifest:
     """Read and validate a manifest file (schema only; see plan.validate_plan for budgets)."""
-    return _signed_manifest(read_table(path, error=ManifestError, what="manifest file"))
+    return _signed_manifest(read_table(path, error=ManifestError, what="manifest"))
 
 
 # ---------------------------------------------------------------------------

@@ -104,7 +104,7 @@ class ServerSettings:
 
 def load_server_settings(path: Path) -> ServerSettings:
     path = Path(path)
-    root = read_table(path, error=ConfigError, what="server configuration file")
+    root = read_table(path, error=ConfigError, what="server")
     sections = ("coordinator", "tls", "federation", "manifest", "transparency")
     coordinator, tls, federation, manifest, transparency = (
         root.table(s, required=False) for s in sections

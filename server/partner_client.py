@@ -76,7 +76,7 @@ class PartnerSettings:
 
 
 def load_partner_settings(path: Path) -> PartnerSettings:
-    root = read_table(path, error=PartnerConfigError, what="partner configuration file")
+    root = read_table(path, error=PartnerConfigError, what="partner")
     partner, tls = root.table("partner"), root.table("tls")
     settings = PartnerSettings(
         source=Path(path),

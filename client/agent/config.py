@@ -183,7 +183,7 @@ class AgentSettings:
 def load_settings(path: Path | str) -> AgentSettings:
     """Read and validate `agent.toml` (files it names are checked when the agent starts)."""
     path = Path(path).expanduser().resolve()
-    root = read_table(path, error=AgentConfigError, what="agent configuration file")
+    root = read_table(path, error=AgentConfigError, what="agent")
     fmt = root.string("format")
     if fmt != FORMAT:
         raise root.fail("format", f"unsupported format {fmt!r}; this version reads {FORMAT!r}")
