@@ -8,15 +8,14 @@ from pathlib import Path
 import pytest
 
 from common.errors import FileKeyError
-from common.i18n import set_lang
 from common.tomlfile import parse_table, read_table
+from tests.langs import in_english
 
 
 @pytest.fixture(autouse=True)
 def english(monkeypatch):
     """These tests pin the English words; the Danish ones are pinned at the end."""
-    set_lang(None)
-    monkeypatch.setenv("KLYNGE_LANG", "en")
+    in_english(monkeypatch)
 
 
 class ReaderError(FileKeyError):
