@@ -10,6 +10,13 @@ import pytest
 from client.extract import fhir_json
 from client.extract.fhir_json import BLANK, FhirReadError, Malformed, read_bundle, read_ndjson
 from client.extract.fhir_model import Entry
+from tests.langs import in_english
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
 
 
 def _entries(n: int) -> list[dict]:
