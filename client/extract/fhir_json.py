@@ -329,6 +329,8 @@ def _entries(buf: _Buffer, on_batch: Callable[[Batch], None]) -> None:
         if items is None:
             items, exact = _exact_entries(buf)
             if exact is None:  # not one whole entry in the buffer yet
+                if buf.eof:  # nor will there be: the file ends inside the entry array
+                    buf.fail(t("fhir.read.invalid"))
                 buf.fill(2 * (len(buf.data) - buf.pos) + CHUNK)
                 continue
             cut = exact

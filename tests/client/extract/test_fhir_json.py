@@ -68,6 +68,15 @@ def test_truncated_bundle_is_an_error_with_a_place(tmp_path) -> None:
         _read(path)
 
 
+def test_a_bundle_cut_after_an_entry_comma_is_an_error_not_a_hang(tmp_path) -> None:
+    """The file ends where the next entry should begin: no entry will ever be whole."""
+    path = tmp_path / "b.json"
+    text = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": _entries(2)})
+    path.write_text(text[: text.rindex("}, {") + 3])
+    with pytest.raises(FhirReadError, match=r"b\.json, byte \d+: not valid JSON"):
+        _read(path)
+
+
 def test_ndjson_keeps_line_numbers_across_blank_lines_and_crlf(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(fhir_json, "CHUNK", 50)
     lines = [json.dumps({"resourceType": "Patient", "id": f"p{i}"}) for i in range(6)]
