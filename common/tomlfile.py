@@ -18,6 +18,8 @@ so an error inside the third `[[practices]]` table names that table's line.
 
 For example (`parse_table` takes text; `read_table` reads the file):
 
+>>> from common.i18n import set_lang
+>>> set_lang("da")  # Danish, as by default (English with `klynge --lang en`)
 >>> root = parse_table('rounds = 4\\n[[practices]]\\nid = "P1"\\nsize = 3\\n', "agent.toml")
 >>> root.integer("rounds", minimum=1)
 4
@@ -33,6 +35,7 @@ common.errors.FileKeyError: agent.toml, nøgle 'rounds': skal være mindst 1, me
 >>> parse_table("rounds = \\n", "agent.toml")
 Traceback (most recent call last):
 common.errors.FileKeyError: agent.toml:1: ikke gyldig TOML: ugyldig værdi (kolonne 10)
+>>> set_lang(None)
 """
 
 from __future__ import annotations
