@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.i18n import register, t
+
+register(
+    {
+        "errors.where.key": {"en": "key '{name}'", "da": "nøgle '{name}'"},
+    }
+)
+
 
 class KlyngeError(Exception):
     exit_code: int = 2
@@ -42,7 +50,7 @@ class FileKeyError(KlyngeError):
         if self.path:
             parts.append(self.path if self.line is None else f"{self.path}:{self.line}")
         if self.key:
-            parts.append(f"key '{self.key}'")
+            parts.append(t("errors.where.key", name=self.key))
         return ", ".join(parts)
 
 

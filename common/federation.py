@@ -24,6 +24,7 @@ from typing import Any
 
 import tomli_w
 
+from common import i18n
 from common.atomic import atomic_write
 from common.errors import FileKeyError
 from common.tomlfile import Table, parse_table, read_table
@@ -118,43 +119,108 @@ class Federation:
 # ---------------------------------------------------------------------------- loading
 
 
+i18n.register(
+    {
+        "federation.format": {
+            "en": 'must be "{expected}", found {found}',
+            "da": 'skal være "{expected}", men er {found}',
+        },
+        "federation.version": {
+            "en": "this Klynge reads version {expected}, found {found}",
+            "da": "denne Klynge læser version {expected}, men filen har {found}",
+        },
+        "federation.text": {"en": "must be text", "da": "skal være tekst"},
+        "federation.duplicate_cluster": {
+            "en": "duplicate cluster '{id}'",
+            "da": "klyngen '{id}' står der to gange",
+        },
+        "federation.duplicate_practice": {
+            "en": "duplicate practice '{id}'",
+            "da": "praksis '{id}' står der to gange",
+        },
+        "federation.shared_extract": {
+            "en": "'{extract}' is also the extract of practice '{other}'",
+            "da": "'{extract}' er også udtrækket for praksis '{other}'",
+        },
+        "federation.none": {
+            "en": "no [[{name}]] tables: a federation needs at least one",
+            "da": "ingen [[{name}]]-tabeller: en føderation skal have mindst én",
+        },
+        "federation.cluster_id": {
+            "en": "cluster id '{id}' must look like K01",
+            "da": "klynge-id '{id}' skal se ud som K01",
+        },
+        "federation.region": {
+            "en": "unknown region '{region}' (one of {regions})",
+            "da": "ukendt region '{region}' (en af {regions})",
+        },
+        "federation.practice_id": {
+            "en": "practice id '{id}' must be 6 digits (ydernummer) or like P0001",
+            "da": "praksis-id '{id}' skal være 6 cifre (ydernummer) eller som P0001",
+        },
+        "federation.unknown_cluster": {
+            "en": "unknown cluster '{id}' (no [[clusters]] with that id)",
+            "da": "ukendt klynge '{id}' (ingen [[clusters]] med det id)",
+        },
+        "federation.contradicts": {
+            "en": "'{stated}' contradicts cluster {cluster}, which is in {region}",
+            "da": "'{stated}' strider mod klynge {cluster}, som ligger i {region}",
+        },
+        "federation.relative": {
+            "en": "'{extract}' must be a relative path with '/' separators "
+            "(relative to the federation file)",
+            "da": "'{extract}' skal være en relativ sti med '/' som skilletegn "
+            "(fra føderationsfilens mappe)",
+        },
+        "federation.numbers": {
+            "en": "must be a table of numbers",
+            "da": "skal være en tabel af tal",
+        },
+    }
+)
+
+
 def load_federation(path: Path) -> Federation:
     path = Path(path)
-    root = read_table(path, error=FederationError, what="federation file")
+    root = read_table(path, error=FederationError, what="federation")
     return replace(_parse(root), base_dir=path.parent)
 
 
 def _parse(root: Table) -> Federation:
     fmt = root.raw("format", required=False)
     if fmt != FORMAT:
-        raise root.fail("format", f'must be "{FORMAT}", found {fmt!r}')
+        raise root.fail("format", i18n.t("federation.format", expected=FORMAT, found=repr(fmt)))
     version = root.raw("version", required=False)
     if version != VERSION:
-        raise root.fail("version", f"this Klynge reads version {VERSION}, found {version!r}")
+        found = repr(version)
+        raise root.fail("version", i18n.t("federation.version", expected=VERSION, found=found))
     name = root.raw("name", required=False)
     if name is None:
         name = ""
     if not isinstance(name, str):
-        raise root.fail("name", "must be text")
+        raise root.fail("name", i18n.t("federation.text"))
     synthetic = _parse_synthetic(root.table("synthetic")) if "synthetic" in root else None
 
     clusters: dict[str, Cluster] = {}
     for t in _array(root, "clusters"):
         cluster = _parse_cluster(t)
         if cluster.id in clusters:
-            raise t.fail("id", f"duplicate cluster '{cluster.id}'")
+            raise t.fail("id", i18n.t("federation.duplicate_cluster", id=cluster.id))
         clusters[cluster.id] = cluster
     practices: dict[str, Practice] = {}
     extracts: dict[str, str] = {}
     for t in _array(root, "practices"):
         practice = _parse_practice(t, clusters)
         if practice.id in practices:
-            raise t.fail("id", f"duplicate practice '{practice.id}'")
+            raise t.fail("id", i18n.t("federation.duplicate_practice", id=practice.id))
         if practice.extract in extracts:
             raise t.fail(
                 "extract",
-                f"'{practice.extract}' is also the extract of practice "
-                f"'{extracts[practice.extract]}'",
+                i18n.t(
+                    "federation.shared_extract",
+                    extract=practice.extract,
+                    other=extracts[practice.extract],
+                ),
             )
         practices[practice.id] = practice
         extracts[practice.extract] = practice.id
@@ -170,20 +236,21 @@ def _parse(root: Table) -> Federation:
 
 def _array(root: Table, key: str) -> list[Table]:
     if key not in root:
-        raise root.fail(key, f"no [[{key}]] tables: a federation needs at least one")
+        raise root.fail(key, i18n.t("federation.none", name=key))
     tables = list(root.tables(key))
     if not tables:
-        raise root.fail(key, f"no [[{key}]] tables: a federation needs at least one")
+        raise root.fail(key, i18n.t("federation.none", name=key))
     return tables
 
 
 def _parse_cluster(t: Table) -> Cluster:
     cid = t.string("id")
     if not CLUSTER_ID.match(cid):
-        raise t.fail("id", f"cluster id '{cid}' must look like K01")
+        raise t.fail("id", i18n.t("federation.cluster_id", id=cid))
     region = t.string("region")
     if region not in REGIONS:
-        raise t.fail("region", f"unknown region '{region}' (one of {', '.join(REGIONS)})")
+        regions = ", ".join(REGIONS)
+        raise t.fail("region", i18n.t("federation.region", region=region, regions=regions))
     name = t.string("name", required=False, default=cid)
     t.done()
     return Cluster(cid, name, region)
@@ -192,21 +259,18 @@ def _parse_cluster(t: Table) -> Cluster:
 def _parse_practice(t: Table, clusters: dict[str, Cluster]) -> Practice:
     pid = t.string("id")
     if not PRACTICE_ID.match(pid):
-        raise t.fail("id", f"practice id '{pid}' must be 6 digits (ydernummer) or like P0001")
+        raise t.fail("id", i18n.t("federation.practice_id", id=pid))
     cid = t.string("cluster")
     if cid not in clusters:
-        raise t.fail("cluster", f"unknown cluster '{cid}' (no [[clusters]] with that id)")
+        raise t.fail("cluster", i18n.t("federation.unknown_cluster", id=cid))
     region = clusters[cid].region
     stated = t.raw("region", required=False)
     if stated is not None and stated != region:
-        raise t.fail("region", f"'{stated}' contradicts cluster {cid}, which is in {region}")
+        message = i18n.t("federation.contradicts", stated=stated, cluster=cid, region=region)
+        raise t.fail("region", message)
     extract = t.string("extract")
     if PurePosixPath(extract).is_absolute() or re.match(r"^[A-Za-z]:", extract) or "\\" in extract:
-        raise t.fail(
-            "extract",
-            f"'{extract}' must be a relative path with '/' separators "
-            "(relative to the federation file)",
-        )
+        raise t.fail("extract", i18n.t("federation.relative", extract=extract))
     size = t.integer("list_size", minimum=0)
     quality: tuple[tuple[str, float], ...] = ()
     q = t.raw("synthetic_quality", required=False)
@@ -214,7 +278,7 @@ def _parse_practice(t: Table, clusters: dict[str, Cluster]) -> Practice:
         if not isinstance(q, dict) or not all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in q.values()
         ):
-            raise t.fail("synthetic_quality", "must be a table of numbers")
+            raise t.fail("synthetic_quality", i18n.t("federation.numbers"))
         quality = tuple((k, float(v)) for k, v in q.items())
     name = t.string("name", required=False, default=pid)
     t.done()

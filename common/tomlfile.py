@@ -6,7 +6,7 @@ does without anyone noticing. Every failure is a `FileKeyError` (or the
 caller's subclass of it, passed as `error`) naming the file, the dotted key
 and, where the file lets us find it, the line:
 
-    root = read_table(path, error=AgentConfigError, what="agent configuration file")
+    root = read_table(path, error=AgentConfigError, what="agent")
     practice = root.string("practice_id", pattern=PRACTICE_ID)
     for entry in root.tables("practices"):      # keys "practices[0].id", … and its line
         ...
@@ -18,6 +18,8 @@ so an error inside the third `[[practices]]` table names that table's line.
 
 For example (`parse_table` takes text; `read_table` reads the file):
 
+>>> from common.i18n import set_lang
+>>> set_lang("da")  # Danish, as by default (English with `klynge --lang en`)
 >>> root = parse_table('rounds = 4\\n[[practices]]\\nid = "P1"\\nsize = 3\\n', "agent.toml")
 >>> root.integer("rounds", minimum=1)
 4
@@ -26,13 +28,14 @@ For example (`parse_table` takes text; `read_table` reads the file):
 'P1'
 >>> practice.done()
 Traceback (most recent call last):
-common.errors.FileKeyError: agent.toml:2, key 'practices[0].size': unknown key (allowed: id)
+common.errors.FileKeyError: agent.toml:2, nøgle 'practices[0].size': ukendt nøgle (tilladt: id)
 >>> parse_table("rounds = 0\\n", "agent.toml").integer("rounds", minimum=1)
 Traceback (most recent call last):
-common.errors.FileKeyError: agent.toml, key 'rounds': must be at least 1, got 0
+common.errors.FileKeyError: agent.toml, nøgle 'rounds': skal være mindst 1, men er 0
 >>> parse_table("rounds = \\n", "agent.toml")
 Traceback (most recent call last):
-common.errors.FileKeyError: agent.toml:1: not valid TOML: Invalid value (column 10)
+common.errors.FileKeyError: agent.toml:1: ikke gyldig TOML: ugyldig værdi (kolonne 10)
+>>> set_lang(None)
 """
 
 from __future__ import annotations
@@ -47,28 +50,174 @@ from typing import Any, TypeVar
 
 from common.dates import DateError, parse_iso_date
 from common.errors import FileKeyError
-from common.i18n import LANGS
+from common.formatting import number as format_number
+from common.i18n import LANGS, register, t
 
 T = TypeVar("T")
 
 ErrorType = Callable[..., FileKeyError]  # called as error(path, key, message, *, line=None)
 
+register(
+    {
+        # What kind of file could not be read ("agent configuration file not found").
+        "toml.what.file": {"en": "file", "da": "filen"},
+        "toml.what.agent": {"en": "agent configuration file", "da": "agentens konfigurationsfil"},
+        "toml.what.server": {
+            "en": "server configuration file",
+            "da": "serverens konfigurationsfil",
+        },
+        "toml.what.partner": {
+            "en": "partner configuration file",
+            "da": "partnerens konfigurationsfil",
+        },
+        "toml.what.manifest": {"en": "manifest file", "da": "manifestfilen"},
+        "toml.what.federation": {"en": "federation file", "da": "føderationsfilen"},
+        "toml.what.survey": {"en": "survey definition", "da": "spørgeskemadefinitionen"},
+        "toml.what.indicator": {"en": "indicator definition", "da": "indikatordefinitionen"},
+        "toml.not_found": {"en": "{what} not found", "da": "{what} findes ikke"},
+        "toml.directory": {"en": "is a directory, not a file", "da": "er en mappe, ikke en fil"},
+        "toml.not_utf8": {"en": "is not UTF-8 text", "da": "er ikke UTF-8-tekst"},
+        "toml.unreadable": {"en": "cannot read ({reason})", "da": "kan ikke læses ({reason})"},
+        "toml.syntax": {"en": "not valid TOML: {detail}", "da": "ikke gyldig TOML: {detail}"},
+        "toml.syntax.at": {
+            "en": "not valid TOML: {detail} (column {column})",
+            "da": "ikke gyldig TOML: {detail} (kolonne {column})",
+        },
+        # tomllib's own words for the commonest slips (others are shown as they are).
+        "toml.detail.Invalid value": {"en": "Invalid value", "da": "ugyldig værdi"},
+        "toml.detail.Invalid statement": {"en": "Invalid statement", "da": "ugyldig linje"},
+        "toml.detail.Expected '=' after a key in a key/value pair": {
+            "en": "Expected '=' after a key in a key/value pair",
+            "da": "der mangler '=' efter nøglen",
+        },
+        "toml.detail.Cannot overwrite a value": {
+            "en": "Cannot overwrite a value",
+            "da": "nøglen står der allerede",
+        },
+        "toml.detail.Cannot declare {name} twice": {
+            "en": "Cannot declare {name} twice",
+            "da": "{name} er angivet to gange",
+        },
+        "toml.detail.Expected ']' at the end of a table declaration": {
+            "en": "Expected ']' at the end of a table declaration",
+            "da": "der mangler ']' efter tabellens navn",
+        },
+        "toml.detail.Unterminated string": {
+            "en": "Unterminated string",
+            "da": "teksten mangler sit afsluttende anførselstegn",
+        },
+        "toml.required": {"en": "required key is missing", "da": "påkrævet nøgle mangler"},
+        "toml.unknown": {"en": "unknown key", "da": "ukendt nøgle"},
+        "toml.unknown.allowed": {
+            "en": "unknown key (allowed: {allowed})",
+            "da": "ukendt nøgle (tilladt: {allowed})",
+        },
+        "toml.text": {
+            "en": "must be non-empty text, got {got}",
+            "da": "skal være en tekst, der ikke er tom, men er {got}",
+        },
+        "toml.pattern": {
+            "en": "{value} is not of the form {pattern}",
+            "da": "{value} har ikke formen {pattern}",
+        },
+        "toml.choices": {
+            "en": "must be one of {allowed}, got {value}",
+            "da": "skal være en af {allowed}, men er {value}",
+        },
+        "toml.integer": {
+            "en": "must be an integer, got {got}",
+            "da": "skal være et heltal, men er {got}",
+        },
+        "toml.number": {
+            "en": "must be a number, got {got}",
+            "da": "skal være et tal, men er {got}",
+        },
+        "toml.finite": {
+            "en": "must be a finite number, got {got}",
+            "da": "skal være et endeligt tal, men er {got}",
+        },
+        "toml.positive": {
+            "en": "must be greater than 0, got {got}",
+            "da": "skal være større end 0, men er {got}",
+        },
+        "toml.minimum": {
+            "en": "must be at least {limit}, got {got}",
+            "da": "skal være mindst {limit}, men er {got}",
+        },
+        "toml.maximum": {
+            "en": "must be at most {limit}, got {got}",
+            "da": "må højst være {limit}, men er {got}",
+        },
+        "toml.boolean": {
+            "en": "must be true or false, got {got}",
+            "da": "skal være true eller false, men er {got}",
+        },
+        "toml.date.unquoted": {
+            "en": "must be a date like 2026-03-31 without quotes, got {got}",
+            "da": "skal være en dato som 2026-03-31 uden anførselstegn, men er {got}",
+        },
+        "toml.date": {
+            "en": "must be a date YYYY-MM-DD, got {got}",
+            "da": "skal være en dato ÅÅÅÅ-MM-DD, men er {got}",
+        },
+        "toml.bilingual": {
+            "en": "must be a table with da and en, got {got}",
+            "da": "skal være en tabel med da og en, men er {got}",
+        },
+        "toml.bilingual.plain": {
+            "en": "must be a table with da and en (or one text for both), got {got}",
+            "da": "skal være en tabel med da og en (eller én tekst til begge), men er {got}",
+        },
+        "toml.table": {
+            "en": "must be a table, got {got}",
+            "da": "skal være en tabel, men er {got}",
+        },
+        "toml.tables": {
+            "en": "must be an array of tables ([[{name}]])",
+            "da": "skal være en række tabeller ([[{name}]])",
+        },
+        "toml.texts": {
+            "en": "must be an array of non-empty texts",
+            "da": "skal være en liste af tekster, der ikke er tomme",
+        },
+        "toml.empty": {"en": "must not be empty", "da": "må ikke være tom"},
+        "toml.twice": {"en": "lists {item} twice", "da": "nævner {item} to gange"},
+        "toml.array": {
+            "en": "must be an array, got {got}",
+            "da": "skal være en liste, men er {got}",
+        },
+        # What a value is, in the words above ("…, got text").
+        "toml.type.str": {"en": "text", "da": "tekst"},
+        "toml.type.int": {"en": "an integer", "da": "et heltal"},
+        "toml.type.float": {"en": "a number", "da": "et tal"},
+        "toml.type.bool": {"en": "true/false", "da": "true/false"},
+        "toml.type.list": {"en": "an array", "da": "en liste"},
+        "toml.type.dict": {"en": "a table", "da": "en tabel"},
+        "toml.type.date": {"en": "a date", "da": "en dato"},
+        "toml.type.datetime": {"en": "a date-time", "da": "et tidspunkt"},
+    }
+)
+
 _LOCATION = re.compile(r"^(?P<message>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)$")
 
 
 def read_toml_text(path: Path | str, *, error: ErrorType = FileKeyError, what: str = "file") -> str:
-    """The file's text, or one line saying why it cannot be read."""
+    """The file's text, or one line saying why it cannot be read.
+
+    `what` names the kind of file in the message: "file", "agent", "server",
+    "partner", "manifest", "federation", "survey" or "indicator".
+    """
     path = Path(path)
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise error(path, None, f"{what} not found") from None
+        raise error(path, None, t("toml.not_found", what=t(f"toml.what.{what}"))) from None
     except IsADirectoryError:
-        raise error(path, None, "is a directory, not a file") from None
+        raise error(path, None, t("toml.directory")) from None
     except UnicodeDecodeError:
-        raise error(path, None, "is not UTF-8 text") from None
+        raise error(path, None, t("toml.not_utf8")) from None
     except OSError as exc:
-        raise error(path, None, f"cannot read ({exc.strerror})") from None
+        raise error(path, None, t("toml.unreadable", reason=exc.strerror)) from None
 
 
 def parse_toml(
@@ -81,8 +230,9 @@ def parse_toml(
         # Python 3.11 has the position only in the text: "... (at line 2, column 4)".
         match = _LOCATION.match(str(exc))
         if match is None:
-            raise error(path, None, f"not valid TOML: {exc}") from None
-        message = f"not valid TOML: {match['message']} (column {match['column']})"
+            raise error(path, None, t("toml.syntax", detail=_detail(str(exc)))) from None
+        detail = _detail(match["message"])
+        message = t("toml.syntax.at", detail=detail, column=match["column"])
         raise error(path, None, message, line=int(match["line"])) from None
 
 
@@ -113,10 +263,38 @@ def read_table(
     return parse_table(text, path, error=error, base=base)
 
 
+def _detail(text: str) -> str:
+    """tomllib's reason in the reader's language, when it is one of the common ones."""
+    for key in ("Invalid value", "Invalid statement", "Cannot overwrite a value"):
+        if text == key:
+            return t(f"toml.detail.{key}")
+    if text in (
+        "Expected '=' after a key in a key/value pair",
+        "Expected ']' at the end of a table declaration",
+    ):
+        return t(f"toml.detail.{text}")
+    if text.startswith("Unterminated string"):
+        return t("toml.detail.Unterminated string")
+    twice = re.fullmatch(r"Cannot declare (.+) twice", text)
+    if twice:
+        return t("toml.detail.Cannot declare {name} twice", name=twice.group(1))
+    return text
+
+
 def _type(value: object) -> str:
-    names = {str: "text", int: "an integer", float: "a number", bool: "true/false"}
-    names.update({list: "an array", dict: "a table", date: "a date", datetime: "a date-time"})
-    return names.get(type(value), type(value).__name__)
+    kinds = (bool, int, float, str, list, dict, datetime, date)  # bool before int, datetime first
+    for kind in kinds:
+        if type(value) is kind:
+            return t(f"toml.type.{kind.__name__}")
+    return type(value).__name__
+
+
+def _shown(value: object) -> str:
+    """A value from the file as the message shows it: numbers in the reader's language."""
+    text = repr(value)
+    if isinstance(value, float) and "." in text and "e" not in text:
+        return format_number(value, decimals=len(text.split(".")[-1]))
+    return repr(value)
 
 
 class Table:
@@ -168,7 +346,7 @@ class Table:
         self.used.add(name)
         if name not in self.data:
             if required:
-                raise self.fail(name, "required key is missing")
+                raise self.fail(name, t("toml.required"))
             return None
         return self.data[name]
 
@@ -176,9 +354,8 @@ class Table:
         unknown = sorted(set(self.data) - self.used)
         if unknown:
             allowed = ", ".join(sorted(self.used))
-            raise self.fail(
-                unknown[0], f"unknown key (allowed: {allowed})" if allowed else "unknown key"
-            )
+            message = t("toml.unknown.allowed", allowed=allowed) if allowed else t("toml.unknown")
+            raise self.fail(unknown[0], message)
 
     # ------------------------------------------------------------------ scalars
 
@@ -195,12 +372,14 @@ class Table:
         if value is None:
             return default
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(name, f"must be non-empty text, got {_type(value)}")
+            raise self.fail(name, t("toml.text", got=_type(value)))
         if pattern is not None and not pattern.fullmatch(value):
-            raise self.fail(name, f"{value[:64]!r} is not of the form {pattern.pattern}")
+            raise self.fail(
+                name, t("toml.pattern", value=repr(value[:64]), pattern=pattern.pattern)
+            )
         if choices is not None and value not in choices:
             allowed = ", ".join(repr(c) for c in choices)
-            raise self.fail(name, f"must be one of {allowed}, got {value[:64]!r}")
+            raise self.fail(name, t("toml.choices", allowed=allowed, value=repr(value[:64])))
         return value
 
     def integer(
@@ -216,7 +395,7 @@ class Table:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(name, f"must be an integer, got {_type(value)}")
+            raise self.fail(name, t("toml.integer", got=_type(value)))
         self._check_range(name, value, minimum, maximum)
         return value
 
@@ -236,11 +415,11 @@ class Table:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(name, f"must be a number, got {_type(value)}")
+            raise self.fail(name, t("toml.number", got=_type(value)))
         if math.isnan(value) or (finite and math.isinf(value)):
-            raise self.fail(name, f"must be a {'finite ' if finite else ''}number, got {value!r}")
+            raise self.fail(name, t("toml.finite" if finite else "toml.number", got=repr(value)))
         if positive and not value > 0:
-            raise self.fail(name, f"must be greater than 0, got {value!r}")
+            raise self.fail(name, t("toml.positive", got=_shown(value)))
         self._check_range(name, value, minimum, maximum)
         return float(value)
 
@@ -249,7 +428,7 @@ class Table:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.fail(name, f"must be true or false, got {_type(value)}")
+            raise self.fail(name, t("toml.boolean", got=_type(value)))
         return value
 
     def day(
@@ -270,11 +449,9 @@ class Table:
             except DateError:
                 pass
         if isinstance(value, str) and not text:
-            raise self.fail(
-                name, f"must be a date like 2026-03-31 without quotes, got {value[:32]!r}"
-            )
+            raise self.fail(name, t("toml.date.unquoted", got=repr(value[:32])))
         shown = repr(value[:32]) if isinstance(value, str) else _type(value)
-        raise self.fail(name, f"must be a date YYYY-MM-DD, got {shown}")
+        raise self.fail(name, t("toml.date", got=shown))
 
     def bilingual(self, name: str, *, plain: bool = False) -> dict[str, str]:
         """A text in Danish and English: a table with `da` and `en` (with `plain`, or one
@@ -284,8 +461,8 @@ class Table:
             text = self.string(name)
             return {lang: text for lang in LANGS}
         if not isinstance(value, dict):
-            either = " (or one text for both)" if plain else ""
-            raise self.fail(name, f"must be a table with da and en{either}, got {_type(value)}")
+            key = "toml.bilingual.plain" if plain else "toml.bilingual"
+            raise self.fail(name, t(key, got=_type(value)))
         sub = self.table(name)
         texts: dict[str, str] = {lang: sub.string(lang) for lang in LANGS}
         sub.done()
@@ -306,9 +483,9 @@ class Table:
         self, name: str, value: float, minimum: float | None, maximum: float | None
     ) -> None:
         if minimum is not None and value < minimum:
-            raise self.fail(name, f"must be at least {minimum}, got {value!r}")
+            raise self.fail(name, t("toml.minimum", limit=_shown(minimum), got=_shown(value)))
         if maximum is not None and value > maximum:
-            raise self.fail(name, f"must be at most {maximum}, got {value!r}")
+            raise self.fail(name, t("toml.maximum", limit=_shown(maximum), got=_shown(value)))
 
     # ------------------------------------------------------------------ structure
 
@@ -322,7 +499,7 @@ class Table:
         if value is None:
             value = {}
         if not isinstance(value, dict):
-            raise self.fail(name, f"must be a table, got {_type(value)}")
+            raise self.fail(name, t("toml.table", got=_type(value)))
         return self._child(value, f"{self.key(name)}.", self.line)
 
     def tables(self, name: str, *, required: bool = True) -> Iterator[Table]:
@@ -331,7 +508,7 @@ class Table:
         if value is None:
             return iter(())
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.fail(name, f"must be an array of tables ([[{self.key(name)}]])")
+            raise self.fail(name, t("toml.tables", name=self.key(name)))
         lines = self.lines.get(self.key(name), [])
         return iter(
             self._child(item, f"{self.key(name)}[{i}].", lines[i] if i < len(lines) else self.line)
@@ -345,14 +522,14 @@ class Table:
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise self.fail(name, "must be an array of non-empty texts")
+            raise self.fail(name, t("toml.texts"))
         if nonempty and not value:
-            raise self.fail(name, "must not be empty")
+            raise self.fail(name, t("toml.empty"))
         if unique:
             seen: set[str] = set()
             for item in value:
                 if item in seen:
-                    raise self.fail(name, f"lists {item[:64]!r} twice")
+                    raise self.fail(name, t("toml.twice", item=repr(item[:64])))
                 seen.add(item)
         return tuple(value)
 
@@ -369,9 +546,9 @@ class Table:
         if value is None:
             return None
         if not isinstance(value, list):
-            raise self.fail(name, f"must be an array, got {_type(value)}")
+            raise self.fail(name, t("toml.array", got=_type(value)))
         if nonempty and not value:
-            raise self.fail(name, "must not be empty")
+            raise self.fail(name, t("toml.empty"))
         return tuple(item(f"{name}[{i}]", v) for i, v in enumerate(value))
 
 

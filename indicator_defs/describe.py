@@ -11,6 +11,7 @@ from typing import Literal
 from common.formatting import number
 from indicator_defs import model as m
 from indicator_defs.codelists import Codelist
+from indicator_defs.danish import codelist_title
 
 Lang = Literal["da", "en"]
 
@@ -104,6 +105,7 @@ _W = {
     "source_lab": {"da": "prøvesvar", "en": "result of"},
     "source_encounter": {"da": "ydelse", "en": "service"},
     "and": {"da": "og", "en": "and"},
+    "except": {"da": "ikke", "en": "not"},
 }
 _OPS = {m.Comparator.LT: "<", m.Comparator.LE: "≤", m.Comparator.GE: "≥", m.Comparator.GT: ">"}
 
@@ -115,12 +117,12 @@ def _amount(value: float, lang: Lang) -> str:
     return number(value, decimals, lang)
 
 
-def _codes(codelists: tuple[Codelist, ...]) -> str:
+def _codes(codelists: tuple[Codelist, ...], lang: Lang) -> str:
     parts = []
     for cl in codelists:
         codes = ", ".join(c.split(":")[-1] for c in cl.codes)
-        excl = f" (ikke/not {', '.join(cl.exclude)})" if cl.exclude else ""
-        parts.append(f"{cl.title} [{codes}]{excl}")
+        excl = f" ({_W['except'][lang]} {', '.join(cl.exclude)})" if cl.exclude else ""
+        parts.append(f"{codelist_title(cl.name, cl.title, lang)} [{codes}]{excl}")
     return " / ".join(parts)
 
 
@@ -140,7 +142,7 @@ def describe_criterion(c: m.Criterion, lang: Lang, indent: int = 0) -> list[str]
     if isinstance(c, m.Sex):
         return [pad + w(f"sex_{c.value}")]
     if isinstance(c, m.HasCondition):
-        codes = _codes(c.codelists)
+        codes = _codes(c.codelists, lang)
         if c.status is m.ConditionStatus.ACTIVE:
             return [pad + w("cond_active", codes=codes)]
         if c.status is m.ConditionStatus.EVER:
@@ -151,7 +153,7 @@ def describe_criterion(c: m.Criterion, lang: Lang, indent: int = 0) -> list[str]
         text = w(
             "rx",
             count=_count(c.min_count, lang),
-            codes=_codes(c.codelists),
+            codes=_codes(c.codelists, lang),
             window=c.window.describe(lang),
         )
         if c.min_ddd is not None:
@@ -161,7 +163,7 @@ def describe_criterion(c: m.Criterion, lang: Lang, indent: int = 0) -> list[str]
         text = w(
             "lab",
             count=_count(c.min_count, lang),
-            codes=_codes(c.codelists),
+            codes=_codes(c.codelists, lang),
             window=c.window.describe(lang),
         )
         if c.latest is not None:
@@ -177,15 +179,15 @@ def describe_criterion(c: m.Criterion, lang: Lang, indent: int = 0) -> list[str]
             + w(
                 "enc",
                 count=_count(c.min_count, lang),
-                codes=_codes(c.codelists),
+                codes=_codes(c.codelists, lang),
                 window=c.window.describe(lang),
             )
         ]
     if isinstance(c, m.DaysCovered):
         first, *rest = c.supplies
-        days, codes = c.window.days, _codes(first.codelists)
+        days, codes = c.window.days, _codes(first.codelists, lang)
         if rest:
-            other = _codes(rest[0].codelists)
+            other = _codes(rest[0].codelists, lang)
             text = w("covered_together", codes=codes, other=other, min=c.min_days, days=days)
         else:
             text = w("covered", codes=codes, min=c.min_days, days=days)
@@ -214,7 +216,9 @@ def describe_events(e: m.EventCount, lang: Lang) -> str:
     """One sentence: what is counted per patient (prescriptions, or episodes)."""
     if isinstance(e, m.Episodes):
         return _describe_episodes(e, lang)
-    return _W["events"][lang].format(codes=_codes(e.codelists), window=e.window.describe(lang))
+    return _W["events"][lang].format(
+        codes=_codes(e.codelists, lang), window=e.window.describe(lang)
+    )
 
 
 def _describe_episodes(e: m.Episodes, lang: Lang) -> str:
@@ -225,13 +229,16 @@ def _describe_episodes(e: m.Episodes, lang: Lang) -> str:
         text = w(
             "episodes",
             source=source,
-            codes=_codes(a.codelists),
+            codes=_codes(a.codelists, lang),
             days=a.window.days,
             follow=a.follow_up_days,
         )
     else:
         text = w(
-            "episodes_now", source=source, codes=_codes(a.codelists), window=a.window.describe(lang)
+            "episodes_now",
+            source=source,
+            codes=_codes(a.codelists, lang),
+            window=a.window.describe(lang),
         )
     if a.new_after_days is not None:
         text += ", " + w("episodes_new", days=a.new_after_days)
@@ -240,7 +247,7 @@ def _describe_episodes(e: m.Episodes, lang: Lang) -> str:
             w(
                 "near",
                 source=w(f"source_{r.table.value}"),
-                codes=_codes(r.codelists),
+                codes=_codes(r.codelists, lang),
                 when=_offsets(r.from_day, r.to_day, lang),
             )
             for r in e.require

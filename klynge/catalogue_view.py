@@ -13,6 +13,7 @@ from rich.table import Table
 from common.formatting import rate
 from common.i18n import current_lang, register, t
 from indicator_defs import load_catalogue
+from indicator_defs.danish import area, source
 from indicator_defs.describe import describe_criterion, describe_events
 from indicator_defs.model import Episodes, Indicator, Unit
 
@@ -73,7 +74,7 @@ def print_list() -> None:
         table.add_row(
             ind.id,
             ind.title[lang],
-            ind.area,
+            area(ind.area, lang),
             t(f"ind.unit.{ind.unit.value}"),
             t(f"ind.{ind.direction.value}"),
             ind.content_hash[:12],
@@ -100,12 +101,10 @@ def known_ids() -> str:
 
 
 def print_show(ind: Indicator) -> None:
-    """One definition in words, in the reader's language (its title in the other beside it)."""
+    """One definition in words, all of it in the reader's language."""
     lang = current_lang()
     out = Console()
-    out.print(
-        f"[bold]{ind.id}: {ind.title[lang]}[/bold]  ({ind.title['en' if lang == 'da' else 'da']})"
-    )
+    out.print(f"[bold]{ind.id}: {ind.title[lang]}[/bold]")
     out.print(ind.description[lang], highlight=False)
     out.print()
     out.print(f"[bold]{t('ind.denominator')}[/bold]")
@@ -131,5 +130,5 @@ def print_show(ind: Indicator) -> None:
         out.print(f"{t('ind.target')}: {target} ({t('ind.' + ind.direction.value)})")
     if ind.national_goal:
         out.print(f"{t('ind.goal')}: {ind.national_goal[lang]}", highlight=False)
-    out.print(f"{t('ind.source')}: {ind.source}", highlight=False)
+    out.print(f"{t('ind.source')}: {source(ind.source, lang)}", highlight=False)
     out.print(f"{t('ind.version')}: {ind.version}   {t('ind.col.hash')}: {ind.content_hash}")

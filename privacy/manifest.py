@@ -35,6 +35,7 @@ from common.identities import PARTNER, PRACTICE, parse_identity
 from common.tomlfile import Table, parse_table, read_table
 from privacy.distribution import DistributionSpec
 from privacy.errors import ManifestError
+from privacy.manifest_text import say
 from privacy.release import LOCAL_MECHANISMS, MECHANISMS, NO_NOISE
 
 FORMAT = "klynge-manifest/2"
@@ -531,9 +532,9 @@ def _meta(t: Table) -> Meta:
         version=lambda: t.integer("version", minimum=1),
     )
     if meta.valid_until < meta.valid_from:
-        raise t.fail("valid_until", "is before valid_from")
+        raise t.fail("valid_until", say("before_valid_from"))
     if meta.issued > meta.valid_until:
-        raise t.fail("issued", "is after valid_until")
+        raise t.fail("issued", say("after_valid_until"))
     return meta
 
 
@@ -560,20 +561,25 @@ def _schedule(t: Table, meta: Meta) -> Schedule:
     dates = t.array("reference_dates", t.as_date, nonempty=True)
     t.done()
     if list(dates) != sorted(set(dates)):
-        raise t.fail("reference_dates", "must be strictly increasing (no repeats)")
+        raise t.fail("reference_dates", say("increasing"))
     outside = [d for d in dates if not meta.valid_from <= d <= meta.valid_until]
     if outside:
         raise t.fail(
             "reference_dates",
-            f"{outside[0].isoformat()} lies outside the validity period "
-            f"{meta.valid_from.isoformat()}..{meta.valid_until.isoformat()}",
+            say(
+                "outside_validity",
+                day=outside[0].isoformat(),
+                start=meta.valid_from.isoformat(),
+                end=meta.valid_until.isoformat(),
+            ),
         )
     per_year = FREQUENCIES[frequency]
     for year in sorted({d.year for d in dates}):
         count = sum(1 for d in dates if d.year == year)
         if count > per_year:
             raise t.fail(
-                "reference_dates", f"{count} dates in {year} exceed the {frequency} frequency"
+                "reference_dates",
+                say("frequency", count=count, year=year, frequency=frequency),
             )
     return Schedule(frequency, dates)
 
@@ -655,19 +661,19 @@ def _region_round(t: Table, manifest_dates: tuple[date, ...], mechanism: str) ->
     if mechanism != NO_NOISE:
         epsilon = t.number("epsilon_per_release", positive=True, finite=True)
     elif "epsilon_per_release" in t:
-        raise t.fail("epsilon_per_release", 'kind = "none" adds no noise; remove it')
+        raise t.fail("epsilon_per_release", say("none_epsilon"))
     distribution = None
     if "distribution" in t:
         distribution = _distribution(t.table("distribution"))
     t.used.add("distribution")
     t.done()
     if list(dates) != sorted(set(dates)):
-        raise t.fail("reference_dates", "must be strictly increasing (no repeats)")
+        raise t.fail("reference_dates", say("increasing"))
     missing = [d for d in dates if d not in manifest_dates]
     if missing:
         raise t.fail(
             "reference_dates",
-            f"{missing[0].isoformat()} is not one of the schedule's reference dates",
+            say("not_a_reference_date", day=missing[0].isoformat()),
         )
     return RegionRound(tuple(dates), epsilon, distribution)
 
@@ -765,7 +771,7 @@ def _survey(t: Table) -> SurveyEntry:
     )
     t.done()
     if not entry.measures:
-        raise t.fail("measures", "a survey releases at least one measure")
+        raise t.fail("measures", say("survey_no_measures"))
     return entry
 
 
@@ -779,24 +785,17 @@ def surveys_problem(
     only distributed Skellam scales each cell's noise by its own weight.
     """
     if not surveys:
-        return "surveys", "leave the section out when no survey is released"
+        return "surveys", say("no_surveys")
     if mechanism in LOCAL_MECHANISMS:
-        return (
-            "surveys",
-            f"survey measures need per-cell noise weights, which {mechanism} does not have; "
-            "use distributed_skellam",
-        )
+        return "surveys", say("survey_mechanism", mechanism=mechanism)
     seen = {i.id for i in indicators}
     for survey in surveys:
         if survey.id in seen:
-            return "surveys", f"{survey.id} is listed twice or is also an indicator's id"
+            return "surveys", say("survey_twice", id=survey.id)
         seen.add(survey.id)
         for measure in survey.measures:
             if measure.id in seen:
-                return (
-                    "surveys",
-                    f"measure {measure.id} is listed twice or is also an indicator's id",
-                )
+                return "surveys", say("survey_twice", id=measure.id)
             seen.add(measure.id)
     return None
 
@@ -809,7 +808,7 @@ def _recipients(t: Table, mechanism: str) -> tuple[Recipient, ...]:
     out = []
     for name in t.data:
         if name not in RECIPIENTS:
-            raise t.fail(name, f"unknown recipient; use {', '.join(RECIPIENTS)}")
+            raise t.fail(name, say("recipient", allowed=", ".join(RECIPIENTS)))
     for name in RECIPIENTS:
         if name not in t:
             continue
@@ -817,17 +816,17 @@ def _recipients(t: Table, mechanism: str) -> tuple[Recipient, ...]:
         receives = sub.strings("receives", unique=True)
         for level in receives:
             if level not in LEVELS:
-                raise sub.fail("receives", f"unknown level {level!r}; use {', '.join(LEVELS)}")
+                allowed = ", ".join(LEVELS)
+                raise sub.fail("receives", say("level", level=repr(level), allowed=allowed))
         if "practice" in receives and mechanism not in LOCAL_MECHANISMS:
             raise sub.fail(
                 "receives",
-                "practice-level values are never released under distributed DP; "
-                "only the sum over at least the minimum number of practices leaves",
+                say("practice_level"),
             )
         out.append(Recipient(name, receives, _text(sub, "description")))
         sub.done()
     if not out:
-        raise t.fail(None, "at least one recipient is required")
+        raise t.fail(None, say("no_recipient"))
     return tuple(out)
 
 
@@ -844,7 +843,7 @@ def _partner(t: Table, measure_ids: tuple[str, ...]) -> Partner:
             f"urn:klynge:{PARTNER}:<id>, so no practice can fetch as a partner",
         )
     if parsed is None or parsed[0] != PARTNER:
-        raise t.fail("identity", f"must be urn:klynge:{PARTNER}:<id> (1-64 letters, digits, ._-)")
+        raise t.fail("identity", say("partner_identity", role=PARTNER))
     if parsed[1] != partner_id:
         raise t.fail(
             "identity",
@@ -865,19 +864,17 @@ def _partner(t: Table, measure_ids: tuple[str, ...]) -> Partner:
         measures = t.strings("measures", nonempty=True, unique=True)
         for measure in measures:
             if measure not in measure_ids:
-                raise t.fail(
-                    "measures",
-                    f"{measure} is not one of the manifest's indicators or survey measures",
-                )
+                raise t.fail("measures", say("measure", measure=measure))
     clusters = t.strings("clusters", required=False, nonempty=True, unique=True)
     region = t.string("region", required=False)
     t.done()
     if (clusters is None) == (region is None):
-        raise t.fail("clusters", 'give either clusters = [...] or region = "...", not both')
+        raise t.fail("clusters", say("clusters_or_region"))
     if region is not None and region not in REGIONS:
-        raise t.fail("region", f"unknown region {region!r}; use {', '.join(REGIONS)}")
+        allowed = ", ".join(REGIONS)
+        raise t.fail("region", say("region", region=repr(region), allowed=allowed))
     if "region" in levels and region is None:
-        raise t.fail("levels", 'the region level needs region = "..." instead of clusters')
+        raise t.fail("levels", say("region_level"))
     return Partner(partner_id, name, kind, identity, levels, measures, clusters, region)
 
 
@@ -886,10 +883,11 @@ def _partners(root: Table, measure_ids: tuple[str, ...]) -> tuple[Partner, ...] 
         return None
     partners = tuple(_partner(t, measure_ids) for t in root.tables("partners"))
     if not partners:
-        raise root.fail("partners", "leave the section out when there are no partners")
+        raise root.fail("partners", say("no_partners"))
     identities = [p.identity for p in partners]  # each names its id, so ids are unique too
     if len(set(identities)) != len(identities):
-        raise root.fail("partners", f"identity {_first_duplicate(identities)} is declared twice")
+        twice = _first_duplicate(identities)
+        raise root.fail("partners", say("identity_twice", identity=twice))
     return partners
 
 
@@ -923,22 +921,17 @@ def _dp(t: Table, mechanism: str) -> DpParams:
     )
     t.done()
     if params.delta > MAX_DELTA:
-        raise t.fail("delta", f"must be ≤ {MAX_DELTA:g}; larger δ lets rare records leak")
+        raise t.fail("delta", say("delta_max", max=f"{MAX_DELTA:g}"))
     if not 0 <= params.design_dropout < 1:
-        raise t.fail("design_dropout", "must be in [0, 1)")
+        raise t.fail("design_dropout", say("dropout"))
     given = [k for k in ("epsilon_per_release", "mu", "scale") if getattr(params, k) is not None]
     if len(given) != 1:
-        raise t.fail(
-            None, "set exactly one of epsilon_per_release, mu (Skellam) or scale (local DP)"
-        )
+        raise t.fail(None, say("one_of_noise"))
     if params.mu is not None and mechanism in LOCAL_MECHANISMS:
-        raise t.fail("mu", "mu is the Skellam variance; local mechanisms take scale")
+        raise t.fail("mu", say("mu_local"))
     if params.scale is not None and mechanism not in LOCAL_MECHANISMS:
-        raise t.fail("scale", "scale is for local mechanisms; distributed Skellam takes mu")
+        raise t.fail("scale", say("scale_distributed"))
     return params
-
-
-_NO_DP_TABLE = 'kind = "none" adds no noise, so it takes no [dp] table; remove it'
 
 
 def no_dp_problem(mechanism: str, dp: DpParams | None, budget: Budget) -> tuple[str, str] | None:
@@ -950,7 +943,7 @@ def no_dp_problem(mechanism: str, dp: DpParams | None, budget: Budget) -> tuple[
     """
     if mechanism == NO_NOISE:
         if dp is not None:
-            return "dp", _NO_DP_TABLE
+            return "dp", say("no_dp_table")
         if not budget.unlimited:
             return (
                 "budget.epsilon_per_year",
@@ -980,9 +973,9 @@ def _mechanism(t: Table) -> str:
             )
         purpose = t.string("purpose")
         if purpose != VERIFICATION_PURPOSE:
-            raise t.fail("purpose", f'must be "{VERIFICATION_PURPOSE}", got {purpose!r}')
+            raise t.fail("purpose", say("purpose", purpose=VERIFICATION_PURPOSE, got=repr(purpose)))
     elif "purpose" in t:
-        raise t.fail("purpose", 'only kind = "none" takes a purpose (it must be "verification")')
+        raise t.fail("purpose", say("purpose_kind"))
     t.done()
     return str(kind)
 
@@ -998,7 +991,7 @@ def _budget(t: Table) -> Budget:
     )
     t.done()
     if budget.delta_per_year > MAX_DELTA:
-        raise t.fail("delta_per_year", f"must be ≤ {MAX_DELTA:g}")
+        raise t.fail("delta_per_year", say("delta_year_max", max=f"{MAX_DELTA:g}"))
     return budget
 
 
@@ -1018,7 +1011,7 @@ def _disclosure(t: Table) -> Disclosure:
     )
     t.done()
     if d.min_denominator_for_rate < d.min_cell:
-        raise t.fail("min_denominator_for_rate", "must be at least min_cell")
+        raise t.fail("min_denominator_for_rate", say("at_least_min_cell"))
     return d
 
 
@@ -1032,14 +1025,12 @@ def _secagg(t: Table, disclosure: Disclosure) -> SecAgg:
     if not s.neighbours / 2 < s.threshold <= s.neighbours:
         raise t.fail(
             "threshold",
-            f"must exceed half the neighbours and not exceed them ({s.neighbours}); "
-            "otherwise a server could collect both kinds of share for one practice",
+            say("threshold", neighbours=s.neighbours),
         )
     if s.min_survivors < disclosure.min_practices:
         raise t.fail(
             "min_survivors",
-            f"must be at least disclosure.min_practices ({disclosure.min_practices}), "
-            "which it enforces cryptographically",
+            say("min_survivors", minimum=disclosure.min_practices),
         )
     return s
 
@@ -1059,12 +1050,10 @@ def _signed_manifest(root: Table) -> SignedManifest:
     if fmt in OLD_FORMATS:
         raise root.fail(
             "format",
-            f"{fmt!r} manifests released age/sex strata and (numerator, denominator) in every "
-            "cluster round; this version reads only the utility-first layout of "
-            f"{FORMAT!r}: make a new manifest with `klynge manifest init`",
+            say("old_format", found=repr(fmt), expected=repr(FORMAT)),
         )
     if fmt != FORMAT:
-        raise root.fail("format", f"unsupported format {fmt!r}; this version reads {FORMAT!r}")
+        raise root.fail("format", say("format", found=repr(fmt), expected=repr(FORMAT)))
     meta = _meta(root.table("manifest"))
     legal = _legal(root.table("legal"))
     minimisation = _minimisation(root.table("data_minimisation"))
@@ -1072,20 +1061,20 @@ def _signed_manifest(root: Table) -> SignedManifest:
     mechanism = _mechanism(root.table("mechanism"))
     indicators = tuple(_indicator(t) for t in root.tables("indicators"))
     if not indicators:
-        raise root.fail("indicators", "at least one indicator is required")
+        raise root.fail("indicators", say("no_indicator"))
     ids = [i.id for i in indicators]
     if len(set(ids)) != len(ids):
-        raise root.fail("indicators", f"indicator {_first_duplicate(ids)} is listed twice")
+        raise root.fail("indicators", say("indicator_twice", id=_first_duplicate(ids)))
     codelists = tuple(_codelist(t) for t in root.tables("codelists"))
     names = [c.name for c in codelists]
     if len(set(names)) != len(names):
-        raise root.fail("codelists", f"code list {_first_duplicate(names)} is listed twice")
+        raise root.fail("codelists", say("codelist_twice", name=_first_duplicate(names)))
     recipients = _recipients(root.table("recipients"), mechanism)
     dp: DpParams | None = None
     if mechanism != NO_NOISE:
         dp = _dp(root.table("dp"), mechanism)
     elif "dp" in root:
-        raise root.fail("dp", _NO_DP_TABLE)
+        raise root.fail("dp", say("no_dp_table"))
     budget = _budget(root.table("budget"))
     problem = no_dp_problem(mechanism, dp, budget)
     if problem is not None:
@@ -1164,7 +1153,7 @@ def parse_manifest(text: str, path: Path | str | None = None) -> SignedManifest:
 
 def load_manifest(path: Path | str) -> SignedManifest:
     """Read and validate a manifest file (schema only; see plan.validate_plan for budgets)."""
-    return _signed_manifest(read_table(path, error=ManifestError, what="manifest file"))
+    return _signed_manifest(read_table(path, error=ManifestError, what="manifest"))
 
 
 # ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from pathlib import Path
 import tomli_w
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from common import i18n
 from common.atomic import atomic_write
 from common.tomlfile import Table, read_table
 from privacy.catalogue import InstalledCatalogue, definition_mismatches
@@ -94,14 +95,33 @@ def _authority(t: Table) -> Authority:
         raise t.fail("public_key", str(exc).removeprefix(f"{where}: ")) from None
     t.done()
     if key_id(key) != kid:
-        raise t.fail("key_id", f"{kid!r} does not match its key ({key_id(key)})")
+        raise t.fail("key_id", i18n.t("trust.err.key_id", kid=repr(kid), actual=key_id(key)))
     return Authority(name, key, kid)
+
+
+i18n.register(
+    {
+        "trust.err.key_id": {
+            "en": "{kid} does not match its key ({actual})",
+            "da": "{kid} passer ikke til nøglen ({actual})",
+        },
+        "trust.err.hash": {"en": "is not a SHA-256 hex", "da": "er ikke en SHA-256 i hex"},
+        "trust.err.no_store": {
+            "en": "trust store directory not found",
+            "da": "mappen med tillidslageret findes ikke",
+        },
+        "trust.err.not_approved": {
+            "en": "manifest {digest}… is not approved here",
+            "da": "manifestet {digest}… er ikke godkendt her",
+        },
+    }
+)
 
 
 def _approval(t: Table) -> Approval:
     digest = t.raw("manifest_hash")
     if not isinstance(digest, str) or not _HEX64.match(digest):
-        raise t.fail("manifest_hash", "is not a SHA-256 hex")
+        raise t.fail("manifest_hash", i18n.t("trust.err.hash"))
     approval = Approval(
         manifest_hash=digest,
         manifest_id=str(t.raw("manifest_id")),
@@ -117,7 +137,7 @@ def _approval(t: Table) -> Approval:
 def load_trust_store(directory: Path | str) -> TrustStore:
     directory = Path(directory)
     if not directory.is_dir():
-        raise TrustStoreError(directory, None, "trust store directory not found")
+        raise TrustStoreError(directory, None, i18n.t("trust.err.no_store"))
     authorities = tuple(_authority(t) for t in _entries(directory / AUTHORITIES_FILE, "authority"))
     approvals = tuple(_approval(t) for t in _entries(directory / APPROVED_FILE, "approved"))
     return TrustStore(authorities, approvals)
@@ -189,7 +209,7 @@ def withdraw_approval(directory: Path | str, manifest_hash: str) -> Approval:
     approval = store.approval(manifest_hash)
     if approval is None:
         raise TrustStoreError(
-            directory, None, f"manifest {manifest_hash[:16]}… is not approved here"
+            directory, None, i18n.t("trust.err.not_approved", digest=manifest_hash[:16])
         )
     remaining = tuple(a for a in store.approvals if a.manifest_hash != manifest_hash)
     _write(directory, TrustStore(store.authorities, remaining))

@@ -49,6 +49,7 @@ from datetime import date
 from pathlib import Path
 
 from common.errors import FileKeyError
+from common.i18n import register, t
 from common.logs import LOG_FORMATS
 from common.tomlfile import Table, read_table
 from privacy.ledger import MAX_ATTEMPTS_PER_PERIOD
@@ -104,7 +105,7 @@ class ServerSettings:
 
 def load_server_settings(path: Path) -> ServerSettings:
     path = Path(path)
-    root = read_table(path, error=ConfigError, what="server configuration file")
+    root = read_table(path, error=ConfigError, what="server")
     sections = ("coordinator", "tls", "federation", "manifest", "transparency")
     coordinator, tls, federation, manifest, transparency = (
         root.table(s, required=False) for s in sections
@@ -134,10 +135,20 @@ def load_server_settings(path: Path) -> ServerSettings:
     return settings
 
 
-def _address(t: Table, key: str, value: str) -> tuple[str, int]:
+register(
+    {
+        "server.config.address": {
+            "en": "must be HOST:PORT, e.g. 127.0.0.1:50051",
+            "da": "skal være VÆRT:PORT, fx 127.0.0.1:50051",
+        }
+    }
+)
+
+
+def _address(table: Table, key: str, value: str) -> tuple[str, int]:
     host, _, port_text = value.rpartition(":")
     if not host or not port_text.isdigit() or not 0 <= int(port_text) < 65536:
-        raise t.fail(key, "must be HOST:PORT, e.g. 127.0.0.1:50051")
+        raise table.fail(key, t("server.config.address"))
     return host, int(port_text)
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from common.atomic import atomic_write
 from common.errors import FileKeyError, KlyngeError
-from common.i18n import Lang
+from common.i18n import Lang, register, t
 from common.identities import PARTNER, identity_uri
 from common.tomlfile import read_table
 from indicator_defs import Catalogue
@@ -75,8 +75,26 @@ class PartnerSettings:
     tls: TlsFiles
 
 
+register(
+    {
+        "partner.config.target": {
+            "en": "give coordinator or coordinator_port_file, not both",
+            "da": "angiv coordinator eller coordinator_port_file, ikke begge",
+        },
+        "partner.config.no_port": {
+            "en": "no port to read: {reason}",
+            "da": "ingen port at læse: {reason}",
+        },
+        "partner.config.undeclared": {
+            "en": "{manifest} declares no partner with identity {identity}",
+            "da": "{manifest} nævner ingen partner med identiteten {identity}",
+        },
+    }
+)
+
+
 def load_partner_settings(path: Path) -> PartnerSettings:
-    root = read_table(path, error=PartnerConfigError, what="partner configuration file")
+    root = read_table(path, error=PartnerConfigError, what="partner")
     partner, tls = root.table("partner"), root.table("tls")
     settings = PartnerSettings(
         source=Path(path),
@@ -92,7 +110,7 @@ def load_partner_settings(path: Path) -> PartnerSettings:
     for table in (partner, tls, root):
         table.done()
     if (settings.coordinator is None) == (settings.port_file is None):
-        raise partner.fail("coordinator", "give coordinator or coordinator_port_file, not both")
+        raise partner.fail("coordinator", t("partner.config.target"))
     return settings
 
 
@@ -105,7 +123,9 @@ def coordinator_target(settings: PartnerSettings) -> str:
         port = int(settings.port_file.read_text().strip())
     except (OSError, ValueError) as exc:
         raise PartnerConfigError(
-            settings.source, "partner.coordinator_port_file", f"no port to read: {exc}"
+            settings.source,
+            "partner.coordinator_port_file",
+            t("partner.config.no_port", reason=exc),
         ) from None
     return f"{settings.host}:{port}"
 
@@ -118,7 +138,7 @@ def declared_partner(settings: PartnerSettings) -> Partner:
         raise PartnerConfigError(
             settings.source,
             "partner.id",
-            f"{settings.manifest} declares no partner with identity {identity}",
+            t("partner.config.undeclared", manifest=settings.manifest, identity=identity),
         )
     return partner
 

@@ -44,7 +44,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from common.errors import KlyngeError
 from common.federation import load_federation
-from common.i18n import register, t
+from common.i18n import all_keys, register, t
 from common.identities import (
     PARTNER,
     PRACTICE,
@@ -62,7 +62,7 @@ register(
         },
         "pki.corrupt": {
             "en": "{path}: not a valid {what}: {reason}",
-            "da": "{path}: ikke et gyldigt {what}: {reason}",
+            "da": "{path}: kan ikke bruges som {what}: {reason}",
         },
         "pki.exists": {
             "en": "{path}: already exists; refusing to overwrite it",
@@ -76,8 +76,65 @@ register(
             "en": "{path}: {reason}",
             "da": "{path}: {reason}",
         },
+        # The words PkiError puts into the messages above (`what=`, `reason=`).
+        "pki.what.certificate": {"en": "certificate", "da": "certifikat"},
+        "pki.what.private key": {"en": "private key", "da": "privat nøgle"},
+        "pki.what.PEM certificate": {"en": "PEM certificate", "da": "PEM-certifikat"},
+        "pki.what.PEM private key": {"en": "PEM private key", "da": "privat PEM-nøgle"},
+        "pki.what.certificate request": {"en": "certificate request", "da": "certifikatanmodning"},
+        "pki.what.PEM certificate request": {
+            "en": "PEM certificate request",
+            "da": "PEM-certifikatanmodning",
+        },
+        "pki.reason.unreadable": {"en": "{detail}", "da": "formatet kan ikke læses"},
+        "pki.reason.not an ECDSA key": {"en": "not an ECDSA key", "da": "ikke en ECDSA-nøgle"},
+        "pki.reason.the private key does not belong to it": {
+            "en": "the private key does not belong to it",
+            "da": "den private nøgle hører ikke til certifikatet",
+        },
+        "pki.reason.not issued by this CA": {
+            "en": "not issued by this CA",
+            "da": "ikke udstedt af denne certifikatmyndighed",
+        },
+        "pki.reason.needs at least one host": {
+            "en": "needs at least one host",
+            "da": "kræver mindst én værtsadresse",
+        },
+        "pki.reason.given twice": {"en": "given twice", "da": "angivet to gange"},
+        "pki.reason.is reserved for the coordinator": {
+            "en": "is reserved for the coordinator",
+            "da": "er forbeholdt koordinatoren",
+        },
+        "pki.reason.use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit": {
+            "en": "use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            "da": "brug 1-64 bogstaver, cifre, '.', '_' eller '-', og start med et bogstav "
+            "eller ciffer",
+        },
+        "pki.reason.names practice": {
+            "en": "names practice {practice}",
+            "da": "nævner praksis {practice}",
+        },
+        "pki.reason.not issued by": {
+            "en": "not issued by {ca}",
+            "da": "ikke udstedt af {ca}",
+        },
     }
 )
+
+
+def _word(field: str, value: object) -> object:
+    """A `what` or `reason` in the reader's language: our own words are registered under
+    pki.what.* and pki.reason.*; a library's exception is English, so Danish says only
+    that the format cannot be read."""
+    if isinstance(value, Exception) and field == "reason":
+        return t("pki.reason.unreadable", detail=value)
+    key = f"pki.{field}.{value}"
+    if isinstance(value, str) and key in _WORDS:
+        return t(key)
+    return value
+
+
+_WORDS = frozenset(k for k in all_keys() if k.startswith(("pki.what.", "pki.reason.")))
 
 # The envelope sender of frames from the coordinator; no practice may take it.
 _RESERVED_IDS = frozenset({"coordinator"})
@@ -94,7 +151,8 @@ class PkiError(KlyngeError):
 
     def __init__(self, key: str, **fields: object) -> None:
         self.fields = fields
-        super().__init__(t(key, None, **fields))
+        shown = {name: _word(name, value) for name, value in fields.items()}
+        super().__init__(t(key, None, **shown))
 
 
 def validate_practice_id(practice_id: str) -> str:
@@ -585,7 +643,11 @@ def _existing_practice(
     except ValueError as exc:
         raise PkiError("pki.mismatch", path=cert_path, reason=str(exc)) from exc
     if named != practice_id:
-        raise PkiError("pki.mismatch", path=cert_path, reason=f"names practice {named!r}")
+        raise PkiError(
+            "pki.mismatch",
+            path=cert_path,
+            reason=t("pki.reason.names practice", practice=repr(named)),
+        )
     return IssuedCertificate(practice_id, cert_path, key_path, fingerprint(cert), False)
 
 

@@ -91,7 +91,9 @@ def load_tls(files: TlsFiles) -> LoadedTls:
     key = load_private_key(files.key)
     check_key_matches(files.cert, cert, key)
     if not is_issued_by(cert, ca):
-        raise PkiError("pki.mismatch", path=files.cert, reason=f"not issued by {files.ca_cert}")
+        raise PkiError(
+            "pki.mismatch", path=files.cert, reason=t("pki.reason.not issued by", ca=files.ca_cert)
+        )
     return LoadedTls(
         files=files,
         ca_pem=files.ca_cert.read_bytes(),

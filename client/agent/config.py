@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from client.agent.errors import AgentConfigError
+from common import i18n
 from common.errors import KeyFileError
 from common.keyfiles import load_public_key, public_bytes
 from common.tomlfile import Table, read_table
@@ -105,18 +106,55 @@ class CoordinatorSettings:
             except FileNotFoundError:
                 text = ""
             except (OSError, UnicodeDecodeError) as exc:
-                raise AgentConfigError(
-                    self.port_file, None, f"cannot read port file ({exc})"
-                ) from None
+                message = i18n.t("agent.config.port_unreadable", reason=exc)
+                raise AgentConfigError(self.port_file, None, message) from None
             if text:
                 return _target_from_port_file(self.port_file, text, self.host)
             if clock() >= deadline:
                 raise AgentConfigError(
                     self.port_file,
                     None,
-                    f"the coordinator's port file did not appear within {self.port_wait_s:g} s",
+                    i18n.t("agent.config.port_missing", seconds=f"{self.port_wait_s:g}"),
                 )
             sleep(0.1)
+
+
+i18n.register(
+    {
+        "agent.config.port_unreadable": {
+            "en": "cannot read port file ({reason})",
+            "da": "portfilen kan ikke læses ({reason})",
+        },
+        "agent.config.port_missing": {
+            "en": "the coordinator's port file did not appear within {seconds} s",
+            "da": "koordinatorens portfil kom ikke inden for {seconds} s",
+        },
+        "agent.config.port_text": {
+            "en": "expected a port number or host:port, got {text}",
+            "da": "forventede et portnummer eller vært:port, men fandt {text}",
+        },
+        "agent.config.format": {
+            "en": "unsupported format {found}; this version reads {expected}",
+            "da": "ukendt format {found}; denne version læser {expected}",
+        },
+        "agent.config.address_or_port_file": {
+            "en": "set exactly one of address (host:port) or port_file",
+            "da": "angiv præcis én af address (vært:port) og port_file",
+        },
+        "agent.config.address": {
+            "en": "must be host:port, got {got}",
+            "da": "skal være vært:port, men er {got}",
+        },
+        "agent.config.host": {
+            "en": "only used with port_file; address already names the host",
+            "da": "bruges kun med port_file; address angiver allerede værten",
+        },
+        "agent.config.key_or_file": {
+            "en": "set exactly one of {name} (64 hex) or {name}_file",
+            "da": "angiv præcis én af {name} (64 hex-tegn) og {name}_file",
+        },
+    }
+)
 
 
 def _target_from_port_file(path: Path, text: str, host: str) -> str:
@@ -125,7 +163,8 @@ def _target_from_port_file(path: Path, text: str, host: str) -> str:
     match = _HOST_PORT.match(text)
     if match and 0 < int(match["port"]) < 65536:
         return text
-    raise AgentConfigError(path, None, f"expected a port number or host:port, got {text[:40]!r}")
+    message = i18n.t("agent.config.port_text", text=repr(text[:40]))
+    raise AgentConfigError(path, None, message)
 
 
 @dataclass(frozen=True)
@@ -183,10 +222,11 @@ class AgentSettings:
 def load_settings(path: Path | str) -> AgentSettings:
     """Read and validate `agent.toml` (files it names are checked when the agent starts)."""
     path = Path(path).expanduser().resolve()
-    root = read_table(path, error=AgentConfigError, what="agent configuration file")
+    root = read_table(path, error=AgentConfigError, what="agent")
     fmt = root.string("format")
     if fmt != FORMAT:
-        raise root.fail("format", f"unsupported format {fmt!r}; this version reads {FORMAT!r}")
+        message = i18n.t("agent.config.format", found=repr(fmt), expected=repr(FORMAT))
+        raise root.fail("format", message)
     practice_id = root.string("practice_id", pattern=PRACTICE_ID)
     cluster_id = root.string("cluster_id", pattern=_CLUSTER_ID)
     region = root.string("region", required=False, default="")
@@ -229,14 +269,14 @@ def _coordinator(t: Table) -> CoordinatorSettings:
     address = t.string("address", required=False)
     port_file = t.path_value("port_file", required=False)
     if (address is None) == (port_file is None):
-        raise t.fail(None, "set exactly one of address (host:port) or port_file")
+        raise t.fail(None, i18n.t("agent.config.address_or_port_file"))
     if address is not None:
         match = _HOST_PORT.match(address)
         if not match or not 0 < int(match["port"]) < 65536:
-            raise t.fail("address", f"must be host:port, got {address[:64]!r}")
+            raise t.fail("address", i18n.t("agent.config.address", got=repr(address[:64])))
     host = t.string("host", required=False, pattern=_HOST) or "127.0.0.1"
     if address is not None and "host" in t:
-        raise t.fail("host", "only used with port_file; address already names the host")
+        raise t.fail("host", i18n.t("agent.config.host"))
     settings = CoordinatorSettings(
         address=address,
         port_file=port_file,
@@ -260,7 +300,7 @@ def _public_key(t: Table, name: str) -> bytes:
     inline = t.string(name, required=False)
     key_file = t.path_value(f"{name}_file", required=False)
     if (inline is None) == (key_file is None):
-        raise t.fail(None, f"set exactly one of {name} (64 hex) or {name}_file")
+        raise t.fail(None, i18n.t("agent.config.key_or_file", name=name))
     if inline is not None:
         try:
             return public_key_from_hex(inline, source=t.key(name))

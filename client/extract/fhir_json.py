@@ -26,6 +26,48 @@ import msgspec
 
 from client.extract.fhir_model import ENTRIES, ENTRY, RAW_LIST, RESOURCE, Entry, Resource
 from common.errors import KlyngeError
+from common.i18n import register, t
+
+register(
+    {
+        "fhir.read.unreadable": {
+            "en": "{path}: cannot read ({reason})",
+            "da": "{path}: kan ikke læses ({reason})",
+        },
+        "fhir.read.not_document": {
+            "en": "{path}: not a JSON document ({reason})",
+            "da": "{path}: ikke et JSON-dokument ({reason})",
+        },
+        "fhir.read.not_object": {
+            "en": "{path}, line {line}: not a JSON object ({reason})",
+            "da": "{path}, linje {line}: ikke et JSON-objekt ({reason})",
+        },
+        "fhir.read.at": {
+            "en": "{path}, byte {offset}: {problem}",
+            "da": "{path}, byte {offset}: {problem}",
+        },
+        "fhir.read.invalid": {"en": "not valid JSON", "da": "ikke gyldig JSON"},
+        "fhir.read.invalid.because": {
+            "en": "not valid JSON ({reason})",
+            "da": "ikke gyldig JSON",
+        },
+        "fhir.read.expected": {"en": "expected {what}", "da": "forventede {what}"},
+        "fhir.read.expected.bundle": {
+            "en": "a JSON object (a FHIR Bundle)",
+            "da": "et JSON-objekt (et FHIR-Bundle)",
+        },
+        "fhir.read.expected.comma_brace": {"en": "',' or '}}'", "da": "',' eller '}}'"},
+        "fhir.read.expected.colon": {"en": "':'", "da": "':'"},
+        "fhir.read.expected.entries": {
+            "en": "'[' (the entry array)",
+            "da": "'[' (listen af entry)",
+        },
+        "fhir.read.expected.after_entry": {
+            "en": "',' or ']' after an entry",
+            "da": "',' eller ']' efter en entry",
+        },
+    }
+)
 
 CHUNK = 1 << 20
 _WS = b" \t\r\n"
@@ -101,9 +143,9 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_bytes().removeprefix(_BOM))
     except OSError as exc:
-        raise FhirReadError(f"{path}: cannot read ({exc.strerror})") from None
+        raise FhirReadError(t("fhir.read.unreadable", path=path, reason=exc.strerror)) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FhirReadError(f"{path}: not a JSON document ({exc})") from None
+        raise FhirReadError(t("fhir.read.not_document", path=path, reason=exc)) from None
 
 
 def decode_resource(raw: bytes | dict[str, Any]) -> Resource | Malformed:
@@ -119,7 +161,7 @@ def _open(path: Path) -> BinaryIO:
     try:
         return open(path, "rb")
     except OSError as exc:
-        raise FhirReadError(f"{path}: cannot read ({exc.strerror})") from None
+        raise FhirReadError(t("fhir.read.unreadable", path=path, reason=exc.strerror)) from None
 
 
 def _lines(data: bytes, first_line: int, path: Path) -> list[Item]:
@@ -142,9 +184,9 @@ def _lines(data: bytes, first_line: int, path: Path) -> list[Item]:
         except msgspec.ValidationError as exc:
             out.append(_malformed(line, exc, entry=False))
         except msgspec.DecodeError as exc:
-            raise FhirReadError(
-                f"{path}, line {first_line + offset}: not a JSON object ({exc})"
-            ) from None
+            line_no = first_line + offset
+            message = t("fhir.read.not_object", path=path, line=line_no, reason=exc)
+            raise FhirReadError(message) from None
     return out
 
 
@@ -210,8 +252,9 @@ class _Buffer:
         return self.data[self.pos] if self.pos < len(self.data) else None
 
     def expect(self, char: bytes, what: str) -> None:
+        """`char` next, else an error saying what was expected (`what`: a message key's tail)."""
         if self.peek() != char[0]:
-            self.fail(f"expected {what}")
+            self.fail(t("fhir.read.expected", what=t(f"fhir.read.expected.{what}")))
         self.pos += 1
 
     def value(self) -> Any:
@@ -227,7 +270,7 @@ class _Buffer:
                 value, end = decoder.raw_decode(text)
             except json.JSONDecodeError:
                 if self.eof:
-                    self.fail("not valid JSON")
+                    self.fail(t("fhir.read.invalid"))
                 size *= 2
                 continue
             self.pos += len(text[:end].encode("utf-8", "replace"))
@@ -235,12 +278,12 @@ class _Buffer:
 
     def fail(self, problem: str) -> None:
         offset = self.base + self.pos
-        raise FhirReadError(f"{self.path}, byte {offset}: {problem}")
+        raise FhirReadError(t("fhir.read.at", path=self.path, offset=offset, problem=problem))
 
 
 def _bundle(buf: _Buffer, on_batch: Callable[[Batch], None]) -> BundleHeader:
     buf.fill()
-    buf.expect(b"{", "a JSON object (a FHIR Bundle)")
+    buf.expect(b"{", "bundle")
     elements: dict[str, Any] = {}
     first = True
     while True:
@@ -248,10 +291,10 @@ def _bundle(buf: _Buffer, on_batch: Callable[[Batch], None]) -> BundleHeader:
             buf.pos += 1
             break
         if not first:
-            buf.expect(b",", "',' or '}'")
+            buf.expect(b",", "comma_brace")
         first = False
         key = buf.value()
-        buf.expect(b":", "':'")
+        buf.expect(b":", "colon")
         if key == "resourceType":
             elements[key] = buf.value()
             if elements[key] != "Bundle":
@@ -269,7 +312,7 @@ def _bundle(buf: _Buffer, on_batch: Callable[[Batch], None]) -> BundleHeader:
 
 
 def _entries(buf: _Buffer, on_batch: Callable[[Batch], None]) -> None:
-    buf.expect(b"[", "'[' (the entry array)")
+    buf.expect(b"[", "entries")
     index = 0
     if buf.peek() == ord("]"):
         buf.pos += 1
@@ -286,6 +329,8 @@ def _entries(buf: _Buffer, on_batch: Callable[[Batch], None]) -> None:
         if items is None:
             items, exact = _exact_entries(buf)
             if exact is None:  # not one whole entry in the buffer yet
+                if buf.eof:  # nor will there be: the file ends inside the entry array
+                    buf.fail(t("fhir.read.invalid"))
                 buf.fill(2 * (len(buf.data) - buf.pos) + CHUNK)
                 continue
             cut = exact
@@ -296,7 +341,7 @@ def _entries(buf: _Buffer, on_batch: Callable[[Batch], None]) -> None:
         if buf.peek() == ord("]"):
             buf.pos += 1
             return
-        buf.expect(b",", "',' or ']' after an entry")
+        buf.expect(b",", "after_entry")
         buf.skip_ws()
 
 
@@ -401,7 +446,9 @@ def _exact_entries(buf: _Buffer) -> tuple[list[Item], int | None]:
             if not buf.eof:
                 return [], None
             offset = buf.base + buf.pos + len(text[: exc.pos].encode("utf-8", "replace"))
-            raise FhirReadError(f"{buf.path}, byte {offset}: not valid JSON ({exc.msg})") from None
+            problem = t("fhir.read.invalid.because", reason=exc.msg)
+            message = t("fhir.read.at", path=buf.path, offset=offset, problem=problem)
+            raise FhirReadError(message) from None
         raws.append(text[i:end].encode("utf-8"))
         i = end
         while i < len(text) and text[i] in " \t\r\n":

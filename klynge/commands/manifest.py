@@ -214,7 +214,7 @@ def sign_manifest(
     out: Path | None = typer.Option(None, "--out", help="Write here instead of in place."),
 ) -> None:
     """Embed the authority's Ed25519 signature over the manifest's canonical form."""
-    text = read_toml_text(manifest_path, error=ManifestError, what="manifest file")
+    text = read_toml_text(manifest_path, error=ManifestError, what="manifest")
     signed = parse_manifest(text, manifest_path)
     signature = authoring.sign_manifest(signed.manifest, load_private_key(key), str(manifest_path))
     _warn_if_no_dp(signed.manifest, manifest_path)

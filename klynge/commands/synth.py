@@ -27,6 +27,7 @@ from client.synth.federation import (
     synthesize_federation,
 )
 from client.synth.output import FEDERATION_FILE
+from common.formatting import integer, number
 from common.i18n import register as register_messages
 from common.i18n import t
 
@@ -58,8 +59,8 @@ register_messages(
         "synth.total": {"da": "I alt", "en": "Total"},
         "synth.rows": {"da": "Rækker skrevet: {rows}", "en": "Rows written: {rows}"},
         "synth.timing": {
-            "da": "Tid: generering {generate:.1f} s, skrivning {write:.1f} s ({fmt})",
-            "en": "Time: generation {generate:.1f} s, writing {write:.1f} s ({fmt})",
+            "da": "Tid: generering {generate} s, skrivning {write} s ({fmt})",
+            "en": "Time: generation {generate} s, writing {write} s ({fmt})",
         },
         "synth.written": {"da": "Føderationsfil: {path}", "en": "Federation file: {path}"},
         "synth.small_cluster": {
@@ -194,11 +195,11 @@ def run(
         tb.name: sum(r.rows.get(tb.name, 0) for r in reports) for tb in (*TABLES, *OPTIONAL_TABLES)
     }
     lines = [
-        t("synth.rows", rows=", ".join(f"{k} {v:,}" for k, v in rows.items())),
+        t("synth.rows", rows=", ".join(f"{k} {integer(v)}" for k, v in rows.items())),
         t(
             "synth.timing",
-            generate=sum(r.generate_seconds for r in reports),
-            write=sum(r.write_seconds for r in reports),
+            generate=number(sum(r.generate_seconds for r in reports), 1),
+            write=number(sum(r.write_seconds for r in reports), 1),
             fmt=fmt,
         ),
     ]

@@ -129,7 +129,7 @@ def test_config_errors_are_one_line_and_a_non_zero_exit(world, tmp_path):
     config.write_text(config.read_text().replace("[trust]", "[trust]\ndirr = 1"))
     bad = invoke("agent", "run", "--config", str(config), "--once")
     assert bad.exit_code == 2
-    assert "key 'trust.dirr': unknown key" in bad.output and "Traceback" not in bad.output
+    assert "nøgle 'trust.dirr': ukendt nøgle" in bad.output and "Traceback" not in bad.output
 
     timeout_without_once = invoke("agent", "run", "--config", str(config), "--timeout", "3")
     assert timeout_without_once.exit_code != 0 and "--once" in timeout_without_once.output

@@ -14,8 +14,13 @@ from typer.testing import CliRunner
 
 from common.i18n import set_lang
 from indicator_defs import load_catalogue
+from indicator_defs.danish import AREAS, CODELIST_TITLES, SOURCES
 from klynge.catalogue_view import target_text
 from klynge.cli import root
+from tests.browser.danish import scan
+
+# An extract column named in OP-01's description (what a practice's IT person looks up).
+COLUMN_NAMES = frozenset({"days_supply"})
 
 SHOWN = {
     ("AB-04", "en"): [
@@ -45,9 +50,9 @@ SHOWN = {
         "covered by Opioids [N02A] on at least 90 of the last 365 days",
         "otherwise one DDD a day",
     ],
-    ("OP-01", "da"): ["dækket af Opioids [N02A] mindst 90 af de seneste 365 dage"],
+    ("OP-01", "da"): ["dækket af Opioider [N02A] mindst 90 af de seneste 365 dage"],
     ("OP-02", "en"): ["covered by both Opioids [N02A] and", "on at least 14 of the last 365"],
-    ("OP-02", "da"): ["dækket af både Opioids [N02A] og"],
+    ("OP-02", "da"): ["dækket af både Opioider [N02A] og"],
     ("PAL-01", "en"): [
         "died in the last 365 days while on the practice list",
         "as of the day of death (windows look back from it):",
@@ -108,3 +113,32 @@ def test_a_target_keeps_its_decimals_and_its_scale() -> None:
     assert shown == ["95\xa0%", "12,5\xa0%"]
     assert per_mille == "350 pr.\xa01.000"
     assert target_text(replace(dm04, target=None)) is None
+
+
+@pytest.mark.parametrize("indicator_id", sorted(load_catalogue().indicators))
+def test_every_indicator_is_shown_in_plain_danish(indicator_id: str) -> None:
+    """Code lists, areas and sources included: nothing English, no raw codes."""
+    result = CliRunner().invoke(
+        root, ["indicators", "show", indicator_id], env={"COLUMNS": "400", "KLYNGE_LANG": "da"}
+    )
+    assert result.exit_code == 0, result.output
+    assert scan(result.output, COLUMN_NAMES) == []
+    english = load_catalogue().indicators[indicator_id].title["en"]
+    assert english not in result.output  # no English title in brackets beside the Danish
+
+
+def test_the_list_names_every_area_in_danish() -> None:
+    result = CliRunner().invoke(
+        root, ["indicators", "list"], env={"COLUMNS": "400", "KLYNGE_LANG": "da"}
+    )
+    assert result.exit_code == 0, result.output
+    assert scan(result.output) == []
+    assert "psykisk sygdom" in result.output and "mental_health" not in result.output
+
+
+def test_every_code_list_area_and_source_has_its_danish_words() -> None:
+    """A new definition file cannot ship English-only words to a Danish reader."""
+    catalogue = load_catalogue()
+    assert set(catalogue.codelists) <= set(CODELIST_TITLES)
+    assert {ind.area for ind in catalogue.indicators.values()} <= set(AREAS)
+    assert {ind.source for ind in catalogue.indicators.values()} <= set(SOURCES)

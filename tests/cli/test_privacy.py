@@ -31,7 +31,15 @@ from privacy.plan import manifest_release
 from privacy.signing import generate_private_key
 from privacy.transparency import TransparencyLog
 from tests import REPO_ROOT
+from tests.langs import in_english
 from tests.privacy.builders import cluster_length
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 CHECKLIST = {
     "da": [
@@ -263,11 +271,12 @@ def test_the_real_entry_point_prints_one_line_and_no_traceback(tmp_path):
         capture_output=True,
         text=True,
         timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "KLYNGE_LANG"},  # the default
     )
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
-    assert "broken.toml, key 'format': required key is missing" in proc.stderr
+    assert "broken.toml, nøgle 'format': påkrævet nøgle mangler" in proc.stderr  # Danish by default
 
 
 @pytest.mark.parametrize("lang", ["da", "en"])

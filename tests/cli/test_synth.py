@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 from client.extract.loader import load_extract
 from client.synth.output import SynthOutputError
 from common.federation import load_federation
+from common.i18n import set_lang
 from klynge.cli import root
 
 SMALL = ["--practices", "5", "--clusters", "2", "--patients", "250", "--years", "2"]
@@ -98,3 +100,14 @@ def test_danish_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     (tmp_path / "keep.txt").write_text("keep")
     result = CliRunner().invoke(root, ["synth", "--out", str(tmp_path), *SMALL])
     assert "mappen er ikke tom" in result.output
+
+
+def test_the_danish_summary_writes_danish_numbers(tmp_path: Path, monkeypatch) -> None:
+    """Row counts with a thousands dot and timings with a decimal comma ("12,000" is twelve)."""
+    monkeypatch.delenv("KLYNGE_LANG", raising=False)
+    set_lang(None)
+    result = CliRunner().invoke(root, ["synth", "--out", str(tmp_path / "f"), *SMALL])
+    assert result.exit_code == 0, result.output
+    summary = [line for line in result.output.splitlines() if line.startswith(("Rækker", "Tid"))]
+    assert len(summary) == 2, result.output
+    assert not re.search(r"\d,\d{3}\b|\d\.\d\b", " ".join(summary)), summary

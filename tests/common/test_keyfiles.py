@@ -19,6 +19,14 @@ from common.keyfiles import (
     write_private_key,
     write_public_key,
 )
+from tests.langs import in_english
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 RAW = public_bytes(KEY.public_key())

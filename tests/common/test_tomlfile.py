@@ -9,6 +9,13 @@ import pytest
 
 from common.errors import FileKeyError
 from common.tomlfile import parse_table, read_table
+from tests.langs import in_english
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin the English words; the Danish ones are pinned at the end."""
+    in_english(monkeypatch)
 
 
 class ReaderError(FileKeyError):
@@ -139,7 +146,7 @@ def test_a_syntax_error_names_the_line(tmp_path):
 
 def test_unreadable_files_say_why(tmp_path):
     with pytest.raises(ReaderError, match="agent configuration file not found"):
-        read_table(tmp_path / "agent.toml", error=ReaderError, what="agent configuration file")
+        read_table(tmp_path / "agent.toml", error=ReaderError, what="agent")
     with pytest.raises(ReaderError, match="is a directory"):
         read_table(tmp_path, error=ReaderError)
     binary = tmp_path / "binary.toml"
@@ -153,3 +160,33 @@ def test_text_from_no_file_still_names_the_key():
     with pytest.raises(FileKeyError) as info:
         root.table("dp").number("delta", positive=True)
     assert str(info.value) == "key 'dp.delta': must be greater than 0, got -1"
+
+
+@pytest.mark.parametrize(
+    ("text", "read", "danish"),
+    [
+        ("y = 1\n", lambda r: r.string("x"), "conf.toml, nøgle 'x': påkrævet nøgle mangler"),
+        ("x = 1\n", lambda r: r.done(), "conf.toml, nøgle 'x': ukendt nøgle"),
+        (
+            "x = 1\n",
+            lambda r: r.string("x"),
+            "skal være en tekst, der ikke er tom, men er et heltal",
+        ),
+        ("x = 0.25\n", lambda r: r.number("x", minimum=0.5), "skal være mindst 0,5, men er 0,25"),
+        ("x = 1\n", lambda r: r.boolean("x"), "skal være true eller false, men er et heltal"),
+        ('x = "1.1.2026"\n', lambda r: r.day("x"), "uden anførselstegn"),
+        ("x = \n", lambda r: r, "conf.toml:1: ikke gyldig TOML: ugyldig værdi (kolonne 5)"),
+    ],
+)
+def test_messages_are_danish_by_default(monkeypatch, text, read, danish):
+    monkeypatch.delenv("KLYNGE_LANG")
+    with pytest.raises(FileKeyError) as info:
+        read(parse_table(text, "conf.toml"))
+    assert danish in str(info.value)
+    assert "key" not in str(info.value) and "must" not in str(info.value)
+
+
+def test_a_missing_file_is_named_by_its_kind_in_danish(monkeypatch, tmp_path):
+    monkeypatch.delenv("KLYNGE_LANG")
+    with pytest.raises(FileKeyError, match="agentens konfigurationsfil findes ikke"):
+        read_table(tmp_path / "agent.toml", what="agent")

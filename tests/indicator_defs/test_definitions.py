@@ -12,6 +12,14 @@ from indicator_defs import DefinitionError, load_catalogue
 from indicator_defs.codelists import Codelist, CodeSystem, normalise_entries
 from indicator_defs.loader import default_root
 from indicator_defs.walk import codelists_used
+from tests.langs import in_english
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 CAT = load_catalogue()
 

@@ -11,6 +11,14 @@ import pytest
 from indicator_defs.loader import DefinitionError, default_root
 from indicator_defs.survey_loader import load_survey, load_surveys
 from indicator_defs.survey_model import ItemKind, MeasureKind
+from tests.langs import in_english
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 SURVEYS = load_surveys()
 

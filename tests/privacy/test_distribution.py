@@ -24,7 +24,14 @@ from privacy.manifest import parse_manifest
 from privacy.manifest_toml import render_manifest
 from privacy.plan import manifest_release
 from privacy.plausibility import check_plausibility
+from tests.langs import in_english
 from tests.privacy.builders import cluster_length, default_manifest, indicator, make_manifest
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
 
 
 def spec(bins: int = 10, d_min: int = 100, scale: int = 1000, ids=("DM-01",)) -> DistributionSpec:

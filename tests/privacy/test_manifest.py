@@ -17,7 +17,14 @@ from privacy.manifest import Bounding, Text, load_manifest, parse_manifest, to_d
 from privacy.manifest_diff import diff_manifests, format_change
 from privacy.manifest_toml import render_manifest, strip_signature
 from privacy.plan import privacy_plan, validate_plan
+from tests.langs import in_english
 from tests.privacy.builders import default_manifest, indicator, make_manifest
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
 
 
 def _default_text() -> str:

@@ -9,7 +9,14 @@ from privacy.defaults import default_manifest_path
 from privacy.errors import ManifestError
 from privacy.manifest import ALL_MEASURES, parse_manifest, partners_problem
 from privacy.manifest_toml import render_manifest
+from tests.langs import in_english
 from tests.privacy.builders import HOSPITAL, MUNICIPALITY, MUNICIPALITY_COORDINATION
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
 
 
 def _base() -> str:

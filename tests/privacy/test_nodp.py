@@ -41,7 +41,15 @@ from privacy.report_model import render_html, render_json, render_markdown
 from privacy.signing import generate_private_key, key_id
 from privacy.transparency import TransparencyLog, verify_log
 from privacy.trust import check_signature
+from tests.langs import in_english
 from tests.privacy.builders import charge_request, cluster_length, default_manifest, make_manifest
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 Q1, Q2 = date(2026, 3, 31), date(2026, 6, 30)
 

@@ -32,7 +32,15 @@ from privacy.trust import (
     check_signature,
     load_trust_store,
 )
+from tests.langs import in_english
 from tests.privacy.builders import installed_for, make_manifest
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 TODAY = date(2026, 11, 23)
 

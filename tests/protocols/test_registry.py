@@ -29,12 +29,20 @@ from protocols.registry import (
     sign_registry,
     verify_registry,
 )
+from tests.langs import in_english
 from transport.signed_files import (
     load_registry,
     read_signed_document,
     signature_path_for,
     write_registry,
 )
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 RB = seeded_random_bytes("registry")
 AUTHORITY = IdentityKey.generate(RB)

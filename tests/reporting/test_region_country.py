@@ -11,7 +11,15 @@ from reporting.numbers import bare_interval
 from reporting.rates import is_proportion
 from reporting.release_document import ReleaseDocumentError, parse_results
 from reporting.versus_country import compare, critical_z
+from tests.langs import in_english
 from tests.reporting.builders import CAT, cell_doc, render_region_report, results_doc, unit_doc
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 IND = next(iter(CAT.indicators))
 

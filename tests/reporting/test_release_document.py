@@ -15,6 +15,14 @@ from reporting.release_document import (
 )
 from server.documents import release_document
 from server.store import Level, Release, ReleasedCell, RoundState, Store, SuppressedCell
+from tests.langs import in_english
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 # A cluster release as the coordinator serves it (shortened from a demo run): the store's
 # extras come back in key order, strata before the total's own figures.

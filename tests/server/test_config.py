@@ -8,6 +8,14 @@ from pathlib import Path
 import pytest
 
 from server.config import ConfigError, load_server_settings
+from tests.langs import in_english
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 VALID = """
 [coordinator]

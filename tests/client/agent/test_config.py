@@ -10,6 +10,14 @@ from client.agent.config import FORMAT, load_settings
 from client.agent.errors import AgentConfigError
 from common.keyfiles import write_public_key
 from protocols.identity import IdentityKey
+from tests.langs import in_english
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 KEY = IdentityKey.generate(lambda n: bytes(range(n))).public_key.hex()  # fixed: stable test ids
 

@@ -31,7 +31,14 @@ from protocols.errors import RegistryError, SignedDocumentError
 from protocols.identity import IdentityKey
 from protocols.registry import make_registry
 from tests.client.agent.world import TODAY, default_manifest, provision_world, write_signed_manifest
+from tests.langs import in_english
 from transport.signed_files import load_registry, write_registry
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
 
 
 @pytest.fixture

@@ -10,6 +10,13 @@ import pytest
 from client.extract import fhir_json
 from client.extract.fhir_json import BLANK, FhirReadError, Malformed, read_bundle, read_ndjson
 from client.extract.fhir_model import Entry
+from tests.langs import in_english
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
 
 
 def _entries(n: int) -> list[dict]:
@@ -58,6 +65,15 @@ def test_truncated_bundle_is_an_error_with_a_place(tmp_path) -> None:
     text = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": _entries(3)})
     path.write_text(text[:-30])
     with pytest.raises(FhirReadError, match=r"b\.json, byte \d+"):
+        _read(path)
+
+
+def test_a_bundle_cut_after_an_entry_comma_is_an_error_not_a_hang(tmp_path) -> None:
+    """The file ends where the next entry should begin: no entry will ever be whole."""
+    path = tmp_path / "b.json"
+    text = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": _entries(2)})
+    path.write_text(text[: text.rindex("}, {") + 3])
+    with pytest.raises(FhirReadError, match=r"b\.json, byte \d+: not valid JSON"):
         _read(path)
 
 

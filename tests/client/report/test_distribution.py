@@ -20,6 +20,14 @@ from privacy.distribution import decile_of, share_below
 from reporting.practice_page import render_practice_report
 from reporting.release_document import ReleaseDocumentError
 from tests.client.report.builders import AS_OF, CATALOGUE, PATIENTS, practice_report, release_doc
+from tests.langs import in_english
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 # A smoothed histogram of 14 practices over ten bins (the shape a release carries).
 BINS = [0.0, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 3.0, 2.0, 1.0]

@@ -23,6 +23,13 @@ from tests.client.report.builders import (
     practice_report,
     release_doc,
 )
+from tests.langs import in_english
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English messages; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
 
 
 def _figure(rate, den=500, sd=10.0):

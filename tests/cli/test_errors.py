@@ -1,0 +1,229 @@
+"""Bad input through the real CLI, in Danish: one plain Danish error naming the file and key.
+
+Each case writes one broken file a user can meet (agent.toml, server.toml, a
+manifest, federation.toml, a key file, a certificate, an extract with a bad
+cell, a FHIR bundle, partner.toml) and runs the command that reads it. The
+error must exit non-zero without a traceback, name the file (and the key or
+column), and pass the house scan plus the words an English error is made of.
+The same case in English must read differently: the Danish is not a copy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from client.extract.schema import TABLES
+from common.errors import FileKeyError
+from common.i18n import set_lang
+from indicator_defs.survey_loader import load_survey
+from klynge.cli import root
+from tests.browser.danish import scan
+
+# What English configuration errors are made of, beyond the house scan's stop-list.
+ERROR_WORDS = frozenset(
+    {
+        "must",
+        "missing",
+        "found",
+        "required",
+        "unknown",
+        "key",
+        "file",
+        "got",
+        "cannot",
+        "expected",
+        "directory",
+        "invalid",
+        "should",
+        "either",
+        "neither",
+        "exists",
+    }
+)
+
+
+def slips(text: str) -> list[object]:
+    """The house scan and the error words, past the quoted keys and columns (names to type)."""
+    prose = re.sub(r"'[^']*'", "''", text)
+    return [*scan(prose), *english_words(prose)]
+
+
+def english_words(text: str) -> list[str]:
+    words = [w.strip(".,:;()'\"[]") for w in text.split()]
+    return [w for w in words if w.lower() in ERROR_WORDS]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    write: Callable[[Path], None]  # the broken input, under the test's folder
+    args: Callable[[Path], list[str]]  # the command that reads it
+    names: tuple[str, ...]  # what the Danish error must name: the file, the key or column
+    lines: int = 1  # an extract's or a FHIR import's error lists its problems below one line
+
+
+def _text(name: str, body: str) -> Callable[[Path], None]:
+    return lambda d: (d / name).write_text(body, encoding="utf-8")
+
+
+def _extract(d: Path) -> None:
+    extract = d / "extract"
+    extract.mkdir()
+    for table in TABLES:
+        (extract / f"{table.name}.csv").write_text(",".join(table.column_names) + "\n")
+    (extract / "patients.csv").write_text(
+        "patient_id,birth_date,sex,list_start,list_end,death_date\np1,1950-13-01,F,2018-02-04,,\n",
+        encoding="utf-8",
+    )
+
+
+_BUNDLE = '{"resourceType": "Bundle", "type": "collection", "entry": ['
+_PATIENT = '{"resource": {"resourceType": "Patient", "id": "p1", "gender": "female"}}'
+
+CASES = [
+    Case(
+        "agent.toml missing",
+        lambda d: None,
+        lambda d: ["agent", "status", "--config", str(d / "agent.toml")],
+        ("agent.toml", "agentens konfigurationsfil findes ikke"),
+    ),
+    Case(
+        "agent.toml garbled",
+        _text("agent.toml", "practice_id = \n"),
+        lambda d: ["agent", "status", "--config", str(d / "agent.toml")],
+        ("agent.toml:1", "ikke gyldig TOML", "kolonne"),
+    ),
+    Case(
+        "agent.toml wrong format",
+        _text("agent.toml", 'format = "klynge-agent/0"\n'),
+        lambda d: ["agent", "status", "--config", str(d / "agent.toml")],
+        ("agent.toml", "nøgle 'format'", "ukendt format"),
+    ),
+    Case(
+        "server.toml",
+        _text("server.toml", "[coordinator]\nstore = 3\n"),
+        lambda d: ["server", "status", "--config", str(d / "server.toml")],
+        ("server.toml", "nøgle 'coordinator.listen'", "påkrævet nøgle mangler"),
+    ),
+    Case(
+        "manifest missing its format",
+        _text("manifest.toml", "version = 1\n"),
+        lambda d: ["manifest", "hash", str(d / "manifest.toml")],
+        ("manifest.toml", "nøgle 'format'"),
+    ),
+    Case(
+        "manifest of an unknown format",
+        _text("manifest.toml", 'format = "klynge-manifest/9"\n'),
+        lambda d: ["manifest", "hash", str(d / "manifest.toml")],
+        ("manifest.toml", "nøgle 'format'", "klynge-manifest/2"),
+    ),
+    Case(
+        "federation.toml",
+        _text(
+            "federation.toml",
+            'format = "klynge-federation"\nversion = 1\n'
+            '[[clusters]]\nid = "X1"\nregion = "Hovedstaden"\n',
+        ),
+        lambda d: [
+            "server",
+            "registry",
+            "--out",
+            str(d / "registry.json"),
+            "--authority",
+            str(d / "authority.key"),
+            "--federation",
+            str(d / "federation.toml"),
+            "--public-key",
+            f"P0001={d / 'P0001.pub'}",
+        ],
+        ("federation.toml:3", "nøgle 'clusters[0].id'", "K01"),
+    ),
+    Case(
+        "key file",
+        _text("authority.pub", "abc123\n"),
+        lambda d: [
+            *("manifest", "trust-key", str(d / "authority.pub")),
+            *("--trust-dir", str(d / "t"), "--name", "Region"),
+        ],
+        ("authority.pub", "64 hex-tegn"),
+    ),
+    Case(
+        "certificate",
+        lambda d: (d / "pki").mkdir() or (d / "pki" / "ca.pem").write_text("garbage\n"),
+        lambda d: ["pki", "list", "--dir", str(d / "pki")],
+        ("ca.pem", "PEM-certifikat"),
+    ),
+    Case(
+        "extract with a bad cell",
+        _extract,
+        lambda d: ["compute", str(d / "extract"), "--as-of", "2026-01-01"],
+        ("patients.csv, linje 2", "kolonne 'birth_date'", "ÅÅÅÅ-MM-DD"),
+        lines=2,
+    ),
+    Case(
+        "FHIR bundle cut short",
+        _text("bundle.json", _BUNDLE + _PATIENT + ", "),
+        lambda d: ["fhir", "import", str(d / "bundle.json"), "--out", str(d / "out")],
+        ("bundle.json, byte", "ikke gyldig JSON"),
+        lines=2,
+    ),
+    Case(
+        "FHIR bundle with a bad resource",
+        _text("bundle.json", _BUNDLE + _PATIENT + "]}"),
+        lambda d: ["fhir", "import", str(d / "bundle.json"), "--out", str(d / "out")],
+        ("bundle.json", "Patient"),
+        lines=2,
+    ),
+    Case(
+        "partner.toml",
+        _text("partner.toml", '[partner]\nid = "sst"\ncoordinator = 5\n[tls]\n'),
+        lambda d: ["partner", "fetch", "--config", str(d / "partner.toml")],
+        ("partner.toml", "nøgle 'partner.coordinator'", "tekst"),
+    ),
+]
+
+
+def run(tmp_path: Path, case: Case, *lang: str):
+    result = CliRunner().invoke(root, [*lang, *case.args(tmp_path)], env={"COLUMNS": "400"})
+    return result, result.output.strip().splitlines()
+
+
+@pytest.fixture(autouse=True)
+def default_language(monkeypatch):
+    set_lang(None)  # an earlier invocation's --lang stays in this process otherwise
+    monkeypatch.delenv("KLYNGE_LANG", raising=False)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input_is_one_plain_danish_error_naming_the_file(tmp_path: Path, case: Case) -> None:
+    case.write(tmp_path)
+    result, lines = run(tmp_path, case)
+    assert result.exit_code != 0, result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, AssertionError)
+    assert lines and lines[0].startswith("klynge: ") and len(lines) <= case.lines, lines
+    text = " ".join(lines)
+    for name in case.names:
+        assert name in text, (name, text)
+    assert slips(text) == [], text
+
+    english, english_lines = run(tmp_path, case, "--lang", "en")
+    assert english.exit_code == result.exit_code
+    assert english_lines != lines  # translated, not the same text in both languages
+
+
+def test_a_bad_survey_definition_is_a_danish_error_naming_file_and_key(tmp_path: Path) -> None:
+    """No command reads a user's survey file (the installed definitions are checked at load),
+    so the reader is asked directly."""
+    path = tmp_path / "PX.toml"
+    path.write_text('id = "PX"\nversion = 1\nowner = "x"\n', encoding="utf-8")
+    with pytest.raises(FileKeyError) as info:
+        load_survey(path)
+    text = str(info.value)
+    assert "PX.toml" in text and "nøgle '" in text
+    assert slips(text) == [], text
