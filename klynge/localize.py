@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from typer import _click, rich_utils
 from typer._click.exceptions import (
     BadParameter,
@@ -31,8 +32,8 @@ from klynge.help_text import translate, translate_type
 
 def localize(command: _click.Command) -> _click.Command:
     """Translate a freshly built command tree's help and usage words in place; returns it."""
-    command.help = translate(command.help)
-    command.short_help = translate(command.short_help)
+    command.help = _shown(translate(command.help))
+    command.short_help = _shown(translate(command.short_help))
     for param in command.params:
         _localize_param(param)
     command.options_metavar = t("cli.usage.options")
@@ -58,13 +59,19 @@ def localize(command: _click.Command) -> _click.Command:
     return command
 
 
+def _shown(text: str | None) -> str | None:
+    """Help as Typer's rich renderer must get it: a TOML table name like `[[partners]]` is
+    text, not markup (unescaped, rich prints it as `[]`)."""
+    return None if text is None else escape(text)
+
+
 def _localize_param(param: Any) -> None:
     """An option's or argument's help and type label in the current language, once."""
     if getattr(param, "_klynge_localized", False):
         return
     param._klynge_localized = True
     if hasattr(param, "help"):  # options, and typer's arguments
-        param.help = translate(param.help)
+        param.help = _shown(translate(param.help))
     if hasattr(param, "display_type_rich"):
         shown = param.display_type_rich
 
