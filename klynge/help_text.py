@@ -469,9 +469,9 @@ HELP_DA: dict[str, str] = {
         "Navn eller IP-adresse, koordinatoren nås på (kan gentages)."
     ),
     "Server certificate validity.": "Servercertifikatets gyldighed.",
-    "Show the CA, server and practice certificates with fingerprints (for registry pinning).": (
-        "Vis certifikaterne for certifikatmyndighed, server og praksisser med fingeraftryk "
-        "(til fastlåsning i registret)."
+    "Show the CA, server, practice and partner certificates with fingerprints.": (
+        "Vis certifikaterne for certifikatmyndighed, server, praksisser og partnere med "
+        "fingeraftryk."
     ),
     "Run the regional coordinator.": "Kør den regionale koordinator.",
     "Run the coordinator until stopped (or until its scheduled rounds end).": (

@@ -205,7 +205,7 @@ def _declared_partners(manifest: Path, authority: Path) -> frozenset[str]:
 
 @app.command("list")
 def list_certificates(directory: Path = _DIR) -> None:
-    """Show the CA, server and practice certificates with fingerprints (for registry pinning)."""
+    """Show the CA, server, practice and partner certificates with fingerprints."""
     layout = PkiLayout(directory)
     paths = [("ca", layout.ca_cert), ("server", layout.server_cert)]
     # the demo's practices, signed requests, partners
