@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from client.extract.schema import TABLES
 from common.errors import FileKeyError
 from common.i18n import set_lang
+from common.keyfiles import public_bytes, write_private_key
 from indicator_defs.survey_loader import load_survey
 from klynge.cli import root
 from tests.browser.danish import scan
@@ -81,6 +83,38 @@ def _extract(d: Path) -> None:
         "patient_id,birth_date,sex,list_start,list_end,death_date\np1,1950-13-01,F,2018-02-04,,\n",
         encoding="utf-8",
     )
+
+
+def _national(d: Path, trust_body: str, publication: str) -> None:
+    """A national body's key and trust file (one region), and one region's publication."""
+    key = Ed25519PrivateKey.generate()
+    write_private_key(d / "national.key", key)
+    (d / "national.key.pub").write_text(public_bytes(key.public_key()).hex())
+    (d / "trust.toml").write_text(trust_body, encoding="utf-8")
+    (d / "publication.json").write_text(publication, encoding="utf-8")
+
+
+_REGION = '[[region]]\nname = "Midtjylland"\nlog_key = "national.key.pub"\n'
+_TRUST = '[[manifest_authority]]\nname = "SDS"\npublic_key = "national.key.pub"\n' + _REGION
+_SERVER = (
+    '[coordinator]\nlisten = "127.0.0.1:0"\nstore = "coordinator.sqlite"\n[tls]\npki_dir = "pki"\n'
+    '[federation]\nfile = "federation.toml"\nregistry = "registry.json"\n'
+    'registry_authority = "registry.pub"\n[manifest]\nfile = "manifest.toml"\n'
+    '[transparency]\nkey = "log.key"\n'
+)
+
+
+def _damaged_store(d: Path) -> None:
+    (d / "server.toml").write_text(_SERVER, encoding="utf-8")
+    (d / "coordinator.sqlite").write_bytes(b"not a SQLite database at all " * 200)
+
+
+def _national_args(d: Path) -> list[str]:
+    return [
+        *("national", "combine", str(d / "publication.json")),
+        *("--trust", str(d / "trust.toml"), "--key", str(d / "national.key")),
+        *("--out", str(d / "national")),
+    ]
 
 
 _BUNDLE = '{"resourceType": "Bundle", "type": "collection", "entry": ['
@@ -185,6 +219,51 @@ CASES = [
         _text("partner.toml", '[partner]\nid = "sst"\ncoordinator = 5\n[tls]\n'),
         lambda d: ["partner", "fetch", "--config", str(d / "partner.toml")],
         ("partner.toml", "nøgle 'partner.coordinator'", "tekst"),
+    ),
+    Case(
+        "results.json garbled",
+        _text("results.json", '{"reference_date": "2026-09-30", \n'),
+        lambda d: ["fhir", "report", str(d / "results.json"), "--out", str(d / "out")],
+        ("results.json", "ikke JSON", "linje 2"),
+    ),
+    Case(
+        "results.json too deep",
+        _text("results.json", "[" * 40 + "]" * 40),
+        lambda d: ["fhir", "report", str(d / "results.json"), "--out", str(d / "out")],
+        ("results.json", "indlejret i mere end 32 niveauer"),
+    ),
+    Case(
+        "results.json with a bad date",
+        _text("results.json", '{"reference_date": "2026-13-01", "clusters": {}, "regions": {}}'),
+        lambda d: ["fhir", "report", str(d / "results.json"), "--out", str(d / "out")],
+        ("results.json", "nøgle 'reference_date'", "ÅÅÅÅ-MM-DD"),
+    ),
+    Case(
+        "results.json with a release filed under another unit",
+        _text(
+            "results.json",
+            '{"reference_date": "2026-09-30", "regions": {}, "clusters": {"K01": {"unit": "K02"}}}',
+        ),
+        lambda d: ["fhir", "report", str(d / "results.json"), "--out", str(d / "out")],
+        ("results.json", "nøgle 'clusters.K01.round_ids'", "påkrævet felt mangler"),
+    ),
+    Case(
+        "damaged store",
+        _damaged_store,
+        lambda d: ["server", "status", "--config", str(d / "server.toml")],
+        ("coordinator.sqlite", "ikke et læsbart Klynge-lager", "sikkerhedskopi"),
+    ),
+    Case(
+        "national publication garbled",
+        lambda d: _national(d, _TRUST, "{"),
+        _national_args,
+        ("publication.json", "ikke JSON"),
+    ),
+    Case(
+        "national trust file naming a region twice",
+        lambda d: _national(d, _TRUST + _REGION, "{}"),
+        _national_args,
+        ("trust.toml:7", "nøgle 'region[1].name'", "opført to gange"),
     ),
 ]
 
