@@ -89,6 +89,11 @@ register(
             "en": "{manifest} declares no partner with identity {identity}",
             "da": "{manifest} nævner ingen partner med identiteten {identity}",
         },
+        "partner.answer_of": {"en": "the answer of {target}", "da": "svaret fra {target}"},
+        "partner.err.other_partner": {
+            "en": "the coordinator answered for partner {named}",
+            "da": "koordinatoren svarede for partneren {named}",
+        },
     }
 )
 
@@ -177,9 +182,9 @@ def fetch_partner(
         )
     except FetchNotFound:
         return Received(partner, ())  # nothing released for its units yet: the page says so
-    named, releases = parse_bundle(result.body, f"the answer of {target}")
+    named, releases = parse_bundle(result.body, t("partner.answer_of", target=target))
     if named != settings.partner_id:
-        raise PartnerFetchError(f"the coordinator answered for partner {named!r}")
+        raise PartnerFetchError(t("partner.err.other_partner", named=repr(named)))
     return Received(partner, releases)
 
 
