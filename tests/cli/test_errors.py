@@ -23,6 +23,7 @@ from client.extract.schema import TABLES
 from common.errors import FileKeyError
 from common.i18n import set_lang
 from common.keyfiles import public_bytes, write_private_key
+from indicator_defs.loader import load_codelist, load_indicator
 from indicator_defs.survey_loader import load_survey
 from klynge.cli import root
 from tests.browser.danish import scan
@@ -305,4 +306,36 @@ def test_a_bad_survey_definition_is_a_danish_error_naming_file_and_key(tmp_path:
         load_survey(path)
     text = str(info.value)
     assert "PX.toml" in text and "nøgle '" in text
+    assert slips(text) == [], text
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "names"),
+    [
+        ("X-01.toml", 'id = "X-02"\n', ("X-01.toml", "nøgle 'id'", "filnavnet")),
+        (
+            "X-01.toml",
+            'id = "X-01"\nversion = 1\nunit = "patients"\ndirection = "higher"\n'
+            '[denominator]\npopulation = { sex = "K" }\n'
+            "[numerator]\ncriterion = { listed = true }\n",
+            ("X-01.toml", "nøgle 'denominator.population.sex'", '"F" eller "M"'),
+        ),
+        ("hba1c.toml", 'name = "hba1c"\nsystem = "XYZ"\n', ("hba1c.toml", "kodesystem 'XYZ'")),
+    ],
+)
+def test_a_bad_indicator_definition_or_code_list_is_a_danish_error(
+    tmp_path: Path, name: str, body: str, names: tuple[str, ...]
+) -> None:
+    """No command reads a user's definitions (the installed catalogue is checked at load),
+    so the readers are asked directly."""
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(FileKeyError) as info:
+        if "system" in body:
+            load_codelist(path)
+        else:
+            load_indicator(path, {})
+    text = str(info.value)
+    for part in names:
+        assert part in text, (part, text)
     assert slips(text) == [], text
