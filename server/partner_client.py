@@ -89,6 +89,10 @@ register(
             "en": "{manifest} declares no partner with identity {identity}",
             "da": "{manifest} nævner ingen partner med identiteten {identity}",
         },
+        "partner.err.certificate": {
+            "en": "names {role} {subject}, not partner {id}",
+            "da": "navngiver {role} {subject}, ikke partneren {id}",
+        },
         "partner.answer_of": {"en": "the answer of {target}", "da": "svaret fra {target}"},
         "partner.err.other_partner": {
             "en": "the coordinator answered for partner {named}",
@@ -168,7 +172,12 @@ def fetch_partner(
         raise PkiError(
             "pki.mismatch",
             path=settings.tls.cert,
-            reason=f"names {role} {subject!r}, not partner {settings.partner_id!r}",
+            reason=t(
+                "partner.err.certificate",
+                role=role,
+                subject=repr(subject),
+                id=repr(settings.partner_id),
+            ),
         )
     target = coordinator_target(settings)
     try:

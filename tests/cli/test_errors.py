@@ -118,6 +118,16 @@ def _national_args(d: Path) -> list[str]:
     ]
 
 
+def _results(name: str, body: str, names: tuple[str, ...]) -> Case:
+    """A broken results.json given to `klynge fhir report`, the command that reads one."""
+    return Case(
+        f"results.json {name}",
+        _text("results.json", body),
+        lambda d: ["fhir", "report", str(d / "results.json"), "--out", str(d / "out")],
+        ("results.json", *names),
+    )
+
+
 _BUNDLE = '{"resourceType": "Bundle", "type": "collection", "entry": ['
 _PATIENT = '{"resource": {"resourceType": "Patient", "id": "p1", "gender": "female"}}'
 
@@ -221,32 +231,23 @@ CASES = [
         lambda d: ["partner", "fetch", "--config", str(d / "partner.toml")],
         ("partner.toml", "nøgle 'partner.coordinator'", "tekst"),
     ),
-    Case(
-        "results.json garbled",
-        _text("results.json", '{"reference_date": "2026-09-30", \n'),
-        lambda d: ["fhir", "report", str(d / "results.json"), "--out", str(d / "out")],
-        ("results.json", "ikke JSON", "linje 2"),
+    _results("garbled", '{"reference_date": "2026-09-30", \n', ("ikke JSON", "linje 2")),
+    _results("too deep", "[" * 40 + "]" * 40, ("indlejret i mere end 32 niveauer",)),
+    _results(
+        "with a bad date",
+        '{"reference_date": "2026-13-01", "clusters": {}, "regions": {}}',
+        ("nøgle 'reference_date'", "ÅÅÅÅ-MM-DD"),
     ),
-    Case(
-        "results.json too deep",
-        _text("results.json", "[" * 40 + "]" * 40),
-        lambda d: ["fhir", "report", str(d / "results.json"), "--out", str(d / "out")],
-        ("results.json", "indlejret i mere end 32 niveauer"),
+    _results(
+        "with a release lacking its round ids",
+        '{"reference_date": "2026-09-30", "regions": {}, "clusters": {"K01": {}}}',
+        ("nøgle 'clusters.K01.round_ids'", "påkrævet felt mangler"),
     ),
-    Case(
-        "results.json with a bad date",
-        _text("results.json", '{"reference_date": "2026-13-01", "clusters": {}, "regions": {}}'),
-        lambda d: ["fhir", "report", str(d / "results.json"), "--out", str(d / "out")],
-        ("results.json", "nøgle 'reference_date'", "ÅÅÅÅ-MM-DD"),
-    ),
-    Case(
-        "results.json with a release filed under another unit",
-        _text(
-            "results.json",
-            '{"reference_date": "2026-09-30", "regions": {}, "clusters": {"K01": {"unit": "K02"}}}',
-        ),
-        lambda d: ["fhir", "report", str(d / "results.json"), "--out", str(d / "out")],
-        ("results.json", "nøgle 'clusters.K01.round_ids'", "påkrævet felt mangler"),
+    _results(
+        "with a release filed under another unit",
+        '{"reference_date": "2026-09-30", "regions": {}, "clusters": {"K01": {"unit": "K02", '
+        '"round_ids": [], "indicators": [], "release_id": 1, "created_at": "2026-10-01"}}}',
+        ("nøgle 'clusters.K01.unit'", "arkiveret under 'K01'"),
     ),
     Case(
         "damaged store",
