@@ -262,6 +262,23 @@ CASES = [
         ("publication.json", "ikke JSON"),
     ),
     Case(
+        "national publication of another format",
+        lambda d: _national(
+            d,
+            _TRUST,
+            '{"format": "x", "region": "Midtjylland", "reference_date": "2026-09-30", '
+            '"manifest": "", "head": {}, "releases": []}',
+        ),
+        _national_args,
+        ("publication.json", "nøgle 'format'", "forventede klynge-", "fik 'x'"),
+    ),
+    Case(
+        "national publication lacking its head",
+        lambda d: _national(d, _TRUST, '{"format": "x"}'),
+        _national_args,
+        ("publication.json", "mangler head"),
+    ),
+    Case(
         "national trust file naming a region twice",
         lambda d: _national(d, _TRUST + _REGION, "{}"),
         _national_args,
