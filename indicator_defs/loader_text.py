@@ -7,7 +7,7 @@ names and the examples to copy stay as they are written in the TOML.
 
 from __future__ import annotations
 
-from common.i18n import register, t
+from common.i18n import register, speaker
 
 register(
     {
@@ -178,6 +178,4 @@ register(
 )
 
 
-def say(key: str, **values: object) -> str:
-    """The message `defs.err.<key>` in the reader's language."""
-    return t(f"defs.err.{key}", None, **values)
+say = speaker("defs.err")

@@ -7,7 +7,7 @@ refused; key names, formats and values quoted from the file stay as written.
 
 from __future__ import annotations
 
-from common.i18n import register, t
+from common.i18n import register, speaker
 
 register(
     {
@@ -108,6 +108,4 @@ register(
 )
 
 
-def say(key: str, **values: object) -> str:
-    """The message `publication.err.<key>` in the reader's language."""
-    return t(f"publication.err.{key}", None, **values)
+say = speaker("publication.err")

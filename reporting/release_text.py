@@ -8,7 +8,7 @@ as they are written in it.
 
 from __future__ import annotations
 
-from common.i18n import register, t
+from common.i18n import register, speaker
 
 register(
     {
@@ -181,9 +181,7 @@ register(
 )
 
 
-def say(key: str, **values: object) -> str:
-    """The message `release.err.<key>` in the reader's language."""
-    return t(f"release.err.{key}", None, **values)
+say = speaker("release.err")
 
 
 def got(value: object) -> str:

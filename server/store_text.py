@@ -7,7 +7,7 @@ SQLite's own words stay as SQLite wrote them, in quotes.
 
 from __future__ import annotations
 
-from common.i18n import register, t
+from common.i18n import register, speaker
 
 register(
     {
@@ -59,6 +59,4 @@ register(
 )
 
 
-def say(key: str, **values: object) -> str:
-    """The message `store.err.<key>` in the reader's language."""
-    return t(f"store.err.{key}", None, **values)
+say = speaker("store.err")
