@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from typing import Literal
 
 Lang = Literal["da", "en"]
@@ -49,6 +50,16 @@ def t(key: str, lang: Lang | None = None, **values: object) -> str:
     """The message `key` in `lang`, formatted with `values`."""
     texts = _MESSAGES[key]
     return texts[lang or current_lang()].format(**values)
+
+
+def speaker(prefix: str) -> Callable[..., str]:
+    """`say(key, **values)`: the message `<prefix>.<key>` in the reader's language, for a
+    module whose messages share one prefix (one reader's table of errors)."""
+
+    def say(key: str, **values: object) -> str:
+        return t(f"{prefix}.{key}", None, **values)
+
+    return say
 
 
 def all_keys() -> list[str]:

@@ -24,6 +24,7 @@ from indicator_defs.codelists import (
     normalise_entries,
 )
 from indicator_defs.hashing import catalogue_hash, sha256_hex
+from indicator_defs.loader_text import say
 from indicator_defs.walk import iter_nodes
 
 
@@ -65,29 +66,25 @@ def load_codelist(path: Path) -> Codelist:
     t = _read(path, f"codelists/{path.name}")
     name = _text(t, "name")
     if name != path.stem:
-        raise t.fail("name", f"must equal the file name '{path.stem}'")
+        raise t.fail("name", say("file_name", stem=path.stem))
     system_name = _text(t, "system")
     try:
         system = CodeSystem(system_name)
     except ValueError:
         allowed = ", ".join(s.value for s in CodeSystem)
-        raise t.fail(
-            "system", f"unknown code system '{system_name}' (allowed: {allowed})"
-        ) from None
+        raise t.fail("system", say("code_system", name=system_name, allowed=allowed)) from None
     entries = {}
     for field in ("codes", "exclude"):
         raw = t.raw(field, required=field == "codes")
         raw = [] if raw is None else raw
         if not isinstance(raw, list) or (field == "codes" and not raw):
-            raise t.fail(
-                field, "must be a list" + (" with at least one code" if field == "codes" else "")
-            )
+            raise t.fail(field, say("codes") if field == "codes" else say("list"))
         try:
             entries[field] = normalise_entries(system, raw)
         except CodelistFormatError as exc:
             raise t.fail(field, str(exc)) from None
     if entries["exclude"] and system is not CodeSystem.ATC:
-        raise t.fail("exclude", "is only meaningful for ATC (prefix) code lists")
+        raise t.fail("exclude", say("exclude"))
     codelist = Codelist(
         name=name,
         version=_text(t, "version"),
@@ -123,29 +120,27 @@ class _CriterionParser:
         raw = body.raw(key)
         names = [raw] if isinstance(raw, str) else raw
         if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            raise body.fail(key, "must be a code list name or a list of names")
+            raise body.fail(key, say("codelist_names"))
         out = []
         for name in names:
             cl = self.codelists.get(name)
             if cl is None:
-                raise body.fail(key, f"unknown code list '{name}'")
+                raise body.fail(key, say("unknown_codelist", name=name))
             if cl.system not in _TABLE_SYSTEMS[kind]:
-                raise body.fail(
-                    key,
-                    f"code list '{name}' is {cl.system.value}, which cannot match {kind} rows",
-                )
+                message = say("codelist_system", name=name, system=cl.system.value, kind=kind)
+                raise body.fail(key, message)
             self.used.add(name)
             out.append(cl)
         return tuple(out)
 
     def window(self, body: Table) -> m.Window:
         if "window_days" not in body:
-            raise body.fail("window_days", 'is required (a number of days, or "all")')
+            raise body.fail("window_days", say("window_required"))
         raw = body.raw("window_days")
         if raw == "all":
             return m.Window(None)
         if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-            raise body.fail("window_days", 'must be a positive number of days or "all"')
+            raise body.fail("window_days", say("window"))
         return m.Window(raw)
 
     def count(self, body: Table) -> int:
@@ -153,22 +148,20 @@ class _CriterionParser:
 
     def parse(self, c: Table) -> m.Criterion:
         if len(c.data) != 1:
-            raise c.fail(
-                None, "a criterion is a table with exactly one key, e.g. { listed = true }"
-            )
+            raise c.fail(None, say("one_key"))
         (kind,) = c.data
         handler: Callable[[Table, str], m.Criterion] | None = getattr(self, f"_{kind}", None)
         if handler is None:
-            raise c.fail(
-                kind,
-                "unknown criterion (allowed: listed, age, sex, condition, prescription, "
-                "lab, encounter, days_covered, died, at_death, all, any, not, score)",
+            allowed = (
+                "listed, age, sex, condition, prescription, lab, encounter, days_covered, "
+                "died, at_death, all, any, not, score"
             )
+            raise c.fail(kind, say("criterion", allowed=allowed))
         return handler(c, kind)
 
     def _listed(self, c: Table, kind: str) -> m.Criterion:
         if c.raw(kind) is not True:
-            raise c.fail(kind, "must be true")
+            raise c.fail(kind, say("true"))
         return m.Listed()
 
     def _age(self, c: Table, kind: str) -> m.Criterion:
@@ -177,24 +170,22 @@ class _CriterionParser:
         hi = body.integer("max", required=False, minimum=0)
         body.done()
         if lo is None and hi is None:
-            raise c.fail(kind, "needs min, max or both")
+            raise c.fail(kind, say("min_max"))
         if lo is not None and hi is not None and lo > hi:
-            raise c.fail(kind, "min is above max")
+            raise c.fail(kind, say("min_above_max"))
         return m.Age(lo, hi)
 
     def _sex(self, c: Table, kind: str) -> m.Criterion:
         value = c.raw(kind)
         if value not in ("F", "M"):
-            raise c.fail(kind, 'must be "F" or "M"')
+            raise c.fail(kind, say("sex"))
         return m.Sex(value)
 
     def _condition(self, c: Table, kind: str) -> m.Criterion:
         body = c.table(kind)
         codelists = self.codelist_refs(body, kind)
         if ("status" in body) == ("started_within_days" in body):
-            raise body.fail(
-                None, 'needs exactly one of status ("active"/"ever") and started_within_days'
-            )
+            raise body.fail(None, say("status"))
         status = _choice(body, "status", m.ConditionStatus) if "status" in body else None
         days = body.integer("started_within_days", required=False, minimum=1)
         body.done()
@@ -217,12 +208,12 @@ class _CriterionParser:
         if "latest" in body:
             spec = body.table("latest")
             if len(spec.data) != 1:
-                raise spec.fail(None, "must hold exactly one comparison: lt, le, ge or gt")
+                raise spec.fail(None, say("one_comparison"))
             (op,) = spec.data
             try:
                 comparator = m.Comparator(op)
             except ValueError:
-                raise spec.fail(op, "unknown comparison (allowed: lt, le, ge, gt)") from None
+                raise spec.fail(op, say("comparison")) from None
             latest = m.LatestValue(comparator, spec.number(op))
         criterion = m.HasLab(
             self.codelist_refs(body, kind), self.window(body), self.count(body), latest
@@ -242,14 +233,14 @@ class _CriterionParser:
         body = c.table(kind)
         window = self.window(body)
         if window.days is None:
-            raise body.fail("window_days", "must be a number of days for days_covered")
+            raise body.fail("window_days", say("days_for", what="days_covered"))
         supplies = [m.Supply(self.codelist_refs(body, "prescription"))]
         if "together_with" in body:
             supplies.append(m.Supply(self.codelist_refs(body, "prescription", "together_with")))
         min_days = body.integer("min_days", minimum=1)
         body.done()
         if min_days > window.days:
-            raise body.fail("min_days", f"cannot exceed window_days ({window.days})")
+            raise body.fail("min_days", say("min_days", days=window.days))
         return m.DaysCovered(tuple(supplies), window, min_days)
 
     def _died(self, c: Table, kind: str) -> m.Criterion:
@@ -257,7 +248,7 @@ class _CriterionParser:
         window = self.window(body)
         body.done()
         if window.days is None:
-            raise body.fail("window_days", "must be a number of days for died")
+            raise body.fail("window_days", say("days_for", what="died"))
         return m.Died(window)
 
     def _at_death(self, c: Table, kind: str) -> m.Criterion:
@@ -265,15 +256,13 @@ class _CriterionParser:
         for node in iter_nodes(part):
             if isinstance(node, (m.Listed, m.Died, m.AtDeath)):
                 name = {m.Listed: "listed", m.Died: "died", m.AtDeath: "at_death"}[type(node)]
-                raise c.fail(
-                    kind, f"'{name}' has no meaning inside at_death (nobody is listed after death)"
-                )
+                raise c.fail(kind, say("at_death", name=name))
         return m.AtDeath(part)
 
     def _parts(self, c: Table, kind: str) -> tuple[m.Criterion, ...]:
         value = c.raw(kind)
         if not isinstance(value, list) or not value:
-            raise c.fail(kind, "must be a non-empty list of criteria")
+            raise c.fail(kind, say("criteria"))
         return tuple(self.parse(part) for part in c.tables(kind))
 
     def _all(self, c: Table, kind: str) -> m.Criterion:
@@ -289,7 +278,7 @@ class _CriterionParser:
         body = c.table(kind)
         items_raw = body.raw("items")
         if not isinstance(items_raw, list) or not items_raw:
-            raise body.fail("items", "must be a non-empty list")
+            raise body.fail("items", say("non_empty"))
         items = []
         for item in body.tables("items"):
             items.append(
@@ -304,11 +293,7 @@ class _CriterionParser:
         if list(e.data) == ["episodes"]:
             return self.episodes(e.table("episodes"))
         if list(e.data) != ["prescription"]:
-            raise e.fail(
-                None,
-                "event counts are prescriptions or episodes: { prescription = {...} } "
-                "or { episodes = {...} }",
-            )
+            raise e.fail(None, say("event_kinds"))
         body = e.table("prescription")
         events = m.PrescriptionEvents(self.codelist_refs(body, "prescription"), self.window(body))
         body.done()
@@ -317,19 +302,19 @@ class _CriterionParser:
     def _event_table(self, t: Table) -> tuple[m.EventSource, Table]:
         tables = ", ".join(s.value for s in m.EventSource)
         if len(t.data) != 1:
-            raise t.fail(None, f"must name exactly one table ({tables})")
+            raise t.fail(None, say("one_table", tables=tables))
         (name,) = t.data
         try:
             source = m.EventSource(name)
         except ValueError:
-            raise t.fail(name, f"unknown table (allowed: {tables})") from None
+            raise t.fail(name, say("table", tables=tables)) from None
         return source, t.table(name)
 
     def episodes(self, e: Table) -> m.Episodes:
         source, body = self._event_table(e.table("anchor"))
         window = self.window(body)
         if window.days is None:
-            raise body.fail("window_days", "must be a number of days for an anchor")
+            raise body.fail("window_days", say("days_for_anchor"))
         follow_up = body.integer("follow_up_days", required=False, default=0, minimum=0)
         new_after = body.integer("new_after_days", required=False, minimum=1)
         anchor = m.Anchor(
@@ -337,20 +322,16 @@ class _CriterionParser:
         )
         body.done()
         if "with" in e and not isinstance(e.raw("with"), list):
-            raise e.fail("with", "must be a list of requirements")
+            raise e.fail("with", say("requirements"))
         require = []
         for item in e.tables("with", required=False):
             source, body = self._event_table(item)
             lo = self._signed(body, "from_day")
             hi = self._signed(body, "to_day")
             if lo > hi:
-                raise body.fail("from_day", "must not be after to_day")
+                raise body.fail("from_day", say("from_after_to"))
             if hi > follow_up:
-                raise body.fail(
-                    "to_day",
-                    f"looks {hi} days past the anchor, beyond the anchor's follow_up_days "
-                    f"({follow_up}): events after the reference date would be needed",
-                )
+                raise body.fail("to_day", say("follow_up", days=hi, follow_up=follow_up))
             require.append(m.Nearby(source, self.codelist_refs(body, source.value), lo, hi))
             body.done()
             item.done()
@@ -361,7 +342,7 @@ class _CriterionParser:
     def _signed(body: Table, name: str) -> int:
         value = body.raw(name)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise body.fail(name, "must be a whole number of days (may be negative)")
+            raise body.fail(name, say("signed_days"))
         return int(value)
 
 
@@ -384,21 +365,19 @@ def _check_episode_subset(
     if denominator is None or not (num_ep or den_ep):
         return
     if num_ep != den_ep:
-        raise num.fail("events", "must count episodes when the denominator does")
+        raise num.fail("events", say("episodes_both"))
     assert isinstance(numerator, m.Episodes) and isinstance(denominator, m.Episodes)
     if numerator.anchor != denominator.anchor:
-        raise num.fail("events.episodes.anchor", "must equal the denominator's anchor")
+        raise num.fail("events.episodes.anchor", say("same_anchor"))
     if any(req not in numerator.require for req in denominator.require):
-        raise num.fail(
-            "events.episodes.with", "must repeat every requirement of the denominator's episodes"
-        )
+        raise num.fail("events.episodes.with", say("repeat_requirements"))
 
 
 def load_indicator(path: Path, codelists: dict[str, Codelist]) -> m.Indicator:
     t = _read(path, f"definitions/{path.name}")
     ind_id = _text(t, "id")
     if ind_id != path.stem:
-        raise t.fail("id", f"must equal the file name '{path.stem}'")
+        raise t.fail("id", say("file_name", stem=path.stem))
     unit = _choice(t, "unit", m.Unit)
     direction = _choice(t, "direction", m.Direction)
 
@@ -407,27 +386,18 @@ def load_indicator(path: Path, codelists: dict[str, Codelist]) -> m.Indicator:
     num = t.table("numerator")
     population = parser.parse(den.table("population"))
     if not any(isinstance(p, (m.Listed, m.Died)) for p in _top_level_parts(population)):
-        raise den.fail(
-            "population",
-            "must require { listed = true } (or, for the deceased, { died = {...} }) "
-            "at the top level",
-        )
+        raise den.fail("population", say("population"))
 
     numerator = numerator_events = denominator_events = cap = None
     if unit is m.Unit.PATIENTS:
         if set(num.data) != {"criterion"} or "events" in den or "cap_per_patient" in t:
-            raise t.fail(
-                "numerator",
-                "a patient-level indicator has numerator.criterion and no events or cap",
-            )
+            raise t.fail("numerator", say("patient_level"))
         numerator = parser.parse(num.table("criterion"))
     else:
         if set(num.data) != {"events"}:
-            raise t.fail("numerator", "an event-level indicator has numerator.events")
+            raise t.fail("numerator", say("event_level"))
         if "cap_per_patient" not in t:
-            raise t.fail(
-                "cap_per_patient", "is required for event-level indicators (it bounds sensitivity)"
-            )
+            raise t.fail("cap_per_patient", say("cap"))
         cap = t.integer("cap_per_patient", minimum=1)
         numerator_events = parser.events(num.table("events"))
         if "events" in den:
@@ -445,9 +415,7 @@ def load_indicator(path: Path, codelists: dict[str, Codelist]) -> m.Indicator:
         or not all(isinstance(b, int) and not isinstance(b, bool) and b >= 0 for b in bounds)
         or list(bounds) != sorted(set(bounds))
     ):
-        raise strata.fail(
-            "age_bands", "must be a strictly ascending list of ages, e.g. [18, 40, 65, 80]"
-        )
+        raise strata.fail("age_bands", say("age_bands"))
     if bounds[0] > 0:
         floor = max(
             (
@@ -458,11 +426,7 @@ def load_indicator(path: Path, codelists: dict[str, Codelist]) -> m.Indicator:
             default=0,
         )
         if floor < bounds[0]:
-            raise strata.fail(
-                "age_bands",
-                f"starts at {bounds[0]} but the population admits younger patients; "
-                f"add {{ age = {{ min = {bounds[0]} }} }} or start the bands at 0",
-            )
+            raise strata.fail("age_bands", say("age_floor", start=bounds[0]))
 
     used = {name: codelists[name].content_hash for name in sorted(parser.used)}
     indicator = m.Indicator(
@@ -496,12 +460,12 @@ def load_catalogue(root: Path | None = None) -> m.Catalogue:
     cl_dir, def_dir = root / "codelists", root / "definitions"
     for d in (cl_dir, def_dir):
         if not d.is_dir():
-            raise DefinitionError(d, None, "directory is missing")
+            raise DefinitionError(d, None, say("no_directory"))
     codelists = {p.stem: load_codelist(p) for p in sorted(cl_dir.glob("*.toml"))}
     indicators = {}
     for p in sorted(def_dir.glob("*.toml")):
         ind = load_indicator(p, codelists)
         indicators[ind.id] = ind
     if not indicators:
-        raise DefinitionError(def_dir, None, "holds no indicator definitions")
+        raise DefinitionError(def_dir, None, say("no_definitions"))
     return m.Catalogue(indicators, codelists, catalogue_hash(indicators))

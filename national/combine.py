@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from common.errors import KlyngeError
+from common.i18n import register, t
 from privacy.disclosure import too_uncertain
 from privacy.distribution import deciles
 from privacy.estimation import rate_interval
@@ -41,6 +42,39 @@ from reporting.release_document import (
 
 NATION = "Danmark"
 INCOMPLETE = "region_withheld"  # a region's figure is hidden, so the country's sum is not whole
+
+
+register(
+    {
+        "national.err.none": {
+            "en": "no publication to combine",
+            "da": "ingen publikation at kombinere",
+        },
+        "national.err.manifest": {
+            "en": "released under manifest {hash}…, {first} under {first_hash}…; "
+            "one national figure needs one manifest",
+            "da": "udgivet under manifest {hash}…, {first} under {first_hash}…; "
+            "et nationalt tal kræver ét manifest",
+        },
+        "national.err.reference_date": {
+            "en": "{day}, {first} is of {first_day}",
+            "da": "{day}, men {first} gælder {first_day}",
+        },
+        "national.err.region": {
+            "en": "{region} is also published by {other}",
+            "da": "{region} udgives også af {other}",
+        },
+        "national.err.no_aggregate": {
+            "en": "holds no regional aggregate",
+            "da": "indeholder intet regionalt samlet tal",
+        },
+    }
+)
+
+
+def _at(source: str, key: str, message: str) -> str:
+    """`source: key 'name': message`, the key label in the reader's language."""
+    return f"{source}: {t('errors.where.key', name=key)}: {message}"
 
 
 class CombineError(KlyngeError):
@@ -70,26 +104,30 @@ class National:
 def region_inputs(verified: Sequence[tuple[str, VerifiedPublication]]) -> list[RegionInput]:
     """Each publication's documents as typed releases; one region, one period, one manifest."""
     if not verified:
-        raise CombineError("no publication to combine")
+        raise CombineError(t("national.err.none"))
     first_source, first = verified[0]
     seen: dict[str, str] = {}
     out = []
     for source, pub in verified:
         if pub.manifest_hash != first.manifest_hash:
-            raise CombineError(
-                f"{source}: key 'manifest': released under manifest {pub.manifest_hash[:16]}…, "
-                f"{first_source} under {first.manifest_hash[:16]}…; one national figure needs one "
-                "manifest"
+            message = t(
+                "national.err.manifest",
+                hash=pub.manifest_hash[:16],
+                first=first_source,
+                first_hash=first.manifest_hash[:16],
             )
+            raise CombineError(_at(source, "manifest", message))
         if pub.reference_date != first.reference_date:
-            raise CombineError(
-                f"{source}: key 'reference_date': {pub.reference_date}, "
-                f"{first_source} is of {first.reference_date}"
+            message = t(
+                "national.err.reference_date",
+                day=pub.reference_date,
+                first=first_source,
+                first_day=first.reference_date,
             )
+            raise CombineError(_at(source, "reference_date", message))
         if pub.region in seen:
-            raise CombineError(
-                f"{source}: key 'region': {pub.region} is also published by {seen[pub.region]}"
-            )
+            message = t("national.err.region", region=pub.region, other=seen[pub.region])
+            raise CombineError(_at(source, "region", message))
         seen[pub.region] = source
         docs = [
             parse_release(f"{source} releases[{i}].document", d)
@@ -98,7 +136,7 @@ def region_inputs(verified: Sequence[tuple[str, VerifiedPublication]]) -> list[R
         aggregates = sorted((d for d in docs if d.scope != "region"), key=lambda d: d.order_key)
         rounds = sorted((d for d in docs if d.scope == "region"), key=lambda d: d.order_key)
         if not aggregates:
-            raise CombineError(f"{source}: key 'releases': holds no regional aggregate")
+            raise CombineError(_at(source, "releases", t("national.err.no_aggregate")))
         out.append(RegionInput(pub.region, source, aggregates[-1], rounds[-1] if rounds else None))
     return out
 

@@ -20,9 +20,20 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from common.errors import FileKeyError, KeyFileError
+from common.i18n import register, t
 from common.keyfiles import load_public_key
 from common.tomlfile import Table, read_table
 from privacy.signing import key_id
+
+register(
+    {
+        "national.err.region_twice": {
+            "en": "region {name} is listed twice",
+            "da": "regionen {name} er opført to gange",
+        },
+        "national.err.no_region": {"en": "names no region", "da": "nævner ingen region"},
+    }
+)
 
 
 class NationalTrustError(FileKeyError):
@@ -35,32 +46,32 @@ class NationalTrust:
     authority_keys: dict[str, Ed25519PublicKey]  # key id -> manifest authority key
 
 
-def _key(t: Table, name: str) -> Ed25519PublicKey:
-    path = t.path_value(name)
+def _key(table: Table, name: str) -> Ed25519PublicKey:
+    path = table.path_value(name)
     try:
         return load_public_key(path)
     except KeyFileError as exc:
-        raise t.fail(name, exc.message) from None
+        raise table.fail(name, exc.message) from None
 
 
 def load_national_trust(path: Path) -> NationalTrust:
     root = read_table(path, error=NationalTrustError)
     authorities: dict[str, Ed25519PublicKey] = {}
-    for t in root.tables("manifest_authority"):
-        t.string("name")
-        key = _key(t, "public_key")
-        t.done()
+    for table in root.tables("manifest_authority"):
+        table.string("name")
+        key = _key(table, "public_key")
+        table.done()
         authorities[key_id(key)] = key
     regions: dict[str, Ed25519PublicKey] = {}
-    for t in root.tables("region"):
-        name = t.string("name")
+    for table in root.tables("region"):
+        name = table.string("name")
         if name in regions:
-            raise t.fail("name", f"region {name!r} is listed twice")
-        regions[name] = _key(t, "log_key")
-        t.done()
+            raise table.fail("name", t("national.err.region_twice", name=repr(name)))
+        regions[name] = _key(table, "log_key")
+        table.done()
     root.done()
     if not regions:
-        raise NationalTrustError(path, "region", "names no region")
+        raise NationalTrustError(path, "region", t("national.err.no_region"))
     return NationalTrust(regions, authorities)
 
 

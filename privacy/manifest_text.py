@@ -7,7 +7,7 @@ names and values stay as they are written in the file.
 
 from __future__ import annotations
 
-from common.i18n import register, t
+from common.i18n import register, speaker
 
 register(
     {
@@ -180,6 +180,4 @@ register(
 )
 
 
-def say(key: str, **values: object) -> str:
-    """The message `manifest.err.<key>` in the reader's language."""
-    return t(f"manifest.err.{key}", None, **values)
+say = speaker("manifest.err")

@@ -34,6 +34,7 @@ from privacy.errors import BadSignature, ManifestRefused, SignatureError
 from privacy.log_entries import EntryError, Kind, LogEntry, TreeHead, release_document_sha256
 from privacy.manifest import SignedManifest, parse_manifest
 from privacy.merkle import ProofError, verify_inclusion
+from privacy.publication_text import say
 from privacy.signing import key_id, public_key_to_text, sign, verify
 from privacy.trust import check_signature
 
@@ -108,7 +109,7 @@ def _fail(source: str, key: str | None, message: str) -> PublicationError:
 def _text(doc: Mapping[str, Any], name: str, source: str, prefix: str = "") -> str:
     value = doc.get(name)
     if not isinstance(value, str) or not value:
-        raise _fail(source, prefix + name, "expected text")
+        raise _fail(source, prefix + name, say("text"))
     return value
 
 
@@ -116,23 +117,23 @@ def _day(doc: Mapping[str, Any], name: str, source: str) -> date:
     try:
         return date.fromisoformat(_text(doc, name, source))
     except ValueError:
-        raise _fail(source, name, "not an ISO date (YYYY-MM-DD)") from None
+        raise _fail(source, name, say("iso_date")) from None
 
 
 def _exact_keys(doc: Any, fields: set[str], source: str, key: str | None) -> dict[str, Any]:
     if not isinstance(doc, dict):
-        raise _fail(source, key, "expected an object")
+        raise _fail(source, key, say("object"))
     missing, extra = sorted(fields - set(doc)), sorted(set(doc) - fields)
     if missing:
-        raise _fail(source, key, f"lacks {missing[0]}")
+        raise _fail(source, key, say("lacks", name=missing[0]))
     if extra:
-        raise _fail(source, key, f"has unknown field {extra[0]}")
+        raise _fail(source, key, say("unknown_field", name=extra[0]))
     return doc
 
 
 def _hashes(value: Any, source: str, key: str) -> tuple[bytes, ...]:
     if not isinstance(value, list) or len(value) > _PROOF_HASHES:
-        raise _fail(source, key, f"expected a list of at most {_PROOF_HASHES} hashes")
+        raise _fail(source, key, say("hashes", count=_PROOF_HASHES))
     out = []
     for i, item in enumerate(value):
         try:
@@ -140,7 +141,7 @@ def _hashes(value: Any, source: str, key: str) -> tuple[bytes, ...]:
         except ValueError:
             raw = b""
         if len(raw) != 32:
-            raise _fail(source, f"{key}[{i}]", "not a SHA-256 hash in hex")
+            raise _fail(source, f"{key}[{i}]", say("hash"))
         out.append(raw)
     return tuple(out)
 
@@ -151,20 +152,24 @@ def parse_publication(source: Path | str, doc: Any) -> Publication:
     fields = {"format", "region", "reference_date", "manifest", "head", "releases"}
     doc = _exact_keys(doc, fields, where, None)
     if doc["format"] != PUBLICATION_FORMAT:
-        raise _fail(where, "format", f"expected {PUBLICATION_FORMAT}, got {doc['format']!r:.40}")
+        raise _fail(
+            where,
+            "format",
+            say("format", expected=PUBLICATION_FORMAT, got=f"{doc['format']!r:.40}"),
+        )
     try:
         head = TreeHead.from_document(doc["head"])
     except EntryError as exc:
         raise _fail(where, "head", str(exc)) from None
     raw = doc["releases"]
     if not isinstance(raw, list) or not raw:
-        raise _fail(where, "releases", "expected a non-empty list")
+        raise _fail(where, "releases", say("non_empty"))
     releases = []
     for i, item in enumerate(raw):
         key = f"releases[{i}]"
         item = _exact_keys(item, {"document", "entry", "proof"}, where, key)
         if not isinstance(item["document"], dict):
-            raise _fail(where, f"{key}.document", "expected an object")
+            raise _fail(where, f"{key}.document", say("object"))
         try:
             entry = LogEntry.from_document(item["entry"])
         except EntryError as exc:
@@ -200,11 +205,11 @@ def verify_publication(
     region = publication.region
     log_key = log_keys.get(region)
     if log_key is None:
-        raise _fail(where, "region", f"region {region!r} is not in the trust file")
+        raise _fail(where, "region", say("untrusted_region", region=repr(region)))
     try:
         publication.head.verify(log_key)
     except EntryError as exc:
-        raise _fail(where, "head", f"{exc} (the trust file's key for {region})") from None
+        raise _fail(where, "head", say("head", reason=exc, region=region)) from None
     try:
         signed = parse_manifest(publication.manifest, f"{where} (manifest)")
         check_signature(signed, authority_keys)
@@ -220,7 +225,7 @@ def verify_publication(
         entry, doc = release.entry, release.document
         payload = entry.payload
         if entry.kind != Kind.RELEASE:
-            raise _fail(where, f"{key}.entry.kind", f"a {entry.kind} entry is not a release")
+            raise _fail(where, f"{key}.entry.kind", say("not_release", kind=entry.kind))
         for name, expected in (
             ("level", "region"),
             ("aggregate", region),
@@ -231,41 +236,43 @@ def verify_publication(
                 raise _fail(
                     where,
                     f"{key}.entry.payload.{name}",
-                    f"is {payload.get(name)!r:.40}, expected {expected!r:.70}"
-                    + (" (nothing below region level is accepted)" if name == "level" else ""),
+                    say(
+                        "below_region" if name == "level" else "is_expected",
+                        got=f"{payload.get(name)!r:.40}",
+                        expected=f"{expected!r:.70}",
+                    ),
                 )
             if doc.get("unit" if name == "aggregate" else name) != expected:
                 field = "unit" if name == "aggregate" else name
                 raise _fail(
                     where,
                     f"{key}.document.{field}",
-                    f"is {doc.get(field)!r:.40}, expected {expected!r:.70}",
+                    say("is_expected", got=f"{doc.get(field)!r:.40}", expected=f"{expected!r:.70}"),
                 )
         if NATION not in payload.get("recipients", ()):
             raise _fail(
                 where,
                 f"{key}.entry.payload.recipients",
-                f"the manifest does not name {NATION!r} as a recipient of region-level releases",
+                say("recipient", nation=repr(NATION)),
             )
         if payload.get("release_id") != doc.get("release_id"):
-            raise _fail(where, f"{key}.document.release_id", "is not the release the entry names")
+            raise _fail(where, f"{key}.document.release_id", say("release_id"))
         bound = payload.get("document_sha256")
         if bound is None:
             raise _fail(
                 where,
                 f"{key}.entry.payload.document_sha256",
-                "missing: this release was logged before releases were bound to their content",
+                say("unbound"),
             )
         try:
             actual = release_document_sha256(doc)
         except ValueError as exc:
-            raise _fail(where, f"{key}.document", f"has no canonical form ({exc})") from None
+            raise _fail(where, f"{key}.document", say("canonical", reason=exc)) from None
         if actual != bound:
             raise _fail(
                 where,
                 f"{key}.document",
-                f"content does not match the log (hash {actual[:16]}…, "
-                f"the log's entry {entry.index} binds {str(bound)[:16]}…)",
+                say("content", actual=actual[:16], index=entry.index, bound=str(bound)[:16]),
             )
         try:
             verify_inclusion(
@@ -273,7 +280,7 @@ def verify_publication(
             )
         except ProofError as exc:
             raise _fail(
-                where, f"{key}.proof", f"entry {entry.index} is not in the log's head: {exc}"
+                where, f"{key}.proof", say("not_in_head", index=entry.index, reason=exc)
             ) from None
         documents.append(doc)
     return VerifiedPublication(
@@ -352,18 +359,20 @@ def parse_national(
     fields = {"format", "reference_date", "manifest_hash", "nation", "regions", "signer"}
     doc = _exact_keys(doc, fields, where, None)
     if doc["format"] != NATIONAL_FORMAT:
-        raise _fail(where, "format", f"expected {NATIONAL_FORMAT}, got {doc['format']!r:.40}")
+        raise _fail(
+            where, "format", say("format", expected=NATIONAL_FORMAT, got=f"{doc['format']!r:.40}")
+        )
     signer = _exact_keys(doc["signer"], {"key_id", "public_key", "signature"}, where, "signer")
     if signer["key_id"] != key_id(national_key):
         raise _fail(
             where,
             "signer.key_id",
-            f"signed by key {signer['key_id']!r:.20}, not the national key {key_id(national_key)}",
+            say("signer", got=f"{signer['key_id']!r:.20}", expected=key_id(national_key)),
         )
     if not isinstance(doc["nation"], dict) or not isinstance(doc["regions"], dict):
-        raise _fail(where, "nation", "expected objects for nation and regions")
+        raise _fail(where, "nation", say("nation_regions"))
     if not all(isinstance(v, dict) for v in doc["regions"].values()):
-        raise _fail(where, "regions", "expected an object of release documents")
+        raise _fail(where, "regions", say("region_documents"))
     national = NationalPublication(
         _day(doc, "reference_date", where),
         _text(doc, "manifest_hash", where),
@@ -381,15 +390,14 @@ def parse_national(
             "signer.signature",
         )
     except (BadSignature, SignatureError):
-        raise _fail(where, "signer.signature", "does not verify (altered or forged)") from None
+        raise _fail(where, "signer.signature", say("signature")) from None
     except ValueError as exc:
-        raise _fail(where, None, f"has no canonical form ({exc})") from None
+        raise _fail(where, None, say("canonical", reason=exc)) from None
     if national.manifest_hash != manifest_hash:
         raise _fail(
             where,
             "manifest_hash",
-            f"combined under manifest {national.manifest_hash[:16]}…, "
-            f"this region runs {manifest_hash[:16]}…",
+            say("manifest_hash", combined=national.manifest_hash[:16], ours=manifest_hash[:16]),
         )
     return national
 

@@ -25,6 +25,7 @@ from typing import Any, Literal
 from common import boundedjson
 from common.errors import FileKeyError
 from privacy.intervals import noise_interval
+from reporting.release_text import got, say
 
 Level = Literal["cluster", "region", "nation"]
 # "nation": the national tier's sum of the regions' releases (`national.combine`), never a round's
@@ -428,47 +429,47 @@ def _finite(value: Any) -> bool:
 
 def _object(value: Any, at: _At) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise at.error(f"expected an object, got {value!r:.40}")
+        raise at.error(say("object", got=got(value)))
     return value
 
 
 def _required(doc: dict[str, Any], name: str, kinds: tuple[type, ...], at: _At) -> Any:
     if name not in doc:
-        raise (at / name).error("required field is missing")
+        raise (at / name).error(say("missing"))
     value = doc[name]
     if isinstance(value, bool) or not isinstance(value, kinds):
         kind = "/".join(k.__name__ for k in kinds)
-        raise (at / name).error(f"expected {kind}, got {value!r:.40}")
+        raise (at / name).error(say("kind", kind=kind, got=got(value)))
     return value
 
 
 def _number(doc: dict[str, Any], name: str, at: _At) -> float | None:
     value = doc.get(name)
     if value is not None and not _finite(value):
-        raise (at / name).error(f"expected a number or null, got {value!r:.40}")
+        raise (at / name).error(say("number_or_null", got=got(value)))
     return value
 
 
 def _count(doc: dict[str, Any], name: str, at: _At) -> int | None:
     value = doc.get(name)
     if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-        raise (at / name).error(f"expected a whole number or null, got {value!r:.40}")
+        raise (at / name).error(say("whole_or_null", got=got(value)))
     return value
 
 
 def _at_least(doc: dict[str, Any], name: str, least: int, at: _At) -> int:
     value = _required(doc, name, (int,), at)
     if value < least:
-        raise (at / name).error(f"expected at least {least}, got {value}")
+        raise (at / name).error(say("at_least", least=least, got=value))
     return value
 
 
 def _numbers(value: Any, at: _At) -> tuple[float, ...]:
     if not isinstance(value, list) or not value:
-        raise at.error(f"expected a list of numbers, got {value!r:.40}")
+        raise at.error(say("numbers", got=got(value)))
     for i, v in enumerate(value):
         if not _finite(v):
-            raise (at / i).error(f"expected a number, got {v!r:.40}")
+            raise (at / i).error(say("number", got=got(v)))
     return tuple(value)
 
 
@@ -477,7 +478,7 @@ def _reasons(entry: dict[str, Any], at: _At) -> dict[str, str]:
     if not isinstance(suppressed, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in suppressed.items()
     ):
-        raise (at / "suppressed").error("expected an object of reasons")
+        raise (at / "suppressed").error(say("reasons"))
     return dict(suppressed)
 
 
@@ -488,30 +489,30 @@ def _interval(entry: dict[str, Any], at: _At) -> tuple[float, float] | None:
         return None
     at = at / "interval"
     if not isinstance(value, list) or len(value) != 2 or not all(_finite(v) for v in value):
-        raise at.error(f"expected [low, high] or null, got {value!r:.40}")
+        raise at.error(say("interval", got=got(value)))
     low, high = value
     if not 0 <= low <= high:
-        raise at.error(f"expected 0 ≤ low ≤ high, got {value!r:.40}")
+        raise at.error(say("interval_order", got=got(value)))
     if entry.get("rate") is None:
-        raise at.error("an interval is given for a suppressed rate")
+        raise at.error(say("interval_suppressed"))
     return (low, high)
 
 
 def _cell(entry: dict[str, Any], at: _At) -> dict[str, Any]:
     uncertain = entry.get("uncertain", False)
     if not isinstance(uncertain, bool):
-        raise (at / "uncertain").error("expected true or false")
+        raise (at / "uncertain").error(say("bool"))
     cells = entry.get("cells") or {}
     if not isinstance(cells, dict) or not all(
         isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
         for k, v in cells.items()
     ):
-        raise (at / "cells").error("expected an object of whole numbers")
+        raise (at / "cells").error(say("cells"))
     cell_sd = entry.get("cell_noise_sd") or {}
     if not isinstance(cell_sd, dict) or not all(
         isinstance(k, str) and _finite(v) and v >= 0 for k, v in cell_sd.items()
     ):
-        raise (at / "cell_noise_sd").error("expected an object of standard deviations")
+        raise (at / "cell_noise_sd").error(say("cell_sds"))
     return {
         "numerator": _count(entry, "numerator", at),
         "denominator": _count(entry, "denominator", at),
@@ -530,7 +531,7 @@ def _figure(entry: Any, at: _At) -> IndicatorFigure:
     entry = _object(entry, at)
     strata = entry.get("strata") or []
     if not isinstance(strata, list):
-        raise (at / "strata").error(f"expected a list, got {strata!r:.40}")
+        raise (at / "strata").error(say("list", got=got(strata)))
     parsed = []
     for i, raw in enumerate(strata):
         s = _object(raw, at / "strata" / i)
@@ -544,31 +545,30 @@ def _figure(entry: Any, at: _At) -> IndicatorFigure:
 def _distribution(indicator_id: Any, entry: Any, at: _At) -> Distribution:
     """One `distributions` entry, checked so that placing a rate in it is well defined."""
     if not isinstance(indicator_id, str) or not indicator_id:
-        raise at.error("expected indicator ids as keys")
+        raise at.error(say("indicator_keys"))
     at = at / indicator_id
     entry = _object(entry, at)
     bins = _numbers(_required(entry, "bins", (list,), at), at / "bins")
     if any(b < 0 for b in bins):
-        raise (at / "bins").error("a bin holds a negative number of practices")
+        raise (at / "bins").error(say("negative_bin"))
     edges = _numbers(_required(entry, "edges", (list,), at), at / "edges")
     n = len(bins)
     if len(edges) != n + 1 or any(abs(e - k / n) > 1e-6 for k, e in enumerate(edges)):
-        raise (at / "edges").error(f"expected {n + 1} equal-width edges over [0, 1]")
+        raise (at / "edges").error(say("edges", count=n + 1))
     sd = _required(entry, "bin_noise_sd", (int, float), at)
     if not math.isfinite(sd) or sd < 0:
-        raise (at / "bin_noise_sd").error(f"expected ≥ 0, got {sd!r:.40}")
+        raise (at / "bin_noise_sd").error(say("non_negative", got=got(sd)))
     raw, withheld = entry.get("deciles"), entry.get("deciles_withheld")
     deciles = None
     if raw is not None:
         deciles = _numbers(raw, at / "deciles")
         if len(deciles) != DECILES or any(b < a for a, b in pairwise(deciles)):
-            raise (at / "deciles").error("expected 9 rising rates or null")
+            raise (at / "deciles").error(say("deciles"))
         if withheld is not None:
-            raise (at / "deciles_withheld").error("deciles are given, so must be null")
+            raise (at / "deciles_withheld").error(say("deciles_given"))
     elif withheld not in WITHHELD_REASONS:
         raise (at / "deciles_withheld").error(
-            f"expected one of {', '.join(WITHHELD_REASONS)} when deciles is null, "
-            f"got {withheld!r:.40}"
+            say("withheld", allowed=", ".join(WITHHELD_REASONS), got=got(withheld))
         )
     return Distribution(
         indicator_id=indicator_id,
@@ -589,7 +589,7 @@ def _distributions(doc: dict[str, Any], at: _At) -> dict[str, Distribution]:
         return {}
     at = at / "distributions"
     if not isinstance(value, dict):
-        raise at.error(f"expected an object, got {value!r:.40}")
+        raise at.error(say("object", got=got(value)))
     return {k: _distribution(k, v, at) for k, v in value.items()}
 
 
@@ -604,30 +604,30 @@ def _survey(measure_id: str, entry: Any, at: _At) -> SurveyMeasureFigure:
     entry = _object(entry, at)
     kind = _required(entry, "kind", (str,), at)
     if kind not in SURVEY_KINDS:
-        raise (at / "kind").error(f"expected one of {', '.join(SURVEY_KINDS)}, got {kind!r:.40}")
+        raise (at / "kind").error(say("one_of", allowed=", ".join(SURVEY_KINDS), got=got(kind)))
     value = _number(entry, "value", at)
     interval = entry.get("interval")
     if interval is not None:
         if not isinstance(interval, list) or len(interval) != 2 or not all(map(_finite, interval)):
-            raise (at / "interval").error(f"expected [low, high] or null, got {interval!r:.40}")
+            raise (at / "interval").error(say("interval", got=got(interval)))
         if value is None or not interval[0] <= value <= interval[1]:
-            raise (at / "interval").error("the interval must hold the value")
+            raise (at / "interval").error(say("interval_holds"))
     elif value is not None:
-        raise (at / "interval").error("a value needs its interval")
+        raise (at / "interval").error(say("value_interval"))
     uncertain = entry.get("uncertain")
     if not isinstance(uncertain, bool):
-        raise (at / "uncertain").error("expected true or false")
+        raise (at / "uncertain").error(say("bool"))
     reason = entry.get("reason")
     if reason is not None and reason not in SURVEY_REASONS:
         raise (at / "reason").error(
-            f"expected one of {', '.join(SURVEY_REASONS)} or null, got {reason!r:.40}"
+            say("one_of_or_null", allowed=", ".join(SURVEY_REASONS), got=got(reason))
         )
     cells = entry.get("cells") or {}
     noise = entry.get("cell_noise_sd") or {}
     if not isinstance(cells, dict) or not all(_whole(v) for v in cells.values()):
-        raise (at / "cells").error("expected whole numbers per cell")
+        raise (at / "cells").error(say("per_cell_whole"))
     if not isinstance(noise, dict) or not all(_finite(v) for v in noise.values()):
-        raise (at / "cell_noise_sd").error("expected a number per cell")
+        raise (at / "cell_noise_sd").error(say("per_cell_number"))
     return SurveyMeasureFigure(
         measure_id,
         _required(entry, "survey", (str,), at),
@@ -650,13 +650,13 @@ def _survey_period(entry: dict[str, Any], at: _At) -> tuple[date, date] | None:
         return None
     at = at / "period"
     if not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, str) for v in value):
-        raise at.error(f"expected [first, last] ISO dates, got {value!r:.40}")
+        raise at.error(say("period", got=got(value)))
     try:
         first, last = (date.fromisoformat(v) for v in value)
     except ValueError:
-        raise at.error("not ISO dates (YYYY-MM-DD)") from None
+        raise at.error(say("iso_dates")) from None
     if first > last:
-        raise at.error("the first day is after the last")
+        raise at.error(say("first_after_last"))
     return first, last
 
 
@@ -690,7 +690,7 @@ def _definitions(doc: dict[str, Any], at: _At) -> dict[str, Definition]:
         if version is not None and (
             isinstance(version, bool) or not isinstance(version, int) or version < 1
         ):
-            raise (here / "version").error(f"expected a version ≥ 1, got {version!r:.40}")
+            raise (here / "version").error(say("version", got=got(version)))
         out[indicator_id] = Definition(_required(entry, "content_hash", (str,), here), version)
     return out
 
@@ -706,7 +706,7 @@ def _scope(doc: dict[str, Any], at: _At) -> str:
     """ "cluster" (absent) or "region": which kind of round the release comes from."""
     value = doc.get("scope", "cluster")
     if value not in ("cluster", "region"):
-        raise (at / "scope").error(f"expected cluster or region, got {value!r:.40}")
+        raise (at / "scope").error(say("one_of", allowed="cluster, region", got=got(value)))
     return str(value)
 
 
@@ -720,7 +720,7 @@ def _region_round(doc: dict[str, Any], at: _At) -> RegionRoundNote | None:
     totals = _required(entry, "totals", (str,), at)
     if totals not in REGION_ROUND_TOTALS:
         raise (at / "totals").error(
-            f"expected one of {', '.join(REGION_ROUND_TOTALS)}, got {totals!r:.40}"
+            say("one_of", allowed=", ".join(REGION_ROUND_TOTALS), got=got(totals))
         )
     return RegionRoundNote(_required(entry, "round_id", (str,), at), totals)
 
@@ -731,7 +731,7 @@ def _placed(doc: dict[str, Any], name: str, implied: str | None, at: _At) -> str
         return implied
     value = _required(doc, name, (str,), at)
     if implied is not None and value != implied:
-        raise (at / name).error(f"filed under {implied!r}, but says {value!r:.40}")
+        raise (at / name).error(say("filed_under", implied=repr(implied), got=got(value)))
     return value
 
 
@@ -745,32 +745,32 @@ def _release(
     scope: str | None = None,
 ) -> ReleaseDocument:
     if not isinstance(doc, dict):
-        raise at.error("a release must be a JSON object")
+        raise at.error(say("release_object"))
     placed_level = _placed(doc, "level", level, at)
     if placed_level not in LEVELS:
-        raise (at / "level").error(f"expected cluster, region or nation, got {placed_level!r:.40}")
+        raise (at / "level").error(say("one_of", allowed=", ".join(LEVELS), got=got(placed_level)))
     ref = _placed(doc, "reference_date", reference_date, at)
     try:
         period = date.fromisoformat(ref)
     except ValueError:
-        raise (at / "reference_date").error("not an ISO date (YYYY-MM-DD)") from None
+        raise (at / "reference_date").error(say("iso_date")) from None
     round_ids = _required(doc, "round_ids", (list,), at)
     if not all(isinstance(r, str) for r in round_ids):
-        raise (at / "round_ids").error("expected a list of round ids")
+        raise (at / "round_ids").error(say("round_ids"))
     mechanism = doc.get("mechanism")
     if mechanism is not None and not isinstance(mechanism, str):
-        raise (at / "mechanism").error(f"expected a mechanism name, got {mechanism!r:.40}")
+        raise (at / "mechanism").error(say("mechanism", got=got(mechanism)))
     parameters = doc.get("parameters")
     if parameters is not None and not isinstance(parameters, dict):
-        raise (at / "parameters").error(f"expected an object, got {parameters!r:.40}")
+        raise (at / "parameters").error(say("object", got=got(parameters)))
     suppressed_list = doc.get("list_size_suppressed")
     if suppressed_list is not None and not isinstance(suppressed_list, bool):
-        raise (at / "list_size_suppressed").error("expected true or false")
+        raise (at / "list_size_suppressed").error(say("bool"))
     indicators = _required(doc, "indicators", (list,), at)
     figures = [_figure(entry, at / "indicators" / i) for i, entry in enumerate(indicators)]
     released_scope = _scope(doc, at)
     if scope is not None and released_scope != scope:
-        raise (at / "scope").error(f"filed as a {scope} round's release, but says {released_scope}")
+        raise (at / "scope").error(say("filed_scope", scope=scope, got=released_scope))
     return ReleaseDocument(
         release_id=_required(doc, "release_id", (int, str), at),
         created_at=_required(doc, "created_at", (str,), at),
@@ -805,7 +805,7 @@ def _aborted(value: Any, at: _At) -> tuple[AbortedRound, ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
-        raise at.error(f"expected a list, got {value!r:.40}")
+        raise at.error(say("list", got=got(value)))
     out = []
     for i, raw in enumerate(value):
         entry = _object(raw, at / i)
@@ -821,12 +821,12 @@ def _aborted(value: Any, at: _At) -> tuple[AbortedRound, ...]:
 
 def _period(doc: Any, at: _At, *, nested: bool) -> PeriodResults:
     if not isinstance(doc, dict):
-        raise at.error("results must be a JSON object")
+        raise at.error(say("results_object"))
     ref = _required(doc, "reference_date", (str,), at)
     try:
         period = date.fromisoformat(ref)
     except ValueError:
-        raise (at / "reference_date").error("not an ISO date (YYYY-MM-DD)") from None
+        raise (at / "reference_date").error(say("iso_date")) from None
     units: dict[str, dict[str, ReleaseDocument]] = {}
     for key, level, scope in (
         ("clusters", "cluster", "cluster"),
@@ -845,16 +845,16 @@ def _period(doc: Any, at: _At, *, nested: bool) -> PeriodResults:
     history = doc.get("history")
     if history is not None:
         if nested or not isinstance(history, list):
-            raise (at / "history").error("expected a list of earlier periods at the top only")
+            raise (at / "history").error(say("history"))
         history = tuple(_period(p, at / "history" / i, nested=True) for i, p in enumerate(history))
     dp = doc.get("dp")
     if dp is not None and not isinstance(dp, bool):
-        raise (at / "dp").error("expected true or false")
+        raise (at / "dp").error(say("bool"))
     dropouts = doc.get("dropouts")
     if dropouts is not None and not (
         isinstance(dropouts, dict) and all(isinstance(v, str) for v in dropouts.values())
     ):
-        raise (at / "dropouts").error("expected an object of practice → stage")
+        raise (at / "dropouts").error(say("dropouts"))
     nation = doc.get("nation")  # absent unless the region imported the country's release
     if nation is not None:
         nation = _release(nation, at / "nation", level="nation", reference_date=ref)

@@ -89,6 +89,15 @@ register(
             "en": "{manifest} declares no partner with identity {identity}",
             "da": "{manifest} nævner ingen partner med identiteten {identity}",
         },
+        "partner.err.certificate": {
+            "en": "names {role} {subject}, not partner {id}",
+            "da": "navngiver {role} {subject}, ikke partneren {id}",
+        },
+        "partner.answer_of": {"en": "the answer of {target}", "da": "svaret fra {target}"},
+        "partner.err.other_partner": {
+            "en": "the coordinator answered for partner {named}",
+            "da": "koordinatoren svarede for partneren {named}",
+        },
     }
 )
 
@@ -163,7 +172,12 @@ def fetch_partner(
         raise PkiError(
             "pki.mismatch",
             path=settings.tls.cert,
-            reason=f"names {role} {subject!r}, not partner {settings.partner_id!r}",
+            reason=t(
+                "partner.err.certificate",
+                role=role,
+                subject=repr(subject),
+                id=repr(settings.partner_id),
+            ),
         )
     target = coordinator_target(settings)
     try:
@@ -177,9 +191,9 @@ def fetch_partner(
         )
     except FetchNotFound:
         return Received(partner, ())  # nothing released for its units yet: the page says so
-    named, releases = parse_bundle(result.body, f"the answer of {target}")
+    named, releases = parse_bundle(result.body, t("partner.answer_of", target=target))
     if named != settings.partner_id:
-        raise PartnerFetchError(f"the coordinator answered for partner {named!r}")
+        raise PartnerFetchError(t("partner.err.other_partner", named=repr(named)))
     return Received(partner, releases)
 
 

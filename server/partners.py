@@ -24,6 +24,7 @@ from typing import Any
 from common.boundedjson import BoundedJsonError, loads
 from common.errors import KlyngeError
 from common.federation import Federation
+from common.i18n import register, t
 from privacy.manifest import PARTNER_LEVELS, Manifest, Partner
 from reporting.release_document import ReleaseDocument, parse_release
 
@@ -40,6 +41,41 @@ LEVEL = "partner_level"
 UNIT = "partner_unit"
 MEASURE = "partner_measure"
 MALFORMED = "partner_request_malformed"
+
+
+register(
+    {
+        "partner.err.fields": {
+            "en": "a partner request has only level, units, measures",
+            "da": "en partners forespørgsel har kun level, units og measures",
+        },
+        "partner.err.level_text": {"en": "level must be text", "da": "level skal være tekst"},
+        "partner.err.texts": {
+            "en": "{name} must be a list of texts",
+            "da": "{name} skal være en liste af tekster",
+        },
+        "partner.err.level": {
+            "en": "level {level} is not granted (given: {given})",
+            "da": "niveauet {level} er ikke tildelt (tildelt: {given})",
+        },
+        "partner.err.unit": {
+            "en": "{unit} is not one of the granted units",
+            "da": "{unit} er ikke en af de tildelte enheder",
+        },
+        "partner.err.measure": {
+            "en": "measure {measure} is not granted",
+            "da": "målet {measure} er ikke tildelt",
+        },
+        "partner.err.not_bundle": {
+            "en": "not a {format} document",
+            "da": "ikke et {format}-dokument",
+        },
+        "partner.err.bundle_fields": {
+            "en": "needs partner (text) and releases (a list)",
+            "da": "skal have partner (tekst) og releases (en liste)",
+        },
+    }
+)
 
 
 class PartnerRefused(KlyngeError):
@@ -80,17 +116,17 @@ class PartnerRequest:
         except BoundedJsonError as exc:
             raise PartnerRefused(MALFORMED, str(exc)) from None
         if not isinstance(doc, dict) or set(doc) - {"level", "units", "measures"}:
-            raise PartnerRefused(MALFORMED, "a partner request has only level, units, measures")
+            raise PartnerRefused(MALFORMED, t("partner.err.fields"))
         level = doc.get("level")
         if level is not None and not isinstance(level, str):
-            raise PartnerRefused(MALFORMED, "level must be text")
+            raise PartnerRefused(MALFORMED, t("partner.err.level_text"))
 
         def texts(name: str) -> tuple[str, ...] | None:
             value = doc.get(name)
             if value is None:
                 return None
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise PartnerRefused(MALFORMED, f"{name} must be a list of texts")
+                raise PartnerRefused(MALFORMED, t("partner.err.texts", name=name))
             return tuple(v[:64] for v in value[:1000])
 
         return cls(level and level[:16], texts("units"), texts("measures"))
@@ -126,19 +162,21 @@ class Grant:
         levels = {level for level, _ in self.units}
         if request.level is not None and request.level not in levels:
             given = ", ".join(sorted(levels))
-            raise PartnerRefused(LEVEL, f"level {request.level!r} is not granted (given: {given})")
+            raise PartnerRefused(
+                LEVEL, t("partner.err.level", level=repr(request.level), given=given)
+            )
         units = [u for u in self.units if request.level is None or u[0] == request.level]
         if request.units is not None:
             named = {unit for _, unit in units}
             for unit in request.units:
                 if unit not in named:
-                    raise PartnerRefused(UNIT, f"{unit!r} is not one of the granted units")
+                    raise PartnerRefused(UNIT, t("partner.err.unit", unit=repr(unit)))
             units = [u for u in units if u[1] in request.units]
         measures = self.measures
         if request.measures is not None:
             for measure in request.measures:
                 if measure not in self.measures:
-                    raise PartnerRefused(MEASURE, f"measure {measure!r} is not granted")
+                    raise PartnerRefused(MEASURE, t("partner.err.measure", measure=repr(measure)))
             measures = tuple(m for m in self.measures if m in request.measures)
         return tuple(units), measures
 
@@ -184,10 +222,10 @@ def parse_bundle(body: bytes, source: str) -> tuple[str, tuple[ReleaseDocument, 
     except BoundedJsonError as exc:
         raise PartnerBundleError(str(exc)) from None
     if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT:
-        raise PartnerBundleError(f"{source}: not a {BUNDLE_FORMAT} document")
+        raise PartnerBundleError(f"{source}: {t('partner.err.not_bundle', format=BUNDLE_FORMAT)}")
     partner, releases = doc.get("partner"), doc.get("releases")
     if not isinstance(partner, str) or not isinstance(releases, list):
-        raise PartnerBundleError(f"{source}: needs partner (text) and releases (a list)")
+        raise PartnerBundleError(f"{source}: {t('partner.err.bundle_fields')}")
     return partner, tuple(
         parse_release(f"{source} releases[{i}]", r) for i, r in enumerate(releases)
     )

@@ -48,6 +48,7 @@ from typing import Any
 
 from common.canonical import canonical_bytes
 from common.errors import KlyngeError
+from server.store_text import say
 
 # -- schema ------------------------------------------------------------------
 
@@ -192,10 +193,8 @@ class StoreError(KlyngeError):
 def _damaged(path: Path, exc: sqlite3.Error) -> StoreError:
     reason = str(exc)
     if "full" in reason:
-        return StoreError(str(path), f"the disk is full ({reason}); nothing was written")
-    return StoreError(
-        str(path), f"cannot be read or written ({reason}); restore the store from a backup"
-    )
+        return StoreError(str(path), say("disk_full", detail=reason))
+    return StoreError(str(path), say("damaged", detail=reason))
 
 
 @contextmanager
@@ -398,12 +397,12 @@ class Store:
     ) -> Store:
         """Open (creating if needed) and migrate to `SCHEMA_VERSION`."""
         if sqlite3.sqlite_version_info < _MIN_SQLITE:
-            raise StoreError(str(path), f"SQLite {sqlite3.sqlite_version} is older than 3.37")
+            raise StoreError(str(path), say("old_sqlite", version=sqlite3.sqlite_version))
         if min_contributing_practices < 1:
             raise StoreError("min_contributing_practices", "must be at least 1")
         path = Path(path)
         if path.exists() and not path.is_file():
-            raise StoreError(str(path), "is not a file")
+            raise StoreError(str(path), say("not_a_file"))
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -412,12 +411,10 @@ class Store:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                str(path), f"not a readable Klynge store ({exc}); restore it from a backup"
-            ) from None
+            raise StoreError(str(path), say("unreadable", detail=exc)) from None
         if mode != "wal":
             conn.close()
-            raise StoreError(str(path), f"cannot switch to WAL mode (got {mode})")
+            raise StoreError(str(path), say("no_wal", mode=mode))
         store = cls(conn, path, clock=clock, min_contributing_practices=min_contributing_practices)
         try:
             store._check_integrity()
@@ -431,13 +428,10 @@ class Store:
         try:
             rows = self._conn.execute("PRAGMA quick_check").fetchall()
         except StoreError as exc:
-            raise StoreError(str(self.path), f"not a readable Klynge store: {exc.reason}") from None
+            raise StoreError(str(self.path), say("unreadable_because", reason=exc.reason)) from None
         problems = [str(r[0]) for r in rows if r[0] != "ok"]
         if problems:
-            raise StoreError(
-                str(self.path),
-                f"failed SQLite's integrity check ({problems[0][:120]}); restore it from a backup",
-            )
+            raise StoreError(str(self.path), say("integrity", detail=problems[0][:120]))
 
     def close(self) -> None:
         with self._lock:
@@ -486,11 +480,10 @@ class Store:
         try:
             current = self.schema_version
         except StoreError as exc:
-            raise StoreError(str(self.path), f"not a Klynge store: {exc.reason}") from exc
+            raise StoreError(str(self.path), say("not_a_store", reason=exc.reason)) from exc
         if current > SCHEMA_VERSION:
             raise StoreError(
-                str(self.path),
-                f"schema version {current} is newer than this klynge ({SCHEMA_VERSION}); upgrade",
+                str(self.path), say("newer_schema", current=current, supported=SCHEMA_VERSION)
             )
         for version, _description, statements in MIGRATIONS:
             if version <= current:
@@ -504,7 +497,10 @@ class Store:
                         conn.execute(statement)
                     conn.execute(f"PRAGMA user_version = {int(version)}")
             except (sqlite3.DatabaseError, StoreError) as exc:
-                raise StoreError(str(self.path), f"migration {version} failed: {exc}") from exc
+                reason = exc.reason if isinstance(exc, StoreError) else exc
+                raise StoreError(
+                    str(self.path), say("migration", version=version, reason=reason)
+                ) from exc
 
     def _now(self) -> str:
         return self._clock().astimezone(UTC).isoformat(timespec="milliseconds")

@@ -9,6 +9,7 @@ import pytest
 from common import boundedjson
 from protocols import wire
 from protocols.envelope import Envelope
+from tests.langs import in_english
 
 ROUND = "ab" * 16
 
@@ -36,7 +37,8 @@ def _outcome(**changes: object) -> bytes:
     return json.dumps(doc).encode()
 
 
-def test_deep_nesting_is_refused_before_the_parser_recurses():
+def test_deep_nesting_is_refused_before_the_parser_recurses(monkeypatch):
+    in_english(monkeypatch)
     deep = b"[" * 100_000 + b"]" * 100_000
     with pytest.raises(boundedjson.BoundedJsonError, match="nested deeper"):
         boundedjson.loads(deep, source="x", max_bytes=1 << 20, max_depth=8)

@@ -16,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from client.extract.schema import TABLES
 from common.errors import FileKeyError
 from common.i18n import set_lang
+from common.keyfiles import public_bytes, write_private_key
+from indicator_defs.loader import load_codelist, load_indicator
 from indicator_defs.survey_loader import load_survey
 from klynge.cli import root
 from tests.browser.danish import scan
@@ -80,6 +83,48 @@ def _extract(d: Path) -> None:
     (extract / "patients.csv").write_text(
         "patient_id,birth_date,sex,list_start,list_end,death_date\np1,1950-13-01,F,2018-02-04,,\n",
         encoding="utf-8",
+    )
+
+
+def _national(d: Path, trust_body: str, publication: str) -> None:
+    """A national body's key and trust file (one region), and one region's publication."""
+    key = Ed25519PrivateKey.generate()
+    write_private_key(d / "national.key", key)
+    (d / "national.key.pub").write_text(public_bytes(key.public_key()).hex())
+    (d / "trust.toml").write_text(trust_body, encoding="utf-8")
+    (d / "publication.json").write_text(publication, encoding="utf-8")
+
+
+_REGION = '[[region]]\nname = "Midtjylland"\nlog_key = "national.key.pub"\n'
+_TRUST = '[[manifest_authority]]\nname = "SDS"\npublic_key = "national.key.pub"\n' + _REGION
+_SERVER = (
+    '[coordinator]\nlisten = "127.0.0.1:0"\nstore = "coordinator.sqlite"\n[tls]\npki_dir = "pki"\n'
+    '[federation]\nfile = "federation.toml"\nregistry = "registry.json"\n'
+    'registry_authority = "registry.pub"\n[manifest]\nfile = "manifest.toml"\n'
+    '[transparency]\nkey = "log.key"\n'
+)
+
+
+def _damaged_store(d: Path) -> None:
+    (d / "server.toml").write_text(_SERVER, encoding="utf-8")
+    (d / "coordinator.sqlite").write_bytes(b"not a SQLite database at all " * 200)
+
+
+def _national_args(d: Path) -> list[str]:
+    return [
+        *("national", "combine", str(d / "publication.json")),
+        *("--trust", str(d / "trust.toml"), "--key", str(d / "national.key")),
+        *("--out", str(d / "national")),
+    ]
+
+
+def _results(name: str, body: str, names: tuple[str, ...]) -> Case:
+    """A broken results.json given to `klynge fhir report`, the command that reads one."""
+    return Case(
+        f"results.json {name}",
+        _text("results.json", body),
+        lambda d: ["fhir", "report", str(d / "results.json"), "--out", str(d / "out")],
+        ("results.json", *names),
     )
 
 
@@ -186,6 +231,59 @@ CASES = [
         lambda d: ["partner", "fetch", "--config", str(d / "partner.toml")],
         ("partner.toml", "nøgle 'partner.coordinator'", "tekst"),
     ),
+    _results("garbled", '{"reference_date": "2026-09-30", \n', ("ikke JSON", "linje 2")),
+    _results("too deep", "[" * 40 + "]" * 40, ("indlejret i mere end 32 niveauer",)),
+    _results(
+        "with a bad date",
+        '{"reference_date": "2026-13-01", "clusters": {}, "regions": {}}',
+        ("nøgle 'reference_date'", "ÅÅÅÅ-MM-DD"),
+    ),
+    _results(
+        "with a release lacking its round ids",
+        '{"reference_date": "2026-09-30", "regions": {}, "clusters": {"K01": {}}}',
+        ("nøgle 'clusters.K01.round_ids'", "påkrævet felt mangler"),
+    ),
+    _results(
+        "with a release filed under another unit",
+        '{"reference_date": "2026-09-30", "regions": {}, "clusters": {"K01": {"unit": "K02", '
+        '"round_ids": [], "indicators": [], "release_id": 1, "created_at": "2026-10-01"}}}',
+        ("nøgle 'clusters.K01.unit'", "arkiveret under 'K01'"),
+    ),
+    Case(
+        "damaged store",
+        _damaged_store,
+        lambda d: ["server", "status", "--config", str(d / "server.toml")],
+        ("coordinator.sqlite", "ikke et læsbart Klynge-lager", "sikkerhedskopi"),
+    ),
+    Case(
+        "national publication garbled",
+        lambda d: _national(d, _TRUST, "{"),
+        _national_args,
+        ("publication.json", "ikke JSON"),
+    ),
+    Case(
+        "national publication of another format",
+        lambda d: _national(
+            d,
+            _TRUST,
+            '{"format": "x", "region": "Midtjylland", "reference_date": "2026-09-30", '
+            '"manifest": "", "head": {}, "releases": []}',
+        ),
+        _national_args,
+        ("publication.json", "nøgle 'format'", "forventede klynge-", "fik 'x'"),
+    ),
+    Case(
+        "national publication lacking its head",
+        lambda d: _national(d, _TRUST, '{"format": "x"}'),
+        _national_args,
+        ("publication.json", "mangler head"),
+    ),
+    Case(
+        "national trust file naming a region twice",
+        lambda d: _national(d, _TRUST + _REGION, "{}"),
+        _national_args,
+        ("trust.toml:7", "nøgle 'region[1].name'", "opført to gange"),
+    ),
 ]
 
 
@@ -226,4 +324,36 @@ def test_a_bad_survey_definition_is_a_danish_error_naming_file_and_key(tmp_path:
         load_survey(path)
     text = str(info.value)
     assert "PX.toml" in text and "nøgle '" in text
+    assert slips(text) == [], text
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "names"),
+    [
+        ("X-01.toml", 'id = "X-02"\n', ("X-01.toml", "nøgle 'id'", "filnavnet")),
+        (
+            "X-01.toml",
+            'id = "X-01"\nversion = 1\nunit = "patients"\ndirection = "higher"\n'
+            '[denominator]\npopulation = { sex = "K" }\n'
+            "[numerator]\ncriterion = { listed = true }\n",
+            ("X-01.toml", "nøgle 'denominator.population.sex'", '"F" eller "M"'),
+        ),
+        ("hba1c.toml", 'name = "hba1c"\nsystem = "XYZ"\n', ("hba1c.toml", "kodesystem 'XYZ'")),
+    ],
+)
+def test_a_bad_indicator_definition_or_code_list_is_a_danish_error(
+    tmp_path: Path, name: str, body: str, names: tuple[str, ...]
+) -> None:
+    """No command reads a user's definitions (the installed catalogue is checked at load),
+    so the readers are asked directly."""
+    path = tmp_path / name
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(FileKeyError) as info:
+        if "system" in body:
+            load_codelist(path)
+        else:
+            load_indicator(path, {})
+    text = str(info.value)
+    for part in names:
+        assert part in text, (part, text)
     assert slips(text) == [], text

@@ -9,6 +9,7 @@ import pytest
 from national.combine import CombineError, region_inputs
 from national.run import national_figures, verified_publications
 from national.trust import load_national_trust
+from tests.langs import in_english
 from tests.national.world import CATALOGUE, build_world
 
 IDS = list(CATALOGUE.indicators)[:3]
@@ -67,7 +68,8 @@ def test_noise_variances_add(tmp_path):
     assert figure.rate_noise_sd == pytest.approx(expected, abs=1e-6)
 
 
-def test_one_region_twice_is_refused(tmp_path):
+def test_one_region_twice_is_refused(tmp_path, monkeypatch):
+    in_english(monkeypatch)
     world = build_world(tmp_path, {"A": {IDS[0]: (300, 1000)}})
     path = world.write("A")
     copy = tmp_path / "copy.json"

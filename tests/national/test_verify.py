@@ -12,7 +12,15 @@ from national.trust import load_national_trust
 from privacy.publication import PublicationError
 from privacy.signing import generate_private_key
 from privacy.transparency import TransparencyLog
+from tests.langs import in_english
 from tests.national.world import CATALOGUE, build_world, release_doc
+
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """These tests pin English refusals; tests/cli/test_errors.py pins the Danish."""
+    in_english(monkeypatch)
+
 
 IDS = list(CATALOGUE.indicators)[:2]
 

@@ -20,6 +20,7 @@ from server.store import (
     StoreError,
     SuppressedCell,
 )
+from tests.langs import in_english
 
 REF = date(2025, 12, 31)
 MANIFEST = "ab" * 32
@@ -97,7 +98,8 @@ def test_migrates_from_empty_and_reopens_idempotently(tmp_path):
         conn.close()
 
 
-def test_refuses_newer_schema_and_non_database_files(tmp_path):
+def test_refuses_newer_schema_and_non_database_files(tmp_path, monkeypatch):
+    in_english(monkeypatch)
     path = tmp_path / "c.db"
     Store.open(path).close()
     conn = sqlite3.connect(path)
@@ -153,6 +155,7 @@ def test_a_version_1_store_loses_its_unused_transparency_log_and_keeps_its_relea
 
 
 def test_failed_migration_leaves_previous_version(tmp_path, monkeypatch):
+    in_english(monkeypatch)
     import server.store as module
 
     broken = (*MIGRATIONS, (SCHEMA_VERSION + 1, "broken", ("CREATE TABLE x (a)", "NOT SQL")))
