@@ -394,8 +394,10 @@ class Store:
         *,
         clock: Callable[[], datetime] = _utc_now,
         min_contributing_practices: int = 5,
+        create: bool = True,
     ) -> Store:
-        """Open (creating if needed) and migrate to `SCHEMA_VERSION`."""
+        """Open (creating if needed, unless `create` is False: a command that only reads must
+        not leave an empty store behind) and migrate to `SCHEMA_VERSION`."""
         if sqlite3.sqlite_version_info < _MIN_SQLITE:
             raise StoreError(str(path), say("old_sqlite", version=sqlite3.sqlite_version))
         if min_contributing_practices < 1:
@@ -403,6 +405,8 @@ class Store:
         path = Path(path)
         if path.exists() and not path.is_file():
             raise StoreError(str(path), say("not_a_file"))
+        if not create and not path.exists():
+            raise StoreError(str(path), say("missing"))
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

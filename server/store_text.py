@@ -25,6 +25,10 @@ register(
             "da": "SQLite {version} er ældre end 3.37",
         },
         "store.err.not_a_file": {"en": "is not a file", "da": "er ikke en fil"},
+        "store.err.missing": {
+            "en": "no store here: has the coordinator run with this server.toml?",
+            "da": "intet lager her: har koordinatoren kørt med denne server.toml?",
+        },
         "store.err.unreadable": {
             "en": "not a readable Klynge store (SQLite: '{detail}'); restore it from a backup",
             "da": "ikke et læsbart Klynge-lager (SQLite: '{detail}'); "

@@ -225,7 +225,7 @@ def status(
 ) -> None:
     """Show the rounds and releases in the coordinator's store."""
     settings = load_server_settings(config)
-    store = Store.open(settings.store)
+    store = Store.open(settings.store, create=False)
     try:
         table = Table(title=t("server.rounds"))
         for key in ("round", "cluster", "date", "state", "reason"):
@@ -354,7 +354,7 @@ def publish(
     if region is None and len(names) != 1:
         raise typer.BadParameter(", ".join(names), param_hint="--region")
     log = TransparencyLog.open(settings.log_file, load_private_key(settings.log_key))
-    store = Store.open(settings.store)
+    store = Store.open(settings.store, create=False)
     try:
         publication = build_publication(store, log, manifest_text, region or names[0], ref)
     finally:

@@ -256,6 +256,12 @@ CASES = [
         ("coordinator.sqlite", "ikke et læsbart Klynge-lager", "sikkerhedskopi"),
     ),
     Case(
+        "store that was never made",
+        _text("server.toml", _SERVER),
+        lambda d: ["server", "status", "--config", str(d / "server.toml")],
+        ("coordinator.sqlite", "intet lager her"),
+    ),
+    Case(
         "national publication garbled",
         lambda d: _national(d, _TRUST, "{"),
         _national_args,
@@ -357,3 +363,14 @@ def test_a_bad_indicator_definition_or_code_list_is_a_danish_error(
     for part in names:
         assert part in text, (part, text)
     assert slips(text) == [], text
+
+
+def test_status_of_a_store_never_made_leaves_none_behind(tmp_path: Path) -> None:
+    """A command that only reads must not create an empty store (it would then say 'no
+    rounds' about a coordinator that never ran with this configuration)."""
+    (tmp_path / "server.toml").write_text(_SERVER, encoding="utf-8")
+    result = CliRunner().invoke(
+        root, ["server", "status", "--config", str(tmp_path / "server.toml")]
+    )
+    assert result.exit_code != 0
+    assert not (tmp_path / "coordinator.sqlite").exists()
