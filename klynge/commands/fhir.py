@@ -72,8 +72,14 @@ def measures(
     resources = {f"Measure-{mid}.json": resource for mid, resource in measures.items()}
     for survey in installed_surveys().values():  # the canonical the survey answers name
         resources[f"Questionnaire-{survey.id}.json"] = questionnaire_resource(survey)
-    for name, resource in resources.items():
-        _conformant(name, resource)
+    _write_all(resources, out)
+
+
+def _write_all(resources: dict[str, dict[str, Any]], out: Path, checked: bool = False) -> None:
+    """Check every resource first, then write them all: a refusal leaves nothing half-written."""
+    if not checked:
+        for name, resource in resources.items():
+            _conformant(name, resource)
     out.mkdir(parents=True, exist_ok=True)
     for name, resource in resources.items():
         _write_json(out / name, resource)
@@ -95,10 +101,7 @@ def report(
         name = f"MeasureReports-{release.level}-{release.unit}.json"
         _conformant(name, bundle)
         bundles[name] = bundle
-    out.mkdir(parents=True, exist_ok=True)
-    for name, bundle in bundles.items():
-        _write_json(out / name, bundle)
-    typer.echo(t("fhir.wrote", n=len(bundles), out=out))
+    _write_all(bundles, out, checked=True)
 
 
 @app.command("profiles")
@@ -109,12 +112,7 @@ def profiles(
 ) -> None:
     """Export Klynge's FHIR extensions as R4 StructureDefinitions, for receivers to validate."""
     resources = {f"StructureDefinition-{sd['id']}.json": sd for sd in structure_definitions()}
-    for name, resource in resources.items():
-        _conformant(name, resource)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, resource in resources.items():
-        _write_json(out / name, resource)
-    typer.echo(t("fhir.wrote", n=len(resources), out=out))
+    _write_all(resources, out)
 
 
 @app.command("import")
