@@ -155,6 +155,24 @@ def _cell(doc: ReleaseDocument | None, indicator_id: str, scale: int) -> str:
     return rate(released, scale) if scale == 100 else rate_value(released, scale)
 
 
+def rates_table(
+    title: str, units: list[str], rows: list[tuple[str, list[str]]], width: int
+) -> Table:
+    """One line per indicator in `width` columns: a long title is cut, never a number or a
+    unit's column (rich shrinks no no_wrap column by itself; it crops the table instead)."""
+    table = Table(title=title)
+    widths = [max([len(u), *(len(cells[k]) for _, cells in rows)]) for k, u in enumerate(units)]
+    room = width - sum(w + 3 for w in widths) - 4  # 3 = padding and rule per column
+    table.add_column(
+        t("demo.col.indicator"), no_wrap=True, overflow="ellipsis", max_width=max(room, 8)
+    )
+    for unit, unit_width in zip(units, widths, strict=True):
+        table.add_column(unit, justify="right", no_wrap=True, min_width=unit_width)
+    for row_title, cells in rows:
+        table.add_row(row_title, *cells)
+    return table
+
+
 def _row_title(ind: Indicator, lang: Lang) -> str:
     title = f"{ind.id} {ind.title[lang]}"
     unit = per(ind.scale, lang)
@@ -313,21 +331,15 @@ def demo(
     practice_report = _practice_report(layout, options.reference_date, catalogue, lang)
 
     mode = t("demo.mode.nodp" if no_dp else "demo.mode.dp")
-    table = Table(title=t("demo.title", date=day(options.reference_date), mode=mode))
+    title = t("demo.title", date=day(options.reference_date), mode=mode)
     units = [(c, results.clusters.get(c)) for c in sorted(x.id for x in layout.federation.clusters)]
     units += sorted(results.regions.items())
     rows = [
         (_row_title(ind, lang), [_cell(doc, ind.id, ind.scale) for _, doc in units])
         for ind in catalogue.indicators.values()
     ]
-    # One line per indicator: on a narrow terminal the title is cut, never a number.
-    table.add_column(t("demo.col.indicator"), no_wrap=True, overflow="ellipsis", min_width=6)
-    for k, (unit, _) in enumerate(units):
-        widest = max([len(unit), *(len(cells[k]) for _, cells in rows)])
-        table.add_column(unit, justify="right", no_wrap=True, min_width=widest)
-    for title, cells in rows:
-        table.add_row(title, *cells)
     stdout = Console()
+    table = rates_table(title, [u for u, _ in units], rows, stdout.width)
     stdout.print(table)
     if outcome.dropouts:
         drops = ", ".join(f"{p} ({s})" for p, s in sorted(outcome.dropouts.items()))
