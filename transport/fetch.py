@@ -32,6 +32,7 @@ from protocols.envelope import (
 from protocols.generated import klynge_pb2 as pb
 from transport.admission import Gate
 from transport.frames import FETCH_METHOD
+from transport.limits import MAX_MESSAGE_BYTES
 from transport.tls import PeerIdentity
 
 register(
@@ -160,7 +161,7 @@ def fetch_once(
     body: bytes = b"",
     timeout: float = 30.0,
     server_name: str | None = None,
-    max_bytes: int = 64 * 1024 * 1024,
+    max_bytes: int = MAX_MESSAGE_BYTES,
 ) -> FetchResult:
     """One Fetch on a channel of its own, closed after: for a caller that holds no session (a
     partner), unlike an agent, whose transport keeps a channel for its fetches."""
