@@ -22,7 +22,7 @@ from client.report.survey import practice_surveys
 from client.report.trend import build_trends, own_counts, trend_dates
 from client.report.verdict import is_proportion, read_contribution, rest_of_cluster
 from indicator_defs import Catalogue, load_catalogue
-from indicator_defs.survey_loader import load_surveys
+from indicator_defs.survey_loader import installed_surveys
 from privacy.ledger import Ledger
 from privacy.manifest import load_manifest
 from reporting.practice_model import PracticeReport
@@ -76,5 +76,10 @@ def gather_report(
         trends=build_trends(chosen, releases, settings.cluster_id, own),
         rest=rest,
         proportions={e.id: is_proportion(manifest, e.id) for e in manifest.indicators},
-        surveys=practice_surveys(extract.survey_responses, load_surveys(), as_of),
+        surveys=practice_surveys(
+            extract.survey_responses,
+            installed_surveys(),
+            as_of,
+            {e.id: e.period(as_of) for e in manifest.survey_entries},
+        ),
     )

@@ -5,12 +5,15 @@ sampling interval (`client.report.sampling`) because a year's respondents are
 a sample of the practice's patients. Below `MIN_RESPONDENTS` a measure is
 "too few answers" in words: with fewer than ten respondents one answer moves
 a share by ten points or more, and the interval spans most of the scale. The
-period is the year ending at the report's date. Free-text comments are read
+period is the one the manifest releases the survey over (so the practice is
+compared with its cluster on the same answers' dates), else the year ending
+at the report's date. Free-text comments are read
 here, from the practice's own table, and shown in this report only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import pandas as pd
@@ -33,17 +36,27 @@ def survey_period(as_of: date) -> tuple[date, date]:
 
 
 def practice_surveys(
-    answers: pd.DataFrame | None, surveys: dict[str, Survey], as_of: date
+    answers: pd.DataFrame | None,
+    surveys: Mapping[str, Survey],
+    as_of: date,
+    periods: Mapping[str, tuple[date, date]] | None = None,
 ) -> tuple[PracticeSurvey, ...]:
-    """One section per defined survey the practice has answers to (none without a table)."""
+    """One section per defined survey the practice has answers to (none without a table);
+    `periods` are the manifest's, by survey id."""
     if answers is None:
         return ()
     present = set(answers["survey"].unique())
-    return tuple(practice_survey(answers, s, as_of) for s in surveys.values() if s.id in present)
+    return tuple(
+        practice_survey(answers, s, as_of, (periods or {}).get(s.id))
+        for s in surveys.values()
+        if s.id in present
+    )
 
 
-def practice_survey(answers: pd.DataFrame, survey: Survey, as_of: date) -> PracticeSurvey:
-    start, end = survey_period(as_of)
+def practice_survey(
+    answers: pd.DataFrame, survey: Survey, as_of: date, period: tuple[date, date] | None = None
+) -> PracticeSurvey:
+    start, end = period or survey_period(as_of)
     result = compute_survey(answers, survey, start, end)
     values = respondent_values(answers, survey, start, end)
     measures = []
