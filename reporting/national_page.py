@@ -78,10 +78,6 @@ register(
             "da": "UDEN differentielt privatliv: kun til kontrol.",
             "en": "WITHOUT differential privacy: for checking only.",
         },
-        "report.nation.withheld": {
-            "da": "mangler fra en region",
-            "en": "missing from a region",
-        },
     }
 )
 
@@ -112,7 +108,7 @@ def rate_cell(f: IndicatorFigure | None, scale: int, lang: Lang, mark: str = "")
     """A rate with its interval, "too uncertain to use" where it is; empty where suppressed."""
     if f is None or f.rate is None:
         reason = None if f is None else f.suppressed_reason
-        note = t("report.nation.withheld", lang) if reason == "region_withheld" else ""
+        note = words.reason(reason, lang) if reason == "region_withheld" else ""
         return Cell(None, "", note, "")
     note = t("words.uncertain", lang) if f.uncertain else ""
     return Cell(rate(f.rate, scale, lang=lang), interval(f.interval, scale, lang=lang), note, mark)

@@ -53,6 +53,12 @@ register(
             "en": "the denominator is suppressed",
         },
         "words.reason.missing": {"da": "intet tal udgivet", "en": "no figure released"},
+        # the national step's: a region's figure was hidden, or no region had a denominator
+        "words.reason.region_withheld": {
+            "da": "mangler fra en region",
+            "en": "missing from a region",
+        },
+        "words.reason.empty": {"da": "ingen i nævneren", "en": "no one in the denominator"},
         "words.field.numerator": {"da": "tæller", "en": "numerator"},
         "words.field.denominator": {"da": "nævner", "en": "denominator"},
         "words.field.rate": {"da": "rate", "en": "rate"},
