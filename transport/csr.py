@@ -161,7 +161,7 @@ def build_request(
     names = x509.SubjectAlternativeName([identity_san(role, subject_id)])
     return (
         x509.CertificateSigningRequestBuilder()
-        .subject_name(subject_name(validate_practice_id(subject_id)))
+        .subject_name(subject_name(validate_practice_id(subject_id, role)))
         .add_extension(names, critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -194,7 +194,7 @@ def make_request(
     a key that cannot be written takes its new request with it.
     """
     paths = _role(role)
-    validate_practice_id(subject_id)
+    validate_practice_id(subject_id, role)
     key_path = paths.key(layout, subject_id)
     request_path = request_path or paths.request(layout, subject_id)
     if not force:

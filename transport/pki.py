@@ -72,6 +72,10 @@ register(
             "en": "practice id {practice_id!r}: {reason}",
             "da": "praksis-id {practice_id!r}: {reason}",
         },
+        "pki.partner_id": {
+            "en": "partner id {practice_id!r}: {reason}",
+            "da": "partner-id {practice_id!r}: {reason}",
+        },
         "pki.mismatch": {
             "en": "{path}: {reason}",
             "da": "{path}: {reason}",
@@ -155,18 +159,18 @@ class PkiError(KlyngeError):
         super().__init__(t(key, None, **shown))
 
 
-def validate_practice_id(practice_id: str) -> str:
-    """The id itself if it is safe in a file name, a URI and a log line."""
+def validate_practice_id(practice_id: str, role: str = PRACTICE) -> str:
+    """The id itself if it is safe in a file name, a URI and a log line; a refusal names the
+    id as the `role`'s (a practice's or a partner's)."""
+    key = "pki.partner_id" if role == PARTNER else "pki.practice_id"
     if not SUBJECT_ID.fullmatch(practice_id):
         raise PkiError(
-            "pki.practice_id",
+            key,
             practice_id=practice_id,
             reason="use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
         )
     if practice_id.lower() in _RESERVED_IDS:
-        raise PkiError(
-            "pki.practice_id", practice_id=practice_id, reason="is reserved for the coordinator"
-        )
+        raise PkiError(key, practice_id=practice_id, reason="is reserved for the coordinator")
     return practice_id
 
 
@@ -216,14 +220,14 @@ class PkiLayout:
         return self.root / "partners"
 
     def partner_cert(self, partner_id: str) -> Path:
-        return self.partners_dir / f"{validate_practice_id(partner_id)}.pem"
+        return self.partners_dir / f"{validate_practice_id(partner_id, PARTNER)}.pem"
 
     def partner_key(self, partner_id: str) -> Path:
-        return self.partners_dir / f"{validate_practice_id(partner_id)}.key"
+        return self.partners_dir / f"{validate_practice_id(partner_id, PARTNER)}.key"
 
     def partner_request(self, partner_id: str) -> Path:
         """Where `klynge partner keygen` puts the request, beside the key it is for."""
-        return self.partners_dir / f"{validate_practice_id(partner_id)}.csr"
+        return self.partners_dir / f"{validate_practice_id(partner_id, PARTNER)}.csr"
 
 
 # -- building certificates (pure: keys and the clock come in) -----------------
@@ -245,7 +249,9 @@ def subject_name(subject_id: str) -> x509.Name:
 
 def identity_san(role: str, subject_id: str) -> x509.UniformResourceIdentifier:
     """The URI SAN the coordinator reads the identity from (`identity_of`)."""
-    return x509.UniformResourceIdentifier(identity_uri(role, validate_practice_id(subject_id)))
+    return x509.UniformResourceIdentifier(
+        identity_uri(role, validate_practice_id(subject_id, role))
+    )
 
 
 def practice_uri(practice_id: str) -> x509.UniformResourceIdentifier:
@@ -412,7 +418,7 @@ def build_partner_certificate(
 ) -> x509.Certificate:
     """A client certificate for a partner (`urn:klynge:partner:<id>`): it can fetch what the
     manifest grants that identity, and is never read as a practice (`practice_id_of`)."""
-    validate_practice_id(partner_id)
+    validate_practice_id(partner_id, PARTNER)
     return _leaf(
         ca_key,
         ca_cert,
@@ -700,7 +706,7 @@ def issue_partner(
     on its own machine makes its key and a request (`klynge partner keygen`),
     which the region signs (`transport.csr`, `klynge pki sign --partner`).
     """
-    validate_practice_id(partner_id)
+    validate_practice_id(partner_id, PARTNER)
     cert_path, key_path = layout.partner_cert(partner_id), layout.partner_key(partner_id)
     for path in (cert_path, key_path):
         if path.exists():
