@@ -41,6 +41,7 @@ from client.report.gather import gather_report
 from common.atomic import atomic_write
 from common.dates import parse_iso_date
 from common.errors import KeyFileError
+from common.formatting import day
 from common.i18n import register, t
 from common.identities import PRACTICE
 from common.keyfiles import load_private_key, load_public_key, public_bytes
@@ -438,5 +439,5 @@ def fetch_national_command(
     if stored is None:
         typer.echo(t("agent.cli.national_none"))
         return
-    period = stored.path.stem.removeprefix("nation-")
-    typer.echo(t("agent.cli.national_stored", date=period, path=stored.path))
+    period = date.fromisoformat(stored.path.stem.removeprefix("nation-"))
+    typer.echo(t("agent.cli.national_stored", date=day(period), path=stored.path))

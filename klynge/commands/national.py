@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import typer
 
 from common.atomic import atomic_write
+from common.formatting import day
 from common.i18n import current_lang, register, t
 from common.keyfiles import load_private_key, write_private_key, write_public_key
 from indicator_defs import load_catalogue
@@ -60,7 +62,7 @@ def write_national(
     for path, lang in ((written[1], current_lang()), (written[2], "en")):
         page = render_national_report(national.nation, regions, catalogue, lang)
         atomic_write(path, page.encode("utf-8"))
-    bundle = release_bundle(national.nation, catalogue)
+    bundle = release_bundle(national.nation, catalogue, lang=current_lang())
     atomic_write(written[3], json.dumps(bundle, indent=1, ensure_ascii=False).encode("utf-8"))
     return written
 
@@ -78,7 +80,7 @@ def combine(
     typer.echo(
         t(
             "national.written",
-            date=doc["reference_date"],
+            date=day(date.fromisoformat(doc["reference_date"])),
             regions=len(doc["regions"]),
             files=", ".join(str(p) for p in written),
         )

@@ -383,4 +383,4 @@ def import_national(
         manifest_hash=manifest_hash,
     )
     path = store_national(national, settings.state_dir)
-    typer.echo(t("server.national_imported", date=national.reference_date.isoformat(), path=path))
+    typer.echo(t("server.national_imported", date=day(national.reference_date), path=path))
