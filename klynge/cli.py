@@ -29,13 +29,12 @@ import typer
 from typer import _click  # typer's own copy of click: Group.invoke takes its Context
 from typer.core import TyperGroup, TyperOption
 
-from common.cpr import mask_cpr
 from common.errors import KlyngeError
 from common.i18n import set_lang, t
 from klynge.command_table import BY_NAME, COMMANDS, CommandEntry
 from klynge.localize import localize, localize_typer
 from klynge.options import language
-from klynge.quick import root_help, terminal_width
+from klynge.quick import failure, root_help, terminal_width
 
 __all__ = ["COMMANDS", "CommandEntry", "load_command", "main", "root"]
 
@@ -116,13 +115,10 @@ class _KlyngeGroup(TyperGroup):
     def invoke(self, ctx: _click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except KlyngeError as exc:
-            typer.echo(f"klynge: {mask_cpr(str(exc))}", err=True)  # docs/fhir.md, "CPR"
-            raise typer.Exit(exc.exit_code) from None
-        except OSError as exc:
-            where = f"{exc.filename}: " if exc.filename else ""
-            typer.echo(f"klynge: {where}{exc.strerror or exc}", err=True)
-            raise typer.Exit(KlyngeError.exit_code) from None
+        except (KlyngeError, OSError) as exc:
+            line, code = failure(exc)
+            typer.echo(line, err=True)
+            raise typer.Exit(code) from None
 
 
 root = typer.Typer(

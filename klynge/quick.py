@@ -19,6 +19,8 @@ import sys
 import textwrap
 from collections.abc import Callable, Sequence
 
+from common.cpr import mask_cpr
+from common.errors import KlyngeError
 from common.i18n import LANGS, Lang, set_lang, t
 from klynge import help_text  # noqa: F401  (registers the cli.* texts used here)
 from klynge.command_table import COMMANDS
@@ -104,6 +106,14 @@ def _list_indicators() -> None:
     print_list()
 
 
+def failure(exc: KlyngeError | OSError) -> tuple[str, int]:
+    """The one line and exit code of a refused command, on the fast path and through Typer."""
+    if isinstance(exc, KlyngeError):
+        return f"klynge: {mask_cpr(str(exc))}", exc.exit_code  # docs/fhir.md, "CPR"
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"klynge: {where}{exc.strerror or exc}", KlyngeError.exit_code
+
+
 QUICK_COMMANDS: dict[tuple[str, ...], Callable[[], None]] = {
     ("indicators", "list"): _list_indicators,
 }
@@ -124,7 +134,14 @@ def answer(args: Sequence[str]) -> int | None:
     if run is None or wants_help:
         return None
     set_lang(lang)
-    run()
+    try:
+        run()
+    except BrokenPipeError:
+        raise  # main() handles a closed pipe
+    except (KlyngeError, OSError) as exc:
+        line, code = failure(exc)
+        sys.stderr.write(line + "\n")
+        return code
     return 0
 
 
