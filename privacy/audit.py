@@ -269,8 +269,13 @@ class _Builder:
             for measure in survey.measures:
                 share = sum(v for k, v in shares.items() if k.startswith(f"survey:{measure.id}:"))
                 p = median[measure.id]
-                top = measure.kind == "top_box"
-                scale, unit, decimals = (100.0, "pp", 1) if top else (1.0, "point", 2)
+                half = (
+                    points(p.noise_half_width, 1, self.lang)
+                    if measure.kind == "top_box"
+                    else self.tr(
+                        "audit.survey.score_points", n=number(p.noise_half_width, 2, self.lang)
+                    )
+                )
                 rows.append(
                     (
                         measure.id,
@@ -278,7 +283,7 @@ class _Builder:
                         f"{number(measure.low, 0, self.lang)}–{number(measure.high, 0, self.lang)}",
                         number(measure.max_units, 0, self.lang),
                         percent(share, 1, self.lang),
-                        f"± {number(scale * p.noise_half_width, decimals, self.lang)} {unit}",
+                        f"± {half}",
                     )
                 )
                 data[measure.id] = {

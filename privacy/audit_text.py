@@ -145,6 +145,10 @@ MESSAGES: dict[str, dict[Lang, str]] = {
         "en": "Share of positive answers (4–5)",
     },
     "audit.survey.kind.mean": {"da": "Gennemsnitlig score", "en": "Mean score"},
+    "audit.survey.score_points": {
+        "da": "{n}\u00a0point på skalaen",
+        "en": "{n}\u00a0points on the scale",
+    },
     "audit.survey.col.kind": {"da": "Mål", "en": "Measure"},
     "audit.survey.col.bounds": {
         "da": "Én svarpersons værdi",
