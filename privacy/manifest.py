@@ -837,27 +837,17 @@ def _partner(t: Table, measure_ids: tuple[str, ...]) -> Partner:
     identity = t.string("identity")
     parsed = parse_identity(identity)
     if parsed is not None and parsed[0] == PRACTICE:
-        raise t.fail(
-            "identity",
-            f"{identity} is a practice's identity; a partner's certificate names "
-            f"urn:klynge:{PARTNER}:<id>, so no practice can fetch as a partner",
-        )
+        raise t.fail("identity", say("partner_is_practice", identity=identity, role=PARTNER))
     if parsed is None or parsed[0] != PARTNER:
         raise t.fail("identity", say("partner_identity", role=PARTNER))
     if parsed[1] != partner_id:
-        raise t.fail(
-            "identity",
-            f"names partner {parsed[1]!r}, not this partner's id {partner_id!r} (the "
-            "certificate the region issues for an id carries exactly that id)",
-        )
+        raise t.fail("identity", say("partner_other_id", named=parsed[1], id=partner_id))
     levels = t.strings("levels", nonempty=True, unique=True)
     for level in levels:
         if level not in PARTNER_LEVELS:
-            raise t.fail(
-                "levels",
-                f"a partner receives {', '.join(PARTNER_LEVELS)}, not {level!r}"
-                + ("; no figure of one practice leaves it" if level == "practice" else ""),
-            )
+            why = say("partner_practice_level") if level == "practice" else ""
+            levels_text = ", ".join(PARTNER_LEVELS)
+            raise t.fail("levels", say("partner_level", levels=levels_text, level=level) + why)
     if t.raw("measures") == ALL_MEASURES:
         measures: tuple[str, ...] | str = ALL_MEASURES
     else:
@@ -901,9 +891,9 @@ def partners_problem(manifest: Manifest, federation: Federation) -> tuple[str, s
     for i, partner in enumerate(manifest.partners or ()):
         for cluster in partner.clusters or ():
             if cluster not in clusters:
-                return f"partners[{i}].clusters", f"unknown cluster {cluster!r}"
+                return f"partners[{i}].clusters", say("partner_cluster", cluster=cluster)
         if partner.region is not None and partner.region not in clusters.values():
-            return f"partners[{i}].region", f"no cluster of the federation is in {partner.region}"
+            return f"partners[{i}].region", say("partner_region", region=partner.region)
     return None
 
 

@@ -152,6 +152,34 @@ register(
             "en": "{id} is listed twice or is also an indicator's id",
             "da": "{id} står der to gange eller er også en indikators id",
         },
+        "manifest.err.partner_is_practice": {
+            "en": "{identity} is a practice's identity; a partner's certificate names "
+            "urn:klynge:{role}:<id>, so no practice can fetch as a partner",
+            "da": "{identity} er en praksis' identitet; en partners certifikat nævner "
+            "urn:klynge:{role}:<id>, så ingen praksis kan hente som partner",
+        },
+        "manifest.err.partner_other_id": {
+            "en": "names partner {named!r}, not this partner's id {id!r} (the certificate the "
+            "region issues for an id carries exactly that id)",
+            "da": "nævner partneren {named!r}, ikke denne partners id {id!r} (certifikatet, "
+            "regionen udsteder til et id, bærer netop det id)",
+        },
+        "manifest.err.partner_level": {
+            "en": "a partner receives {levels}, not {level!r}",
+            "da": "en partner modtager {levels}, ikke {level!r}",
+        },
+        "manifest.err.partner_practice_level": {
+            "en": "; no figure of one practice leaves it",
+            "da": "; intet tal for én praksis forlader den",
+        },
+        "manifest.err.partner_cluster": {
+            "en": "unknown cluster {cluster!r}",
+            "da": "ukendt klynge {cluster!r}",
+        },
+        "manifest.err.partner_region": {
+            "en": "no cluster of the federation is in {region}",
+            "da": "ingen af føderationens klynger ligger i {region}",
+        },
         "manifest.err.partner_identity": {
             "en": "must be urn:klynge:{role}:<id> (1-64 letters, digits, ._-)",
             "da": "skal være urn:klynge:{role}:<id> (1-64 bogstaver, cifre, ._-)",
