@@ -73,6 +73,10 @@ POPULATION_CODES = ("initial-population", "denominator", "numerator")
 
 register(
     {
+        "fhir.err.survey_missing": {
+            "da": "udgivelse {release}: spørgeskemaet {survey} er ikke installeret",
+            "en": "release {release}: survey {survey} is not installed",
+        },
         "fhir.narrative.rate": {
             "da": "{title}, {level} {unit}, {day}: {rate} (95 %-interval {interval})",
             "en": "{title}, {level} {unit}, {day}: {rate} (95 % interval {interval})",
@@ -319,7 +323,7 @@ def release_bundle(
         survey = definitions.get(figure.survey_id)
         if survey is None:
             raise FhirReportError(
-                f"release {release.release_id}: survey {figure.survey_id} is not installed"
+                t("fhir.err.survey_missing", release=release.release_id, survey=figure.survey_id)
             )
         reports.append(
             survey_measure_report(

@@ -34,6 +34,14 @@ from server.fhir_common import (
 
 register(
     {
+        "fhir.err.survey_measure": {
+            "da": "{where}: ikke et udgivet mål i spørgeskemaet {survey}",
+            "en": "{where}: not a released measure of survey {survey}",
+        },
+        "fhir.err.survey_other": {
+            "da": "{where}: udgivet for spørgeskemaet {released}, ikke {survey}",
+            "en": "{where}: released for survey {released}, not {survey}",
+        },
         "fhir.survey.value": {
             "da": "{title}, {level} {unit}, svar {start} til {end}: {value} (95 %-interval "
             "{interval}, {respondents} svarpersoner)",
@@ -139,9 +147,11 @@ def survey_measure_report(
     figure = release.surveys.get(measure_id)
     measure = survey.measures.get(measure_id)
     if figure is None or measure is None:
-        raise FhirReportError(f"{where}: not a released measure of survey {survey.id}")
+        raise FhirReportError(t("fhir.err.survey_measure", where=where, survey=survey.id))
     if figure.survey_id != survey.id:
-        raise FhirReportError(f"{where}: released for survey {figure.survey_id}, not {survey.id}")
+        raise FhirReportError(
+            t("fhir.err.survey_other", where=where, released=figure.survey_id, survey=survey.id)
+        )
     reference = release.reference_date
     start, end = figure.period or (reference, reference)
     report: dict[str, Any] = {

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from common.atomic import atomic_write
 from common.errors import KlyngeError
+from common.formatting import day
+from common.i18n import register, t
 from privacy.log_entries import Kind, LogEntry
 from privacy.publication import (
     NationalPublication,
@@ -27,6 +29,19 @@ from privacy.transparency import TransparencyLog
 from reporting.release_document import PeriodResults, ReleaseDocument, parse_release
 from server.documents import release_document
 from server.store import Level, Store
+
+register(
+    {
+        "publish.err.unlogged": {
+            "da": "udgivelse {release} for {region} ({date}) står ikke i gennemsigtighedsloggen",
+            "en": "release {release} of {region} ({date}) is not in the transparency log",
+        },
+        "publish.err.none": {
+            "da": "{region} har ingen udgivelse på regionsniveau for {date}",
+            "en": "{region} has no region-level release of {date}",
+        },
+    }
+)
 
 NATIONAL_FILE = "national.json"  # beside the store: the imported national publication
 NATIONAL_ARCHIVE = "national"  # every imported period's, for the country's line in trends
@@ -54,12 +69,17 @@ def build_publication(
         entry = entries.get(stored.id)
         if entry is None:
             raise PublishError(
-                f"release {stored.id} of {region} ({reference_date}) is not in the transparency log"
+                t(
+                    "publish.err.unlogged",
+                    release=stored.id,
+                    region=region,
+                    date=day(reference_date),
+                )
             )
         proof = tuple(log.inclusion_proof(entry.index, head.tree_size))
         releases.append(PublishedRelease(release_document(stored).to_json(), entry, proof))
     if not releases:
-        raise PublishError(f"{region} has no region-level release of {reference_date.isoformat()}")
+        raise PublishError(t("publish.err.none", region=region, date=day(reference_date)))
     return Publication(region, reference_date, manifest_text, head, tuple(releases))
 
 
