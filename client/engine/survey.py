@@ -56,10 +56,6 @@ class SurveyResult:
     skipped: dict[str, int]  # rows per skip kind, every kind present
 
 
-def resolution(measure: Measure) -> int:
-    return measure.resolution
-
-
 def clean_answers(
     answers: pd.DataFrame, survey: Survey, start: date, end: date
 ) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -102,7 +98,7 @@ def compute_survey(answers: pd.DataFrame, survey: Survey, start: date, end: date
     counts = []
     for measure in survey.measures.values():
         units = _units(frame, survey, measure)
-        counts.append(SurveyCount(measure.id, int(units.sum()), len(units), resolution(measure)))
+        counts.append(SurveyCount(measure.id, int(units.sum()), len(units), measure.resolution))
     return SurveyResult(
         survey.id, survey.version, int(frame["respondent"].nunique()), tuple(counts), skipped
     )
@@ -120,7 +116,7 @@ def respondent_values(
     out = {}
     for measure in survey.measures.values():
         units = _units(frame, survey, measure)
-        values = measure.low + units.to_numpy(dtype=np.float64) / resolution(measure)
+        values = measure.low + units.to_numpy(dtype=np.float64) / measure.resolution
         out[measure.id] = values
     return out
 
@@ -135,7 +131,7 @@ def _units(frame: pd.DataFrame, survey: Survey, measure: Measure) -> pd.Series:
     else:
         points = rows["answer"].clip(measure.low, measure.high) - measure.low
     per = points.groupby(rows["respondent"]).agg(["sum", "count"])
-    q = resolution(measure)
+    q = measure.resolution
     # sum/count * q is whole: q is a multiple of every count, and sums are whole
     # (top-box) or whole after clipping to whole bounds (mean).
     units: pd.Series = (per["sum"] * q / per["count"]).round().astype(np.int64)

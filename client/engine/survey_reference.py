@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from client.engine.survey import SKIP_KINDS, SurveyCount, SurveyResult, resolution
+from client.engine.survey import SKIP_KINDS, SurveyCount, SurveyResult
 from indicator_defs.survey_model import ItemKind, MeasureKind, Survey
 
 
@@ -67,7 +67,7 @@ def reference_survey(answers: pd.DataFrame, survey: Survey, start: date, end: da
             if values:
                 respondents += 1
                 total += sum(values, Fraction(0)) / len(values)
-        units = total * resolution(measure)
+        units = total * measure.resolution
         assert units.denominator == 1
-        counts.append(SurveyCount(measure.id, int(units), respondents, resolution(measure)))
+        counts.append(SurveyCount(measure.id, int(units), respondents, measure.resolution))
     return SurveyResult(survey.id, survey.version, len(kept), tuple(counts), skipped)

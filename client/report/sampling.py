@@ -16,11 +16,12 @@
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 
 import numpy as np
 
-Z = NormalDist().inv_cdf(0.975)
+from privacy.estimation import Z95
+
+Z = Z95  # two-sided 95 %, the one constant the reports share
 MIN_DF = 5
 
 
