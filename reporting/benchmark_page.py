@@ -528,13 +528,19 @@ def render_cluster_report(
     title = t(
         "report.cluster.title", lang, cluster=cluster_id, date=results.reference_date.isoformat()
     )
+    funnels = {ind.id: _funnel(results, group, ind) for ind in shown}
     block = Block(
         title=title,
         facts=_cluster_facts(results, group, cluster_id, lang),
         exact=_exact(results, [doc, group.release]),
-        sections=tuple(_cluster_section(results, group, cluster_id, ind, lang) for ind in shown),
+        sections=tuple(
+            _cluster_section(results, group, cluster_id, ind, funnels[ind.id], lang)
+            for ind in shown
+        ),
         hidden=_hidden(hidden, lang),
-        overview=tuple(_overview_row(results, group, cluster_id, ind, lang) for ind in shown),
+        overview=tuple(
+            _overview_row(results, group, cluster_id, ind, funnels[ind.id], lang) for ind in shown
+        ),
         country=group.region is not None and results.nation is not None,
         survey=_cluster_survey(doc, group.release, lang),
     )
@@ -880,7 +886,12 @@ def _region_section(
 
 
 def _cluster_section(
-    results: PeriodResults, group: RegionGroup, cluster_id: str, ind: Indicator, lang: Lang
+    results: PeriodResults,
+    group: RegionGroup,
+    cluster_id: str,
+    ind: Indicator,
+    funnel: Funnel,
+    lang: Lang,
 ) -> Section:
     doc = results.clusters[cluster_id]
     rows = [_bar_row(cluster_id, doc, ind, OWN, lang)]
@@ -892,7 +903,7 @@ def _cluster_section(
             rows.append(_bar_row(t("report.country", lang), results.nation, ind, NATION, lang))
         trend += _country_line(results, lang)
     bars = _bars_figure(rows, ind, lang)
-    place = _funnel_place(_funnel(results, group, ind), cluster_id, lang)
+    place = _funnel_place(funnel, cluster_id, lang)
     if place:
         bars = Figure(bars.title, bars.chart, f"{bars.caption} {place}".strip(), how=bars.how)
     # A cluster round releases no strata or histogram: the region's, from its region-wide round.
@@ -923,7 +934,12 @@ def _funnel_place(funnel: Funnel, cluster_id: str, lang: Lang) -> str:
 
 
 def _overview_row(
-    results: PeriodResults, group: RegionGroup, cluster_id: str, ind: Indicator, lang: Lang
+    results: PeriodResults,
+    group: RegionGroup,
+    cluster_id: str,
+    ind: Indicator,
+    funnel: Funnel,
+    lang: Lang,
 ) -> OverviewRow:
     """Rate, interval, region, target and a verdict in words against the region's funnel."""
     figure = _figure(results.clusters[cluster_id], ind.id)
@@ -943,7 +959,7 @@ def _overview_row(
         )  # fmt: skip
     rate_text = rate(figure.rate, ind.scale, lang=lang)
     interval = bare_interval(sampling_interval(figure, ind), ind.scale, lang)
-    point = _funnel(results, group, ind).point(cluster_id)
+    point = funnel.point(cluster_id)
     verdict_class = ""
     if figure.uncertain:
         verdict = words.word("uncertain", lang)
