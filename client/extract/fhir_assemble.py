@@ -36,12 +36,13 @@ from client.extract.fhir_map import (
     PatientRecord,
 )
 from client.extract.fhir_messages import text
-from client.extract.fhir_survey import shipped_surveys, survey_table
+from client.extract.fhir_survey import survey_table
 from client.extract.issues import IssueLog
 from client.extract.schema import SURVEY_RESPONSES, TABLES, Table
 from client.extract.sources import RawTable
 from client.extract.tables import Extract
 from client.extract.validate import known_patient_ids, validate_table
+from indicator_defs.survey_loader import installed_surveys
 
 MIN_SKIPPED_ALLOWED = 5
 EXAMPLES = 3
@@ -493,7 +494,7 @@ def _frame(spec: Table, table: pa.Table, guard: IssueLog, known: pa.Array | None
         lambda rows: np.asarray(rows, dtype=np.int64) + 1,
         0,
     )
-    surveys = {s.id: s for s in shipped_surveys().values()} if spec is SURVEY_RESPONSES else None
+    surveys = installed_surveys() if spec is SURVEY_RESPONSES else None
     frame, _ = validate_table(raw, guard, known, "patients.parquet", surveys=surveys)
     return frame
 

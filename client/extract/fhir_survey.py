@@ -28,7 +28,6 @@ decides which counts).
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -42,15 +41,10 @@ from client.extract.fhir_messages import text
 from client.extract.fhir_model import Resource
 from common.cpr import has_cpr
 from indicator_defs.fhir_measure import SURVEY_RESPONDENT_SYSTEM
-from indicator_defs.survey_loader import load_surveys
+from indicator_defs.survey_loader import installed_surveys
 from indicator_defs.survey_model import ItemKind, Survey
 
 KEPT_STATUS = "completed"
-
-
-@functools.cache
-def shipped_surveys() -> Mapping[tuple[str, int], Survey]:
-    return {(s.id, s.version): s for s in load_surveys().values()}
 
 
 @dataclass
@@ -193,9 +187,11 @@ def _survey(canonical: str | None) -> Survey:
         raise Rejected("questionnaire", "no_questionnaire", text("no_questionnaire"))
     url, _, version = canonical.partition("|")
     name = url.rstrip("/").rsplit("/", 1)[-1]
-    survey = shipped_surveys().get((name, int(version))) if version.isdigit() else None
+    survey = installed_surveys().get(name)
+    if survey is not None and not (version.isdigit() and int(version) == survey.version):
+        survey = None
     if survey is None:
-        known = ", ".join(f"{s}|{v}" for s, v in shipped_surveys())
+        known = ", ".join(f"{s.id}|{s.version}" for s in installed_surveys().values())
         raise Rejected(
             "questionnaire",
             "unknown_questionnaire",
