@@ -20,7 +20,7 @@ from client.extract.schema import OPTIONAL_TABLES, PATIENTS, TABLES
 from client.extract.sources import RawTable, read_table
 from client.extract.tables import Extract, ExtractIssue
 from client.extract.validate import known_patient_ids, validate_table
-from indicator_defs.survey_loader import load_surveys
+from indicator_defs.survey_loader import installed_surveys
 from indicator_defs.survey_model import Survey
 
 Progress = Callable[[str, int], None]
@@ -69,7 +69,7 @@ def load_extract(
         if "patient_id" in frames[PATIENTS.name]:
             known = known_patient_ids(frames[PATIENTS.name])
     if any(t.name in raws for t in OPTIONAL_TABLES) and surveys is None:
-        surveys = load_surveys()
+        surveys = installed_surveys()
     for name, raw in raws.items():
         if name != PATIENTS.name:
             frames[name], skipped[name] = validate_table(

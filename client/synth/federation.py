@@ -25,7 +25,7 @@ from client.synth.practice import synthesize_practice
 from client.synth.quality import draw_quality
 from client.synth.survey import draw_survey_responses
 from common.federation import REGIONS, Federation, Practice, SyntheticInfo, write_federation
-from indicator_defs.survey_loader import load_surveys
+from indicator_defs.survey_loader import installed_surveys
 
 GENERATOR = "klynge synth"
 GENERATOR_VERSION = 2  # bump when the same seed starts giving different data
@@ -85,7 +85,7 @@ def synthesize_federation(
     clusters, plans = plan_federation(
         layout_rng, n_practices, n_clusters, patients_override, region=region
     )
-    survey = load_surveys()[SURVEY]
+    survey = installed_surveys()[SURVEY]
     practices: list[Practice] = []
     for i, plan in enumerate(plans):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, i)))
