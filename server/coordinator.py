@@ -243,7 +243,7 @@ class CoordinatorService(CoordinatorHandler):
         for round_id in self.store.abort_unfinished(restarted):
             stored = self.store.round(round_id)
             assert stored is not None
-            scope = RoundScope(stored.scope.value)
+            scope = stored.scope
             attempt = self._attempts(scope, stored.unit, stored.reference_date)
             retry = attempt < settings.rounds.max_attempts
             self._log_abort(
@@ -274,9 +274,7 @@ class CoordinatorService(CoordinatorHandler):
         seen: set[tuple[RoundScope, str, date]] = set()
         for item in [*scheduled, *interrupted]:
             period = (item.scope, item.unit, item.reference_date)
-            if period in seen or self._done(
-                Scope(item.scope.value), item.unit, item.reference_date
-            ):
+            if period in seen or self._done(item.scope, item.unit, item.reference_date):
                 continue
             seen.add(period)
             attempts = self._attempts(item.scope, item.unit, item.reference_date)
@@ -490,7 +488,7 @@ class CoordinatorService(CoordinatorHandler):
             return TriggerAnswer(False, "running", {**period, "round": running[:16]})
         if any(p.key == (scope, unit) and p.reference_date == ref for p in self._pending):
             return TriggerAnswer(False, "pending", period)
-        for stored in self.store.rounds(scope=Scope(scope.value)):
+        for stored in self.store.rounds(scope=scope):
             if (
                 stored.unit == unit
                 and stored.reference_date == ref
@@ -686,7 +684,7 @@ class CoordinatorService(CoordinatorHandler):
                 region=item.unit if region_wide else self.federation.cluster(item.unit).region,
                 reference_date=item.reference_date,
                 manifest_hash=self.manifest_hash,
-                scope=Scope(item.scope.value),
+                scope=item.scope,
             )
         except _STORAGE_ERRORS as fault:
             self._storage_fault(fault)

@@ -48,6 +48,7 @@ from typing import Any
 
 from common.canonical import canonical_bytes
 from common.errors import KlyngeError
+from privacy.layout import RoundScope as Scope  # what a round sums; one enum
 from server.store_text import say
 
 # -- schema ------------------------------------------------------------------
@@ -274,13 +275,6 @@ _NEXT_STATES: dict[RoundState, frozenset[RoundState]] = {
 
 
 class Level(StrEnum):
-    CLUSTER = "cluster"
-    REGION = "region"
-
-
-class Scope(StrEnum):
-    """What a round sums: one cluster, or every practice of a region (a region-wide round)."""
-
     CLUSTER = "cluster"
     REGION = "region"
 
